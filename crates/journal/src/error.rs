@@ -1,0 +1,115 @@
+//! The journal's error type.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::storage::Storage;
+
+/// Everything that can go wrong in the journal.
+///
+/// Each variant says what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file operation failed. Halt appending and report; reopening after the
+    /// cause is fixed repairs any torn tail.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// The file or directory the operation was on.
+        path: PathBuf,
+        /// What was being done (`write`, `fdatasync`, `open`, ...).
+        op: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file system is full. Free space (or grow the volume) and reopen; nothing
+    /// acknowledged was lost.
+    #[error("disk full writing {path}: {available} bytes free on that file system")]
+    DiskFull {
+        /// The file that could not be written.
+        path: PathBuf,
+        /// Free bytes on the file system when the write failed (as the kernel
+        /// reports them to an unprivileged user; 0 when they could not be read).
+        available: u64,
+    },
+    /// An earlier write or sync failed, so the journal refuses every further call
+    /// until it is reopened. The original failure is carried along.
+    #[error("journal is poisoned by an earlier failure (reopen it to recover): {cause}")]
+    Poisoned {
+        /// The failure that poisoned the journal.
+        cause: Arc<Error>,
+    },
+    /// Stored bytes are not a valid journal. Do not append; run verify and report.
+    #[error("corrupt journal in {segment} at byte {offset}: {reason}")]
+    Corrupt {
+        /// The segment file.
+        segment: PathBuf,
+        /// Byte offset inside the segment where the problem starts.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The caller gave an entry the journal cannot store. Fix the caller.
+    #[error("invalid entry: {reason}")]
+    InvalidEntry {
+        /// Why it was refused.
+        reason: String,
+    },
+    /// `create` was asked to make a journal where one already exists.
+    #[error("a journal already exists at {path}")]
+    AlreadyExists {
+        /// The journal directory.
+        path: PathBuf,
+    },
+    /// `open` found no journal at the path. Run `init` first.
+    #[error("no journal at {path} (run `tradetrail init` first)")]
+    NotFound {
+        /// The journal directory that was looked for.
+        path: PathBuf,
+    },
+    /// A record with this sequence number does not exist (yet).
+    #[error("no record with seq {seq} (the journal holds {len} records)")]
+    NoSuchRecord {
+        /// The sequence number asked for.
+        seq: u64,
+        /// How many records the journal holds.
+        len: u64,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with its place, turning "no space" into [`Error::DiskFull`].
+    pub(crate) fn io(
+        storage: &dyn Storage,
+        op: &'static str,
+        path: impl Into<PathBuf>,
+        source: io::Error,
+    ) -> Error {
+        let path = path.into();
+        if is_disk_full(&source) {
+            let dir = path.parent().unwrap_or(&path);
+            let available = storage.available_space(dir).unwrap_or(0);
+            return Error::DiskFull { path, available };
+        }
+        Error::Io { path, op, source }
+    }
+
+    /// True when this error (or the error that poisoned the journal) is a full disk.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::DiskFull { .. } => true,
+            Error::Poisoned { cause } => cause.is_disk_full(),
+            _ => false,
+        }
+    }
+}
+
+fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+        || e.raw_os_error() == Some(28)
+}
+
+/// The journal's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

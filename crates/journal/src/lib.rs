@@ -1,0 +1,47 @@
+//! The tradetrail journal: an append-only, hash-chained, crash-safe log of JSON records.
+//!
+//! This crate is the storage engine. It knows nothing of trading: it stores JSON
+//! object bodies whose first key is `"type"`, gives each a `seq`, a `ts_recorded` and
+//! the hash of the line before it (`prev`), and writes them as JSON Lines into segment
+//! files. Everything about the format, recovery and the file-system assumptions is in
+//! `docs/format.md`.
+//!
+//! ```
+//! use tradetrail_journal::{Durability, Entry, Journal, JournalOptions, verify};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("journal");
+//! let (journal, _) = Journal::create(&path, "example", JournalOptions::default()).unwrap();
+//! let body = br#"{"type":"order.submitted","ts_event":1,"source":"gw","actor":"system","data":{}}"#;
+//! let receipt = journal.append(Entry::new(body.to_vec(), Durability::Fsync).unwrap()).unwrap();
+//! assert_eq!(receipt.seq, 1); // record 0 is `journal.created`
+//!
+//! let report = verify(&tradetrail_journal::FsStorage, &path, &|_| {}).unwrap();
+//! assert!(report.ok);
+//! assert_eq!(report.records, 2);
+//! ```
+
+mod chain;
+mod dedup;
+mod error;
+mod options;
+mod record;
+mod recovery;
+mod segment;
+mod storage;
+mod verify;
+mod writer;
+
+pub use chain::RecordHash;
+pub use dedup::{dedup_key_of, DedupKey};
+pub use error::{Error, Result};
+pub use options::{Clock, Durability, JournalOptions, SystemClock};
+pub use record::{parse_header, record_type, RecordHeader};
+pub use recovery::RecoveryReport;
+pub use segment::{list_segments, parse_segment_file_name, segment_file_name, SegmentName};
+pub use storage::{FsStorage, SegmentFile, Storage};
+pub use verify::{verify, VerifyReport, JOURNAL_TYPES};
+pub use writer::{Entry, Journal, JournalStatus, Receipt, Ticket};
+
+/// The version of the on-disk format written in `journal.created`.
+pub const FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,357 @@
+//! `verify`: re-read every segment and check everything the format promises.
+//!
+//! Per line: framing (`\n`-terminated UTF-8 JSON), the header shape, `seq`
+//! continuity, the `prev` link to the line before, `ts_recorded` never decreasing,
+//! and the journal's own records (`seq` 0 is `journal.created`, and only it).
+//! Segments are checked in parallel and stitched together at their boundaries.
+//! Verify never writes: a torn last line (a record that was never acknowledged) is
+//! reported as a warning; the next open for writing cuts it off.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::de::IgnoredAny;
+
+use crate::chain::RecordHash;
+use crate::record::{parse_header, record_type};
+use crate::segment::list_segments;
+use crate::storage::Storage;
+use crate::{Error, Result};
+
+/// Types under `journal.` that the journal itself writes.
+pub const JOURNAL_TYPES: &[&str] = &[
+    "journal.created",
+    "journal.checkpoint",
+    "journal.retention_purged",
+];
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    /// True when every check passed.
+    pub ok: bool,
+    /// Records checked and found good (up to the first bad one).
+    pub records: u64,
+    /// The first record that is not what it should be.
+    pub first_bad_seq: Option<u64>,
+    /// Why it is bad.
+    pub reason: Option<String>,
+    /// Things that are not tampering, such as a torn last line that was never acknowledged.
+    pub warnings: Vec<String>,
+    /// Segment files read.
+    pub segments: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Hash of the last good record.
+    #[serde(serialize_with = "ser_hash")]
+    pub head_hash: Option<RecordHash>,
+}
+
+fn ser_hash<S: serde::Serializer>(h: &Option<RecordHash>, s: S) -> Result<S::Ok, S::Error> {
+    match h {
+        Some(h) => s.serialize_str(&h.to_hex()),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Problem {
+    seq: u64,
+    reason: String,
+}
+
+/// What one segment looks like on its own.
+#[derive(Debug, Default)]
+struct SegmentCheck {
+    first: Option<Line>,
+    /// Whether the hash of the first line equals the prev of the second (or there is no second).
+    first_link_ok: bool,
+    last: Option<Line>,
+    /// Good records before `problem`.
+    count: u64,
+    problem: Option<Problem>,
+    torn_tail: Option<u64>,
+    bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    seq: u64,
+    prev: RecordHash,
+    hash: RecordHash,
+    ts: i64,
+}
+
+/// Verifies the journal in `dir`. `progress` is called with bytes checked so far.
+/// Returns `Err` only when the files cannot be read; tampering is reported in the
+/// [`VerifyReport`].
+pub fn verify(
+    storage: &dyn Storage,
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<VerifyReport> {
+    if !storage.exists(dir).map_err(|e| Error::io(storage, "stat", dir, e))? {
+        return Err(Error::NotFound {
+            path: dir.to_path_buf(),
+        });
+    }
+    let segments = list_segments(storage, dir)?;
+    let n = segments.len();
+    let results: Vec<Mutex<Option<Result<SegmentCheck>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let done_bytes = std::sync::atomic::AtomicU64::new(0);
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .min(n.max(1));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let seg = &segments[i];
+                let r = storage
+                    .read(&seg.path)
+                    .map_err(|e| Error::io(storage, "read", &seg.path, e))
+                    .map(|data| check_segment(&data, seg.first_seq, i + 1 == n));
+                if let Ok(c) = &r {
+                    let total = done_bytes.fetch_add(c.bytes, Ordering::Relaxed) + c.bytes;
+                    progress(total);
+                }
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    let mut checks = Vec::with_capacity(n);
+    for r in results {
+        let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
+        checks.push(r.expect("every segment was checked")?);
+    }
+    Ok(stitch(&segments.iter().map(|s| s.path.clone()).collect::<Vec<_>>(), checks))
+}
+
+fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
+    let mut report = VerifyReport {
+        ok: true,
+        records: 0,
+        first_bad_seq: None,
+        reason: None,
+        warnings: Vec::new(),
+        segments: checks.len(),
+        bytes: checks.iter().map(|c| c.bytes).sum(),
+        head_hash: None,
+    };
+    if checks.is_empty() {
+        report.ok = false;
+        report.first_bad_seq = Some(0);
+        report.reason = Some("the journal has no segment files".into());
+        return report;
+    }
+    let mut prev_last: Option<Line> = None;
+    for (i, c) in checks.iter().enumerate() {
+        // The boundary with the segment before.
+        if let (Some(p), Some(f)) = (prev_last, c.first) {
+            let boundary = if f.seq != p.seq + 1 {
+                Some(seq_problem(p.seq + 1, f.seq))
+            } else if f.prev != p.hash {
+                // Which side changed? If this segment's first record still links to its
+                // second, the first record is intact and the previous one was altered.
+                Some(if c.first_link_ok {
+                    Problem {
+                        seq: p.seq,
+                        reason: format!(
+                            "record {} was altered: its hash does not match the prev of record {}",
+                            p.seq, f.seq
+                        ),
+                    }
+                } else {
+                    Problem {
+                        seq: f.seq,
+                        reason: format!("record {}: prev does not match record {}", f.seq, p.seq),
+                    }
+                })
+            } else if f.ts < p.ts {
+                Some(Problem {
+                    seq: f.seq,
+                    reason: format!("record {}: ts_recorded is earlier than record {}'s", f.seq, p.seq),
+                })
+            } else {
+                None
+            };
+            if let Some(pb) = boundary {
+                return fail(report, pb);
+            }
+        } else if prev_last.is_some() && c.first.is_none() && c.problem.is_none() && i + 1 < checks.len() {
+            return fail(
+                report,
+                Problem {
+                    seq: prev_last.map_or(0, |p| p.seq + 1),
+                    reason: format!("segment {} is empty", paths[i].display()),
+                },
+            );
+        }
+        report.records += c.count;
+        if let Some(pb) = &c.problem {
+            return fail(report, pb.clone());
+        }
+        if let Some(torn) = c.torn_tail {
+            report.warnings.push(format!(
+                "{}: the last {torn} bytes are a torn record that was never acknowledged; \
+                 the next open for writing will cut it off",
+                paths[i].display()
+            ));
+        }
+        if c.last.is_some() {
+            prev_last = c.last;
+        }
+    }
+    report.head_hash = prev_last.map(|l| l.hash);
+    if report.records == 0 {
+        return fail(
+            report,
+            Problem {
+                seq: 0,
+                reason: "the journal has no records".into(),
+            },
+        );
+    }
+    report
+}
+
+fn fail(mut report: VerifyReport, pb: Problem) -> VerifyReport {
+    report.ok = false;
+    report.records = report.records.min(pb.seq);
+    report.first_bad_seq = Some(pb.seq);
+    report.reason = Some(pb.reason);
+    report
+}
+
+fn seq_problem(expected: u64, found: u64) -> Problem {
+    if found > expected {
+        Problem {
+            seq: expected,
+            reason: format!("record {expected} is missing (found seq {found} in its place)"),
+        }
+    } else {
+        Problem {
+            seq: found,
+            reason: format!("record {found} appears again where {expected} should be"),
+        }
+    }
+}
+
+fn check_segment(data: &[u8], name_first_seq: u64, is_last: bool) -> SegmentCheck {
+    let mut c = SegmentCheck {
+        bytes: data.len() as u64,
+        first_link_ok: true,
+        ..SegmentCheck::default()
+    };
+    let mut pos = 0usize;
+    let mut prev: Option<Line> = None;
+    let mut lines_seen = 0u64;
+    while pos < data.len() {
+        let expected = prev.map_or(name_first_seq, |p| p.seq + 1);
+        let Some(nl) = memchr::memchr(b'\n', &data[pos..]) else {
+            if is_last {
+                c.torn_tail = Some((data.len() - pos) as u64);
+            } else {
+                c.problem = Some(Problem {
+                    seq: expected,
+                    reason: format!("sealed segment ends in an incomplete line at byte {pos}"),
+                });
+            }
+            break;
+        };
+        let raw = &data[pos..pos + nl];
+        let line = match check_line(raw, expected) {
+            Ok(l) => l,
+            Err(pb) => {
+                c.problem = Some(pb);
+                break;
+            }
+        };
+        if let Some(p) = prev {
+            if line.prev != p.hash {
+                // Look one record further to see which of the two was changed.
+                let next_links_to_this = next_prev(&data[pos + nl + 1..]) == Some(line.hash);
+                c.problem = Some(if next_links_to_this {
+                    Problem {
+                        seq: p.seq,
+                        reason: format!(
+                            "record {} was altered: its hash does not match the prev of record {}",
+                            p.seq, line.seq
+                        ),
+                    }
+                } else {
+                    Problem {
+                        seq: line.seq,
+                        reason: format!("record {}: prev does not match record {}", line.seq, p.seq),
+                    }
+                });
+                break;
+            }
+            if line.ts < p.ts {
+                c.problem = Some(Problem {
+                    seq: line.seq,
+                    reason: format!("record {}: ts_recorded is earlier than record {}'s", line.seq, p.seq),
+                });
+                break;
+            }
+        }
+        if lines_seen == 0 {
+            c.first = Some(line);
+            c.first_link_ok = next_prev(&data[pos + nl + 1..]).is_none_or(|np| np == line.hash);
+        }
+        lines_seen += 1;
+        c.count += 1;
+        c.last = Some(line);
+        prev = Some(line);
+        pos += nl + 1;
+    }
+    c
+}
+
+/// The `prev` of the first complete line in `rest`, if it parses.
+fn next_prev(rest: &[u8]) -> Option<RecordHash> {
+    let nl = memchr::memchr(b'\n', rest)?;
+    parse_header(&rest[..nl]).ok().map(|h| h.prev)
+}
+
+fn check_line(raw: &[u8], expected: u64) -> Result<Line, Problem> {
+    let bad = |reason: String| Problem {
+        seq: expected,
+        reason,
+    };
+    let h = parse_header(raw).map_err(|r| bad(format!("record {expected}: {r}")))?;
+    if h.seq != expected {
+        return Err(seq_problem(expected, h.seq));
+    }
+    if let Err(e) = serde_json::from_slice::<IgnoredAny>(raw) {
+        return Err(bad(format!("record {expected} is not valid JSON: {e}")));
+    }
+    let ty = record_type(raw).unwrap_or("");
+    if expected == 0 && ty != "journal.created" {
+        return Err(bad(format!(
+            "record 0 must be journal.created, found {ty:?}"
+        )));
+    }
+    if expected == 0 && h.prev != RecordHash::ZERO {
+        return Err(bad("record 0: prev must be 64 zeros".into()));
+    }
+    if expected != 0 && ty == "journal.created" {
+        return Err(bad(format!("record {expected}: journal.created may only be record 0")));
+    }
+    if ty.starts_with("journal.") && !JOURNAL_TYPES.contains(&ty) {
+        return Err(bad(format!("record {expected}: unknown journal type {ty:?}")));
+    }
+    Ok(Line {
+        seq: h.seq,
+        prev: h.prev,
+        hash: RecordHash::of_line(raw),
+        ts: h.ts_recorded,
+    })
+}

@@ -1,0 +1,753 @@
+//! The writer: one sequencer, any number of producers, group commit.
+//!
+//! Producers call [`Journal::submit`] (or [`Journal::append`], which submits and
+//! waits). Under one mutex the *sequencer* assigns `seq`, `ts_recorded` and `prev`,
+//! hashes the line and appends it to a pending buffer — a few hundred nanoseconds.
+//! Producers do everything else (validation, serialization) on their own threads
+//! before they get there.
+//!
+//! Writing and syncing are done by whichever waiting producer finds the role free
+//! (leader/follower group commit, as in databases' write groups), so an uncontended
+//! append does its own `write` without a thread hand-off, and under load one `write`
+//! and one `fdatasync` cover every record that arrived meanwhile:
+//!
+//! * the *writer* takes all pending bytes and writes them (rotating segments on the
+//!   way), then publishes `written`;
+//! * the *syncer* snapshots `written`, calls `fdatasync`, then publishes `synced`.
+//!
+//! The two roles are separate, so records waiting only for the OS are not held behind
+//! a sync in progress. Invariant: `synced <= written <= next_seq`, and every record
+//! below `written` is in the file in `seq` order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::mem;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::chain::RecordHash;
+use crate::dedup::{self, DedupKey};
+use crate::options::{Durability, JournalOptions};
+use crate::record::{self, parse_header};
+use crate::recovery::{self, RecoveryReport, SPARSE_EVERY};
+use crate::segment::{list_segments, segment_file_name};
+use crate::storage::SegmentFile;
+use crate::{Error, Result};
+
+const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+/// Estimated header length, used to decide rotation before the line is built.
+const HEADER_ESTIMATE: u64 = 120;
+
+/// One event to append: a JSON object body (the producer's fields, `"type"` first),
+/// how durable it must be before it is acknowledged, and an optional idempotency key.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    body: Vec<u8>,
+    durability: Durability,
+    dedup_key: Option<DedupKey>,
+}
+
+impl Entry {
+    /// Checks the body's framing (see the crate docs) and wraps it.
+    pub fn new(body: Vec<u8>, durability: Durability) -> Result<Entry> {
+        record::check_body(&body).map_err(|reason| Error::InvalidEntry { reason })?;
+        Ok(Entry {
+            body,
+            durability,
+            dedup_key: None,
+        })
+    }
+
+    /// A repeated key returns the first record's receipt and writes nothing.
+    pub fn with_dedup_key(mut self, key: DedupKey) -> Entry {
+        self.dedup_key = Some(key);
+        self
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The durability this entry waits for.
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+}
+
+/// Proof that a record was accepted: its position and the hash of its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The record's `seq`.
+    pub seq: u64,
+    /// SHA-256 of the record's line (the next record's `prev`).
+    pub hash: RecordHash,
+    /// True when this was a repeated idempotency key and nothing new was written.
+    pub duplicate: bool,
+}
+
+/// A submitted entry that may not be acknowledged yet. Pass it to [`Journal::wait`].
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a submitted entry is acknowledged only by waiting on its ticket"]
+pub struct Ticket {
+    seq: u64,
+    hash: RecordHash,
+    durability: Durability,
+    duplicate: bool,
+}
+
+impl Ticket {
+    /// The `seq` the record got (or, for a duplicate, the original record's).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// What `status` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalStatus {
+    /// Records in the journal (the next `seq`).
+    pub records: u64,
+    /// Segment files.
+    pub segments: usize,
+    /// Bytes across all segments.
+    pub bytes: u64,
+    /// Hash of the last record.
+    pub head_hash: RecordHash,
+    /// `ts_recorded` of the last record.
+    pub head_ts_recorded: i64,
+    /// Records written to the OS.
+    pub written: u64,
+    /// Records known to be on disk (fdatasync'd).
+    pub synced: u64,
+    /// The error that poisoned the journal, if any.
+    pub poisoned: Option<String>,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    /// Set when this chunk starts a new segment whose first record is this seq.
+    new_segment: Option<u64>,
+    bytes: Vec<u8>,
+    /// One past the last seq in this chunk.
+    end: u64,
+}
+
+#[derive(Debug)]
+enum DedupState {
+    NotLoaded,
+    Loading,
+    Ready,
+}
+
+#[derive(Debug)]
+struct State {
+    next_seq: u64,
+    last_hash: RecordHash,
+    last_ts: i64,
+    seg_first_seq: u64,
+    seg_len: u64,
+    seg_day: Option<i64>,
+    pending: Vec<Chunk>,
+    /// One past the last seq that must be fsync'd before its acknowledgement.
+    fsync_wanted: u64,
+    written: u64,
+    synced: u64,
+    writing: bool,
+    syncing: bool,
+    waiters: usize,
+    poisoned: Option<Arc<Error>>,
+    file: Arc<dyn SegmentFile>,
+    /// First seq of each segment, in order.
+    segments: Vec<u64>,
+    /// seq -> (segment first seq, byte offset), for every `SPARSE_EVERY`-th record known.
+    sparse: BTreeMap<u64, (u64, u64)>,
+    dedup: HashMap<DedupKey, u64>,
+    dedup_state: DedupState,
+    /// Records that were in the journal when it was opened (the dedup loader reads these).
+    opened_at: u64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    opts: JournalOptions,
+    state: Mutex<State>,
+    cond: Condvar,
+}
+
+/// A hash-chained, append-only journal of JSON records. Cheap to clone; every clone
+/// appends to the same journal.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+impl Journal {
+    /// Creates a new journal in `dir` (created if missing) and writes record 0,
+    /// `journal.created`, naming `origin`. Record 0 is synced before this returns.
+    pub fn create(dir: &Path, origin: &str, opts: JournalOptions) -> Result<(Journal, Receipt)> {
+        let storage = opts.storage.as_ref();
+        if storage
+            .exists(dir)
+            .map_err(|e| Error::io(storage, "stat", dir, e))?
+            && !list_segments(storage, dir)?.is_empty()
+        {
+            return Err(Error::AlreadyExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        storage
+            .create_dir_all(dir)
+            .map_err(|e| Error::io(storage, "mkdir", dir, e))?;
+        let now = opts.clock.now_ns().max(0);
+        let body = format!(
+            "{{\"type\":\"journal.created\",\"ts_event\":{now},\"source\":\"tradetrail\",\"actor\":\"system\",\"data\":{{\"origin\":{},\"format_version\":{}}}}}",
+            serde_json::Value::String(origin.to_string()),
+            crate::FORMAT_VERSION
+        );
+        let mut line = Vec::new();
+        let hash = record::encode(&mut line, 0, now, &RecordHash::ZERO, body.as_bytes());
+        let path = dir.join(segment_file_name(0));
+        let f = storage
+            .open_append(&path)
+            .map_err(|e| Error::io(storage, "create", &path, e))?;
+        f.append(&line)
+            .map_err(|e| Error::io(storage, "write", &path, e))?;
+        f.sync_data()
+            .map_err(|e| Error::io(storage, "fdatasync", &path, e))?;
+        storage
+            .sync_dir(dir)
+            .map_err(|e| Error::io(storage, "fsync dir", dir, e))?;
+        if let Some(parent) = dir.parent() {
+            if !parent.as_os_str().is_empty() {
+                storage
+                    .sync_dir(parent)
+                    .map_err(|e| Error::io(storage, "fsync dir", parent, e))?;
+            }
+        }
+        drop(f);
+        let (journal, _) = Journal::open(dir, opts)?;
+        Ok((
+            journal,
+            Receipt {
+                seq: 0,
+                hash,
+                duplicate: false,
+            },
+        ))
+    }
+
+    /// Opens an existing journal, repairing a torn last record if a crash left one.
+    pub fn open(dir: &Path, opts: JournalOptions) -> Result<(Journal, RecoveryReport)> {
+        let storage = opts.storage.as_ref();
+        if !storage
+            .exists(dir)
+            .map_err(|e| Error::io(storage, "stat", dir, e))?
+        {
+            return Err(Error::NotFound {
+                path: dir.to_path_buf(),
+            });
+        }
+        let rec = recovery::recover(storage, dir)?;
+        let active_first = rec.segments.last().map(|s| s.first_seq).unwrap_or(0);
+        let active_path = dir.join(segment_file_name(active_first));
+        let file: Arc<dyn SegmentFile> = Arc::from(
+            storage
+                .open_append(&active_path)
+                .map_err(|e| Error::io(storage, "open", &active_path, e))?,
+        );
+        let sparse = rec
+            .sparse
+            .iter()
+            .map(|&(seq, off)| (seq, (active_first, off)))
+            .collect();
+        let state = State {
+            next_seq: rec.next_seq,
+            last_hash: rec.last_hash,
+            last_ts: rec.last_ts,
+            seg_first_seq: active_first,
+            seg_len: rec.active_len,
+            seg_day: rec.active_first_ts.map(|t| t.div_euclid(NS_PER_DAY)),
+            pending: Vec::new(),
+            fsync_wanted: 0,
+            written: rec.next_seq,
+            synced: rec.next_seq,
+            writing: false,
+            syncing: false,
+            waiters: 0,
+            poisoned: None,
+            file,
+            segments: rec.segments.iter().map(|s| s.first_seq).collect(),
+            sparse,
+            dedup: HashMap::new(),
+            dedup_state: DedupState::NotLoaded,
+            opened_at: rec.next_seq,
+        };
+        let journal = Journal {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                opts,
+                state: Mutex::new(state),
+                cond: Condvar::new(),
+            }),
+        };
+        Ok((journal, rec.report))
+    }
+
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The options the journal was opened with.
+    pub fn options(&self) -> &JournalOptions {
+        &self.inner.opts
+    }
+
+    /// Appends one entry and waits until it is acknowledged under its durability.
+    pub fn append(&self, entry: Entry) -> Result<Receipt> {
+        let ticket = self.submit(entry)?;
+        self.wait(ticket)
+    }
+
+    /// Appends entries as one contiguous run of `seq`s and waits until all are
+    /// acknowledged. Receipts come back in the order of `entries`.
+    pub fn append_batch(&self, entries: Vec<Entry>) -> Result<Vec<Receipt>> {
+        let tickets = self.submit_batch(entries)?;
+        // One drive for the whole run; the per-ticket waits below then return at once.
+        let strongest = tickets.iter().map(|t| t.durability).max().unwrap_or_default();
+        let end = tickets.iter().map(|t| t.seq + 1).max().unwrap_or(0);
+        self.drive(self.lock(), end, strongest)?;
+        tickets.into_iter().map(|t| self.wait(t)).collect()
+    }
+
+    /// Sequences one entry without waiting for it to be written. The record's place is
+    /// fixed, but nothing is promised until [`Journal::wait`] returns for the ticket.
+    pub fn submit(&self, entry: Entry) -> Result<Ticket> {
+        let mut st = self.lock();
+        if entry.dedup_key.is_some() {
+            st = self.ensure_dedup_loaded(st)?;
+        }
+        self.check_poison(&st)?;
+        Ok(self.sequence(&mut st, entry))
+    }
+
+    /// Sequences several entries under one lock, as a contiguous run of `seq`s.
+    pub fn submit_batch(&self, entries: Vec<Entry>) -> Result<Vec<Ticket>> {
+        let mut st = self.lock();
+        if entries.iter().any(|e| e.dedup_key.is_some()) {
+            st = self.ensure_dedup_loaded(st)?;
+        }
+        self.check_poison(&st)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| self.sequence(&mut st, e))
+            .collect())
+    }
+
+    /// Waits until a submitted entry is acknowledged under its durability.
+    pub fn wait(&self, ticket: Ticket) -> Result<Receipt> {
+        let st = self.lock();
+        self.drive(st, ticket.seq + 1, ticket.durability)?;
+        let hash = if ticket.duplicate {
+            RecordHash::of_line(&self.read_line(ticket.seq)?)
+        } else {
+            ticket.hash
+        };
+        Ok(Receipt {
+            seq: ticket.seq,
+            hash,
+            duplicate: ticket.duplicate,
+        })
+    }
+
+    /// Writes and syncs everything submitted so far.
+    pub fn flush(&self) -> Result<()> {
+        let st = self.lock();
+        let end = st.next_seq;
+        self.drive(st, end, Durability::Fsync)
+    }
+
+    /// Records, segments, bytes, head and durability progress.
+    pub fn status(&self) -> Result<JournalStatus> {
+        let (segments, records, head_hash, head_ts, written, synced, poisoned, active_len) = {
+            let st = self.lock();
+            (
+                st.segments.clone(),
+                st.next_seq,
+                st.last_hash,
+                st.last_ts,
+                st.written,
+                st.synced,
+                st.poisoned.as_ref().map(|e| e.to_string()),
+                st.seg_len,
+            )
+        };
+        let storage = self.inner.opts.storage.as_ref();
+        let mut bytes = active_len;
+        for first in &segments[..segments.len().saturating_sub(1)] {
+            let p = self.inner.dir.join(segment_file_name(*first));
+            bytes += storage
+                .len(&p)
+                .map_err(|e| Error::io(storage, "stat", &p, e))?;
+        }
+        Ok(JournalStatus {
+            records,
+            segments: segments.len(),
+            bytes,
+            head_hash,
+            head_ts_recorded: head_ts,
+            written,
+            synced,
+            poisoned,
+        })
+    }
+
+    /// Reads the line (without `\n`) of a written record.
+    pub fn read_line(&self, seq: u64) -> Result<Vec<u8>> {
+        let (seg_first, start_seq, offset) = {
+            let st = self.lock();
+            if seq >= st.written {
+                return Err(Error::NoSuchRecord {
+                    seq,
+                    len: st.written,
+                });
+            }
+            let idx = st.segments.partition_point(|&f| f <= seq) - 1;
+            let seg_first = st.segments[idx];
+            match st.sparse.range(..=seq).next_back() {
+                Some((&s, &(sf, off))) if sf == seg_first => (seg_first, s, off),
+                _ => (seg_first, seg_first, 0),
+            }
+        };
+        let storage = self.inner.opts.storage.as_ref();
+        let path = self.inner.dir.join(segment_file_name(seg_first));
+        let mut offset = offset;
+        let mut cur = start_seq;
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let buf = storage
+                .read_at(&path, offset, 256 * 1024)
+                .map_err(|e| Error::io(storage, "read", &path, e))?;
+            if buf.is_empty() {
+                return Err(Error::Corrupt {
+                    segment: path,
+                    offset,
+                    reason: format!("record {seq} not found where the index says"),
+                });
+            }
+            offset += buf.len() as u64;
+            carry.extend_from_slice(&buf);
+            let mut start = 0;
+            while let Some(nl) = memchr::memchr(b'\n', &carry[start..]) {
+                if cur == seq {
+                    let line = carry[start..start + nl].to_vec();
+                    let h = parse_header(&line).map_err(|r| Error::Corrupt {
+                        segment: path.clone(),
+                        offset,
+                        reason: r.into(),
+                    })?;
+                    if h.seq != seq {
+                        return Err(Error::Corrupt {
+                            segment: path,
+                            offset,
+                            reason: format!("expected record {seq}, found {}", h.seq),
+                        });
+                    }
+                    return Ok(line);
+                }
+                cur += 1;
+                start += nl + 1;
+            }
+            carry.drain(..start);
+        }
+    }
+
+    /// Loads the idempotency keys of records written before this journal was opened
+    /// (done lazily at the first keyed append; call this to do it ahead of time).
+    pub fn load_dedup_index(&self) -> Result<()> {
+        let st = self.lock();
+        let _st = self.ensure_dedup_loaded(st)?;
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the file inconsistent (all I/O is
+        // outside the lock), so continue with the state as it is.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_poison(&self, st: &State) -> Result<()> {
+        match &st.poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Assigns seq/ts/prev, builds the line and queues it. Runs under the lock.
+    fn sequence(&self, st: &mut State, entry: Entry) -> Ticket {
+        if let Some(key) = entry.dedup_key {
+            if let Some(&orig) = st.dedup.get(&key) {
+                return Ticket {
+                    seq: orig,
+                    hash: RecordHash::ZERO,
+                    durability: entry.durability,
+                    duplicate: true,
+                };
+            }
+        }
+        let seq = st.next_seq;
+        let ts = self.inner.opts.clock.now_ns().max(st.last_ts);
+        let day = ts.div_euclid(NS_PER_DAY);
+        let estimate = entry.body.len() as u64 + HEADER_ESTIMATE;
+        let rotate = st.seg_len > 0
+            && (st.seg_len + estimate > self.inner.opts.segment_max_bytes
+                || (self.inner.opts.rotate_daily && st.seg_day != Some(day)));
+        if rotate || st.pending.is_empty() {
+            st.pending.push(Chunk {
+                new_segment: rotate.then_some(seq),
+                bytes: Vec::with_capacity(if rotate { 64 * 1024 } else { 16 * 1024 }),
+                end: seq,
+            });
+        }
+        if rotate {
+            st.seg_first_seq = seq;
+            st.seg_len = 0;
+            st.segments.push(seq);
+        }
+        if st.seg_len == 0 {
+            st.seg_day = Some(day);
+        }
+        if seq % SPARSE_EVERY == 0 {
+            let at = (st.seg_first_seq, st.seg_len);
+            st.sparse.insert(seq, at);
+        }
+        let prev = st.last_hash;
+        let chunk = st.pending.last_mut().expect("a chunk was pushed above");
+        let before = chunk.bytes.len();
+        let hash = record::encode(&mut chunk.bytes, seq, ts, &prev, &entry.body);
+        chunk.end = seq + 1;
+        st.seg_len += (chunk.bytes.len() - before) as u64;
+        st.next_seq = seq + 1;
+        st.last_hash = hash;
+        st.last_ts = ts;
+        if entry.durability == Durability::Fsync {
+            st.fsync_wanted = seq + 1;
+        }
+        if let Some(key) = entry.dedup_key {
+            st.dedup.insert(key, seq);
+        }
+        Ticket {
+            seq,
+            hash,
+            durability: entry.durability,
+            duplicate: false,
+        }
+    }
+
+    /// Waits until every seq below `end` is acknowledged under `durability`, taking the
+    /// writer or syncer role whenever it is free.
+    fn drive<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        end: u64,
+        durability: Durability,
+    ) -> Result<()> {
+        loop {
+            let done = match durability {
+                Durability::Os => st.written >= end,
+                Durability::Fsync => st.synced >= end,
+            };
+            if done {
+                return Ok(());
+            }
+            self.check_poison(&st)?;
+            if !st.writing && !st.pending.is_empty() {
+                st.writing = true;
+                let chunks = mem::take(&mut st.pending);
+                let file = st.file.clone();
+                drop(st);
+                let outcome = self.write_chunks(chunks, file);
+                st = self.lock();
+                st.writing = false;
+                if let Some(f) = outcome.file {
+                    st.file = f;
+                }
+                st.written = st.written.max(outcome.written);
+                st.synced = st.synced.max(outcome.sealed);
+                if let Some(e) = outcome.error {
+                    st.poisoned.get_or_insert_with(|| Arc::new(e));
+                }
+                self.notify(&st);
+                continue;
+            }
+            let sync_needed = st.synced < st.written
+                && (durability == Durability::Fsync || st.fsync_wanted > st.synced);
+            if !st.syncing && sync_needed {
+                st.syncing = true;
+                let target = st.written;
+                let file = st.file.clone();
+                let seg = st.seg_first_seq;
+                drop(st);
+                let res = file.sync_data();
+                st = self.lock();
+                st.syncing = false;
+                match res {
+                    Ok(()) => st.synced = st.synced.max(target),
+                    Err(e) => {
+                        let path = self.inner.dir.join(segment_file_name(seg));
+                        let err = Error::io(self.inner.opts.storage.as_ref(), "fdatasync", path, e);
+                        st.poisoned.get_or_insert_with(|| Arc::new(err));
+                    }
+                }
+                self.notify(&st);
+                continue;
+            }
+            st.waiters += 1;
+            st = self.inner.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+            st.waiters -= 1;
+        }
+    }
+
+    fn notify(&self, st: &State) {
+        if st.waiters > 0 {
+            self.inner.cond.notify_all();
+        }
+    }
+
+    /// Writes queued chunks in order, sealing and opening segments where they start.
+    fn write_chunks(&self, chunks: Vec<Chunk>, mut file: Arc<dyn SegmentFile>) -> WriteOutcome {
+        let storage = self.inner.opts.storage.as_ref();
+        let dir = &self.inner.dir;
+        let mut out = WriteOutcome::default();
+        let mut current_first = None;
+        for chunk in chunks {
+            if let Some(first) = chunk.new_segment {
+                // Seal: the finished segment must be durable before the next one exists,
+                // so recovery only ever has to look at the last segment.
+                let old = current_first.unwrap_or_else(|| self.segment_before(first));
+                if let Err(e) = file.sync_data() {
+                    out.error = Some(Error::io(storage, "fdatasync", dir.join(segment_file_name(old)), e));
+                    return out;
+                }
+                out.sealed = first;
+                let path = dir.join(segment_file_name(first));
+                match storage.open_append(&path) {
+                    Ok(f) => file = Arc::from(f),
+                    Err(e) => {
+                        out.error = Some(Error::io(storage, "create", path, e));
+                        return out;
+                    }
+                }
+                if let Err(e) = storage.sync_dir(dir) {
+                    out.error = Some(Error::io(storage, "fsync dir", dir, e));
+                    return out;
+                }
+                out.file = Some(file.clone());
+                current_first = Some(first);
+            }
+            if let Err(e) = file.append(&chunk.bytes) {
+                let seg = current_first.unwrap_or_else(|| self.segment_of(chunk.end - 1));
+                out.error = Some(Error::io(storage, "write", dir.join(segment_file_name(seg)), e));
+                return out;
+            }
+            out.written = chunk.end;
+        }
+        out
+    }
+
+    fn segment_of(&self, seq: u64) -> u64 {
+        let st = self.lock();
+        let idx = st.segments.partition_point(|&f| f <= seq);
+        st.segments[idx.saturating_sub(1)]
+    }
+
+    fn segment_before(&self, first: u64) -> u64 {
+        self.segment_of(first.saturating_sub(1))
+    }
+
+    /// Makes sure the idempotency keys of older records are known before a keyed
+    /// append is sequenced. Loads them in the calling thread; others wait.
+    fn ensure_dedup_loaded<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
+        loop {
+            match st.dedup_state {
+                DedupState::Ready => return Ok(st),
+                DedupState::Loading => {
+                    st.waiters += 1;
+                    st = self.inner.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+                    st.waiters -= 1;
+                }
+                DedupState::NotLoaded => {
+                    st.dedup_state = DedupState::Loading;
+                    let upto = st.opened_at;
+                    let segments = st.segments.clone();
+                    drop(st);
+                    let loaded = dedup::load(
+                        self.inner.opts.storage.as_ref(),
+                        &self.inner.dir,
+                        &segments,
+                        upto,
+                        SPARSE_EVERY,
+                    );
+                    st = self.lock();
+                    match loaded {
+                        Ok(l) => {
+                            for (k, seq) in l.keys {
+                                st.dedup.entry(k).or_insert(seq);
+                            }
+                            for (seq, at) in l.sparse {
+                                st.sparse.entry(seq).or_insert(at);
+                            }
+                            st.dedup_state = DedupState::Ready;
+                        }
+                        Err(e) => {
+                            st.dedup_state = DedupState::NotLoaded;
+                            self.notify(&st);
+                            return Err(e);
+                        }
+                    }
+                    self.notify(&st);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct WriteOutcome {
+    written: u64,
+    sealed: u64,
+    file: Option<Arc<dyn SegmentFile>>,
+    error: Option<Error>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Entries submitted but never waited for are still written on a clean drop.
+        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        if st.poisoned.is_some() {
+            return;
+        }
+        let mut file = st.file.clone();
+        for chunk in mem::take(&mut st.pending) {
+            if let Some(first) = chunk.new_segment {
+                if file.sync_data().is_err() {
+                    return;
+                }
+                match self.opts.storage.open_append(&self.dir.join(segment_file_name(first))) {
+                    Ok(f) => file = Arc::from(f),
+                    Err(_) => return,
+                }
+                if self.opts.storage.sync_dir(&self.dir).is_err() {
+                    return;
+                }
+            }
+            if file.append(&chunk.bytes).is_err() {
+                return;
+            }
+        }
+        let _ = file.sync_data();
+    }
+}
