@@ -1,1 +1,54 @@
-fn main() {}
+//! `tradetrail`: the command-line door onto the tradetrail library.
+//!
+//! Each subcommand lives in `commands/` and only parses arguments, calls the library
+//! and prints. Exit codes (DESIGN.md §6): 0 success, 1 `verify` found tampering or
+//! corruption, 2 bad usage or bad input, 3 runtime or I/O failure.
+
+mod commands;
+mod exit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The flight recorder of a trading system: an append-only, tamper-evident audit trail.
+#[derive(Debug, Parser)]
+#[command(name = "tradetrail", version, about, long_about = None)]
+struct Cli {
+    /// Data directory [default: $TRADETRAIL_DATA, else ./tradetrail-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a data directory: configuration and a journal whose record 0 is journal.created
+    Init(commands::init::Args),
+    /// Append JSON Lines events (from FILE or stdin); prints one receipt per event as it is acknowledged
+    Append(commands::append::Args),
+    /// Re-read every record and check the chain; exit 1 if anything was changed
+    Verify(commands::verify::Args),
+    /// Records, segments, bytes, head hash and durability of a journal
+    Status(commands::status::Args),
+    /// Record a realistic simulated trading day through the library, then verify it
+    Demo(commands::demo::Args),
+    /// Measure append throughput and latency beside this machine's own floor
+    Bench(commands::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data = cli.data.as_deref();
+    let result = match cli.command {
+        Command::Init(a) => commands::init::run(data, a),
+        Command::Append(a) => commands::append::run(data, a),
+        Command::Verify(a) => commands::verify::run(data, a),
+        Command::Status(a) => commands::status::run(data, a),
+        Command::Demo(a) => commands::demo::run(data, a),
+        Command::Bench(a) => commands::bench::run(a),
+    };
+    exit::finish(result)
+}

@@ -1,1 +1,35 @@
-//! placeholder
+//! tradetrail core: a data directory's configuration, the [`Recorder`] that validates
+//! events and appends them under the configured durability, the simulated trading day
+//! of `tradetrail demo` and the measurements of `tradetrail bench`.
+//!
+//! The CLI and the server are thin doors onto these calls.
+//!
+//! ```
+//! use tradetrail_core::{DataDir, InitOptions, Recorder};
+//! use tradetrail_model::Event;
+//!
+//! let tmp = tempfile::tempdir().unwrap();
+//! let dir = DataDir::new(tmp.path().join("data"));
+//! let rec = Recorder::init(&dir, InitOptions { origin: Some("example/desk-1".into()), ..Default::default() }).unwrap();
+//! let ev = Event::new("order.submitted", 1_795_700_000_000_000_000, "oms", "trader:T-03")
+//!     .with_trader("T-03")
+//!     .with_instrument("AAPL.XNAS")
+//!     .with_entity("order", "O-1")
+//!     .with_data("side", "buy")
+//!     .with_data("quantity", "100")
+//!     .with_data("order_type", "market");
+//! let receipt = rec.record(&ev).unwrap(); // order.* is fsync'd by default
+//! assert_eq!(receipt.seq, 1);
+//! ```
+
+pub mod bench;
+mod config;
+mod datadir;
+pub mod demo;
+mod error;
+mod recorder;
+
+pub use config::{Config, DurabilityPolicy, JournalConfig};
+pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
+pub use error::{Error, Result};
+pub use recorder::{event_id_key, InitOptions, Recorder};

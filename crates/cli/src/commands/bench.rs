@@ -1,0 +1,75 @@
+//! `tradetrail bench`
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use tradetrail_core::bench::{run_bench, BenchLine, BenchOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Events for each saturation run acknowledged when written to the OS
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Producer thread counts for the saturation runs (comma separated)
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 4])]
+    threads: Vec<usize>,
+    /// Seconds for each fsync and steady-rate run
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Bytes per record line
+    #[arg(long, default_value_t = 350)]
+    record_size: usize,
+    /// Directory for scratch journals, on the disk to measure (removed afterwards)
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Also build a journal of this many records and time opening it (e.g. 10000000)
+    #[arg(long, value_name = "N")]
+    open_records: Option<u64>,
+    /// Print one JSON object per line instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+fn fmt_us(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "-".into())
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let opts = BenchOptions {
+        events: args.events,
+        threads: args.threads,
+        record_size: args.record_size,
+        seconds: args.seconds,
+        dir: args.dir,
+        open_records: args.open_records,
+    };
+    if !args.json {
+        println!(
+            "tradetrail bench: {} B records; latency in us (append to acknowledge); the floor is this machine, measured now",
+            opts.record_size
+        );
+        println!("{:<13} {:<58} {:>10} {:>13} {:>9} {:>9} {:>9}", "group", "what", "events", "per second", "p50", "p99", "p99.9");
+    }
+    let json = args.json;
+    let mut print = |l: &BenchLine| {
+        if json {
+            println!("{}", serde_json::to_string(l).unwrap_or_default());
+        } else {
+            println!(
+                "{:<13} {:<58} {:>10} {:>13.0} {:>9} {:>9} {:>9}",
+                l.group,
+                l.name,
+                l.events,
+                l.per_sec,
+                fmt_us(l.p50_us),
+                fmt_us(l.p99_us),
+                fmt_us(l.p999_us)
+            );
+            if !l.note.is_empty() {
+                println!("{:<13} -> {}", "", l.note);
+            }
+        }
+    };
+    run_bench(&opts, &mut print)?;
+    Ok(())
+}

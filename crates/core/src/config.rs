@@ -1,0 +1,273 @@
+//! `DIR/tradetrail.toml`: the configuration of one data directory.
+//!
+//! ```toml
+//! origin = "tradetrail.local/desk-1/3f9c2a10"
+//!
+//! [journal]
+//! segment_max_bytes = 67108864   # seal a segment and start the next past this size
+//! rotate_daily = true            # and at the first record of each UTC day
+//!
+//! [durability]
+//! default = "os"                 # "os": acknowledged when written to the OS; "fsync": when on disk
+//! fsync = ["order.*", "position.*", "account.*", "approval.*", "trading.*"]
+//! os = []                        # patterns that stay "os" even when the default is "fsync"
+//! ```
+//! Patterns are an exact type (`order.filled`) or a family (`order.*`). A type matching
+//! both lists takes the more specific pattern (exact beats family); on a tie `fsync` wins.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tradetrail_journal::Durability;
+
+use crate::Error;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The journal's origin: the first line of its checkpoints, unique per journal.
+    pub origin: String,
+    /// Segment rotation.
+    #[serde(default)]
+    pub journal: JournalConfig,
+    /// When appends are acknowledged, per event type.
+    #[serde(default)]
+    pub durability: DurabilityPolicy,
+}
+
+/// Segment rotation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Seal the active segment once it would grow past this many bytes.
+    #[serde(default = "default_segment_max_bytes")]
+    pub segment_max_bytes: u64,
+    /// Also start a new segment at each UTC midnight.
+    #[serde(default = "default_true")]
+    pub rotate_daily: bool,
+}
+
+fn default_segment_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            segment_max_bytes: default_segment_max_bytes(),
+            rotate_daily: true,
+        }
+    }
+}
+
+/// Durability by event type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurabilityPolicy {
+    /// For types that match no pattern.
+    #[serde(default, with = "durability_name")]
+    pub default: Durability,
+    /// Types acknowledged only once fdatasync'd.
+    #[serde(default = "default_fsync_patterns")]
+    pub fsync: Vec<String>,
+    /// Types acknowledged once written to the OS.
+    #[serde(default)]
+    pub os: Vec<String>,
+}
+
+fn default_fsync_patterns() -> Vec<String> {
+    ["order.*", "position.*", "account.*", "approval.*", "trading.*"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl Default for DurabilityPolicy {
+    fn default() -> Self {
+        DurabilityPolicy {
+            default: Durability::Os,
+            fsync: default_fsync_patterns(),
+            os: Vec::new(),
+        }
+    }
+}
+
+mod durability_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tradetrail_journal::Durability;
+
+    pub fn serialize<S: Serializer>(d: &Durability, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(d.as_str())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Durability, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// How specifically a pattern matches a type: `None` no match, higher is more specific.
+fn specificity(pattern: &str, ty: &str) -> Option<usize> {
+    if pattern == ty {
+        return Some(usize::MAX);
+    }
+    if pattern == "*" {
+        return Some(0);
+    }
+    let family = pattern.strip_suffix(".*")?;
+    let rest = ty.strip_prefix(family)?;
+    rest.starts_with('.').then_some(family.len())
+}
+
+fn check_pattern(p: &str) -> Result<(), String> {
+    let body = p.strip_suffix(".*").unwrap_or(p);
+    let ok = p == "*"
+        || (!body.is_empty()
+            && body
+                .split('.')
+                .all(|part| !part.is_empty() && part.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{p:?} is not an event type or a family pattern like \"order.*\""))
+    }
+}
+
+impl DurabilityPolicy {
+    /// The durability for an event type.
+    pub fn for_type(&self, ty: &str) -> Durability {
+        let best = |list: &[String]| list.iter().filter_map(|p| specificity(p, ty)).max();
+        match (best(&self.fsync), best(&self.os)) {
+            (Some(f), Some(o)) if o > f => Durability::Os,
+            (Some(_), _) => Durability::Fsync,
+            (None, Some(_)) => Durability::Os,
+            (None, None) => self.default,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (i, p) in self.fsync.iter().enumerate() {
+            check_pattern(p).map_err(|r| format!("durability.fsync[{i}]: {r}"))?;
+        }
+        for (i, p) in self.os.iter().enumerate() {
+            check_pattern(p).map_err(|r| format!("durability.os[{i}]: {r}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// A configuration with defaults and the given origin.
+    pub fn new(origin: String) -> Config {
+        Config {
+            origin,
+            journal: JournalConfig::default(),
+            durability: DurabilityPolicy::default(),
+        }
+    }
+
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|reason| Error::Config {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if cfg.origin.trim().is_empty() || cfg.origin.contains('\n') {
+            return Err("origin: must be a non-empty single line".into());
+        }
+        if cfg.journal.segment_max_bytes < 4096 {
+            return Err("journal.segment_max_bytes: must be at least 4096".into());
+        }
+        cfg.durability.validate()?;
+        Ok(cfg)
+    }
+
+    /// The file text, with comments explaining each setting.
+    pub fn to_toml(&self) -> String {
+        let list = |v: &[String]| {
+            v.iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "# tradetrail configuration. See docs/configuration.md.\n\
+             # The journal's origin: first line of every checkpoint; unique per journal.\n\
+             origin = {origin:?}\n\
+             \n\
+             [journal]\n\
+             # Seal the active segment and start a new one once it would pass this size.\n\
+             segment_max_bytes = {seg}\n\
+             # Also start a new segment at the first record of each UTC day.\n\
+             rotate_daily = {daily}\n\
+             \n\
+             [durability]\n\
+             # \"os\": acknowledged once written to the OS (survives a process crash).\n\
+             # \"fsync\": acknowledged once fdatasync'd (survives a machine crash).\n\
+             default = {def:?}\n\
+             fsync = [{fsync}]\n\
+             os = [{os}]\n",
+            origin = self.origin,
+            seg = self.journal.segment_max_bytes,
+            daily = self.journal.rotate_daily,
+            def = self.durability.default.as_str(),
+            fsync = list(&self.durability.fsync),
+            os = list(&self.durability.os),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_matches_the_brief() {
+        let p = DurabilityPolicy::default();
+        for t in ["order.filled", "position.updated", "account.snapshot", "approval.expired", "trading.kill_switch"] {
+            assert_eq!(p.for_type(t), Durability::Fsync, "{t}");
+        }
+        for t in ["signal.generated", "risk.evaluated", "param.changed", "orders.x"] {
+            assert_eq!(p.for_type(t), Durability::Os, "{t}");
+        }
+    }
+
+    #[test]
+    fn exact_beats_family() {
+        let p = DurabilityPolicy {
+            default: Durability::Fsync,
+            fsync: vec!["order.*".into()],
+            os: vec!["order.modified".into(), "signal.*".into()],
+        };
+        assert_eq!(p.for_type("order.modified"), Durability::Os);
+        assert_eq!(p.for_type("order.filled"), Durability::Fsync);
+        assert_eq!(p.for_type("signal.generated"), Durability::Os);
+        assert_eq!(p.for_type("risk.evaluated"), Durability::Fsync);
+    }
+
+    #[test]
+    fn round_trip_and_errors() {
+        let c = Config::new("o/1".into());
+        assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
+        let bad = c.to_toml().replace("default = \"os\"", "default = \"sometimes\"");
+        let e = Config::parse(&bad).unwrap_err();
+        assert!(e.contains("sometimes"), "{e}");
+        let bad = c.to_toml().replace("\"order.*\"", "\"Order*\"");
+        assert!(Config::parse(&bad).unwrap_err().contains("durability.fsync[0]"));
+        let bad = format!("{}\nsurprise = 1\n", c.to_toml());
+        assert!(Config::parse(&bad).unwrap_err().contains("surprise"));
+    }
+}

@@ -1,0 +1,65 @@
+//! The data directory layout (DESIGN.md §2).
+
+use std::path::{Path, PathBuf};
+
+/// Name of the environment variable that names the data directory.
+pub const DATA_ENV: &str = "TRADETRAIL_DATA";
+/// The data directory used when neither `--data` nor `$TRADETRAIL_DATA` is given.
+pub const DEFAULT_DATA_DIR: &str = "./tradetrail-data";
+
+/// A tradetrail data directory:
+/// ```text
+/// DIR/tradetrail.toml   configuration
+/// DIR/journal/          segment files, the only source of truth
+/// DIR/checkpoints/      signed checkpoints
+/// DIR/keys/             the signing key (mode 0600)
+/// DIR/index/            derived data, rebuildable from journal/
+/// DIR/archive/          Parquet archive
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Wraps a path.
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    /// `--data` if given, else `$TRADETRAIL_DATA`, else `./tradetrail-data`.
+    pub fn resolve(flag: Option<&Path>) -> DataDir {
+        if let Some(p) = flag {
+            return DataDir::new(p);
+        }
+        match std::env::var_os(DATA_ENV) {
+            Some(v) if !v.is_empty() => DataDir::new(PathBuf::from(v)),
+            _ => DataDir::new(DEFAULT_DATA_DIR),
+        }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// `DIR/tradetrail.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("tradetrail.toml")
+    }
+    /// `DIR/journal`.
+    pub fn journal(&self) -> PathBuf {
+        self.root.join("journal")
+    }
+    /// `DIR/checkpoints`.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+    /// `DIR/keys`.
+    pub fn keys(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+    /// `DIR/index`.
+    pub fn index(&self) -> PathBuf {
+        self.root.join("index")
+    }
+}

@@ -1,0 +1,47 @@
+//! Errors of the tradetrail core.
+
+use std::path::PathBuf;
+
+/// What can go wrong above the journal.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The journal failed (I/O, disk full, corruption, poisoned). See its variants.
+    #[error(transparent)]
+    Journal(#[from] tradetrail_journal::Error),
+    /// An event failed validation: every field and reason.
+    #[error("invalid event: {0}")]
+    Invalid(#[from] tradetrail_model::ValidationErrors),
+    /// A file outside the journal (configuration) could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `tradetrail.toml` is not valid. Fix the named setting.
+    #[error("{path}: {reason}")]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// The setting and what is wrong with it.
+        reason: String,
+    },
+    /// `init` found an existing data directory.
+    #[error("{path} already holds a tradetrail journal")]
+    AlreadyInitialized {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The data directory has no journal.
+    #[error("{path} is not a tradetrail data directory (no tradetrail.toml); run `tradetrail init --data {path}` first")]
+    NotInitialized {
+        /// The data directory.
+        path: PathBuf,
+    },
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

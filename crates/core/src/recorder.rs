@@ -1,0 +1,189 @@
+//! The recorder: a data directory's journal, its configuration and the event model,
+//! behind the calls that the CLI, the server and embedding engines share.
+
+use std::path::Path;
+
+use tradetrail_journal::{
+    dedup_key_of, Durability, Entry, Journal, JournalOptions, Receipt, RecoveryReport, Ticket,
+};
+use tradetrail_model::{Event, ValidationErrors};
+
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::{Error, Result};
+
+/// An open data directory that events are recorded into. Cheap to clone; clones share
+/// one journal, so any number of threads can record through them.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    dir: DataDir,
+    config: Config,
+    journal: Journal,
+}
+
+/// Options for `init`.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// The journal's origin; a unique default is made from the host name and a random id.
+    pub origin: Option<String>,
+    /// Segment size limit (default 64 MiB).
+    pub segment_max_bytes: Option<u64>,
+}
+
+fn default_origin() -> String {
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("tradetrail.local/{host}/{}", &id[..12])
+}
+
+impl Recorder {
+    /// Creates a data directory: `tradetrail.toml` and a journal whose record 0 is
+    /// `journal.created`.
+    pub fn init(dir: &DataDir, opts: InitOptions) -> Result<Recorder> {
+        if dir.config().exists() || dir.journal().exists() {
+            return Err(Error::AlreadyInitialized {
+                path: dir.root().to_path_buf(),
+            });
+        }
+        let mut config = Config::new(opts.origin.unwrap_or_else(default_origin));
+        if let Some(s) = opts.segment_max_bytes {
+            config.journal.segment_max_bytes = s;
+        }
+        // Check the origin and settings before anything is written.
+        Config::parse(&config.to_toml()).map_err(|reason| Error::Config {
+            path: dir.config(),
+            reason,
+        })?;
+        std::fs::create_dir_all(dir.root()).map_err(|source| Error::Io {
+            path: dir.root().to_path_buf(),
+            source,
+        })?;
+        let (journal, _) = Journal::create(&dir.journal(), &config.origin, journal_options(&config))?;
+        write_atomically(&dir.config(), config.to_toml().as_bytes())?;
+        Ok(Recorder {
+            dir: dir.clone(),
+            config,
+            journal,
+        })
+    }
+
+    /// Opens a data directory, repairing a torn last record if a crash left one.
+    pub fn open(dir: &DataDir) -> Result<(Recorder, RecoveryReport)> {
+        Recorder::open_with(dir, |o| o)
+    }
+
+    /// Opens with adjusted journal options (tests swap the storage or clock).
+    pub fn open_with(
+        dir: &DataDir,
+        adjust: impl FnOnce(JournalOptions) -> JournalOptions,
+    ) -> Result<(Recorder, RecoveryReport)> {
+        let config = load_config(dir)?;
+        let (journal, report) = Journal::open(&dir.journal(), adjust(journal_options(&config)))?;
+        Ok((
+            Recorder {
+                dir: dir.clone(),
+                config,
+                journal,
+            },
+            report,
+        ))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.dir
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// The journal underneath.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Serializes a validated event into a journal entry with the configured (or the
+    /// given) durability. This is the per-event work; do it on the producer's thread.
+    pub fn prepare(&self, event: &Event, durability: Option<Durability>) -> Entry {
+        let d = durability.unwrap_or_else(|| self.config.durability.for_type(&event.event_type));
+        let entry = Entry::new(event.to_body(), d)
+            .expect("the model writes bodies that start with \"type\" and hold no newline");
+        match event.event_id {
+            Some(id) => entry.with_dedup_key(id.as_u128()),
+            None => entry,
+        }
+    }
+
+    /// Parses and validates one JSON line into an entry.
+    pub fn prepare_line(
+        &self,
+        line: &[u8],
+        durability: Option<Durability>,
+    ) -> Result<Entry, ValidationErrors> {
+        let event = Event::from_json(line)?;
+        Ok(self.prepare(&event, durability))
+    }
+
+    /// Validates and records one event, waiting for its acknowledgement.
+    pub fn record(&self, event: &Event) -> Result<Receipt> {
+        event.validate()?;
+        Ok(self.journal.append(self.prepare(event, None))?)
+    }
+
+    /// Records prepared entries as one run and waits for all of them.
+    pub fn record_batch(&self, entries: Vec<Entry>) -> Result<Vec<Receipt>> {
+        Ok(self.journal.append_batch(entries)?)
+    }
+
+    /// Sequences a prepared entry without waiting (see [`Journal::submit`]).
+    pub fn submit(&self, entry: Entry) -> Result<Ticket> {
+        Ok(self.journal.submit(entry)?)
+    }
+
+    /// Waits for a submitted entry.
+    pub fn wait(&self, ticket: Ticket) -> Result<Receipt> {
+        Ok(self.journal.wait(ticket)?)
+    }
+}
+
+/// The key a string `event_id` deduplicates under (UUIDs map to their value).
+pub fn event_id_key(event_id: &str) -> u128 {
+    dedup_key_of(event_id)
+}
+
+fn journal_options(config: &Config) -> JournalOptions {
+    JournalOptions::default()
+        .with_segment_max_bytes(config.journal.segment_max_bytes)
+        .with_rotate_daily(config.journal.rotate_daily)
+}
+
+fn load_config(dir: &DataDir) -> Result<Config> {
+    let path = dir.config();
+    if !path.exists() {
+        return Err(Error::NotInitialized {
+            path: dir.root().to_path_buf(),
+        });
+    }
+    Config::load(&path)
+}
+
+/// Writes a small file so that a crash leaves either the old or the new content.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("toml.tmp");
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
