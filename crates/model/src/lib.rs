@@ -1,1 +1,86 @@
-//! placeholder
+//! The trading vocabulary of tradetrail: the event envelope, the event types, and
+//! their strict validation. This crate knows nothing of files; it turns a producer's
+//! JSON into a checked [`Event`] and an event into its canonical body, which the journal
+//! records behind the fields it assigns (`seq`, `ts_recorded`, `prev`).
+//!
+//! - [`Event::from_json`] parses one JSON object and validates it, returning **every**
+//!   problem found, each naming its field ([`ValidationErrors`], [`FieldError`]);
+//! - [`Event::validate`] applies the same rules to an event built in code
+//!   ([`Event::new`] and the `with_*` setters);
+//! - [`Event::to_body`] writes the canonical body: one line of JSON, keys in a fixed
+//!   order, starting `{"type":`, decimals as normalized strings.
+//!
+//! # The rules
+//!
+//! - Envelope: `type`, `ts_event`, `source`, `actor` required; `event_id`, the four
+//!   `*_id` attributions, `entity`, `refs`, `data` optional; any other key is refused,
+//!   and `seq`, `ts_recorded`, `prev` are the journal's. Identifiers are non-empty,
+//!   at most 128 characters, without control characters. `null` is not accepted for
+//!   any field: leave it out. A key given twice (at the top level, or in `entity`,
+//!   `refs`, `data`) is refused.
+//! - Types: the known types ([`known_types`]) are checked strictly, envelope and `data`;
+//!   the open families ([`open_families`]: `system.*`, `connection.*`, `user.*`,
+//!   `reconciliation.*`, `review.*`, `custom.*`) only for the envelope; `journal.*` is
+//!   refused; anything else is refused with the nearest type suggested.
+//! - `data` of a known type must hold the type's fields, of the right kind; fields the
+//!   type does not define are the producer's own and are kept as given, in order.
+//! - Decimals (money, quantities) are JSON strings or numbers, read exactly from their
+//!   text, never through `f64` (see [`parse_decimal`]); they are written back as strings
+//!   in normalized form: the scale is kept (`"10.50"`), a number `100` becomes `"100"`.
+//! - Times ([`parse_time`], [`format_time`]) are ns since the Unix epoch, UTC, in `i64`.
+//!
+//! # Example
+//!
+//! ```
+//! use tradetrail_model::Event;
+//!
+//! let line = br#"{"type":"order.filled","ts_event":"2026-11-21T14:32:10.123Z",
+//!     "source":"oms","actor":"algo:twap-7","trader_id":"T-1","instrument_id":"AAPL",
+//!     "entity":{"kind":"order","id":"O-1"},
+//!     "data":{"fill_qty":100,"fill_price":"187.50","trade_id":"X-9","venue":"XNAS"}}"#;
+//! let event = Event::from_json(line)?;
+//! assert_eq!(event.ts_event, 1_795_271_530_123_000_000);
+//!
+//! let body = event.to_body();
+//! assert_eq!(
+//!     std::str::from_utf8(&body)?,
+//!     r#"{"type":"order.filled","ts_event":1795271530123000000,"source":"oms","#.to_owned()
+//!         + r#""actor":"algo:twap-7","trader_id":"T-1","instrument_id":"AAPL","#
+//!         + r#""entity":{"kind":"order","id":"O-1"},"#
+//!         + r#""data":{"fill_qty":"100","fill_price":"187.50","trade_id":"X-9","venue":"XNAS"}}"#
+//! );
+//! assert_eq!(Event::from_json(&body)?, event);
+//!
+//! // Every problem at once, each naming its field.
+//! let bad = br#"{"type":"order.filed","ts_event":1.5,"source":"oms","actor":"bob"}"#;
+//! let errors = Event::from_json(bad).unwrap_err();
+//! assert_eq!(
+//!     errors.to_string(),
+//!     "type: unknown event type \"order.filed\"; did you mean \"order.filled\"?; \
+//!      ts_event: must be an integer of ns since the Unix epoch or an RFC 3339 string, not 1.5; \
+//!      actor: \"bob\" is not an actor: use \"system\", \"algo:<id>\", \"trader:<id>\", \
+//!      \"operator:<id>\" or \"service:<id>\""
+//! );
+//!
+//! // Events built in code follow the same rules.
+//! let e = Event::new("order.cancelled", 0, "oms", "trader:T-1").with_instrument("AAPL");
+//! let errors = e.validate().unwrap_err();
+//! let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+//! assert_eq!(fields, ["trader_id", "entity"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod body;
+mod decimal;
+mod error;
+mod event;
+mod parse;
+mod time;
+mod types;
+mod validate;
+
+pub use decimal::parse_decimal;
+pub use error::{FieldError, ValidationErrors};
+pub use event::{Entity, Event};
+pub use time::{format_time, parse_time};
+pub use types::{is_known_type, known_types, open_families};
