@@ -24,6 +24,7 @@
 mod chain;
 mod dedup;
 mod error;
+mod flusher;
 mod options;
 mod record;
 mod recovery;

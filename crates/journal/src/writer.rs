@@ -26,6 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::chain::RecordHash;
 use crate::dedup::{self, DedupKey};
+use crate::flusher::{Flusher, FLUSH_BYTES};
 use crate::options::{Durability, JournalOptions};
 use crate::record::{self, parse_header};
 use crate::recovery::{self, RecoveryReport, SPARSE_EVERY};
@@ -154,7 +155,9 @@ struct State {
     synced: u64,
     writing: bool,
     syncing: bool,
-    waiters: usize,
+    /// Threads asleep on `Inner::written_cv` / `Inner::synced_cv`.
+    waiters_os: usize,
+    waiters_fsync: usize,
     poisoned: Option<Arc<Error>>,
     file: Arc<dyn SegmentFile>,
     /// First seq of each segment, in order.
@@ -163,6 +166,10 @@ struct State {
     sparse: BTreeMap<u64, (u64, u64)>,
     dedup: HashMap<DedupKey, u64>,
     dedup_state: DedupState,
+    /// Emptied chunk buffers, reused so the hot path does not allocate.
+    spare: Vec<Vec<u8>>,
+    /// Bytes written to the OS that no `fdatasync` has covered yet.
+    unsynced_bytes: u64,
     /// Records that were in the journal when it was opened (the dedup loader reads these).
     opened_at: u64,
 }
@@ -172,7 +179,11 @@ struct Inner {
     dir: PathBuf,
     opts: JournalOptions,
     state: Mutex<State>,
-    cond: Condvar,
+    /// Waiters for `written` (and for the dedup index).
+    written_cv: Condvar,
+    /// Waiters for `synced`.
+    synced_cv: Condvar,
+    flusher: Flusher,
 }
 
 /// A hash-chained, append-only journal of JSON records. Cheap to clone; every clone
@@ -274,13 +285,16 @@ impl Journal {
             synced: rec.next_seq,
             writing: false,
             syncing: false,
-            waiters: 0,
+            waiters_os: 0,
+            waiters_fsync: 0,
             poisoned: None,
             file,
             segments: rec.segments.iter().map(|s| s.first_seq).collect(),
             sparse,
             dedup: HashMap::new(),
             dedup_state: DedupState::NotLoaded,
+            spare: Vec::new(),
+            unsynced_bytes: 0,
             opened_at: rec.next_seq,
         };
         let journal = Journal {
@@ -288,7 +302,9 @@ impl Journal {
                 dir: dir.to_path_buf(),
                 opts,
                 state: Mutex::new(state),
-                cond: Condvar::new(),
+                written_cv: Condvar::new(),
+                synced_cv: Condvar::new(),
+                flusher: Flusher::default(),
             }),
         };
         Ok((journal, rec.report))
@@ -508,7 +524,7 @@ impl Journal {
         if rotate || st.pending.is_empty() {
             st.pending.push(Chunk {
                 new_segment: rotate.then_some(seq),
-                bytes: Vec::with_capacity(if rotate { 64 * 1024 } else { 16 * 1024 }),
+                bytes: st.spare.pop().unwrap_or_else(|| Vec::with_capacity(64 * 1024)),
                 end: seq,
             });
         }
@@ -569,9 +585,19 @@ impl Journal {
                 let chunks = mem::take(&mut st.pending);
                 let file = st.file.clone();
                 drop(st);
-                let outcome = self.write_chunks(chunks, file);
+                let mut outcome = self.write_chunks(chunks, file);
                 st = self.lock();
                 st.writing = false;
+                st.unsynced_bytes += outcome.bytes;
+                for mut b in outcome.buffers.drain(..) {
+                    if st.spare.len() < 4 && b.capacity() <= 4 * 1024 * 1024 {
+                        b.clear();
+                        st.spare.push(b);
+                    }
+                }
+                if st.unsynced_bytes >= FLUSH_BYTES && !st.syncing {
+                    self.wake_flusher();
+                }
                 if let Some(f) = outcome.file {
                     st.file = f;
                 }
@@ -580,40 +606,124 @@ impl Journal {
                 if let Some(e) = outcome.error {
                     st.poisoned.get_or_insert_with(|| Arc::new(e));
                 }
-                self.notify(&st);
+                self.notify_written(&st);
                 continue;
             }
             let sync_needed = st.synced < st.written
                 && (durability == Durability::Fsync || st.fsync_wanted > st.synced);
             if !st.syncing && sync_needed {
-                st.syncing = true;
-                let target = st.written;
-                let file = st.file.clone();
-                let seg = st.seg_first_seq;
-                drop(st);
-                let res = file.sync_data();
-                st = self.lock();
-                st.syncing = false;
-                match res {
-                    Ok(()) => st.synced = st.synced.max(target),
-                    Err(e) => {
-                        let path = self.inner.dir.join(segment_file_name(seg));
-                        let err = Error::io(self.inner.opts.storage.as_ref(), "fdatasync", path, e);
-                        st.poisoned.get_or_insert_with(|| Arc::new(err));
-                    }
-                }
-                self.notify(&st);
+                st = self.sync_role(st);
                 continue;
             }
-            st.waiters += 1;
-            st = self.inner.cond.wait(st).unwrap_or_else(|p| p.into_inner());
-            st.waiters -= 1;
+            // Sleep until what this call waits for moves; role hand-offs are signalled
+            // to one waiter at a time (see `notify_written` / `notify_synced`).
+            st = match durability {
+                Durability::Os => {
+                    st.waiters_os += 1;
+                    let mut st = self.inner.written_cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    st.waiters_os -= 1;
+                    st
+                }
+                Durability::Fsync => {
+                    st.waiters_fsync += 1;
+                    let mut st = self.inner.synced_cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    st.waiters_fsync -= 1;
+                    st
+                }
+            };
         }
     }
 
-    fn notify(&self, st: &State) {
-        if st.waiters > 0 {
-            self.inner.cond.notify_all();
+    /// Takes the syncer role: syncs everything written so far, outside the lock.
+    fn sync_role<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        st.syncing = true;
+        let target = st.written;
+        let target_bytes = st.unsynced_bytes;
+        let file = st.file.clone();
+        let seg = st.seg_first_seq;
+        drop(st);
+        let res = file.sync_data();
+        let mut st = self.lock();
+        st.syncing = false;
+        match res {
+            Ok(()) => {
+                st.synced = st.synced.max(target);
+                st.unsynced_bytes -= target_bytes.min(st.unsynced_bytes);
+            }
+            Err(e) => {
+                let path = self.inner.dir.join(segment_file_name(seg));
+                let err = Error::io(self.inner.opts.storage.as_ref(), "fdatasync", path, e);
+                st.poisoned.get_or_insert_with(|| Arc::new(err));
+            }
+        }
+        self.notify_synced(&st);
+        st
+    }
+
+    fn wake_flusher(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.flusher.wake_with(|handle| {
+            let spawned = std::thread::Builder::new()
+                .name("tradetrail-flush".into())
+                .spawn(move || {
+                    handle.run(weak, |inner| {
+                        let j = Journal { inner };
+                        j.background_sync();
+                    })
+                });
+            // Without the thread, seals simply sync more at rotation.
+            drop(spawned);
+        });
+    }
+
+    /// Syncs what is written if no one else is syncing. Errors poison the journal as
+    /// usual; the next caller sees them.
+    fn background_sync(&self) {
+        let st = self.lock();
+        if st.syncing || st.poisoned.is_some() || st.synced >= st.written {
+            return;
+        }
+        drop(self.sync_role(st));
+    }
+
+    /// After the writer role is released: wake every `os` waiter (their records may be
+    /// written now), and one `fsync` waiter if a sync or a write needs a taker.
+    fn notify_written(&self, st: &State) {
+        if st.poisoned.is_some() {
+            return self.notify_everyone(st);
+        }
+        if st.waiters_os > 0 {
+            self.inner.written_cv.notify_all();
+        }
+        let sync_wanted = !st.syncing && st.synced < st.written;
+        // (An `os` waiter woken above may find its own record written and leave, so the
+        // pending records of `fsync` waiters need one of them awake as well.)
+        let write_wanted = !st.pending.is_empty();
+        if st.waiters_fsync > 0 && (sync_wanted || write_wanted) {
+            self.inner.synced_cv.notify_one();
+        }
+    }
+
+    /// After the syncer role is released: wake every `fsync` waiter, and one `os`
+    /// waiter if pending records need a writer.
+    fn notify_synced(&self, st: &State) {
+        if st.poisoned.is_some() {
+            return self.notify_everyone(st);
+        }
+        if st.waiters_fsync > 0 {
+            self.inner.synced_cv.notify_all();
+        }
+        if st.waiters_os > 0 && !st.writing && !st.pending.is_empty() {
+            self.inner.written_cv.notify_one();
+        }
+    }
+
+    fn notify_everyone(&self, st: &State) {
+        if st.waiters_os > 0 {
+            self.inner.written_cv.notify_all();
+        }
+        if st.waiters_fsync > 0 {
+            self.inner.synced_cv.notify_all();
         }
     }
 
@@ -624,6 +734,7 @@ impl Journal {
         let mut out = WriteOutcome::default();
         let mut current_first = None;
         for chunk in chunks {
+            out.bytes += chunk.bytes.len() as u64;
             if let Some(first) = chunk.new_segment {
                 // Seal: the finished segment must be durable before the next one exists,
                 // so recovery only ever has to look at the last segment.
@@ -654,6 +765,7 @@ impl Journal {
                 return out;
             }
             out.written = chunk.end;
+            out.buffers.push(chunk.bytes);
         }
         out
     }
@@ -675,9 +787,9 @@ impl Journal {
             match st.dedup_state {
                 DedupState::Ready => return Ok(st),
                 DedupState::Loading => {
-                    st.waiters += 1;
-                    st = self.inner.cond.wait(st).unwrap_or_else(|p| p.into_inner());
-                    st.waiters -= 1;
+                    st.waiters_os += 1;
+                    st = self.inner.written_cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    st.waiters_os -= 1;
                 }
                 DedupState::NotLoaded => {
                     st.dedup_state = DedupState::Loading;
@@ -704,11 +816,11 @@ impl Journal {
                         }
                         Err(e) => {
                             st.dedup_state = DedupState::NotLoaded;
-                            self.notify(&st);
+                            self.notify_everyone(&st);
                             return Err(e);
                         }
                     }
-                    self.notify(&st);
+                    self.notify_everyone(&st);
                 }
             }
         }
@@ -718,6 +830,8 @@ impl Journal {
 #[derive(Default)]
 struct WriteOutcome {
     written: u64,
+    bytes: u64,
+    buffers: Vec<Vec<u8>>,
     sealed: u64,
     file: Option<Arc<dyn SegmentFile>>,
     error: Option<Error>,
@@ -725,6 +839,7 @@ struct WriteOutcome {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.flusher.stop();
         // Entries submitted but never waited for are still written on a clean drop.
         let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
         if st.poisoned.is_some() {
