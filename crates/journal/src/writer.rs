@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::chain::RecordHash;
@@ -183,6 +184,8 @@ struct Inner {
     written_cv: Condvar,
     /// Waiters for `synced`.
     synced_cv: Condvar,
+    /// `State::written`, readable without the lock, for a brief spin before sleeping.
+    written_hint: AtomicU64,
     flusher: Flusher,
 }
 
@@ -304,6 +307,7 @@ impl Journal {
                 state: Mutex::new(state),
                 written_cv: Condvar::new(),
                 synced_cv: Condvar::new(),
+                written_hint: AtomicU64::new(rec.next_seq),
                 flusher: Flusher::default(),
             }),
         };
@@ -571,6 +575,7 @@ impl Journal {
         end: u64,
         durability: Durability,
     ) -> Result<()> {
+        let mut spun = false;
         loop {
             let done = match durability {
                 Durability::Os => st.written >= end,
@@ -602,6 +607,7 @@ impl Journal {
                     st.file = f;
                 }
                 st.written = st.written.max(outcome.written);
+                self.inner.written_hint.store(st.written, Ordering::Release);
                 st.synced = st.synced.max(outcome.sealed);
                 if let Some(e) = outcome.error {
                     st.poisoned.get_or_insert_with(|| Arc::new(e));
@@ -613,6 +619,24 @@ impl Journal {
                 && (durability == Durability::Fsync || st.fsync_wanted > st.synced);
             if !st.syncing && sync_needed {
                 st = self.sync_role(st);
+                continue;
+            }
+            // A write takes a microsecond or two: waiting for it by spinning is cheaper
+            // than a sleep and a wake-up through the kernel. Once per call.
+            if durability == Durability::Os && st.writing && !spun {
+                spun = true;
+                drop(st);
+                for i in 0..4096u32 {
+                    if self.inner.written_hint.load(Ordering::Acquire) >= end {
+                        break;
+                    }
+                    if i % 256 == 255 {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                st = self.lock();
                 continue;
             }
             // Sleep until what this call waits for moves; role hand-offs are signalled
