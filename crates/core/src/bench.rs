@@ -72,11 +72,17 @@ pub struct BenchLine {
 }
 
 /// Runs every measurement; `progress` receives a line as each finishes.
-pub fn run_bench(opts: &BenchOptions, progress: &mut dyn FnMut(&BenchLine)) -> Result<Vec<BenchLine>> {
+pub fn run_bench(
+    opts: &BenchOptions,
+    progress: &mut dyn FnMut(&BenchLine),
+) -> Result<Vec<BenchLine>> {
     let scratch = tempfile::Builder::new()
         .prefix("tradetrail-bench-")
         .tempdir_in(&opts.dir)
-        .map_err(|source| crate::Error::Io { path: opts.dir.clone(), source })?;
+        .map_err(|source| crate::Error::Io {
+            path: opts.dir.clone(),
+            source,
+        })?;
     let mut lines = Vec::new();
     let mut emit = |l: BenchLine, lines: &mut Vec<BenchLine>| {
         progress(&l);
@@ -123,11 +129,18 @@ pub fn run_bench(opts: &BenchOptions, progress: &mut dyn FnMut(&BenchLine)) -> R
     for &t in &[1usize, 16, 64] {
         let dir = scratch.path().join(format!("fsync-{t}"));
         let counter = Arc::new(SyncCounter::default());
-        let storage = Arc::new(CountingStorage { counter: counter.clone() });
+        let storage = Arc::new(CountingStorage {
+            counter: counter.clone(),
+        });
         let (mut l, secs) = saturate_for(&dir, &body, t, opts.seconds, Durability::Fsync, storage)?;
         let syncs = counter.syncs.load(Ordering::Relaxed).max(1);
         let batch = (l.events as f64 / syncs as f64).max(1.0);
-        let floor = floor_fsync(scratch.path(), line_len, batch.round() as usize, opts.seconds.min(secs.max(0.5)))?;
+        let floor = floor_fsync(
+            scratch.path(),
+            line_len,
+            batch.round() as usize,
+            opts.seconds.min(secs.max(0.5)),
+        )?;
         l.note = format!(
             "{:.1} events per fdatasync; {:.0}% of a bare write+fdatasync loop with that batch ({:.0}/s); target >= 80%",
             batch,
@@ -159,7 +172,11 @@ pub fn run_bench(opts: &BenchOptions, progress: &mut dyn FnMut(&BenchLine)) -> R
         emit(
             BenchLine {
                 group: "verify",
-                name: format!("verify ({} segments, {} MB)", report.segments, report.bytes / 1_000_000),
+                name: format!(
+                    "verify ({} segments, {} MB)",
+                    report.segments,
+                    report.bytes / 1_000_000
+                ),
                 events: report.records,
                 per_sec: report.records as f64 / secs,
                 p50_us: None,
@@ -171,20 +188,28 @@ pub fn run_bench(opts: &BenchOptions, progress: &mut dyn FnMut(&BenchLine)) -> R
         );
     }
     if let Some(n) = opts.open_records {
-        emit(open_line(&scratch.path().join("open"), &body, n)?, &mut lines);
+        emit(
+            open_line(&scratch.path().join("open"), &body, n)?,
+            &mut lines,
+        );
     }
     Ok(lines)
 }
 
 /// A realistic `order.filled` body padded so the full line is about `record_size` bytes.
 pub fn sample_body(record_size: usize) -> Vec<u8> {
-    let mut e = Event::new("order.filled", 1_795_700_000_123_456_789, "broker_gateway", "system")
-        .with_trader("T-03")
-        .with_instrument("AAPL.XNAS")
-        .with_entity("order", "O-123456")
-        .with_data("fill_qty", "100")
-        .with_data("fill_price", "228.51")
-        .with_data("trade_id", "100123456.0");
+    let mut e = Event::new(
+        "order.filled",
+        1_795_700_000_123_456_789,
+        "broker_gateway",
+        "system",
+    )
+    .with_trader("T-03")
+    .with_instrument("AAPL.XNAS")
+    .with_entity("order", "O-123456")
+    .with_data("fill_qty", "100")
+    .with_data("fill_price", "228.51")
+    .with_data("trade_id", "100123456.0");
     // The journal adds a header of about 125 bytes; pad the body to reach the size.
     let base = e.to_body().len() + 125;
     if base + 10 < record_size {
@@ -203,12 +228,19 @@ fn percentiles(mut ns: Vec<u64>) -> (Option<f64>, Option<f64>, Option<f64>) {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> crate::Error + '_ {
-    move |source| crate::Error::Io { path: path.to_path_buf(), source }
+    move |source| crate::Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn floor_write(dir: &Path, line_len: usize, batch: usize, n: u64) -> Result<BenchLine> {
     let path = dir.join(format!("floor-write-{batch}"));
-    let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
     let mut rec = vec![b'x'; line_len];
     rec[line_len - 1] = b'\n';
     let buf: Vec<u8> = rec.repeat(batch);
@@ -235,7 +267,11 @@ fn floor_write(dir: &Path, line_len: usize, batch: usize, n: u64) -> Result<Benc
 
 fn floor_fsync(dir: &Path, line_len: usize, batch: usize, seconds: f64) -> Result<BenchLine> {
     let path = dir.join(format!("floor-fsync-{batch}"));
-    let f = OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
     let mut rec = vec![b'x'; line_len];
     rec[line_len - 1] = b'\n';
     let buf: Vec<u8> = rec.repeat(batch.max(1));
@@ -321,7 +357,9 @@ fn saturate(
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("bench thread panicked")).collect::<Result<Vec<_>>>()
+        hs.into_iter()
+            .map(|h| h.join().expect("bench thread panicked"))
+            .collect::<Result<Vec<_>>>()
     })?;
     let secs = t0.elapsed().as_secs_f64();
     let all: Vec<u64> = lats.into_iter().flatten().collect();
@@ -329,7 +367,11 @@ fn saturate(
     let (p50, p99, p999) = percentiles(all);
     Ok((
         BenchLine {
-            group: if durability == Durability::Os { "append-os" } else { "append-fsync" },
+            group: if durability == Durability::Os {
+                "append-os"
+            } else {
+                "append-fsync"
+            },
             name: format!("append, {threads} producer thread(s), saturation"),
             events,
             per_sec: events as f64 / secs,
@@ -397,7 +439,9 @@ fn saturate_for(
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("bench thread panicked")).collect::<Result<Vec<_>>>()
+        hs.into_iter()
+            .map(|h| h.join().expect("bench thread panicked"))
+            .collect::<Result<Vec<_>>>()
     })?;
     let secs = t0.elapsed().as_secs_f64();
     let all: Vec<u64> = lats.into_iter().flatten().collect();
@@ -420,7 +464,14 @@ fn saturate_for(
 
 /// Open loop: producer `k` of `threads` sends events `k, k+threads, ...` each at its due
 /// instant; latency is acknowledgement minus due instant.
-fn steady(dir: &Path, body: &[u8], threads: usize, rate: f64, seconds: f64, durability: Durability) -> Result<BenchLine> {
+fn steady(
+    dir: &Path,
+    body: &[u8],
+    threads: usize,
+    rate: f64,
+    seconds: f64,
+    durability: Durability,
+) -> Result<BenchLine> {
     let j = new_journal(dir, None)?;
     let total = (rate * seconds) as u64;
     let interval = 1e9 / rate;
@@ -454,7 +505,9 @@ fn steady(dir: &Path, body: &[u8], threads: usize, rate: f64, seconds: f64, dura
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("bench thread panicked")).collect::<Result<Vec<_>>>()
+        hs.into_iter()
+            .map(|h| h.join().expect("bench thread panicked"))
+            .collect::<Result<Vec<_>>>()
     })?;
     let secs = t0.elapsed().as_secs_f64();
     let all: Vec<u64> = lats.into_iter().flatten().collect();

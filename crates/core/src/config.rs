@@ -81,10 +81,16 @@ pub struct DurabilityPolicy {
 }
 
 fn default_fsync_patterns() -> Vec<String> {
-    ["order.*", "position.*", "account.*", "approval.*", "trading.*"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "order.*",
+        "position.*",
+        "account.*",
+        "approval.*",
+        "trading.*",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Default for DurabilityPolicy {
@@ -127,13 +133,18 @@ fn check_pattern(p: &str) -> Result<(), String> {
     let body = p.strip_suffix(".*").unwrap_or(p);
     let ok = p == "*"
         || (!body.is_empty()
-            && body
-                .split('.')
-                .all(|part| !part.is_empty() && part.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')));
+            && body.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+            }));
     if ok {
         Ok(())
     } else {
-        Err(format!("{p:?} is not an event type or a family pattern like \"order.*\""))
+        Err(format!(
+            "{p:?} is not an event type or a family pattern like \"order.*\""
+        ))
     }
 }
 
@@ -237,10 +248,21 @@ mod tests {
     #[test]
     fn default_policy_matches_the_brief() {
         let p = DurabilityPolicy::default();
-        for t in ["order.filled", "position.updated", "account.snapshot", "approval.expired", "trading.kill_switch"] {
+        for t in [
+            "order.filled",
+            "position.updated",
+            "account.snapshot",
+            "approval.expired",
+            "trading.kill_switch",
+        ] {
             assert_eq!(p.for_type(t), Durability::Fsync, "{t}");
         }
-        for t in ["signal.generated", "risk.evaluated", "param.changed", "orders.x"] {
+        for t in [
+            "signal.generated",
+            "risk.evaluated",
+            "param.changed",
+            "orders.x",
+        ] {
             assert_eq!(p.for_type(t), Durability::Os, "{t}");
         }
     }
@@ -262,11 +284,15 @@ mod tests {
     fn round_trip_and_errors() {
         let c = Config::new("o/1".into());
         assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
-        let bad = c.to_toml().replace("default = \"os\"", "default = \"sometimes\"");
+        let bad = c
+            .to_toml()
+            .replace("default = \"os\"", "default = \"sometimes\"");
         let e = Config::parse(&bad).unwrap_err();
         assert!(e.contains("sometimes"), "{e}");
         let bad = c.to_toml().replace("\"order.*\"", "\"Order*\"");
-        assert!(Config::parse(&bad).unwrap_err().contains("durability.fsync[0]"));
+        assert!(Config::parse(&bad)
+            .unwrap_err()
+            .contains("durability.fsync[0]"));
         let bad = format!("{}\nsurprise = 1\n", c.to_toml());
         assert!(Config::parse(&bad).unwrap_err().contains("surprise"));
     }

@@ -119,7 +119,8 @@ impl Sim {
     }
 
     fn tick(&mut self, max_ms: i64) -> i64 {
-        self.now += self.rng.gen_range(1..=max_ms.max(1)) * 1_000_000 + self.rng.gen_range(0..1_000_000);
+        self.now +=
+            self.rng.gen_range(1..=max_ms.max(1)) * 1_000_000 + self.rng.gen_range(0..1_000_000);
         self.now
     }
 
@@ -134,7 +135,9 @@ impl Sim {
         let scale = if *p < 10.0 { 4 } else { 2 };
         // Prices are generated as floats by the simulation only; what is recorded is a
         // decimal rounded to the instrument's tick, and all arithmetic after is decimal.
-        Decimal::from_f64(*p).unwrap_or(Decimal::ONE).round_dp(scale)
+        Decimal::from_f64(*p)
+            .unwrap_or(Decimal::ONE)
+            .round_dp(scale)
     }
 
     /// One story: from a signal to positions, or an operational event.
@@ -165,7 +168,11 @@ impl Sim {
         } else {
             let t = self.rng.gen_range(0..STRATEGIES.len());
             let trader = STRATEGIES[t].1;
-            let ty = if self.rng.gen_bool(0.5) { "user.login" } else { "user.logout" };
+            let ty = if self.rng.gen_bool(0.5) {
+                "user.login"
+            } else {
+                "user.logout"
+            };
             let e = self
                 .ev(ty, "auth_service", &format!("trader:{trader}"))
                 .with_trader(trader)
@@ -196,7 +203,12 @@ impl Sim {
         out.push(e);
         self.tick(20);
         if self.rng.gen_bool(0.12) {
-            let reason = ["below_threshold", "stale_market_data", "instrument_halted", "outside_session"][self.rng.gen_range(0..4)];
+            let reason = [
+                "below_threshold",
+                "stale_market_data",
+                "instrument_halted",
+                "outside_session",
+            ][self.rng.gen_range(0..4)];
             let e = self
                 .ev("signal.filtered", "signal_engine", &algo)
                 .with_strategy(strategy)
@@ -233,7 +245,8 @@ impl Sim {
         out.push(e);
         self.tick(30);
         if self.rng.gen_bool(0.08) {
-            let reason = ["position_limit_near", "duplicate_signal", "cooldown_active"][self.rng.gen_range(0..3)];
+            let reason = ["position_limit_near", "duplicate_signal", "cooldown_active"]
+                [self.rng.gen_range(0..3)];
             let e = self
                 .ev("recommendation.suppressed", "portfolio_manager", &algo)
                 .with_strategy(strategy)
@@ -245,14 +258,23 @@ impl Sim {
             out.push(e);
             return;
         }
-        let multiplier = if futures { Decimal::from(50) } else { Decimal::ONE };
+        let multiplier = if futures {
+            Decimal::from(50)
+        } else {
+            Decimal::ONE
+        };
         let notional = qty * px * multiplier;
         let eval_id = self.next_id("E");
         let rejected = self.kill_switch || self.rng.gen_bool(0.07);
         let reason = if self.kill_switch {
             "kill_switch_engaged"
         } else {
-            ["max_position_exceeded", "notional_limit", "concentration_limit", "loss_limit_reached"][self.rng.gen_range(0..4)]
+            [
+                "max_position_exceeded",
+                "notional_limit",
+                "concentration_limit",
+                "loss_limit_reached",
+            ][self.rng.gen_range(0..4)]
         };
         let e = self
             .ev("risk.evaluated", "risk_engine", "system")
@@ -289,7 +311,11 @@ impl Sim {
             let aid = self.next_id("A");
             let expires = self.now + 120 * 1_000_000_000;
             let e = self
-                .ev("approval.requested", "approval_service", &format!("trader:{trader}"))
+                .ev(
+                    "approval.requested",
+                    "approval_service",
+                    &format!("trader:{trader}"),
+                )
                 .with_trader(trader)
                 .with_account(account)
                 .with_instrument(instrument)
@@ -328,7 +354,18 @@ impl Sim {
             }
             approval_id = Some(aid);
         }
-        self.order_story(out, s, inst, &rec_id, &eval_id, approval_id, &signal_id, side, qty, px);
+        self.order_story(
+            out,
+            s,
+            inst,
+            &rec_id,
+            &eval_id,
+            approval_id,
+            &signal_id,
+            side,
+            qty,
+            px,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -388,7 +425,11 @@ impl Sim {
         };
         self.tick(3);
         if self.rng.gen_bool(0.03) {
-            let (reason, code) = [("insufficient margin", "201"), ("price outside limit band", "163"), ("order size exceeds venue max", "110")][self.rng.gen_range(0..3)];
+            let (reason, code) = [
+                ("insufficient margin", "201"),
+                ("price outside limit band", "163"),
+                ("order size exceeds venue max", "110"),
+            ][self.rng.gen_range(0..3)];
             let e = order_ev(self, "order.rejected", "broker_gateway", "system")
                 .with_data("reason", reason)
                 .with_data("error_code", code)
@@ -397,7 +438,8 @@ impl Sim {
             return;
         }
         let venue_id = format!("{}", 9_000_000 + self.counter);
-        let e = order_ev(self, "order.accepted", "broker_gateway", "system").with_data("venue_order_id", venue_id);
+        let e = order_ev(self, "order.accepted", "broker_gateway", "system")
+            .with_data("venue_order_id", venue_id);
         out.push(e);
         self.tick(50);
         // What happens next.
@@ -405,19 +447,27 @@ impl Sim {
         let (fill_fraction, end) = if market || fate < 0.62 {
             (Decimal::ONE, None)
         } else if fate < 0.80 {
-            (Decimal::new(self.rng.gen_range(2..8), 1), Some("order.cancelled"))
+            (
+                Decimal::new(self.rng.gen_range(2..8), 1),
+                Some("order.cancelled"),
+            )
         } else if fate < 0.95 {
             (Decimal::ZERO, Some("order.cancelled"))
         } else {
             (Decimal::ZERO, Some("order.expired"))
         };
         if !market && self.rng.gen_bool(0.05) {
-            let e = order_ev(self, "order.modified", "oms", &actor).with_data("price", px.to_string());
+            let e =
+                order_ev(self, "order.modified", "oms", &actor).with_data("price", px.to_string());
             out.push(e);
             self.tick(100);
         }
         let to_fill = (qty * fill_fraction).round();
-        let parts = if to_fill.is_zero() { 0 } else { self.rng.gen_range(1..=4).min(to_fill.to_u32().unwrap_or(1)) };
+        let parts = if to_fill.is_zero() {
+            0
+        } else {
+            self.rng.gen_range(1..=4).min(to_fill.to_u32().unwrap_or(1))
+        };
         let mut cum = Decimal::ZERO;
         for part in 0..parts {
             let this = if part + 1 == parts {
@@ -430,10 +480,16 @@ impl Sim {
             }
             cum += this;
             let fill_px = self.price(inst);
-            let slip = if px.is_zero() { Decimal::ZERO } else { ((fill_px - px) / px * Decimal::from(10_000)).round_dp(2) };
+            let slip = if px.is_zero() {
+                Decimal::ZERO
+            } else {
+                ((fill_px - px) / px * Decimal::from(10_000)).round_dp(2)
+            };
             let slip = if side == "buy" { slip } else { -slip };
             let trade_id = format!("{}.{}", 100_000_000 + self.counter, part);
-            let commission = (this * Decimal::new(35, 4)).max(Decimal::new(35, 2)).round_dp(2);
+            let commission = (this * Decimal::new(35, 4))
+                .max(Decimal::new(35, 2))
+                .round_dp(2);
             let e = order_ev(self, "order.filled", "broker_gateway", "system")
                 .with_data("fill_qty", this.to_string())
                 .with_data("fill_price", fill_px.to_string())
@@ -442,7 +498,14 @@ impl Sim {
                 .with_data("leaves_qty", (qty - cum).to_string())
                 .with_data("commission", commission.to_string())
                 .with_data("currency", currency)
-                .with_data("liquidity", if market || self.rng.gen_bool(0.3) { "taker" } else { "maker" })
+                .with_data(
+                    "liquidity",
+                    if market || self.rng.gen_bool(0.3) {
+                        "taker"
+                    } else {
+                        "maker"
+                    },
+                )
                 .with_data("slippage_bps", slip.to_string());
             out.push(e);
             self.position_update(out, s, inst, &order_id, side, this, fill_px);
@@ -450,11 +513,26 @@ impl Sim {
         }
         match end {
             Some(ty) => {
-                let actor_end = if ty == "order.expired" { "system".to_string() } else { actor.clone() };
-                let src = if ty == "order.expired" { "broker_gateway" } else { "oms" };
+                let actor_end = if ty == "order.expired" {
+                    "system".to_string()
+                } else {
+                    actor.clone()
+                };
+                let src = if ty == "order.expired" {
+                    "broker_gateway"
+                } else {
+                    "oms"
+                };
                 let mut e = order_ev(self, ty, src, &actor_end);
                 if ty == "order.cancelled" {
-                    e = e.with_data("reason", if cum.is_zero() { "price moved away" } else { "remaining quantity no longer wanted" });
+                    e = e.with_data(
+                        "reason",
+                        if cum.is_zero() {
+                            "price moved away"
+                        } else {
+                            "remaining quantity no longer wanted"
+                        },
+                    );
                 }
                 out.push(e);
             }
@@ -467,21 +545,51 @@ impl Sim {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn position_update(&mut self, out: &mut Vec<Event>, s: usize, inst: usize, order_id: &str, side: &str, qty: Decimal, px: Decimal) {
+    fn position_update(
+        &mut self,
+        out: &mut Vec<Event>,
+        s: usize,
+        inst: usize,
+        order_id: &str,
+        side: &str,
+        qty: Decimal,
+        px: Decimal,
+    ) {
         let (strategy, trader, account) = STRATEGIES[s];
         let (instrument, _, currency) = INSTRUMENTS[inst];
         let signed = if side == "buy" { qty } else { -qty };
         let key = (account.to_string(), instrument.to_string());
-        let (old_qty, old_avg) = self.positions.get(&key).copied().unwrap_or((Decimal::ZERO, Decimal::ZERO));
+        let (old_qty, old_avg) = self
+            .positions
+            .get(&key)
+            .copied()
+            .unwrap_or((Decimal::ZERO, Decimal::ZERO));
         let new_qty = old_qty + signed;
         let mut realized = Decimal::ZERO;
-        let new_avg = if old_qty.is_zero() || old_qty.is_sign_positive() == signed.is_sign_positive() {
-            if new_qty.is_zero() { Decimal::ZERO } else { ((old_qty * old_avg + signed * px) / new_qty).round_dp(6) }
-        } else {
-            let closed = signed.abs().min(old_qty.abs());
-            realized = (px - old_avg) * closed * if old_qty.is_sign_positive() { Decimal::ONE } else { -Decimal::ONE };
-            if new_qty.is_zero() { Decimal::ZERO } else if new_qty.is_sign_positive() == old_qty.is_sign_positive() { old_avg } else { px }
-        };
+        let new_avg =
+            if old_qty.is_zero() || old_qty.is_sign_positive() == signed.is_sign_positive() {
+                if new_qty.is_zero() {
+                    Decimal::ZERO
+                } else {
+                    ((old_qty * old_avg + signed * px) / new_qty).round_dp(6)
+                }
+            } else {
+                let closed = signed.abs().min(old_qty.abs());
+                realized = (px - old_avg)
+                    * closed
+                    * if old_qty.is_sign_positive() {
+                        Decimal::ONE
+                    } else {
+                        -Decimal::ONE
+                    };
+                if new_qty.is_zero() {
+                    Decimal::ZERO
+                } else if new_qty.is_sign_positive() == old_qty.is_sign_positive() {
+                    old_avg
+                } else {
+                    px
+                }
+            };
         self.positions.insert(key, (new_qty, new_avg));
         let ty = if old_qty.is_zero() {
             "position.opened"
@@ -515,12 +623,24 @@ impl Sim {
                 .with_entity("account", account)
                 .with_data("currency", "USD")
                 .with_data("cash", cash.to_string())
-                .with_data("equity", (cash + Decimal::from(self.rng.gen_range(-50_000..250_000))).to_string())
+                .with_data(
+                    "equity",
+                    (cash + Decimal::from(self.rng.gen_range(-50_000..250_000))).to_string(),
+                )
                 .with_data("buying_power", (cash * Decimal::from(4)).to_string())
-                .with_data("margin_used", Decimal::from(self.rng.gen_range(100_000..900_000)).to_string());
+                .with_data(
+                    "margin_used",
+                    Decimal::from(self.rng.gen_range(100_000..900_000)).to_string(),
+                );
             out.push(e);
         }
-        let positions: Vec<_> = self.positions.iter().filter(|(_, (q, _))| !q.is_zero()).map(|(k, v)| (k.clone(), *v)).take(5).collect();
+        let positions: Vec<_> = self
+            .positions
+            .iter()
+            .filter(|(_, (q, _))| !q.is_zero())
+            .map(|(k, v)| (k.clone(), *v))
+            .take(5)
+            .collect();
         for ((account, instrument), (q, avg)) in positions {
             let e = self
                 .ev("position.snapshot", "position_keeper", "system")
@@ -544,7 +664,11 @@ impl Sim {
         ][self.rng.gen_range(0..4)]
         .clone();
         let e = self
-            .ev("param.changed", "strategy_host", &format!("trader:{trader}"))
+            .ev(
+                "param.changed",
+                "strategy_host",
+                &format!("trader:{trader}"),
+            )
             .with_strategy(strategy)
             .with_trader(trader)
             .with_entity("strategy", strategy)
@@ -569,7 +693,11 @@ impl Sim {
 
     fn mode_change(&mut self, out: &mut Vec<Event>) {
         let op = OPERATORS[self.rng.gen_range(0..OPERATORS.len())];
-        let (old, new) = if self.rng.gen_bool(0.5) { ("live", "reduce_only") } else { ("reduce_only", "live") };
+        let (old, new) = if self.rng.gen_bool(0.5) {
+            ("live", "reduce_only")
+        } else {
+            ("reduce_only", "live")
+        };
         let e = self
             .ev("trading.mode_changed", "ops_console", op)
             .with_entity("desk", "equities")
@@ -592,7 +720,14 @@ impl Sim {
             .with_entity("desk", "equities")
             .with_data("engaged", engage)
             .with_data("scope", "desk:equities")
-            .with_data("reason", if engage { "runaway order rate on momentum_v3" } else { "root cause fixed, limits reset" });
+            .with_data(
+                "reason",
+                if engage {
+                    "runaway order rate on momentum_v3"
+                } else {
+                    "root cause fixed, limits reset"
+                },
+            );
         out.push(e);
     }
 
@@ -628,7 +763,11 @@ impl Sim {
 }
 
 /// Runs the simulated day into `recorder`. `progress` is called with events recorded so far.
-pub fn run_demo(recorder: &Recorder, opts: &DemoOptions, progress: &dyn Fn(u64)) -> Result<DemoSummary> {
+pub fn run_demo(
+    recorder: &Recorder,
+    opts: &DemoOptions,
+    progress: &dyn Fn(u64),
+) -> Result<DemoSummary> {
     let already = recorder.journal().status()?.records;
     // Ids depend on the journal's size too, so a second demo into the same journal
     // records a new day instead of being deduplicated away.
@@ -687,13 +826,20 @@ impl Sim {
             .with_entity("process", "engine-1")
             .with_data("version", env!("CARGO_PKG_VERSION"))
             .with_data("instruments", INSTRUMENTS.len() as u64)
-            .with_data("strategies", Value::from(STRATEGIES.iter().map(|s| s.0).collect::<Vec<_>>()))
+            .with_data(
+                "strategies",
+                Value::from(STRATEGIES.iter().map(|s| s.0).collect::<Vec<_>>()),
+            )
             .with_data("manual_trader", MANUAL_TRADER);
         out.push(e);
     }
 }
 
-fn settle(recorder: &Recorder, outstanding: &mut Vec<Ticket>, summary: &mut DemoSummary) -> Result<()> {
+fn settle(
+    recorder: &Recorder,
+    outstanding: &mut Vec<Ticket>,
+    summary: &mut DemoSummary,
+) -> Result<()> {
     for t in outstanding.drain(..) {
         let r = recorder.wait(t)?;
         if r.duplicate {

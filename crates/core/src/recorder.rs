@@ -61,7 +61,8 @@ impl Recorder {
             path: dir.root().to_path_buf(),
             source,
         })?;
-        let (journal, _) = Journal::create(&dir.journal(), &config.origin, journal_options(&config))?;
+        let (journal, _) =
+            Journal::create(&dir.journal(), &config.origin, journal_options(&config))?;
         write_atomically(&dir.config(), config.to_toml().as_bytes())?;
         Ok(Recorder {
             dir: dir.clone(),
@@ -183,7 +184,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     if let Some(parent) = path.parent() {
-        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
     }
     Ok(())
 }

@@ -540,7 +540,7 @@ impl Journal {
         if st.seg_len == 0 {
             st.seg_day = Some(day);
         }
-        if seq % SPARSE_EVERY == 0 {
+        if seq.is_multiple_of(SPARSE_EVERY) {
             let at = (st.seg_first_seq, st.seg_len);
             st.sparse.insert(seq, at);
         }

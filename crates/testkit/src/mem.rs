@@ -87,7 +87,10 @@ impl MemStorage {
             if !f.entry_durable {
                 continue;
             }
-            let keep = (f.durable_len + extra_unsynced).min(f.data.len());
+            let keep = f
+                .durable_len
+                .saturating_add(extra_unsynced)
+                .min(f.data.len());
             files.insert(
                 p.clone(),
                 MemFile {

@@ -82,7 +82,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         return Err(Exit(BAD_INPUT).into());
     }
     if args.dry_run {
-        writeln!(err, "{} event(s) valid; nothing written (--dry-run)", entries.len())?;
+        writeln!(
+            err,
+            "{} event(s) valid; nothing written (--dry-run)",
+            entries.len()
+        )?;
         return Ok(());
     }
 
@@ -103,7 +107,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             let r = rec.wait(t)?;
             if r.duplicate {
                 dups += 1;
-                writeln!(out, "{{\"seq\":{},\"hash\":\"{}\",\"duplicate\":true}}", r.seq, r.hash)?;
+                writeln!(
+                    out,
+                    "{{\"seq\":{},\"hash\":\"{}\",\"duplicate\":true}}",
+                    r.seq, r.hash
+                )?;
             } else {
                 written += 1;
                 writeln!(out, "{{\"seq\":{},\"hash\":\"{}\"}}", r.seq, r.hash)?;
@@ -115,7 +123,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     writeln!(
         err,
         "appended {written} event(s){} of {total}",
-        if dups > 0 { format!(", {dups} already recorded (same event_id)") } else { String::new() }
+        if dups > 0 {
+            format!(", {dups} already recorded (same event_id)")
+        } else {
+            String::new()
+        }
     )?;
     Ok(())
 }

@@ -48,7 +48,10 @@ pub fn run(args: Args) -> Result<()> {
             "tradetrail bench: {} B records; latency in us (append to acknowledge); the floor is this machine, measured now",
             opts.record_size
         );
-        println!("{:<13} {:<58} {:>10} {:>13} {:>9} {:>9} {:>9}", "group", "what", "events", "per second", "p50", "p99", "p99.9");
+        println!(
+            "{:<13} {:<58} {:>10} {:>13} {:>9} {:>9} {:>9}",
+            "group", "what", "events", "per second", "p50", "p99", "p99.9"
+        );
     }
     let json = args.json;
     let mut print = |l: &BenchLine| {

@@ -30,10 +30,19 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     };
     let rec = if dir.config().exists() {
         let (rec, _) = Recorder::open(&dir)?;
-        eprintln!("appending a new simulated day to the journal in {}", dir.root().display());
+        eprintln!(
+            "appending a new simulated day to the journal in {}",
+            dir.root().display()
+        );
         rec
     } else {
-        Recorder::init(&dir, InitOptions { origin: Some("tradetrail.demo/desk-1".into()), ..Default::default() })?
+        Recorder::init(
+            &dir,
+            InitOptions {
+                origin: Some("tradetrail.demo/desk-1".into()),
+                ..Default::default()
+            },
+        )?
     };
     let opts = DemoOptions {
         events: args.events,
@@ -56,7 +65,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         dir.root().display()
     );
     if summary.duplicates > 0 {
-        println!("{} events were already recorded (same event_id) and not written again", summary.duplicates);
+        println!(
+            "{} events were already recorded (same event_id) and not written again",
+            summary.duplicates
+        );
     }
     let count = |t: &str| summary.by_type.get(t).copied().unwrap_or(0);
     let family = |f: &str| {
@@ -68,9 +80,21 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             .sum::<u64>()
     };
     println!();
-    println!("  signals          {:>8} generated, {} filtered", count("signal.generated"), count("signal.filtered"));
-    println!("  recommendations  {:>8} generated, {} suppressed", count("recommendation.generated"), count("recommendation.suppressed"));
-    println!("  risk             {:>8} evaluated, {} rejected", count("risk.evaluated"), count("risk.rejected"));
+    println!(
+        "  signals          {:>8} generated, {} filtered",
+        count("signal.generated"),
+        count("signal.filtered")
+    );
+    println!(
+        "  recommendations  {:>8} generated, {} suppressed",
+        count("recommendation.generated"),
+        count("recommendation.suppressed")
+    );
+    println!(
+        "  risk             {:>8} evaluated, {} rejected",
+        count("risk.evaluated"),
+        count("risk.rejected")
+    );
     println!(
         "  approvals        {:>8} requested, {} approved, {} rejected, {} expired",
         count("approval.requested"),
@@ -89,7 +113,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     );
     println!("  fills            {:>8}", count("order.filled"));
     println!("  positions        {:>8} events", family("position."));
-    println!("  accounts         {:>8} snapshots", count("account.snapshot"));
+    println!(
+        "  accounts         {:>8} snapshots",
+        count("account.snapshot")
+    );
     println!(
         "  changes          {:>8} param, {} config, {} trading-mode, {} kill-switch",
         count("param.changed"),
@@ -117,7 +144,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             vsecs,
             report.head_hash.map(|h| h.to_hex()).unwrap_or_default()
         );
-        println!("try: tradetrail status --data {0}; tradetrail verify --data {0}", dir.root().display());
+        println!(
+            "try: tradetrail status --data {0}; tradetrail verify --data {0}",
+            dir.root().display()
+        );
         Ok(())
     } else {
         println!(

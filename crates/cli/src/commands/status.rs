@@ -43,15 +43,36 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     println!("data        {}", dir.root().display());
     println!("origin      {}", cfg.origin);
     println!("records     {}", st.records);
-    println!("segments    {} (rotate at {} and {})", st.segments, super::human_bytes(cfg.journal.segment_max_bytes), if cfg.journal.rotate_daily { "UTC midnight" } else { "size only" });
-    println!("bytes       {} ({})", st.bytes, super::human_bytes(st.bytes));
-    println!("head        seq {} hash {}", st.records.saturating_sub(1), st.head_hash);
+    println!(
+        "segments    {} (rotate at {} and {})",
+        st.segments,
+        super::human_bytes(cfg.journal.segment_max_bytes),
+        if cfg.journal.rotate_daily {
+            "UTC midnight"
+        } else {
+            "size only"
+        }
+    );
+    println!(
+        "bytes       {} ({})",
+        st.bytes,
+        super::human_bytes(st.bytes)
+    );
+    println!(
+        "head        seq {} hash {}",
+        st.records.saturating_sub(1),
+        st.head_hash
+    );
     println!("last record {head_time}");
     println!(
         "durability  fsync for [{}]; {} otherwise{}",
         cfg.durability.fsync.join(", "),
         cfg.durability.default.as_str(),
-        if cfg.durability.os.is_empty() { String::new() } else { format!("; os for [{}]", cfg.durability.os.join(", ")) }
+        if cfg.durability.os.is_empty() {
+            String::new()
+        } else {
+            format!("; os for [{}]", cfg.durability.os.join(", "))
+        }
     );
     if !report.is_clean() {
         println!(

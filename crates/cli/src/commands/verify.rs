@@ -21,7 +21,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
     let jdir = dir.journal();
     let total: u64 = tradetrail_journal::list_segments(&FsStorage, &jdir)
-        .map(|segs| segs.iter().map(|s| FsStorage.len(&s.path).unwrap_or(0)).sum())
+        .map(|segs| {
+            segs.iter()
+                .map(|s| FsStorage.len(&s.path).unwrap_or(0))
+                .sum()
+        })
         .unwrap_or(0);
     let pb = super::progress_bar(total, "verifying");
     if args.json || !std::io::stderr().is_terminal() {
@@ -52,7 +56,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         } else {
             println!(
                 "FAILED: first bad seq {}: {}",
-                report.first_bad_seq.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+                report
+                    .first_bad_seq
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 report.reason.as_deref().unwrap_or("unknown")
             );
             println!("{} records before it are intact", report.records);
