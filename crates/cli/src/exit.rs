@@ -55,7 +55,14 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
                         | tradetrail_core::Error::AlreadyInitialized { .. }
                         | tradetrail_core::Error::Config { .. }
                         | tradetrail_core::Error::Invalid(_)
+                        | tradetrail_core::Error::Journal(
+                            tradetrail_journal::Error::NotFound { .. }
+                        )
                 )
+            )
+            || matches!(
+                c.downcast_ref::<tradetrail_journal::Error>(),
+                Some(tradetrail_journal::Error::NotFound { .. })
             )
     });
     ExitCode::from(if bad_input { BAD_INPUT } else { FAILURE })

@@ -69,6 +69,13 @@ pub enum Error {
         /// The journal directory that was looked for.
         path: PathBuf,
     },
+    /// Another process (or another handle in this one) has the journal open for
+    /// appending. Close it, or read without opening (`verify`).
+    #[error("{path} is locked: another process has this journal open for writing")]
+    Locked {
+        /// The journal directory.
+        path: PathBuf,
+    },
     /// A record with this sequence number does not exist (yet).
     #[error("no record with seq {seq} (the journal holds {len} records)")]
     NoSuchRecord {

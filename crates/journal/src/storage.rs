@@ -39,7 +39,18 @@ pub trait Storage: Send + Sync + Debug {
     fn sync_dir(&self, path: &Path) -> io::Result<()>;
     /// Free bytes on the file system holding `path`.
     fn available_space(&self, path: &Path) -> io::Result<u64>;
+    /// Takes an exclusive advisory lock on a directory, so two processes never append
+    /// to one journal. Held until the returned guard is dropped (or the process dies).
+    /// Fails with `WouldBlock` when someone else holds it. Doubles may do nothing.
+    fn lock_dir(&self, dir: &Path) -> io::Result<DirLock> {
+        let _ = dir;
+        Ok(DirLock(None))
+    }
 }
+
+/// A held directory lock (see [`Storage::lock_dir`]); released on drop.
+#[derive(Debug)]
+pub struct DirLock(pub Option<Box<dyn Debug + Send + Sync>>);
 
 /// The real file system.
 #[derive(Debug, Default, Clone, Copy)]
@@ -101,4 +112,16 @@ impl Storage for FsStorage {
         let st = rustix::fs::statvfs(path)?;
         Ok(st.f_bavail.saturating_mul(st.f_frsize))
     }
+    fn lock_dir(&self, dir: &Path) -> io::Result<DirLock> {
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+        Ok(DirLock(Some(Box::new(f))))
+    }
 }
+
+/// The lock file in the journal directory (empty; only its `flock` matters).
+pub const LOCK_FILE: &str = "LOCK";

@@ -32,7 +32,7 @@ use crate::options::{Durability, JournalOptions};
 use crate::record::{self, parse_header};
 use crate::recovery::{self, RecoveryReport, SPARSE_EVERY};
 use crate::segment::{list_segments, segment_file_name};
-use crate::storage::SegmentFile;
+use crate::storage::{DirLock, SegmentFile, Storage};
 use crate::{Error, Result};
 
 const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
@@ -187,6 +187,8 @@ struct Inner {
     /// `State::written`, readable without the lock, for a brief spin before sleeping.
     written_hint: AtomicU64,
     flusher: Flusher,
+    /// Held while the journal is open: one appending process per journal.
+    _lock: DirLock,
 }
 
 /// A hash-chained, append-only journal of JSON records. Cheap to clone; every clone
@@ -213,6 +215,7 @@ impl Journal {
         storage
             .create_dir_all(dir)
             .map_err(|e| Error::io(storage, "mkdir", dir, e))?;
+        let lock = take_lock(storage, dir)?;
         let now = opts.clock.now_ns().max(0);
         let body = format!(
             "{{\"type\":\"journal.created\",\"ts_event\":{now},\"source\":\"tradetrail\",\"actor\":\"system\",\"data\":{{\"origin\":{},\"format_version\":{}}}}}",
@@ -240,7 +243,7 @@ impl Journal {
             }
         }
         drop(f);
-        let (journal, _) = Journal::open(dir, opts)?;
+        let (journal, _) = Journal::open_locked(dir, opts, lock)?;
         Ok((
             journal,
             Receipt {
@@ -262,6 +265,16 @@ impl Journal {
                 path: dir.to_path_buf(),
             });
         }
+        let lock = take_lock(storage, dir)?;
+        Journal::open_locked(dir, opts, lock)
+    }
+
+    fn open_locked(
+        dir: &Path,
+        opts: JournalOptions,
+        lock: DirLock,
+    ) -> Result<(Journal, RecoveryReport)> {
+        let storage = opts.storage.as_ref();
         let rec = recovery::recover(storage, dir)?;
         let active_first = rec.segments.last().map(|s| s.first_seq).unwrap_or(0);
         let active_path = dir.join(segment_file_name(active_first));
@@ -309,6 +322,7 @@ impl Journal {
                 synced_cv: Condvar::new(),
                 written_hint: AtomicU64::new(rec.next_seq),
                 flusher: Flusher::default(),
+                _lock: lock,
             }),
         };
         Ok((journal, rec.report))
@@ -406,6 +420,11 @@ impl Journal {
         let storage = self.inner.opts.storage.as_ref();
         let mut bytes = active_len;
         for first in &segments[..segments.len().saturating_sub(1)] {
+            if *first >= written {
+                // Planned for records not written yet (or never, after a failure):
+                // there may be no file to measure.
+                continue;
+            }
             let p = self.inner.dir.join(segment_file_name(*first));
             bytes += storage
                 .len(&p)
@@ -447,7 +466,7 @@ impl Journal {
         let mut carry: Vec<u8> = Vec::new();
         loop {
             let buf = storage
-                .read_at(&path, offset, 256 * 1024)
+                .read_at(&path, offset, 64 * 1024)
                 .map_err(|e| Error::io(storage, "read", &path, e))?;
             if buf.is_empty() {
                 return Err(Error::Corrupt {
@@ -889,4 +908,16 @@ impl Drop for Inner {
         }
         let _ = file.sync_data();
     }
+}
+
+fn take_lock(storage: &dyn Storage, dir: &Path) -> Result<DirLock> {
+    storage.lock_dir(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            Error::Locked {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            Error::io(storage, "lock", dir.join(crate::storage::LOCK_FILE), e)
+        }
+    })
 }

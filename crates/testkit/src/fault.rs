@@ -129,4 +129,8 @@ impl Storage for FaultStorage {
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         self.inner.available_space(path)
     }
+    fn lock_dir(&self, dir: &Path) -> io::Result<tradetrail_journal::DirLock> {
+        // Not counted: the lock is taken before any journal I/O.
+        self.inner.lock_dir(dir)
+    }
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use tradetrail_core::{DataDir, Recorder};
 use tradetrail_journal::Durability;
 
-use crate::exit::{Exit, BAD_INPUT};
+use crate::exit::{BadInput, Exit, BAD_INPUT};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,9 +46,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let input: Box<dyn Read> = match args.file.as_deref() {
         None => Box::new(std::io::stdin().lock()),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
-        Some(p) => Box::new(
-            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
-        ),
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| {
+            anyhow::Error::new(BadInput(format!("cannot open {}: {e}", p.display())))
+        })?),
     };
     let name = args
         .file
@@ -62,8 +62,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for (i, line) in BufReader::new(input).split(b'\n').enumerate() {
-        let line = line.with_context(|| format!("reading {name}"))?;
+        let mut line = line.with_context(|| format!("reading {name}"))?;
         let lineno = i + 1;
+        if lineno == 1 && line.starts_with(b"\xef\xbb\xbf") {
+            line.drain(..3); // a UTF-8 byte-order mark is not part of the first event
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -90,9 +93,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         return Ok(());
     }
 
-    // Pass 2: append, printing each receipt once it is acknowledged.
+    // Pass 2: append, printing each receipt once it is acknowledged. If stdout is
+    // closed the appending goes on (the input was accepted whole); only printing stops.
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = Receipts {
+        out: std::io::BufWriter::new(stdout.lock()),
+        closed: false,
+    };
     let mut written = 0usize;
     let mut dups = 0usize;
     let total = entries.len();
@@ -107,19 +114,28 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             let r = rec.wait(t)?;
             if r.duplicate {
                 dups += 1;
-                writeln!(
-                    out,
+                out.line(format_args!(
                     "{{\"seq\":{},\"hash\":\"{}\",\"duplicate\":true}}",
                     r.seq, r.hash
-                )?;
+                ))?;
             } else {
                 written += 1;
-                writeln!(out, "{{\"seq\":{},\"hash\":\"{}\"}}", r.seq, r.hash)?;
+                out.line(format_args!(
+                    "{{\"seq\":{},\"hash\":\"{}\"}}",
+                    r.seq, r.hash
+                ))?;
             }
         }
         out.flush()?;
     }
+    let closed = out.closed;
     drop(out);
+    if closed {
+        writeln!(
+            err,
+            "stdout was closed: receipts after that point were not printed"
+        )?;
+    }
     writeln!(
         err,
         "appended {written} event(s){} of {total}",
@@ -130,4 +146,38 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
     )?;
     Ok(())
+}
+
+/// Receipt printing that survives a closed stdout.
+struct Receipts<W: Write> {
+    out: W,
+    closed: bool,
+}
+
+impl<W: Write> Receipts<W> {
+    fn line(&mut self, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = writeln!(self.out, "{args}");
+        self.absorb_closed(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.out.flush();
+        self.absorb_closed(r)
+    }
+
+    fn absorb_closed(&mut self, r: std::io::Result<()>) -> std::io::Result<()> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }

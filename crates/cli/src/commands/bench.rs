@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::io::Write;
+
 use anyhow::Result;
 use tradetrail_core::bench::{run_bench, BenchLine, BenchOptions};
 
@@ -43,22 +45,27 @@ pub fn run(args: Args) -> Result<()> {
         dir: args.dir,
         open_records: args.open_records,
     };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     if !args.json {
-        println!(
+        writeln!(out, 
             "tradetrail bench: {} B records; latency in us (append to acknowledge); the floor is this machine, measured now",
             opts.record_size
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "{:<13} {:<58} {:>10} {:>13} {:>9} {:>9} {:>9}",
             "group", "what", "events", "per second", "p50", "p99", "p99.9"
-        );
+        )?;
     }
     let json = args.json;
+    // A closed pipe stops the printing, not the measurement.
     let mut print = |l: &BenchLine| {
         if json {
-            println!("{}", serde_json::to_string(l).unwrap_or_default());
+            let _ = writeln!(out, "{}", serde_json::to_string(l).unwrap_or_default());
         } else {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<13} {:<58} {:>10} {:>13.0} {:>9} {:>9} {:>9}",
                 l.group,
                 l.name,
@@ -69,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
                 fmt_us(l.p999_us)
             );
             if !l.note.is_empty() {
-                println!("{:<13} -> {}", "", l.note);
+                let _ = writeln!(out, "{:<13} -> {}", "", l.note);
             }
         }
     };

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::io::Write;
+
 use anyhow::Result;
 use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder, DATA_ENV};
@@ -24,6 +26,8 @@ pub struct Args {
 const DEMO_DIR: &str = "./tradetrail-demo";
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let dir = match (data, std::env::var_os(DATA_ENV)) {
         (None, None) => DataDir::new(PathBuf::from(DEMO_DIR)),
         _ => DataDir::resolve(data),
@@ -55,7 +59,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     pb.finish_and_clear();
 
-    println!(
+    writeln!(
+        out,
         "recorded {} events (seq {}..={}) in {:.2} s, {:.0} events/s, into {}",
         summary.events,
         summary.first_seq,
@@ -63,12 +68,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         secs,
         summary.events as f64 / secs,
         dir.root().display()
-    );
+    )?;
     if summary.duplicates > 0 {
-        println!(
+        writeln!(
+            out,
             "{} events were already recorded (same event_id) and not written again",
             summary.duplicates
-        );
+        )?;
     }
     let count = |t: &str| summary.by_type.get(t).copied().unwrap_or(0);
     let family = |f: &str| {
@@ -79,30 +85,34 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             .map(|(_, v)| *v)
             .sum::<u64>()
     };
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "  signals          {:>8} generated, {} filtered",
         count("signal.generated"),
         count("signal.filtered")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  recommendations  {:>8} generated, {} suppressed",
         count("recommendation.generated"),
         count("recommendation.suppressed")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  risk             {:>8} evaluated, {} rejected",
         count("risk.evaluated"),
         count("risk.rejected")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  approvals        {:>8} requested, {} approved, {} rejected, {} expired",
         count("approval.requested"),
         count("approval.approved"),
         count("approval.rejected"),
         count("approval.expired")
-    );
-    println!(
+    )?;
+    writeln!(out, 
         "  orders           {:>8} submitted, {} accepted, {} rejected, {} cancelled, {} expired, {} modified",
         count("order.submitted"),
         count("order.accepted"),
@@ -110,51 +120,57 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         count("order.cancelled"),
         count("order.expired"),
         count("order.modified")
-    );
-    println!("  fills            {:>8}", count("order.filled"));
-    println!("  positions        {:>8} events", family("position."));
-    println!(
+    )?;
+    writeln!(out, "  fills            {:>8}", count("order.filled"))?;
+    writeln!(out, "  positions        {:>8} events", family("position."))?;
+    writeln!(
+        out,
         "  accounts         {:>8} snapshots",
         count("account.snapshot")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  changes          {:>8} param, {} config, {} trading-mode, {} kill-switch",
         count("param.changed"),
         count("config.changed"),
         count("trading.mode_changed"),
         count("trading.kill_switch")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  operations       {:>8} connection, {} user, {} system, {} orders recovered",
         family("connection."),
         family("user."),
         family("system."),
         count("order.recovered")
-    );
-    println!();
+    )?;
+    writeln!(out)?;
 
     let t0 = Instant::now();
     let report = verify(&FsStorage, &dir.journal(), &|_| {})?;
     let vsecs = t0.elapsed().as_secs_f64();
     if report.ok {
-        println!(
+        writeln!(
+            out,
             "verify: ok, {} records in {} segment(s) checked in {:.2} s; head {}",
             report.records,
             report.segments,
             vsecs,
             report.head_hash.map(|h| h.to_hex()).unwrap_or_default()
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "try: tradetrail status --data {0}; tradetrail verify --data {0}",
             dir.root().display()
-        );
+        )?;
         Ok(())
     } else {
-        println!(
+        writeln!(
+            out,
             "verify: FAILED at seq {:?}: {}",
             report.first_bad_seq,
             report.reason.unwrap_or_default()
-        );
+        )?;
         Err(Exit(TAMPERED).into())
     }
 }

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use std::io::Write;
+
 use anyhow::Result;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 
@@ -16,6 +18,8 @@ pub struct Args {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let dir = DataDir::resolve(data);
     let rec = Recorder::init(
         &dir,
@@ -25,9 +29,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         },
     )?;
     let st = rec.journal().status()?;
-    println!("initialized {}", dir.root().display());
-    println!("origin      {}", rec.config().origin);
-    println!("record 0    journal.created, hash {}", st.head_hash);
-    println!("config      {}", dir.config().display());
+    writeln!(out, "initialized {}", dir.root().display())?;
+    writeln!(out, "origin      {}", rec.config().origin)?;
+    writeln!(out, "record 0    journal.created, hash {}", st.head_hash)?;
+    writeln!(out, "config      {}", dir.config().display())?;
     Ok(())
 }

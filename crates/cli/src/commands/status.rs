@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use std::io::Write;
+
 use anyhow::Result;
 use tradetrail_core::{DataDir, Recorder};
 
@@ -13,6 +15,8 @@ pub struct Args {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let dir = DataDir::resolve(data);
     let (rec, report) = Recorder::open(&dir)?;
     let st = rec.journal().status()?;
@@ -37,13 +41,14 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             "rotate_daily": cfg.journal.rotate_daily,
             "recovered_bytes": report.truncated_bytes,
         });
-        println!("{v}");
+        writeln!(out, "{v}")?;
         return Ok(());
     }
-    println!("data        {}", dir.root().display());
-    println!("origin      {}", cfg.origin);
-    println!("records     {}", st.records);
-    println!(
+    writeln!(out, "data        {}", dir.root().display())?;
+    writeln!(out, "origin      {}", cfg.origin)?;
+    writeln!(out, "records     {}", st.records)?;
+    writeln!(
+        out,
         "segments    {} (rotate at {} and {})",
         st.segments,
         super::human_bytes(cfg.journal.segment_max_bytes),
@@ -52,19 +57,22 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         } else {
             "size only"
         }
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "bytes       {} ({})",
         st.bytes,
         super::human_bytes(st.bytes)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "head        seq {} hash {}",
         st.records.saturating_sub(1),
         st.head_hash
-    );
-    println!("last record {head_time}");
-    println!(
+    )?;
+    writeln!(out, "last record {head_time}")?;
+    writeln!(
+        out,
         "durability  fsync for [{}]; {} otherwise{}",
         cfg.durability.fsync.join(", "),
         cfg.durability.default.as_str(),
@@ -73,12 +81,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         } else {
             format!("; os for [{}]", cfg.durability.os.join(", "))
         }
-    );
+    )?;
     if !report.is_clean() {
-        println!(
+        writeln!(
+            out,
             "recovered   cut a torn last record of {} bytes (never acknowledged)",
             report.truncated_bytes
-        );
+        )?;
     }
     Ok(())
 }

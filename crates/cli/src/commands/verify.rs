@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
+use std::io::Write;
+
 use anyhow::Result;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{verify, FsStorage, Storage};
@@ -18,6 +20,8 @@ pub struct Args {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let dir = DataDir::resolve(data);
     let jdir = dir.journal();
     let total: u64 = tradetrail_journal::list_segments(&FsStorage, &jdir)
@@ -36,33 +40,35 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     pb.finish_and_clear();
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
     } else {
         for w in &report.warnings {
             eprintln!("warning: {w}");
         }
         if report.ok {
-            println!(
+            writeln!(
+                out,
                 "ok: {} records in {} segment(s), {} verified in {:.2} s ({:.0} records/s)",
                 report.records,
                 report.segments,
                 super::human_bytes(report.bytes),
                 secs,
                 report.records as f64 / secs.max(1e-9)
-            );
+            )?;
             if let Some(h) = report.head_hash {
-                println!("head: seq {} hash {h}", report.records - 1);
+                writeln!(out, "head: seq {} hash {h}", report.records - 1)?;
             }
         } else {
-            println!(
+            writeln!(
+                out,
                 "FAILED: first bad seq {}: {}",
                 report
                     .first_bad_seq
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "?".into()),
                 report.reason.as_deref().unwrap_or("unknown")
-            );
-            println!("{} records before it are intact", report.records);
+            )?;
+            writeln!(out, "{} records before it are intact", report.records)?;
         }
     }
     if report.ok {
