@@ -48,7 +48,8 @@ pub fn run(args: Args) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if !args.json {
-        writeln!(out, 
+        writeln!(
+        out,
             "tradetrail bench: {} B records; latency in us (append to acknowledge); the floor is this machine, measured now",
             opts.record_size
         )?;

@@ -112,7 +112,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         count("approval.rejected"),
         count("approval.expired")
     )?;
-    writeln!(out, 
+    writeln!(
+        out,
         "  orders           {:>8} submitted, {} accepted, {} rejected, {} cancelled, {} expired, {} modified",
         count("order.submitted"),
         count("order.accepted"),
