@@ -79,7 +79,10 @@ mod tests {
         h.write_hex(&mut buf);
         assert_eq!(&buf[..], h.to_hex().as_bytes());
         assert_eq!(RecordHash::from_hex(&buf), Some(h));
-        assert_eq!(RecordHash::from_hex(h.to_hex().to_uppercase().as_bytes()), None);
+        assert_eq!(
+            RecordHash::from_hex(h.to_hex().to_uppercase().as_bytes()),
+            None
+        );
         assert_eq!(RecordHash::from_hex(b"00"), None);
     }
 }

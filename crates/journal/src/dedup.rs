@@ -93,11 +93,12 @@ pub(crate) fn load(
             }
             // Cheap pre-check before parsing the line.
             if memchr::memmem::find(line, b"\"event_id\"").is_some() {
-                let probe: Probe<'_> = serde_json::from_slice(line).map_err(|e| Error::Corrupt {
-                    segment: path.clone(),
-                    offset: pos as u64,
-                    reason: format!("record {} is not valid JSON: {e}", h.seq),
-                })?;
+                let probe: Probe<'_> =
+                    serde_json::from_slice(line).map_err(|e| Error::Corrupt {
+                        segment: path.clone(),
+                        offset: pos as u64,
+                        reason: format!("record {} is not valid JSON: {e}", h.seq),
+                    })?;
                 if let Some(id) = probe.event_id {
                     out.keys.push((dedup_key_of(&id), h.seq));
                 }

@@ -37,7 +37,9 @@ impl FromStr for Durability {
         match s {
             "os" => Ok(Durability::Os),
             "fsync" => Ok(Durability::Fsync),
-            other => Err(format!("unknown durability {other:?} (expected \"os\" or \"fsync\")")),
+            other => Err(format!(
+                "unknown durability {other:?} (expected \"os\" or \"fsync\")"
+            )),
         }
     }
 }

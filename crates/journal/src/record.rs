@@ -67,6 +67,15 @@ pub(crate) fn check_body(body: &[u8]) -> Result<(), String> {
     if memchr::memchr2(b'\n', b'\r', body).is_some() {
         return Err("body must be a single line (no \\n or \\r)".into());
     }
+    // Recovery and verify treat NUL bytes and non-UTF-8 lines as damage (a NUL run is
+    // what a crash leaves in blocks that never reached the disk), so a body with either
+    // would be acknowledged now and cut off or refused at the next open.
+    if memchr::memchr(0, body).is_some() {
+        return Err("body must not contain NUL bytes".into());
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Err("body must be UTF-8".into());
+    }
     if record_type_of_body(body).is_none() {
         return Err("\"type\" must be a dotted lowercase name".into());
     }
@@ -153,7 +162,13 @@ mod tests {
     fn encode_then_parse() {
         let mut out = Vec::new();
         let body = br#"{"type":"order.filled","x":1}"#;
-        let h = encode(&mut out, 42, 1_700_000_000_000_000_001, &RecordHash::ZERO, body);
+        let h = encode(
+            &mut out,
+            42,
+            1_700_000_000_000_000_001,
+            &RecordHash::ZERO,
+            body,
+        );
         let line = &out[..out.len() - 1];
         assert_eq!(out.last(), Some(&b'\n'));
         assert_eq!(h, RecordHash::of_line(line));
@@ -196,5 +211,8 @@ mod tests {
         assert!(check_body(b"{\"type\":\"a.b\",\"x\":\"\n\"}").is_err());
         assert!(check_body(br#"{"type":"Order.Filled"}"#).is_err());
         assert!(check_body(br#"{"type":"a.b""#).is_err());
+        assert!(check_body(b"{\"type\":\"a.b\",\"x\":\"\0\"}").is_err());
+        assert!(check_body(b"{\"type\":\"a.b\",\"x\":\"\xff\"}").is_err());
+        assert!(check_body("{\"type\":\"a.b\",\"x\":\"é\"}".as_bytes()).is_ok());
     }
 }

@@ -180,7 +180,11 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
     // The last complete line must also be valid JSON: a crash can leave a line whose
     // framing survived but whose middle did not.
     if let Some((s, e)) = last_line_range {
-        if bad_at.is_none() && serde_json::from_slice::<IgnoredAny>(&data[s..e]).is_err() {
+        // (UTF-8 is checked separately: serde_json does not check strings it ignores.)
+        let valid = |line: &[u8]| {
+            std::str::from_utf8(line).is_ok() && serde_json::from_slice::<IgnoredAny>(line).is_ok()
+        };
+        if bad_at.is_none() && !valid(&data[s..e]) {
             // Treat it as the torn record: step back one line.
             good_len = s;
             expected_seq -= 1;

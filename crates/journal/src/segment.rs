@@ -61,9 +61,15 @@ mod tests {
     fn names_round_trip() {
         assert_eq!(segment_file_name(0), "00000000000000000000.jsonl");
         assert_eq!(segment_file_name(u64::MAX), "18446744073709551615.jsonl");
-        assert_eq!(parse_segment_file_name("00000000000000001234.jsonl"), Some(1234));
+        assert_eq!(
+            parse_segment_file_name("00000000000000001234.jsonl"),
+            Some(1234)
+        );
         assert_eq!(parse_segment_file_name("1234.jsonl"), None);
-        assert_eq!(parse_segment_file_name("00000000000000001234.jsonl.tmp"), None);
+        assert_eq!(
+            parse_segment_file_name("00000000000000001234.jsonl.tmp"),
+            None
+        );
         assert_eq!(parse_segment_file_name("0000000000000000123x.jsonl"), None);
     }
 }

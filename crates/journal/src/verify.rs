@@ -65,12 +65,17 @@ struct Problem {
 #[derive(Debug, Default)]
 struct SegmentCheck {
     first: Option<Line>,
-    /// Whether the hash of the first line equals the prev of the second (or there is no second).
-    first_link_ok: bool,
+    /// Whether the second line's prev is the hash of the first; `None` when the segment
+    /// has one line, so only the next segment can tell.
+    first_link_ok: Option<bool>,
     last: Option<Line>,
     /// Good records before `problem`.
     count: u64,
     problem: Option<Problem>,
+    /// Set when `problem` is a broken link into the segment's last line: `problem`
+    /// names the record before it (P) until the next segment's first record shows
+    /// whether that last line (L) was altered instead.
+    undecided: Option<(Line, Problem)>,
     torn_tail: Option<u64>,
     bytes: u64,
 }
@@ -91,7 +96,10 @@ pub fn verify(
     dir: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<VerifyReport> {
-    if !storage.exists(dir).map_err(|e| Error::io(storage, "stat", dir, e))? {
+    if !storage
+        .exists(dir)
+        .map_err(|e| Error::io(storage, "stat", dir, e))?
+    {
         return Err(Error::NotFound {
             path: dir.to_path_buf(),
         });
@@ -131,7 +139,10 @@ pub fn verify(
         let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
         checks.push(r.expect("every segment was checked")?);
     }
-    Ok(stitch(&segments.iter().map(|s| s.path.clone()).collect::<Vec<_>>(), checks))
+    Ok(stitch(
+        &segments.iter().map(|s| s.path.clone()).collect::<Vec<_>>(),
+        checks,
+    ))
 }
 
 fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
@@ -153,14 +164,27 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
     }
     let mut prev_last: Option<Line> = None;
     for (i, c) in checks.iter().enumerate() {
+        let next_first = checks.get(i + 1).and_then(|n| n.first);
+        // The journal starts at record 0 (a removed first segment is not a shorter journal).
+        if let (None, Some(f)) = (prev_last, c.first) {
+            if f.seq != 0 {
+                return fail(report, seq_problem(0, f.seq));
+            }
+        }
         // The boundary with the segment before.
         if let (Some(p), Some(f)) = (prev_last, c.first) {
             let boundary = if f.seq != p.seq + 1 {
                 Some(seq_problem(p.seq + 1, f.seq))
             } else if f.prev != p.hash {
-                // Which side changed? If this segment's first record still links to its
-                // second, the first record is intact and the previous one was altered.
-                Some(if c.first_link_ok {
+                // Which side changed? If the record after this segment's first still
+                // links to it, the first record is intact and the previous one was
+                // altered. If nothing follows, name the earlier record: it cannot be
+                // vouched for either.
+                let first_intact = c
+                    .first_link_ok
+                    .or_else(|| next_first.map(|n| n.prev == f.hash))
+                    .unwrap_or(true);
+                Some(if first_intact {
                     Problem {
                         seq: p.seq,
                         reason: format!(
@@ -177,7 +201,10 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
             } else if f.ts < p.ts {
                 Some(Problem {
                     seq: f.seq,
-                    reason: format!("record {}: ts_recorded is earlier than record {}'s", f.seq, p.seq),
+                    reason: format!(
+                        "record {}: ts_recorded is earlier than record {}'s",
+                        f.seq, p.seq
+                    ),
                 })
             } else {
                 None
@@ -185,7 +212,11 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
             if let Some(pb) = boundary {
                 return fail(report, pb);
             }
-        } else if prev_last.is_some() && c.first.is_none() && c.problem.is_none() && i + 1 < checks.len() {
+        } else if prev_last.is_some()
+            && c.first.is_none()
+            && c.problem.is_none()
+            && i + 1 < checks.len()
+        {
             return fail(
                 report,
                 Problem {
@@ -195,6 +226,13 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
             );
         }
         report.records += c.count;
+        if let Some((last, altered_last)) = &c.undecided {
+            // The segment's last line L did not link to the line before it. If the next
+            // segment's first record does not link to L either, L is the altered one.
+            if next_first.is_some_and(|n| n.prev != last.hash) {
+                return fail(report, altered_last.clone());
+            }
+        }
         if let Some(pb) = &c.problem {
             return fail(report, pb.clone());
         }
@@ -247,7 +285,6 @@ fn seq_problem(expected: u64, found: u64) -> Problem {
 fn check_segment(data: &[u8], name_first_seq: u64, is_last: bool) -> SegmentCheck {
     let mut c = SegmentCheck {
         bytes: data.len() as u64,
-        first_link_ok: true,
         ..SegmentCheck::default()
     };
     let mut pos = 0usize;
@@ -276,20 +313,29 @@ fn check_segment(data: &[u8], name_first_seq: u64, is_last: bool) -> SegmentChec
         };
         if let Some(p) = prev {
             if line.prev != p.hash {
-                // Look one record further to see which of the two was changed.
-                let next_links_to_this = next_prev(&data[pos + nl + 1..]) == Some(line.hash);
-                c.problem = Some(if next_links_to_this {
-                    Problem {
-                        seq: p.seq,
-                        reason: format!(
-                            "record {} was altered: its hash does not match the prev of record {}",
-                            p.seq, line.seq
-                        ),
-                    }
-                } else {
-                    Problem {
-                        seq: line.seq,
-                        reason: format!("record {}: prev does not match record {}", line.seq, p.seq),
+                // Look one record further to see which of the two was changed: if the
+                // next record links to this one, this one is intact and `p` was altered;
+                // if it does not, this one was. If there is no telling, name `p`:
+                // naming this one would vouch for `p`.
+                let altered_prev = Problem {
+                    seq: p.seq,
+                    reason: format!(
+                        "record {} was altered: its hash does not match the prev of record {}",
+                        p.seq, line.seq
+                    ),
+                };
+                let altered_this = Problem {
+                    seq: line.seq,
+                    reason: format!("record {}: prev does not match record {}", line.seq, p.seq),
+                };
+                c.problem = Some(match next_prev(&data[pos + nl + 1..]) {
+                    NextPrev::Prev(h) if h == line.hash => altered_prev,
+                    NextPrev::Prev(_) => altered_this,
+                    NextPrev::Unreadable => altered_prev,
+                    NextPrev::NoLine => {
+                        // This is the segment's last line: the next segment decides.
+                        c.undecided = Some((line, altered_this));
+                        altered_prev
                     }
                 });
                 break;
@@ -297,14 +343,21 @@ fn check_segment(data: &[u8], name_first_seq: u64, is_last: bool) -> SegmentChec
             if line.ts < p.ts {
                 c.problem = Some(Problem {
                     seq: line.seq,
-                    reason: format!("record {}: ts_recorded is earlier than record {}'s", line.seq, p.seq),
+                    reason: format!(
+                        "record {}: ts_recorded is earlier than record {}'s",
+                        line.seq, p.seq
+                    ),
                 });
                 break;
             }
         }
         if lines_seen == 0 {
             c.first = Some(line);
-            c.first_link_ok = next_prev(&data[pos + nl + 1..]).is_none_or(|np| np == line.hash);
+            c.first_link_ok = match next_prev(&data[pos + nl + 1..]) {
+                NextPrev::Prev(np) => Some(np == line.hash),
+                NextPrev::Unreadable => Some(true),
+                NextPrev::NoLine => None,
+            };
         }
         lines_seen += 1;
         c.count += 1;
@@ -315,10 +368,25 @@ fn check_segment(data: &[u8], name_first_seq: u64, is_last: bool) -> SegmentChec
     c
 }
 
-/// The `prev` of the first complete line in `rest`, if it parses.
-fn next_prev(rest: &[u8]) -> Option<RecordHash> {
-    let nl = memchr::memchr(b'\n', rest)?;
-    parse_header(&rest[..nl]).ok().map(|h| h.prev)
+/// What the line after a given one says about it.
+enum NextPrev {
+    /// The `prev` of the next complete line.
+    Prev(RecordHash),
+    /// The next complete line does not parse.
+    Unreadable,
+    /// There is no next complete line in this segment.
+    NoLine,
+}
+
+/// The `prev` of the first complete line in `rest`.
+fn next_prev(rest: &[u8]) -> NextPrev {
+    let Some(nl) = memchr::memchr(b'\n', rest) else {
+        return NextPrev::NoLine;
+    };
+    match parse_header(&rest[..nl]) {
+        Ok(h) => NextPrev::Prev(h.prev),
+        Err(_) => NextPrev::Unreadable,
+    }
 }
 
 fn check_line(raw: &[u8], expected: u64) -> Result<Line, Problem> {
@@ -329,6 +397,10 @@ fn check_line(raw: &[u8], expected: u64) -> Result<Line, Problem> {
     let h = parse_header(raw).map_err(|r| bad(format!("record {expected}: {r}")))?;
     if h.seq != expected {
         return Err(seq_problem(expected, h.seq));
+    }
+    // serde_json does not check UTF-8 inside strings it ignores, so check it here.
+    if std::str::from_utf8(raw).is_err() {
+        return Err(bad(format!("record {expected} is not UTF-8")));
     }
     if let Err(e) = serde_json::from_slice::<IgnoredAny>(raw) {
         return Err(bad(format!("record {expected} is not valid JSON: {e}")));
@@ -343,10 +415,14 @@ fn check_line(raw: &[u8], expected: u64) -> Result<Line, Problem> {
         return Err(bad("record 0: prev must be 64 zeros".into()));
     }
     if expected != 0 && ty == "journal.created" {
-        return Err(bad(format!("record {expected}: journal.created may only be record 0")));
+        return Err(bad(format!(
+            "record {expected}: journal.created may only be record 0"
+        )));
     }
     if ty.starts_with("journal.") && !JOURNAL_TYPES.contains(&ty) {
-        return Err(bad(format!("record {expected}: unknown journal type {ty:?}")));
+        return Err(bad(format!(
+            "record {expected}: unknown journal type {ty:?}"
+        )));
     }
     Ok(Line {
         seq: h.seq,

@@ -349,7 +349,11 @@ impl Journal {
     pub fn append_batch(&self, entries: Vec<Entry>) -> Result<Vec<Receipt>> {
         let tickets = self.submit_batch(entries)?;
         // One drive for the whole run; the per-ticket waits below then return at once.
-        let strongest = tickets.iter().map(|t| t.durability).max().unwrap_or_default();
+        let strongest = tickets
+            .iter()
+            .map(|t| t.durability)
+            .max()
+            .unwrap_or_default();
         let end = tickets.iter().map(|t| t.seq + 1).max().unwrap_or(0);
         self.drive(self.lock(), end, strongest)?;
         tickets.into_iter().map(|t| self.wait(t)).collect()
@@ -547,7 +551,10 @@ impl Journal {
         if rotate || st.pending.is_empty() {
             st.pending.push(Chunk {
                 new_segment: rotate.then_some(seq),
-                bytes: st.spare.pop().unwrap_or_else(|| Vec::with_capacity(64 * 1024)),
+                bytes: st
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(64 * 1024)),
                 end: seq,
             });
         }
@@ -663,13 +670,21 @@ impl Journal {
             st = match durability {
                 Durability::Os => {
                     st.waiters_os += 1;
-                    let mut st = self.inner.written_cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    let mut st = self
+                        .inner
+                        .written_cv
+                        .wait(st)
+                        .unwrap_or_else(|p| p.into_inner());
                     st.waiters_os -= 1;
                     st
                 }
                 Durability::Fsync => {
                     st.waiters_fsync += 1;
-                    let mut st = self.inner.synced_cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    let mut st = self
+                        .inner
+                        .synced_cv
+                        .wait(st)
+                        .unwrap_or_else(|p| p.into_inner());
                     st.waiters_fsync -= 1;
                     st
                 }
@@ -783,7 +798,12 @@ impl Journal {
                 // so recovery only ever has to look at the last segment.
                 let old = current_first.unwrap_or_else(|| self.segment_before(first));
                 if let Err(e) = file.sync_data() {
-                    out.error = Some(Error::io(storage, "fdatasync", dir.join(segment_file_name(old)), e));
+                    out.error = Some(Error::io(
+                        storage,
+                        "fdatasync",
+                        dir.join(segment_file_name(old)),
+                        e,
+                    ));
                     return out;
                 }
                 out.sealed = first;
@@ -804,7 +824,12 @@ impl Journal {
             }
             if let Err(e) = file.append(&chunk.bytes) {
                 let seg = current_first.unwrap_or_else(|| self.segment_of(chunk.end - 1));
-                out.error = Some(Error::io(storage, "write", dir.join(segment_file_name(seg)), e));
+                out.error = Some(Error::io(
+                    storage,
+                    "write",
+                    dir.join(segment_file_name(seg)),
+                    e,
+                ));
                 return out;
             }
             out.written = chunk.end;
@@ -825,13 +850,20 @@ impl Journal {
 
     /// Makes sure the idempotency keys of older records are known before a keyed
     /// append is sequenced. Loads them in the calling thread; others wait.
-    fn ensure_dedup_loaded<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
+    fn ensure_dedup_loaded<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+    ) -> Result<MutexGuard<'a, State>> {
         loop {
             match st.dedup_state {
                 DedupState::Ready => return Ok(st),
                 DedupState::Loading => {
                     st.waiters_os += 1;
-                    st = self.inner.written_cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    st = self
+                        .inner
+                        .written_cv
+                        .wait(st)
+                        .unwrap_or_else(|p| p.into_inner());
                     st.waiters_os -= 1;
                 }
                 DedupState::NotLoaded => {
@@ -894,7 +926,11 @@ impl Drop for Inner {
                 if file.sync_data().is_err() {
                     return;
                 }
-                match self.opts.storage.open_append(&self.dir.join(segment_file_name(first))) {
+                match self
+                    .opts
+                    .storage
+                    .open_append(&self.dir.join(segment_file_name(first)))
+                {
                     Ok(f) => file = Arc::from(f),
                     Err(_) => return,
                 }

@@ -1,0 +1,118 @@
+//! Helpers shared by the journal's integration tests (each `tests/*.rs` file is its
+//! own crate and uses a different subset, hence the `dead_code` allowance).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use tradetrail_journal::{
+    list_segments, parse_header, verify, Clock, Durability, Entry, Error, RecordHash, Storage,
+    VerifyReport,
+};
+
+/// A producer body with record-specific content and `pad` bytes of padding.
+pub fn body(i: u64, pad: usize) -> Vec<u8> {
+    format!(
+        r#"{{"type":"custom.test","ts_event":{i},"source":"test","actor":"system","data":{{"i":{i},"pad":"{}"}}}}"#,
+        "x".repeat(pad)
+    )
+    .into_bytes()
+}
+
+/// A body carrying an `event_id`, the field the dedup index is rebuilt from.
+pub fn body_with_id(i: u64, event_id: &str) -> Vec<u8> {
+    format!(
+        r#"{{"type":"custom.test","ts_event":{i},"source":"test","actor":"system","event_id":"{event_id}","data":{{"i":{i}}}}}"#
+    )
+    .into_bytes()
+}
+
+pub fn entry(i: u64, pad: usize, durability: Durability) -> Entry {
+    Entry::new(body(i, pad), durability).expect("test bodies are well framed")
+}
+
+/// A clock the test moves by hand; each reading also advances it by `step` ns.
+#[derive(Debug)]
+pub struct TestClock {
+    now: AtomicI64,
+    step: i64,
+}
+
+impl TestClock {
+    pub fn new(start: i64, step: i64) -> Arc<TestClock> {
+        Arc::new(TestClock {
+            now: AtomicI64::new(start),
+            step,
+        })
+    }
+    pub fn set(&self, ns: i64) {
+        self.now.store(ns, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now_ns(&self) -> i64 {
+        self.now.fetch_add(self.step, Ordering::SeqCst)
+    }
+}
+
+/// The complete lines (without `\n`) of one file; a torn tail is left out.
+pub fn split_lines(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        out.push(rest[..nl].to_vec());
+        rest = &rest[nl + 1..];
+    }
+    out
+}
+
+/// Every complete line of every segment, in segment order.
+pub fn all_lines(storage: &dyn Storage, dir: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for seg in list_segments(storage, dir).expect("list segments") {
+        out.extend(split_lines(&storage.read(&seg.path).expect("read segment")));
+    }
+    out
+}
+
+/// First seqs of the segment files.
+pub fn segment_starts(storage: &dyn Storage, dir: &Path) -> Vec<u64> {
+    list_segments(storage, dir)
+        .expect("list segments")
+        .iter()
+        .map(|s| s.first_seq)
+        .collect()
+}
+
+pub fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(tradetrail_journal::segment_file_name(first_seq))
+}
+
+/// Runs `verify` and asserts it passed with `records` records and no warnings.
+pub fn assert_verifies(storage: &dyn Storage, dir: &Path, records: u64) -> VerifyReport {
+    let report = verify(storage, dir, &|_| {}).expect("verify could read the journal");
+    assert!(report.ok, "verify failed: {report:?}");
+    assert_eq!(report.first_bad_seq, None);
+    assert_eq!(report.records, records, "{report:?}");
+    assert!(report.warnings.is_empty(), "{report:?}");
+    report
+}
+
+/// Checks that the line at position `seq` is the record a receipt acknowledged:
+/// its header says `seq`, its hash is the receipt's, and it carries `body`.
+pub fn assert_line_is(line: &[u8], seq: u64, hash: RecordHash, body: &[u8]) {
+    let h = parse_header(line).expect("stored line has a header");
+    assert_eq!(h.seq, seq);
+    assert_eq!(RecordHash::of_line(line), hash, "record {seq} changed");
+    assert_eq!(&line[h.body_start..], &body[1..], "record {seq} body");
+}
+
+/// The error a failure is about: the cause of a `Poisoned`, else the error itself.
+pub fn root_cause(e: &Error) -> &Error {
+    match e {
+        Error::Poisoned { cause } => root_cause(cause),
+        other => other,
+    }
+}
