@@ -55,6 +55,7 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
                         | tradetrail_core::Error::AlreadyInitialized { .. }
                         | tradetrail_core::Error::Config { .. }
                         | tradetrail_core::Error::Invalid(_)
+                        | tradetrail_core::Error::OutOfRange { .. }
                         | tradetrail_core::Error::Journal(
                             tradetrail_journal::Error::NotFound { .. }
                         )

@@ -33,6 +33,8 @@ enum Command {
     Verify(commands::verify::Args),
     /// Records, segments, bytes, head hash and durability of a journal
     Status(commands::status::Args),
+    /// Merkle proofs: that a record is in the journal, or that the journal only grew
+    Prove(commands::prove::Args),
     /// Record a realistic simulated trading day through the library, then verify it
     Demo(commands::demo::Args),
     /// Measure append throughput and latency beside this machine's own floor
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Append(a) => commands::append::run(data, a),
         Command::Verify(a) => commands::verify::run(data, a),
         Command::Status(a) => commands::status::run(data, a),
+        Command::Prove(a) => commands::prove::run(data, a),
         Command::Demo(a) => commands::demo::run(data, a),
         Command::Bench(a) => commands::bench::run(a),
     };

@@ -29,6 +29,21 @@ pub enum Error {
         /// The setting and what is wrong with it.
         reason: String,
     },
+    /// The Merkle tree's derived files could not be read or written.
+    #[error("merkle tree: {0}")]
+    Merkle(#[from] tradetrail_merkle::MerkleError),
+    /// A proof did not verify.
+    #[error("proof does not verify: {0}")]
+    Proof(#[from] tradetrail_merkle::ProofError),
+    /// A seq or size outside the journal. Ask for one inside it.
+    #[error("{reason}")]
+    OutOfRange {
+        /// What is out of range.
+        reason: String,
+    },
+    /// A bug or an impossible state; report it.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// `init` found an existing data directory.
     #[error("{path} already holds a tradetrail journal")]
     AlreadyInitialized {

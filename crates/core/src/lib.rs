@@ -28,8 +28,10 @@ mod datadir;
 pub mod demo;
 mod error;
 mod recorder;
+mod tree;
 
 pub use config::{Config, DurabilityPolicy, JournalConfig};
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
 pub use recorder::{event_id_key, InitOptions, Recorder};
+pub use tree::{Tree, TreeLoad};

@@ -4,6 +4,7 @@ pub mod append;
 pub mod bench;
 pub mod demo;
 pub mod init;
+pub mod prove;
 pub mod status;
 pub mod verify;
 
