@@ -22,7 +22,7 @@ pub struct Tree {
 pub struct TreeLoad {
     /// Leaves added from the journal.
     pub added: u64,
-    /// The stored tree was missing, damaged or did not match the journal, and was rebuilt.
+    /// The stored tree was damaged or did not match the journal, and was discarded.
     pub rebuilt: bool,
 }
 
@@ -62,10 +62,16 @@ impl Tree {
             }
         };
         let from = log.len();
-        for_each_line(&FsStorage, &rec.data_dir().journal(), from, Some(size), |_, line| {
-            log.push_line(line);
-            Ok(true)
-        })?;
+        for_each_line(
+            &FsStorage,
+            &rec.data_dir().journal(),
+            from,
+            Some(size),
+            |_, line| {
+                log.push_line(line);
+                Ok(true)
+            },
+        )?;
         load.added = log.len() - from;
         if log.len() != size {
             return Err(Error::Internal(format!(

@@ -66,7 +66,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             if json {
                 writeln!(out, "{}", serde_json::to_string(&proof)?)?;
             } else {
-                writeln!(out, "inclusion of seq {} in the tree of size {}", proof.seq, proof.size)?;
+                writeln!(
+                    out,
+                    "inclusion of seq {} in the tree of size {}",
+                    proof.seq, proof.size
+                )?;
                 writeln!(out, "leaf_hash {}", proof.leaf_hash)?;
                 writeln!(out, "root      {}", proof.root)?;
                 for (i, h) in proof.proof.iter().enumerate() {
@@ -79,7 +83,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             if json {
                 writeln!(out, "{}", serde_json::to_string(&proof)?)?;
             } else {
-                writeln!(out, "consistency of tree size {} with tree size {}", proof.old, proof.new)?;
+                writeln!(
+                    out,
+                    "consistency of tree size {} with tree size {}",
+                    proof.old, proof.new
+                )?;
                 writeln!(out, "old_root  {}", proof.old_root)?;
                 writeln!(out, "new_root  {}", proof.new_root)?;
                 for (i, h) in proof.proof.iter().enumerate() {

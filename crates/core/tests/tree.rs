@@ -1,0 +1,103 @@
+//! The Merkle tree as derived data: built from the journal, kept in step, rebuilt when
+//! it does not match, and its proofs verify.
+
+use tradetrail_core::demo::{run_demo, DemoOptions};
+use tradetrail_core::{DataDir, InitOptions, Recorder, Tree};
+use tradetrail_merkle::{leaf_hash, verify_consistency, verify_inclusion};
+
+fn demo(tmp: &tempfile::TempDir, events: u64) -> (DataDir, Recorder) {
+    let dir = DataDir::new(tmp.path().join("d"));
+    let rec = Recorder::init(
+        &dir,
+        InitOptions {
+            origin: Some("tree/test".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    run_demo(
+        &rec,
+        &DemoOptions {
+            events,
+            ..Default::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    (dir, rec)
+}
+
+#[test]
+fn proofs_verify_against_the_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, rec) = demo(&tmp, 2_000);
+    let (tree, load) = Tree::load(&rec).unwrap();
+    assert!(
+        !load.rebuilt,
+        "nothing was stored, so nothing was discarded"
+    );
+    let n = rec.journal().status().unwrap().records;
+    assert_eq!(tree.size(), n);
+    assert_eq!(load.added, n);
+    for seq in [0, 1, 2, 500, 1023, 1024, n - 1] {
+        let p = tree.prove_inclusion(seq, None).unwrap();
+        let line = rec.journal().read_line(seq).unwrap();
+        assert_eq!(p.leaf_hash, leaf_hash(&line));
+        verify_inclusion(&p.leaf_hash, seq, n, &p.proof, &tree.root()).unwrap();
+        // The same proof does not hold for another record.
+        let other = leaf_hash(&rec.journal().read_line((seq + 1) % n).unwrap());
+        assert!(verify_inclusion(&other, seq, n, &p.proof, &tree.root()).is_err());
+    }
+    for old in [1, 2, 3, 1000, n - 1, n] {
+        let c = tree.prove_consistency(old, None).unwrap();
+        verify_consistency(old, n, &tree.root_at(old).unwrap(), &tree.root(), &c.proof).unwrap();
+    }
+    assert!(tree.prove_inclusion(n, None).is_err());
+    assert!(tree.prove_inclusion(5, Some(n + 1)).is_err());
+    assert!(tree.prove_consistency(0, None).is_err());
+    assert!(tree.prove_consistency(10, Some(5)).is_err());
+}
+
+#[test]
+fn the_tree_follows_the_journal_and_is_rebuilt_when_it_does_not_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rec) = demo(&tmp, 1_000);
+    let (tree, _) = Tree::load(&rec).unwrap();
+    let (size1, root1) = (tree.size(), tree.root());
+    drop(tree);
+
+    // More records: only they are added, and the old tree is a prefix.
+    run_demo(
+        &rec,
+        &DemoOptions {
+            events: 500,
+            seed: 9,
+            ..Default::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let (tree, load) = Tree::load(&rec).unwrap();
+    assert!(!load.rebuilt);
+    assert_eq!(load.added, tree.size() - size1);
+    assert_eq!(tree.root_at(size1).unwrap(), root1);
+    let (size2, root2) = (tree.size(), tree.root());
+    drop(tree);
+
+    // Deleting the derived data rebuilds the same tree.
+    std::fs::remove_dir_all(dir.index()).unwrap();
+    let (tree, load) = Tree::load(&rec).unwrap();
+    assert_eq!(load.added, size2);
+    assert_eq!((tree.size(), tree.root()), (size2, root2));
+    drop(tree);
+
+    // Damaged level files are not trusted.
+    let level0 = dir.index().join("merkle").join("level-00.bin");
+    let mut bytes = std::fs::read(&level0).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&level0, bytes).unwrap();
+    let (tree, load) = Tree::load(&rec).unwrap();
+    assert!(load.rebuilt);
+    assert_eq!(tree.root(), root2);
+}
