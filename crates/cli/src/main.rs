@@ -33,8 +33,14 @@ enum Command {
     Verify(commands::verify::Args),
     /// Records, segments, bytes, head hash and durability of a journal
     Status(commands::status::Args),
+    /// Sign the current tree head, save it under DIR/checkpoints and print the note
+    Checkpoint(commands::checkpoint::Args),
+    /// The journal's signing key
+    Key(commands::checkpoint::KeyArgs),
     /// Merkle proofs: that a record is in the journal, or that the journal only grew
     Prove(commands::prove::Args),
+    /// Check offline that a record is in a journal as of a signed checkpoint (no data directory)
+    VerifyProof(commands::verify_proof::Args),
     /// Record a realistic simulated trading day through the library, then verify it
     Demo(commands::demo::Args),
     /// Measure append throughput and latency beside this machine's own floor
@@ -49,6 +55,9 @@ fn main() -> ExitCode {
         Command::Append(a) => commands::append::run(data, a),
         Command::Verify(a) => commands::verify::run(data, a),
         Command::Status(a) => commands::status::run(data, a),
+        Command::Checkpoint(a) => commands::checkpoint::run(data, a),
+        Command::Key(a) => commands::checkpoint::key(data, a),
+        Command::VerifyProof(a) => commands::verify_proof::run(a),
         Command::Prove(a) => commands::prove::run(data, a),
         Command::Demo(a) => commands::demo::run(data, a),
         Command::Bench(a) => commands::bench::run(a),

@@ -35,6 +35,12 @@ pub enum Error {
     /// A proof did not verify.
     #[error("proof does not verify: {0}")]
     Proof(#[from] tradetrail_merkle::ProofError),
+    /// A key file is missing, unreadable, malformed or not private enough.
+    #[error("signing key: {0}")]
+    Key(#[from] tradetrail_checkpoint::KeyError),
+    /// A checkpoint note is malformed or not signed by the expected key.
+    #[error("checkpoint: {0}")]
+    Note(#[from] tradetrail_checkpoint::NoteError),
     /// A seq or size outside the journal. Ask for one inside it.
     #[error("{reason}")]
     OutOfRange {

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod bench;
+pub mod checkpoints;
 mod config;
 mod datadir;
 pub mod demo;

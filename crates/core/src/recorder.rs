@@ -57,10 +57,15 @@ impl Recorder {
             path: dir.config(),
             reason,
         })?;
+        tradetrail_checkpoint::check_key_name(&config.origin).map_err(|e| Error::Config {
+            path: dir.config(),
+            reason: format!("origin: {e} (the origin also names the signing key)"),
+        })?;
         std::fs::create_dir_all(dir.root()).map_err(|source| Error::Io {
             path: dir.root().to_path_buf(),
             source,
         })?;
+        crate::checkpoints::create_key(dir, &config.origin)?;
         let (journal, _) =
             Journal::create(&dir.journal(), &config.origin, journal_options(&config))?;
         write_atomically(&dir.config(), config.to_toml().as_bytes())?;
@@ -172,7 +177,7 @@ fn load_config(dir: &DataDir) -> Result<Config> {
 }
 
 /// Writes a small file so that a crash leaves either the old or the new content.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("toml.tmp");
     let io = |source| Error::Io {

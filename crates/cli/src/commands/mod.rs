@@ -2,11 +2,13 @@
 
 pub mod append;
 pub mod bench;
+pub mod checkpoint;
 pub mod demo;
 pub mod init;
 pub mod prove;
 pub mod status;
 pub mod verify;
+pub mod verify_proof;
 
 use std::time::Duration;
 

@@ -10,13 +10,20 @@ use anyhow::Result;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{verify, FsStorage, Storage};
 
-use crate::exit::{Exit, TAMPERED};
+use crate::exit::{BadInput, Exit, TAMPERED};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print one JSON object: {"ok","records","first_bad_seq","reason",...}
     #[arg(long)]
     json: bool,
+    /// Also prove the journal is a strict extension of this saved checkpoint (detects
+    /// truncation and rewritten history, even with recomputed hashes)
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<std::path::PathBuf>,
+    /// Verifier key for --checkpoint [default: DIR/keys/verifier.vkey]
+    #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+    key: Option<String>,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -39,8 +46,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let report = verify(&FsStorage, &jdir, &|bytes| pb.set_position(bytes))?;
     let secs = t0.elapsed().as_secs_f64();
     pb.finish_and_clear();
+    let cp_check = match &args.checkpoint {
+        None => None,
+        Some(path) => Some(check_checkpoint(&dir, path, args.key.as_deref())?),
+    };
+    let cp_ok = cp_check.as_ref().is_none_or(|c| c.ok);
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(c) = &cp_check {
+            v["checkpoint"] = serde_json::to_value(c)?;
+            v["ok"] = serde_json::Value::Bool(report.ok && c.ok);
+        }
+        writeln!(out, "{v}")?;
     } else {
         for w in &report.warnings {
             eprintln!("warning: {w}");
@@ -71,9 +88,54 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             writeln!(out, "{} records before it are intact", report.records)?;
         }
     }
-    if report.ok {
+    if let Some(c) = &cp_check {
+        if !args.json {
+            if c.ok {
+                writeln!(
+                    out,
+                    "checkpoint: ok, the first {} records are exactly those the signed checkpoint covers; the journal only grew since",
+                    c.size
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "checkpoint: FAILED: {}",
+                    c.reason.as_deref().unwrap_or("unknown")
+                )?;
+            }
+        }
+    }
+    if report.ok && cp_ok {
         Ok(())
     } else {
         Err(Exit(TAMPERED).into())
+    }
+}
+
+fn check_checkpoint(
+    dir: &DataDir,
+    path: &std::path::Path,
+    key: Option<&str>,
+) -> Result<tradetrail_core::checkpoints::CheckpointCheck> {
+    use tradetrail_checkpoint::{NoteError, VerifierKey};
+    let note = std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("cannot read checkpoint {}: {e}", path.display())))?;
+    let vkey = match key {
+        Some(k) => VerifierKey::parse(k.trim()).map_err(|e| BadInput(format!("--key: {e}")))?,
+        None => tradetrail_core::checkpoints::verifier_key(dir)?,
+    };
+    let config = tradetrail_core::Config::load(&dir.config())?;
+    match tradetrail_core::checkpoints::check_against(dir, &config.origin, &note, &vkey) {
+        Ok(c) => Ok(c),
+        Err(tradetrail_core::Error::Note(e @ NoteError::Malformed { .. })) => {
+            Err(BadInput(format!("{}: {e}", path.display())).into())
+        }
+        Err(tradetrail_core::Error::Note(e)) => Ok(tradetrail_core::checkpoints::CheckpointCheck {
+            ok: false,
+            size: 0,
+            records: 0,
+            reason: Some(format!("the checkpoint's signature does not verify: {e}")),
+        }),
+        Err(e) => Err(e.into()),
     }
 }

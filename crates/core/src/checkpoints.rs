@@ -1,0 +1,289 @@
+//! Signed checkpoints of the journal's Merkle tree: taking them, checking the journal
+//! against a saved one, and checking a record's inclusion offline.
+//!
+//! A checkpoint is saved as `DIR/checkpoints/<size, 20 digits>.txt` (the signed note,
+//! byte for byte) and recorded in the journal itself as a `journal.checkpoint` record.
+
+use std::path::{Path, PathBuf};
+
+use tradetrail_checkpoint::{open_note, sign, Checkpoint, KeyPair, NoteError, VerifierKey};
+use tradetrail_journal::{for_each_line, Durability, Entry, FsStorage, Receipt};
+use tradetrail_merkle::{leaf_hash, verify_inclusion, Hash, InclusionProof, MerkleLog};
+
+use crate::{DataDir, Error, Recorder, Result, Tree};
+
+/// A checkpoint just taken.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    /// The signed note, exactly as saved.
+    pub note: String,
+    /// Records covered.
+    pub size: u64,
+    /// Root of those records.
+    pub root: Hash,
+    /// Where the note was saved.
+    pub path: PathBuf,
+    /// The `journal.checkpoint` record that records it.
+    pub receipt: Receipt,
+}
+
+/// Creates the signing key of a new data directory (`DIR/keys`, mode 0600).
+pub(crate) fn create_key(dir: &DataDir, name: &str) -> Result<VerifierKey> {
+    let key = KeyPair::generate(name)?;
+    key.save(&dir.keys())?;
+    Ok(key.verifier())
+}
+
+/// The verifier key to publish.
+pub fn verifier_key(dir: &DataDir) -> Result<VerifierKey> {
+    Ok(VerifierKey::load_file(
+        &dir.keys().join(tradetrail_checkpoint::VERIFIER_KEY_FILE),
+    )?)
+}
+
+/// Signs the tree head of every record written so far, saves the note under
+/// `DIR/checkpoints/` and appends a `journal.checkpoint` record naming it.
+pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
+    let key = KeyPair::load(&rec.data_dir().keys())?;
+    let (tree, _) = Tree::load(rec)?;
+    let size = tree.size();
+    let root = tree.root();
+    let cp = Checkpoint::new(&rec.config().origin, size, root.0)?;
+    let note = sign(&cp, &key);
+    let dir = rec.data_dir().checkpoints();
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let path = dir.join(format!("{size:020}.txt"));
+    crate::recorder::write_atomically(&path, note.as_bytes())?;
+    let now = rec.journal().options().clock.now_ns().max(0);
+    let body = serde_json::json!({
+        "type": "journal.checkpoint",
+        "ts_event": now,
+        "source": "tradetrail",
+        "actor": "system",
+        "data": {
+            "size": size,
+            "root": root.to_string(),
+            "key_id": key.key_id().to_string(),
+            "note": note,
+        }
+    });
+    let entry = Entry::new(serde_json::to_vec(&body).expect("JSON"), Durability::Fsync)?;
+    let receipt = rec.journal().append(entry)?;
+    Ok(Taken {
+        note,
+        size,
+        root,
+        path,
+        receipt,
+    })
+}
+
+/// The most recent saved checkpoint of a data directory, if any.
+pub fn latest_checkpoint(dir: &DataDir) -> Result<Option<(PathBuf, String)>> {
+    let cdir = dir.checkpoints();
+    let Ok(entries) = std::fs::read_dir(&cdir) else {
+        return Ok(None);
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.len() == 24 && n.ends_with(".txt") && n[..20].bytes().all(|b| b.is_ascii_digit())
+        })
+        .collect();
+    names.sort();
+    let Some(last) = names.pop() else {
+        return Ok(None);
+    };
+    let path = cdir.join(last);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some((path, text)))
+}
+
+/// The outcome of checking a journal against a saved checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckpointCheck {
+    /// True when the journal's first `size` records have exactly the checkpoint's root.
+    pub ok: bool,
+    /// The checkpoint's tree size.
+    pub size: u64,
+    /// Records read for the check (at most `size`; fewer means the journal was truncated).
+    pub records: u64,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
+/// Checks, without opening the journal for writing, that its first `size` records are
+/// exactly those a signed checkpoint covers: the note must be signed by `vkey` for this
+/// journal's origin, the journal must hold at least `size` records, and the Merkle root
+/// of its first `size` records must be the checkpoint's. Any truncation or any change
+/// to those records — even with every `prev` recomputed — fails.
+pub fn check_against(
+    dir: &DataDir,
+    origin: &str,
+    note: &str,
+    vkey: &VerifierKey,
+) -> Result<CheckpointCheck> {
+    let cp = open_note(note, vkey)?;
+    let size = cp.size();
+    let mut log = MerkleLog::new();
+    let records = for_each_line(&FsStorage, &dir.journal(), 0, Some(size), |_, line| {
+        log.push_line(line);
+        Ok(true)
+    })?;
+    let fail = |reason: String| CheckpointCheck {
+        ok: false,
+        size,
+        records,
+        reason: Some(reason),
+    };
+    if cp.origin() != origin {
+        return Ok(fail(format!(
+            "the checkpoint is for origin {:?}, this journal is {origin:?}",
+            cp.origin()
+        )));
+    }
+    if records < size {
+        return Ok(fail(format!(
+            "the journal holds {records} records but the checkpoint covers {size}: it was truncated"
+        )));
+    }
+    if log.root().0 != *cp.root() {
+        return Ok(fail(format!(
+            "the Merkle root of the first {size} records is {} but the checkpoint says {}: records before seq {size} were changed",
+            log.root(),
+            Hash(*cp.root())
+        )));
+    }
+    Ok(CheckpointCheck {
+        ok: true,
+        size,
+        records,
+        reason: None,
+    })
+}
+
+/// What an offline inclusion check established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineInclusion {
+    /// The journal's origin, from the checkpoint.
+    pub origin: String,
+    /// The record's seq.
+    pub seq: u64,
+    /// The checkpoint's tree size.
+    pub size: u64,
+}
+
+/// Why an offline check did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    /// An input is not what it should be (exit 2).
+    #[error("{what}: {reason}")]
+    Malformed {
+        /// Which input.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The inputs are well formed but do not prove inclusion (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Checks, with nothing but public material, that `record` (one journal line) is in
+/// the journal as of a signed checkpoint: the note's signature by `vkey`, the proof's
+/// size and root against the checkpoint's, the record's leaf hash, and the proof.
+pub fn verify_offline(
+    note: &str,
+    vkey: &str,
+    record: &[u8],
+    proof_json: &[u8],
+) -> Result<OfflineInclusion, OfflineError> {
+    let vkey = VerifierKey::parse(vkey.trim()).map_err(|e| OfflineError::Malformed {
+        what: "key",
+        reason: e.to_string(),
+    })?;
+    let cp = open_note(note, &vkey).map_err(|e| match e {
+        NoteError::Malformed { .. } => OfflineError::Malformed {
+            what: "checkpoint",
+            reason: e.to_string(),
+        },
+        other => OfflineError::Failed(format!("checkpoint signature: {other}")),
+    })?;
+    let proof: InclusionProof =
+        serde_json::from_slice(proof_json).map_err(|e| OfflineError::Malformed {
+            what: "proof",
+            reason: e.to_string(),
+        })?;
+    let line = record.strip_suffix(b"\n").unwrap_or(record);
+    if memchr_newline(line) {
+        return Err(OfflineError::Malformed {
+            what: "record",
+            reason: "must be exactly one journal line".into(),
+        });
+    }
+    if proof.size != cp.size() {
+        return Err(OfflineError::Failed(format!(
+            "the proof is for tree size {} but the checkpoint is for {}; ask for a proof at --size {}",
+            proof.size,
+            cp.size(),
+            cp.size()
+        )));
+    }
+    if proof.root.0 != *cp.root() {
+        return Err(OfflineError::Failed(
+            "the proof's root is not the checkpoint's root".into(),
+        ));
+    }
+    let leaf = leaf_hash(line);
+    if leaf != proof.leaf_hash {
+        return Err(OfflineError::Failed(
+            "the record's leaf hash is not the proof's leaf_hash: this is not the record the proof is for".into(),
+        ));
+    }
+    let seq = record_seq(line).ok_or_else(|| OfflineError::Malformed {
+        what: "record",
+        reason: "does not start with {\"seq\":N,".into(),
+    })?;
+    if seq != proof.seq {
+        return Err(OfflineError::Failed(format!(
+            "the record is seq {seq} but the proof is for seq {}",
+            proof.seq
+        )));
+    }
+    verify_inclusion(
+        &leaf,
+        proof.seq,
+        proof.size,
+        &proof.proof,
+        &Hash(*cp.root()),
+    )
+    .map_err(|e| OfflineError::Failed(format!("inclusion proof: {e}")))?;
+    Ok(OfflineInclusion {
+        origin: cp.origin().to_string(),
+        seq,
+        size: cp.size(),
+    })
+}
+
+fn memchr_newline(b: &[u8]) -> bool {
+    b.contains(&b'\n')
+}
+
+fn record_seq(line: &[u8]) -> Option<u64> {
+    tradetrail_journal::parse_header(line).ok().map(|h| h.seq)
+}
+
+/// Reads a file for the offline check, naming it in the error.
+pub fn read_input(what: &'static str, path: &Path) -> Result<Vec<u8>, OfflineError> {
+    std::fs::read(path).map_err(|e| OfflineError::Malformed {
+        what,
+        reason: format!("{}: {e}", path.display()),
+    })
+}
