@@ -36,20 +36,34 @@ impl RecordHash {
             return None;
         }
         let mut out = [0u8; 32];
+        let mut bad = 0u8;
         for (i, pair) in s.chunks_exact(2).enumerate() {
-            out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+            let hi = HEX_VALUE[pair[0] as usize];
+            let lo = HEX_VALUE[pair[1] as usize];
+            bad |= hi | lo;
+            out[i] = (hi << 4) | (lo & 0x0f);
         }
-        Some(RecordHash(out))
+        // Invalid digits map to 0xF0, which sets a high bit that valid ones never do.
+        (bad & 0xF0 == 0).then_some(RecordHash(out))
     }
 }
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Value of each lowercase hex digit; 0xF0 marks every other byte. `verify` parses a
+/// `prev` per record, so this is on its hot path.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xF0u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 impl fmt::Debug for RecordHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
