@@ -164,7 +164,12 @@ pub fn run_bench(
     );
     emit(l, &mut lines);
 
-    // Verify.
+    // Verify, and the Merkle tree over the same journal.
+    if let Some(dir) = biggest.as_ref() {
+        for l in tree_lines(dir)? {
+            emit(l, &mut lines);
+        }
+    }
     if let Some(dir) = biggest {
         let t0 = Instant::now();
         let report = verify(&FsStorage, &dir, &|_| {})?;
@@ -527,6 +532,94 @@ fn steady(
         p999_us: p999,
         note: String::new(),
     })
+}
+
+/// Building the tree from the journal, proofs at its full size, and signing a checkpoint.
+fn tree_lines(dir: &Path) -> Result<Vec<BenchLine>> {
+    use tradetrail_merkle::MerkleLog;
+    let mut log = MerkleLog::new();
+    let t0 = Instant::now();
+    tradetrail_journal::for_each_line(&FsStorage, dir, 0, None, |_, line| {
+        log.push_line(line);
+        Ok(true)
+    })?;
+    let build = t0.elapsed().as_secs_f64();
+    let n = log.len();
+    let line = |name: String, events: u64, per_sec: f64, lat: Vec<u64>, note: String| {
+        let (p50, p99, p999) = percentiles(lat);
+        BenchLine {
+            group: "tree",
+            name,
+            events,
+            per_sec,
+            p50_us: p50,
+            p99_us: p99,
+            p999_us: p999,
+            note,
+        }
+    };
+    let mut out = vec![line(
+        format!("build the Merkle tree from the journal ({n} leaves)"),
+        n,
+        n as f64 / build,
+        Vec::new(),
+        "each record is hashed once, off the append path; >= 80% of append throughput keeps up"
+            .into(),
+    )];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut lat = Vec::new();
+    for _ in 0..2000 {
+        let seq = next() % n;
+        let t = Instant::now();
+        let p = log.inclusion_proof(seq, n).map_err(crate::Error::from)?;
+        lat.push(t.elapsed().as_nanos() as u64);
+        std::hint::black_box(p);
+    }
+    out.push(line(
+        format!("inclusion proof at size {n}"),
+        2000,
+        0.0,
+        lat,
+        "target <= 1 ms (p99)".into(),
+    ));
+    let mut lat = Vec::new();
+    for _ in 0..2000 {
+        let old = 1 + next() % n;
+        let t = Instant::now();
+        let p = log.consistency_proof(old, n).map_err(crate::Error::from)?;
+        lat.push(t.elapsed().as_nanos() as u64);
+        std::hint::black_box(p);
+    }
+    out.push(line(
+        format!("consistency proof to size {n}"),
+        2000,
+        0.0,
+        lat,
+        "target <= 1 ms (p99)".into(),
+    ));
+    let key = tradetrail_checkpoint::KeyPair::generate("bench.local/tradetrail")?;
+    let mut lat = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let cp = tradetrail_checkpoint::Checkpoint::new("bench.local/tradetrail", n, log.root().0)?;
+        let note = tradetrail_checkpoint::sign(&cp, &key);
+        lat.push(t.elapsed().as_nanos() as u64);
+        std::hint::black_box(note);
+    }
+    out.push(line(
+        "root + sign a checkpoint note (Ed25519)".into(),
+        200,
+        0.0,
+        lat,
+        "target <= 10 ms; `tradetrail checkpoint` adds one fsync'd append".into(),
+    ));
+    Ok(out)
 }
 
 fn open_line(dir: &Path, body: &[u8], n: u64) -> Result<BenchLine> {

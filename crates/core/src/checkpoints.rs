@@ -81,6 +81,47 @@ pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
     })
 }
 
+/// Takes a checkpoint if the configured policy says one is due: records were added
+/// since the last one and `every_records` were added, or `every_seconds` passed since
+/// the last one, or a segment was sealed (`at_seal`). Returns what was taken.
+pub fn checkpoint_if_due(rec: &Recorder) -> Result<Option<Taken>> {
+    let policy = &rec.config().checkpoints;
+    let status = rec.journal().status()?;
+    let (last_size, last_time) = match latest_checkpoint(rec.data_dir())? {
+        Some((path, _)) => {
+            let size: u64 = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let time = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            (size, time)
+        }
+        None => (0, None),
+    };
+    // The `journal.checkpoint` record itself does not make a new checkpoint due.
+    let added = status.written.saturating_sub(last_size + 1);
+    if added == 0 {
+        return Ok(None);
+    }
+    let by_count = policy.every_records > 0 && added >= policy.every_records;
+    // Time counts from the last checkpoint; the first one comes by count or seal.
+    let by_time = policy.every_seconds > 0
+        && last_time.is_some_and(|t| {
+            t.elapsed()
+                .map_or(true, |e| e.as_secs() >= policy.every_seconds)
+        });
+    let by_seal = policy.at_seal
+        && tradetrail_journal::list_segments(&FsStorage, &rec.data_dir().journal())?
+            .iter()
+            .any(|s| s.first_seq > last_size);
+    if by_count || by_time || by_seal {
+        Ok(Some(take_checkpoint(rec)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// The most recent saved checkpoint of a data directory, if any.
 pub fn latest_checkpoint(dir: &DataDir) -> Result<Option<(PathBuf, String)>> {
     let cdir = dir.checkpoints();

@@ -34,6 +34,44 @@ pub struct Config {
     /// When appends are acknowledged, per event type.
     #[serde(default)]
     pub durability: DurabilityPolicy,
+    /// When signed checkpoints are taken without being asked.
+    #[serde(default)]
+    pub checkpoints: CheckpointPolicy,
+}
+
+/// When a checkpoint is due (checked after each `append` and `demo`, and by
+/// [`crate::checkpoints::checkpoint_if_due`]). Any one condition makes it due, as long
+/// as records were added since the last checkpoint. 0 turns a condition off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointPolicy {
+    /// After this many records.
+    #[serde(default = "default_every_records")]
+    pub every_records: u64,
+    /// After this many seconds.
+    #[serde(default = "default_every_seconds")]
+    pub every_seconds: u64,
+    /// When a segment was sealed since the last checkpoint.
+    #[serde(default = "default_true")]
+    pub at_seal: bool,
+}
+
+fn default_every_records() -> u64 {
+    100_000
+}
+
+fn default_every_seconds() -> u64 {
+    3600
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        CheckpointPolicy {
+            every_records: default_every_records(),
+            every_seconds: default_every_seconds(),
+            at_seal: true,
+        }
+    }
 }
 
 /// Segment rotation settings.
@@ -178,6 +216,7 @@ impl Config {
             origin,
             journal: JournalConfig::default(),
             durability: DurabilityPolicy::default(),
+            checkpoints: CheckpointPolicy::default(),
         }
     }
 
@@ -230,13 +269,23 @@ impl Config {
              # \"fsync\": acknowledged once fdatasync'd (survives a machine crash).\n\
              default = {def:?}\n\
              fsync = [{fsync}]\n\
-             os = [{os}]\n",
+             os = [{os}]\n\
+             \n\
+             [checkpoints]\n\
+             # A signed checkpoint is taken after append/demo when any of these is met\n\
+             # (0 turns one off); `tradetrail checkpoint` takes one at any time.\n\
+             every_records = {cp_records}\n\
+             every_seconds = {cp_seconds}\n\
+             at_seal = {cp_seal}\n",
             origin = self.origin,
             seg = self.journal.segment_max_bytes,
             daily = self.journal.rotate_daily,
             def = self.durability.default.as_str(),
             fsync = list(&self.durability.fsync),
             os = list(&self.durability.os),
+            cp_records = self.checkpoints.every_records,
+            cp_seconds = self.checkpoints.every_seconds,
+            cp_seal = self.checkpoints.at_seal,
         )
     }
 }

@@ -130,6 +130,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     }
     let closed = out.closed;
     drop(out);
+    super::checkpoint_if_due(&rec);
     if closed {
         writeln!(
             err,

@@ -147,6 +147,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     )?;
     writeln!(out)?;
 
+    super::checkpoint_if_due(&rec);
     let t0 = Instant::now();
     let report = verify(&FsStorage, &dir.journal(), &|_| {})?;
     let vsecs = t0.elapsed().as_secs_f64();

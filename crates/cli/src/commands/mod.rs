@@ -43,3 +43,17 @@ pub fn human_bytes(b: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+/// Takes a checkpoint if the data directory's policy says one is due, reporting on
+/// stderr. A failure here does not undo what was appended, so it is a warning.
+pub fn checkpoint_if_due(rec: &tradetrail_core::Recorder) {
+    match tradetrail_core::checkpoints::checkpoint_if_due(rec) {
+        Ok(Some(t)) => eprintln!(
+            "checkpoint: signed tree size {} (policy), saved to {}",
+            t.size,
+            t.path.display()
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: a checkpoint was due but not taken: {e}"),
+    }
+}
