@@ -36,6 +36,11 @@ pub(crate) fn create_key(dir: &DataDir, name: &str) -> Result<VerifierKey> {
 
 /// The verifier key to publish.
 pub fn verifier_key(dir: &DataDir) -> Result<VerifierKey> {
+    if !dir.config().exists() {
+        return Err(Error::NotInitialized {
+            path: dir.root().to_path_buf(),
+        });
+    }
     Ok(VerifierKey::load_file(
         &dir.keys().join(tradetrail_checkpoint::VERIFIER_KEY_FILE),
     )?)
@@ -174,10 +179,31 @@ pub fn check_against(
     let cp = open_note(note, vkey)?;
     let size = cp.size();
     let mut log = MerkleLog::new();
-    let records = for_each_line(&FsStorage, &dir.journal(), 0, Some(size), |_, line| {
+    let read = for_each_line(&FsStorage, &dir.journal(), 0, Some(size), |_, line| {
         log.push_line(line);
         Ok(true)
-    })?;
+    });
+    let records = match read {
+        Ok(n) => n,
+        // A record the checkpoint covers cannot be read as one: the check fails there.
+        Err(tradetrail_journal::Error::Corrupt {
+            segment,
+            offset,
+            reason,
+        }) => {
+            return Ok(CheckpointCheck {
+                ok: false,
+                size,
+                records: log.len(),
+                reason: Some(format!(
+                    "record {} of the {size} the checkpoint covers is not readable ({reason} in {} at byte {offset})",
+                    log.len(),
+                    segment.display()
+                )),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let fail = |reason: String| CheckpointCheck {
         ok: false,
         size,

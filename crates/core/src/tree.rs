@@ -32,10 +32,8 @@ impl Tree {
         let dir = rec.data_dir().index().join("merkle");
         let size = rec.journal().status()?.written;
         let mut load = TreeLoad::default();
-        let mut log = match MerkleLog::open(&dir) {
-            Ok(log) => Some(log),
-            Err(_) => None,
-        };
+        // Damaged or missing level files are not an error: the tree is rebuilt.
+        let mut log = MerkleLog::open(&dir).ok();
         if let Some(l) = log.as_mut() {
             if l.len() > size && l.truncate_to(size).is_err() {
                 log = None;
@@ -43,7 +41,7 @@ impl Tree {
         }
         if let Some(l) = &log {
             // The stored tree must end where the journal says it does.
-            if l.len() > 0 {
+            if !l.is_empty() {
                 let last = l.len() - 1;
                 let line = rec.journal().read_line(last)?;
                 if l.leaf(last) != Some(leaf_hash(&line)) {

@@ -38,7 +38,7 @@ pub use chain::RecordHash;
 pub use dedup::{dedup_key_of, DedupKey};
 pub use error::{Error, Result};
 pub use options::{Clock, Durability, JournalOptions, SystemClock};
-pub use reader::for_each_line;
+pub use reader::{for_each_line, inspect, Inspection};
 pub use record::{parse_header, record_type, RecordHeader};
 pub use recovery::RecoveryReport;
 pub use segment::{list_segments, parse_segment_file_name, segment_file_name, SegmentName};

@@ -66,3 +66,70 @@ pub fn for_each_line(
     }
     Ok(next)
 }
+
+/// A read-only look at a journal's shape and head, for when another process holds it
+/// open for writing. Reads file sizes and the last complete line only; repairs nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Records up to the last complete line.
+    pub records: u64,
+    /// Segment files.
+    pub segments: usize,
+    /// Bytes across all segments.
+    pub bytes: u64,
+    /// Hash of the last complete record.
+    pub head_hash: crate::RecordHash,
+    /// Its `ts_recorded`.
+    pub head_ts_recorded: i64,
+    /// Bytes after the last complete line (a write in progress, or a torn record).
+    pub partial_bytes: u64,
+}
+
+/// Looks at a journal without opening it (see [`Inspection`]).
+pub fn inspect(storage: &dyn Storage, dir: &Path) -> Result<Inspection> {
+    let segments = list_segments(storage, dir)?;
+    if segments.is_empty() {
+        return Err(Error::NotFound {
+            path: dir.to_path_buf(),
+        });
+    }
+    let mut bytes = 0;
+    let mut lens = Vec::with_capacity(segments.len());
+    for s in &segments {
+        let len = storage
+            .len(&s.path)
+            .map_err(|e| Error::io(storage, "stat", &s.path, e))?;
+        bytes += len;
+        lens.push(len);
+    }
+    for (i, s) in segments.iter().enumerate().rev() {
+        let len = lens[i];
+        let window = len.min(1 << 20);
+        let tail = storage
+            .read_at(&s.path, len - window, window as usize)
+            .map_err(|e| Error::io(storage, "read", &s.path, e))?;
+        let Some(end) = memchr::memrchr(b'\n', &tail) else {
+            continue;
+        };
+        let start = memchr::memrchr(b'\n', &tail[..end]).map_or(0, |p| p + 1);
+        let line = &tail[start..end];
+        let h = parse_header(line).map_err(|r| Error::Corrupt {
+            segment: s.path.clone(),
+            offset: len - window + start as u64,
+            reason: r.into(),
+        })?;
+        return Ok(Inspection {
+            records: h.seq + 1,
+            segments: segments.len(),
+            bytes,
+            head_hash: crate::RecordHash::of_line(line),
+            head_ts_recorded: h.ts_recorded,
+            partial_bytes: (tail.len() - end - 1) as u64,
+        });
+    }
+    Err(Error::Corrupt {
+        segment: segments[0].path.clone(),
+        offset: 0,
+        reason: "no complete record in the journal".into(),
+    })
+}

@@ -16,7 +16,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use tradetrail_journal::{Durability, Entry, FsStorage, Journal, JournalOptions, RecordHash};
+use tradetrail_journal::{
+    Durability, Entry, Error, FsStorage, Journal, JournalOptions, RecordHash,
+};
 
 /// Set (to the journal directory) in the child's environment only.
 const CHILD_DIR: &str = "TRADETRAIL_KILL_CHILD_DIR";
@@ -108,6 +110,12 @@ fn kill_round(dir: &Path, round: u64) -> Vec<(u64, RecordHash, u64)> {
     if rx.recv_timeout(Duration::from_secs(60)).is_err() {
         let _ = child.kill();
         panic!("the child never acknowledged anything");
+    }
+    // While it appends, nobody else may open the journal for writing.
+    match Journal::open(dir, opts()) {
+        Err(Error::Locked { path }) => assert_eq!(path, dir),
+        Err(e) => panic!("second writer: {e:?}"),
+        Ok(_) => panic!("a second writer opened a journal the child has open"),
     }
     std::thread::sleep(jitter(round, 150));
     child.kill().expect("SIGKILL the child"); // Child::kill is SIGKILL on Unix

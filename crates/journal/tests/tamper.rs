@@ -330,3 +330,63 @@ fn torn_last_line_is_a_warning() {
     drop(j);
     assert_verifies(&FsStorage, &dir, 51);
 }
+
+#[test]
+fn single_record_segment_is_judged_by_the_next_segment() {
+    // A record as large as a segment gets a segment of its own: [0..=3] [4] [5..].
+    // Whether record 4 or its neighbour changed can then only be told from segment 5.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let opts = JournalOptions::default()
+        .with_clock(TestClock::new(1_700_000_000_000_000_000, 1_000))
+        .with_rotate_daily(false)
+        .with_segment_max_bytes(1_500);
+    let (j, _) = Journal::create(&dir, "single", opts).unwrap();
+    for i in 1..4 {
+        j.append(entry(i, 100, Durability::Os)).unwrap();
+    }
+    j.append(entry(4, 1_500, Durability::Os)).unwrap();
+    for i in 5..8 {
+        j.append(entry(i, 100, Durability::Os)).unwrap();
+    }
+    drop(j);
+    assert_eq!(segment_starts(&FsStorage, &dir), vec![0, 4, 5]);
+    let t = Template { _tmp: tmp, dir };
+    let edit = |d: &Path, seg: u64, idx: usize, f: &dyn Fn(&mut Vec<u8>)| {
+        let p = segment_path(d, seg);
+        let mut lines = split_lines(&fs::read(&p).unwrap());
+        f(&mut lines[idx]);
+        let out: Vec<u8> = lines
+            .into_iter()
+            .flat_map(|mut l| {
+                l.push(b'\n');
+                l
+            })
+            .collect();
+        fs::write(&p, out).unwrap();
+    };
+    // Record 4's prev changed: segment 5 no longer links to it, so 4 is named.
+    let r = tampered(&t, |d| {
+        edit(d, 4, 0, &|l| {
+            let at = in_prev(l);
+            l[at] = other_hex(l[at]);
+        })
+    });
+    assert_bad(&r, 4, "record 4: prev does not match record 3");
+    // Record 3's body changed: record 4 is still what segment 5 links to, so 3 is named.
+    let r = tampered(&t, |d| {
+        edit(d, 0, 3, &|l| {
+            let at = in_body(l);
+            l[at] = b'y';
+        })
+    });
+    assert_bad(&r, 3, "record 3 was altered");
+    // Record 4's body changed: segment 5 does not link to it, its own prev is fine.
+    let r = tampered(&t, |d| {
+        edit(d, 4, 0, &|l| {
+            let at = in_body(l);
+            l[at] = b'y';
+        })
+    });
+    assert_bad(&r, 4, "record 4 was altered");
+}

@@ -121,7 +121,15 @@ fn check_checkpoint(
     let note = std::fs::read_to_string(path)
         .map_err(|e| BadInput(format!("cannot read checkpoint {}: {e}", path.display())))?;
     let vkey = match key {
-        Some(k) => VerifierKey::parse(k.trim()).map_err(|e| BadInput(format!("--key: {e}")))?,
+        Some(k) => {
+            // A key string, or a file holding one (like verify-proof).
+            let text = if std::path::Path::new(k).is_file() {
+                std::fs::read_to_string(k).map_err(|e| BadInput(format!("--key {k}: {e}")))?
+            } else {
+                k.to_string()
+            };
+            VerifierKey::parse(text.trim()).map_err(|e| BadInput(format!("--key: {e}")))?
+        }
         None => tradetrail_core::checkpoints::verifier_key(dir)?,
     };
     let config = tradetrail_core::Config::load(&dir.config())?;
