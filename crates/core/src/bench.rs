@@ -6,7 +6,7 @@
 //! Latency is append-to-acknowledge, measured open-loop at steady rates (from the
 //! instant the event was due, so a stalled writer cannot hide its queue).
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -335,28 +335,43 @@ fn new_journal(dir: &Path, storage: Option<Arc<dyn Storage>>) -> Result<Journal>
     Ok(j)
 }
 
-fn saturate(
-    dir: &Path,
+/// How long each producer of a saturation run appends.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// This many appends per producer.
+    Count(u64),
+    /// Until this instant.
+    Deadline(Instant),
+}
+
+/// `threads` producers append `body` back to back; returns every append's latency (ns)
+/// and the wall time.
+fn run_producers(
+    j: &Journal,
     body: &[u8],
     threads: usize,
-    n: u64,
     durability: Durability,
-    storage: Option<Arc<dyn Storage>>,
-) -> Result<(BenchLine, f64)> {
-    let j = new_journal(dir, storage)?;
-    let per = n / threads as u64;
+    stop: Stop,
+) -> Result<(Vec<u64>, f64)> {
     let t0 = Instant::now();
     let lats: Vec<Vec<u64>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|_| {
                 let j = j.clone();
                 s.spawn(move || -> Result<Vec<u64>> {
-                    let mut lat = Vec::with_capacity(per as usize);
-                    for _ in 0..per {
+                    let mut lat = Vec::new();
+                    let mut done = 0u64;
+                    loop {
+                        match stop {
+                            Stop::Count(n) if done >= n => break,
+                            Stop::Deadline(t) if Instant::now() >= t => break,
+                            _ => {}
+                        }
                         let e = Entry::new(body.to_vec(), durability)?;
                         let st = Instant::now();
                         j.append(e)?;
                         lat.push(st.elapsed().as_nanos() as u64);
+                        done += 1;
                     }
                     Ok(lat)
                 })
@@ -366,27 +381,48 @@ fn saturate(
             .map(|h| h.join().expect("bench thread panicked"))
             .collect::<Result<Vec<_>>>()
     })?;
-    let secs = t0.elapsed().as_secs_f64();
-    let all: Vec<u64> = lats.into_iter().flatten().collect();
-    let events = all.len() as u64;
-    let (p50, p99, p999) = percentiles(all);
     Ok((
-        BenchLine {
-            group: if durability == Durability::Os {
-                "append-os"
-            } else {
-                "append-fsync"
-            },
-            name: format!("append, {threads} producer thread(s), saturation"),
-            events,
-            per_sec: events as f64 / secs,
-            p50_us: p50,
-            p99_us: p99,
-            p999_us: p999,
-            note: String::new(),
-        },
-        secs,
+        lats.into_iter().flatten().collect(),
+        t0.elapsed().as_secs_f64(),
     ))
+}
+
+fn saturation_line(durability: Durability, threads: usize, lat: Vec<u64>, secs: f64) -> BenchLine {
+    let events = lat.len() as u64;
+    let (p50, p99, p999) = percentiles(lat);
+    BenchLine {
+        group: if durability == Durability::Os {
+            "append-os"
+        } else {
+            "append-fsync"
+        },
+        name: format!("append, {threads} producer thread(s), saturation"),
+        events,
+        per_sec: events as f64 / secs,
+        p50_us: p50,
+        p99_us: p99,
+        p999_us: p999,
+        note: String::new(),
+    }
+}
+
+fn saturate(
+    dir: &Path,
+    body: &[u8],
+    threads: usize,
+    n: u64,
+    durability: Durability,
+    storage: Option<Arc<dyn Storage>>,
+) -> Result<(BenchLine, f64)> {
+    let j = new_journal(dir, storage)?;
+    let (lat, secs) = run_producers(
+        &j,
+        body,
+        threads,
+        durability,
+        Stop::Count(n / threads as u64),
+    )?;
+    Ok((saturation_line(durability, threads, lat, secs), secs))
 }
 
 fn saturate_batches(dir: &Path, body: &[u8], n: u64, batch: usize) -> Result<BenchLine> {
@@ -427,44 +463,8 @@ fn saturate_for(
 ) -> Result<(BenchLine, f64)> {
     let j = new_journal(dir, Some(storage))?;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let t0 = Instant::now();
-    let lats: Vec<Vec<u64>> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..threads)
-            .map(|_| {
-                let j = j.clone();
-                s.spawn(move || -> Result<Vec<u64>> {
-                    let mut lat = Vec::new();
-                    while Instant::now() < deadline {
-                        let e = Entry::new(body.to_vec(), durability)?;
-                        let st = Instant::now();
-                        j.append(e)?;
-                        lat.push(st.elapsed().as_nanos() as u64);
-                    }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("bench thread panicked"))
-            .collect::<Result<Vec<_>>>()
-    })?;
-    let secs = t0.elapsed().as_secs_f64();
-    let all: Vec<u64> = lats.into_iter().flatten().collect();
-    let events = all.len() as u64;
-    let (p50, p99, p999) = percentiles(all);
-    Ok((
-        BenchLine {
-            group: "append-fsync",
-            name: format!("append, {threads} producer thread(s), saturation"),
-            events,
-            per_sec: events as f64 / secs,
-            p50_us: p50,
-            p99_us: p99,
-            p999_us: p999,
-            note: String::new(),
-        },
-        secs,
-    ))
+    let (lat, secs) = run_producers(&j, body, threads, durability, Stop::Deadline(deadline))?;
+    Ok((saturation_line(durability, threads, lat, secs), secs))
 }
 
 /// Open loop: producer `k` of `threads` sends events `k, k+threads, ...` each at its due
@@ -721,6 +721,3 @@ impl Storage for CountingStorage {
         FsStorage.available_space(p)
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: File) {}
