@@ -4,7 +4,9 @@
 //! acknowledged record is there, byte for byte, and that the journal verifies.
 //!
 //! 3 rounds by default; `TRADETRAIL_KILL_ROUNDS=1000 cargo test -p tradetrail-journal
-//! --test kill -- --nocapture` for the long run.
+//! --test kill -- --nocapture` for the long run (about 8 minutes in debug; give it its
+//! own `CARGO_TARGET_DIR` if other builds run meanwhile, or a rebuild may replace the
+//! test binary the child is started from).
 
 mod common;
 
@@ -84,13 +86,14 @@ fn parse_ack(line: &str) -> Option<(u64, RecordHash, u64)> {
 /// Runs the child until a random instant after its first acknowledgement, kills it
 /// and returns what it acknowledged.
 fn kill_round(dir: &Path, round: u64) -> Vec<(u64, RecordHash, u64)> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(&exe)
         .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("spawn the child");
+        .unwrap_or_else(|e| panic!("round {round}: spawn {}: {e}", exe.display()));
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -127,6 +130,11 @@ fn kill_round(dir: &Path, round: u64) -> Vec<(u64, RecordHash, u64)> {
     reader.join().unwrap()
 }
 
+/// Rounds that share one journal; the long run starts a fresh one after each epoch so
+/// the checks after every round stay bounded (the journal would otherwise keep growing
+/// and every round re-reads all of it).
+const ROUNDS_PER_JOURNAL: u64 = 25;
+
 #[test]
 fn sigkill_loses_nothing_acknowledged() {
     let rounds: u64 = std::env::var("TRADETRAIL_KILL_ROUNDS")
@@ -134,41 +142,51 @@ fn sigkill_loses_nothing_acknowledged() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("journal");
-    drop(Journal::create(&dir, "kill", opts()).unwrap());
-
-    // Every acknowledgement of every round: seq -> (hash, body number).
-    let mut acked: BTreeMap<u64, (RecordHash, u64)> = BTreeMap::new();
-    let mut repaired = 0;
-    for round in 0..rounds {
-        let acks = kill_round(&dir, round);
-        assert!(!acks.is_empty());
-        for (seq, hash, n) in acks {
-            let before = acked.insert(seq, (hash, n));
+    let (mut total_acked, mut repaired) = (0, 0);
+    let mut round = 0;
+    for epoch in 0.. {
+        if round == rounds {
+            break;
+        }
+        let dir = tmp.path().join(format!("journal-{epoch}"));
+        drop(Journal::create(&dir, "kill", opts()).unwrap());
+        // Every acknowledgement of every round on this journal: seq -> (hash, body number).
+        let mut acked: BTreeMap<u64, (RecordHash, u64)> = BTreeMap::new();
+        while round < rounds && round < (epoch + 1) * ROUNDS_PER_JOURNAL {
+            let acks = kill_round(&dir, round);
+            assert!(!acks.is_empty());
+            for (seq, hash, n) in acks {
+                let before = acked.insert(seq, (hash, n));
+                assert!(
+                    before.is_none(),
+                    "round {round}: seq {seq} acknowledged twice"
+                );
+            }
+            let (j, report) = Journal::open(&dir, opts()).expect("reopen after SIGKILL");
+            if !report.is_clean() {
+                repaired += 1;
+            }
+            let last = *acked.keys().next_back().unwrap();
             assert!(
-                before.is_none(),
-                "round {round}: seq {seq} acknowledged twice"
+                report.records > last,
+                "round {round}: {report:?}, last ack {last}"
             );
+            drop(j);
+            let lines = all_lines(&FsStorage, &dir);
+            for (&seq, &(hash, n)) in &acked {
+                let line = &lines[seq as usize];
+                assert_line_is(line, seq, hash, &body(n, (n as usize * 7919) % 600));
+            }
+            assert_verifies(&FsStorage, &dir, report.records);
+            round += 1;
         }
-        let (j, report) = Journal::open(&dir, opts()).expect("reopen after SIGKILL");
-        if !report.is_clean() {
-            repaired += 1;
+        total_acked += acked.len();
+        if rounds > ROUNDS_PER_JOURNAL {
+            eprintln!("kill: {round}/{rounds} rounds done");
         }
-        let last = *acked.keys().next_back().unwrap();
-        assert!(
-            report.records > last,
-            "round {round}: {report:?}, last ack {last}"
-        );
-        drop(j);
-        let lines = all_lines(&FsStorage, &dir);
-        for (&seq, &(hash, n)) in &acked {
-            let line = &lines[seq as usize];
-            assert_line_is(line, seq, hash, &body(n, (n as usize * 7919) % 600));
-        }
-        assert_verifies(&FsStorage, &dir, report.records);
     }
     eprintln!(
-        "kill: {rounds} rounds, {} acknowledged records checked, {repaired} reopens repaired a tail",
-        acked.len()
+        "kill: {rounds} rounds, {total_acked} acknowledged records checked, \
+         {repaired} reopens repaired a tail"
     );
 }
