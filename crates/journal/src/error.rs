@@ -36,7 +36,9 @@ pub enum Error {
     },
     /// An earlier write or sync failed, so the journal refuses every further call
     /// until it is reopened. The original failure is carried along.
-    #[error("journal is poisoned by an earlier failure (reopen it to recover): {cause}")]
+    #[error(
+        "the journal stopped accepting records after a failure (reopen it to recover): {cause}"
+    )]
     Poisoned {
         /// The failure that poisoned the journal.
         cause: Arc<Error>,

@@ -79,6 +79,9 @@ pub(crate) fn check_body(body: &[u8]) -> Result<(), String> {
     if record_type_of_body(body).is_none() {
         return Err("\"type\" must be a dotted lowercase name".into());
     }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        return Err("body is not valid JSON".into());
+    }
     Ok(())
 }
 

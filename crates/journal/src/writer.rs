@@ -161,6 +161,8 @@ struct State {
     waiters_fsync: usize,
     poisoned: Option<Arc<Error>>,
     file: Arc<dyn SegmentFile>,
+    /// First seq of the segment `file` writes (for naming it in errors).
+    file_first_seq: u64,
     /// First seq of each segment, in order.
     segments: Vec<u64>,
     /// seq -> (segment first seq, byte offset), for every `SPARSE_EVERY`-th record known.
@@ -293,6 +295,7 @@ impl Journal {
             last_hash: rec.last_hash,
             last_ts: rec.last_ts,
             seg_first_seq: active_first,
+            file_first_seq: active_first,
             seg_len: rec.active_len,
             seg_day: rec.active_first_ts.map(|t| t.div_euclid(NS_PER_DAY)),
             pending: Vec::new(),
@@ -629,8 +632,9 @@ impl Journal {
                 if st.unsynced_bytes >= FLUSH_BYTES && !st.syncing {
                     self.wake_flusher();
                 }
-                if let Some(f) = outcome.file {
+                if let Some((f, first)) = outcome.file {
                     st.file = f;
+                    st.file_first_seq = first;
                 }
                 st.written = st.written.max(outcome.written);
                 self.inner.written_hint.store(st.written, Ordering::Release);
@@ -698,7 +702,7 @@ impl Journal {
         let target = st.written;
         let target_bytes = st.unsynced_bytes;
         let file = st.file.clone();
-        let seg = st.seg_first_seq;
+        let seg = st.file_first_seq;
         drop(st);
         let res = file.sync_data();
         let mut st = self.lock();
@@ -819,7 +823,7 @@ impl Journal {
                     out.error = Some(Error::io(storage, "fsync dir", dir, e));
                     return out;
                 }
-                out.file = Some(file.clone());
+                out.file = Some((file.clone(), first));
                 current_first = Some(first);
             }
             if let Err(e) = file.append(&chunk.bytes) {
@@ -908,7 +912,7 @@ struct WriteOutcome {
     bytes: u64,
     buffers: Vec<Vec<u8>>,
     sealed: u64,
-    file: Option<Arc<dyn SegmentFile>>,
+    file: Option<(Arc<dyn SegmentFile>, u64)>,
     error: Option<Error>,
 }
 
