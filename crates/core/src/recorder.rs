@@ -115,7 +115,7 @@ impl Recorder {
     /// given) durability. This is the per-event work; do it on the producer's thread.
     pub fn prepare(&self, event: &Event, durability: Option<Durability>) -> Entry {
         let d = durability.unwrap_or_else(|| self.config.durability.for_type(&event.event_type));
-        let entry = Entry::new(event.to_body(), d)
+        let entry = Entry::from_serialized(event.to_body(), d)
             .expect("the model writes bodies that start with \"type\" and hold no newline");
         match event.event_id {
             Some(id) => entry.with_dedup_key(id.as_u128()),

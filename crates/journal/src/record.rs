@@ -55,6 +55,15 @@ pub(crate) fn encode(
     hash
 }
 
+/// Full check of a body from an untrusted source: framing and JSON validity.
+pub(crate) fn check_body_json(body: &[u8]) -> Result<(), String> {
+    check_body(body)?;
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        return Err("body is not valid JSON".into());
+    }
+    Ok(())
+}
+
 /// Cheap structural checks on a producer body. Full JSON validation is the
 /// producer's job (the model crate); the journal only guarantees framing.
 pub(crate) fn check_body(body: &[u8]) -> Result<(), String> {
@@ -79,9 +88,7 @@ pub(crate) fn check_body(body: &[u8]) -> Result<(), String> {
     if record_type_of_body(body).is_none() {
         return Err("\"type\" must be a dotted lowercase name".into());
     }
-    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
-        return Err("body is not valid JSON".into());
-    }
+
     Ok(())
 }
 
@@ -205,6 +212,15 @@ mod tests {
         ] {
             assert!(parse_header(bad.as_bytes()).is_err(), "accepted {bad}");
         }
+    }
+
+    #[test]
+    fn untrusted_bodies_must_be_json() {
+        assert!(check_body_json(br#"{"type":"a.b","x":[1,{"y":"z"}]}"#).is_ok());
+        // Framing passes, JSON does not.
+        assert!(check_body(br#"{"type":"a.b",x}"#).is_ok());
+        assert!(check_body_json(br#"{"type":"a.b",x}"#).is_err());
+        assert!(check_body_json(br#"{"type":"a.b","x":1,}"#).is_err());
     }
 
     #[test]

@@ -49,8 +49,22 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Checks the body's framing (see the crate docs) and wraps it.
+    /// Checks the body — a single-line JSON object whose first key is `"type"`, valid
+    /// JSON and UTF-8, without NUL bytes — and wraps it. Runs on the caller's thread.
     pub fn new(body: Vec<u8>, durability: Durability) -> Result<Entry> {
+        record::check_body_json(&body).map_err(|reason| Error::InvalidEntry { reason })?;
+        Ok(Entry {
+            body,
+            durability,
+            dedup_key: None,
+        })
+    }
+
+    /// Like [`Entry::new`] but skips the JSON parse, for bodies written by a serializer
+    /// that only produces valid JSON (such as `tradetrail-model`'s `Event::to_body`).
+    /// The framing checks still run. A body that is not JSON after all is stored, and
+    /// `verify` will report it as corruption: use [`Entry::new`] unless you are sure.
+    pub fn from_serialized(body: Vec<u8>, durability: Durability) -> Result<Entry> {
         record::check_body(&body).map_err(|reason| Error::InvalidEntry { reason })?;
         Ok(Entry {
             body,
