@@ -172,7 +172,12 @@ struct State {
     syncing: bool,
     /// Threads asleep on `Inner::written_cv` / `Inner::synced_cv`.
     waiters_os: usize,
-    waiters_fsync: usize,
+    /// Asleep on `synced_cv[i]`.
+    waiters_fsync: [usize; 2],
+    /// Syncs started so far; the one in flight (if `syncing`) is number `sync_gen`.
+    sync_gen: u64,
+    /// What the sync in flight covers (records below it).
+    inflight_target: u64,
     poisoned: Option<Arc<Error>>,
     file: Arc<dyn SegmentFile>,
     /// First seq of the segment `file` writes (for naming it in errors).
@@ -199,7 +204,9 @@ struct Inner {
     /// Waiters for `written` (and for the dedup index).
     written_cv: Condvar,
     /// Waiters for `synced`.
-    synced_cv: Condvar,
+    /// Waiters for `synced`, by the parity of the sync generation that will cover them,
+    /// so finishing a sync wakes those it covered and not those it did not.
+    synced_cv: [Condvar; 2],
     /// `State::written`, readable without the lock, for a brief spin before sleeping.
     written_hint: AtomicU64,
     flusher: Flusher,
@@ -319,7 +326,9 @@ impl Journal {
             writing: false,
             syncing: false,
             waiters_os: 0,
-            waiters_fsync: 0,
+            waiters_fsync: [0, 0],
+            sync_gen: 0,
+            inflight_target: 0,
             poisoned: None,
             file,
             segments: rec.segments.iter().map(|s| s.first_seq).collect(),
@@ -336,7 +345,7 @@ impl Journal {
                 opts,
                 state: Mutex::new(state),
                 written_cv: Condvar::new(),
-                synced_cv: Condvar::new(),
+                synced_cv: [Condvar::new(), Condvar::new()],
                 written_hint: AtomicU64::new(rec.next_seq),
                 flusher: Flusher::default(),
                 _lock: lock,
@@ -652,11 +661,12 @@ impl Journal {
                 }
                 st.written = st.written.max(outcome.written);
                 self.inner.written_hint.store(st.written, Ordering::Release);
+                let sealed = outcome.sealed > st.synced;
                 st.synced = st.synced.max(outcome.sealed);
                 if let Some(e) = outcome.error {
                     st.poisoned.get_or_insert_with(|| Arc::new(e));
                 }
-                self.notify_written(&st);
+                self.notify_written(&st, sealed);
                 continue;
             }
             let sync_needed = st.synced < st.written
@@ -697,13 +707,18 @@ impl Journal {
                     st
                 }
                 Durability::Fsync => {
-                    st.waiters_fsync += 1;
-                    let mut st = self
-                        .inner
-                        .synced_cv
+                    // Covered by the sync in flight, or waiting for the next one.
+                    let g = if st.syncing && end <= st.inflight_target {
+                        st.sync_gen
+                    } else {
+                        st.sync_gen + 1
+                    };
+                    let i = (g % 2) as usize;
+                    st.waiters_fsync[i] += 1;
+                    let mut st = self.inner.synced_cv[i]
                         .wait(st)
                         .unwrap_or_else(|p| p.into_inner());
-                    st.waiters_fsync -= 1;
+                    st.waiters_fsync[i] -= 1;
                     st
                 }
             };
@@ -713,6 +728,9 @@ impl Journal {
     /// Takes the syncer role: syncs everything written so far, outside the lock.
     fn sync_role<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         st.syncing = true;
+        st.sync_gen += 1;
+        let gen = st.sync_gen;
+        st.inflight_target = st.written;
         let target = st.written;
         let target_bytes = st.unsynced_bytes;
         let file = st.file.clone();
@@ -732,7 +750,7 @@ impl Journal {
                 st.poisoned.get_or_insert_with(|| Arc::new(err));
             }
         }
-        self.notify_synced(&st);
+        self.notify_synced(&st, gen);
         st
     }
 
@@ -764,30 +782,51 @@ impl Journal {
 
     /// After the writer role is released: wake every `os` waiter (their records may be
     /// written now), and one `fsync` waiter if a sync or a write needs a taker.
-    fn notify_written(&self, st: &State) {
+    fn notify_written(&self, st: &State, sealed: bool) {
         if st.poisoned.is_some() {
             return self.notify_everyone(st);
         }
         if st.waiters_os > 0 {
             self.inner.written_cv.notify_all();
         }
+        if sealed {
+            // Sealing a segment synced it: whoever waits on those records may be done.
+            return self.notify_everyone(st);
+        }
         let sync_wanted = !st.syncing && st.synced < st.written;
         // (An `os` waiter woken above may find its own record written and leave, so the
         // pending records of `fsync` waiters need one of them awake as well.)
         let write_wanted = !st.pending.is_empty();
-        if st.waiters_fsync > 0 && (sync_wanted || write_wanted) {
-            self.inner.synced_cv.notify_one();
+        if sync_wanted || write_wanted {
+            self.wake_one_for_next_sync(st);
         }
     }
 
-    /// After the syncer role is released: wake every `fsync` waiter, and one `os`
-    /// waiter if pending records need a writer.
-    fn notify_synced(&self, st: &State) {
+    /// Wakes one `fsync` waiter that the sync in flight (if any) does not cover, to
+    /// take the writer or syncer role.
+    fn wake_one_for_next_sync(&self, st: &State) {
+        let i = ((st.sync_gen + 1) % 2) as usize;
+        if st.waiters_fsync[i] > 0 {
+            self.inner.synced_cv[i].notify_one();
+        } else if st.waiters_fsync[1 - i] > 0 && !st.syncing {
+            // No sync in flight: nobody is covered, so any waiter will do.
+            self.inner.synced_cv[1 - i].notify_one();
+        }
+    }
+
+    /// After sync number `gen` finished: wake the `fsync` waiters it covered, one more
+    /// to start the next sync if records wait for it, and one `os` waiter if pending
+    /// records need a writer.
+    fn notify_synced(&self, st: &State, gen: u64) {
         if st.poisoned.is_some() {
             return self.notify_everyone(st);
         }
-        if st.waiters_fsync > 0 {
-            self.inner.synced_cv.notify_all();
+        let i = (gen % 2) as usize;
+        if st.waiters_fsync[i] > 0 {
+            self.inner.synced_cv[i].notify_all();
+        }
+        if st.synced < st.written || !st.pending.is_empty() {
+            self.wake_one_for_next_sync(st);
         }
         if st.waiters_os > 0 && !st.writing && !st.pending.is_empty() {
             self.inner.written_cv.notify_one();
@@ -798,8 +837,10 @@ impl Journal {
         if st.waiters_os > 0 {
             self.inner.written_cv.notify_all();
         }
-        if st.waiters_fsync > 0 {
-            self.inner.synced_cv.notify_all();
+        for (i, cv) in self.inner.synced_cv.iter().enumerate() {
+            if st.waiters_fsync[i] > 0 {
+                cv.notify_all();
+            }
         }
     }
 
