@@ -41,10 +41,22 @@ enum Command {
     Prove(commands::prove::Args),
     /// Check offline that a record is in a journal as of a signed checkpoint (no data directory)
     VerifyProof(commands::verify_proof::Args),
+    /// Records that match filters: time range, type pattern, source, actor, trader, ...
+    Query(commands::query::Args),
+    /// The whole decision chain around an order, recommendation or signal, as a story
+    Trail(commands::trail::Args),
+    /// Everything within a window around an instant, grouped by source and type
+    Incident(commands::incident::Args),
+    /// Counts by type, source, trader, ...; or the conversion funnel from signals to fills
+    Stats(commands::stats::Args),
     /// Record a realistic simulated trading day through the library, then verify it
     Demo(commands::demo::Args),
-    /// Measure append throughput and latency beside this machine's own floor
+    /// Measure append throughput and latency beside this machine's own floor (`bench query`: the query figures)
     Bench(commands::bench::Args),
+    /// Serve the HTTP API (docs/server.md): events in, answers out, roles enforced
+    Serve(commands::serve::Args),
+    /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
+    Token(commands::token::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,8 +71,14 @@ fn main() -> ExitCode {
         Command::Key(a) => commands::checkpoint::key(data, a),
         Command::VerifyProof(a) => commands::verify_proof::run(a),
         Command::Prove(a) => commands::prove::run(data, a),
+        Command::Query(a) => commands::query::run(data, a),
+        Command::Trail(a) => commands::trail::run(data, a),
+        Command::Incident(a) => commands::incident::run(data, a),
+        Command::Stats(a) => commands::stats::run(data, a),
         Command::Demo(a) => commands::demo::run(data, a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Serve(a) => commands::serve::run(data, a),
+        Command::Token(a) => commands::token::run(data, a),
     };
     exit::finish(result)
 }

@@ -8,7 +8,10 @@ use anyhow::Result;
 use tradetrail_core::bench::{run_bench, BenchLine, BenchOptions};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    what: Option<What>,
     /// Events for each saturation run acknowledged when written to the OS
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
@@ -32,11 +35,21 @@ pub struct Args {
     json: bool,
 }
 
+/// Other figures than the journal's own.
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Queries, trails, counts and index build on a demo journal, beside their targets
+    Query(super::bench_query::Args),
+}
+
 fn fmt_us(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "-".into())
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(What::Query(a)) = args.what {
+        return super::bench_query::run(a);
+    }
     let opts = BenchOptions {
         events: args.events,
         threads: args.threads,

@@ -2,11 +2,18 @@
 
 pub mod append;
 pub mod bench;
+pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;
+pub mod incident;
 pub mod init;
 pub mod prove;
+pub mod query;
+pub mod serve;
+pub mod stats;
 pub mod status;
+pub mod token;
+pub mod trail;
 pub mod verify;
 pub mod verify_proof;
 

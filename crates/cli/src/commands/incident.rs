@@ -1,0 +1,54 @@
+//! `tradetrail incident --at T --window 5m`
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use tradetrail_query::render::write_incident;
+use tradetrail_query::{parse_time, parse_window, QueryOptions};
+
+use super::query::{bad, open_investigator, FieldArgs, OutputArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The instant (RFC 3339, a date, or ns since the epoch)
+    #[arg(long, value_name = "T")]
+    at: String,
+    /// How far either side of --at: 500ms, 30s, 5m, 2h, 1h30m
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    window: String,
+    #[command(flatten)]
+    fields: FieldArgs,
+    /// At most this many records (the counts cover them all)
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Only the counts by source and type
+    #[arg(long)]
+    counts: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let at = parse_time("--at", &args.at).map_err(bad)?;
+    let window = parse_window("--window", &args.window).map_err(bad)?;
+    let filter = args.fields.to_filter()?;
+    let format = args.output.format()?;
+    let inv = open_investigator(data)?;
+    let opts = QueryOptions {
+        limit: args.limit,
+        reverse: false,
+    };
+    let inc = inv.incident(at, window, &filter, &opts).map_err(bad)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write_incident(&mut out, &inc, format, args.output.zone(), args.counts)?;
+    out.flush()?;
+    for n in &inc.notes {
+        eprintln!("note: {n}");
+    }
+    if inc.total == 0 {
+        eprintln!("no records within the window");
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! `tradetrail query`, and what `trail`, `incident` and `stats` share with it: the
+//! filter flags, the output flags, and opening the query index of a data directory.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tradetrail_core::DataDir;
+use tradetrail_query::render::RecordWriter;
+use tradetrail_query::{
+    Filter, Format, IndexOptions, Investigator, QueryOptions, Source, TimeZone,
+};
+
+use crate::exit::BadInput;
+
+/// Conditions on records; all must hold.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FilterArgs {
+    /// Records at or after this time (RFC 3339, a date, or ns since the epoch) [ts_event]
+    #[arg(long, value_name = "T")]
+    from: Option<String>,
+    /// Records before this time (exclusive)
+    #[arg(long, value_name = "T")]
+    to: Option<String>,
+    /// --from/--to bound ts_recorded (when the journal took the record) instead of ts_event
+    #[arg(long)]
+    recorded: bool,
+    #[command(flatten)]
+    fields: FieldArgs,
+}
+
+/// Conditions on fields (no time range): `incident` takes these with its own window.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FieldArgs {
+    /// Record type; `*` matches anything (order.*); repeat or comma-separate for any of several
+    #[arg(long = "type", value_name = "PATTERN")]
+    types: Vec<String>,
+    /// Emitting component (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    source: Vec<String>,
+    /// Who caused it: trader:T-03, algo:*, operator:* (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    actor: Vec<String>,
+    /// trader_id (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    trader: Vec<String>,
+    /// strategy_id (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    strategy: Vec<String>,
+    /// account_id (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    account: Vec<String>,
+    /// instrument_id (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    instrument: Vec<String>,
+    /// entity.kind: order, position, ... (pattern)
+    #[arg(long, value_name = "PATTERN")]
+    kind: Vec<String>,
+    /// Records about this entity (entity.id, exactly)
+    #[arg(long, value_name = "ID")]
+    entity: Option<String>,
+    /// Records that name this id as entity.id or in refs
+    #[arg(long, value_name = "ID")]
+    mentions: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter, with every value checked (bad ones exit 2).
+    pub fn to_filter(&self) -> Result<Filter> {
+        let mut f = self.fields.to_filter()?;
+        let mut set = |name: &str, v: &str| set_checked(&mut f, name, v);
+        if let Some(v) = &self.from {
+            set("from", v)?;
+        }
+        if let Some(v) = &self.to {
+            set("to", v)?;
+        }
+        if self.recorded {
+            set("recorded", "true")?;
+        }
+        f.check().map_err(bad)?;
+        Ok(f)
+    }
+}
+
+impl FieldArgs {
+    pub fn to_filter(&self) -> Result<Filter> {
+        let mut f = Filter::default();
+        let lists = [
+            ("type", &self.types),
+            ("source", &self.source),
+            ("actor", &self.actor),
+            ("trader", &self.trader),
+            ("strategy", &self.strategy),
+            ("account", &self.account),
+            ("instrument", &self.instrument),
+            ("kind", &self.kind),
+        ];
+        for (name, values) in lists {
+            for v in values {
+                set_checked(&mut f, name, v)?;
+            }
+        }
+        if let Some(v) = &self.entity {
+            set_checked(&mut f, "entity", v)?;
+        }
+        if let Some(v) = &self.mentions {
+            set_checked(&mut f, "mentions", v)?;
+        }
+        Ok(f)
+    }
+}
+
+fn set_checked(f: &mut Filter, name: &str, v: &str) -> Result<()> {
+    f.set(name, v).map_err(bad)
+}
+
+/// A library error in the question becomes exit 2; anything else stays as it is.
+pub fn bad(e: tradetrail_query::Error) -> anyhow::Error {
+    if e.is_bad_input() {
+        BadInput(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// How rows come out.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// table (for reading), jsonl (the journal's lines, byte for byte) or csv
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
+    format: String,
+    /// Show times in this machine's time zone instead of UTC (table and csv)
+    #[arg(long)]
+    local: bool,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Result<Format> {
+        Format::parse(&self.format).map_err(bad)
+    }
+    pub fn zone(&self) -> TimeZone {
+        if self.local {
+            TimeZone::Local
+        } else {
+            TimeZone::Utc
+        }
+    }
+}
+
+/// Opens the query index of a data directory, reading the journal without locking it
+/// (a server may be appending), and catches it up; a spinner shows a long (re)build.
+pub fn open_investigator(data: Option<&Path>) -> Result<Investigator> {
+    let dir = DataDir::resolve(data);
+    if !dir.config().exists() {
+        return Err(tradetrail_core::Error::NotInitialized {
+            path: dir.root().to_path_buf(),
+        }
+        .into());
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} indexing the journal: {human_pos} records ({per_sec})",
+        )
+        .expect("valid template"),
+    );
+    if !std::io::stderr().is_terminal() {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let opts = IndexOptions {
+        persist: true,
+        // A one-shot process saves whatever it read, for the next call.
+        flush_rows: 1,
+    };
+    let shown = std::cell::Cell::new(false);
+    let inv = Investigator::open_with(
+        Source::dir(dir.journal()),
+        dir.index().join("query"),
+        opts,
+        &|n| {
+            if !shown.get() {
+                shown.set(true);
+                pb.enable_steady_tick(Duration::from_millis(200));
+            }
+            pb.set_position(n);
+        },
+    )
+    .map_err(bad)?;
+    pb.finish_and_clear();
+    let st = inv.status();
+    if st.opened.rebuilt && st.rows > 100_000 {
+        eprintln!(
+            "built the query index: {} records, {} under {}",
+            st.rows,
+            super::human_bytes(st.disk_bytes),
+            st.dir.display()
+        );
+    }
+    if let Some(w) = &st.warning {
+        eprintln!("warning: {w}");
+    }
+    Ok(inv)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// At most this many records
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Newest first (with --limit: the last N)
+    #[arg(long)]
+    reverse: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let filter = args.filter.to_filter()?;
+    let format = args.output.format()?;
+    let inv = open_investigator(data)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut w = RecordWriter::new(&mut out, format, args.output.zone());
+    let opts = QueryOptions {
+        limit: args.limit,
+        reverse: args.reverse,
+    };
+    let summary = inv
+        .query_each(&filter, &opts, &mut |seq, line| {
+            w.write(seq, line)
+                .map_err(|e| tradetrail_query::Error::Io {
+                    path: "stdout".into(),
+                    source: e,
+                })?;
+            Ok(true)
+        })
+        .map_err(|e| match e {
+            // A closed pipe ends the output; it is not a failure (see exit.rs).
+            tradetrail_query::Error::Io { path, source } if path.as_os_str() == "stdout" => {
+                anyhow::Error::from(source)
+            }
+            e => bad(e),
+        })?;
+    w.finish()?;
+    out.flush()?;
+    for n in &summary.notes {
+        eprintln!("note: {n}");
+    }
+    if summary.returned == 0 {
+        eprintln!("no records match");
+    }
+    Ok(())
+}

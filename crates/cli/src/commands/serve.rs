@@ -1,0 +1,52 @@
+//! `tradetrail serve`: the HTTP server (docs/server.md).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tradetrail_core::{DataDir, Recorder};
+use tradetrail_server::{AppState, ServerOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on (put a TLS reverse proxy in front for anything but localhost)
+    #[arg(long, default_value = "127.0.0.1:7070", value_name = "ADDR")]
+    listen: String,
+    /// Largest request body accepted, in bytes (413 above it)
+    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+    max_body_bytes: usize,
+    /// Seconds a request may take before it is answered 503 timeout
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    timeout: u64,
+    /// Seconds between applications of the checkpoint policy (0: never)
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    checkpoint_interval: u64,
+}
+
+pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    tradetrail_server::init_logging();
+    let dir = DataDir::resolve(data);
+    let (rec, report) = Recorder::open(&dir)?;
+    if report.truncated_bytes > 0 {
+        eprintln!(
+            "recovered: removed a torn last record ({} bytes) that was never acknowledged",
+            report.truncated_bytes
+        );
+    }
+    let opts = ServerOptions {
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.timeout.max(1)),
+        checkpoint_interval: (args.checkpoint_interval > 0)
+            .then(|| Duration::from_secs(args.checkpoint_interval)),
+    };
+    let state = Arc::new(AppState::new(rec, opts).context("reading the token store")?);
+    if !tradetrail_server::tokens::store_path(dir.root()).exists() {
+        eprintln!(
+            "warning: no tokens yet; every authenticated route answers 401. Create one with \
+             `tradetrail token create --role writer --name NAME`"
+        );
+    }
+    tradetrail_server::run(state, &args.listen)?;
+    Ok(())
+}

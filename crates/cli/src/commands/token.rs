@@ -1,0 +1,66 @@
+//! `tradetrail token create`: bearer tokens for the server, stored hashed.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use tradetrail_core::DataDir;
+use tradetrail_server::{Role, TokenError};
+
+use crate::exit::BadInput;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Create a token and print it once, on the last line (only its SHA-256 is stored)
+    Create {
+        /// writer (append only), trader (its own records), compliance (all), admin (all + checkpoints)
+        #[arg(long)]
+        role: Role,
+        /// The trader whose records a trader token may read (trader role only)
+        #[arg(long, value_name = "ID")]
+        trader: Option<String>,
+        /// A unique name for the token, e.g. the gateway or person it is for
+        #[arg(long, value_name = "N")]
+        name: String,
+    },
+}
+
+pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let dir = DataDir::resolve(data);
+    match args.action {
+        Action::Create { role, trader, name } => {
+            if !dir.config().exists() {
+                return Err(tradetrail_core::Error::NotInitialized {
+                    path: dir.root().to_path_buf(),
+                }
+                .into());
+            }
+            let token =
+                match tradetrail_server::create_token(dir.root(), role, trader.as_deref(), &name) {
+                    Ok(t) => t,
+                    Err(e @ (TokenError::Invalid(_) | TokenError::NameTaken(_))) => {
+                        return Err(BadInput(e.to_string()).into())
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+            eprintln!(
+                "created {} token {name:?}{}; stored as its SHA-256 in {}",
+                role.as_str(),
+                trader
+                    .as_deref()
+                    .map(|t| format!(" for trader {t}"))
+                    .unwrap_or_default(),
+                tradetrail_server::tokens::store_path(dir.root()).display()
+            );
+            eprintln!("the token is shown only now; keep it secret:");
+            writeln!(std::io::stdout().lock(), "{token}")?;
+        }
+    }
+    Ok(())
+}

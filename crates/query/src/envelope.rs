@@ -1,0 +1,224 @@
+//! The envelope of one journal line: the fields the index keeps, read without
+//! building the record's `data`.
+//!
+//! Lines written through the model are canonical, but the journal only guarantees
+//! framing (a raw `Journal::append` may store any object whose first key is `type`),
+//! so every field is optional here and a line that is not the expected shape still
+//! gets a row: its type (from the header) and nothing else.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One `refs` value: ids are strings or integers (kept as their decimal text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RefEntry<'a> {
+    pub key: Cow<'a, str>,
+    pub value: Cow<'a, str>,
+}
+
+/// What the index reads from a line.
+#[derive(Debug, Default)]
+pub(crate) struct Envelope<'a> {
+    pub ty: Cow<'a, str>,
+    pub ts_event: Option<i64>,
+    pub source: Option<Cow<'a, str>>,
+    pub actor: Option<Cow<'a, str>>,
+    pub trader: Option<Cow<'a, str>>,
+    pub strategy: Option<Cow<'a, str>>,
+    pub account: Option<Cow<'a, str>>,
+    pub instrument: Option<Cow<'a, str>>,
+    pub entity_kind: Option<Cow<'a, str>>,
+    pub entity_id: Option<Cow<'a, str>>,
+    /// `refs` other than `correction_of`, in the line's order.
+    pub refs: Vec<RefEntry<'a>>,
+    /// `refs.correction_of`: the seq of the record this one corrects.
+    pub correction_of: Option<u64>,
+}
+
+/// A string borrowed from the line when it has no escapes. (serde's own `Cow<str>`
+/// borrows only as a bare field, not inside an `Option` or a map key.)
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+fn cow(s: Option<Str<'_>>) -> Option<Cow<'_, str>> {
+    s.map(|s| s.0)
+}
+
+#[derive(Deserialize)]
+struct Raw<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Str<'a>,
+    #[serde(default)]
+    ts_event: Option<i64>,
+    #[serde(borrow, default)]
+    source: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    actor: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    trader_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    strategy_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    account_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    instrument_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    entity: Option<RawEntity<'a>>,
+    #[serde(borrow, default)]
+    refs: Option<Refs<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawEntity<'a> {
+    #[serde(borrow)]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    id: Str<'a>,
+}
+
+/// `refs` as an ordered list of (key, raw value).
+struct Refs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Refs<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Refs<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of refs")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Refs<'a>, M::Error> {
+                let mut out = Vec::new();
+                while let Some(Str(k)) = m.next_key::<Str<'de>>()? {
+                    let v: &'de RawValue = m.next_value()?;
+                    out.push((k, v));
+                }
+                Ok(Refs(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// Reads the envelope of a record line (the whole line, header included; the
+/// header's keys are ignored here). `None` if the line is not a JSON object of the
+/// expected shape.
+pub(crate) fn parse(line: &[u8]) -> Option<Envelope<'_>> {
+    // Validating UTF-8 once and parsing a `str` spares serde_json a check per string.
+    let text = std::str::from_utf8(line).ok()?;
+    let raw: Raw<'_> = serde_json::from_str(text).ok()?;
+    let mut env = Envelope {
+        ty: raw.ty.0,
+        ts_event: raw.ts_event,
+        source: cow(raw.source),
+        actor: cow(raw.actor),
+        trader: cow(raw.trader_id),
+        strategy: cow(raw.strategy_id),
+        account: cow(raw.account_id),
+        instrument: cow(raw.instrument_id),
+        ..Envelope::default()
+    };
+    if let Some(e) = raw.entity {
+        env.entity_kind = Some(e.kind.0);
+        env.entity_id = Some(e.id.0);
+    }
+    if let Some(Refs(refs)) = raw.refs {
+        for (key, value) in refs {
+            let text = value.get();
+            if key == "correction_of" {
+                env.correction_of = text.parse().ok();
+                continue;
+            }
+            let value = match text.as_bytes().first() {
+                Some(b'"') => match serde_json::from_str::<Str<'_>>(text) {
+                    Ok(s) => s.0,
+                    Err(_) => continue,
+                },
+                Some(b'-' | b'0'..=b'9') => Cow::Borrowed(text),
+                // Objects, arrays, booleans: not ids.
+                _ => continue,
+            };
+            env.refs.push(RefEntry { key, value });
+        }
+    }
+    Some(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_canonical_line() {
+        let line = br#"{"seq":7,"ts_recorded":9,"prev":"00","type":"order.submitted","ts_event":1795703440005869502,"source":"oms","actor":"trader:T-02","event_id":"x","trader_id":"T-02","strategy_id":"mean_rev_2","account_id":"U1","instrument_id":"TSLA.XNAS","entity":{"kind":"order","id":"O-5"},"refs":{"recommendation_id":"R-2","evaluation_id":"E-3","n":17,"correction_of":4},"data":{"side":"sell","nested":{"a":[1,2,{"b":"c"}]}}}"#;
+        let e = parse(line).unwrap();
+        assert_eq!(e.ty, "order.submitted");
+        assert_eq!(e.ts_event, Some(1_795_703_440_005_869_502));
+        assert_eq!(e.source.as_deref(), Some("oms"));
+        assert_eq!(e.actor.as_deref(), Some("trader:T-02"));
+        assert_eq!(e.trader.as_deref(), Some("T-02"));
+        assert_eq!(e.strategy.as_deref(), Some("mean_rev_2"));
+        assert_eq!(e.account.as_deref(), Some("U1"));
+        assert_eq!(e.instrument.as_deref(), Some("TSLA.XNAS"));
+        assert_eq!(e.entity_kind.as_deref(), Some("order"));
+        assert_eq!(e.entity_id.as_deref(), Some("O-5"));
+        let refs: Vec<(&str, &str)> = e.refs.iter().map(|r| (&*r.key, &*r.value)).collect();
+        assert_eq!(
+            refs,
+            [
+                ("recommendation_id", "R-2"),
+                ("evaluation_id", "E-3"),
+                ("n", "17")
+            ]
+        );
+        assert_eq!(e.correction_of, Some(4));
+        // No escapes: nothing was copied.
+        assert!(matches!(e.source, Some(Cow::Borrowed(_))));
+        assert!(matches!(e.entity_id, Some(Cow::Borrowed(_))));
+        assert!(matches!(e.refs[0].key, Cow::Borrowed(_)));
+        assert!(matches!(e.refs[0].value, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let line = br#"{"type":"custom.x","ts_event":1,"source":"a\"b","actor":"system","entity":{"kind":"k","id":"I\u00e9"},"refs":{"x":"R\n1"}}"#;
+        let e = parse(line).unwrap();
+        assert_eq!(e.source.as_deref(), Some("a\"b"));
+        assert_eq!(e.entity_id.as_deref(), Some("I\u{e9}"));
+        assert_eq!(e.refs[0].value, "R\n1");
+    }
+
+    #[test]
+    fn odd_shapes_do_not_panic() {
+        assert!(parse(b"{\"type\":\"a.b\"}").is_some());
+        assert!(parse(b"{\"type\":\"a.b\",\"ts_event\":\"2026-01-01\"}").is_none());
+        assert!(parse(b"not json").is_none());
+        let e = parse(br#"{"type":"a.b","refs":{"x":true,"y":[1],"z":null,"w":"ok"}}"#).unwrap();
+        assert_eq!(e.refs.len(), 1);
+    }
+}

@@ -1,0 +1,990 @@
+//! The index: derived data under `DIR/index/query`, caught up from the journal.
+//!
+//! ```text
+//! DIR/index/query/
+//!   meta.json          what is valid: rows, the hash of the last indexed line, the
+//!                      dictionaries' lengths, the posting runs (replaced atomically)
+//!   ts_event.col       i64 per record (i64::MIN when the line has none)
+//!   ts_recorded.col    i64 per record
+//!   combo.col          u32 per record: the record's eight attribute codes, interned
+//!   entity.col         u64 per record: key of entity.id (0 when none)
+//!   offset.col, len.col  where the line is in its segment file (u64, u32)
+//!   zones.col          per 1024 records: min/max ts_event, first/last ts_recorded
+//!   strings.bin, combos.bin   the dictionaries (append-only logs)
+//!   run-*.post, run-*.fence   posting runs (id key -> seq), see postings.rs
+//!   LOCK               flock'd by whoever writes the index
+//! ```
+//!
+//! Every file but `meta.json` is append-only (or, for runs, written once); a flush
+//! appends and syncs them, then replaces `meta.json` (write, fsync, rename, fsync the
+//! directory). A reader trusts only what `meta.json` counts, so bytes left by an
+//! interrupted flush are ignored, and cut by the next flush.
+//!
+//! The index is never trusted over the journal: on open, the line of the last
+//! indexed record is read from the journal and its SHA-256 compared with the one in
+//! `meta.json` (the chain makes that line a witness of every line before it); any
+//! mismatch, missing or short file, or unreadable meta rebuilds the index from
+//! scratch. Results are always lines read from the journal, and each one's header is
+//! checked to carry the `seq` the index expected.
+//!
+//! Nothing here runs on the append path: new records are read from the journal when
+//! the index is next asked something.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tradetrail_journal::{parse_header, record_type, RecordHash};
+
+use crate::column::Column;
+use crate::dict::{Combo, Dicts, Dim, DIMS};
+use crate::envelope;
+use crate::hash::{correction_key, id_key};
+use crate::postings::{parse_run_file_name, should_merge, MemPostings, Run};
+use crate::source::{read_lines, Loc, Segments, Source};
+use crate::{Error, Result};
+
+/// Version of the files under `DIR/index/query`; another version is rebuilt.
+pub const INDEX_VERSION: u32 = 1;
+/// Records per zone.
+pub(crate) const ZONE: u64 = 1024;
+const ZONE_BYTES: usize = 32;
+/// Records indexed between saves while catching up (bounds memory on a rebuild).
+pub(crate) const BUILD_CHUNK: u64 = 1 << 20;
+/// Journal bytes read at a time while catching up.
+const READ_CHUNK: usize = 8 << 20;
+/// `ts_event` of a line that has none (never inside a time filter).
+pub(crate) const NO_TIME: i64 = i64::MIN;
+
+const META: &str = "meta.json";
+const LOCK: &str = "LOCK";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Meta {
+    version: u32,
+    /// Random; a rebuild changes it, so a reader can tell its files were replaced.
+    generation: u64,
+    rows: u64,
+    /// Hex SHA-256 of record `rows - 1`'s line (empty when `rows` is 0).
+    last_hash: String,
+    strings_bytes: u64,
+    combos: u64,
+    /// Posting runs, oldest first.
+    runs: Vec<RunMeta>,
+    next_run: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct RunMeta {
+    id: u64,
+    entries: u64,
+}
+
+impl Meta {
+    fn empty() -> Meta {
+        Meta {
+            version: INDEX_VERSION,
+            generation: new_generation(),
+            rows: 0,
+            last_hash: String::new(),
+            strings_bytes: 0,
+            combos: 0,
+            runs: Vec::new(),
+            next_run: 1,
+        }
+    }
+}
+
+fn new_generation() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    crate::hash::key(
+        b'g',
+        &[t.to_le_bytes(), u64::from(std::process::id()).to_le_bytes()].concat(),
+    )
+}
+
+/// Time bounds of 1024 consecutive records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Zone {
+    /// Smallest `ts_event` (i64::MAX when no record in the zone has one).
+    pub min_ev: i64,
+    /// Largest `ts_event` (i64::MIN when none).
+    pub max_ev: i64,
+    /// `ts_recorded` of the first and last records (it never decreases).
+    pub first_rec: i64,
+    pub last_rec: i64,
+}
+
+impl Zone {
+    fn new(ts_recorded: i64) -> Zone {
+        Zone {
+            min_ev: i64::MAX,
+            max_ev: i64::MIN,
+            first_rec: ts_recorded,
+            last_rec: ts_recorded,
+        }
+    }
+
+    fn add(&mut self, ts_event: i64, ts_recorded: i64) {
+        if ts_event != NO_TIME {
+            self.min_ev = self.min_ev.min(ts_event);
+            self.max_ev = self.max_ev.max(ts_event);
+        }
+        self.last_rec = ts_recorded;
+    }
+
+    fn put(&self, out: &mut Vec<u8>) {
+        for v in [self.min_ev, self.max_ev, self.first_rec, self.last_rec] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    fn get(b: &[u8]) -> Zone {
+        let v = |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        Zone {
+            min_ev: v(0),
+            max_ev: v(1),
+            first_rec: v(2),
+            last_rec: v(3),
+        }
+    }
+}
+
+/// How an open found the stored index.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct OpenReport {
+    /// The stored index was missing, damaged or did not match the journal, and was
+    /// started again from record 0.
+    pub rebuilt: bool,
+    /// Why, when rebuilt.
+    pub reason: Option<String>,
+    /// Records found already indexed on disk.
+    pub loaded_rows: u64,
+    /// The index is kept in memory only (the directory is not writable, or
+    /// persistence was turned off).
+    pub in_memory: bool,
+}
+
+enum Load {
+    Ready(Box<Index>),
+    /// Nothing usable: rebuild, for this reason.
+    Rebuild(String),
+    /// Files changed while being opened (a concurrent flush): try again.
+    Retry,
+}
+
+/// The index proper (single-threaded; [`crate::Investigator`] shares it).
+#[derive(Debug)]
+pub(crate) struct Index {
+    dir: PathBuf,
+    writable: bool,
+    meta: Meta,
+    pub dicts: Dicts,
+    pub ts_event: Column<i64>,
+    pub ts_recorded: Column<i64>,
+    pub combo: Column<u32>,
+    pub entity: Column<u64>,
+    pub offset: Column<u64>,
+    pub len: Column<u32>,
+    pub zones: Vec<Zone>,
+    zones_file: Option<File>,
+    strings_file: Option<File>,
+    combos_file: Option<File>,
+    pub runs: Vec<Run>,
+    pub mem: MemPostings,
+    pub segs: Segments,
+    /// Where record `rows()` starts: (segment index, byte offset), once known.
+    next: Option<(usize, u64)>,
+    /// The last flush failed; the index went on in memory.
+    pub warning: Option<String>,
+}
+
+/// A held `flock` on `LOCK`; released on drop.
+pub(crate) struct IndexLock(#[allow(dead_code)] File);
+
+fn lock(dir: &Path) -> Result<IndexLock> {
+    let p = dir.join(LOCK);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| Error::io(&p, e))?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io(&p, e.into()))?;
+    Ok(IndexLock(f))
+}
+
+fn read_meta(dir: &Path) -> Option<Meta> {
+    let bytes = std::fs::read(dir.join(META)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn write_meta(dir: &Path, meta: &Meta) -> Result<()> {
+    let tmp = dir.join("meta.json.tmp");
+    let bytes = serde_json::to_vec(meta).expect("meta serializes");
+    crate::postings::write_synced(&tmp, &bytes)?;
+    let path = dir.join(META);
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+fn open_file(dir: &Path, name: &str, writable: bool) -> Result<Option<File>> {
+    let p = dir.join(name);
+    let r = if writable {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+    } else {
+        File::open(&p)
+    };
+    match r {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&p, e)),
+    }
+}
+
+/// Reads `len` bytes at 0, or `None` if the file is shorter.
+fn read_prefix(f: Option<&File>, len: u64) -> Option<Vec<u8>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let f = f?;
+    if f.metadata().ok()?.len() < len {
+        return None;
+    }
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact_at(&mut buf, 0).ok()?;
+    Some(buf)
+}
+
+/// Writes `bytes` at `at`, cutting anything after `at` first, and syncs.
+fn write_at(f: Option<&File>, path: &Path, at: u64, bytes: &[u8]) -> Result<()> {
+    let f = f.ok_or_else(|| Error::io(path, std::io::Error::other("not open for writing")))?;
+    let io = |e| Error::io(path, e);
+    if bytes.is_empty() {
+        // Nothing new; still cut what an interrupted save may have left.
+        if f.metadata().map_err(io)?.len() > at {
+            f.set_len(at).map_err(io)?;
+        }
+        return Ok(());
+    }
+    f.set_len(at).map_err(io)?;
+    f.write_all_at(bytes, at).map_err(io)?;
+    f.sync_data().map_err(io)
+}
+
+/// Whether the index directory can be written (created if missing).
+fn prepare_dir(dir: &Path) -> Result<bool> {
+    match std::fs::create_dir_all(dir).and_then(|_| {
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK))
+    }) {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+impl Index {
+    /// Opens the index under `dir` for `src`, rebuilding it (empty, to be caught up)
+    /// when it is missing, damaged or does not match the journal.
+    pub fn open(dir: &Path, src: &Source, persist: bool) -> Result<(Index, OpenReport)> {
+        let writable = persist && prepare_dir(dir)?;
+        let mut reason = String::from("no index yet");
+        for attempt in 0..6 {
+            match Index::try_load(dir, src, writable)? {
+                Load::Ready(ix) => {
+                    let report = OpenReport {
+                        loaded_rows: ix.rows(),
+                        in_memory: !writable,
+                        ..OpenReport::default()
+                    };
+                    return Ok((*ix, report));
+                }
+                Load::Retry if attempt < 5 => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Load::Retry => reason = "index files kept changing while opening".into(),
+                Load::Rebuild(r) => reason = r,
+            }
+            break;
+        }
+        if !writable {
+            let ix = Index::empty(dir, false, src)?;
+            return Ok((
+                ix,
+                OpenReport {
+                    rebuilt: dir.join(META).exists(),
+                    reason: Some(reason),
+                    loaded_rows: 0,
+                    in_memory: true,
+                },
+            ));
+        }
+        let _lock = lock(dir)?;
+        // Someone else may have rebuilt it while we waited for the lock.
+        if let Load::Ready(ix) = Index::try_load(dir, src, writable)? {
+            let report = OpenReport {
+                loaded_rows: ix.rows(),
+                ..OpenReport::default()
+            };
+            return Ok((*ix, report));
+        }
+        let ix = Index::reset(dir, src)?;
+        Ok((
+            ix,
+            OpenReport {
+                rebuilt: true,
+                reason: Some(reason),
+                loaded_rows: 0,
+                in_memory: false,
+            },
+        ))
+    }
+
+    /// Loads under the lock, resetting when nothing usable is there.
+    fn load_locked(dir: &Path, src: &Source) -> Result<Index> {
+        match Index::try_load(dir, src, true)? {
+            Load::Ready(ix) => Ok(*ix),
+            _ => Index::reset(dir, src),
+        }
+    }
+
+    /// Deletes the stored index and starts an empty one (caller holds the lock).
+    fn reset(dir: &Path, src: &Source) -> Result<Index> {
+        // meta.json first: from here on no reader trusts the other files.
+        let _ = std::fs::remove_file(dir.join(META));
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if name != LOCK {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let ix = Index::empty(dir, true, src)?;
+        write_meta(dir, &ix.meta)?;
+        Ok(ix)
+    }
+
+    fn empty(dir: &Path, writable: bool, src: &Source) -> Result<Index> {
+        let meta = Meta::empty();
+        let col = |name: &str| -> Result<PathBuf> { Ok(dir.join(name)) };
+        let f = |name: &str| open_file(dir, name, writable);
+        Ok(Index {
+            dir: dir.to_path_buf(),
+            writable,
+            dicts: Dicts::default(),
+            ts_event: Column::open(col("ts_event.col")?, f("ts_event.col")?, 0)?.expect("empty"),
+            ts_recorded: Column::open(col("ts_recorded.col")?, f("ts_recorded.col")?, 0)?
+                .expect("empty"),
+            combo: Column::open(col("combo.col")?, f("combo.col")?, 0)?.expect("empty"),
+            entity: Column::open(col("entity.col")?, f("entity.col")?, 0)?.expect("empty"),
+            offset: Column::open(col("offset.col")?, f("offset.col")?, 0)?.expect("empty"),
+            len: Column::open(col("len.col")?, f("len.col")?, 0)?.expect("empty"),
+            zones: Vec::new(),
+            zones_file: f("zones.col")?,
+            strings_file: f("strings.bin")?,
+            combos_file: f("combos.bin")?,
+            runs: Vec::new(),
+            mem: MemPostings::default(),
+            segs: src.segments()?,
+            next: None,
+            warning: None,
+            meta,
+        })
+    }
+
+    fn try_load(dir: &Path, src: &Source, writable: bool) -> Result<Load> {
+        let Some(meta) = read_meta(dir) else {
+            return Ok(Load::Rebuild(if dir.join(META).exists() {
+                "meta.json is unreadable".into()
+            } else {
+                "no index yet".into()
+            }));
+        };
+        if meta.version != INDEX_VERSION {
+            return Ok(Load::Rebuild(format!(
+                "index version {} (this build writes {INDEX_VERSION})",
+                meta.version
+            )));
+        }
+        let rows = meta.rows;
+        let f = |name: &str| open_file(dir, name, writable);
+        macro_rules! column {
+            ($name:expr) => {
+                match Column::open(dir.join($name), f($name)?, rows)? {
+                    Some(c) => c,
+                    None => return Ok(Load::Rebuild(format!("{} is short", $name))),
+                }
+            };
+        }
+        let ts_event: Column<i64> = column!("ts_event.col");
+        let ts_recorded: Column<i64> = column!("ts_recorded.col");
+        let combo: Column<u32> = column!("combo.col");
+        let entity: Column<u64> = column!("entity.col");
+        let offset: Column<u64> = column!("offset.col");
+        let len: Column<u32> = column!("len.col");
+        let strings_file = f("strings.bin")?;
+        let combos_file = f("combos.bin")?;
+        let zones_file = f("zones.col")?;
+        let dicts = match (
+            read_prefix(strings_file.as_ref(), meta.strings_bytes),
+            read_prefix(combos_file.as_ref(), meta.combos * (4 * DIMS) as u64),
+        ) {
+            (Some(s), Some(c)) => Dicts::load(&s, &c),
+            _ => None,
+        };
+        let Some(dicts) = dicts else {
+            return Ok(Load::Rebuild("the dictionaries are damaged".into()));
+        };
+        let full_zones = rows / ZONE;
+        let Some(zb) = read_prefix(zones_file.as_ref(), full_zones * ZONE_BYTES as u64) else {
+            return Ok(Load::Rebuild("zones.col is short".into()));
+        };
+        let mut zones: Vec<Zone> = zb.chunks_exact(ZONE_BYTES).map(Zone::get).collect();
+        if rows % ZONE != 0 {
+            let start = full_zones * ZONE;
+            let ev = ts_event.read(start, rows)?;
+            let rec = ts_recorded.read(start, rows)?;
+            let mut z = Zone::new(rec[0]);
+            for (e, r) in ev.iter().zip(&rec) {
+                z.add(*e, *r);
+            }
+            zones.push(z);
+        }
+        let mut runs = Vec::with_capacity(meta.runs.len());
+        for r in &meta.runs {
+            match Run::open(dir, r.id, r.entries)? {
+                Some(run) => runs.push(run),
+                // Perhaps merged away by a concurrent flush after we read meta.json.
+                None => return Ok(Load::Retry),
+            }
+        }
+        // The files we opened must belong to the meta we read.
+        match read_meta(dir) {
+            Some(m) if m.generation == meta.generation => {}
+            _ => return Ok(Load::Retry),
+        }
+        let segs = src.segments()?;
+        let mut ix = Index {
+            dir: dir.to_path_buf(),
+            writable,
+            meta,
+            dicts,
+            ts_event,
+            ts_recorded,
+            combo,
+            entity,
+            offset,
+            len,
+            zones,
+            zones_file,
+            strings_file,
+            combos_file,
+            runs,
+            mem: MemPostings::default(),
+            segs,
+            next: None,
+            warning: None,
+        };
+        if rows > 0 {
+            // The last indexed line, read from the journal, must hash as recorded.
+            let last = rows - 1;
+            let loc = match ix.loc(last) {
+                Ok(l) => l,
+                Err(_) => {
+                    return Ok(Load::Rebuild(
+                        "the journal is shorter than the index".into(),
+                    ))
+                }
+            };
+            let mut hash = None;
+            let read = read_lines(src, &ix.segs, &[loc], &mut |_, line| {
+                hash = Some(RecordHash::of_line(line).to_hex());
+                Ok(true)
+            });
+            if read.is_err() || hash.as_deref() != Some(ix.meta.last_hash.as_str()) {
+                return Ok(Load::Rebuild(format!(
+                    "record {last} in the journal is not the one the index was built from"
+                )));
+            }
+            ix.next = Some((loc.segment, loc.offset + u64::from(loc.len) + 1));
+        }
+        Ok(Load::Ready(Box::new(ix)))
+    }
+
+    /// Records indexed.
+    pub fn rows(&self) -> u64 {
+        self.ts_event.len()
+    }
+
+    /// Records indexed but not yet flushed.
+    pub fn unflushed_rows(&self) -> u64 {
+        self.rows() - self.meta.rows
+    }
+
+    /// Where record `seq`'s line is.
+    pub fn loc(&self, seq: u64) -> Result<Loc> {
+        let segment = self.segs.of(seq).ok_or_else(|| Error::Stale {
+            reason: format!("no segment holds record {seq}"),
+        })?;
+        Ok(Loc {
+            seq,
+            segment,
+            offset: self.offset.get(seq)?,
+            len: self.len.get(seq)?,
+        })
+    }
+
+    /// Locations of a sorted run of records `[start, end)` (one read per column).
+    pub fn locs(&self, start: u64, end: u64) -> Result<Vec<Loc>> {
+        let off = self.offset.read(start, end)?;
+        let len = self.len.read(start, end)?;
+        let mut out = Vec::with_capacity(off.len());
+        let mut seg = self.segs.of(start);
+        for (i, (o, l)) in off.into_iter().zip(len).enumerate() {
+            let seq = start + i as u64;
+            while let Some(s) = seg {
+                if self.segs.firsts.get(s + 1).is_some_and(|&f| f <= seq) {
+                    seg = Some(s + 1);
+                } else {
+                    break;
+                }
+            }
+            let segment = seg.ok_or_else(|| Error::Stale {
+                reason: format!("no segment holds record {seq}"),
+            })?;
+            out.push(Loc {
+                seq,
+                segment,
+                offset: o,
+                len: l,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads new records from the journal, up to `to` (or the last complete line) and
+    /// at most `max_rows` of them. Returns true when it reached the end.
+    pub fn catch_up(
+        &mut self,
+        src: &Source,
+        to: Option<u64>,
+        max_rows: u64,
+        progress: &dyn Fn(u64),
+    ) -> Result<bool> {
+        let mut added = 0u64;
+        let mut chunk = READ_CHUNK;
+        loop {
+            let rows = self.rows();
+            if to.is_some_and(|t| rows >= t) {
+                return Ok(true);
+            }
+            if added >= max_rows {
+                return Ok(false);
+            }
+            // Where record `rows` starts.
+            let starts_segment = |segs: &Segments| segs.firsts.iter().position(|&f| f == rows);
+            let (si, off) = match (starts_segment(&self.segs), self.next) {
+                (Some(si), _) => (si, 0),
+                (None, Some(p)) => p,
+                (None, None) => {
+                    self.segs = src.segments()?;
+                    match starts_segment(&self.segs) {
+                        Some(si) => (si, 0),
+                        None => return Ok(true),
+                    }
+                }
+            };
+            let path = self.segs.paths[si].clone();
+            let file_len = src.len(&path).map_err(|e| tradetrail_journal::Error::Io {
+                path: path.clone(),
+                op: "stat",
+                source: e,
+            })?;
+            let want = chunk.min(file_len.saturating_sub(off) as usize);
+            let buf = if want == 0 {
+                Vec::new()
+            } else {
+                src.read_at(&path, off, want)
+                    .map_err(|e| tradetrail_journal::Error::Io {
+                        path: path.clone(),
+                        op: "read",
+                        source: e,
+                    })?
+            };
+            let eof = buf.len() < chunk;
+            let mut pos = 0usize;
+            let mut progressed = false;
+            while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+                let seq = self.rows();
+                if to.is_some_and(|t| seq >= t) || added >= max_rows {
+                    break;
+                }
+                let line = &buf[pos..pos + nl];
+                let header = match parse_header(line) {
+                    Ok(h) => h,
+                    Err(reason) => {
+                        let last_line = eof && pos + nl + 1 == buf.len();
+                        if to.is_none() && last_line && si + 1 == self.segs.paths.len() {
+                            // A torn tail that the next open of the journal will cut:
+                            // not a record (yet).
+                            return Ok(true);
+                        }
+                        return Err(corrupt(&path, off + pos as u64, reason.into()));
+                    }
+                };
+                if header.seq != seq {
+                    return Err(corrupt(
+                        &path,
+                        off + pos as u64,
+                        format!("expected record {seq}, found {}", header.seq),
+                    ));
+                }
+                self.push_line(seq, header.ts_recorded, line, si, off + pos as u64);
+                added += 1;
+                if added.is_multiple_of(65_536) {
+                    progress(self.rows());
+                }
+                pos += nl + 1;
+                progressed = true;
+            }
+            if progressed {
+                chunk = READ_CHUNK;
+                continue;
+            }
+            if to.is_some_and(|t| self.rows() >= t) || added >= max_rows {
+                continue;
+            }
+            if !eof {
+                // One line longer than the chunk.
+                chunk *= 2;
+                continue;
+            }
+            // The end of this segment's complete lines: is there a next segment?
+            self.segs = src.segments()?;
+            if starts_segment(&self.segs).is_some() {
+                continue;
+            }
+            if let Some(t) = to {
+                return Err(Error::Stale {
+                    reason: format!(
+                        "the journal says {t} records are written but {} ends at record {}",
+                        path.display(),
+                        self.rows()
+                    ),
+                });
+            }
+            return Ok(true);
+        }
+    }
+
+    /// Adds one record.
+    fn push_line(&mut self, seq: u64, ts_recorded: i64, line: &[u8], segment: usize, offset: u64) {
+        let env = envelope::parse(line);
+        let mut combo: Combo = [0; DIMS];
+        let ts_event;
+        let mut entity_key = 0;
+        match &env {
+            Some(e) => {
+                let vals = [
+                    Some(&*e.ty),
+                    e.source.as_deref(),
+                    e.actor.as_deref(),
+                    e.trader.as_deref(),
+                    e.strategy.as_deref(),
+                    e.account.as_deref(),
+                    e.instrument.as_deref(),
+                    e.entity_kind.as_deref(),
+                ];
+                for (i, dim) in Dim::ALL.iter().enumerate() {
+                    combo[i] = self.dicts.intern(*dim, vals[i]);
+                }
+                ts_event = e.ts_event.unwrap_or(NO_TIME);
+                let mut keys: Vec<(u64, bool)> = Vec::with_capacity(1 + e.refs.len());
+                if let Some(id) = &e.entity_id {
+                    entity_key = id_key(id);
+                    keys.push((entity_key, true));
+                }
+                for r in &e.refs {
+                    keys.push((id_key(&r.value), false));
+                }
+                // One posting per id per record, marked if it is the entity.
+                keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                keys.dedup_by_key(|k| k.0);
+                for (k, is_entity) in keys {
+                    self.mem.add(k, seq << 1 | u64::from(is_entity));
+                }
+                if let Some(c) = e.correction_of {
+                    self.mem.add(correction_key(c), seq << 1);
+                }
+            }
+            None => {
+                combo[0] = self.dicts.intern(Dim::Type, record_type(line));
+                ts_event = NO_TIME;
+            }
+        }
+        let code = self.dicts.intern_combo(combo);
+        self.ts_event.push(ts_event);
+        self.ts_recorded.push(ts_recorded);
+        self.combo.push(code);
+        self.entity.push(entity_key);
+        self.offset.push(offset);
+        self.len.push(line.len() as u32);
+        if seq.is_multiple_of(ZONE) {
+            self.zones.push(Zone::new(ts_recorded));
+        }
+        self.zones
+            .last_mut()
+            .expect("a zone per 1024 records")
+            .add(ts_event, ts_recorded);
+        self.next = Some((segment, offset + line.len() as u64 + 1));
+    }
+
+    /// Brings the index up to the journal. While reading, it saves every
+    /// [`BUILD_CHUNK`] records (so memory stays bounded on a rebuild); at the end it
+    /// saves if at least `flush_rows` records are unsaved. `progress` hears the number
+    /// of records indexed so far.
+    pub fn refresh(&mut self, src: &Source, flush_rows: u64, progress: &dyn Fn(u64)) -> Result<()> {
+        let to = src.written()?;
+        if to.is_some_and(|t| self.rows() >= t) {
+            return Ok(());
+        }
+        let flush_rows = flush_rows.max(1);
+        let mut held: Option<IndexLock> = None;
+        loop {
+            let room = if self.writable {
+                BUILD_CHUNK.saturating_sub(self.unflushed_rows()).max(1)
+            } else {
+                u64::MAX
+            };
+            let done = self.catch_up(src, to, room, progress)?;
+            let unflushed = self.unflushed_rows();
+            if self.writable && (unflushed >= BUILD_CHUNK || (done && unflushed >= flush_rows)) {
+                if held.is_none() {
+                    match lock(&self.dir) {
+                        Ok(l) => held = Some(l),
+                        Err(e) => {
+                            self.give_up_writing(&e);
+                            continue;
+                        }
+                    }
+                    if read_meta(&self.dir).as_ref() != Some(&self.meta) {
+                        // Another process saved (or rebuilt) meanwhile: start from
+                        // what it stored.
+                        *self = Index::load_locked(&self.dir.clone(), src)?;
+                        continue;
+                    }
+                }
+                if let Err(e) = self.flush_locked(src) {
+                    self.give_up_writing(&e);
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    fn give_up_writing(&mut self, e: &Error) {
+        self.writable = false;
+        self.warning = Some(format!(
+            "the query index could not be saved ({e}); it is kept in memory for this process"
+        ));
+    }
+
+    /// Writes everything in memory to disk (the caller holds the lock and has checked
+    /// that `meta.json` is the one this index was loaded from).
+    fn flush_locked(&mut self, src: &Source) -> Result<()> {
+        let rows = self.rows();
+        if rows == self.meta.rows {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        let (mut sb, mut cb) = (Vec::new(), Vec::new());
+        self.dicts.unflushed(&mut sb, &mut cb);
+        write_at(
+            self.strings_file.as_ref(),
+            &dir.join("strings.bin"),
+            self.meta.strings_bytes,
+            &sb,
+        )?;
+        write_at(
+            self.combos_file.as_ref(),
+            &dir.join("combos.bin"),
+            self.meta.combos * (4 * DIMS) as u64,
+            &cb,
+        )?;
+        self.ts_event.write_unflushed()?;
+        self.ts_recorded.write_unflushed()?;
+        self.combo.write_unflushed()?;
+        self.entity.write_unflushed()?;
+        self.offset.write_unflushed()?;
+        self.len.write_unflushed()?;
+        let (z0, z1) = (self.meta.rows / ZONE, rows / ZONE);
+        let mut zb = Vec::new();
+        for z in &self.zones[z0 as usize..z1 as usize] {
+            z.put(&mut zb);
+        }
+        write_at(
+            self.zones_file.as_ref(),
+            &dir.join("zones.col"),
+            z0 * ZONE_BYTES as u64,
+            &zb,
+        )?;
+        // Postings: a new run, then merges.
+        let mut meta = self.meta.clone();
+        let mut removed = Vec::new();
+        let mut new_runs = Vec::new();
+        if !self.mem.is_empty() {
+            let id = meta.next_run;
+            meta.next_run += 1;
+            let pairs = self.mem.sorted();
+            new_runs.push(Run::write(&dir, id, &pairs)?);
+        }
+        // Merge decisions over the would-be run list (old runs stay open until the
+        // new meta is written).
+        let mut runs: Vec<Run> = std::mem::take(&mut self.runs);
+        runs.extend(new_runs);
+        while should_merge(&runs) {
+            let b = runs.pop().expect("two runs");
+            let a = runs.pop().expect("two runs");
+            let id = meta.next_run;
+            meta.next_run += 1;
+            match Run::merge(&dir, id, &a, &b) {
+                Ok(m) => {
+                    removed.push(a.id);
+                    removed.push(b.id);
+                    runs.push(m);
+                }
+                Err(e) => {
+                    runs.push(a);
+                    runs.push(b);
+                    self.runs = runs;
+                    return Err(e);
+                }
+            }
+        }
+        let last = self.loc(rows - 1)?;
+        let mut hash = String::new();
+        read_lines(src, &self.segs, &[last], &mut |_, line| {
+            hash = RecordHash::of_line(line).to_hex();
+            Ok(true)
+        })?;
+        meta.rows = rows;
+        meta.last_hash = hash;
+        meta.strings_bytes += sb.len() as u64;
+        meta.combos = self.dicts.combos().len() as u64;
+        meta.runs = runs
+            .iter()
+            .map(|r| RunMeta {
+                id: r.id,
+                entries: r.entries,
+            })
+            .collect();
+        let written = write_meta(&dir, &meta);
+        self.runs = runs;
+        written?;
+        // Committed.
+        self.meta = meta;
+        self.mem = MemPostings::default();
+        self.dicts.mark_flushed();
+        self.ts_event.mark_flushed();
+        self.ts_recorded.mark_flushed();
+        self.combo.mark_flushed();
+        self.entity.mark_flushed();
+        self.offset.mark_flushed();
+        self.len.mark_flushed();
+        for id in removed {
+            Run::remove_files(&dir, id);
+        }
+        // Runs an interrupted flush left behind.
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if let Some(id) = name.to_str().and_then(parse_run_file_name) {
+                    if !self.meta.runs.iter().any(|r| r.id == id) {
+                        let _ = std::fs::remove_file(e.path());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Values posted under `key`, from every run and memory (unsorted).
+    pub fn postings(&self, key: u64) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for r in &self.runs {
+            r.lookup(key, &mut out)?;
+        }
+        self.mem.lookup(key, &mut out);
+        Ok(out)
+    }
+
+    /// Bytes the index takes on disk (what `meta.json` counts).
+    pub fn disk_bytes(&self) -> u64 {
+        let rows = self.meta.rows;
+        rows * (8 + 8 + 4 + 8 + 8 + 4)
+            + (rows / ZONE) * ZONE_BYTES as u64
+            + self.meta.strings_bytes
+            + self.meta.combos * (4 * DIMS) as u64
+            + self.runs.iter().map(Run::disk_bytes).sum::<u64>()
+    }
+
+    /// Records on disk.
+    pub fn persisted_rows(&self) -> u64 {
+        self.meta.rows
+    }
+
+    /// Every posting, sorted (tests compare indexes built in different ways).
+    pub fn all_postings(&self) -> Result<Vec<(u64, u64)>> {
+        let mut v = Vec::new();
+        for r in &self.runs {
+            v.extend(r.all()?);
+        }
+        v.extend(self.mem.sorted());
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    /// The combo of a row, decoded.
+    pub fn combo_values(&self, code: u32) -> [Option<&str>; DIMS] {
+        let c = self.dicts.combos()[code as usize];
+        let mut out = [None; DIMS];
+        for (i, d) in Dim::ALL.iter().enumerate() {
+            out[i] = self.dicts.value(*d, c[i]);
+        }
+        out
+    }
+}
+
+fn corrupt(path: &Path, offset: u64, reason: String) -> Error {
+    Error::Journal(tradetrail_journal::Error::Corrupt {
+        segment: path.to_path_buf(),
+        offset,
+        reason,
+    })
+}

@@ -1,0 +1,294 @@
+//! The tradetrail HTTP server: events in from any language, answers out, roles enforced.
+//!
+//! A thin door onto the same library calls as the CLI ([`tradetrail_core::Recorder`],
+//! [`tradetrail_core::Tree`], [`tradetrail_core::checkpoints`], [`tradetrail_journal::verify`]).
+//! The journal is synchronous, so every call into it — and the parsing and validation
+//! of event batches — runs on tokio's blocking pool, never on the async workers.
+//!
+//! Routes, roles, limits and errors are described in `docs/server.md`; the OpenAPI
+//! document is served at `/v1/openapi.json`.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use tradetrail_core::{DataDir, Recorder};
+//! use tradetrail_server::{serve, shutdown_signal, AppState, ServerOptions};
+//!
+//! let (rec, _) = Recorder::open(&DataDir::new("tradetrail-data")).expect("open");
+//! let state = Arc::new(AppState::new(rec, ServerOptions::default()).expect("tokens"));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7070").await?;
+//! serve(state, listener, shutdown_signal()).await
+//! # }
+//! ```
+
+mod error;
+mod handlers;
+mod metrics;
+mod openapi;
+mod queries;
+pub mod tokens;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tradetrail_core::Recorder;
+
+pub use error::{ApiError, FieldProblem, LineErrors};
+pub use metrics::Metrics;
+pub use openapi::document as openapi_document;
+pub use tokens::{create_token, list_tokens, Caller, Role, TokenError, TokenRecord, TokenStore};
+
+use error::ErrorCode;
+
+/// Limits and periodic work of a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Largest request body accepted, in bytes (413 above it). Default 8 MiB.
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered 503 `timeout`. Default 30 s.
+    pub request_timeout: Duration,
+    /// How often to apply the data directory's checkpoint policy (`None`: never).
+    /// Default every 10 s.
+    pub checkpoint_interval: Option<Duration>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            max_body_bytes: 8 << 20,
+            request_timeout: Duration::from_secs(30),
+            checkpoint_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// Everything the handlers share: the recorder, the tokens, the metrics.
+#[derive(Debug)]
+pub struct AppState {
+    rec: Recorder,
+    tokens: TokenStore,
+    metrics: Metrics,
+    opts: ServerOptions,
+    /// The Merkle tree's derived files are written when the tree is loaded: one
+    /// loader at a time.
+    tree_lock: Mutex<()>,
+    /// Set when an append failed because the disk is full.
+    disk_full: std::sync::atomic::AtomicBool,
+    /// The query index, opened on first use.
+    queries: queries::Queries,
+}
+
+impl AppState {
+    /// State for a server over an open recorder; reads the data directory's tokens.
+    pub fn new(rec: Recorder, opts: ServerOptions) -> Result<AppState, TokenError> {
+        let tokens = TokenStore::open(rec.data_dir().root())?;
+        Ok(AppState {
+            rec,
+            tokens,
+            metrics: Metrics::default(),
+            opts,
+            tree_lock: Mutex::new(()),
+            disk_full: std::sync::atomic::AtomicBool::new(false),
+            queries: queries::Queries::default(),
+        })
+    }
+
+    /// The recorder underneath.
+    pub fn recorder(&self) -> &Recorder {
+        &self.rec
+    }
+}
+
+/// The routes of DESIGN.md §7 that this server answers, with limits, request logs,
+/// JSON errors and the rejection metric.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/v1/events",
+            get(queries::events).post(handlers::post_events),
+        )
+        .route("/v1/trail/{id}", get(queries::trail))
+        .route("/v1/incident", get(queries::incident))
+        .route("/v1/stats", get(queries::stats))
+        .route("/v1/verify", get(handlers::verify))
+        .route(
+            "/v1/checkpoint",
+            get(handlers::get_checkpoint).post(handlers::post_checkpoint),
+        )
+        .route("/v1/proof/inclusion", get(handlers::inclusion))
+        .route("/v1/proof/consistency", get(handlers::consistency))
+        .route(
+            "/v1/tokens",
+            get(handlers::list_tokens).post(handlers::create_token),
+        )
+        .route("/healthz", get(handlers::healthz))
+        .route("/metrics", get(handlers::metrics))
+        .route("/v1/openapi.json", get(handlers::openapi))
+        .fallback(|| async { ApiError::NotFound("no such route; see /v1/openapi.json".into()) })
+        .layer(DefaultBodyLimit::max(state.opts.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            around_request,
+        ))
+        .with_state(state)
+}
+
+/// Per-request timeout, a JSON body on every error, the rejection metric and one
+/// structured log line per request.
+async fn around_request(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = match tokio::time::timeout(st.opts.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::Unavailable {
+            code: "timeout",
+            message: format!(
+                "the request took longer than {} s; a batch may still be written: retry it with the same event_ids",
+                st.opts.request_timeout.as_secs_f64()
+            ),
+        }
+        .into_response(),
+    };
+    let resp = json_errors(resp);
+    if let Some(ErrorCode(code)) = resp.extensions().get::<ErrorCode>() {
+        st.metrics.rejected(code);
+    }
+    tracing::info!(
+        target: "tradetrail::http",
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        micros = start.elapsed().as_micros() as u64,
+        "request"
+    );
+    resp
+}
+
+/// Replaces an error answered by the framework itself (method not allowed, an
+/// extractor's rejection) with the server's JSON error of the same kind.
+fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || resp.extensions().get::<ErrorCode>().is_some()
+    {
+        return resp;
+    }
+    match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound("not found".into()),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(0),
+        s if s.is_client_error() => ApiError::BadRequest("malformed request".into()),
+        _ => ApiError::Internal,
+    }
+    .into_response()
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests (and the batches
+/// they are writing) finish, and flushes the journal to disk before returning.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let policy = state.opts.checkpoint_interval.map(|every| {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop_rx.changed() => break,
+                }
+                let st = st.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _g = st.tree_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    match tradetrail_core::checkpoints::checkpoint_if_due(&st.rec) {
+                        Ok(Some(t)) => tracing::info!(size = t.size, "checkpoint taken (policy)"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "a checkpoint was due but not taken"),
+                    }
+                })
+                .await;
+            }
+        })
+    });
+    let app = router(state.clone());
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    if let Some(task) = policy {
+        let _ = task.await;
+    }
+    let st = state.clone();
+    let flushed = tokio::task::spawn_blocking(move || st.rec.journal().flush()).await;
+    match flushed {
+        Ok(Ok(())) => tracing::info!("journal flushed; server stopped"),
+        Ok(Err(e)) => tracing::error!(error = %e, "flushing the journal at shutdown failed"),
+        Err(e) => tracing::error!(error = %e, "flushing the journal at shutdown panicked"),
+    }
+    result
+}
+
+/// Runs a server on its own multi-threaded runtime until ctrl-c or SIGTERM: the
+/// entry point for `tradetrail serve`, which needs no runtime of its own.
+pub fn run(state: Arc<AppState>, listen: &str) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tradetrail-server")
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}"))
+        })?;
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            data = %state.rec.data_dir().root().display(),
+            "listening"
+        );
+        serve(state, listener, shutdown_signal()).await
+    })
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// Structured logs on stderr; `RUST_LOG` adjusts the level (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,228 @@
+//! The query routes: `GET /v1/events`, `/v1/trail/{id}`, `/v1/incident`, `/v1/stats`,
+//! answered by the same [`Investigator`] as `tradetrail query | trail | incident | stats`.
+//!
+//! A trader's token is scoped to its own trader: its filter is forced to
+//! `trader=<its id>` (asking for another trader is 403), and a trail keeps only the
+//! trader's own records.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tradetrail_query::{parse_time, parse_window, Dim, Filter, Investigator, QueryOptions, Source};
+
+use crate::error::ApiError;
+use crate::tokens::{Caller, Role};
+use crate::AppState;
+
+/// Records returned when no `limit` is given.
+pub const DEFAULT_LIMIT: usize = 1000;
+
+/// The investigator, opened on first use (building the index can take a while on a
+/// large journal; the server answers writes meanwhile).
+#[derive(Debug, Default)]
+pub struct Queries {
+    inv: Mutex<Option<Arc<Investigator>>>,
+}
+
+impl Queries {
+    fn get(&self, st: &AppState) -> Result<Arc<Investigator>, ApiError> {
+        let mut g = self.inv.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inv) = g.as_ref() {
+            return Ok(inv.clone());
+        }
+        let inv = Investigator::open(
+            Source::live(st.rec.journal().clone()),
+            st.rec.data_dir().index().join("query"),
+        )
+        .map_err(from_query)?;
+        let inv = Arc::new(inv);
+        *g = Some(inv.clone());
+        Ok(inv)
+    }
+}
+
+/// Maps a query error, logging what the client is not told.
+fn from_query(e: tradetrail_query::Error) -> ApiError {
+    match e {
+        tradetrail_query::Error::BadInput { field, reason } => {
+            ApiError::BadRequest(format!("{}: {reason}", field.trim_start_matches("--")))
+        }
+        tradetrail_query::Error::Journal(j) => ApiError::from_journal(j),
+        other => {
+            tracing::error!(error = %other, "query failed");
+            ApiError::Internal
+        }
+    }
+}
+
+type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// A filter, its options, and the parameters the route reads itself.
+type Parsed = (Filter, QueryOptions, Vec<(String, String)>);
+
+/// Builds the filter and options from query parameters, scoped to a trader's own
+/// records. `skip` names parameters the route reads itself.
+fn filter_of(caller: &Caller, params: Params, skip: &[&str]) -> Result<Parsed, ApiError> {
+    let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let mut filter = Filter::default();
+    let mut opts = QueryOptions {
+        limit: Some(DEFAULT_LIMIT),
+        reverse: false,
+    };
+    let mut own = Vec::new();
+    for (k, v) in params {
+        match k.as_str() {
+            "limit" => {
+                opts.limit =
+                    Some(v.parse().map_err(|_| {
+                        ApiError::BadRequest(format!("limit: {v:?} is not a count"))
+                    })?)
+            }
+            "reverse" => opts.reverse = matches!(v.as_str(), "" | "true" | "1" | "yes"),
+            k if skip.contains(&k) => own.push((k.to_string(), v)),
+            _ => filter.set(&k, &v).map_err(from_query)?,
+        }
+    }
+    if caller.role == Role::Trader {
+        let me = caller.trader_id.clone().unwrap_or_default();
+        if filter.traders.iter().any(|t| *t != me) {
+            return Err(ApiError::Forbidden(format!(
+                "a trader token reads only trader {me}'s records"
+            )));
+        }
+        filter.traders = vec![me];
+    }
+    Ok((filter, opts, own))
+}
+
+fn readers(caller: &Caller, what: &str) -> Result<(), ApiError> {
+    crate::handlers::allow(caller, &[Role::Trader, Role::Compliance, Role::Admin], what)
+}
+
+/// JSON bytes as a response (records are the journal's own lines, passed through raw).
+fn json_bytes<T: Serialize>(v: &T) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(v).map_err(|e| {
+        tracing::error!(error = %e, "serializing an answer");
+        ApiError::Internal
+    })?;
+    let mut resp = bytes.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "blocking task failed");
+        Err(ApiError::Internal)
+    })
+}
+
+/// `GET /v1/events?type=&from=&to=&source=&actor=&trader=&instrument=&kind=&entity=&mentions=&limit=&reverse=`
+pub async fn events(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read events")?;
+    let (filter, opts, _) = filter_of(&caller, params, &[])?;
+    blocking(move || {
+        let inv = st.queries.get(&st)?;
+        let (records, summary) = inv.query(&filter, &opts).map_err(from_query)?;
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            records: &'a [tradetrail_query::Record],
+            summary: &'a tradetrail_query::QuerySummary,
+        }
+        json_bytes(&Answer {
+            records: &records,
+            summary: &summary,
+        })
+    })
+    .await
+}
+
+/// `GET /v1/trail/{id}`: the decision chain around an id.
+pub async fn trail(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read trails")?;
+    blocking(move || {
+        let inv = st.queries.get(&st)?;
+        let mut trail = inv.trail(&id).map_err(from_query)?;
+        if caller.role == Role::Trader {
+            let me = caller.trader_id.as_deref();
+            trail.records.retain(|r| {
+                serde_json::from_slice::<serde_json::Value>(&r.line)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("trader_id")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_string)
+                    })
+                    .as_deref()
+                    == me
+            });
+            let kept: std::collections::HashSet<u64> =
+                trail.records.iter().map(|r| r.seq).collect();
+            trail.gaps.retain(|g| kept.contains(&g.seq));
+        }
+        json_bytes(&trail)
+    })
+    .await
+}
+
+/// `GET /v1/incident?at=T&window=5m&<filters>`: everything around an instant.
+pub async fn incident(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read incidents")?;
+    let (filter, opts, own) = filter_of(&caller, params, &["at", "window"])?;
+    let get = |name: &str| own.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let at = get("at").ok_or_else(|| ApiError::BadRequest("at: required".into()))?;
+    let at = parse_time("at", &at).map_err(from_query)?;
+    let window = parse_window("window", &get("window").unwrap_or_else(|| "5m".into()))
+        .map_err(from_query)?;
+    blocking(move || {
+        let inv = st.queries.get(&st)?;
+        let inc = inv
+            .incident(at, window, &filter, &opts)
+            .map_err(from_query)?;
+        json_bytes(&inc)
+    })
+    .await
+}
+
+/// `GET /v1/stats?by=type|source|actor|trader|...&<filters>`: counts.
+pub async fn stats(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read statistics")?;
+    let (filter, _, own) = filter_of(&caller, params, &["by"])?;
+    let by = own
+        .iter()
+        .find(|(k, _)| k == "by")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("type");
+    let by = Dim::parse(by).map_err(from_query)?;
+    blocking(move || {
+        let inv = st.queries.get(&st)?;
+        let stats = inv.stats(by, &filter).map_err(from_query)?;
+        json_bytes(&stats)
+    })
+    .await
+}

@@ -1,0 +1,380 @@
+//! Bearer tokens and the roles they carry, stored hashed in `DIR/auth/tokens.json`.
+//!
+//! A token is `tt_` followed by 64 hex digits of 32 random bytes from the OS. It is
+//! shown once, when created; the store keeps only its SHA-256. A salted slow hash
+//! (argon2, bcrypt) protects low-entropy passwords against guessing; a 256-bit random
+//! token cannot be guessed, so one SHA-256 is enough and keeps every request cheap.
+//! Presented tokens are hashed and compared against every stored digest in constant
+//! time, without stopping at the first match.
+//!
+//! The file is written atomically (temporary file, fsync, rename, fsync of the
+//! directory) with mode 0600 in a directory of mode 0700.
+
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::SystemTime;
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// What a token may do. See `docs/server.md` for the route × role matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Appends events; reads nothing.
+    Writer,
+    /// Reads and proves only the records whose `trader_id` is the token's trader.
+    Trader,
+    /// Reads, verifies and proves everything.
+    Compliance,
+    /// Everything compliance may do, plus taking checkpoints and managing tokens.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as written in the token store and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Writer => "writer",
+            Role::Trader => "trader",
+            Role::Compliance => "compliance",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "writer" => Ok(Role::Writer),
+            "trader" => Ok(Role::Trader),
+            "compliance" => Ok(Role::Compliance),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "unknown role {other:?}: use writer, trader, compliance or admin"
+            )),
+        }
+    }
+}
+
+/// One stored token: who it is for and the SHA-256 of the secret, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// A name for people (unique in the store): `gateway-1`, `alice`.
+    pub name: String,
+    /// What the token may do.
+    pub role: Role,
+    /// For `trader` tokens, the trader whose records it may read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trader_id: Option<String>,
+    /// Lowercase hex SHA-256 of the token.
+    pub sha256: String,
+    /// When it was created, ns since the Unix epoch.
+    pub created_ns: i64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TokenFile {
+    version: u32,
+    tokens: Vec<TokenRecord>,
+}
+
+/// Who made a request, as established from its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name.
+    pub name: String,
+    /// The token's role.
+    pub role: Role,
+    /// The token's trader (trader role only).
+    pub trader_id: Option<String>,
+}
+
+/// Why a token could not be created or the store read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The token store could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The token store is not valid JSON of the expected shape. Restore it from backup.
+    #[error("{path}: not a token store: {reason}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request to create a token is not valid (trader missing, bad name...).
+    #[error("{0}")]
+    Invalid(String),
+    /// A token with this name exists. Choose another name.
+    #[error("a token named {0:?} already exists; choose another name")]
+    NameTaken(String),
+}
+
+/// The path of the token store of a data directory.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("auth").join("tokens.json")
+}
+
+/// SHA-256 of a token, lowercase hex.
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn read_file(path: &Path) -> Result<TokenFile, TokenError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| TokenError::Malformed {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile {
+            version: 1,
+            tokens: Vec::new(),
+        }),
+        Err(source) => Err(TokenError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn write_file(path: &Path, file: &TokenFile) -> Result<(), TokenError> {
+    use std::io::Write;
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| TokenError::Io { path: p, source }
+    };
+    let dir = path.parent().expect("the store is DIR/auth/tokens.json");
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    set_mode(dir, 0o700).map_err(io(dir))?;
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(file).expect("the token store serializes");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(io(&tmp))?;
+        // A file left by an older run may have a wider mode: narrow it before writing.
+        set_mode(&tmp, 0o600).map_err(io(&tmp))?;
+        f.write_all(&bytes).map_err(io(&tmp))?;
+        f.write_all(b"\n").map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Creates a token for `role` named `name` in the store of `data_dir` and returns the
+/// token itself — the only time it is ever available.
+pub fn create_token(
+    data_dir: &Path,
+    role: Role,
+    trader_id: Option<&str>,
+    name: &str,
+) -> Result<String, TokenError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+        return Err(TokenError::Invalid(
+            "--name must be 1 to 128 characters without control characters".into(),
+        ));
+    }
+    match (role, trader_id) {
+        (Role::Trader, None) => {
+            return Err(TokenError::Invalid(
+                "a trader token needs --trader ID: the trader whose records it may read".into(),
+            ))
+        }
+        (Role::Trader, Some(t)) if t.is_empty() || t.len() > 128 => {
+            return Err(TokenError::Invalid(
+                "--trader must be 1 to 128 characters".into(),
+            ))
+        }
+        (Role::Trader, Some(_)) => {}
+        (_, Some(_)) => {
+            return Err(TokenError::Invalid(format!(
+                "--trader applies only to --role trader, not {}",
+                role.as_str()
+            )))
+        }
+        (_, None) => {}
+    }
+    let path = store_path(data_dir);
+    let mut file = read_file(&path)?;
+    if file.tokens.iter().any(|t| t.name == name) {
+        return Err(TokenError::NameTaken(name.to_string()));
+    }
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let token = format!("tt_{}", hex::encode(secret));
+    let created_ns = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    file.version = 1;
+    file.tokens.push(TokenRecord {
+        name: name.to_string(),
+        role,
+        trader_id: trader_id.map(str::to_string),
+        sha256: hex::encode(digest(&token)),
+        created_ns,
+    });
+    write_file(&path, &file)?;
+    Ok(token)
+}
+
+/// The stored tokens of a data directory (digests included; show them to no one).
+pub fn list_tokens(data_dir: &Path) -> Result<Vec<TokenRecord>, TokenError> {
+    Ok(read_file(&store_path(data_dir))?.tokens)
+}
+
+/// The tokens of a data directory, re-read whenever the file changes so that a token
+/// created with `tradetrail token create` works without restarting the server.
+#[derive(Debug)]
+pub struct TokenStore {
+    path: PathBuf,
+    cache: RwLock<Cached>,
+}
+
+#[derive(Debug, Default)]
+struct Cached {
+    stamp: Option<(SystemTime, u64)>,
+    tokens: Vec<([u8; 32], Caller)>,
+}
+
+impl TokenStore {
+    /// The store of a data directory (the file need not exist yet).
+    pub fn open(data_dir: &Path) -> Result<TokenStore, TokenError> {
+        let store = TokenStore {
+            path: store_path(data_dir),
+            cache: RwLock::new(Cached::default()),
+        };
+        store.refresh()?;
+        Ok(store)
+    }
+
+    fn stamp(&self) -> Option<(SystemTime, u64)> {
+        std::fs::metadata(&self.path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())))
+    }
+
+    fn refresh(&self) -> Result<(), TokenError> {
+        let stamp = self.stamp();
+        if self.cache.read().expect("token cache lock").stamp == stamp && stamp.is_some() {
+            return Ok(());
+        }
+        let file = read_file(&self.path)?;
+        let mut tokens = Vec::with_capacity(file.tokens.len());
+        for t in file.tokens {
+            let mut d = [0u8; 32];
+            hex::decode_to_slice(&t.sha256, &mut d).map_err(|e| TokenError::Malformed {
+                path: self.path.clone(),
+                reason: format!("token {:?}: sha256: {e}", t.name),
+            })?;
+            tokens.push((
+                d,
+                Caller {
+                    name: t.name,
+                    role: t.role,
+                    trader_id: t.trader_id,
+                },
+            ));
+        }
+        *self.cache.write().expect("token cache lock") = Cached { stamp, tokens };
+        Ok(())
+    }
+
+    /// The caller a presented token belongs to, or `None` for an unknown token.
+    /// Every stored digest is compared, in constant time.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, TokenError> {
+        self.refresh()?;
+        let presented = digest(token);
+        let cache = self.cache.read().expect("token cache lock");
+        let mut found: Option<&Caller> = None;
+        for (d, caller) in &cache.tokens {
+            if bool::from(d.ct_eq(&presented)) {
+                found = Some(caller);
+            }
+        }
+        Ok(found.cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_authenticate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = create_token(tmp.path(), Role::Trader, Some("T-1"), "alice").unwrap();
+        assert!(t.starts_with("tt_") && t.len() == 67);
+        let text = std::fs::read_to_string(store_path(tmp.path())).unwrap();
+        assert!(!text.contains(&t[3..]), "the secret must not be stored");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store_path(tmp.path()))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let store = TokenStore::open(tmp.path()).unwrap();
+        let c = store.authenticate(&t).unwrap().unwrap();
+        assert_eq!(c.role, Role::Trader);
+        assert_eq!(c.trader_id.as_deref(), Some("T-1"));
+        assert_eq!(store.authenticate("tt_nope").unwrap(), None);
+        // A token created later is seen without reopening the store.
+        let w = create_token(tmp.path(), Role::Writer, None, "gw").unwrap();
+        assert_eq!(store.authenticate(&w).unwrap().unwrap().role, Role::Writer);
+    }
+
+    #[test]
+    fn creation_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            create_token(tmp.path(), Role::Trader, None, "x"),
+            Err(TokenError::Invalid(_))
+        ));
+        assert!(matches!(
+            create_token(tmp.path(), Role::Writer, Some("T-1"), "x"),
+            Err(TokenError::Invalid(_))
+        ));
+        create_token(tmp.path(), Role::Admin, None, "root").unwrap();
+        assert!(matches!(
+            create_token(tmp.path(), Role::Admin, None, "root"),
+            Err(TokenError::NameTaken(_))
+        ));
+        assert_eq!(list_tokens(tmp.path()).unwrap().len(), 1);
+    }
+}
