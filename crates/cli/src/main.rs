@@ -57,6 +57,14 @@ enum Command {
     Serve(commands::serve::Args),
     /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
     Token(commands::token::Args),
+    /// Sealed segments into zstd Parquet under DIR/archive/year=/month=/day=, with a manifest per day
+    Archive(commands::archive::Args),
+    /// Retention: `status`, `plan` (exactly what `apply` would remove) and `apply`
+    Retention(commands::retention::Args),
+    /// Legal holds: `hold add --entity O-123 --reason ...`, `hold list`, `hold release`
+    Hold(commands::hold::Args),
+    /// SQL over one `events` table spanning archive and live journal (needs `--features sql`)
+    Sql(commands::sql::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +87,10 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
+        Command::Archive(a) => commands::archive::run(data, a),
+        Command::Retention(a) => commands::retention::run(data, a),
+        Command::Hold(a) => commands::hold::run(data, a),
+        Command::Sql(a) => commands::sql::run(data, a),
     };
     exit::finish(result)
 }

@@ -11,10 +11,18 @@
 //! default = "os"                 # "os": acknowledged when written to the OS; "fsync": when on disk
 //! fsync = ["order.*", "position.*", "account.*", "approval.*", "trading.*"]
 //! os = []                        # patterns that stay "os" even when the default is "fsync"
+//!
+//! [retention]
+//! hot_window = "90d"             # archived JSONL segments older than this leave journal/
+//!
+//! [retention.keep]               # how long the archive keeps each type; no rule: forever
+//! "order.*" = "6y"
+//! "log.*" = "90d"
 //! ```
 //! Patterns are an exact type (`order.filled`) or a family (`order.*`). A type matching
 //! both lists takes the more specific pattern (exact beats family); on a tie `fsync` wins.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +45,102 @@ pub struct Config {
     /// When signed checkpoints are taken without being asked.
     #[serde(default)]
     pub checkpoints: CheckpointPolicy,
+    /// How long records are kept (docs/archive.md).
+    #[serde(default)]
+    pub retention: RetentionPolicy,
+}
+
+/// Retention: how long archived JSONL segments stay in `journal/`, and how long the
+/// Parquet archive keeps each type. A type that matches no `keep` pattern is kept
+/// forever: nothing is ever purged without a rule that allows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionPolicy {
+    /// Archived segments whose last record is older than this leave `journal/`.
+    #[serde(default = "default_hot_window")]
+    pub hot_window: String,
+    /// Type pattern -> period (`"6y"`, `"18m"`, `"13w"`, `"90d"`).
+    #[serde(default)]
+    pub keep: BTreeMap<String, String>,
+}
+
+fn default_hot_window() -> String {
+    "90d".into()
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            hot_window: default_hot_window(),
+            keep: BTreeMap::new(),
+        }
+    }
+}
+
+/// A calendar period: `<n>d`, `<n>w`, `<n>m` (months) or `<n>y`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Days.
+    Days(u32),
+    /// Calendar months.
+    Months(u32),
+    /// Calendar years.
+    Years(u32),
+}
+
+impl std::str::FromStr for Period {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Period, String> {
+        let bad = || format!("{s:?} is not a period like \"90d\", \"13w\", \"18m\" or \"6y\"");
+        let (num, unit) = s.split_at(s.len().saturating_sub(1));
+        let n: u32 = num.parse().map_err(|_| bad())?;
+        if n == 0 || n > 1000 {
+            return Err(format!("{s:?}: the number must be between 1 and 1000"));
+        }
+        match unit {
+            "d" => Ok(Period::Days(n)),
+            "w" => Ok(Period::Days(n * 7)),
+            "m" => Ok(Period::Months(n)),
+            "y" => Ok(Period::Years(n)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// The hot window.
+    pub fn hot_window(&self) -> Period {
+        self.hot_window.parse().expect("checked when the configuration was loaded")
+    }
+
+    /// How long records of `ty` are kept; `None`: forever (no rule).
+    pub fn keep_for(&self, ty: &str) -> Option<(&str, Period)> {
+        if ty.starts_with("journal.") {
+            return None;
+        }
+        self.keep
+            .iter()
+            .filter_map(|(p, v)| specificity(p, ty).map(|s| (s, p, v)))
+            .max_by_key(|(s, _, _)| *s)
+            .map(|(_, p, v)| (p.as_str(), v.parse().expect("checked when the configuration was loaded")))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.hot_window
+            .parse::<Period>()
+            .map_err(|r| format!("retention.hot_window: {r}"))?;
+        for (p, v) in &self.keep {
+            check_pattern(p).map_err(|r| format!("retention.keep.{p:?}: {r}"))?;
+            if p == "journal" || p.starts_with("journal.") {
+                return Err(format!(
+                    "retention.keep.{p:?}: journal.* records are the journal's own; their retention is fixed"
+                ));
+            }
+            v.parse::<Period>()
+                .map_err(|r| format!("retention.keep.{p:?}: {r}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// When a checkpoint is due (checked after each `append` and `demo`, and by
@@ -217,6 +321,7 @@ impl Config {
             journal: JournalConfig::default(),
             durability: DurabilityPolicy::default(),
             checkpoints: CheckpointPolicy::default(),
+            retention: RetentionPolicy::default(),
         }
     }
 
@@ -242,6 +347,7 @@ impl Config {
             return Err("journal.segment_max_bytes: must be at least 4096".into());
         }
         cfg.durability.validate()?;
+        cfg.retention.validate()?;
         Ok(cfg)
     }
 
@@ -276,7 +382,17 @@ impl Config {
              # (0 turns one off); `tradetrail checkpoint` takes one at any time.\n\
              every_records = {cp_records}\n\
              every_seconds = {cp_seconds}\n\
-             at_seal = {cp_seal}\n",
+             at_seal = {cp_seal}\n\
+             \n\
+             [retention]\n\
+             # Archived JSONL segments older than this leave journal/ at `tradetrail retention apply`\n\
+             # (the Parquet archive keeps them). Periods: \"90d\", \"13w\", \"18m\", \"6y\".\n\
+             hot_window = {hot:?}\n\
+             \n\
+             [retention.keep]\n\
+             # How long the archive keeps each type pattern, e.g. \"order.*\" = \"6y\". A type that\n\
+             # matches no pattern is kept forever; nothing is purged without a rule.\n\
+             {keep}",
             origin = self.origin,
             seg = self.journal.segment_max_bytes,
             daily = self.journal.rotate_daily,
@@ -286,6 +402,13 @@ impl Config {
             cp_records = self.checkpoints.every_records,
             cp_seconds = self.checkpoints.every_seconds,
             cp_seal = self.checkpoints.at_seal,
+            hot = self.retention.hot_window,
+            keep = self
+                .retention
+                .keep
+                .iter()
+                .map(|(p, v)| format!("{p:?} = {v:?}\n"))
+                .collect::<String>(),
         )
     }
 }
@@ -344,5 +467,31 @@ mod tests {
             .contains("durability.fsync[0]"));
         let bad = format!("{}\nsurprise = 1\n", c.to_toml());
         assert!(Config::parse(&bad).unwrap_err().contains("surprise"));
+    }
+
+    #[test]
+    fn retention_defaults_rules_and_errors() {
+        // A file from before the [retention] section still loads.
+        let old = "origin = \"o/1\"\n";
+        let c = Config::parse(old).unwrap();
+        assert_eq!(c.retention, RetentionPolicy::default());
+        assert_eq!(c.retention.hot_window(), Period::Days(90));
+        assert_eq!(c.retention.keep_for("order.filled"), None);
+        let mut c = Config::new("o/1".into());
+        c.retention.keep.insert("order.*".into(), "6y".into());
+        c.retention.keep.insert("order.rejected".into(), "18m".into());
+        c.retention.keep.insert("log.*".into(), "13w".into());
+        assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
+        let r = &c.retention;
+        assert_eq!(r.keep_for("order.filled"), Some(("order.*", Period::Years(6))));
+        assert_eq!(r.keep_for("order.rejected"), Some(("order.rejected", Period::Months(18))));
+        assert_eq!(r.keep_for("log.debug"), Some(("log.*", Period::Days(91))));
+        assert_eq!(r.keep_for("signal.generated"), None);
+        let bad = c.to_toml().replace("\"6y\"", "\"6 years\"");
+        assert!(Config::parse(&bad).unwrap_err().contains("retention.keep.\"order.*\""));
+        let bad = c.to_toml().replace("\"log.*\"", "\"journal.*\"");
+        assert!(Config::parse(&bad).unwrap_err().contains("journal.* records"));
+        let bad = c.to_toml().replace("hot_window = \"90d\"", "hot_window = \"0d\"");
+        assert!(Config::parse(&bad).unwrap_err().contains("retention.hot_window"));
     }
 }

@@ -78,6 +78,15 @@ pub enum Error {
         /// The journal directory.
         path: PathBuf,
     },
+    /// The record is older than the journal's first segment: its segment was
+    /// archived and removed after the hot window. Read it from the archive.
+    #[error("record {seq} is no longer in the journal, which now starts at seq {first}; older records are in the archive (DIR/archive)")]
+    Removed {
+        /// The sequence number asked for.
+        seq: u64,
+        /// The first seq the journal still holds.
+        first: u64,
+    },
     /// A record with this sequence number does not exist (yet).
     #[error("no record with seq {seq} (the journal holds {len} records)")]
     NoSuchRecord {

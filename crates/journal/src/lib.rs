@@ -43,7 +43,7 @@ pub use record::{parse_header, record_type, RecordHeader};
 pub use recovery::RecoveryReport;
 pub use segment::{list_segments, parse_segment_file_name, segment_file_name, SegmentName};
 pub use storage::{DirLock, FsStorage, SegmentFile, Storage, LOCK_FILE};
-pub use verify::{verify, VerifyReport, JOURNAL_TYPES};
+pub use verify::{verify, verify_from, Anchor, VerifyReport, JOURNAL_TYPES};
 pub use writer::{Entry, Journal, JournalStatus, Receipt, Ticket};
 
 /// The version of the on-disk format written in `journal.created`.

@@ -21,6 +21,11 @@ pub fn for_each_line(
     mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
 ) -> Result<u64> {
     let segments = list_segments(storage, dir)?;
+    if let Some(first) = segments.first().map(|s| s.first_seq) {
+        if from < first && to.is_none_or(|t| t > from) {
+            return Err(Error::Removed { seq: from, first });
+        }
+    }
     let start = segments
         .partition_point(|s| s.first_seq <= from)
         .saturating_sub(1);

@@ -96,6 +96,23 @@ pub(crate) fn last_line(storage: &dyn Storage, path: &Path) -> Result<Option<Vec
     }
 }
 
+/// The first complete line (without `\n`) of a file.
+fn first_line(storage: &dyn Storage, path: &Path) -> Result<Option<Vec<u8>>> {
+    let mut window = 64 * 1024;
+    loop {
+        let buf = storage
+            .read_at(path, 0, window)
+            .map_err(|e| Error::io(storage, "read", path, e))?;
+        if let Some(nl) = memchr::memchr(b'\n', &buf) {
+            return Ok(Some(buf[..nl].to_vec()));
+        }
+        if buf.len() < window {
+            return Ok(None);
+        }
+        window *= 4;
+    }
+}
+
 pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recovered> {
     let segments = list_segments(storage, journal_dir)?;
     let Some(active) = segments.last().cloned() else {
@@ -117,6 +134,24 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
             reason: format!("last record of sealed segment: {r}"),
         })?;
         (h.seq + 1, RecordHash::of_line(&line), h.ts_recorded)
+    } else if active.first_seq > 0 {
+        // The older segments were archived and removed: the chain resumes from what
+        // the first record says of the one before it (`verify` checks that against
+        // the archive).
+        let first = first_line(storage, &active.path)?.ok_or_else(|| Error::Corrupt {
+            segment: active.path.clone(),
+            offset: 0,
+            reason: format!(
+                "the journal's only segment starts at seq {} and holds no complete record",
+                active.first_seq
+            ),
+        })?;
+        let h = parse_header(&first).map_err(|r| Error::Corrupt {
+            segment: active.path.clone(),
+            offset: 0,
+            reason: format!("first record: {r}"),
+        })?;
+        (active.first_seq, h.prev, h.ts_recorded)
     } else {
         (0, RecordHash::ZERO, 0)
     };

@@ -88,12 +88,36 @@ struct Line {
     ts: i64,
 }
 
+/// Where a journal whose oldest segments were removed must begin: the record before
+/// its first one is held elsewhere (the Parquet archive), which vouches for its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    /// The seq the journal's first segment must start at.
+    pub seq: u64,
+    /// The hash of record `seq - 1`: the first record's `prev`.
+    pub prev: RecordHash,
+    /// The `ts_recorded` of record `seq - 1`.
+    pub ts_recorded: i64,
+}
+
 /// Verifies the journal in `dir`. `progress` is called with bytes checked so far.
 /// Returns `Err` only when the files cannot be read; tampering is reported in the
 /// [`VerifyReport`].
 pub fn verify(
     storage: &dyn Storage,
     dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<VerifyReport> {
+    verify_from(storage, dir, None, progress)
+}
+
+/// Like [`verify`], for a journal that starts at `anchor.seq` instead of 0 (its
+/// older segments were archived and removed): the first record must carry that seq
+/// and link to the anchor's hash. `records` in the report counts from there.
+pub fn verify_from(
+    storage: &dyn Storage,
+    dir: &Path,
+    anchor: Option<&Anchor>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<VerifyReport> {
     if !storage
@@ -142,10 +166,12 @@ pub fn verify(
     Ok(stitch(
         &segments.iter().map(|s| s.path.clone()).collect::<Vec<_>>(),
         checks,
+        anchor,
     ))
 }
 
-fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
+fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>, anchor: Option<&Anchor>) -> VerifyReport {
+    let base = anchor.map_or(0, |a| a.seq);
     let mut report = VerifyReport {
         ok: true,
         records: 0,
@@ -165,10 +191,28 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
     let mut prev_last: Option<Line> = None;
     for (i, c) in checks.iter().enumerate() {
         let next_first = checks.get(i + 1).and_then(|n| n.first);
-        // The journal starts at record 0 (a removed first segment is not a shorter journal).
+        // The journal starts at record 0 (a removed first segment is not a shorter
+        // journal), or where its anchor says, linked to the anchor's hash.
         if let (None, Some(f)) = (prev_last, c.first) {
-            if f.seq != 0 {
-                return fail(report, seq_problem(0, f.seq));
+            if f.seq != base {
+                return fail(report, base, seq_problem(base, f.seq));
+            }
+            if let Some(a) = anchor {
+                if f.prev != a.prev || f.ts < a.ts_recorded {
+                    return fail(
+                        report,
+                        base,
+                        Problem {
+                            seq: f.seq,
+                            reason: format!(
+                                "record {}: does not follow record {} as the archive holds it ({})",
+                                f.seq,
+                                f.seq.wrapping_sub(1),
+                                if f.prev != a.prev { "prev differs" } else { "ts_recorded is earlier" }
+                            ),
+                        },
+                    );
+                }
             }
         }
         // The boundary with the segment before.
@@ -210,7 +254,7 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
                 None
             };
             if let Some(pb) = boundary {
-                return fail(report, pb);
+                return fail(report, base, pb);
             }
         } else if prev_last.is_some()
             && c.first.is_none()
@@ -219,6 +263,7 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
         {
             return fail(
                 report,
+                base,
                 Problem {
                     seq: prev_last.map_or(0, |p| p.seq + 1),
                     reason: format!("segment {} is empty", paths[i].display()),
@@ -230,11 +275,11 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
             // The segment's last line L did not link to the line before it. If the next
             // segment's first record does not link to L either, L is the altered one.
             if next_first.is_some_and(|n| n.prev != last.hash) {
-                return fail(report, altered_last.clone());
+                return fail(report, base, altered_last.clone());
             }
         }
         if let Some(pb) = &c.problem {
-            return fail(report, pb.clone());
+            return fail(report, base, pb.clone());
         }
         if let Some(torn) = c.torn_tail {
             report.warnings.push(format!(
@@ -251,8 +296,9 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
     if report.records == 0 {
         return fail(
             report,
+            base,
             Problem {
-                seq: 0,
+                seq: base,
                 reason: "the journal has no records".into(),
             },
         );
@@ -260,9 +306,9 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>) -> VerifyReport {
     report
 }
 
-fn fail(mut report: VerifyReport, pb: Problem) -> VerifyReport {
+fn fail(mut report: VerifyReport, base: u64, pb: Problem) -> VerifyReport {
     report.ok = false;
-    report.records = report.records.min(pb.seq);
+    report.records = report.records.min(pb.seq.saturating_sub(base));
     report.first_bad_seq = Some(pb.seq);
     report.reason = Some(pb.reason);
     report

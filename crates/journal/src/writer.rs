@@ -482,7 +482,12 @@ impl Journal {
                     len: st.written,
                 });
             }
-            let idx = st.segments.partition_point(|&f| f <= seq) - 1;
+            let Some(idx) = st.segments.partition_point(|&f| f <= seq).checked_sub(1) else {
+                return Err(Error::Removed {
+                    seq,
+                    first: st.segments.first().copied().unwrap_or(0),
+                });
+            };
             let seg_first = st.segments[idx];
             match st.sparse.range(..=seq).next_back() {
                 Some((&s, &(sf, off))) if sf == seg_first => (seg_first, s, off),

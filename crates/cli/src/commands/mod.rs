@@ -1,15 +1,19 @@
 //! One module per subcommand.
 
 pub mod append;
+pub mod archive;
 pub mod bench;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;
+pub mod hold;
 pub mod incident;
 pub mod init;
 pub mod prove;
 pub mod query;
+pub mod retention;
 pub mod serve;
+pub mod sql;
 pub mod stats;
 pub mod status;
 pub mod token;

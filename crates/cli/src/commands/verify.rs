@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{verify, FsStorage, Storage};
+use tradetrail_journal::{FsStorage, Storage};
 
 use crate::exit::{BadInput, Exit, TAMPERED};
 
@@ -43,7 +43,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let t0 = Instant::now();
-    let report = verify(&FsStorage, &jdir, &|bytes| pb.set_position(bytes))?;
+    // The journal, and the Parquet archive when there is one (docs/archive.md).
+    let full = tradetrail_archive::verify_all(&dir, &|bytes| pb.set_position(bytes))
+        .map_err(super::archive::cli_error)?;
+    let report = &full.journal;
+    let first = full.journal_first_seq;
     let secs = t0.elapsed().as_secs_f64();
     pb.finish_and_clear();
     let cp_check = match &args.checkpoint {
@@ -51,11 +55,17 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         Some(path) => Some(check_checkpoint(&dir, path, args.key.as_deref())?),
     };
     let cp_ok = cp_check.as_ref().is_none_or(|c| c.ok);
+    let archive_ok = full.archive.as_ref().is_none_or(|a| a.ok);
     if args.json {
-        let mut v = serde_json::to_value(&report)?;
+        let mut v = serde_json::to_value(report)?;
+        if let Some(a) = &full.archive {
+            v["journal_first_seq"] = serde_json::json!(first);
+            v["archive"] = serde_json::to_value(a)?;
+            v["ok"] = serde_json::Value::Bool(report.ok && a.ok);
+        }
         if let Some(c) = &cp_check {
             v["checkpoint"] = serde_json::to_value(c)?;
-            v["ok"] = serde_json::Value::Bool(report.ok && c.ok);
+            v["ok"] = serde_json::Value::Bool(report.ok && archive_ok && c.ok);
         }
         writeln!(out, "{v}")?;
     } else {
@@ -73,7 +83,14 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 report.records as f64 / secs.max(1e-9)
             )?;
             if let Some(h) = report.head_hash {
-                writeln!(out, "head: seq {} hash {h}", report.records - 1)?;
+                writeln!(out, "head: seq {} hash {h}", first + report.records - 1)?;
+            }
+            if first > 0 {
+                writeln!(
+                    out,
+                    "the journal starts at seq {first}: records before it left journal/ after archiving, and it links to the archive's record {}",
+                    first - 1
+                )?;
             }
         } else {
             writeln!(
@@ -86,6 +103,40 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 report.reason.as_deref().unwrap_or("unknown")
             )?;
             writeln!(out, "{} records before it are intact", report.records)?;
+        }
+    }
+    if let (Some(a), false) = (&full.archive, args.json) {
+        for w in &a.warnings {
+            eprintln!("warning: archive: {w}");
+        }
+        if a.ok {
+            writeln!(
+                out,
+                "archive: ok, {} records in {} file(s) over {} partition(s) match their manifests and Merkle roots{}{}",
+                a.records,
+                a.files,
+                a.partitions,
+                if a.compared_with_journal > 0 {
+                    format!("; {} are byte-identical to the journal's", a.compared_with_journal)
+                } else {
+                    String::new()
+                },
+                if a.purged_records > 0 {
+                    format!("; {} purged records are accounted for by journal.retention_purged records", a.purged_records)
+                } else {
+                    String::new()
+                }
+            )?;
+            if let Some(root) = a.root {
+                writeln!(out, "archive: Merkle root at seq {} is {root}", a.end_seq)?;
+            }
+        } else {
+            writeln!(
+                out,
+                "archive: FAILED: {}{}",
+                a.first_bad_seq.map(|s| format!("first bad seq {s}: ")).unwrap_or_default(),
+                a.reason.as_deref().unwrap_or("unknown")
+            )?;
         }
     }
     if let Some(c) = &cp_check {
@@ -105,7 +156,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
     }
-    if report.ok && cp_ok {
+    if report.ok && archive_ok && cp_ok {
         Ok(())
     } else {
         Err(Exit(TAMPERED).into())

@@ -1,0 +1,427 @@
+//! `tradetrail archive`: sealed segments into Parquet, one file per segment and UTC
+//! day, listed in the day's manifest.
+//!
+//! Crash safety: a file is written as `_tmp-<name>.partial`, fsync'd, renamed into
+//! place and the directory fsync'd; only then is the manifest rewritten the same way.
+//! The manifest is what counts: a temporary file is removed by the next run, and a
+//! Parquet file that no manifest lists (a crash between the two renames) is ignored
+//! by `verify` and SQL and made again, identically, by the next run. Archiving reads
+//! only sealed segments, which never change, so it can run beside a writer.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use sha2::{Digest, Sha256};
+use tradetrail_core::{Config, DataDir};
+use tradetrail_journal::{list_segments, FsStorage, RecordHash};
+use tradetrail_merkle::Hash;
+
+use crate::frontier::Frontier;
+use crate::index::{ArchiveIndex, Partition};
+use crate::layout::{self, day_name, day_of, partition_dir};
+use crate::manifest::{FileEntry, Manifest};
+use crate::row::{build_batch, file_order, Row};
+use crate::schema::{col, schema, DICTIONARY_COLUMNS};
+use crate::{Error, Result};
+
+/// How files are written.
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    /// zstd level (1 fastest .. 22 smallest).
+    pub zstd_level: i32,
+    /// Rows per row group.
+    pub row_group_rows: usize,
+}
+
+impl Default for ArchiveOptions {
+    fn default() -> Self {
+        ArchiveOptions {
+            zstd_level: 3,
+            row_group_rows: 64 * 1024,
+        }
+    }
+}
+
+/// What one `archive` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ArchiveReport {
+    /// Sealed segments archived by this run.
+    pub segments: usize,
+    /// Sealed segments that were already archived.
+    pub already_archived: usize,
+    /// Parquet files written.
+    pub files: usize,
+    /// Records archived by this run.
+    pub records: u64,
+    /// JSON Lines bytes those records take in the journal.
+    pub jsonl_bytes: u64,
+    /// Parquet bytes written.
+    pub parquet_bytes: u64,
+    /// Temporary files of an interrupted run that were removed.
+    pub removed_temps: usize,
+    /// The seq after the last archived record.
+    pub end_seq: u64,
+}
+
+/// `DIR/archive`.
+pub fn archive_dir(data: &DataDir) -> PathBuf {
+    data.root().join("archive")
+}
+
+/// Archives every sealed segment not archived yet. `progress(done, total)` is
+/// called with JSONL bytes.
+pub fn archive(
+    data: &DataDir,
+    opts: &ArchiveOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ArchiveReport> {
+    let config = Config::load(&data.config())?;
+    let root = archive_dir(data);
+    std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
+    let _lock = ArchiveLock::take(&root)?;
+    let mut idx = ArchiveIndex::load(&root)?;
+    let mut report = ArchiveReport::default();
+    for t in &idx.temps {
+        std::fs::remove_file(t).map_err(|e| Error::io("remove", t, e))?;
+        report.removed_temps += 1;
+    }
+    let segs = list_segments(&FsStorage, &data.journal())?;
+    let sealed = segs.len().saturating_sub(1);
+    let next = idx.end();
+    let total: u64 = segs[..sealed]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| segs[i + 1].first_seq > next)
+        .map(|(_, s)| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
+        .sum();
+    let mut state = match idx.last() {
+        Some(f) => Chain {
+            next: f.last_seq + 1,
+            prev: f.last_hash,
+            ts: f.last_ts_recorded,
+            frontier: f.frontier.clone(),
+        },
+        None => Chain {
+            next: 0,
+            prev: Hash([0; 32]),
+            ts: i64::MIN,
+            frontier: Frontier::new(),
+        },
+    };
+    let mut done = 0u64;
+    for i in 0..sealed {
+        let seg = &segs[i];
+        let seg_end = segs[i + 1].first_seq;
+        if seg_end <= state.next {
+            report.already_archived += 1;
+            continue;
+        }
+        if seg.first_seq > state.next {
+            return Err(Error::Chain {
+                seq: state.next,
+                reason: format!(
+                    "is in no segment of the journal (the next one, {}, starts at seq {}) and not in the archive",
+                    seg.path.display(),
+                    seg.first_seq
+                ),
+            });
+        }
+        let bytes = std::fs::read(&seg.path).map_err(|e| Error::io("read", &seg.path, e))?;
+        archive_segment(
+            &bytes,
+            seg.first_seq,
+            seg_end,
+            &seg.path,
+            &mut state,
+            &mut |rows, c| {
+                let e = write_file(&root, &config.origin, rows, c, opts)?;
+                report.files += 1;
+                report.records += e.records;
+                report.jsonl_bytes += e.jsonl_bytes;
+                report.parquet_bytes += e.bytes;
+                put_entry(&mut idx, &config.origin, e)
+            },
+        )?;
+        report.segments += 1;
+        done += bytes.len() as u64;
+        progress(done, total);
+    }
+    report.end_seq = state.next;
+    Ok(report)
+}
+
+/// Where the chain stands after the last archived record.
+struct Chain {
+    next: u64,
+    prev: Hash,
+    ts: i64,
+    frontier: Frontier,
+}
+
+/// The records of one file, as the archiver gathered them.
+struct Chunk {
+    first_prev: Hash,
+    first_hash: Hash,
+    last_hash: Hash,
+    frontier: Frontier,
+    jsonl_bytes: u64,
+}
+
+fn archive_segment<'a>(
+    data: &'a [u8],
+    first_seq: u64,
+    end_seq: u64,
+    path: &Path,
+    st: &mut Chain,
+    flush: &mut dyn FnMut(&[Row<'a>], Chunk) -> Result<()>,
+) -> Result<()> {
+    let mut rows: Vec<Row<'a>> = Vec::new();
+    let mut chunk: Option<(i64, Chunk)> = None;
+    let mut pos = 0usize;
+    let mut seq = first_seq;
+    while pos < data.len() {
+        let Some(nl) = memchr::memchr(b'\n', &data[pos..]) else {
+            return Err(Error::Chain {
+                seq,
+                reason: format!("{}: the sealed segment ends in an incomplete line", path.display()),
+            });
+        };
+        let line = &data[pos..pos + nl];
+        pos += nl + 1;
+        if seq < st.next {
+            seq += 1;
+            continue;
+        }
+        let bad = |reason: String| Error::Chain { seq, reason };
+        let row = Row::parse(line).map_err(bad)?;
+        if row.seq != seq {
+            return Err(bad(format!("{}: found seq {} in its place", path.display(), row.seq)));
+        }
+        if RecordHash::from_hex(row.prev.as_bytes()).map(|h| h.0) != Some(st.prev.0) {
+            return Err(bad("prev does not match the record before it; run `tradetrail verify`".into()));
+        }
+        if row.ts_recorded < st.ts {
+            return Err(bad("ts_recorded is earlier than the record before it's".into()));
+        }
+        let day = day_of(row.ts_recorded);
+        if chunk.as_ref().is_some_and(|(d, _)| *d != day) {
+            let (_, mut c) = chunk.take().expect("checked");
+            c.frontier = st.frontier.clone();
+            flush(&rows, c)?;
+            rows.clear();
+        }
+        let hash = Hash(RecordHash::of_line(line).0);
+        let c = &mut chunk
+            .get_or_insert_with(|| {
+                (
+                    day,
+                    Chunk {
+                        first_prev: st.prev,
+                        first_hash: hash,
+                        last_hash: hash,
+                        frontier: Frontier::new(),
+                        jsonl_bytes: 0,
+                    },
+                )
+            })
+            .1;
+        c.last_hash = hash;
+        c.jsonl_bytes += line.len() as u64 + 1;
+        st.frontier.push_line(line);
+        st.prev = hash;
+        st.ts = row.ts_recorded;
+        st.next = seq + 1;
+        rows.push(row);
+        seq += 1;
+    }
+    if seq != end_seq {
+        return Err(Error::Chain {
+            seq,
+            reason: format!(
+                "{} holds records up to {} but the next segment starts at {end_seq}",
+                path.display(),
+                seq.wrapping_sub(1)
+            ),
+        });
+    }
+    if let Some((_, mut c)) = chunk {
+        c.frontier = st.frontier.clone();
+        flush(&rows, c)?;
+    }
+    Ok(())
+}
+
+/// The writer settings every archive file is written with.
+pub fn writer_properties(opts: &ArchiveOptions, kv: Vec<KeyValue>) -> Result<WriterProperties> {
+    let level = ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::BadInput(format!("zstd level: {e}")))?;
+    let ts_event_idx = schema().index_of(col::TS_EVENT)? as i32;
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(opts.row_group_rows))
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: ts_event_idx,
+            descending: false,
+            nulls_first: true,
+        }]))
+        .set_created_by(format!("tradetrail {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(kv));
+    for c in DICTIONARY_COLUMNS {
+        b = b
+            .set_column_dictionary_enabled(ColumnPath::from(*c), true)
+            .set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Chunk);
+    }
+    for c in [col::SEQ, col::TS_RECORDED, col::TS_EVENT] {
+        b = b.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
+    }
+    for c in [col::ENTITY_ID, col::EVENT_ID] {
+        b = b.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Chunk);
+    }
+    Ok(b.build())
+}
+
+/// A writer that hashes and counts what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes `rows` as a Parquet file (to `out`), sorted by `ts_event`; returns its size
+/// and SHA-256.
+pub fn write_parquet<W: Write + Send>(
+    out: W,
+    rows: &[Row<'_>],
+    opts: &ArchiveOptions,
+    kv: Vec<KeyValue>,
+) -> Result<(W, u64, Hash)> {
+    let pq = |source| Error::Parquet {
+        path: PathBuf::from("<parquet writer>"),
+        source,
+    };
+    let props = writer_properties(opts, kv)?;
+    let sink = Hashing {
+        inner: out,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let mut w = ArrowWriter::try_new(sink, schema(), Some(props)).map_err(pq)?;
+    let order = file_order(rows);
+    for part in order.chunks(opts.row_group_rows.max(1)) {
+        let batch = build_batch(rows, part)?;
+        w.write(&batch).map_err(pq)?;
+        w.flush().map_err(pq)?;
+    }
+    let sink = w.into_inner().map_err(pq)?;
+    Ok((sink.inner, sink.bytes, Hash(sink.hasher.finalize().into())))
+}
+
+fn write_file(root: &Path, origin: &str, rows: &[Row<'_>], c: Chunk, opts: &ArchiveOptions) -> Result<FileEntry> {
+    let first = &rows[0];
+    let last = &rows[rows.len() - 1];
+    let day = day_of(first.ts_recorded);
+    let dir = partition_dir(root, day);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    let name = layout::file_name(first.seq, last.seq);
+    let path = dir.join(&name);
+    let tmp = layout::temp_path(&path);
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let kv = vec![
+        KeyValue::new("tradetrail.origin".into(), origin.to_string()),
+        KeyValue::new("tradetrail.first_seq".into(), first.seq.to_string()),
+        KeyValue::new("tradetrail.last_seq".into(), last.seq.to_string()),
+    ];
+    let (buf, bytes, sha256) = write_parquet(std::io::BufWriter::with_capacity(1 << 20, file), rows, opts, kv)
+        .map_err(|e| match e {
+            Error::Parquet { source, .. } => Error::Parquet { path: tmp.clone(), source },
+            e => e,
+        })?;
+    let file = buf.into_inner().map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
+    drop(file);
+    layout::commit(&tmp, &path)?;
+    let mut types = std::collections::BTreeMap::new();
+    for r in rows {
+        *types.entry(r.ty.to_string()).or_insert(0u64) += 1;
+    }
+    Ok(FileEntry {
+        file: name,
+        first_seq: first.seq,
+        last_seq: last.seq,
+        records: rows.len() as u64,
+        bytes,
+        sha256,
+        jsonl_bytes: c.jsonl_bytes,
+        first_prev: c.first_prev,
+        first_hash: c.first_hash,
+        last_hash: c.last_hash,
+        first_ts_recorded: first.ts_recorded,
+        last_ts_recorded: last.ts_recorded,
+        min_ts_event: rows.iter().filter_map(|r| r.ts_event).min(),
+        max_ts_event: rows.iter().filter_map(|r| r.ts_event).max(),
+        root: c.frontier.root(),
+        frontier: c.frontier,
+        types,
+        purged_by: None,
+    })
+}
+
+fn put_entry(idx: &mut ArchiveIndex, origin: &str, e: FileEntry) -> Result<()> {
+    let day = day_of(e.first_ts_recorded);
+    let dir = partition_dir(&idx.root, day);
+    match idx.partitions.iter_mut().find(|p| p.dir == dir) {
+        Some(p) => {
+            p.manifest.put(e);
+            p.manifest.save(&p.dir)?;
+        }
+        None => {
+            let manifest = Manifest::new(origin, &day_name(day), e);
+            manifest.save(&dir)?;
+            idx.partitions.push(Partition { dir, manifest });
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive lock on `archive/_lock`, held while the archive is changed.
+pub struct ArchiveLock {
+    _file: std::fs::File,
+}
+
+impl ArchiveLock {
+    /// Takes the lock or fails at once.
+    pub fn take(root: &Path) -> Result<ArchiveLock> {
+        let path = root.join("_lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|_| {
+            Error::BadInput(format!(
+                "{} is locked: another `tradetrail archive` or `retention apply` is running",
+                root.display()
+            ))
+        })?;
+        Ok(ArchiveLock { _file: file })
+    }
+}

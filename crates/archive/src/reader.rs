@@ -1,0 +1,70 @@
+//! Reading archive files back.
+
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use crate::schema::col;
+use crate::{Error, Result};
+
+/// Every row of a file, as written (sorted by `ts_event`), optionally only some columns.
+pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+    let pq = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    if let Some(cols) = columns {
+        let schema = b.parquet_schema();
+        let idx: Vec<usize> = cols
+            .iter()
+            .map(|c| {
+                (0..schema.num_columns())
+                    .find(|&i| schema.column(i).name() == *c)
+                    .ok_or_else(|| Error::Corrupt {
+                        path: path.to_path_buf(),
+                        reason: format!("has no column {c:?}"),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let mask = ProjectionMask::leaves(schema, idx);
+        b = b.with_projection(mask);
+    }
+    let reader = b.with_batch_size(64 * 1024).build().map_err(pq)?;
+    reader
+        .map(|r| r.map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }))
+        .collect()
+}
+
+/// `(seq, line)` of every record in a file, in seq order.
+pub fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
+    let batches = read_batches(path, Some(&[col::SEQ, col::LINE]))?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let bad = || Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: "the seq or line column has the wrong type".into(),
+        };
+        let seq = b
+            .column_by_name(col::SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+            .ok_or_else(bad)?;
+        let line = b
+            .column_by_name(col::LINE)
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(bad)?;
+        for i in 0..b.num_rows() {
+            out.push((seq.value(i), line.value(i).to_string()));
+        }
+    }
+    out.sort_by_key(|(s, _)| *s);
+    Ok(out)
+}

@@ -1,0 +1,50 @@
+//! `tradetrail sql "SELECT ..."` (built with `--features sql`)
+
+use std::path::Path;
+
+use anyhow::Result;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The query, over one table `events` (archive + live journal)
+    query: String,
+    /// Output: table, csv or jsonl
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+#[cfg(feature = "sql")]
+pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    use tradetrail_archive::{run_sql, write_results, SqlFormat};
+    let format = match args.format.as_str() {
+        "table" => SqlFormat::Table,
+        "csv" => SqlFormat::Csv,
+        "jsonl" => SqlFormat::Jsonl,
+        other => {
+            return Err(crate::exit::BadInput(format!("--format: {other:?} is not table, csv or jsonl")).into())
+        }
+    };
+    let dir = tradetrail_core::DataDir::resolve(data);
+    if !dir.config().exists() {
+        return Err(tradetrail_core::Error::NotInitialized { path: dir.root().to_path_buf() }.into());
+    }
+    let batches = run_sql(&dir, &args.query).map_err(|e| match e {
+        tradetrail_archive::Error::Sql(s) => crate::exit::BadInput(format!("sql: {s}")).into(),
+        e => super::archive::cli_error(e),
+    })?;
+    let mut out = std::io::stdout().lock();
+    write_results(&batches, format, &mut out).map_err(super::archive::cli_error)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "sql"))]
+pub fn run(_data: Option<&Path>, _args: Args) -> Result<()> {
+    Err(crate::exit::BadInput(
+        "this tradetrail was built without SQL; build it with \
+         `cargo build --release -p tradetrail-cli --features sql` (DataFusion; a longer build), \
+         or query the Parquet archive directly, e.g. DuckDB: \
+         SELECT * FROM read_parquet('DIR/archive/**/*.parquet', hive_partitioning=true)"
+            .into(),
+    )
+    .into())
+}
