@@ -114,6 +114,11 @@ pub fn archive(
         },
     };
     let mut done = 0u64;
+    // Manifests changed but not saved yet: saved when the run moves to another
+    // partition, every SAVE_EVERY files, and at the end. Until then the new files are
+    // strays that a crash leaves uncounted and the next run makes again.
+    let mut dirty: Option<usize> = None;
+    let mut unsaved = 0usize;
     for i in 0..sealed {
         let seg = &segs[i];
         let seg_end = segs[i + 1].first_seq;
@@ -144,15 +149,34 @@ pub fn archive(
                 report.records += e.records;
                 report.jsonl_bytes += e.jsonl_bytes;
                 report.parquet_bytes += e.bytes;
-                put_entry(&mut idx, &config.origin, e)
+                let at = put_entry(&mut idx, &config.origin, e);
+                if dirty.is_some_and(|d| d != at) || unsaved >= SAVE_EVERY {
+                    save_dirty(&idx, &mut dirty)?;
+                    unsaved = 0;
+                }
+                dirty = Some(at);
+                unsaved += 1;
+                Ok(())
             },
         )?;
         report.segments += 1;
         done += bytes.len() as u64;
         progress(done, total);
     }
+    save_dirty(&idx, &mut dirty)?;
     report.end_seq = state.next;
     Ok(report)
+}
+
+/// Files written between manifest saves, at most.
+const SAVE_EVERY: usize = 64;
+
+fn save_dirty(idx: &ArchiveIndex, dirty: &mut Option<usize>) -> Result<()> {
+    if let Some(i) = dirty.take() {
+        let p = &idx.partitions[i];
+        p.manifest.save(&p.dir)?;
+    }
+    Ok(())
 }
 
 /// Where the chain stands after the last archived record.
@@ -384,21 +408,21 @@ fn write_file(root: &Path, origin: &str, rows: &[Row<'_>], c: Chunk, opts: &Arch
     })
 }
 
-fn put_entry(idx: &mut ArchiveIndex, origin: &str, e: FileEntry) -> Result<()> {
+/// Adds a file to its partition's manifest in memory; returns the partition's index.
+fn put_entry(idx: &mut ArchiveIndex, origin: &str, e: FileEntry) -> usize {
     let day = day_of(e.first_ts_recorded);
     let dir = partition_dir(&idx.root, day);
-    match idx.partitions.iter_mut().find(|p| p.dir == dir) {
-        Some(p) => {
-            p.manifest.put(e);
-            p.manifest.save(&p.dir)?;
+    match idx.partitions.iter().position(|p| p.dir == dir) {
+        Some(i) => {
+            idx.partitions[i].manifest.put(e);
+            i
         }
         None => {
             let manifest = Manifest::new(origin, &day_name(day), e);
-            manifest.save(&dir)?;
             idx.partitions.push(Partition { dir, manifest });
+            idx.partitions.len() - 1
         }
     }
-    Ok(())
 }
 
 /// An exclusive lock on `archive/_lock`, held while the archive is changed.
