@@ -192,17 +192,21 @@ fn verify_catches_a_changed_typed_column_and_a_changed_file() {
     assert_eq!(a.first_bad_seq, Some(fe.first_seq));
 
     // The lines intact but one typed column changed, with the file hash recomputed.
+    bytes[n / 2] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let (p, fe) = idx.files().nth(1).unwrap();
+    let path = p.dir.join(&fe.file);
     let lines = tradetrail_archive::read_lines(&path).unwrap();
     let mut rows: Vec<tradetrail_archive::Row<'_>> =
         lines.iter().map(|(_, l)| tradetrail_archive::Row::parse(l.as_bytes()).unwrap()).collect();
     let victim = rows.len() / 2;
     rows[victim].trader_id = Some("T-FORGED".into());
-    let (buf, n, sha) = tradetrail_archive::write_parquet(Vec::new(), &rows, &ArchiveOptions::default(), vec![]).unwrap();
+    let (buf, len, sha) = tradetrail_archive::write_parquet(Vec::new(), &rows, &ArchiveOptions::default(), vec![]).unwrap();
     std::fs::write(&path, &buf).unwrap();
     let mut m = Manifest::load(&p.dir.join(MANIFEST_FILE)).unwrap();
     for e in m.files.iter_mut().filter(|e| e.file == fe.file) {
         e.sha256 = sha;
-        e.bytes = n;
+        e.bytes = len;
     }
     m.save(&p.dir).unwrap();
     let a = verify_all(&f.dir, &|_| {}).unwrap().archive.unwrap();
