@@ -102,14 +102,20 @@ pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<Ful
         }),
         (Err(_), _) => None,
     };
-    let mut journal = verify_from(&FsStorage, &jdir, anchor.as_ref(), progress)?;
-    if journal_first_seq > 0 && anchor.is_none() && journal.ok {
+    // Without an archive record to link to, check the journal on its own terms (from
+    // what its first record says), then fail it where the link is missing.
+    let own = match (&anchor, journal_first_seq) {
+        (None, f) if f > 0 => first_record_anchor(&jdir, f),
+        _ => None,
+    };
+    let mut journal = verify_from(&FsStorage, &jdir, anchor.as_ref().or(own.as_ref()), progress)?;
+    if journal_first_seq > 0 && anchor.is_none() {
         journal.ok = false;
         journal.records = 0;
-        journal.first_bad_seq = Some(journal_first_seq.saturating_sub(1));
+        journal.first_bad_seq = Some(journal_first_seq);
         journal.reason = Some(format!(
-            "the journal starts at seq {journal_first_seq} but no archive file ends at record {}: \
-             the records before it are in neither the journal nor the archive",
+            "record {journal_first_seq}: the journal starts here but the archive cannot vouch for record {} \
+             (no readable manifest ends there): the chain before it cannot be checked",
             journal_first_seq - 1
         ));
     }
@@ -127,6 +133,21 @@ pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<Ful
         journal_first_seq,
         archive,
     })
+}
+
+fn first_record_anchor(jdir: &std::path::Path, first: u64) -> Option<Anchor> {
+    let mut anchor = None;
+    let _ = for_each_line(&FsStorage, jdir, first, Some(first + 1), |_, line| {
+        if let Ok(h) = tradetrail_journal::parse_header(line) {
+            anchor = Some(Anchor {
+                seq: first,
+                prev: h.prev,
+                ts_recorded: h.ts_recorded,
+            });
+        }
+        Ok(false)
+    });
+    anchor
 }
 
 /// Verifies the archive alone (see the module doc); `journal_first_seq` says which

@@ -73,8 +73,11 @@ impl Fixture {
         }
     }
 
-    /// Moves the clock to day `day` and writes one event, sealing earlier days' segments.
+    /// Moves the clock to day `day` and writes one event on the day before and one on
+    /// the day, sealing every earlier day's segments (the newest sealed segment, which
+    /// retention never removes, is then the day before's).
     pub fn seal_until(&self, day: i64) {
+        self.write_day(day - 1, 1, |i, ts| custom(i, ts, "T-0"));
         self.write_day(day, 1, |i, ts| custom(i, ts, "T-0"));
     }
 }
