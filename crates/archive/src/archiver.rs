@@ -212,7 +212,10 @@ fn archive_segment<'a>(
         let Some(nl) = memchr::memchr(b'\n', &data[pos..]) else {
             return Err(Error::Chain {
                 seq,
-                reason: format!("{}: the sealed segment ends in an incomplete line", path.display()),
+                reason: format!(
+                    "{}: the sealed segment ends in an incomplete line",
+                    path.display()
+                ),
             });
         };
         let line = &data[pos..pos + nl];
@@ -224,13 +227,21 @@ fn archive_segment<'a>(
         let bad = |reason: String| Error::Chain { seq, reason };
         let row = Row::parse(line).map_err(bad)?;
         if row.seq != seq {
-            return Err(bad(format!("{}: found seq {} in its place", path.display(), row.seq)));
+            return Err(bad(format!(
+                "{}: found seq {} in its place",
+                path.display(),
+                row.seq
+            )));
         }
         if RecordHash::from_hex(row.prev.as_bytes()).map(|h| h.0) != Some(st.prev.0) {
-            return Err(bad("prev does not match the record before it; run `tradetrail verify`".into()));
+            return Err(bad(
+                "prev does not match the record before it; run `tradetrail verify`".into(),
+            ));
         }
         if row.ts_recorded < st.ts {
-            return Err(bad("ts_recorded is earlier than the record before it's".into()));
+            return Err(bad(
+                "ts_recorded is earlier than the record before it's".into()
+            ));
         }
         let day = day_of(row.ts_recorded);
         if chunk.as_ref().is_some_and(|(d, _)| *d != day) {
@@ -282,7 +293,8 @@ fn archive_segment<'a>(
 
 /// The writer settings every archive file is written with.
 pub fn writer_properties(opts: &ArchiveOptions, kv: Vec<KeyValue>) -> Result<WriterProperties> {
-    let level = ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::BadInput(format!("zstd level: {e}")))?;
+    let level = ZstdLevel::try_new(opts.zstd_level)
+        .map_err(|e| Error::BadInput(format!("zstd level: {e}")))?;
     let ts_event_idx = schema().index_of(col::TS_EVENT)? as i32;
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
@@ -358,7 +370,13 @@ pub fn write_parquet<W: Write + Send>(
     Ok((sink.inner, sink.bytes, Hash(sink.hasher.finalize().into())))
 }
 
-fn write_file(root: &Path, origin: &str, rows: &[Row<'_>], c: Chunk, opts: &ArchiveOptions) -> Result<FileEntry> {
+fn write_file(
+    root: &Path,
+    origin: &str,
+    rows: &[Row<'_>],
+    c: Chunk,
+    opts: &ArchiveOptions,
+) -> Result<FileEntry> {
     let first = &rows[0];
     let last = &rows[rows.len() - 1];
     let day = day_of(first.ts_recorded);
@@ -373,12 +391,22 @@ fn write_file(root: &Path, origin: &str, rows: &[Row<'_>], c: Chunk, opts: &Arch
         KeyValue::new("tradetrail.first_seq".into(), first.seq.to_string()),
         KeyValue::new("tradetrail.last_seq".into(), last.seq.to_string()),
     ];
-    let (buf, bytes, sha256) = write_parquet(std::io::BufWriter::with_capacity(1 << 20, file), rows, opts, kv)
-        .map_err(|e| match e {
-            Error::Parquet { source, .. } => Error::Parquet { path: tmp.clone(), source },
-            e => e,
-        })?;
-    let file = buf.into_inner().map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+    let (buf, bytes, sha256) = write_parquet(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        rows,
+        opts,
+        kv,
+    )
+    .map_err(|e| match e {
+        Error::Parquet { source, .. } => Error::Parquet {
+            path: tmp.clone(),
+            source,
+        },
+        e => e,
+    })?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
     drop(file);
     layout::commit(&tmp, &path)?;
@@ -440,12 +468,14 @@ impl ArchiveLock {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io("open", &path, e))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|_| {
-            Error::BadInput(format!(
-                "{} is locked: another `tradetrail archive` or `retention apply` is running",
-                root.display()
-            ))
-        })?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+            |_| {
+                Error::BadInput(format!(
+                    "{} is locked: another `tradetrail archive` or `retention apply` is running",
+                    root.display()
+                ))
+            },
+        )?;
         Ok(ArchiveLock { _file: file })
     }
 }

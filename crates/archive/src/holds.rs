@@ -37,12 +37,22 @@ pub struct HoldScope {
 impl HoldScope {
     /// Checks that the scope names something.
     pub fn validate(&self) -> Result<()> {
-        if self.entity.is_none() && self.trader_id.is_none() && self.instrument_id.is_none() && self.from.is_none() && self.to.is_none() {
+        if self.entity.is_none()
+            && self.trader_id.is_none()
+            && self.instrument_id.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+        {
             return Err(Error::BadInput(
-                "a hold needs at least one of --entity, --trader, --instrument, --from, --to".into(),
+                "a hold needs at least one of --entity, --trader, --instrument, --from, --to"
+                    .into(),
             ));
         }
-        for (name, v) in [("--entity", &self.entity), ("--trader", &self.trader_id), ("--instrument", &self.instrument_id)] {
+        for (name, v) in [
+            ("--entity", &self.entity),
+            ("--trader", &self.trader_id),
+            ("--instrument", &self.instrument_id),
+        ] {
             if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 return Err(Error::BadInput(format!("{name}: must not be empty")));
             }
@@ -60,9 +70,18 @@ impl HoldScope {
         let ts = r.sort_ts();
         self.from.is_none_or(|f| ts >= f)
             && self.to.is_none_or(|t| ts < t)
-            && self.trader_id.as_deref().is_none_or(|t| r.trader_id.as_deref() == Some(t))
-            && self.instrument_id.as_deref().is_none_or(|i| r.instrument_id.as_deref() == Some(i))
-            && self.entity.as_deref().is_none_or(|e| r.entity_id.as_deref() == Some(e) || refs_mention(r.refs, e))
+            && self
+                .trader_id
+                .as_deref()
+                .is_none_or(|t| r.trader_id.as_deref() == Some(t))
+            && self
+                .instrument_id
+                .as_deref()
+                .is_none_or(|i| r.instrument_id.as_deref() == Some(i))
+            && self
+                .entity
+                .as_deref()
+                .is_none_or(|e| r.entity_id.as_deref() == Some(e) || refs_mention(r.refs, e))
     }
 
     /// A one-line description.
@@ -143,24 +162,35 @@ impl Hold {
 pub fn add_hold(rec: &Recorder, scope: HoldScope, reason: &str, actor: &str) -> Result<Receipt> {
     scope.validate()?;
     if reason.trim().is_empty() {
-        return Err(Error::BadInput("--reason: must say why the records are held".into()));
+        return Err(Error::BadInput(
+            "--reason: must say why the records are held".into(),
+        ));
     }
     let now = rec.journal().options().clock.now_ns().max(0);
     let ev = Event::new(HOLD_ADDED, now, "tradetrail", actor)
         .with_data("reason", reason)
-        .with_data("scope", serde_json::to_value(&scope).expect("a scope serializes"));
+        .with_data(
+            "scope",
+            serde_json::to_value(&scope).expect("a scope serializes"),
+        );
     record(rec, &ev)
 }
 
 /// Releases a hold: appends a `review.legal_hold_released` record naming it.
 pub fn release_hold(rec: &Recorder, id: u64, reason: &str, actor: &str) -> Result<Receipt> {
     if reason.trim().is_empty() {
-        return Err(Error::BadInput("--reason: must say why the hold ends".into()));
+        return Err(Error::BadInput(
+            "--reason: must say why the hold ends".into(),
+        ));
     }
     let idx = ArchiveIndex::load(&crate::archive_dir(rec.data_dir()))?;
     let holds = list_holds(rec.data_dir(), &idx)?;
     match holds.iter().find(|h| h.id == id) {
-        None => return Err(Error::BadInput(format!("--id {id}: no hold was placed by record {id}"))),
+        None => {
+            return Err(Error::BadInput(format!(
+                "--id {id}: no hold was placed by record {id}"
+            )))
+        }
         Some(h) if !h.active() => {
             return Err(Error::BadInput(format!(
                 "--id {id}: that hold was already released by record {}",
@@ -205,7 +235,10 @@ pub fn list_holds(data: &DataDir, idx: &ArchiveIndex) -> Result<Vec<Hold>> {
             });
         } else {
             let d: ReleasedData = serde_json::from_str(data).map_err(bad)?;
-            if let Some(h) = holds.iter_mut().find(|h| h.id == d.hold && h.released_by.is_none()) {
+            if let Some(h) = holds
+                .iter_mut()
+                .find(|h| h.id == d.hold && h.released_by.is_none())
+            {
                 h.released_by = Some(seq);
             }
         }

@@ -51,9 +51,11 @@ impl ArchiveIndex {
                 if name.starts_with(TEMP_PREFIX) {
                     idx.temps.push(e.path());
                 } else if name.ends_with(".parquet")
-                    && !manifest
-                        .as_ref()
-                        .is_some_and(|m| m.files.iter().any(|f| f.file == name && f.purged_by.is_none()))
+                    && !manifest.as_ref().is_some_and(|m| {
+                        m.files
+                            .iter()
+                            .any(|f| f.file == name && f.purged_by.is_none())
+                    })
                 {
                     idx.strays.push(e.path());
                 }
@@ -72,9 +74,15 @@ impl ArchiveIndex {
                     return Err(Error::Corrupt {
                         path: here,
                         reason: if f.first_seq > next {
-                            format!("the archive has a gap: records {next}..{} are in no manifest", f.first_seq)
+                            format!(
+                                "the archive has a gap: records {next}..{} are in no manifest",
+                                f.first_seq
+                            )
                         } else {
-                            format!("starts at seq {} but the files before already reach seq {}", f.first_seq, next)
+                            format!(
+                                "starts at seq {} but the files before already reach seq {}",
+                                f.first_seq, next
+                            )
                         },
                     });
                 }

@@ -93,7 +93,8 @@ fn sorted_children(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path);
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io("write", &tmp, e))?;
     f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
     drop(f);
     commit(&tmp, path)
@@ -101,7 +102,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The temporary name a file is written under before [`commit`].
 pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!("{TEMP_PREFIX}{name}.partial"))
 }
 
@@ -133,6 +137,9 @@ mod tests {
             Path::new("a/year=2026/month=11/day=26")
         );
         assert_eq!(day_of_date(date_of_day(20_000)), 20_000);
-        assert_eq!(file_name(1, 22), "00000000000000000001-00000000000000000022.parquet");
+        assert_eq!(
+            file_name(1, 22),
+            "00000000000000000001-00000000000000000022.parquet"
+        );
     }
 }

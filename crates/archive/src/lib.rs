@@ -25,24 +25,31 @@ mod index;
 pub mod layout;
 mod manifest;
 mod reader;
-mod retention;
 mod records;
+mod retention;
 mod row;
 pub mod schema;
 mod verify;
 
-pub use archiver::{archive, archive_dir, write_parquet, writer_properties, ArchiveLock, ArchiveOptions, ArchiveReport};
+pub use archiver::{
+    archive, archive_dir, write_parquet, writer_properties, ArchiveLock, ArchiveOptions,
+    ArchiveReport,
+};
 pub use error::{Error, Result};
 pub use frontier::Frontier;
+pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};
 pub use index::{ArchiveIndex, Partition};
 pub use manifest::{FileEntry, Manifest, MANIFEST_FILE, MANIFEST_FORMAT};
 pub use reader::{read_batches, read_lines};
-pub use row::{build_batch, file_order, Row};
-pub use records::{purge_records, records_of_types, PurgeData, PurgedRange, HOLD_ADDED, HOLD_RELEASED, NEVER_PURGED, PURGE_TYPE};
-pub use verify::{check_archive, verify_all, ArchiveCheck, FullCheck};
-pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};
+pub use records::{
+    purge_records, records_of_types, PurgeData, PurgedRange, HOLD_ADDED, HOLD_RELEASED,
+    NEVER_PURGED, PURGE_TYPE,
+};
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
+pub use row::{build_batch, file_order, Row};
+pub use verify::{check_archive, verify_all, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
-pub use sql::{events_context, run_sql, write_results, SqlFormat};
+pub use sql::{events_context, run_sql, run_sql_on_files, write_results, SqlFormat};
+pub mod bench;

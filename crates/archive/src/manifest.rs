@@ -140,17 +140,26 @@ impl Manifest {
             reason,
         };
         if m.format != MANIFEST_FORMAT {
-            return Err(bad(format!("format {:?}, expected {MANIFEST_FORMAT:?}", m.format)));
+            return Err(bad(format!(
+                "format {:?}, expected {MANIFEST_FORMAT:?}",
+                m.format
+            )));
         }
         if m.files.is_empty() {
             return Err(bad("lists no files".into()));
         }
         for f in &m.files {
             if f.last_seq < f.first_seq || f.records != f.last_seq - f.first_seq + 1 {
-                return Err(bad(format!("{}: seq range and record count disagree", f.file)));
+                return Err(bad(format!(
+                    "{}: seq range and record count disagree",
+                    f.file
+                )));
             }
             if f.frontier.size != f.last_seq + 1 || !f.frontier.is_well_formed() {
-                return Err(bad(format!("{}: the Merkle frontier does not fit seq {}", f.file, f.last_seq)));
+                return Err(bad(format!(
+                    "{}: the Merkle frontier does not fit seq {}",
+                    f.file, f.last_seq
+                )));
             }
             if layout::is_unsafe_name(&f.file) {
                 return Err(bad(format!("{}: not a plain file name", f.file)));

@@ -37,10 +37,12 @@ pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordB
     }
     let reader = b.with_batch_size(64 * 1024).build().map_err(pq)?;
     reader
-        .map(|r| r.map_err(|e| Error::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }))
+        .map(|r| {
+            r.map_err(|e| Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })
+        })
         .collect()
 }
 

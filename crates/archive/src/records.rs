@@ -59,7 +59,11 @@ pub struct PurgedRange {
 
 /// Every record of one of `types`, `(seq, line)` in seq order: from archive files whose
 /// manifest counts such a type, then from the journal past the archive.
-pub fn records_of_types(data: &DataDir, idx: &ArchiveIndex, types: &[&str]) -> Result<Vec<(u64, String)>> {
+pub fn records_of_types(
+    data: &DataDir,
+    idx: &ArchiveIndex,
+    types: &[&str],
+) -> Result<Vec<(u64, String)>> {
     let mut out = Vec::new();
     for (p, f) in idx.files() {
         if f.purged_by.is_none() && types.iter().any(|t| f.types.contains_key(*t)) {

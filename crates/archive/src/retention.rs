@@ -157,7 +157,10 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
         .map(|i| i.records)
         .unwrap_or(0)
         .saturating_sub(journal_first_seq);
-    let holds: Vec<Hold> = list_holds(data, &idx)?.into_iter().filter(Hold::active).collect();
+    let holds: Vec<Hold> = list_holds(data, &idx)?
+        .into_iter()
+        .filter(Hold::active)
+        .collect();
     let mut plan = Plan {
         now,
         hot_window: policy.hot_window.clone(),
@@ -167,7 +170,11 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
         unarchived_segments: 0,
         archive_end: idx.end(),
         archived_records: idx.present_records(),
-        purged_records: idx.files().filter(|(_, f)| f.purged_by.is_some()).map(|(_, f)| f.records).sum(),
+        purged_records: idx
+            .files()
+            .filter(|(_, f)| f.purged_by.is_some())
+            .map(|(_, f)| f.records)
+            .sum(),
         partitions: idx.partitions.len(),
         holds: holds.clone(),
         remove_segments: Vec::new(),
@@ -222,7 +229,9 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
             holds: Vec::new(),
         };
         if m.last_seq >= first_after {
-            plan.kept.push(kept("its records are still in journal/ (within the hot window)".into()));
+            plan.kept.push(kept(
+                "its records are still in journal/ (within the hot window)".into(),
+            ));
             continue;
         }
         let mut types: BTreeSet<&str> = BTreeSet::new();
@@ -230,7 +239,8 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
             types.extend(f.types.keys().map(String::as_str));
         }
         if let Some(t) = types.iter().find(|t| NEVER_PURGED.contains(t)) {
-            plan.kept.push(kept(format!("holds a {t} record, which is never purged")));
+            plan.kept
+                .push(kept(format!("holds a {t} record, which is never purged")));
             continue;
         }
         let day = day_of(present[0].first_ts_recorded);
@@ -249,22 +259,30 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
             }
         }
         if let Some(t) = missing {
-            plan.kept.push(kept(format!("no retention rule covers type {t}: kept forever")));
+            plan.kept.push(kept(format!(
+                "no retention rule covers type {t}: kept forever"
+            )));
             continue;
         }
         let Some(expires) = expires else {
-            plan.kept.push(kept("no record in it is covered by a retention rule".into()));
+            plan.kept.push(kept(
+                "no record in it is covered by a retention rule".into(),
+            ));
             continue;
         };
         if today < expires {
-            plan.kept.push(kept(format!("expires on {}", day_name(expires))));
+            plan.kept
+                .push(kept(format!("expires on {}", day_name(expires))));
             continue;
         }
         let held = holds_matching(p.dir.as_path(), &present, &holds)?;
         if !held.is_empty() {
             let mut k = kept(format!(
                 "under legal hold {}",
-                held.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ")
+                held.iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             k.holds = held;
             plan.kept.push(k);
@@ -291,8 +309,16 @@ fn holds_matching(dir: &std::path::Path, files: &[&FileEntry], holds: &[Hold]) -
     for h in holds {
         // A hold by time alone needs no file read.
         let s = &h.scope;
-        let lo = files.iter().filter_map(|f| f.min_ts_event).min().unwrap_or(files[0].first_ts_recorded);
-        let hi = files.iter().filter_map(|f| f.max_ts_event).max().unwrap_or(i64::MAX);
+        let lo = files
+            .iter()
+            .filter_map(|f| f.min_ts_event)
+            .min()
+            .unwrap_or(files[0].first_ts_recorded);
+        let hi = files
+            .iter()
+            .filter_map(|f| f.max_ts_event)
+            .max()
+            .unwrap_or(i64::MAX);
         let lo = lo.min(files[0].first_ts_recorded);
         let hi = hi.max(files[files.len() - 1].last_ts_recorded);
         if s.from.is_some_and(|f| hi < f) || s.to.is_some_and(|t| lo >= t) {
@@ -304,10 +330,7 @@ fn holds_matching(dir: &std::path::Path, files: &[&FileEntry], holds: &[Hold]) -
         return Ok(out);
     }
     for f in files {
-        let batches = read_batches(
-            &dir.join(&f.file),
-            Some(&[col::LINE]),
-        )?;
+        let batches = read_batches(&dir.join(&f.file), Some(&[col::LINE]))?;
         for b in &batches {
             let lines = b
                 .column(0)
@@ -318,10 +341,11 @@ fn holds_matching(dir: &std::path::Path, files: &[&FileEntry], holds: &[Hold]) -
                     reason: "the line column is not text".into(),
                 })?;
             for i in 0..b.num_rows() {
-                let row = Row::parse(lines.value(i).as_bytes()).map_err(|reason| Error::Corrupt {
-                    path: dir.join(&f.file),
-                    reason,
-                })?;
+                let row =
+                    Row::parse(lines.value(i).as_bytes()).map_err(|reason| Error::Corrupt {
+                        path: dir.join(&f.file),
+                        reason,
+                    })?;
                 for h in &candidates {
                     if !out.contains(&h.id) && h.scope.matches(&row) {
                         out.push(h.id);

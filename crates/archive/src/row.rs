@@ -160,7 +160,9 @@ pub fn build_batch(rows: &[Row<'_>], order: &[usize]) -> crate::Result<RecordBat
     let mut line = StringBuilder::with_capacity(n, bytes_of(|r| r.line.len()));
     let mut data = StringBuilder::with_capacity(n, bytes_of(|r| r.data.map_or(0, str::len)));
     let mut refs = StringBuilder::with_capacity(n, bytes_of(|r| r.refs.map_or(0, str::len)));
-    let mut strings: Vec<StringBuilder> = (0..10).map(|_| StringBuilder::with_capacity(n, n * 8)).collect();
+    let mut strings: Vec<StringBuilder> = (0..10)
+        .map(|_| StringBuilder::with_capacity(n, n * 8))
+        .collect();
     for &i in order {
         let r = &rows[i];
         seq.append_value(r.seq);
@@ -186,7 +188,9 @@ pub fn build_batch(rows: &[Row<'_>], order: &[usize]) -> crate::Result<RecordBat
         data.append_option(r.data);
         line.append_value(r.line);
     }
-    let mut s = strings.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut s = strings
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
     let mut next = || s.next().expect("ten string columns");
     let ty = next();
     let columns: Vec<ArrayRef> = vec![
@@ -236,7 +240,10 @@ mod tests {
         // ts_event as text (a raw append): header and type only.
         let l = br#"{"seq":6,"ts_recorded":11,"prev":"0000000000000000000000000000000000000000000000000000000000000000","type":"custom.x","ts_event":"2026-01-01","source":"gw"}"#;
         let r = Row::parse(l).unwrap();
-        assert_eq!((r.seq, r.ty.as_ref(), r.ts_event, r.source), (6, "custom.x", None, None));
+        assert_eq!(
+            (r.seq, r.ty.as_ref(), r.ts_event, r.source),
+            (6, "custom.x", None, None)
+        );
         assert!(Row::parse(b"{\"seq\":1}").is_err());
         assert!(Row::parse(b"\xff").unwrap_err().contains("UTF-8"));
     }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use tradetrail_core::DataDir;
@@ -54,13 +56,7 @@ pub fn run_sql(data: &DataDir, query: &str) -> Result<Vec<RecordBatch>> {
 
 /// A DataFusion session with `events` registered.
 pub async fn events_context(data: &DataDir) -> Result<SessionContext> {
-    let cfg = SessionConfig::new()
-        .with_target_partitions(2)
-        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-        .set_bool("datafusion.execution.collect_statistics", true)
-        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
-        .set_bool("datafusion.sql_parser.enable_ident_normalization", true);
-    let ctx = SessionContext::new_with_config(cfg);
+    let ctx = session();
     let idx = ArchiveIndex::load(&archive_dir(data))?;
     let mut urls = Vec::new();
     for (p, f) in idx.files() {
@@ -73,25 +69,77 @@ pub async fn events_context(data: &DataDir) -> Result<SessionContext> {
     let live = live_batch(data, idx.end())?;
     let live_table = MemTable::try_new(schema(), vec![vec![live]]).map_err(sql_err)?;
     if urls.is_empty() {
-        ctx.register_table("events", Arc::new(live_table)).map_err(sql_err)?;
+        ctx.register_table("events", Arc::new(live_table))
+            .map_err(sql_err)?;
         return Ok(ctx);
     }
-    let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(opts)
-        .with_schema(schema());
-    let archived = ListingTable::try_new(config).map_err(sql_err)?;
-    ctx.register_table("archived_events", Arc::new(archived)).map_err(sql_err)?;
-    ctx.register_table("live_events", Arc::new(live_table)).map_err(sql_err)?;
+    ctx.register_table("archived_events", Arc::new(listing_table(urls)?))
+        .map_err(sql_err)?;
+    ctx.register_table("live_events", Arc::new(live_table))
+        .map_err(sql_err)?;
     let union = ctx
         .table("archived_events")
         .await
         .map_err(sql_err)?
         .union(ctx.table("live_events").await.map_err(sql_err)?)
         .map_err(sql_err)?;
-    ctx.register_table("events", union.into_view()).map_err(sql_err)?;
+    ctx.register_table("events", union.into_view())
+        .map_err(sql_err)?;
     Ok(ctx)
+}
+
+fn session() -> SessionContext {
+    let cfg = SessionConfig::new()
+        .with_target_partitions(2)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+        .set_bool("datafusion.execution.collect_statistics", true)
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        );
+    SessionContext::new_with_config(cfg)
+}
+
+/// A table over exactly these archive files.
+fn listing_table(urls: Vec<ListingTableUrl>) -> Result<ListingTable> {
+    let opts =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(opts)
+        .with_schema(schema());
+    ListingTable::try_new(config).map_err(sql_err)
+}
+
+/// Runs `query` over a table `events` made of these archive files alone (for the
+/// benchmark's synthetic history).
+pub fn run_sql_on_files(files: &[std::path::PathBuf], query: &str) -> Result<Vec<RecordBatch>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start", "the SQL runtime", e))?;
+    rt.block_on(async {
+        let ctx = session();
+        let urls = files
+            .iter()
+            .map(|p| {
+                ListingTableUrl::parse(
+                    std::path::absolute(p)
+                        .unwrap_or(p.clone())
+                        .to_string_lossy(),
+                )
+                .map_err(sql_err)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        ctx.register_table("events", Arc::new(listing_table(urls)?))
+            .map_err(sql_err)?;
+        ctx.sql(query)
+            .await
+            .map_err(sql_err)?
+            .collect()
+            .await
+            .map_err(sql_err)
+    })
 }
 
 /// The journal's records from `from` on (those not archived yet), in seq order.
@@ -100,10 +148,16 @@ fn live_batch(data: &DataDir, from: u64) -> Result<RecordBatch> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let segs = list_segments(&FsStorage, &jdir)?;
     if let Some(first) = segs.first() {
-        for_each_line(&FsStorage, &jdir, from.max(first.first_seq), None, |_, line| {
-            lines.push(line.to_vec());
-            Ok(true)
-        })?;
+        for_each_line(
+            &FsStorage,
+            &jdir,
+            from.max(first.first_seq),
+            None,
+            |_, line| {
+                lines.push(line.to_vec());
+                Ok(true)
+            },
+        )?;
     }
     let rows: Vec<Row<'_>> = lines
         .iter()
@@ -119,7 +173,11 @@ fn live_batch(data: &DataDir, from: u64) -> Result<RecordBatch> {
 }
 
 /// Prints `batches` in `format`.
-pub fn write_results(batches: &[RecordBatch], format: SqlFormat, out: &mut dyn Write) -> Result<()> {
+pub fn write_results(
+    batches: &[RecordBatch],
+    format: SqlFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
     let io = |e: std::io::Error| Error::io("write", "stdout", e);
     match format {
         SqlFormat::Table => {
@@ -127,7 +185,9 @@ pub fn write_results(batches: &[RecordBatch], format: SqlFormat, out: &mut dyn W
             writeln!(out, "{t}").map_err(io)?;
         }
         SqlFormat::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(out);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out);
             for b in batches {
                 w.write(b)?;
             }

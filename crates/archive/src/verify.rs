@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tradetrail_core::DataDir;
-use tradetrail_journal::{for_each_line, list_segments, verify_from, Anchor, FsStorage, RecordHash, VerifyReport};
+use tradetrail_journal::{
+    for_each_line, list_segments, verify_from, Anchor, FsStorage, RecordHash, VerifyReport,
+};
 use tradetrail_merkle::Hash;
 
 use crate::archiver::archive_dir;
@@ -108,7 +110,12 @@ pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<Ful
         (None, f) if f > 0 => first_record_anchor(&jdir, f),
         _ => None,
     };
-    let mut journal = verify_from(&FsStorage, &jdir, anchor.as_ref().or(own.as_ref()), progress)?;
+    let mut journal = verify_from(
+        &FsStorage,
+        &jdir,
+        anchor.as_ref().or(own.as_ref()),
+        progress,
+    )?;
     if journal_first_seq > 0 && anchor.is_none() {
         journal.ok = false;
         journal.records = 0;
@@ -125,7 +132,9 @@ pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<Ful
             reason: Some(e.to_string()),
             ..ArchiveCheck::default()
         }),
-        Ok(idx) if idx.partitions.is_empty() && idx.strays.is_empty() && idx.temps.is_empty() => None,
+        Ok(idx) if idx.partitions.is_empty() && idx.strays.is_empty() && idx.temps.is_empty() => {
+            None
+        }
         Ok(idx) => Some(check_archive(data, &idx, journal_first_seq)?),
     };
     Ok(FullCheck {
@@ -152,7 +161,11 @@ fn first_record_anchor(jdir: &std::path::Path, first: u64) -> Option<Anchor> {
 
 /// Verifies the archive alone (see the module doc); `journal_first_seq` says which
 /// archived records the journal still holds, to compare them.
-pub fn check_archive(data: &DataDir, idx: &ArchiveIndex, journal_first_seq: u64) -> Result<ArchiveCheck> {
+pub fn check_archive(
+    data: &DataDir,
+    idx: &ArchiveIndex,
+    journal_first_seq: u64,
+) -> Result<ArchiveCheck> {
     let mut c = ArchiveCheck {
         ok: true,
         partitions: idx.partitions.len(),
@@ -176,7 +189,9 @@ pub fn check_archive(data: &DataDir, idx: &ArchiveIndex, journal_first_seq: u64)
         Err(e) => return Ok(failed(c, None, e.to_string())),
     };
     let jdir = data.journal();
-    let journal_has = list_segments(&FsStorage, &jdir).map(|s| !s.is_empty()).unwrap_or(false);
+    let journal_has = list_segments(&FsStorage, &jdir)
+        .map(|s| !s.is_empty())
+        .unwrap_or(false);
     let mut frontier = Frontier::new();
     for (p, f) in idx.files() {
         if let Some(by) = f.purged_by {
@@ -193,20 +208,29 @@ pub fn check_archive(data: &DataDir, idx: &ArchiveIndex, journal_first_seq: u64)
                     let from = f.first_seq.max(journal_first_seq);
                     let mut bad = None;
                     let mut n = 0;
-                    for_each_line(&FsStorage, &jdir, from, Some(f.last_seq + 1), |seq, line| {
-                        let ours = &lines[(seq - f.first_seq) as usize];
-                        if ours.as_bytes() != line {
-                            bad = Some(seq);
-                            return Ok(false);
-                        }
-                        n += 1;
-                        Ok(true)
-                    })?;
+                    for_each_line(
+                        &FsStorage,
+                        &jdir,
+                        from,
+                        Some(f.last_seq + 1),
+                        |seq, line| {
+                            let ours = &lines[(seq - f.first_seq) as usize];
+                            if ours.as_bytes() != line {
+                                bad = Some(seq);
+                                return Ok(false);
+                            }
+                            n += 1;
+                            Ok(true)
+                        },
+                    )?;
                     if let Some(seq) = bad {
                         return Ok(failed(
                             c,
                             Some(seq),
-                            format!("archived record {seq} in {} differs from the journal's", p.dir.join(&f.file).display()),
+                            format!(
+                                "archived record {seq} in {} differs from the journal's",
+                                p.dir.join(&f.file).display()
+                            ),
                         ));
                     }
                     c.compared_with_journal += n;
@@ -216,7 +240,11 @@ pub fn check_archive(data: &DataDir, idx: &ArchiveIndex, journal_first_seq: u64)
                 frontier = f.frontier.clone();
             }
             Err((seq, reason)) => {
-                return Ok(failed(c, Some(seq), format!("{}: {reason}", p.dir.join(&f.file).display())));
+                return Ok(failed(
+                    c,
+                    Some(seq),
+                    format!("{}: {reason}", p.dir.join(&f.file).display()),
+                ));
             }
         }
     }
@@ -231,7 +259,12 @@ fn failed(mut c: ArchiveCheck, seq: Option<u64>, reason: String) -> ArchiveCheck
     c
 }
 
-fn check_tombstone(p: &Partition, f: &FileEntry, by: u64, purges: &BTreeMap<u64, PurgeData>) -> Result<(), String> {
+fn check_tombstone(
+    p: &Partition,
+    f: &FileEntry,
+    by: u64,
+    purges: &BTreeMap<u64, PurgeData>,
+) -> Result<(), String> {
     let Some(d) = purges.get(&by) else {
         return Err(format!(
             "{}: marked purged by record {by}, which is not a journal.retention_purged record",
@@ -254,18 +287,28 @@ fn check_tombstone(p: &Partition, f: &FileEntry, by: u64, purges: &BTreeMap<u64,
         ));
     }
     if f.frontier.root() != f.root {
-        return Err(format!("{}: the tombstone's frontier does not give its root", f.file));
+        return Err(format!(
+            "{}: the tombstone's frontier does not give its root",
+            f.file
+        ));
     }
     Ok(())
 }
 
 /// Checks one present file; returns its lines in seq order, or the first bad seq and why.
-fn check_file(p: &Partition, f: &FileEntry, before: &Frontier) -> Result<Vec<String>, (u64, String)> {
+fn check_file(
+    p: &Partition,
+    f: &FileEntry,
+    before: &Frontier,
+) -> Result<Vec<String>, (u64, String)> {
     let path = p.dir.join(&f.file);
     let at = |reason: String| (f.first_seq, reason);
     let bytes = std::fs::read(&path).map_err(|e| at(format!("cannot be read: {e}")))?;
     if Hash(Sha256::digest(&bytes).into()) != f.sha256 || bytes.len() as u64 != f.bytes {
-        return Err(at("the file's SHA-256 does not match its manifest: it was changed after it was archived".into()));
+        return Err(at(
+            "the file's SHA-256 does not match its manifest: it was changed after it was archived"
+                .into(),
+        ));
     }
     drop(bytes);
     let batches = read_batches(&path, None).map_err(|e| at(e.to_string()))?;
@@ -299,16 +342,25 @@ fn check_file(p: &Partition, f: &FileEntry, before: &Frontier) -> Result<Vec<Str
         for (i, (got, want)) in b.columns().iter().zip(expected.columns()).enumerate() {
             if got.to_data() != want.to_data() {
                 let name = expected.schema().field(i).name().clone();
-                let row = (0..n).find(|&r| got.slice(r, 1).to_data() != want.slice(r, 1).to_data()).unwrap_or(0);
+                let row = (0..n)
+                    .find(|&r| got.slice(r, 1).to_data() != want.slice(r, 1).to_data())
+                    .unwrap_or(0);
                 let seq = rows[order[off + row]].seq;
-                return Err((seq, format!("column {name} of record {seq} is not what its line says")));
+                return Err((
+                    seq,
+                    format!("column {name} of record {seq} is not what its line says"),
+                ));
             }
         }
         off += n;
     }
     by_seq.sort_by_key(|(s, _)| *s);
     if by_seq.len() as u64 != f.records {
-        return Err(at(format!("holds {} records, its manifest says {}", by_seq.len(), f.records)));
+        return Err(at(format!(
+            "holds {} records, its manifest says {}",
+            by_seq.len(),
+            f.records
+        )));
     }
     let mut frontier = before.clone();
     let mut prev = f.first_prev;
@@ -317,32 +369,50 @@ fn check_file(p: &Partition, f: &FileEntry, before: &Frontier) -> Result<Vec<Str
     for (i, (seq, line)) in by_seq.into_iter().enumerate() {
         let expected = f.first_seq + i as u64;
         if seq != expected {
-            return Err((expected, format!("record {expected} is missing (found {seq})")));
+            return Err((
+                expected,
+                format!("record {expected} is missing (found {seq})"),
+            ));
         }
         let row = Row::parse(line.as_bytes()).map_err(|r| (seq, r))?;
         if row.seq != seq {
-            return Err((seq, format!("the line of record {seq} says seq {}", row.seq)));
+            return Err((
+                seq,
+                format!("the line of record {seq} says seq {}", row.seq),
+            ));
         }
         if RecordHash::from_hex(row.prev.as_bytes()).map(|h| h.0) != Some(prev.0) {
-            return Err((seq, format!("record {seq}: prev does not match the record before it")));
+            return Err((
+                seq,
+                format!("record {seq}: prev does not match the record before it"),
+            ));
         }
         *types.entry(row.ty.to_string()).or_insert(0) += 1;
         let h = Hash(RecordHash::of_line(line.as_bytes()).0);
         if i == 0 && h != f.first_hash {
-            return Err((seq, "the first record's hash does not match the manifest".into()));
+            return Err((
+                seq,
+                "the first record's hash does not match the manifest".into(),
+            ));
         }
         frontier.push_line(line.as_bytes());
         prev = h;
         lines.push(line);
     }
     if prev != f.last_hash {
-        return Err((f.last_seq, "the last record's hash does not match the manifest".into()));
+        return Err((
+            f.last_seq,
+            "the last record's hash does not match the manifest".into(),
+        ));
     }
     if frontier.root() != f.root || frontier != f.frontier {
-        return Err((f.last_seq, format!(
-            "the Merkle root at seq {} computed from the archive does not match the manifest",
-            f.last_seq + 1
-        )));
+        return Err((
+            f.last_seq,
+            format!(
+                "the Merkle root at seq {} computed from the archive does not match the manifest",
+                f.last_seq + 1
+            ),
+        ));
     }
     if types != f.types {
         return Err(at("the counts by type do not match the manifest".into()));

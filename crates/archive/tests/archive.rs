@@ -11,18 +11,35 @@ use arrow_array::types::{TimestampNanosecondType, UInt64Type};
 use arrow_array::Array;
 use common::*;
 use serde_json::Value;
-use tradetrail_archive::{archive, archive_dir, read_batches, verify_all, ArchiveIndex, ArchiveOptions, Manifest, MANIFEST_FILE};
+use tradetrail_archive::{
+    archive, archive_dir, read_batches, verify_all, ArchiveIndex, ArchiveOptions, Manifest,
+    MANIFEST_FILE,
+};
 use tradetrail_core::Tree;
 
 fn run(f: &Fixture) -> tradetrail_archive::ArchiveReport {
-    archive(&f.dir, &ArchiveOptions { zstd_level: 3, row_group_rows: 100 }, &mut |_, _| {}).unwrap()
+    archive(
+        &f.dir,
+        &ArchiveOptions {
+            zstd_level: 3,
+            row_group_rows: 100,
+        },
+        &mut |_, _| {},
+    )
+    .unwrap()
 }
 
 fn three_days() -> Fixture {
     let f = Fixture::new();
     f.write_day(0, 150, |i, ts| order(i, ts, "T-1"));
     f.write_day(1, 150, |i, ts| custom(i, ts, "T-2"));
-    f.write_day(2, 150, |i, ts| if i % 3 == 0 { order(i, ts, "T-3") } else { custom(i, ts, "T-3") });
+    f.write_day(2, 150, |i, ts| {
+        if i % 3 == 0 {
+            order(i, ts, "T-3")
+        } else {
+            custom(i, ts, "T-3")
+        }
+    });
     f.seal_until(3);
     f
 }
@@ -37,41 +54,91 @@ fn every_field_and_line_matches_the_journal() {
     let f = three_days();
     let r = run(&f);
     let lines: HashMap<u64, Vec<u8>> = journal_lines(&f.dir).into_iter().collect();
-    let active_first = tradetrail_journal::list_segments(&tradetrail_journal::FsStorage, &f.dir.journal())
-        .unwrap()
-        .last()
-        .unwrap()
-        .first_seq;
-    assert_eq!(r.end_seq, active_first, "everything before the active segment is archived");
+    let active_first =
+        tradetrail_journal::list_segments(&tradetrail_journal::FsStorage, &f.dir.journal())
+            .unwrap()
+            .last()
+            .unwrap()
+            .first_seq;
+    assert_eq!(
+        r.end_seq, active_first,
+        "everything before the active segment is archived"
+    );
     assert!(r.files >= 3 && r.segments >= 3, "{r:?}");
     let idx = ArchiveIndex::load(&archive_dir(&f.dir)).unwrap();
-    assert_eq!(idx.partitions.len(), 4, "one partition per day: init's and three more");
-    assert_eq!(idx.partitions[1].dir.strip_prefix(archive_dir(&f.dir)).unwrap(), std::path::Path::new("year=2030/month=01/day=01"));
+    assert_eq!(
+        idx.partitions.len(),
+        4,
+        "one partition per day: init's and three more"
+    );
+    assert_eq!(
+        idx.partitions[1]
+            .dir
+            .strip_prefix(archive_dir(&f.dir))
+            .unwrap(),
+        std::path::Path::new("year=2030/month=01/day=01")
+    );
     let mut seen = 0u64;
     for (p, fe) in idx.files() {
         let batches = read_batches(&p.dir.join(&fe.file), None).unwrap();
         let mut last_ts = i64::MIN;
         for b in &batches {
             assert!(b.num_rows() <= 100, "row groups hold at most 100 rows here");
-            let seq = b.column_by_name("seq").unwrap().as_primitive::<UInt64Type>();
-            let tsr = b.column_by_name("ts_recorded").unwrap().as_primitive::<TimestampNanosecondType>();
-            let tse = b.column_by_name("ts_event").unwrap().as_primitive::<TimestampNanosecondType>();
+            let seq = b
+                .column_by_name("seq")
+                .unwrap()
+                .as_primitive::<UInt64Type>();
+            let tsr = b
+                .column_by_name("ts_recorded")
+                .unwrap()
+                .as_primitive::<TimestampNanosecondType>();
+            let tse = b
+                .column_by_name("ts_event")
+                .unwrap()
+                .as_primitive::<TimestampNanosecondType>();
             for i in 0..b.num_rows() {
                 let s = seq.value(i);
                 let line = &lines[&s];
                 let v: Value = serde_json::from_slice(line).unwrap();
-                assert_eq!(text(b.column_by_name("line").unwrap(), i).unwrap().as_bytes(), &line[..], "line of {s}");
+                assert_eq!(
+                    text(b.column_by_name("line").unwrap(), i)
+                        .unwrap()
+                        .as_bytes(),
+                    &line[..],
+                    "line of {s}"
+                );
                 assert_eq!(tsr.value(i), v["ts_recorded"].as_i64().unwrap());
                 assert_eq!(tse.value(i), v["ts_event"].as_i64().unwrap());
                 assert!(tse.value(i) >= last_ts, "rows are sorted by ts_event");
                 last_ts = tse.value(i);
-                for name in ["prev", "type", "source", "actor", "trader_id", "instrument_id", "strategy_id", "account_id", "event_id"] {
-                    assert_eq!(text(b.column_by_name(name).unwrap(), i).as_deref(), v[name].as_str(), "{name} of {s}");
+                for name in [
+                    "prev",
+                    "type",
+                    "source",
+                    "actor",
+                    "trader_id",
+                    "instrument_id",
+                    "strategy_id",
+                    "account_id",
+                    "event_id",
+                ] {
+                    assert_eq!(
+                        text(b.column_by_name(name).unwrap(), i).as_deref(),
+                        v[name].as_str(),
+                        "{name} of {s}"
+                    );
                 }
-                assert_eq!(text(b.column_by_name("entity_kind").unwrap(), i).as_deref(), v["entity"]["kind"].as_str());
-                assert_eq!(text(b.column_by_name("entity_id").unwrap(), i).as_deref(), v["entity"]["id"].as_str());
+                assert_eq!(
+                    text(b.column_by_name("entity_kind").unwrap(), i).as_deref(),
+                    v["entity"]["kind"].as_str()
+                );
+                assert_eq!(
+                    text(b.column_by_name("entity_id").unwrap(), i).as_deref(),
+                    v["entity"]["id"].as_str()
+                );
                 for name in ["data", "refs"] {
-                    let got = text(b.column_by_name(name).unwrap(), i).map(|t| serde_json::from_str::<Value>(&t).unwrap());
+                    let got = text(b.column_by_name(name).unwrap(), i)
+                        .map(|t| serde_json::from_str::<Value>(&t).unwrap());
                     assert_eq!(got.as_ref(), v.get(name), "{name} of {s}");
                 }
                 seen += 1;
@@ -89,15 +156,30 @@ fn manifests_hold_the_journal_merkle_roots_and_files_are_zstd_with_stats() {
     let (tree, _) = Tree::load(&rec).unwrap();
     let idx = ArchiveIndex::load(&archive_dir(&f.dir)).unwrap();
     for (p, fe) in idx.files() {
-        assert_eq!(tree.root_at(fe.last_seq + 1).unwrap(), fe.root, "root at {}", fe.last_seq + 1);
+        assert_eq!(
+            tree.root_at(fe.last_seq + 1).unwrap(),
+            fe.root,
+            "root at {}",
+            fe.last_seq + 1
+        );
         let file = std::fs::File::open(p.dir.join(&fe.file)).unwrap();
         let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
         use parquet::file::reader::FileReader;
         let md = reader.metadata();
         for rg in md.row_groups() {
-            let ts = rg.columns().iter().find(|c| c.column_path().string() == "ts_event").unwrap();
-            assert!(matches!(ts.compression(), parquet::basic::Compression::ZSTD(_)));
-            assert!(ts.statistics().is_some_and(|s| s.min_bytes_opt().is_some()), "ts_event has statistics");
+            let ts = rg
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == "ts_event")
+                .unwrap();
+            assert!(matches!(
+                ts.compression(),
+                parquet::basic::Compression::ZSTD(_)
+            ));
+            assert!(
+                ts.statistics().is_some_and(|s| s.min_bytes_opt().is_some()),
+                "ts_event has statistics"
+            );
             assert!(rg.sorting_columns().is_some());
         }
     }
@@ -138,7 +220,10 @@ fn walk(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         if e.path().is_dir() {
             out.extend(walk(&e.path()));
         } else if !e.file_name().to_string_lossy().starts_with("_lock") {
-            out.push((e.path().display().to_string(), std::fs::read(e.path()).unwrap()));
+            out.push((
+                e.path().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            ));
         }
     }
     out
@@ -158,8 +243,13 @@ fn verify_names_a_changed_archive_line() {
     let victim = lines[5].0;
     let changed: Vec<String> = lines.iter().map(|(_, l)| l.replace("T-1", "T-9")).collect();
     let owned: Vec<Vec<u8>> = changed.iter().map(|l| l.as_bytes().to_vec()).collect();
-    let rows: Vec<tradetrail_archive::Row<'_>> = owned.iter().map(|l| tradetrail_archive::Row::parse(l).unwrap()).collect();
-    let (buf, bytes, sha) = tradetrail_archive::write_parquet(Vec::new(), &rows, &ArchiveOptions::default(), vec![]).unwrap();
+    let rows: Vec<tradetrail_archive::Row<'_>> = owned
+        .iter()
+        .map(|l| tradetrail_archive::Row::parse(l).unwrap())
+        .collect();
+    let (buf, bytes, sha) =
+        tradetrail_archive::write_parquet(Vec::new(), &rows, &ArchiveOptions::default(), vec![])
+            .unwrap();
     std::fs::write(&path, &buf).unwrap();
     let mut m = Manifest::load(&p.dir.join(MANIFEST_FILE)).unwrap();
     for e in m.files.iter_mut().filter(|e| e.file == fe.file) {
@@ -171,7 +261,10 @@ fn verify_names_a_changed_archive_line() {
     let a = check.archive.unwrap();
     assert!(!a.ok);
     assert_eq!(a.first_bad_seq, Some(lines[0].0.min(victim)), "{a:?}");
-    assert!(a.reason.unwrap().contains("hash does not match the manifest"));
+    assert!(a
+        .reason
+        .unwrap()
+        .contains("hash does not match the manifest"));
 }
 
 #[test]
@@ -197,11 +290,15 @@ fn verify_catches_a_changed_typed_column_and_a_changed_file() {
     let (p, fe) = idx.files().nth(1).unwrap();
     let path = p.dir.join(&fe.file);
     let lines = tradetrail_archive::read_lines(&path).unwrap();
-    let mut rows: Vec<tradetrail_archive::Row<'_>> =
-        lines.iter().map(|(_, l)| tradetrail_archive::Row::parse(l.as_bytes()).unwrap()).collect();
+    let mut rows: Vec<tradetrail_archive::Row<'_>> = lines
+        .iter()
+        .map(|(_, l)| tradetrail_archive::Row::parse(l.as_bytes()).unwrap())
+        .collect();
     let victim = rows.len() / 2;
     rows[victim].trader_id = Some("T-FORGED".into());
-    let (buf, len, sha) = tradetrail_archive::write_parquet(Vec::new(), &rows, &ArchiveOptions::default(), vec![]).unwrap();
+    let (buf, len, sha) =
+        tradetrail_archive::write_parquet(Vec::new(), &rows, &ArchiveOptions::default(), vec![])
+            .unwrap();
     std::fs::write(&path, &buf).unwrap();
     let mut m = Manifest::load(&p.dir.join(MANIFEST_FILE)).unwrap();
     for e in m.files.iter_mut().filter(|e| e.file == fe.file) {
@@ -212,5 +309,8 @@ fn verify_catches_a_changed_typed_column_and_a_changed_file() {
     let a = verify_all(&f.dir, &|_| {}).unwrap().archive.unwrap();
     assert!(!a.ok);
     assert_eq!(a.first_bad_seq, Some(rows[victim].seq), "{a:?}");
-    assert!(a.reason.as_deref().unwrap().contains("column trader_id"), "{a:?}");
+    assert!(
+        a.reason.as_deref().unwrap().contains("column trader_id"),
+        "{a:?}"
+    );
 }

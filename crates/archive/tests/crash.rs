@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use tradetrail_archive::{archive, archive_dir, verify_all, ArchiveIndex, ArchiveOptions, Manifest, MANIFEST_FILE};
+use tradetrail_archive::{
+    archive, archive_dir, verify_all, ArchiveIndex, ArchiveOptions, Manifest, MANIFEST_FILE,
+};
 
 #[test]
 fn a_crash_between_steps_leaves_nothing_counted_and_the_next_run_finishes() {
@@ -31,11 +33,17 @@ fn a_crash_between_steps_leaves_nothing_counted_and_the_next_run_finishes() {
     } else {
         m.save(&p.dir).unwrap();
     }
-    let tmp = p.dir.join("_tmp-00000000000000099999-00000000000000100000.parquet.partial");
+    let tmp = p
+        .dir
+        .join("_tmp-00000000000000099999-00000000000000100000.parquet.partial");
     std::fs::write(&tmp, &last_bytes[..last_bytes.len() / 3]).unwrap();
 
     let idx = ArchiveIndex::load(&archive_dir(&f.dir)).unwrap();
-    assert_eq!(idx.present_records(), total - last.records, "the unlisted file is not counted");
+    assert_eq!(
+        idx.present_records(),
+        total - last.records,
+        "the unlisted file is not counted"
+    );
     assert_eq!(idx.strays, vec![p.dir.join(&last.file)]);
     assert_eq!(idx.temps, vec![tmp.clone()]);
     let c = verify_all(&f.dir, &|_| {}).unwrap();
@@ -49,10 +57,17 @@ fn a_crash_between_steps_leaves_nothing_counted_and_the_next_run_finishes() {
     assert_eq!((again.files, again.records), (1, last.records));
     assert_eq!(again.end_seq, full.end_seq);
     assert!(!tmp.exists());
-    assert_eq!(std::fs::read(p.dir.join(&last.file)).unwrap(), last_bytes, "made again, byte for byte");
+    assert_eq!(
+        std::fs::read(p.dir.join(&last.file)).unwrap(),
+        last_bytes,
+        "made again, byte for byte"
+    );
     let idx = ArchiveIndex::load(&archive_dir(&f.dir)).unwrap();
     assert!(idx.strays.is_empty() && idx.temps.is_empty());
     assert_eq!(idx.present_records(), total);
     let c = verify_all(&f.dir, &|_| {}).unwrap();
-    assert!(c.ok() && c.archive.as_ref().unwrap().warnings.is_empty(), "{c:?}");
+    assert!(
+        c.ok() && c.archive.as_ref().unwrap().warnings.is_empty(),
+        "{c:?}"
+    );
 }

@@ -110,7 +110,9 @@ impl std::str::FromStr for Period {
 impl RetentionPolicy {
     /// The hot window.
     pub fn hot_window(&self) -> Period {
-        self.hot_window.parse().expect("checked when the configuration was loaded")
+        self.hot_window
+            .parse()
+            .expect("checked when the configuration was loaded")
     }
 
     /// How long records of `ty` are kept; `None`: forever (no rule).
@@ -122,7 +124,13 @@ impl RetentionPolicy {
             .iter()
             .filter_map(|(p, v)| specificity(p, ty).map(|s| (s, p, v)))
             .max_by_key(|(s, _, _)| *s)
-            .map(|(_, p, v)| (p.as_str(), v.parse().expect("checked when the configuration was loaded")))
+            .map(|(_, p, v)| {
+                (
+                    p.as_str(),
+                    v.parse()
+                        .expect("checked when the configuration was loaded"),
+                )
+            })
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -479,19 +487,35 @@ mod tests {
         assert_eq!(c.retention.keep_for("order.filled"), None);
         let mut c = Config::new("o/1".into());
         c.retention.keep.insert("order.*".into(), "6y".into());
-        c.retention.keep.insert("order.rejected".into(), "18m".into());
+        c.retention
+            .keep
+            .insert("order.rejected".into(), "18m".into());
         c.retention.keep.insert("log.*".into(), "13w".into());
         assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
         let r = &c.retention;
-        assert_eq!(r.keep_for("order.filled"), Some(("order.*", Period::Years(6))));
-        assert_eq!(r.keep_for("order.rejected"), Some(("order.rejected", Period::Months(18))));
+        assert_eq!(
+            r.keep_for("order.filled"),
+            Some(("order.*", Period::Years(6)))
+        );
+        assert_eq!(
+            r.keep_for("order.rejected"),
+            Some(("order.rejected", Period::Months(18)))
+        );
         assert_eq!(r.keep_for("log.debug"), Some(("log.*", Period::Days(91))));
         assert_eq!(r.keep_for("signal.generated"), None);
         let bad = c.to_toml().replace("\"6y\"", "\"6 years\"");
-        assert!(Config::parse(&bad).unwrap_err().contains("retention.keep.\"order.*\""));
+        assert!(Config::parse(&bad)
+            .unwrap_err()
+            .contains("retention.keep.\"order.*\""));
         let bad = c.to_toml().replace("\"log.*\"", "\"journal.*\"");
-        assert!(Config::parse(&bad).unwrap_err().contains("journal.* records"));
-        let bad = c.to_toml().replace("hot_window = \"90d\"", "hot_window = \"0d\"");
-        assert!(Config::parse(&bad).unwrap_err().contains("retention.hot_window"));
+        assert!(Config::parse(&bad)
+            .unwrap_err()
+            .contains("journal.* records"));
+        let bad = c
+            .to_toml()
+            .replace("hot_window = \"90d\"", "hot_window = \"0d\"");
+        assert!(Config::parse(&bad)
+            .unwrap_err()
+            .contains("retention.hot_window"));
     }
 }

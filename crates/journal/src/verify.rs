@@ -208,7 +208,11 @@ fn stitch(paths: &[PathBuf], checks: Vec<SegmentCheck>, anchor: Option<&Anchor>)
                                 "record {}: does not follow record {} as the archive holds it ({})",
                                 f.seq,
                                 f.seq.wrapping_sub(1),
-                                if f.prev != a.prev { "prev differs" } else { "ts_recorded is earlier" }
+                                if f.prev != a.prev {
+                                    "prev differs"
+                                } else {
+                                    "ts_recorded is earlier"
+                                }
                             ),
                         },
                     );

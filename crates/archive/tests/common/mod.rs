@@ -53,13 +53,19 @@ impl Fixture {
         .unwrap();
         let clock = Arc::new(TestClock::default());
         clock.set(T0);
-        Fixture { _tmp: tmp, dir, clock }
+        Fixture {
+            _tmp: tmp,
+            dir,
+            clock,
+        }
     }
 
     /// Opens the recorder with the test clock.
     pub fn open(&self) -> Recorder {
         let c = self.clock.clone();
-        Recorder::open_with(&self.dir, move |o| o.with_clock(c)).unwrap().0
+        Recorder::open_with(&self.dir, move |o| o.with_clock(c))
+            .unwrap()
+            .0
     }
 
     /// Writes `n` events on day `day` (the clock is set to that day, hour by hour).
@@ -97,7 +103,10 @@ pub fn order(i: usize, ts: i64, trader: &str) -> Event {
 pub fn custom(i: usize, ts: i64, trader: &str) -> Event {
     Event::new("custom.log", ts, "engine", "system")
         .with_trader(trader)
-        .with_data("message", format!("line {i} with some text to make it longer"))
+        .with_data(
+            "message",
+            format!("line {i} with some text to make it longer"),
+        )
         .with_ref("order_id", format!("O-{i}").as_str())
 }
 
@@ -105,19 +114,30 @@ pub fn custom(i: usize, ts: i64, trader: &str) -> Event {
 pub fn set_retention(dir: &DataDir, hot_window: &str, keep: &[(&str, &str)]) {
     let mut c = tradetrail_core::Config::load(&dir.config()).unwrap();
     c.retention.hot_window = hot_window.into();
-    c.retention.keep = keep.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    c.retention.keep = keep
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     std::fs::write(dir.config(), c.to_toml()).unwrap();
 }
 
 /// Every journal line by seq (from the journal's first segment on).
 pub fn journal_lines(dir: &DataDir) -> Vec<(u64, Vec<u8>)> {
     let jdir = dir.journal();
-    let first = tradetrail_journal::list_segments(&tradetrail_journal::FsStorage, &jdir).unwrap()[0].first_seq;
+    let first = tradetrail_journal::list_segments(&tradetrail_journal::FsStorage, &jdir).unwrap()
+        [0]
+    .first_seq;
     let mut v = Vec::new();
-    tradetrail_journal::for_each_line(&tradetrail_journal::FsStorage, &jdir, first, None, |s, l| {
-        v.push((s, l.to_vec()));
-        Ok(true)
-    })
+    tradetrail_journal::for_each_line(
+        &tradetrail_journal::FsStorage,
+        &jdir,
+        first,
+        None,
+        |s, l| {
+            v.push((s, l.to_vec()));
+            Ok(true)
+        },
+    )
     .unwrap();
     v
 }

@@ -33,7 +33,11 @@ pub fn cli_error(e: tradetrail_archive::Error) -> anyhow::Error {
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
     if !(1..=22).contains(&args.zstd_level) {
-        return Err(BadInput(format!("--zstd-level: {} is not between 1 and 22", args.zstd_level)).into());
+        return Err(BadInput(format!(
+            "--zstd-level: {} is not between 1 and 22",
+            args.zstd_level
+        ))
+        .into());
     }
     let opts = ArchiveOptions {
         zstd_level: args.zstd_level,
@@ -80,10 +84,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             report.jsonl_bytes as f64 / report.records as f64,
             report.parquet_bytes as f64 / report.records as f64
         )?;
-        writeln!(out, "archive ends at seq {} (the active segment is archived once sealed)", report.end_seq)?;
+        writeln!(
+            out,
+            "archive ends at seq {} (the active segment is archived once sealed)",
+            report.end_seq
+        )?;
     }
     if report.removed_temps > 0 {
-        writeln!(out, "removed {} temporary file(s) of an interrupted run", report.removed_temps)?;
+        writeln!(
+            out,
+            "removed {} temporary file(s) of an interrupted run",
+            report.removed_temps
+        )?;
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ pub struct Args {
 enum What {
     /// Queries, trails, counts and index build on a demo journal, beside their targets
     Query(super::bench_query::Args),
+    /// Archive throughput beside reading the same JSONL, Parquet vs JSONL size, and a one-day window over a year of archive
+    Archive(super::bench_archive::Args),
 }
 
 fn fmt_us(v: Option<f64>) -> String {
@@ -47,8 +49,10 @@ fn fmt_us(v: Option<f64>) -> String {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let Some(What::Query(a)) = args.what {
-        return super::bench_query::run(a);
+    match args.what {
+        Some(What::Query(a)) => return super::bench_query::run(a),
+        Some(What::Archive(a)) => return super::bench_archive::run(a),
+        None => {}
     }
     let opts = BenchOptions {
         events: args.events,

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use tradetrail_archive::{add_hold, archive_dir, list_holds, release_hold, ArchiveIndex, HoldScope};
+use tradetrail_archive::{
+    add_hold, archive_dir, list_holds, release_hold, ArchiveIndex, HoldScope,
+};
 use tradetrail_core::{DataDir, Recorder};
 
 use super::archive::cli_error;
@@ -77,7 +79,9 @@ struct ReleaseArgs {
 /// `operator:$USER`, the default actor of operator commands.
 pub fn default_actor(given: Option<String>) -> String {
     given.unwrap_or_else(|| {
-        let user = std::env::var("USER").ok().filter(|u| !u.is_empty() && !u.contains(char::is_whitespace));
+        let user = std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty() && !u.contains(char::is_whitespace));
         format!("operator:{}", user.unwrap_or_else(|| "unknown".into()))
     })
 }
@@ -101,13 +105,23 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             };
             scope.validate().map_err(cli_error)?;
             let (rec, _) = Recorder::open(&dir)?;
-            let r = add_hold(&rec, scope.clone(), &a.reason, &default_actor(a.actor)).map_err(cli_error)?;
-            writeln!(out, "hold {} placed: {} ({})", r.seq, scope.describe(), a.reason)?;
+            let r = add_hold(&rec, scope.clone(), &a.reason, &default_actor(a.actor))
+                .map_err(cli_error)?;
+            writeln!(
+                out,
+                "hold {} placed: {} ({})",
+                r.seq,
+                scope.describe(),
+                a.reason
+            )?;
         }
         What::List(a) => {
             let idx = ArchiveIndex::load(&archive_dir(&dir)).map_err(cli_error)?;
             let holds = list_holds(&dir, &idx).map_err(cli_error)?;
-            let holds: Vec<_> = holds.into_iter().filter(|h| !a.active || h.active()).collect();
+            let holds: Vec<_> = holds
+                .into_iter()
+                .filter(|h| !a.active || h.active())
+                .collect();
             if a.json {
                 for h in &holds {
                     writeln!(out, "{}", serde_json::to_string(h)?)?;
@@ -136,7 +150,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         What::Release(a) => {
             let (rec, _) = Recorder::open(&dir)?;
-            let r = release_hold(&rec, a.id, &a.reason, &default_actor(a.actor)).map_err(cli_error)?;
+            let r =
+                release_hold(&rec, a.id, &a.reason, &default_actor(a.actor)).map_err(cli_error)?;
             writeln!(out, "hold {} released by record {}", a.id, r.seq)?;
         }
     }

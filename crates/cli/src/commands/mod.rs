@@ -3,6 +3,7 @@
 pub mod append;
 pub mod archive;
 pub mod bench;
+pub mod bench_archive;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;

@@ -79,13 +79,27 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
             let p = &done.plan;
             if done.finished_earlier > 0 {
-                writeln!(out, "finished {} file(s) of a purge an interrupted apply had recorded", done.finished_earlier)?;
+                writeln!(
+                    out,
+                    "finished {} file(s) of a purge an interrupted apply had recorded",
+                    done.finished_earlier
+                )?;
             }
             for s in &p.remove_segments {
-                writeln!(out, "removed {} (seq {}..={}, archived)", s.path.display(), s.first_seq, s.last_seq)?;
+                writeln!(
+                    out,
+                    "removed {} (seq {}..={}, archived)",
+                    s.path.display(),
+                    s.first_seq,
+                    s.last_seq
+                )?;
             }
             for pp in &p.purge {
-                writeln!(out, "purged {} (seq {}..={}, {} records)", pp.day, pp.first_seq, pp.last_seq, pp.records)?;
+                writeln!(
+                    out,
+                    "purged {} (seq {}..={}, {} records)",
+                    pp.day, pp.first_seq, pp.last_seq, pp.records
+                )?;
             }
             match done.purge_record {
                 Some(seq) => writeln!(
@@ -105,7 +119,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
 fn as_of(t: Option<String>) -> Result<i64> {
     match t {
         None => Ok(now_ns()),
-        Some(s) => tradetrail_model::parse_time(&s).map_err(|e| BadInput(format!("--as-of: {e}")).into()),
+        Some(s) => {
+            tradetrail_model::parse_time(&s).map_err(|e| BadInput(format!("--as-of: {e}")).into())
+        }
     }
 }
 
@@ -136,7 +152,10 @@ fn print_status(out: &mut dyn Write, p: &Plan) -> Result<()> {
         p.purge_records()
     )?;
     if p.keep.is_empty() {
-        writeln!(out, "rules:            none ([retention.keep] is empty): nothing is ever purged")?;
+        writeln!(
+            out,
+            "rules:            none ([retention.keep] is empty): nothing is ever purged"
+        )?;
     } else {
         let rules: Vec<String> = p.keep.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(out, "rules:            {}", rules.join(", "))?;
@@ -145,7 +164,11 @@ fn print_status(out: &mut dyn Write, p: &Plan) -> Result<()> {
 }
 
 fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<()> {
-    writeln!(out, "retention plan as of {} (`retention apply` does exactly this, now):", format_time(p.now))?;
+    writeln!(
+        out,
+        "retention plan as of {} (`retention apply` does exactly this, now):",
+        format_time(p.now)
+    )?;
     if p.remove_segments.is_empty() && p.purge.is_empty() {
         writeln!(out, "nothing to remove")?;
     }

@@ -21,12 +21,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         "csv" => SqlFormat::Csv,
         "jsonl" => SqlFormat::Jsonl,
         other => {
-            return Err(crate::exit::BadInput(format!("--format: {other:?} is not table, csv or jsonl")).into())
+            return Err(crate::exit::BadInput(format!(
+                "--format: {other:?} is not table, csv or jsonl"
+            ))
+            .into())
         }
     };
     let dir = tradetrail_core::DataDir::resolve(data);
     if !dir.config().exists() {
-        return Err(tradetrail_core::Error::NotInitialized { path: dir.root().to_path_buf() }.into());
+        return Err(tradetrail_core::Error::NotInitialized {
+            path: dir.root().to_path_buf(),
+        }
+        .into());
     }
     let batches = run_sql(&dir, &args.query).map_err(|e| match e {
         tradetrail_archive::Error::Sql(s) => crate::exit::BadInput(format!("sql: {s}")).into(),

@@ -134,7 +134,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             writeln!(
                 out,
                 "archive: FAILED: {}{}",
-                a.first_bad_seq.map(|s| format!("first bad seq {s}: ")).unwrap_or_default(),
+                a.first_bad_seq
+                    .map(|s| format!("first bad seq {s}: "))
+                    .unwrap_or_default(),
                 a.reason.as_deref().unwrap_or("unknown")
             )?;
         }
