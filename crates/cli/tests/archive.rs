@@ -225,7 +225,11 @@ fn sql_over_archive_and_live_journal() {
         let r = s
             .on_data("sql", &["SELECT max(seq) AS top FROM events"])
             .expect(0);
-        assert!(r.stdout.contains(&format!("| {} ", total - 1)), "{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("| {} ", total - 1)),
+            "{}",
+            r.stdout
+        );
         let r = s.on_data("sql", &["SELEC nonsense"]).expect(2);
         assert!(r.stderr.contains("sql:"), "{}", r.stderr);
     } else {

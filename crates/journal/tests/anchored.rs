@@ -48,12 +48,18 @@ fn verify_open_and_append_after_the_oldest_segments_are_removed() {
     };
     let r = verify_from(&FsStorage, &dir, Some(&wrong), &|_| {}).unwrap();
     assert_eq!((r.ok, r.first_bad_seq, r.records), (false, Some(first), 0));
-    let early = Anchor { seq: first - 1, ..a };
+    let early = Anchor {
+        seq: first - 1,
+        ..a
+    };
     let r = verify_from(&FsStorage, &dir, Some(&early), &|_| {}).unwrap();
     assert_eq!(r.first_bad_seq, Some(first - 1), "{r:?}");
 
     let e = for_each_line(&FsStorage, &dir, 0, None, |_, _| Ok(true)).unwrap_err();
-    assert!(matches!(e, Error::Removed { seq: 0, first: f } if f == first), "{e}");
+    assert!(
+        matches!(e, Error::Removed { seq: 0, first: f } if f == first),
+        "{e}"
+    );
 
     let (j, _) = Journal::open(&dir, opts()).unwrap();
     assert!(matches!(j.read_line(1), Err(Error::Removed { seq: 1, .. })));

@@ -92,7 +92,11 @@ impl Fixture {
 pub fn order(i: usize, ts: i64, trader: &str) -> Event {
     Event::new("order.submitted", ts, "oms", &format!("trader:{trader}"))
         .with_trader(trader)
-        .with_instrument(if i % 2 == 0 { "AAPL.XNAS" } else { "MSFT.XNAS" })
+        .with_instrument(if i.is_multiple_of(2) {
+            "AAPL.XNAS"
+        } else {
+            "MSFT.XNAS"
+        })
         .with_entity("order", &format!("O-{i}"))
         .with_data("side", "buy")
         .with_data("quantity", "100")
