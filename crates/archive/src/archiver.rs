@@ -113,59 +113,135 @@ pub fn archive(
             frontier: Frontier::new(),
         },
     };
+    // Segments are read, checked, hashed and written in parallel (one per core);
+    // their results are stitched in order: the link between segments, the Merkle
+    // frontier, and the manifests.
+    let work: Vec<usize> = (0..sealed)
+        .filter(|&i| segs[i + 1].first_seq > state.next)
+        .collect();
+    report.already_archived = sealed - work.len();
+    if let Some(&i) = work.first() {
+        if segs[i].first_seq > state.next {
+            return Err(Error::Chain {
+                seq: state.next,
+                reason: format!(
+                    "is in no segment of the journal (the next one, {}, starts at seq {}) and not in the archive",
+                    segs[i].path.display(),
+                    segs[i].first_seq
+                ),
+            });
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
     let mut done = 0u64;
     // Manifests changed but not saved yet: saved when the run moves to another
     // partition, every SAVE_EVERY files, and at the end. Until then the new files are
     // strays that a crash leaves uncounted and the next run makes again.
     let mut dirty: Option<usize> = None;
     let mut unsaved = 0usize;
-    for i in 0..sealed {
-        let seg = &segs[i];
-        let seg_end = segs[i + 1].first_seq;
-        if seg_end <= state.next {
-            report.already_archived += 1;
-            continue;
-        }
-        if seg.first_seq > state.next {
-            return Err(Error::Chain {
-                seq: state.next,
-                reason: format!(
-                    "is in no segment of the journal (the next one, {}, starts at seq {}) and not in the archive",
-                    seg.path.display(),
-                    seg.first_seq
-                ),
-            });
-        }
-        let bytes = std::fs::read(&seg.path).map_err(|e| Error::io("read", &seg.path, e))?;
-        archive_segment(
-            &bytes,
-            seg.first_seq,
-            seg_end,
-            &seg.path,
-            &mut state,
-            &mut |rows, c| {
-                let e = write_file(&root, &config.origin, rows, c, opts)?;
+    let skip_to = state.next;
+    for wave in work.chunks(threads) {
+        let outs: Vec<Result<SegmentOut>> = std::thread::scope(|s| {
+            let handles: Vec<_> = wave
+                .iter()
+                .map(|&i| {
+                    let (seg, end) = (&segs[i], segs[i + 1].first_seq);
+                    let (root, origin) = (&root, &config.origin);
+                    s.spawn(move || {
+                        prepare_segment(&seg.path, seg.first_seq, end, skip_to, root, origin, opts)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::BadInput("an archive worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut failed = None;
+        for out in outs {
+            let out = match (out, failed.is_some()) {
+                (Ok(o), false) => o,
+                (Ok(o), true) => {
+                    o.discard();
+                    continue;
+                }
+                (Err(e), _) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
+            if let Err(e) = link(&mut state, &out) {
+                out.discard();
+                failed = Some(e);
+                continue;
+            }
+            done += out.jsonl_len;
+            report.segments += 1;
+            for mut c in out.chunks {
+                c.entry.first_prev = state.prev;
+                for leaf in &c.leaves {
+                    state.frontier.push_leaf(*leaf);
+                }
+                c.entry.root = state.frontier.root();
+                c.entry.frontier = state.frontier.clone();
+                state.prev = c.entry.last_hash;
+                state.ts = c.entry.last_ts_recorded;
+                state.next = c.entry.last_seq + 1;
                 report.files += 1;
-                report.records += e.records;
-                report.jsonl_bytes += e.jsonl_bytes;
-                report.parquet_bytes += e.bytes;
-                let at = put_entry(&mut idx, &config.origin, e);
+                report.records += c.entry.records;
+                report.jsonl_bytes += c.entry.jsonl_bytes;
+                report.parquet_bytes += c.entry.bytes;
+                let at = put_entry(&mut idx, &config.origin, c.entry);
                 if dirty.is_some_and(|d| d != at) || unsaved >= SAVE_EVERY {
                     save_dirty(&idx, &mut dirty)?;
                     unsaved = 0;
                 }
                 dirty = Some(at);
                 unsaved += 1;
-                Ok(())
-            },
-        )?;
-        report.segments += 1;
-        done += bytes.len() as u64;
-        progress(done, total);
+            }
+            progress(done, total);
+        }
+        if let Some(e) = failed {
+            save_dirty(&idx, &mut dirty)?;
+            return Err(e);
+        }
     }
     save_dirty(&idx, &mut dirty)?;
     report.end_seq = state.next;
     Ok(report)
+}
+
+/// Checks that a prepared segment continues the chain where it stands.
+fn link(state: &mut Chain, out: &SegmentOut) -> Result<()> {
+    let Some(first) = out.chunks.first() else {
+        return Ok(());
+    };
+    let seq = first.entry.first_seq;
+    if seq != state.next {
+        return Err(Error::Chain {
+            seq: state.next,
+            reason: format!("expected next, found seq {seq}"),
+        });
+    }
+    if first.entry.first_prev != state.prev {
+        return Err(Error::Chain {
+            seq,
+            reason: "prev does not match the record before it; run `tradetrail verify`".into(),
+        });
+    }
+    if first.entry.first_ts_recorded < state.ts {
+        return Err(Error::Chain {
+            seq,
+            reason: "ts_recorded is earlier than the record before it's".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Files written between manifest saves, at most.
@@ -187,29 +263,72 @@ struct Chain {
     frontier: Frontier,
 }
 
-/// The records of one file, as the archiver gathered them.
-struct Chunk {
-    first_prev: Hash,
-    first_hash: Hash,
-    last_hash: Hash,
-    frontier: Frontier,
-    jsonl_bytes: u64,
+/// One segment's files, written, with what the stitching needs.
+struct SegmentOut {
+    chunks: Vec<ChunkOut>,
+    jsonl_len: u64,
+    paths: Vec<PathBuf>,
 }
 
-fn archive_segment<'a>(
-    data: &'a [u8],
+/// One file: its manifest entry (`first_prev`, `root` and `frontier` are filled in
+/// when it is stitched) and the leaf hashes of its records in seq order.
+struct ChunkOut {
+    entry: FileEntry,
+    leaves: Vec<Hash>,
+}
+
+impl SegmentOut {
+    /// Removes the files of a segment that cannot be counted (they would be strays).
+    fn discard(&self) {
+        for p in &self.paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Reads one sealed segment, checks its records (`seq`, the `prev` chain inside it,
+/// `ts_recorded` order), and writes one file per UTC day for its records from `skip_to` on.
+#[allow(clippy::too_many_arguments)]
+fn prepare_segment(
+    path: &Path,
     first_seq: u64,
     end_seq: u64,
-    path: &Path,
-    st: &mut Chain,
-    flush: &mut dyn FnMut(&[Row<'a>], Chunk) -> Result<()>,
-) -> Result<()> {
-    let mut rows: Vec<Row<'a>> = Vec::new();
+    skip_to: u64,
+    root: &Path,
+    origin: &str,
+    opts: &ArchiveOptions,
+) -> Result<SegmentOut> {
+    let data = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let mut out = SegmentOut {
+        chunks: Vec::new(),
+        jsonl_len: data.len() as u64,
+        paths: Vec::new(),
+    };
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    let mut leaves: Vec<Hash> = Vec::new();
     let mut chunk: Option<(i64, Chunk)> = None;
+    let mut prev: Option<(Hash, i64)> = None;
     let mut pos = 0usize;
     let mut seq = first_seq;
+    let flush = |rows: &mut Vec<Row<'_>>,
+                 leaves: &mut Vec<Hash>,
+                 c: Chunk,
+                 out: &mut SegmentOut|
+     -> Result<()> {
+        let r = write_file(root, origin, rows, c, opts);
+        let entry = r.inspect_err(|_| out.discard())?;
+        out.paths
+            .push(partition_dir(root, day_of(entry.first_ts_recorded)).join(&entry.file));
+        out.chunks.push(ChunkOut {
+            entry,
+            leaves: std::mem::take(leaves),
+        });
+        rows.clear();
+        Ok(())
+    };
     while pos < data.len() {
         let Some(nl) = memchr::memchr(b'\n', &data[pos..]) else {
+            out.discard();
             return Err(Error::Chain {
                 seq,
                 reason: format!(
@@ -220,35 +339,44 @@ fn archive_segment<'a>(
         };
         let line = &data[pos..pos + nl];
         pos += nl + 1;
-        if seq < st.next {
+        if seq < skip_to {
             seq += 1;
             continue;
         }
         let bad = |reason: String| Error::Chain { seq, reason };
-        let row = Row::parse(line).map_err(bad)?;
+        let row = Row::parse(line)
+            .map_err(bad)
+            .inspect_err(|_| out.discard())?;
+        let fail = |reason: &str| {
+            out.discard();
+            Err(Error::Chain {
+                seq,
+                reason: reason.to_string(),
+            })
+        };
         if row.seq != seq {
-            return Err(bad(format!(
+            return fail(&format!(
                 "{}: found seq {} in its place",
                 path.display(),
                 row.seq
-            )));
-        }
-        if RecordHash::from_hex(row.prev.as_bytes()).map(|h| h.0) != Some(st.prev.0) {
-            return Err(bad(
-                "prev does not match the record before it; run `tradetrail verify`".into(),
             ));
         }
-        if row.ts_recorded < st.ts {
-            return Err(bad(
-                "ts_recorded is earlier than the record before it's".into()
-            ));
+        let row_prev = RecordHash::from_hex(row.prev.as_bytes()).map(|h| Hash(h.0));
+        let Some(row_prev) = row_prev else {
+            return fail("prev is not 64 hex digits");
+        };
+        if let Some((p, ts)) = prev {
+            if row_prev != p {
+                return fail("prev does not match the record before it; run `tradetrail verify`");
+            }
+            if row.ts_recorded < ts {
+                return fail("ts_recorded is earlier than the record before it's");
+            }
         }
         let day = day_of(row.ts_recorded);
         if chunk.as_ref().is_some_and(|(d, _)| *d != day) {
-            let (_, mut c) = chunk.take().expect("checked");
-            c.frontier = st.frontier.clone();
-            flush(&rows, c)?;
-            rows.clear();
+            let (_, c) = chunk.take().expect("checked");
+            flush(&mut rows, &mut leaves, c, &mut out)?;
         }
         let hash = Hash(RecordHash::of_line(line).0);
         let c = &mut chunk
@@ -256,10 +384,9 @@ fn archive_segment<'a>(
                 (
                     day,
                     Chunk {
-                        first_prev: st.prev,
+                        first_prev: row_prev,
                         first_hash: hash,
                         last_hash: hash,
-                        frontier: Frontier::new(),
                         jsonl_bytes: 0,
                     },
                 )
@@ -267,14 +394,13 @@ fn archive_segment<'a>(
             .1;
         c.last_hash = hash;
         c.jsonl_bytes += line.len() as u64 + 1;
-        st.frontier.push_line(line);
-        st.prev = hash;
-        st.ts = row.ts_recorded;
-        st.next = seq + 1;
+        leaves.push(tradetrail_merkle::leaf_hash(line));
+        prev = Some((hash, row.ts_recorded));
         rows.push(row);
         seq += 1;
     }
     if seq != end_seq {
+        out.discard();
         return Err(Error::Chain {
             seq,
             reason: format!(
@@ -284,11 +410,18 @@ fn archive_segment<'a>(
             ),
         });
     }
-    if let Some((_, mut c)) = chunk {
-        c.frontier = st.frontier.clone();
-        flush(&rows, c)?;
+    if let Some((_, c)) = chunk {
+        flush(&mut rows, &mut leaves, c, &mut out)?;
     }
-    Ok(())
+    Ok(out)
+}
+
+/// The records of one file, as the archiver gathered them.
+struct Chunk {
+    first_prev: Hash,
+    first_hash: Hash,
+    last_hash: Hash,
+    jsonl_bytes: u64,
 }
 
 /// The writer settings every archive file is written with.
@@ -429,8 +562,9 @@ fn write_file(
         last_ts_recorded: last.ts_recorded,
         min_ts_event: rows.iter().filter_map(|r| r.ts_event).min(),
         max_ts_event: rows.iter().filter_map(|r| r.ts_event).max(),
-        root: c.frontier.root(),
-        frontier: c.frontier,
+        // Filled in when the file is stitched onto the chain (see `archive`).
+        root: Hash([0; 32]),
+        frontier: Frontier::new(),
         types,
         purged_by: None,
     })

@@ -314,3 +314,36 @@ fn verify_catches_a_changed_typed_column_and_a_changed_file() {
         "{a:?}"
     );
 }
+
+#[test]
+fn a_broken_chain_is_not_archived_past_the_record_before_it() {
+    let f = three_days();
+    // Change one byte of a record in the second sealed segment (its hash changes, so the
+    // next record's prev no longer matches).
+    let segs = tradetrail_journal::list_segments(&tradetrail_journal::FsStorage, &f.dir.journal())
+        .unwrap();
+    let seg = &segs[1];
+    let mut bytes = std::fs::read(&seg.path).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"O-0\",\"" || w == b"line 1 ")
+        .unwrap_or(200);
+    bytes[at + 2] = b'9';
+    std::fs::write(&seg.path, &bytes).unwrap();
+    let e = archive(&f.dir, &ArchiveOptions::default(), &mut |_, _| {}).unwrap_err();
+    let tradetrail_archive::Error::Chain { seq, reason } = e else {
+        panic!("{e}");
+    };
+    assert!(seq > seg.first_seq && seq < segs[2].first_seq, "{seq}");
+    assert!(reason.contains("prev does not match"), "{reason}");
+    let idx = ArchiveIndex::load(&archive_dir(&f.dir)).unwrap();
+    assert!(
+        idx.end() <= seg.first_seq,
+        "nothing from the broken segment is counted"
+    );
+    assert!(
+        idx.strays.is_empty(),
+        "the broken segment's files were removed: {:?}",
+        idx.strays
+    );
+}
