@@ -380,17 +380,15 @@ fn prepare_segment(
         }
         let hash = Hash(RecordHash::of_line(line).0);
         let c = &mut chunk
-            .get_or_insert_with(|| {
-                (
-                    day,
-                    Chunk {
-                        first_prev: row_prev,
-                        first_hash: hash,
-                        last_hash: hash,
-                        jsonl_bytes: 0,
-                    },
-                )
-            })
+            .get_or_insert((
+                day,
+                Chunk {
+                    first_prev: row_prev,
+                    first_hash: hash,
+                    last_hash: hash,
+                    jsonl_bytes: 0,
+                },
+            ))
             .1;
         c.last_hash = hash;
         c.jsonl_bytes += line.len() as u64 + 1;
