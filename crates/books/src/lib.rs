@@ -38,12 +38,18 @@
 
 mod books;
 mod error;
+pub mod flex;
 mod ledger;
 pub mod orders;
 mod record;
+mod statement;
 
 pub use books::{Adjustments, Books, BooksOptions, CashBalance, FillPatch, InstrumentInfo};
 pub use error::{Error, Result};
 pub use ledger::{ClosedLot, Fill, OpenLot, Position};
 pub use orders::{Anomaly, AnomalyKind, Order, OrderStatus, Side, Transition};
 pub use record::{decimal_of, is_books_type, read_records, read_records_where, EntityRef, Record};
+pub use statement::{
+    ReadOptions, Statement, StatementCash, StatementFormat, StatementOrder, StatementPosition,
+    StatementTrade, COLUMNS,
+};
