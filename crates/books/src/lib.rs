@@ -42,12 +42,20 @@ pub mod flex;
 mod ledger;
 pub mod orders;
 mod record;
+pub mod reconcile;
+pub mod review;
+mod run;
 mod statement;
 
 pub use books::{Adjustments, Books, BooksOptions, CashBalance, FillPatch, InstrumentInfo};
 pub use error::{Error, Result};
 pub use ledger::{ClosedLot, Fill, OpenLot, Position};
 pub use orders::{Anomaly, AnomalyKind, Order, OrderStatus, Side, Transition};
+pub use reconcile::{
+    instrument_matches, reconcile, CorrectionPlan, Discrepancy, Reconciliation, Severity, Tolerances,
+};
+pub use review::{Review, ReviewStatus};
+pub use run::{review_id, run, RunOptions, RunOutcome};
 pub use record::{decimal_of, is_books_type, read_records, read_records_where, EntityRef, Record};
 pub use statement::{
     ReadOptions, Statement, StatementCash, StatementFormat, StatementOrder, StatementPosition,
