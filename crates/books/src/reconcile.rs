@@ -211,7 +211,10 @@ pub struct Reconciliation {
 impl Reconciliation {
     /// Discrepancies of a severity.
     pub fn count(&self, s: Severity) -> usize {
-        self.discrepancies.iter().filter(|d| d.severity == s).count()
+        self.discrepancies
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
     }
 }
 
@@ -421,16 +424,35 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
         let mut patch = FillPatch::default();
         if t.side != f.side {
             out.push(
-                "trade", "side", &f.account_id, inst.clone(), &f.trade_id,
-                Some(t.side.as_str().into()), Some(f.side.as_str().into()), None, None,
-                Severity::Major, Some(f.seq), loc.clone(), None,
-                format!("the broker has {} where we have {}", describe(t), describe_fill(f)),
+                "trade",
+                "side",
+                &f.account_id,
+                inst.clone(),
+                &f.trade_id,
+                Some(t.side.as_str().into()),
+                Some(f.side.as_str().into()),
+                None,
+                None,
+                Severity::Major,
+                Some(f.seq),
+                loc.clone(),
+                None,
+                format!(
+                    "the broker has {} where we have {}",
+                    describe(t),
+                    describe_fill(f)
+                ),
             );
         }
         let fields = [
             ("quantity", t.quantity, f.quantity, tol.quantity_minor),
             ("price", t.price, f.price, tol.price_minor),
-            ("commission", t.commission, f.commission, tol.commission_minor),
+            (
+                "commission",
+                t.commission,
+                f.commission,
+                tol.commission_minor,
+            ),
         ];
         for (field, b, o, bound) in fields {
             if b == o || (field == "commission" && t.commission_currency != f.commission_currency) {
@@ -444,9 +466,18 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             let diff = b - o;
             let sev = severity(diff, bound);
             out.push(
-                "trade", field, &f.account_id, inst.clone(), &f.trade_id,
-                Some(b.to_string()), Some(o.to_string()), Some(diff), Some(diff),
-                sev, Some(f.seq), loc.clone(),
+                "trade",
+                field,
+                &f.account_id,
+                inst.clone(),
+                &f.trade_id,
+                Some(b.to_string()),
+                Some(o.to_string()),
+                Some(diff),
+                Some(diff),
+                sev,
+                Some(f.seq),
+                loc.clone(),
                 Some(CorrectionPlan::Fill {
                     trade_id: f.trade_id.clone(),
                     field: field.into(),
@@ -480,10 +511,24 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
         let t = &statement.trades[bi];
         let inst = our_instrument(&t.account_id, &t.instrument);
         out.push(
-            "trade", "missing_in_books", &t.account_id, Some(inst.clone()), &t.trade_id,
-            Some(describe(t)), None, Some(t.side.sign() * t.quantity), Some(t.side.sign() * t.quantity),
-            Severity::Major, None, Some(t.location.clone()), None,
-            format!("the broker reports trade {} that the books do not have: {}", t.trade_id, describe(t)),
+            "trade",
+            "missing_in_books",
+            &t.account_id,
+            Some(inst.clone()),
+            &t.trade_id,
+            Some(describe(t)),
+            None,
+            Some(t.side.sign() * t.quantity),
+            Some(t.side.sign() * t.quantity),
+            Severity::Major,
+            None,
+            Some(t.location.clone()),
+            None,
+            format!(
+                "the broker reports trade {} that the books do not have: {}",
+                t.trade_id,
+                describe(t)
+            ),
         );
         adj.extra_fills.push(Fill {
             seq: u64::MAX,
@@ -511,10 +556,24 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             continue;
         }
         out.push(
-            "trade", "missing_at_broker", &f.account_id, Some(f.instrument_id.clone()), &f.trade_id,
-            None, Some(describe_fill(f)), Some(-f.signed_quantity()), Some(-f.signed_quantity()),
-            Severity::Major, Some(f.seq), None, None,
-            format!("the books have trade {} that the broker does not report: {}", f.trade_id, describe_fill(f)),
+            "trade",
+            "missing_at_broker",
+            &f.account_id,
+            Some(f.instrument_id.clone()),
+            &f.trade_id,
+            None,
+            Some(describe_fill(f)),
+            Some(-f.signed_quantity()),
+            Some(-f.signed_quantity()),
+            Severity::Major,
+            Some(f.seq),
+            None,
+            None,
+            format!(
+                "the books have trade {} that the broker does not report: {}",
+                f.trade_id,
+                describe_fill(f)
+            ),
         );
         adj.removed_trades.insert(f.trade_id.clone());
     }
@@ -541,8 +600,10 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
     // Positions.
     let mut positions_compared = 0;
     if !statement.positions.is_empty() {
-        let mut keys: BTreeMap<(String, String), (Option<&crate::statement::StatementPosition>, Option<String>)> =
-            BTreeMap::new();
+        let mut keys: BTreeMap<
+            (String, String),
+            (Option<&crate::statement::StatementPosition>, Option<String>),
+        > = BTreeMap::new();
         for p in &statement.positions {
             let inst = our_instrument(&p.account_id, &p.instrument);
             keys.insert((p.account_id.clone(), inst), (Some(p), None));
@@ -556,8 +617,12 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
         for ((account, inst), (bp, _)) in keys {
             positions_compared += 1;
             let broker_q = bp.map_or(Decimal::ZERO, |p| p.quantity);
-            let ours_q = books.position(&account, &inst).map_or(Decimal::ZERO, |p| p.quantity);
-            let adj_q = adjusted.position(&account, &inst).map_or(Decimal::ZERO, |p| p.quantity);
+            let ours_q = books
+                .position(&account, &inst)
+                .map_or(Decimal::ZERO, |p| p.quantity);
+            let adj_q = adjusted
+                .position(&account, &inst)
+                .map_or(Decimal::ZERO, |p| p.quantity);
             let unexplained = broker_q - adj_q;
             if unexplained.is_zero() {
                 continue;
@@ -598,10 +663,14 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
     let mut broker_pnl: BTreeMap<(String, String), Decimal> = BTreeMap::new();
     for t in statement.trades.iter().filter(|t| t.realized_pnl.is_some()) {
         let inst = our_instrument(&t.account_id, &t.instrument);
-        *broker_pnl.entry((t.account_id.clone(), inst)).or_default() += t.realized_pnl.unwrap_or_default();
+        *broker_pnl.entry((t.account_id.clone(), inst)).or_default() +=
+            t.realized_pnl.unwrap_or_default();
     }
     let realized_in = |b: &Books, before: &Books, account: &str, inst: &str| {
-        let r = |x: &Books| x.position(account, inst).map_or(Decimal::ZERO, |p| p.realized_pnl);
+        let r = |x: &Books| {
+            x.position(account, inst)
+                .map_or(Decimal::ZERO, |p| p.realized_pnl)
+        };
         r(b) - r(before)
     };
     for ((account, inst), bv) in &broker_pnl {
@@ -627,33 +696,83 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
         let loc = Some(o.location.clone());
         let Some(ours_o) = books.order(&o.order_id) else {
             out.push(
-                "order", "missing_in_books", &o.account_id, None, &o.order_id,
-                Some(o.status.to_string()), None, None, None, Severity::Major, None, loc, None,
-                format!("the broker reports order {} ({}) that the books do not have", o.order_id, o.status),
+                "order",
+                "missing_in_books",
+                &o.account_id,
+                None,
+                &o.order_id,
+                Some(o.status.to_string()),
+                None,
+                None,
+                None,
+                Severity::Major,
+                None,
+                loc,
+                None,
+                format!(
+                    "the broker reports order {} ({}) that the books do not have",
+                    o.order_id, o.status
+                ),
             );
             continue;
         };
         let inst = ours_o.instrument_id.clone();
         if ours_o.status != o.status {
             let minor = !ours_o.status.is_terminal()
-                && matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Rejected);
+                && matches!(
+                    o.status,
+                    OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Rejected
+                );
             out.push(
-                "order", "status", &o.account_id, inst.clone(), &o.order_id,
-                Some(o.status.to_string()), Some(ours_o.status.to_string()), None, None,
-                if minor { Severity::Minor } else { Severity::Major },
-                ours_o.history.last().map(|h| h.seq), loc.clone(),
-                Some(CorrectionPlan::OrderStatus { order_id: o.order_id.clone(), broker_value: o.status }),
-                format!("order {}: {} at the broker, {} in the books", o.order_id, o.status, ours_o.status),
+                "order",
+                "status",
+                &o.account_id,
+                inst.clone(),
+                &o.order_id,
+                Some(o.status.to_string()),
+                Some(ours_o.status.to_string()),
+                None,
+                None,
+                if minor {
+                    Severity::Minor
+                } else {
+                    Severity::Major
+                },
+                ours_o.history.last().map(|h| h.seq),
+                loc.clone(),
+                Some(CorrectionPlan::OrderStatus {
+                    order_id: o.order_id.clone(),
+                    broker_value: o.status,
+                }),
+                format!(
+                    "order {}: {} at the broker, {} in the books",
+                    o.order_id, o.status, ours_o.status
+                ),
             );
         }
         if let Some(bq) = o.filled_qty {
-            let adj_q = adjusted.order(&o.order_id).map_or(Decimal::ZERO, |x| x.filled_qty);
+            let adj_q = adjusted
+                .order(&o.order_id)
+                .map_or(Decimal::ZERO, |x| x.filled_qty);
             if bq != adj_q {
                 out.push(
-                    "order", "filled_qty", &o.account_id, inst, &o.order_id,
-                    Some(bq.to_string()), Some(ours_o.filled_qty.to_string()),
-                    Some(bq - ours_o.filled_qty), Some(bq - adj_q), Severity::Major, None, loc, None,
-                    format!("order {}: filled {bq} at the broker, {} in the books", o.order_id, ours_o.filled_qty),
+                    "order",
+                    "filled_qty",
+                    &o.account_id,
+                    inst,
+                    &o.order_id,
+                    Some(bq.to_string()),
+                    Some(ours_o.filled_qty.to_string()),
+                    Some(bq - ours_o.filled_qty),
+                    Some(bq - adj_q),
+                    Severity::Major,
+                    None,
+                    loc,
+                    None,
+                    format!(
+                        "order {}: filled {bq} at the broker, {} in the books",
+                        o.order_id, ours_o.filled_qty
+                    ),
                 );
             }
         }

@@ -83,7 +83,10 @@ pub fn reviews_of(records: &[Record]) -> Vec<Review> {
                 note: None,
             }),
             "review.resolved" => {
-                if let Some(x) = out.iter_mut().find(|x| x.id == id && x.status == ReviewStatus::Open) {
+                if let Some(x) = out
+                    .iter_mut()
+                    .find(|x| x.id == id && x.status == ReviewStatus::Open)
+                {
                     x.status = ReviewStatus::Resolved;
                     x.resolved_seq = Some(r.seq);
                     x.resolved_at = Some(r.ts_event);
@@ -105,9 +108,17 @@ pub fn reviews(recorder_dir: &tradetrail_core::DataDir) -> Result<Vec<Review>> {
 
 /// Appends `review.resolved` for an open review. `actor` is who resolved it
 /// (`operator:carol`); `note` is required. Refuses an unknown or already resolved id.
-pub fn resolve(recorder: &Recorder, id: &str, actor: &str, note: &str, now: i64) -> Result<(Review, Receipt)> {
+pub fn resolve(
+    recorder: &Recorder,
+    id: &str,
+    actor: &str,
+    note: &str,
+    now: i64,
+) -> Result<(Review, Receipt)> {
     if note.trim().is_empty() {
-        return Err(Error::Invalid("note: required, say how the review was resolved".into()));
+        return Err(Error::Invalid(
+            "note: required, say how the review was resolved".into(),
+        ));
     }
     let all = reviews(recorder.data_dir())?;
     let Some(review) = all.into_iter().find(|r| r.id == id) else {

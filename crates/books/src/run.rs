@@ -17,7 +17,9 @@ use serde_json::{json, Value};
 use tradetrail_core::Recorder;
 use tradetrail_model::Event;
 
-use crate::reconcile::{reconcile, CorrectionPlan, Discrepancy, Reconciliation, Severity, Tolerances};
+use crate::reconcile::{
+    reconcile, CorrectionPlan, Discrepancy, Reconciliation, Severity, Tolerances,
+};
 use crate::record::read_records;
 use crate::statement::Statement;
 use crate::{Error, Result};
@@ -96,7 +98,12 @@ fn base(ty: &str, opts: &RunOptions, d: &Discrepancy) -> Event {
 
 /// Reads the journal, compares it with `statement`, and appends the run's events.
 /// Nothing is appended when an event fails validation (bad `actor`, ...).
-pub fn run(recorder: &Recorder, statement: &Statement, tol: &Tolerances, opts: &RunOptions) -> Result<RunOutcome> {
+pub fn run(
+    recorder: &Recorder,
+    statement: &Statement,
+    tol: &Tolerances,
+    opts: &RunOptions,
+) -> Result<RunOutcome> {
     let records = read_records(&recorder.data_dir().journal())?;
     let reviewed: HashSet<String> = records
         .iter()
@@ -161,33 +168,42 @@ pub fn run(recorder: &Recorder, statement: &Statement, tol: &Tolerances, opts: &
     let major = rec.count(Severity::Major);
     let corrections_n = kinds.iter().filter(|k| k.0 == 0).count();
     let reviews_n = kinds.len() - corrections_n;
-    let completed = Event::new("reconciliation.completed", opts.now, "reconciler", &opts.actor)
-        .with_event_id(uuid::Uuid::new_v4())
-        .with_entity("reconciliation", &run_id)
-        .with_data("statement", opts.statement_name.as_str())
-        .with_data("statement_sha256", opts.statement_sha256.as_str())
-        .with_data("format", statement.format.as_str())
-        .with_data("from", rec.from)
-        .with_data("to", rec.to)
-        .with_data("accounts", json!(rec.accounts))
-        .with_data("broker_trades", rec.broker_trades)
-        .with_data("our_trades", rec.our_trades)
-        .with_data("matched_by_id", rec.matched_by_id)
-        .with_data("matched_by_order", rec.matched_by_order)
-        .with_data("matched_by_attributes", rec.matched_by_attributes)
-        .with_data("positions_compared", rec.positions_compared)
-        .with_data("cash_compared", rec.cash_compared)
-        .with_data("orders_compared", rec.orders_compared)
-        .with_data("discrepancies", rec.discrepancies.len())
-        .with_data("minor", minor)
-        .with_data("major", major)
-        .with_data("corrections", corrections_n)
-        .with_data("reviews_requested", reviews_n)
-        .with_data("already_reviewed", already.len());
+    let completed = Event::new(
+        "reconciliation.completed",
+        opts.now,
+        "reconciler",
+        &opts.actor,
+    )
+    .with_event_id(uuid::Uuid::new_v4())
+    .with_entity("reconciliation", &run_id)
+    .with_data("statement", opts.statement_name.as_str())
+    .with_data("statement_sha256", opts.statement_sha256.as_str())
+    .with_data("format", statement.format.as_str())
+    .with_data("from", rec.from)
+    .with_data("to", rec.to)
+    .with_data("accounts", json!(rec.accounts))
+    .with_data("broker_trades", rec.broker_trades)
+    .with_data("our_trades", rec.our_trades)
+    .with_data("matched_by_id", rec.matched_by_id)
+    .with_data("matched_by_order", rec.matched_by_order)
+    .with_data("matched_by_attributes", rec.matched_by_attributes)
+    .with_data("positions_compared", rec.positions_compared)
+    .with_data("cash_compared", rec.cash_compared)
+    .with_data("orders_compared", rec.orders_compared)
+    .with_data("discrepancies", rec.discrepancies.len())
+    .with_data("minor", minor)
+    .with_data("major", major)
+    .with_data("corrections", corrections_n)
+    .with_data("reviews_requested", reviews_n)
+    .with_data("already_reviewed", already.len());
     events.push(completed);
     for (i, e) in events.iter().enumerate() {
         e.validate().map_err(|errs| {
-            Error::Invalid(format!("event {} of the run ({}) is not valid: {errs}", i + 1, e.event_type))
+            Error::Invalid(format!(
+                "event {} of the run ({}) is not valid: {errs}",
+                i + 1,
+                e.event_type
+            ))
         })?;
     }
     let entries = events.iter().map(|e| recorder.prepare(e, None)).collect();

@@ -196,10 +196,12 @@ impl Statement {
     ) -> Result<Statement> {
         let format = match format.or_else(|| StatementFormat::from_path(path)) {
             Some(f) => f,
-            None => return Err(Error::Invalid(format!(
+            None => {
+                return Err(Error::Invalid(format!(
                 "{}: cannot tell the statement format from the name; give it (flex, csv or json)",
                 path.display()
-            ))),
+            )))
+            }
         };
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
