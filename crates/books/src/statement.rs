@@ -316,19 +316,11 @@ impl Statement {
 }
 
 /// How to read times that carry no zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Offset of the Flex statement's times from UTC, in seconds (IBKR writes local
     /// times of the account's zone, e.g. −18000 for New York in winter). Default 0.
     pub flex_utc_offset_seconds: i32,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            flex_utc_offset_seconds: 0,
-        }
-    }
 }
 
 /// The generic format's columns, in the order [`Statement::to_csv`] writes them.
