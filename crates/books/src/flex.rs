@@ -268,7 +268,8 @@ impl FlexTrade {
             commission_currency: self.ib_commission_currency,
             currency: self.currency,
             multiplier: self.multiplier,
-            realized_pnl: self.fifo_pnl_realized,
+            // Net of commissions over IBKR's own lot history: kept in FlexTrade, not compared.
+            realized_pnl: None,
             location,
         })
     }
