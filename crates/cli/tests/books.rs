@@ -109,7 +109,11 @@ fn reconcile_a_generated_day_then_review() {
     assert_eq!(reviews.len(), 2);
     let id = reviews[0]["id"].as_str().unwrap().to_string();
     let show = s.on_data("review", &["show", &id]).expect(0);
-    assert!(show.stdout.contains("status      open"), "{}", show.stdout);
+    assert!(
+        show.stdout.contains("status          open"),
+        "{}",
+        show.stdout
+    );
     let bad = s
         .on_data("review", &["resolve", &id, "--by", "carol", "--note", "x"])
         .expect(2);

@@ -105,10 +105,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     "review {id:?} does not exist (tradetrail review list shows the ids)"
                 ))
             })?;
-            writeln!(out, "review      {}", r.id)?;
+            writeln!(out, "review          {}", r.id)?;
             writeln!(
                 out,
-                "status      {}",
+                "status          {}",
                 match r.status {
                     ReviewStatus::Open => "open",
                     ReviewStatus::Resolved => "resolved",
@@ -116,19 +116,19 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             )?;
             writeln!(
                 out,
-                "requested   {} by {} (seq {})",
+                "requested       {} by {} (seq {})",
                 tradetrail_model::format_time(r.requested_at),
                 r.requested_by,
                 r.requested_seq
             )?;
             writeln!(
                 out,
-                "account     {}",
+                "account         {}",
                 r.account_id.as_deref().unwrap_or("-")
             )?;
             writeln!(
                 out,
-                "instrument  {}",
+                "instrument      {}",
                 r.instrument_id.as_deref().unwrap_or("-")
             )?;
             for k in [
@@ -147,17 +147,17 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             ] {
                 if let Some(v) = r.request.get(k) {
                     let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                    writeln!(out, "{:<11} {v}", k)?;
+                    writeln!(out, "{k:<15} {v}")?;
                 }
             }
             if let (Some(by), Some(at)) = (&r.resolved_by, r.resolved_at) {
                 writeln!(
                     out,
-                    "resolved    {} by {by} (seq {})",
+                    "resolved        {} by {by} (seq {})",
                     tradetrail_model::format_time(at),
                     r.resolved_seq.unwrap_or_default()
                 )?;
-                writeln!(out, "note        {}", r.note.as_deref().unwrap_or(""))?;
+                writeln!(out, "note            {}", r.note.as_deref().unwrap_or(""))?;
             }
         }
         Sub::Resolve { id, by, note } => {
