@@ -264,7 +264,7 @@ impl FlexTrade {
             quantity: self.quantity.abs(),
             price: self.trade_price,
             ts: self.date_time,
-            commission: -self.ib_commission,
+            commission: Some(-self.ib_commission),
             commission_currency: self.ib_commission_currency,
             currency: self.currency,
             multiplier: self.multiplier,

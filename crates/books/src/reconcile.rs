@@ -449,7 +449,7 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             ("price", t.price, f.price, tol.price_minor),
             (
                 "commission",
-                t.commission,
+                t.commission.unwrap_or(f.commission),
                 f.commission,
                 tol.commission_minor,
             ),
@@ -540,7 +540,7 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             side: t.side,
             quantity: t.quantity,
             price: t.price,
-            commission: t.commission,
+            commission: t.commission.unwrap_or_default(),
             commission_currency: t.commission_currency.clone(),
             currency: t.currency.clone(),
             multiplier: t.multiplier,

@@ -37,7 +37,7 @@ fn csv_reads_every_record_kind() {
     );
     assert_eq!(t.multiplier, Decimal::from(50));
     assert_eq!(t.realized_pnl, Some("-12.5".parse().unwrap()));
-    assert_eq!(t.commission.to_string(), "4.20");
+    assert_eq!(t.commission.unwrap().to_string(), "4.20");
     assert_eq!(t.order_id.as_deref(), Some("O-1"));
     assert_eq!(t.ts, 1_795_183_200_500_000_000);
     assert_eq!(t.location, "line 3");
