@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 mod error;
 mod handlers;
 mod metrics;

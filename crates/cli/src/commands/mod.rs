@@ -2,6 +2,7 @@
 
 pub mod append;
 pub mod bench;
+pub mod bench_http;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;
