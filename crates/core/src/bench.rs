@@ -223,7 +223,8 @@ pub fn sample_body(record_size: usize) -> Vec<u8> {
     e.to_body()
 }
 
-fn percentiles(mut ns: Vec<u64>) -> (Option<f64>, Option<f64>, Option<f64>) {
+/// p50, p99 and p99.9 of latencies in ns, in µs (`None` for no samples).
+pub fn percentiles(mut ns: Vec<u64>) -> (Option<f64>, Option<f64>, Option<f64>) {
     if ns.is_empty() {
         return (None, None, None);
     }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tradetrail_core::bench::percentiles;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{Durability, FsStorage};
 use tradetrail_model::Event;
@@ -125,15 +126,6 @@ fn batch_body(template: &str, first: u128, n: usize) -> String {
         body.push('\n');
     }
     body
-}
-
-fn percentiles(mut ns: Vec<u64>) -> (Option<f64>, Option<f64>, Option<f64>) {
-    if ns.is_empty() {
-        return (None, None, None);
-    }
-    ns.sort_unstable();
-    let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1000.0;
-    (Some(at(0.50)), Some(at(0.99)), Some(at(0.999)))
 }
 
 fn durability_name(d: Durability) -> &'static str {
