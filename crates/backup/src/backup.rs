@@ -296,7 +296,11 @@ fn check_source_checkpoint(
     if cp.origin() != config.origin {
         return Err(Error::refused(
             rel,
-            format!("checkpoint of origin {:?}, not {:?}", cp.origin(), config.origin),
+            format!(
+                "checkpoint of origin {:?}, not {:?}",
+                cp.origin(),
+                config.origin
+            ),
         ));
     }
     let root = chain
@@ -338,9 +342,10 @@ impl Copier<'_> {
     fn copy(&mut self, rel: &str, kind: FileKind, bytes: &[u8]) -> Result<FileEntry> {
         let sha = sha256_hex(bytes);
         let len = bytes.len() as u64;
-        let same = self.prev.and_then(|m| m.file(rel)).filter(|p| {
-            p.bytes == len && p.sha256 == sha && self.existing.contains(&p.object)
-        });
+        let same = self
+            .prev
+            .and_then(|m| m.file(rel))
+            .filter(|p| p.bytes == len && p.sha256 == sha && self.existing.contains(&p.object));
         let object = match same {
             Some(p) => {
                 self.reused_files += 1;

@@ -36,6 +36,8 @@
 mod backup;
 mod chain;
 mod error;
+mod export;
+mod html;
 pub mod manifest;
 mod restore;
 mod store;
@@ -43,6 +45,7 @@ mod store;
 pub use backup::{backup, BackupOptions};
 pub use chain::{ChainCheck, SegmentSeen};
 pub use error::{Error, Result};
+pub use export::{check_out, export, ExportOptions, ExportReport, Selection};
 pub use manifest::{FileEntry, FileKind, KeysIncluded, Manifest};
 pub use restore::{restore, RestoreOptions, RestoreReport};
 pub use store::{open_store, LocalStore, S3Store, Store};

@@ -122,7 +122,10 @@ impl Manifest {
         }
         for f in &m.files {
             if !safe_relative(&f.path) {
-                return Err(format!("file path {:?} is not a safe relative path", f.path));
+                return Err(format!(
+                    "file path {:?} is not a safe relative path",
+                    f.path
+                ));
             }
             if !f.object.starts_with(DATA_PREFIX) || !safe_relative(&f.object) {
                 return Err(format!("object {:?} is not under {DATA_PREFIX}", f.object));

@@ -84,9 +84,9 @@ pub fn restore(
         ));
     }
     let given_key = match &opts.key {
-        Some(k) => Some(
-            VerifierKey::parse(k.trim()).map_err(|e| Error::bad("--key", e.to_string()))?,
-        ),
+        Some(k) => {
+            Some(VerifierKey::parse(k.trim()).map_err(|e| Error::bad("--key", e.to_string()))?)
+        }
         None => None,
     };
     let where_ = store.describe();
@@ -100,7 +100,12 @@ pub fn restore(
 
     let name = dest
         .file_name()
-        .ok_or_else(|| Error::bad("--data", format!("{}: not a directory name", dest.display())))?
+        .ok_or_else(|| {
+            Error::bad(
+                "--data",
+                format!("{}: not a directory name", dest.display()),
+            )
+        })?
         .to_string_lossy()
         .into_owned();
     let parent = match dest.parent() {
@@ -197,10 +202,18 @@ pub fn restore(
         )
     };
     if records != m.records {
-        return Err(mism("the record count", records.to_string(), &m.records.to_string()));
+        return Err(mism(
+            "the record count",
+            records.to_string(),
+            &m.records.to_string(),
+        ));
     }
     if chain.head_hash().to_hex() != m.head_hash {
-        return Err(mism("the head hash", chain.head_hash().to_hex(), &m.head_hash));
+        return Err(mism(
+            "the head hash",
+            chain.head_hash().to_hex(),
+            &m.head_hash,
+        ));
     }
     let root = chain.tree().root().to_string();
     if root != m.root {
@@ -262,7 +275,10 @@ pub fn restore(
         };
         let text = std::str::from_utf8(bytes).map_err(|_| Error::refused(&f.path, "not UTF-8"))?;
         let cp = open_note(text, vkey).map_err(|e| {
-            Error::refused(&f.path, format!("the checkpoint's signature does not verify: {e}"))
+            Error::refused(
+                &f.path,
+                format!("the checkpoint's signature does not verify: {e}"),
+            )
         })?;
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
         if checkpoint_size(name) != Some(cp.size()) {

@@ -193,7 +193,9 @@ impl S3Store {
                 b = b.with_region(r);
             }
         }
-        let s3 = b.build().map_err(|e| Error::bad("location", format!("{location}: {e}")))?;
+        let s3 = b
+            .build()
+            .map_err(|e| Error::bad("location", format!("{location}: {e}")))?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
