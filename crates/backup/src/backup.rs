@@ -95,14 +95,10 @@ pub fn backup(
         .into());
     }
     let config = Config::load(&dir.config())?;
-    let prev = match store.get(MANIFEST_KEY)? {
-        Some(bytes) => match Manifest::parse(&bytes) {
-            Ok(m) => Some(m),
-            // An unreadable previous manifest only costs a full copy.
-            Err(_) => None,
-        },
-        None => None,
-    };
+    // An unreadable previous manifest only costs a full copy.
+    let prev = store
+        .get(MANIFEST_KEY)?
+        .and_then(|bytes| Manifest::parse(&bytes).ok());
     if let Some(p) = &prev {
         if p.origin != config.origin {
             return Err(Error::bad(

@@ -42,7 +42,7 @@ pub enum Selection {
     /// The whole decision chain around an id (as `tradetrail trail ID`).
     Trail(String),
     /// The records that match a filter (as `tradetrail query`).
-    Query(Filter),
+    Query(Box<Filter>),
 }
 
 /// What to export, and where.

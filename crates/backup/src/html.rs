@@ -68,8 +68,8 @@ pub(crate) fn report(c: &Context<'_>) -> String {
         esc(c.origin),
         esc(c.description),
         c.records.len(),
-        c.records.first().map(|r| time_of(r)).unwrap_or_default(),
-        c.records.last().map(|r| time_of(r)).unwrap_or_default(),
+        c.records.first().map(time_of).unwrap_or_default(),
+        c.records.last().map(time_of).unwrap_or_default(),
         esc(c.generated),
         c.size,
         esc(c.root)

@@ -113,7 +113,7 @@ impl Args {
             None => {
                 f.check().map_err(bad)?;
                 Ok((
-                    Selection::Query(f),
+                    Selection::Query(Box::new(f)),
                     format!("records with {}", words.join(" ")),
                 ))
             }
