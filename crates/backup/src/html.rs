@@ -50,7 +50,7 @@ fn text(v: &Value, path: &[&str]) -> String {
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}\
 h1{font-size:1.4em}table{border-collapse:collapse;width:100%}\
 th,td{border-bottom:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}\
-th{background:#f0f0f0}td.mono,code,pre{font-family:ui-monospace,monospace;font-size:12px}\
+th{background:#f0f0f0}td.mono{white-space:nowrap}td.mono,code,pre{font-family:ui-monospace,monospace;font-size:12px}\
 pre{white-space:pre-wrap;word-break:break-all;margin:4px 0}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}\
 dt{font-weight:600}.note{color:#8a4b00}";
 

@@ -122,8 +122,22 @@ fn backup_then_restore_is_byte_identical_with_the_same_checkpoint_root() {
     let s = Scratch::new();
     journal_with_segments(&s, 60);
     assert!(s.segments().len() >= 3, "the test needs several segments");
+    // Archive files are copied as they are; the query index is not (it is rebuilt).
+    let part = s.data.join("archive/year=2026/month=11/day=21");
+    std::fs::create_dir_all(&part).unwrap();
+    std::fs::write(part.join("part-0.parquet"), b"PAR1 opaque PAR1").unwrap();
+    std::fs::write(part.join("_manifest.json"), b"{}").unwrap();
+    s.on_data("query", &["--limit", "1"]).expect(0);
+    assert!(s.data.join("index/query").exists());
     let bk = s.path().join("bk");
     let m = backup(&s, &bk, &[]);
+    assert_eq!(
+        entry(&m, "archive/year=2026/month=11/day=21/part-0.parquet")["kind"],
+        "archive"
+    );
+    assert!(files(&m)
+        .iter()
+        .all(|f| !f["path"].as_str().unwrap().starts_with("index/")));
     assert_eq!(m["keys"], "verifier-only");
     assert!(!bk.join("data/keys/signing.key").exists());
     let records = s.lines().len() as u64;
@@ -147,6 +161,13 @@ fn backup_then_restore_is_byte_identical_with_the_same_checkpoint_root() {
     original.retain(|k, v| restored.get(k) != Some(v));
     assert!(original.is_empty(), "files differ: {:?}", original.keys());
     assert!(!dest.join("index").exists());
+    for name in ["part-0.parquet", "_manifest.json"] {
+        let rel = format!("archive/year=2026/month=11/day=21/{name}");
+        assert_eq!(
+            std::fs::read(dest.join(&rel)).unwrap(),
+            std::fs::read(s.data.join(&rel)).unwrap()
+        );
+    }
 
     // The restored directory opens, verifies, and its tree has the signed root at the
     // checkpoint's size, checked with the original's key.
