@@ -57,6 +57,12 @@ enum Command {
     Serve(commands::serve::Args),
     /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
     Token(commands::token::Args),
+    /// Copy the data directory, consistently and incrementally, to a directory or s3://bucket/prefix
+    Backup(commands::backup::Args),
+    /// Rebuild a data directory from a backup (--data NEW_DIR), verifying every record and checkpoint
+    Restore(commands::restore::Args),
+    /// A bundle of records with proofs and a readable report, checkable offline (docs/backup.md)
+    Export(commands::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +85,9 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
+        Command::Backup(a) => commands::backup::run(data, a),
+        Command::Restore(a) => commands::restore::run(data, a),
+        Command::Export(a) => commands::export::run(data, a),
     };
     exit::finish(result)
 }

@@ -1,15 +1,18 @@
 //! One module per subcommand.
 
 pub mod append;
+pub mod backup;
 pub mod bench;
 pub mod bench_http;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;
+pub mod export;
 pub mod incident;
 pub mod init;
 pub mod prove;
 pub mod query;
+pub mod restore;
 pub mod serve;
 pub mod stats;
 pub mod status;
