@@ -63,6 +63,12 @@ enum Command {
     Reconcile(commands::reconcile::Args),
     /// Reviews of major reconciliation discrepancies: list, show, resolve
     Review(commands::review::Args),
+    /// Copy the data directory, consistently and incrementally, to a directory or s3://bucket/prefix
+    Backup(commands::backup::Args),
+    /// Rebuild a data directory from a backup (--data NEW_DIR), verifying every record and checkpoint
+    Restore(commands::restore::Args),
+    /// A bundle of records with proofs and a readable report, checkable offline (docs/backup.md)
+    Export(commands::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +94,9 @@ fn main() -> ExitCode {
         Command::Positions(a) => commands::positions::run(data, a),
         Command::Reconcile(a) => commands::reconcile::run(data, a),
         Command::Review(a) => commands::review::run(data, a),
+        Command::Backup(a) => commands::backup::run(data, a),
+        Command::Restore(a) => commands::restore::run(data, a),
+        Command::Export(a) => commands::export::run(data, a),
     };
     exit::finish(result)
 }

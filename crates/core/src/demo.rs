@@ -39,7 +39,7 @@ impl Default for DemoOptions {
         DemoOptions {
             events: 100_000,
             seed: 42,
-            // 2026-11-20, a Friday.
+            // 2026-11-26 (a Thursday), 00:00 UTC.
             day_start_ns: 1_795_651_200 * 1_000_000_000,
         }
     }

@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 mod error;
 mod handlers;
 mod metrics;
@@ -43,7 +44,9 @@ use tradetrail_core::Recorder;
 pub use error::{ApiError, FieldProblem, LineErrors};
 pub use metrics::Metrics;
 pub use openapi::document as openapi_document;
-pub use tokens::{create_token, list_tokens, Caller, Role, TokenError, TokenRecord, TokenStore};
+pub use tokens::{
+    create_token, list_tokens, revoke_token, Caller, Role, TokenError, TokenRecord, TokenStore,
+};
 
 use error::ErrorCode;
 

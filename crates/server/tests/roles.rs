@@ -207,3 +207,16 @@ async fn an_admin_creates_tokens_that_work_at_once() {
     assert!(!list.contains(&carol[3..]) && !list.contains("sha256"));
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_by_a_running_server() {
+    let s = start().await;
+    let root = s.rec.data_dir().root().to_path_buf();
+    assert_ne!(s.get(Some(&s.alice), "/v1/checkpoint").await.status(), 401);
+    tradetrail_server::revoke_token(&root, "alice").unwrap();
+    let e = error_of(s.get(Some(&s.alice), "/v1/checkpoint").await, 401).await;
+    assert_eq!(e["code"], "unauthorized");
+    // The other tokens still work.
+    assert_ne!(s.get(Some(&s.bob), "/v1/checkpoint").await.status(), 401);
+    s.shutdown().await;
+}

@@ -40,6 +40,8 @@ pub struct Args {
 enum What {
     /// Queries, trails, counts and index build on a demo journal, beside their targets
     Query(super::bench_query::Args),
+    /// Ingest over loopback HTTP (1, 8, 64 clients; batch 1 and 100) beside the library's own append
+    Http(super::bench_http::Args),
 }
 
 fn fmt_us(v: Option<f64>) -> String {
@@ -47,8 +49,10 @@ fn fmt_us(v: Option<f64>) -> String {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let Some(What::Query(a)) = args.what {
-        return super::bench_query::run(a);
+    match args.what {
+        Some(What::Query(a)) => return super::bench_query::run(a),
+        Some(What::Http(a)) => return super::bench_http::run(a),
+        None => {}
     }
     let opts = BenchOptions {
         events: args.events,

@@ -1,11 +1,14 @@
 //! One module per subcommand.
 
 pub mod append;
+pub mod backup;
 pub mod bench;
+pub mod bench_http;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;
 pub mod demo_statement;
+pub mod export;
 pub mod incident;
 pub mod init;
 pub mod positions;
@@ -13,6 +16,7 @@ pub mod prove;
 pub mod query;
 pub mod reconcile;
 pub mod review;
+pub mod restore;
 pub mod serve;
 pub mod stats;
 pub mod status;
