@@ -413,6 +413,10 @@ impl Sim {
         if let Some(a) = &approval_id {
             sub = sub.with_ref("approval_id", a.as_str());
         }
+        if instrument.ends_with(".XCME") {
+            // The contract multiplier, for the books (docs/books.md); equities and FX are 1.
+            sub = sub.with_data("multiplier", "50");
+        }
         out.push(sub);
         let order_ev = |sim: &mut Sim, ty: &str, source: &str, actor: &str| {
             sim.ev(ty, source, actor)
