@@ -216,7 +216,8 @@ pub fn compliance(inv: &Investigator, filter: &ReportFilter) -> Result<Complianc
 /// The report from records already read (in `seq` order; records before
 /// `filter.from` serve as context only).
 pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceReport {
-    let in_range = |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
+    let in_range =
+        |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
     // Context: strategies by recommendation/evaluation, evaluation decisions, approval outcomes.
     let mut strategy_of: HashMap<String, String> = HashMap::new();
     let mut decision_of: HashMap<String, (String, String)> = HashMap::new();
@@ -238,7 +239,9 @@ pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceRepo
                 }
             }
             "approval.approved" | "approval.rejected" | "approval.expired" => {
-                let id = r.ref_str("approval_id").or_else(|| r.entity_id().map(str::to_owned));
+                let id = r
+                    .ref_str("approval_id")
+                    .or_else(|| r.entity_id().map(str::to_owned));
                 if let Some(id) = id {
                     approval_outcome.insert(id, r.ty["approval.".len()..].to_owned());
                 }
@@ -270,13 +273,18 @@ pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceRepo
         }
         let trader = dash(&r.trader_id);
         let strat = strategy(r);
-        let row = rows.entry((trader.clone(), strat.clone())).or_insert_with(|| ComplianceRow {
-            trader_id: trader.clone(),
-            strategy_id: strat.clone(),
-            ..ComplianceRow::default()
-        });
+        let row = rows
+            .entry((trader.clone(), strat.clone()))
+            .or_insert_with(|| ComplianceRow {
+                trader_id: trader.clone(),
+                strategy_id: strat.clone(),
+                ..ComplianceRow::default()
+            });
         let declared = r.data_bool("override") == Some(true)
-            || r.ty.rsplit('.').next().is_some_and(|l| l.contains("override"));
+            || r.ty
+                .rsplit('.')
+                .next()
+                .is_some_and(|l| l.contains("override"));
         match r.ty.as_str() {
             "order.submitted" => {
                 row.orders += 1;
@@ -296,10 +304,20 @@ pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceRepo
                 if let Some(eid) = r.ref_str("evaluation_id") {
                     if let Some((d, why)) = decision_of.get(&eid) {
                         if d == "rejected" || d == "warning" {
-                            let why = if why.is_empty() { String::new() } else { format!(": {why}") };
+                            let why = if why.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {why}")
+                            };
                             push(
-                                if d == "rejected" { "risk_rejected" } else { "risk_warning" },
-                                format!("order submitted although risk evaluation {eid} said {d}{why}"),
+                                if d == "rejected" {
+                                    "risk_rejected"
+                                } else {
+                                    "risk_warning"
+                                },
+                                format!(
+                                    "order submitted although risk evaluation {eid} said {d}{why}"
+                                ),
                             );
                             row.overrides += 1;
                         }
@@ -321,7 +339,10 @@ pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceRepo
             "risk.rejected" => {
                 row.risk_rejections += 1;
                 *reasons
-                    .entry(r.data_str("reason").unwrap_or_else(|| "(no reason given)".into()))
+                    .entry(
+                        r.data_str("reason")
+                            .unwrap_or_else(|| "(no reason given)".into()),
+                    )
                     .or_default() += 1;
             }
             "approval.requested" => row.approvals_requested += 1,
@@ -408,7 +429,9 @@ pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceRepo
                 detail: format!(
                     "{}{}",
                     r.ty,
-                    r.data_str("reason").map(|s| format!(": {s}")).unwrap_or_default()
+                    r.data_str("reason")
+                        .map(|s| format!(": {s}"))
+                        .unwrap_or_default()
                 ),
             });
         }
@@ -517,7 +540,11 @@ impl Tabular for ComplianceReport {
                 r.kill_switches.to_string(),
             ]);
         }
-        let mut reasons = Table::new("risk_rejection_reasons", "Risk rejection reasons", &["reason", "count"]);
+        let mut reasons = Table::new(
+            "risk_rejection_reasons",
+            "Risk rejection reasons",
+            &["reason", "count"],
+        );
         for (k, v) in &self.risk_rejection_reasons {
             reasons.push(vec![k.clone(), v.to_string()]);
         }
@@ -525,7 +552,17 @@ impl Tabular for ComplianceReport {
         let mut appr = Table::new(
             "approvals",
             "Approval decisions",
-            &["time", "seq", "approval", "outcome", "by", "trader", "strategy", "instrument", "note"],
+            &[
+                "time",
+                "seq",
+                "approval",
+                "outcome",
+                "by",
+                "trader",
+                "strategy",
+                "instrument",
+                "note",
+            ],
         );
         for a in &self.approvals {
             appr.push(vec![
@@ -543,7 +580,9 @@ impl Tabular for ComplianceReport {
         let mut ov = Table::new(
             "overrides",
             "Overrides",
-            &["time", "seq", "kind", "actor", "trader", "strategy", "entity", "detail"],
+            &[
+                "time", "seq", "kind", "actor", "trader", "strategy", "entity", "detail",
+            ],
         );
         for o in &self.overrides {
             ov.push(vec![
@@ -560,7 +599,10 @@ impl Tabular for ComplianceReport {
         let mut ch = Table::new(
             "changes",
             "Parameter, configuration and mode changes",
-            &["time", "seq", "type", "actor", "trader", "strategy", "name", "old", "new", "reason"],
+            &[
+                "time", "seq", "type", "actor", "trader", "strategy", "name", "old", "new",
+                "reason",
+            ],
         );
         for c in &self.changes {
             ch.push(vec![
@@ -579,7 +621,15 @@ impl Tabular for ComplianceReport {
         let mut ks = Table::new(
             "kill_switches",
             "Kill switches",
-            &["time", "seq", "action", "actor", "scope", "reason", "engaged_for_s"],
+            &[
+                "time",
+                "seq",
+                "action",
+                "actor",
+                "scope",
+                "reason",
+                "engaged_for_s",
+            ],
         );
         for k in &self.kill_switches {
             ks.push(vec![
@@ -603,7 +653,12 @@ impl Tabular for ComplianceReport {
             bars: self
                 .rows
                 .iter()
-                .map(|r| (format!("{}/{}", r.trader_id, r.strategy_id), r.orders as f64))
+                .map(|r| {
+                    (
+                        format!("{}/{}", r.trader_id, r.strategy_id),
+                        r.orders as f64,
+                    )
+                })
                 .collect(),
         }]
     }

@@ -220,7 +220,10 @@ fn side_sign(side: Option<&str>) -> Decimal {
 /// The venue of an instrument id without an explicit venue: the part after its last
 /// `.` (`AAPL.XNAS` → `XNAS`).
 pub fn venue_of_instrument(instrument: &str) -> Option<&str> {
-    instrument.rsplit_once('.').map(|(_, v)| v).filter(|v| !v.is_empty())
+    instrument
+        .rsplit_once('.')
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
 }
 
 /// Builds the execution quality report from the records of `inv`.
@@ -246,7 +249,8 @@ pub fn execution(inv: &Investigator, filter: &ReportFilter) -> Result<ExecutionR
 /// The report from records already read (in `seq` order; records before
 /// `filter.from` serve as context only).
 pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport {
-    let in_range = |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
+    let in_range =
+        |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
     let mut decisions: HashMap<String, Decimal> = HashMap::new();
     // Every fill's (ts_event, price) per instrument, for arrival prices.
     let mut trades: HashMap<String, Vec<(i64, Decimal)>> = HashMap::new();
@@ -286,7 +290,9 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
                 let i = t.partition_point(|(ts, _)| *ts < r.ts_event);
                 i.checked_sub(1).map(|i| t[i].1)
             });
-            let decision = r.ref_str("recommendation_id").and_then(|rid| decisions.get(&rid).copied());
+            let decision = r
+                .ref_str("recommendation_id")
+                .and_then(|rid| decisions.get(&rid).copied());
             if decision.is_none() {
                 no_decision += 1;
             }
@@ -308,7 +314,9 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
             order_ids.push(id);
             continue;
         }
-        let Some(o) = orders.get_mut(&id) else { continue };
+        let Some(o) = orders.get_mut(&id) else {
+            continue;
+        };
         if !in_range(r.ts_event) {
             continue;
         }
@@ -334,7 +342,8 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
             }
             "order.rejected" => {
                 o.rejected = Some((
-                    r.data_str("reason").unwrap_or_else(|| "(no reason given)".into()),
+                    r.data_str("reason")
+                        .unwrap_or_else(|| "(no reason given)".into()),
                     r.data_str("error_code"),
                     r.data_str("rejection_source"),
                 ));
@@ -373,12 +382,14 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
     }
     let mut reject_reasons: Vec<RejectReason> = reasons
         .into_iter()
-        .map(|((reason, error_code, rejection_source), count)| RejectReason {
-            reason,
-            error_code,
-            rejection_source,
-            count,
-        })
+        .map(
+            |((reason, error_code, rejection_source), count)| RejectReason {
+                reason,
+                error_code,
+                rejection_source,
+                count,
+            },
+        )
         .collect();
     reject_reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
     let finish = |m: BTreeMap<String, Acc>| -> Vec<ExecutionGroup> {
@@ -420,7 +431,12 @@ pub fn histogram(values: &[Decimal]) -> Vec<Bin> {
         i += 1;
     }
     let lo0 = (*min / width).floor() * width;
-    let n = ((*max - lo0) / width).floor().to_string().parse::<usize>().unwrap_or(0) + 1;
+    let n = ((*max - lo0) / width)
+        .floor()
+        .to_string()
+        .parse::<usize>()
+        .unwrap_or(0)
+        + 1;
     let mut bins: Vec<Bin> = (0..n)
         .map(|k| {
             let lo = lo0 + width * Decimal::from(k as u64);
@@ -432,7 +448,11 @@ pub fn histogram(values: &[Decimal]) -> Vec<Bin> {
         })
         .collect();
     for v in values {
-        let k = ((*v - lo0) / width).floor().to_string().parse::<usize>().unwrap_or(0);
+        let k = ((*v - lo0) / width)
+            .floor()
+            .to_string()
+            .parse::<usize>()
+            .unwrap_or(0);
         if let Some(b) = bins.get_mut(k.min(n - 1)) {
             b.count += 1;
         }
@@ -508,7 +528,12 @@ impl Tabular for ExecutionReport {
             ]);
         }
         vec![
-            group_table("totals", "All orders", "group", std::slice::from_ref(&self.totals)),
+            group_table(
+                "totals",
+                "All orders",
+                "group",
+                std::slice::from_ref(&self.totals),
+            ),
             group_table("by_venue", "By venue", "venue", &self.by_venue),
             group_table("by_trader", "By trader", "trader", &self.by_trader),
             group_table("by_strategy", "By strategy", "strategy", &self.by_strategy),
@@ -575,9 +600,15 @@ mod tests {
     fn bps_sign_convention() {
         let p = |s: &str| s.parse::<Decimal>().unwrap();
         // Bought at 100.10 against 100: 10 bps worse.
-        assert_eq!(bps(Decimal::ONE, p("100.10"), Some(p("100"))), Some(p("10")));
+        assert_eq!(
+            bps(Decimal::ONE, p("100.10"), Some(p("100"))),
+            Some(p("10"))
+        );
         // Sold at 100.10 against 100: 10 bps better.
-        assert_eq!(bps(-Decimal::ONE, p("100.10"), Some(p("100"))), Some(p("-10")));
+        assert_eq!(
+            bps(-Decimal::ONE, p("100.10"), Some(p("100"))),
+            Some(p("-10"))
+        );
         assert_eq!(bps(Decimal::ONE, p("1"), None), None);
         assert_eq!(venue_of_instrument("AAPL.XNAS"), Some("XNAS"));
         assert_eq!(venue_of_instrument("AAPL"), None);

@@ -125,7 +125,9 @@ pub fn draw(c: &Chart) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| chart_err(c)(e.to_string()))?;
         let drawn = match c {
-            Chart::Line { y_label, points, .. } => line(&root, y_label, points),
+            Chart::Line {
+                y_label, points, ..
+            } => line(&root, y_label, points),
             Chart::Bars { y_label, bars, .. } => bars_chart(&root, y_label, bars),
             Chart::Histogram { x_label, bins, .. } => histogram(&root, x_label, bins),
         };
@@ -141,7 +143,9 @@ fn no_data(root: &Area<'_>) -> Result<(), String> {
     root.draw(&Text::new(
         "no data in the range",
         (W as i32 / 2 - 80, H as i32 / 2),
-        ("sans-serif", 16).into_font().color(&RGBColor(90, 100, 120)),
+        ("sans-serif", 16)
+            .into_font()
+            .color(&RGBColor(90, 100, 120)),
     ))
     .map_err(|e| e.to_string())
 }
@@ -191,7 +195,10 @@ fn line(root: &Area<'_>, y_label: &str, points: &[(i64, f64)]) -> Result<(), Str
         .draw()
         .map_err(|e| e.to_string())?;
     chart
-        .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], RGBColor(160, 168, 184)))
+        .draw_series(LineSeries::new(
+            [(x0, 0.0), (x1, 0.0)],
+            RGBColor(160, 168, 184),
+        ))
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(LineSeries::new(
@@ -217,9 +224,10 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
         .build_cartesian_2d((0..n).into_segmented(), lo..hi)
         .map_err(|e| e.to_string())?;
     let label = |v: &SegmentValue<u32>| match v {
-        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-            bars.get(*i as usize).map(|b| b.0.clone()).unwrap_or_default()
-        }
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars
+            .get(*i as usize)
+            .map(|b| b.0.clone())
+            .unwrap_or_default(),
         SegmentValue::Last => String::new(),
     };
     chart
@@ -275,7 +283,10 @@ fn histogram(root: &Area<'_>, x_label: &str, bins: &[(f64, f64, u64)]) -> Result
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(bins.iter().map(|&(lo, hi, n)| {
-            Rectangle::new([(lo, 0.0), (hi, n as f64)], RGBColor(31, 94, 181).mix(0.75).filled())
+            Rectangle::new(
+                [(lo, 0.0), (hi, n as f64)],
+                RGBColor(31, 94, 181).mix(0.75).filled(),
+            )
         }))
         .map_err(|e| e.to_string())?;
     Ok(())

@@ -7,6 +7,10 @@
 //! - [`execution`]: slippage against the decision and arrival prices, fill ratio,
 //!   submit → accept and submit → fill latency percentiles, reject reasons, by venue,
 //!   trader and strategy;
+//! - [`daily`] and [`monthly`]: trades, volume, gross and net P&L, commission, win
+//!   rate, average and largest win/loss, Sharpe, drawdown, from the books' FIFO lots
+//!   (`tradetrail_books`);
+//! - [`tax`]: realized gains per closed lot with open/close dates and holding period;
 //!
 //! Every report takes a [`ReportFilter`] (a `[from, to)` range on `ts_event` and an
 //! optional trader, strategy or account — a trader's token sets `trader_id`, so a
@@ -51,15 +55,18 @@
 //! assert_eq!(r.totals.accept_latency.p50_ns, Some(2_999_000));
 //! ```
 
+mod books_input;
 pub mod compliance;
 mod error;
 pub mod execution;
 pub mod html;
+pub mod performance;
 mod record;
 pub mod render;
 mod scope;
 pub mod stats;
 pub mod table;
+pub mod tax;
 
 use std::io::Write;
 
@@ -69,6 +76,7 @@ use tradetrail_query::Investigator;
 pub use compliance::{compliance, ComplianceReport};
 pub use error::{Error, Result};
 pub use execution::{execution, ExecutionReport};
+pub use performance::{daily, monthly, DailyReport, MonthlyReport};
 pub use record::{EntityRef, Rec};
 pub use render::Format;
 pub use scope::{
@@ -76,12 +84,19 @@ pub use scope::{
     Scope,
 };
 pub use table::{Chart, Table, Tabular};
+pub use tax::{tax, TaxReport};
 
 /// Any report, tagged with its kind when serialized (`{"kind":"execution",...}`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Report {
+    /// See [`daily`].
+    Daily(DailyReport),
+    /// See [`monthly`].
+    Monthly(MonthlyReport),
+    /// See [`tax`].
+    Tax(TaxReport),
     /// See [`execution`].
     Execution(ExecutionReport),
     /// See [`compliance`].
@@ -92,6 +107,9 @@ impl Report {
     /// The report's tables and charts.
     pub fn tabular(&self) -> &dyn Tabular {
         match self {
+            Report::Daily(r) => r,
+            Report::Monthly(r) => r,
+            Report::Tax(r) => r,
             Report::Execution(r) => r,
             Report::Compliance(r) => r,
         }
@@ -103,6 +121,9 @@ pub fn run(inv: &Investigator, req: &ReportRequest) -> Result<Report> {
     req.check()?;
     let f = &req.filter;
     Ok(match req.kind {
+        ReportKind::Daily => Report::Daily(daily(inv, f)?),
+        ReportKind::Monthly => Report::Monthly(monthly(inv, f)?),
+        ReportKind::Tax => Report::Tax(tax(inv, f)?),
         ReportKind::Execution => Report::Execution(execution(inv, f)?),
         ReportKind::Compliance => Report::Compliance(compliance(inv, f)?),
         k => {
@@ -115,7 +136,12 @@ pub fn run(inv: &Investigator, req: &ReportRequest) -> Result<Report> {
 }
 
 /// Writes a report in a format. `section` picks one table for CSV.
-pub fn write(out: &mut dyn Write, report: &Report, format: Format, section: Option<&str>) -> Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    report: &Report,
+    format: Format,
+    section: Option<&str>,
+) -> Result<()> {
     match format {
         Format::Table => render::write_text(out, report.tabular()),
         Format::Json => render::write_json(out, report),

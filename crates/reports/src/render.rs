@@ -115,7 +115,11 @@ pub fn write_csv(out: &mut dyn Write, report: &dyn Tabular, section: Option<&str
                 "--section",
                 format!(
                     "no table {name:?} in this report: use {}",
-                    tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    tables
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         };

@@ -121,12 +121,11 @@ pub fn parse_date(field: &str, s: &str) -> Result<Date> {
 
 fn parse_year_text(field: &str, s: &str, what: &str) -> Result<i32> {
     if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::bad_input(
-            field,
-            format!("{s:?} is not a {what}"),
-        ));
+        return Err(Error::bad_input(field, format!("{s:?} is not a {what}")));
     }
-    let y: i32 = s.parse().map_err(|_| Error::bad_input(field, "not a year"))?;
+    let y: i32 = s
+        .parse()
+        .map_err(|_| Error::bad_input(field, "not a year"))?;
     if y < 1970 {
         return Err(Error::bad_input(
             field,
@@ -322,12 +321,10 @@ impl ReportRequest {
             "trader" | "trader_id" => self.filter.scope.trader_id = Some(id(value)?),
             "strategy" | "strategy_id" => self.filter.scope.strategy_id = Some(id(value)?),
             "account" | "account_id" => self.filter.scope.account_id = Some(id(value)?),
-            _ => {
-                return Err(Error::bad_input(
-                    name,
-                    "unknown parameter: use from, to, date, month, year, trader, strategy or account",
-                ))
-            }
+            _ => return Err(Error::bad_input(
+                name,
+                "unknown parameter: use from, to, date, month, year, trader, strategy or account",
+            )),
         }
         self.check()
     }

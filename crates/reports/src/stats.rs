@@ -81,14 +81,20 @@ pub fn fixed(d: rust_decimal::Decimal, dp: u32) -> rust_decimal::Decimal {
 /// Latency in ns as milliseconds with three decimals, for tables.
 pub fn ms(ns: Option<i64>) -> String {
     match ns {
-        Some(ns) => format!("{:.3}", (Decimal::from(ns) / Decimal::from(1_000_000)).round_dp(3)),
+        Some(ns) => format!(
+            "{:.3}",
+            (Decimal::from(ns) / Decimal::from(1_000_000)).round_dp(3)
+        ),
         None => "-".into(),
     }
 }
 
 /// A duration in ns as seconds with three decimals, for tables.
 pub fn secs(ns: i64) -> String {
-    format!("{:.3}", (Decimal::from(ns) / Decimal::from(1_000_000_000)).round_dp(3))
+    format!(
+        "{:.3}",
+        (Decimal::from(ns) / Decimal::from(1_000_000_000)).round_dp(3)
+    )
 }
 
 /// A decimal, or `-` for none.
@@ -110,7 +116,10 @@ mod tests {
         assert_eq!(nearest_rank(&[7], 50), Some(7));
         assert_eq!(nearest_rank(&[], 50), None);
         let p = Percentiles::of(vec![30, 10, 20]);
-        assert_eq!((p.p50_ns, p.p90_ns, p.max_ns), (Some(20), Some(30), Some(30)));
+        assert_eq!(
+            (p.p50_ns, p.p90_ns, p.max_ns),
+            (Some(20), Some(30), Some(30))
+        );
     }
 
     #[test]

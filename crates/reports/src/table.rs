@@ -73,9 +73,9 @@ impl Chart {
     /// The chart's heading.
     pub fn title(&self) -> &str {
         match self {
-            Chart::Line { title, .. } | Chart::Bars { title, .. } | Chart::Histogram { title, .. } => {
-                title
-            }
+            Chart::Line { title, .. }
+            | Chart::Bars { title, .. }
+            | Chart::Histogram { title, .. } => title,
         }
     }
 }
