@@ -55,6 +55,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Serve the HTTP API (docs/server.md): events in, answers out, roles enforced
     Serve(commands::serve::Args),
+    /// Reports: daily, monthly, execution, tax, compliance, reconciliation (table, json, csv, html)
+    Report(commands::report::Args),
     /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
     Token(commands::token::Args),
 }
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
+        Command::Report(a) => commands::report::run(data, a),
     };
     exit::finish(result)
 }

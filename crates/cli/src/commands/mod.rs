@@ -9,6 +9,7 @@ pub mod incident;
 pub mod init;
 pub mod prove;
 pub mod query;
+pub mod report;
 pub mod serve;
 pub mod stats;
 pub mod status;
