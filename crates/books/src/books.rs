@@ -257,12 +257,12 @@ impl Books {
         };
         for r in steps {
             while let Some(f) = extra.next_if(|f| f.ts_event < r.ts_event) {
-                b.book_fill(f.clone());
+                b.extra_fill(f);
             }
             b.step(r);
         }
         for f in extra {
-            b.book_fill(f.clone());
+            b.extra_fill(f);
         }
         for (order_id, (status, seq, ts)) in &corr.status {
             if let Some(o) = b.orders.get_mut(order_id) {
@@ -625,6 +625,15 @@ impl Builder<'_> {
             self.flag(r, order_id, kind, detail);
         }
         self.book_fill(fill);
+    }
+
+    /// A fill from [`Adjustments::extra_fills`]: booked, and counted in its order's
+    /// filled quantity (the status is left as the journal says).
+    fn extra_fill(&mut self, f: &Fill) {
+        if let Some(o) = f.order_id.as_ref().and_then(|id| self.orders.get_mut(id)) {
+            o.filled_qty += f.quantity;
+        }
+        self.book_fill(f.clone());
     }
 
     fn book_fill(&mut self, f: Fill) {

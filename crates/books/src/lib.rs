@@ -38,12 +38,29 @@
 
 mod books;
 mod error;
+pub mod flex;
+mod generate;
 mod ledger;
 pub mod orders;
+pub mod reconcile;
 mod record;
+pub mod review;
+mod run;
+mod statement;
 
 pub use books::{Adjustments, Books, BooksOptions, CashBalance, FillPatch, InstrumentInfo};
 pub use error::{Error, Result};
+pub use generate::{generate_statement, Planted};
 pub use ledger::{ClosedLot, Fill, OpenLot, Position};
 pub use orders::{Anomaly, AnomalyKind, Order, OrderStatus, Side, Transition};
+pub use reconcile::{
+    instrument_matches, reconcile, CorrectionPlan, Discrepancy, Reconciliation, Severity,
+    Tolerances,
+};
 pub use record::{decimal_of, is_books_type, read_records, read_records_where, EntityRef, Record};
+pub use review::{Review, ReviewStatus};
+pub use run::{review_id, run, RunOptions, RunOutcome};
+pub use statement::{
+    ReadOptions, Statement, StatementCash, StatementFormat, StatementOrder, StatementPosition,
+    StatementTrade, COLUMNS,
+};

@@ -31,7 +31,7 @@ mod error;
 mod recorder;
 mod tree;
 
-pub use config::{CheckpointPolicy, Config, DurabilityPolicy, JournalConfig};
+pub use config::{CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, ReconciliationConfig};
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
 pub use recorder::{event_id_key, InitOptions, Recorder};
