@@ -10,6 +10,7 @@
 //! - [`daily`] and [`monthly`]: trades, volume, gross and net P&L, commission, win
 //!   rate, average and largest win/loss, Sharpe, drawdown, from the books' FIFO lots
 //!   (`tradetrail_books`);
+//! - [`reconciliation`]: runs, discrepancies by severity, open and resolved reviews;
 //! - [`tax`]: realized gains per closed lot with open/close dates and holding period;
 //!
 //! Every report takes a [`ReportFilter`] (a `[from, to)` range on `ts_event` and an
@@ -61,6 +62,7 @@ mod error;
 pub mod execution;
 pub mod html;
 pub mod performance;
+pub mod reconciliation;
 mod record;
 pub mod render;
 mod scope;
@@ -77,6 +79,7 @@ pub use compliance::{compliance, ComplianceReport};
 pub use error::{Error, Result};
 pub use execution::{execution, ExecutionReport};
 pub use performance::{daily, monthly, DailyReport, MonthlyReport};
+pub use reconciliation::{reconciliation, ReconciliationReport};
 pub use record::{EntityRef, Rec};
 pub use render::Format;
 pub use scope::{
@@ -101,6 +104,8 @@ pub enum Report {
     Execution(ExecutionReport),
     /// See [`compliance`].
     Compliance(ComplianceReport),
+    /// See [`reconciliation`].
+    Reconciliation(ReconciliationReport),
 }
 
 impl Report {
@@ -112,6 +117,7 @@ impl Report {
             Report::Tax(r) => r,
             Report::Execution(r) => r,
             Report::Compliance(r) => r,
+            Report::Reconciliation(r) => r,
         }
     }
 }
@@ -126,12 +132,7 @@ pub fn run(inv: &Investigator, req: &ReportRequest) -> Result<Report> {
         ReportKind::Tax => Report::Tax(tax(inv, f)?),
         ReportKind::Execution => Report::Execution(execution(inv, f)?),
         ReportKind::Compliance => Report::Compliance(compliance(inv, f)?),
-        k => {
-            return Err(Error::bad_input(
-                "kind",
-                format!("the {} report is not available yet", k.name()),
-            ))
-        }
+        ReportKind::Reconciliation => Report::Reconciliation(reconciliation(inv, f)?),
     })
 }
 

@@ -14,8 +14,24 @@ fn ev(ty: &str, ts: i64, actor: &str) -> Event {
 fn day() -> Journal {
     let j = Journal::new();
     let t = DAY + 15 * H;
-    j.record(recommendation(t, "T-1", "S-A", "AAPL.XNAS", "R-1", "buy", "100"));
-    j.record(recommendation(t, "T-1", "S-A", "AAPL.XNAS", "R-2", "buy", "100"));
+    j.record(recommendation(
+        t,
+        "T-1",
+        "S-A",
+        "AAPL.XNAS",
+        "R-1",
+        "buy",
+        "100",
+    ));
+    j.record(recommendation(
+        t,
+        "T-1",
+        "S-A",
+        "AAPL.XNAS",
+        "R-2",
+        "buy",
+        "100",
+    ));
     // E-1 approved, E-2 rejected (and the order goes in anyway: an override).
     for (id, rec, decision) in [("E-1", "R-1", "approved"), ("E-2", "R-2", "rejected")] {
         j.record(
@@ -35,7 +51,10 @@ fn day() -> Journal {
             .with_data("reason", "notional_limit"),
     );
     // Approvals carry no strategy: they take it from the recommendation they cite.
-    for (id, outcome, op) in [("A-1", "approval.approved", "operator:carol"), ("A-2", "approval.rejected", "operator:dave")] {
+    for (id, outcome, op) in [
+        ("A-1", "approval.approved", "operator:carol"),
+        ("A-2", "approval.rejected", "operator:dave"),
+    ] {
         j.record(
             ev("approval.requested", t + 2 * S, "trader:T-1")
                 .with_trader("T-1")
@@ -51,13 +70,48 @@ fn day() -> Journal {
                 .with_data("note", "checked"),
         );
     }
-    j.record(submitted(t + 4 * S, "T-1", "S-A", "AAPL.XNAS", "O-1", "buy", "10").with_ref("evaluation_id", "E-1").with_ref("approval_id", "A-1"));
-    j.record(submitted(t + 5 * S, "T-1", "S-A", "AAPL.XNAS", "O-2", "buy", "10").with_ref("evaluation_id", "E-2"));
-    j.record(submitted(t + 6 * S, "T-1", "S-A", "AAPL.XNAS", "O-3", "buy", "10").with_ref("approval_id", "A-2"));
-    j.record(order("order.rejected", t + 7 * S, "T-1", "S-A", "AAPL.XNAS", "O-3").with_data("reason", "price band"));
-    j.record(order("order.cancelled", t + 8 * S, "T-1", "S-A", "AAPL.XNAS", "O-1"));
+    j.record(
+        submitted(t + 4 * S, "T-1", "S-A", "AAPL.XNAS", "O-1", "buy", "10")
+            .with_ref("evaluation_id", "E-1")
+            .with_ref("approval_id", "A-1"),
+    );
+    j.record(
+        submitted(t + 5 * S, "T-1", "S-A", "AAPL.XNAS", "O-2", "buy", "10")
+            .with_ref("evaluation_id", "E-2"),
+    );
+    j.record(
+        submitted(t + 6 * S, "T-1", "S-A", "AAPL.XNAS", "O-3", "buy", "10")
+            .with_ref("approval_id", "A-2"),
+    );
+    j.record(
+        order(
+            "order.rejected",
+            t + 7 * S,
+            "T-1",
+            "S-A",
+            "AAPL.XNAS",
+            "O-3",
+        )
+        .with_data("reason", "price band"),
+    );
+    j.record(order(
+        "order.cancelled",
+        t + 8 * S,
+        "T-1",
+        "S-A",
+        "AAPL.XNAS",
+        "O-1",
+    ));
     // T-2 declares an override of its own.
-    j.record(submitted(t + 9 * S, "T-2", "S-B", "MSFT.XNAS", "O-4", "sell", "5"));
+    j.record(submitted(
+        t + 9 * S,
+        "T-2",
+        "S-B",
+        "MSFT.XNAS",
+        "O-4",
+        "sell",
+        "5",
+    ));
     j.record(
         ev("custom.risk_override", t + 9 * S, "operator:erin")
             .with_trader("T-2")
@@ -102,14 +156,27 @@ fn day() -> Journal {
 #[test]
 fn per_trader_and_strategy() {
     let j = day();
-    let r = compliance(&j.investigator(), &ReportFilter::range(Some(DAY), Some(DAY + D))).unwrap();
-    let keys: Vec<(&str, &str)> = r.rows.iter().map(|r| (r.trader_id.as_str(), r.strategy_id.as_str())).collect();
+    let r = compliance(
+        &j.investigator(),
+        &ReportFilter::range(Some(DAY), Some(DAY + D)),
+    )
+    .unwrap();
+    let keys: Vec<(&str, &str)> = r
+        .rows
+        .iter()
+        .map(|r| (r.trader_id.as_str(), r.strategy_id.as_str()))
+        .collect();
     assert_eq!(keys, [("-", "-"), ("T-1", "S-A"), ("T-2", "S-B")]);
     let a = &r.rows[1];
     assert_eq!((a.orders, a.order_rejects, a.cancels), (3, 1, 1));
     assert_eq!((a.risk_evaluations, a.risk_rejections), (2, 1));
     assert_eq!(
-        (a.approvals_requested, a.approvals_approved, a.approvals_rejected, a.approvals_expired),
+        (
+            a.approvals_requested,
+            a.approvals_approved,
+            a.approvals_rejected,
+            a.approvals_expired
+        ),
         (2, 1, 1, 0)
     );
     assert_eq!(a.approvers.get("operator:carol"), Some(&1));
@@ -121,29 +188,68 @@ fn per_trader_and_strategy() {
     assert_eq!(r.rows[2].overrides, 1);
     assert_eq!(r.totals.orders, 4);
     assert_eq!(r.totals.overrides, 3);
-    assert_eq!(r.risk_rejection_reasons, [("notional_limit".to_string(), 1)]);
+    assert_eq!(
+        r.risk_rejection_reasons,
+        [("notional_limit".to_string(), 1)]
+    );
 
-    let kinds: Vec<(&str, &str)> = r.overrides.iter().map(|o| (o.kind.as_str(), o.entity_id.as_str())).collect();
-    assert_eq!(kinds, [("risk_rejected", "O-2"), ("approval_refused", "O-3"), ("declared", "O-4")]);
+    let kinds: Vec<(&str, &str)> = r
+        .overrides
+        .iter()
+        .map(|o| (o.kind.as_str(), o.entity_id.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("risk_rejected", "O-2"),
+            ("approval_refused", "O-3"),
+            ("declared", "O-4")
+        ]
+    );
     assert_eq!(r.overrides[2].actor, "operator:erin");
 
     let approvals: Vec<(&str, &str, &str, &str)> = r
         .approvals
         .iter()
-        .map(|a| (a.approval_id.as_str(), a.outcome.as_str(), a.by.as_str(), a.strategy_id.as_str()))
+        .map(|a| {
+            (
+                a.approval_id.as_str(),
+                a.outcome.as_str(),
+                a.by.as_str(),
+                a.strategy_id.as_str(),
+            )
+        })
         .collect();
-    assert_eq!(approvals, [("A-1", "approved", "operator:carol", "S-A"), ("A-2", "rejected", "operator:dave", "S-A")]);
+    assert_eq!(
+        approvals,
+        [
+            ("A-1", "approved", "operator:carol", "S-A"),
+            ("A-2", "rejected", "operator:dave", "S-A")
+        ]
+    );
 
     let changes: Vec<(&str, &str, &str, &str)> = r
         .changes
         .iter()
-        .map(|c| (c.name.as_str(), c.old_value.as_str(), c.new_value.as_str(), c.reason.as_str()))
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.old_value.as_str(),
+                c.new_value.as_str(),
+                c.reason.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         changes,
         [
             ("max_position", "5000", "4000", "volatility"),
-            ("risk.max_order_notional", "2000000", "1500000", "CRO instruction"),
+            (
+                "risk.max_order_notional",
+                "2000000",
+                "1500000",
+                "CRO instruction"
+            ),
             ("trading_mode", "live", "reduce_only", "review"),
         ]
     );
@@ -155,10 +261,17 @@ fn per_trader_and_strategy() {
 #[test]
 fn a_trader_sees_only_their_own_records() {
     let j = day();
-    let r = compliance(&j.investigator(), &ReportFilter::default().for_trader("T-2")).unwrap();
+    let r = compliance(
+        &j.investigator(),
+        &ReportFilter::default().for_trader("T-2"),
+    )
+    .unwrap();
     assert_eq!(r.rows.len(), 1);
     assert_eq!(r.rows[0].trader_id, "T-2");
-    assert!(r.changes.is_empty(), "desk-wide changes are not T-2's records");
+    assert!(
+        r.changes.is_empty(),
+        "desk-wide changes are not T-2's records"
+    );
     assert!(r.kill_switches.is_empty());
     assert_eq!(r.overrides.len(), 1);
 }

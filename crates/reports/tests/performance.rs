@@ -9,10 +9,36 @@ use tradetrail_reports::tax::is_long_term;
 use tradetrail_reports::{daily, monthly, parse_date, tax, ReportFilter};
 
 /// One order: submitted, accepted, filled at once.
-fn trade(j: &Journal, ts: i64, id: &str, instrument: &str, side: &str, qty: &str, price: &str, commission: &str) {
+fn trade(
+    j: &Journal,
+    ts: i64,
+    id: &str,
+    instrument: &str,
+    side: &str,
+    qty: &str,
+    price: &str,
+    commission: &str,
+) {
     j.record(submitted(ts, "T-1", "S-A", instrument, id, side, qty));
-    j.record(order("order.accepted", ts + MS, "T-1", "S-A", instrument, id));
-    j.record(filled(ts + 2 * MS, "T-1", "S-A", instrument, id, qty, price, &format!("X-{id}"), commission));
+    j.record(order(
+        "order.accepted",
+        ts + MS,
+        "T-1",
+        "S-A",
+        instrument,
+        id,
+    ));
+    j.record(filled(
+        ts + 2 * MS,
+        "T-1",
+        "S-A",
+        instrument,
+        id,
+        qty,
+        price,
+        &format!("X-{id}"),
+        commission,
+    ));
 }
 
 /// Day 1: buy 100 AAPL @ 100 (comm 1.00), sell 60 @ 101 (0.60): a lot of 60 closes,
@@ -25,11 +51,28 @@ fn three_days() -> Journal {
     let j = Journal::new();
     let d1 = DAY + 14 * H;
     trade(&j, d1, "O-1", "AAPL.XNAS", "buy", "100", "100.00", "1.00");
-    trade(&j, d1 + H, "O-2", "AAPL.XNAS", "sell", "60", "101.00", "0.60");
+    trade(
+        &j,
+        d1 + H,
+        "O-2",
+        "AAPL.XNAS",
+        "sell",
+        "60",
+        "101.00",
+        "0.60",
+    );
     let d2 = d1 + D;
     trade(&j, d2, "O-3", "AAPL.XNAS", "sell", "40", "99.00", "0.40");
     trade(&j, d2 + H, "O-4", "MSFT.XNAS", "buy", "10", "50", "0.10");
-    j.record(recommendation(d2 + 2 * H, "T-1", "S-A", "MSFT.XNAS", "R-1", "buy", "55"));
+    j.record(recommendation(
+        d2 + 2 * H,
+        "T-1",
+        "S-A",
+        "MSFT.XNAS",
+        "R-1",
+        "buy",
+        "55",
+    ));
     trade(&j, d2 + D, "O-5", "MSFT.XNAS", "sell", "10", "52", "0.10");
     j
 }
@@ -63,9 +106,39 @@ fn daily_rows_match_the_hand_computation() {
     assert_eq!(
         rows,
         [
-            ("2026-11-02", 2, "160".into(), "16060.00".into(), "60.00".into(), "1.60".into(), "40.00".into(), "100.00".into(), "98.40".into()),
-            ("2026-11-03", 2, "50".into(), "4460.00".into(), "-40.00".into(), "0.50".into(), "10.00".into(), "-30.00".into(), "-30.50".into()),
-            ("2026-11-04", 1, "10".into(), "520.00".into(), "20.00".into(), "0.10".into(), "-50.00".into(), "-30.00".into(), "-30.10".into()),
+            (
+                "2026-11-02",
+                2,
+                "160".into(),
+                "16060.00".into(),
+                "60.00".into(),
+                "1.60".into(),
+                "40.00".into(),
+                "100.00".into(),
+                "98.40".into()
+            ),
+            (
+                "2026-11-03",
+                2,
+                "50".into(),
+                "4460.00".into(),
+                "-40.00".into(),
+                "0.50".into(),
+                "10.00".into(),
+                "-30.00".into(),
+                "-30.50".into()
+            ),
+            (
+                "2026-11-04",
+                1,
+                "10".into(),
+                "520.00".into(),
+                "20.00".into(),
+                "0.10".into(),
+                "-50.00".into(),
+                "-30.00".into(),
+                "-30.10".into()
+            ),
         ]
     );
     let d1 = &r.days[0].figures;
@@ -80,14 +153,21 @@ fn daily_rows_match_the_hand_computation() {
     assert_eq!((f.trades, f.closed_lots, f.wins, f.losses), (5, 3, 2, 1));
     assert_eq!(f.realized_gross, dec("40.00"));
     assert_eq!(f.commission, dec("2.20"));
-    assert_eq!(f.unrealized_change, dec("0.00"), "flat at the end: all unrealized came back");
+    assert_eq!(
+        f.unrealized_change,
+        dec("0.00"),
+        "flat at the end: all unrealized came back"
+    );
     assert_eq!(f.net_pnl, dec("37.80"));
     assert_eq!(f.win_rate, Some(dec("0.6667")));
     assert_eq!(f.avg_win, Some(dec("39.30")), "(58.80 + 19.80) / 2");
     assert_eq!(f.avg_loss, Some(dec("-40.80")));
     assert_eq!(f.largest_win, Some(dec("58.80")));
     assert_eq!(f.largest_loss, Some(dec("-40.80")));
-    assert_eq!((t.best_day, t.worst_day), (Some(dec("98.40")), Some(dec("-30.50"))));
+    assert_eq!(
+        (t.best_day, t.worst_day),
+        (Some(dec("98.40")), Some(dec("-30.50")))
+    );
     // Cumulative 98.40, 67.90, 37.80: down 60.60 from the peak.
     assert_eq!(t.max_drawdown, dec("60.60"));
     // Sharpe, independently in floating point: mean / sample sd × √252.
@@ -130,8 +210,26 @@ fn one_day_alone_and_a_month() {
 fn tax_lots_with_dates_holding_and_shorts() {
     let j = three_days();
     // A short: sell 10 XOM @ 20 on day 1, buy back @ 18 on day 3: gain 20.
-    trade(&j, DAY + 16 * H, "O-6", "XOM.XNYS", "sell", "10", "20", "0.10");
-    trade(&j, DAY + 2 * D + 16 * H, "O-7", "XOM.XNYS", "buy", "10", "18", "0.10");
+    trade(
+        &j,
+        DAY + 16 * H,
+        "O-6",
+        "XOM.XNYS",
+        "sell",
+        "10",
+        "20",
+        "0.10",
+    );
+    trade(
+        &j,
+        DAY + 2 * D + 16 * H,
+        "O-7",
+        "XOM.XNYS",
+        "buy",
+        "10",
+        "18",
+        "0.10",
+    );
     let (f, t) = tradetrail_reports::parse_year("--year", "2026").unwrap();
     let r = tax(&j.investigator(), &ReportFilter::range(Some(f), Some(t))).unwrap();
     let lots: Vec<_> = r
@@ -155,10 +253,54 @@ fn tax_lots_with_dates_holding_and_shorts() {
     assert_eq!(
         lots,
         [
-            ("AAPL.XNAS", "long", "60".into(), "2026-11-02", "2026-11-02", 0, "6060.00".into(), "6000.00".into(), "60.00".into(), "58.80".into()),
-            ("AAPL.XNAS", "long", "40".into(), "2026-11-02", "2026-11-03", 1, "3960.00".into(), "4000.00".into(), "-40.00".into(), "-40.80".into()),
-            ("MSFT.XNAS", "long", "10".into(), "2026-11-03", "2026-11-04", 1, "520.00".into(), "500.00".into(), "20.00".into(), "19.80".into()),
-            ("XOM.XNYS", "short", "10".into(), "2026-11-02", "2026-11-04", 2, "200.00".into(), "180.00".into(), "20.00".into(), "19.80".into()),
+            (
+                "AAPL.XNAS",
+                "long",
+                "60".into(),
+                "2026-11-02",
+                "2026-11-02",
+                0,
+                "6060.00".into(),
+                "6000.00".into(),
+                "60.00".into(),
+                "58.80".into()
+            ),
+            (
+                "AAPL.XNAS",
+                "long",
+                "40".into(),
+                "2026-11-02",
+                "2026-11-03",
+                1,
+                "3960.00".into(),
+                "4000.00".into(),
+                "-40.00".into(),
+                "-40.80".into()
+            ),
+            (
+                "MSFT.XNAS",
+                "long",
+                "10".into(),
+                "2026-11-03",
+                "2026-11-04",
+                1,
+                "520.00".into(),
+                "500.00".into(),
+                "20.00".into(),
+                "19.80".into()
+            ),
+            (
+                "XOM.XNYS",
+                "short",
+                "10".into(),
+                "2026-11-02",
+                "2026-11-04",
+                2,
+                "200.00".into(),
+                "180.00".into(),
+                "20.00".into(),
+                "19.80".into()
+            ),
         ]
     );
     assert!(r.lots.iter().all(|l| l.term == "short"));
@@ -168,7 +310,12 @@ fn tax_lots_with_dates_holding_and_shorts() {
     assert_eq!(r.totals[0].net_gain, dec("57.60"));
     // A year without closes has no lots.
     let (f, t) = tradetrail_reports::parse_year("--year", "2025").unwrap();
-    assert!(tax(&j.investigator(), &ReportFilter::range(Some(f), Some(t))).unwrap().lots.is_empty());
+    assert!(
+        tax(&j.investigator(), &ReportFilter::range(Some(f), Some(t)))
+            .unwrap()
+            .lots
+            .is_empty()
+    );
 }
 
 #[test]

@@ -37,17 +37,28 @@ impl Journal {
     }
 
     pub fn record(&self, e: Event) -> u64 {
-        self.rec.record(&e).unwrap_or_else(|err| panic!("{err}: {e:?}")).seq
+        self.rec
+            .record(&e)
+            .unwrap_or_else(|err| panic!("{err}: {e:?}"))
+            .seq
     }
 
     pub fn investigator(&self) -> Investigator {
-        Investigator::open(Source::dir(self.dir.journal()), self.dir.index().join("query")).unwrap()
+        Investigator::open(
+            Source::dir(self.dir.journal()),
+            self.dir.index().join("query"),
+        )
+        .unwrap()
     }
 }
 
 /// An order event of trader `trader`, strategy `strategy`, account `U1`.
 pub fn order(ty: &str, ts: i64, trader: &str, strategy: &str, instrument: &str, id: &str) -> Event {
-    let actor = if ty == "order.submitted" { format!("trader:{trader}") } else { "system".into() };
+    let actor = if ty == "order.submitted" {
+        format!("trader:{trader}")
+    } else {
+        "system".into()
+    };
     Event::new(ty, ts, "oms", &actor)
         .with_trader(trader)
         .with_strategy(strategy)
@@ -56,26 +67,57 @@ pub fn order(ty: &str, ts: i64, trader: &str, strategy: &str, instrument: &str, 
         .with_entity("order", id)
 }
 
-pub fn recommendation(ts: i64, trader: &str, strategy: &str, instrument: &str, id: &str, side: &str, price: &str) -> Event {
-    Event::new("recommendation.generated", ts, "pm", &format!("algo:{strategy}"))
-        .with_trader(trader)
-        .with_strategy(strategy)
-        .with_account("U1")
-        .with_instrument(instrument)
-        .with_entity("recommendation", id)
-        .with_data("side", side)
-        .with_data("quantity", "100")
-        .with_data("price", price)
+pub fn recommendation(
+    ts: i64,
+    trader: &str,
+    strategy: &str,
+    instrument: &str,
+    id: &str,
+    side: &str,
+    price: &str,
+) -> Event {
+    Event::new(
+        "recommendation.generated",
+        ts,
+        "pm",
+        &format!("algo:{strategy}"),
+    )
+    .with_trader(trader)
+    .with_strategy(strategy)
+    .with_account("U1")
+    .with_instrument(instrument)
+    .with_entity("recommendation", id)
+    .with_data("side", side)
+    .with_data("quantity", "100")
+    .with_data("price", price)
 }
 
-pub fn submitted(ts: i64, trader: &str, strategy: &str, instrument: &str, id: &str, side: &str, qty: &str) -> Event {
+pub fn submitted(
+    ts: i64,
+    trader: &str,
+    strategy: &str,
+    instrument: &str,
+    id: &str,
+    side: &str,
+    qty: &str,
+) -> Event {
     order("order.submitted", ts, trader, strategy, instrument, id)
         .with_data("side", side)
         .with_data("quantity", qty)
         .with_data("order_type", "market")
 }
 
-pub fn filled(ts: i64, trader: &str, strategy: &str, instrument: &str, id: &str, qty: &str, price: &str, trade: &str, commission: &str) -> Event {
+pub fn filled(
+    ts: i64,
+    trader: &str,
+    strategy: &str,
+    instrument: &str,
+    id: &str,
+    qty: &str,
+    price: &str,
+    trade: &str,
+    commission: &str,
+) -> Event {
     order("order.filled", ts, trader, strategy, instrument, id)
         .with_data("fill_qty", qty)
         .with_data("fill_price", price)
