@@ -640,7 +640,7 @@ impl Tabular for ComplianceReport {
                 k.scope.clone(),
                 k.reason.clone(),
                 k.engaged_for_ns
-                    .map_or_else(|| "-".into(), |ns| crate::stats::secs(ns)),
+                    .map_or_else(|| "-".into(), crate::stats::secs),
             ]);
         }
         vec![rows, reasons, appr, ov, ch, ks]

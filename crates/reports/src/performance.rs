@@ -336,14 +336,15 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
         ));
     }
     days.retain(|_, a| !a.is_empty());
-    steps.sort_by(|a, b| a.0.cmp(&b.0));
+    steps.sort_by_key(|a| a.0);
     let mut cum: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut equity: Vec<EquityPoint> = Vec::new();
     for (ts, cur, amt) in steps {
         if !cum.contains_key(&cur) {
+            // The curve starts at 0 just before the currency's first change.
             equity.push(EquityPoint {
                 currency: cur.clone(),
-                ts: from,
+                ts: ts - 1,
                 cumulative: Decimal::ZERO.round_dp(2),
             });
         }

@@ -9,6 +9,7 @@ use tradetrail_reports::tax::is_long_term;
 use tradetrail_reports::{daily, monthly, parse_date, tax, ReportFilter};
 
 /// One order: submitted, accepted, filled at once.
+#[allow(clippy::too_many_arguments)]
 fn trade(
     j: &Journal,
     ts: i64,

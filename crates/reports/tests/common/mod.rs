@@ -1,7 +1,7 @@
 //! A small hand-built journal: events recorded through the `Recorder`, read back
 //! through the query index, exactly as the CLI and the server do.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments)]
 
 use tempfile::TempDir;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
