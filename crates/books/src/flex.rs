@@ -264,11 +264,12 @@ impl FlexTrade {
             quantity: self.quantity.abs(),
             price: self.trade_price,
             ts: self.date_time,
-            commission: -self.ib_commission,
+            commission: Some(-self.ib_commission),
             commission_currency: self.ib_commission_currency,
             currency: self.currency,
             multiplier: self.multiplier,
-            realized_pnl: self.fifo_pnl_realized,
+            // Net of commissions over IBKR's own lot history: kept in FlexTrade, not compared.
+            realized_pnl: None,
             location,
         })
     }

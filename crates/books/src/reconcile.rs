@@ -37,7 +37,7 @@ use crate::books::{Adjustments, Books, BooksOptions, FillPatch};
 use crate::ledger::Fill;
 use crate::orders::OrderStatus;
 use crate::record::Record;
-use crate::statement::{Statement, StatementTrade};
+use crate::statement::{Statement, StatementPosition, StatementTrade};
 
 /// When a difference is minor or major, and how near unmatched trades must be to pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -449,7 +449,7 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             ("price", t.price, f.price, tol.price_minor),
             (
                 "commission",
-                t.commission,
+                t.commission.unwrap_or(f.commission),
                 f.commission,
                 tol.commission_minor,
             ),
@@ -540,7 +540,7 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             side: t.side,
             quantity: t.quantity,
             price: t.price,
-            commission: t.commission,
+            commission: t.commission.unwrap_or_default(),
             commission_currency: t.commission_currency.clone(),
             currency: t.currency.clone(),
             multiplier: t.multiplier,
@@ -600,21 +600,18 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
     // Positions.
     let mut positions_compared = 0;
     if !statement.positions.is_empty() {
-        let mut keys: BTreeMap<
-            (String, String),
-            (Option<&crate::statement::StatementPosition>, Option<String>),
-        > = BTreeMap::new();
+        let mut keys: BTreeMap<(String, String), Option<&StatementPosition>> = BTreeMap::new();
         for p in &statement.positions {
             let inst = our_instrument(&p.account_id, &p.instrument);
-            keys.insert((p.account_id.clone(), inst), (Some(p), None));
+            keys.insert((p.account_id.clone(), inst), Some(p));
         }
         for p in adjusted.positions().iter().chain(books.positions()) {
             if accounts.contains(&p.account_id) && !p.quantity.is_zero() {
                 keys.entry((p.account_id.clone(), p.instrument_id.clone()))
-                    .or_insert((None, None));
+                    .or_insert(None);
             }
         }
-        for ((account, inst), (bp, _)) in keys {
+        for ((account, inst), bp) in keys {
             positions_compared += 1;
             let broker_q = bp.map_or(Decimal::ZERO, |p| p.quantity);
             let ours_q = books

@@ -94,8 +94,9 @@ pub struct StatementTrade {
     pub price: Decimal,
     /// When (ns since the epoch).
     pub ts: i64,
-    /// Commission paid, positive (IBKR writes it negative; it is turned around).
-    pub commission: Decimal,
+    /// Commission paid, positive (IBKR writes it negative; it is turned around);
+    /// `None` when the statement does not say (then it is not compared).
+    pub commission: Option<Decimal>,
     /// Its currency.
     pub commission_currency: String,
     /// Currency of the price.
@@ -261,13 +262,15 @@ impl Statement {
                 ("quantity", t.quantity.to_string()),
                 ("price", t.price.to_string()),
                 ("time", tradetrail_model::format_time(t.ts)),
-                ("commission", t.commission.to_string()),
                 ("commission_currency", t.commission_currency.clone()),
                 ("currency", t.currency.clone()),
                 ("multiplier", t.multiplier.to_string()),
             ]);
             if let Some(o) = &t.order_id {
                 m.insert("order_id", o.clone());
+            }
+            if let Some(c) = t.commission {
+                m.insert("commission", c.to_string());
             }
             if let Some(r) = t.realized_pnl {
                 m.insert("realized_pnl", r.to_string());
@@ -316,19 +319,11 @@ impl Statement {
 }
 
 /// How to read times that carry no zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Offset of the Flex statement's times from UTC, in seconds (IBKR writes local
     /// times of the account's zone, e.g. −18000 for New York in winter). Default 0.
     pub flex_utc_offset_seconds: i32,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            flex_utc_offset_seconds: 0,
-        }
-    }
 }
 
 /// The generic format's columns, in the order [`Statement::to_csv`] writes them.
@@ -435,7 +430,7 @@ fn add_row(st: &mut Statement, row: Row<'_>) -> Result<()> {
                 ts: row
                     .time("time")?
                     .ok_or_else(|| row.err("time", "required for a trade"))?,
-                commission: row.dec("commission")?.unwrap_or_default(),
+                commission: row.dec("commission")?,
                 commission_currency: row
                     .opt("commission_currency")
                     .map(str::to_owned)

@@ -40,6 +40,7 @@ impl Trail {
         self.push("order.submitted", order, account, inst, data);
         self.push("order.accepted", order, account, inst, json!({}))
     }
+    #[allow(clippy::too_many_arguments)]
     fn fill(
         &mut self,
         order: &str,

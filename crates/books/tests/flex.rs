@@ -105,7 +105,7 @@ fn the_sample_as_a_statement() {
     let first = &st.trades[0];
     assert_eq!(first.side, Side::Sell);
     assert_eq!(first.quantity, d("2000"));
-    assert_eq!(first.commission, d("10.410679"));
+    assert_eq!(first.commission, Some(d("10.410679")));
     assert_eq!(first.exec_id.as_deref(), Some("0000fed1.5be58c36.01.01"));
     assert_eq!(
         first.ts,

@@ -59,6 +59,12 @@ enum Command {
     Report(commands::report::Args),
     /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
     Token(commands::token::Args),
+    /// Positions, average cost, P&L and cash derived from the trail, as of any instant (--at)
+    Positions(commands::positions::Args),
+    /// Compare the books with a broker statement (IBKR Flex XML, generic CSV/JSON); record corrections and reviews
+    Reconcile(commands::reconcile::Args),
+    /// Reviews of major reconciliation discrepancies: list, show, resolve
+    Review(commands::review::Args),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +87,9 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
+        Command::Positions(a) => commands::positions::run(data, a),
+        Command::Reconcile(a) => commands::reconcile::run(data, a),
+        Command::Review(a) => commands::review::run(data, a),
         Command::Report(a) => commands::report::run(data, a),
     };
     exit::finish(result)
