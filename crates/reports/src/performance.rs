@@ -314,7 +314,15 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
     bounds.push(to);
     if bounds.len() - 1 <= MAX_MARKED_DAYS {
         let mut prev = unrealized_by_currency(&books_at(records, Some(from - 1)));
+        // A day without any books record leaves positions and marks as they were: no
+        // need to build the books again for it.
+        let mut times: Vec<i64> = records.iter().map(|r| r.ts_event).collect();
+        times.sort_unstable();
         for w in bounds.windows(2) {
+            let i = times.partition_point(|t| *t < w[0]);
+            if times.get(i).is_none_or(|t| *t >= w[1]) {
+                continue;
+            }
             let now = unrealized_by_currency(&books_at(records, Some(w[1] - 1)));
             let day = day_of(w[0]);
             let currencies: BTreeSet<&String> = prev.keys().chain(now.keys()).collect();
