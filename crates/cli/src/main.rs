@@ -55,6 +55,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Serve the HTTP API (docs/server.md): events in, answers out, roles enforced
     Serve(commands::serve::Args),
+    /// Reports: daily, monthly, execution, tax, compliance, reconciliation (table, json, csv, html)
+    Report(commands::report::Args),
     /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
     Token(commands::token::Args),
     /// Positions, average cost, P&L and cash derived from the trail, as of any instant (--at)
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         Command::Backup(a) => commands::backup::run(data, a),
         Command::Restore(a) => commands::restore::run(data, a),
         Command::Export(a) => commands::export::run(data, a),
+        Command::Report(a) => commands::report::run(data, a),
     };
     exit::finish(result)
 }

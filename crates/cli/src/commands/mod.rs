@@ -15,6 +15,7 @@ pub mod positions;
 pub mod prove;
 pub mod query;
 pub mod reconcile;
+pub mod report;
 pub mod restore;
 pub mod review;
 pub mod serve;
