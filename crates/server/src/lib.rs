@@ -120,6 +120,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/trail/{id}", get(queries::trail))
         .route("/v1/incident", get(queries::incident))
         .route("/v1/stats", get(queries::stats))
+        .route("/v1/reports/{kind}", get(queries::report))
         .route("/v1/verify", get(handlers::verify))
         .route(
             "/v1/checkpoint",
