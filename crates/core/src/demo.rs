@@ -466,7 +466,12 @@ impl Sim {
             out.push(e);
             self.tick(100);
         }
-        let to_fill = (qty * fill_fraction).round();
+        let mut to_fill = (qty * fill_fraction).round();
+        if end.is_some() && to_fill >= qty {
+            // A small order's partial fill can round up to the whole order; a cancelled
+            // or expired order leaves something unfilled.
+            to_fill = (qty - Decimal::ONE).max(Decimal::ZERO);
+        }
         let parts = if to_fill.is_zero() {
             0
         } else {
