@@ -55,8 +55,22 @@ enum Command {
     Bench(commands::bench::Args),
     /// Serve the HTTP API (docs/server.md): events in, answers out, roles enforced
     Serve(commands::serve::Args),
+    /// Reports: daily, monthly, execution, tax, compliance, reconciliation (table, json, csv, html)
+    Report(commands::report::Args),
     /// Bearer tokens for the server: `token create --role R [--trader ID] --name N`
     Token(commands::token::Args),
+    /// Positions, average cost, P&L and cash derived from the trail, as of any instant (--at)
+    Positions(commands::positions::Args),
+    /// Compare the books with a broker statement (IBKR Flex XML, generic CSV/JSON); record corrections and reviews
+    Reconcile(commands::reconcile::Args),
+    /// Reviews of major reconciliation discrepancies: list, show, resolve
+    Review(commands::review::Args),
+    /// Copy the data directory, consistently and incrementally, to a directory or s3://bucket/prefix
+    Backup(commands::backup::Args),
+    /// Rebuild a data directory from a backup (--data NEW_DIR), verifying every record and checkpoint
+    Restore(commands::restore::Args),
+    /// A bundle of records with proofs and a readable report, checkable offline (docs/backup.md)
+    Export(commands::export::Args),
     /// Sealed segments into zstd Parquet under DIR/archive/year=/month=/day=, with a manifest per day
     Archive(commands::archive::Args),
     /// Retention: `status`, `plan` (exactly what `apply` would remove) and `apply`
@@ -87,6 +101,13 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
+        Command::Positions(a) => commands::positions::run(data, a),
+        Command::Reconcile(a) => commands::reconcile::run(data, a),
+        Command::Review(a) => commands::review::run(data, a),
+        Command::Backup(a) => commands::backup::run(data, a),
+        Command::Restore(a) => commands::restore::run(data, a),
+        Command::Export(a) => commands::export::run(data, a),
+        Command::Report(a) => commands::report::run(data, a),
         Command::Archive(a) => commands::archive::run(data, a),
         Command::Retention(a) => commands::retention::run(data, a),
         Command::Hold(a) => commands::hold::run(data, a),

@@ -45,9 +45,92 @@ pub struct Config {
     /// When signed checkpoints are taken without being asked.
     #[serde(default)]
     pub checkpoints: CheckpointPolicy,
+    /// Tolerances of `tradetrail reconcile` (docs/books.md); absent means the defaults.
+    #[serde(default)]
+    pub reconciliation: ReconciliationConfig,
     /// How long records are kept (docs/archive.md).
     #[serde(default)]
     pub retention: RetentionPolicy,
+}
+
+/// Tolerances of a reconciliation against a broker statement (docs/books.md). A
+/// difference at or below a `*_minor` bound is minor (corrected by an appended
+/// `reconciliation.correction`); above it, major (a `review.requested`). Decimals are
+/// TOML strings, read exactly: `price_minor = "0.01"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconciliationConfig {
+    /// Price difference of a matched trade, in price units.
+    pub price_minor: rust_decimal::Decimal,
+    /// Quantity difference of a matched trade.
+    pub quantity_minor: rust_decimal::Decimal,
+    /// Commission difference of a matched trade.
+    pub commission_minor: rust_decimal::Decimal,
+    /// Unexplained cash difference per account and currency.
+    pub cash_minor: rust_decimal::Decimal,
+    /// Unexplained realized P&L difference per account and instrument.
+    pub realized_pnl_minor: rust_decimal::Decimal,
+    /// Trades without a common id match on instrument, side and quantity when the
+    /// prices are within this many basis points ...
+    pub match_price_bps: rust_decimal::Decimal,
+    /// ... and the times within this many seconds.
+    pub match_time_seconds: u64,
+    /// UTC offset of the times in IBKR Flex statements, `+HH:MM` or `-HH:MM`.
+    pub flex_utc_offset: String,
+}
+
+impl Default for ReconciliationConfig {
+    fn default() -> Self {
+        ReconciliationConfig {
+            price_minor: rust_decimal::Decimal::new(1, 2),
+            quantity_minor: rust_decimal::Decimal::ZERO,
+            commission_minor: rust_decimal::Decimal::new(100, 2),
+            cash_minor: rust_decimal::Decimal::new(2500, 2),
+            realized_pnl_minor: rust_decimal::Decimal::new(100, 2),
+            match_price_bps: rust_decimal::Decimal::from(50),
+            match_time_seconds: 120,
+            flex_utc_offset: "+00:00".into(),
+        }
+    }
+}
+
+impl ReconciliationConfig {
+    /// `flex_utc_offset` in seconds east of UTC.
+    pub fn flex_offset_seconds(&self) -> Result<i32, String> {
+        let s = self.flex_utc_offset.trim();
+        let bad = || {
+            format!(
+                "reconciliation.flex_utc_offset: {s:?} is not an offset like \"-05:00\" or \"+01:00\""
+            )
+        };
+        let (sign, rest) = match s.as_bytes().first() {
+            Some(b'+') => (1, &s[1..]),
+            Some(b'-') => (-1, &s[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 23 || m > 59 || h < 0 || m < 0 {
+            return Err(bad());
+        }
+        Ok(sign * (h * 3600 + m * 60))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("price_minor", self.price_minor),
+            ("quantity_minor", self.quantity_minor),
+            ("commission_minor", self.commission_minor),
+            ("cash_minor", self.cash_minor),
+            ("realized_pnl_minor", self.realized_pnl_minor),
+            ("match_price_bps", self.match_price_bps),
+        ] {
+            if v.is_sign_negative() {
+                return Err(format!("reconciliation.{name}: must not be negative"));
+            }
+        }
+        self.flex_offset_seconds().map(|_| ())
+    }
 }
 
 /// Retention: how long archived JSONL segments stay in `journal/`, and how long the
@@ -329,6 +412,7 @@ impl Config {
             journal: JournalConfig::default(),
             durability: DurabilityPolicy::default(),
             checkpoints: CheckpointPolicy::default(),
+            reconciliation: ReconciliationConfig::default(),
             retention: RetentionPolicy::default(),
         }
     }
@@ -355,6 +439,7 @@ impl Config {
             return Err("journal.segment_max_bytes: must be at least 4096".into());
         }
         cfg.durability.validate()?;
+        cfg.reconciliation.validate()?;
         cfg.retention.validate()?;
         Ok(cfg)
     }
@@ -475,6 +560,30 @@ mod tests {
             .contains("durability.fsync[0]"));
         let bad = format!("{}\nsurprise = 1\n", c.to_toml());
         assert!(Config::parse(&bad).unwrap_err().contains("surprise"));
+    }
+
+    #[test]
+    fn reconciliation_section_is_optional_and_checked() {
+        let c = Config::new("o/1".into());
+        assert_eq!(c.reconciliation, ReconciliationConfig::default());
+        let text = format!(
+            "{}\n[reconciliation]\nprice_minor = \"0.05\"\nflex_utc_offset = \"-05:00\"\n",
+            c.to_toml()
+        );
+        let parsed = Config::parse(&text).unwrap();
+        assert_eq!(
+            parsed.reconciliation.price_minor,
+            rust_decimal::Decimal::new(5, 2)
+        );
+        assert_eq!(
+            parsed.reconciliation.cash_minor,
+            rust_decimal::Decimal::new(2500, 2)
+        );
+        assert_eq!(parsed.reconciliation.flex_offset_seconds(), Ok(-5 * 3600));
+        let bad = text.replace("-05:00", "EST");
+        assert!(Config::parse(&bad).unwrap_err().contains("flex_utc_offset"));
+        let bad = text.replace("\"0.05\"", "\"-1\"");
+        assert!(Config::parse(&bad).unwrap_err().contains("price_minor"));
     }
 
     #[test]

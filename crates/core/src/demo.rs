@@ -39,7 +39,7 @@ impl Default for DemoOptions {
         DemoOptions {
             events: 100_000,
             seed: 42,
-            // 2026-11-20, a Friday.
+            // 2026-11-26 (a Thursday), 00:00 UTC.
             day_start_ns: 1_795_651_200 * 1_000_000_000,
         }
     }
@@ -413,6 +413,10 @@ impl Sim {
         if let Some(a) = &approval_id {
             sub = sub.with_ref("approval_id", a.as_str());
         }
+        if instrument.ends_with(".XCME") {
+            // The contract multiplier, for the books (docs/books.md); equities and FX are 1.
+            sub = sub.with_data("multiplier", "50");
+        }
         out.push(sub);
         let order_ev = |sim: &mut Sim, ty: &str, source: &str, actor: &str| {
             sim.ev(ty, source, actor)
@@ -462,7 +466,12 @@ impl Sim {
             out.push(e);
             self.tick(100);
         }
-        let to_fill = (qty * fill_fraction).round();
+        let mut to_fill = (qty * fill_fraction).round();
+        if end.is_some() && to_fill >= qty {
+            // A small order's partial fill can round up to the whole order; a cancelled
+            // or expired order leaves something unfilled.
+            to_fill = (qty - Decimal::ONE).max(Decimal::ZERO);
+        }
         let parts = if to_fill.is_zero() {
             0
         } else {

@@ -32,7 +32,8 @@ mod recorder;
 mod tree;
 
 pub use config::{
-    CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, RetentionPolicy,
+    CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, ReconciliationConfig,
+    RetentionPolicy,
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};

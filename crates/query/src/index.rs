@@ -683,9 +683,11 @@ impl Index {
                 chunk *= 2;
                 continue;
             }
-            // The end of this segment's complete lines: is there a next segment?
+            // The end of this segment's complete lines: is there a next segment? (Not
+            // this one again: an empty segment, made by a rotation that a crash cut
+            // short, starts at `rows` too and holds nothing yet.)
             self.segs = src.segments()?;
-            if starts_segment(&self.segs).is_some() {
+            if starts_segment(&self.segs).is_some_and(|n| self.segs.paths[n] != path) {
                 continue;
             }
             if let Some(t) = to {

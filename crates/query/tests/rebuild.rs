@@ -377,3 +377,41 @@ fn killed_at_random_instants() {
         assert_eq!(rebuilt.dump().unwrap(), kept, "round {round}");
     }
 }
+
+/// A rotation cut short by a crash leaves an empty segment file named for the next
+/// record. Catching up must stop there (it once spun on it for ever), and take the
+/// records once they are written into it.
+#[test]
+fn an_empty_last_segment_is_the_end_not_a_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = create(tmp.path());
+    let mut g = Gen::new(11);
+    fill(&j, &mut g, 200);
+    let next = j.status().unwrap().records;
+    drop(j);
+    let empty = tmp
+        .path()
+        .join("journal")
+        .join(tradetrail_journal::segment_file_name(next));
+    std::fs::write(&empty, b"").unwrap();
+    let root = tmp.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let inv = open_dir(&root);
+        assert_complete(&inv, &root);
+        tx.send(inv.status().rows).unwrap();
+    });
+    let indexed = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("catching up over an empty last segment must finish");
+    assert_eq!(indexed, next);
+    // The journal opens over it and goes on writing into it; the index follows.
+    let j = tradetrail_journal::Journal::open(&tmp.path().join("journal"), opts())
+        .unwrap()
+        .0;
+    fill(&j, &mut g, 30);
+    drop(j);
+    let inv = open_dir(tmp.path());
+    assert_complete(&inv, tmp.path());
+    assert_eq!(inv.status().rows, next + 30);
+}

@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 mod error;
 mod handlers;
 mod metrics;
@@ -43,7 +44,9 @@ use tradetrail_core::Recorder;
 pub use error::{ApiError, FieldProblem, LineErrors};
 pub use metrics::Metrics;
 pub use openapi::document as openapi_document;
-pub use tokens::{create_token, list_tokens, Caller, Role, TokenError, TokenRecord, TokenStore};
+pub use tokens::{
+    create_token, list_tokens, revoke_token, Caller, Role, TokenError, TokenRecord, TokenStore,
+};
 
 use error::ErrorCode;
 
@@ -117,6 +120,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/trail/{id}", get(queries::trail))
         .route("/v1/incident", get(queries::incident))
         .route("/v1/stats", get(queries::stats))
+        .route("/v1/reports/{kind}", get(queries::report))
         .route("/v1/verify", get(handlers::verify))
         .route(
             "/v1/checkpoint",

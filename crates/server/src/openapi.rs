@@ -211,6 +211,31 @@ pub fn document() -> Value {
                 "parameters": stats_params,
                 "responses": responses(ok_json("The counts", json!({"type": "object"})), &["400", "401", "403"])
             }},
+            "/v1/reports/{kind}": {"get": {
+                "summary": "A report: daily, monthly, tax, execution, compliance or reconciliation, as `tradetrail report KIND` makes it (roles: compliance, admin; trader: its own records)",
+                "security": secured,
+                "parameters": [
+                    {"name": "kind", "in": "path", "required": true,
+                     "schema": {"type": "string", "enum": ["daily", "monthly", "tax", "execution", "compliance", "reconciliation"]}},
+                    string_param("date", false, "one UTC day, YYYY-MM-DD"),
+                    string_param("month", false, "one month, YYYY-MM"),
+                    string_param("year", false, "one year, YYYY"),
+                    string_param("from", false, "start (inclusive): RFC 3339, a date, or ns since epoch"),
+                    string_param("to", false, "end (exclusive): RFC 3339, a date, or ns since epoch"),
+                    string_param("trader", false, "one trader id; a trader token may name only its own"),
+                    string_param("strategy", false, "one strategy id"),
+                    string_param("account", false, "one account id"),
+                    {"name": "format", "in": "query", "required": false, "description": "json (default), csv, html (a self-contained page with charts) or table (text)",
+                     "schema": {"type": "string", "enum": ["json", "csv", "html", "table"]}},
+                    string_param("section", false, "with format=csv: one table by name, as plain CSV"),
+                ],
+                "responses": responses(json!({"description": "The report", "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "text/html": {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}}
+                }}), &["400", "401", "403"])
+            }},
             "/v1/verify": {"get": {
                 "summary": "Re-read every record, check the chain and the latest checkpoint (roles: compliance, admin)",
                 "security": secured,

@@ -226,3 +226,82 @@ pub async fn stats(
     })
     .await
 }
+
+/// Maps a report error: bad parameters are 400, the rest as the query routes do.
+fn from_report(e: tradetrail_reports::Error) -> ApiError {
+    match e {
+        tradetrail_reports::Error::BadInput { field, reason } => {
+            ApiError::BadRequest(format!("{}: {reason}", field.trim_start_matches("--")))
+        }
+        tradetrail_reports::Error::Query(q) => from_query(q),
+        other => {
+            tracing::error!(error = %other, "report failed");
+            ApiError::Internal
+        }
+    }
+}
+
+/// `GET /v1/reports/{kind}?date=|month=|year=|from=&to=&trader=&strategy=&account=&format=json|csv|html|table&section=`
+///
+/// The same reports as `tradetrail report KIND`. A trader's token gets its own
+/// trader's records only (naming another trader is 403).
+pub async fn report(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read reports")?;
+    let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let kind = tradetrail_reports::ReportKind::parse(&kind).map_err(from_report)?;
+    let mut req = tradetrail_reports::ReportRequest::new(kind);
+    let mut format = tradetrail_reports::Format::Json;
+    let mut section = None;
+    for (k, v) in params {
+        match k.as_str() {
+            "format" => {
+                format = tradetrail_reports::Format::parse(&v).map_err(from_report)?;
+            }
+            "section" => section = Some(v),
+            "trader" if caller.role == Role::Trader => {
+                let me = caller.trader_id.as_deref().unwrap_or_default();
+                if v != me {
+                    return Err(ApiError::Forbidden(format!(
+                        "a trader token reads only trader {me}'s records"
+                    )));
+                }
+            }
+            "date" | "month" | "year" | "from" | "to" | "trader" | "strategy" | "account" => {
+                req.set(&k, &v).map_err(from_report)?;
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "{other}: unknown parameter; reports take date, month, year, from, to, \
+                     trader, strategy, account, format and section"
+                )))
+            }
+        }
+    }
+    if caller.role == Role::Trader {
+        let me = caller.trader_id.clone().unwrap_or_default();
+        req.set("trader", &me).map_err(from_report)?;
+    }
+    blocking(move || {
+        let inv = st.queries.get(&st)?;
+        let report = tradetrail_reports::run(&inv, &req).map_err(from_report)?;
+        let mut body = Vec::new();
+        tradetrail_reports::write(&mut body, &report, format, section.as_deref())
+            .map_err(from_report)?;
+        let content_type = match format {
+            tradetrail_reports::Format::Json => "application/json",
+            tradetrail_reports::Format::Csv => "text/csv; charset=utf-8",
+            tradetrail_reports::Format::Html => "text/html; charset=utf-8",
+            tradetrail_reports::Format::Table => "text/plain; charset=utf-8",
+        };
+        let mut resp = body.into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        Ok(resp)
+    })
+    .await
+}

@@ -120,6 +120,9 @@ pub enum TokenError {
     /// A token with this name exists. Choose another name.
     #[error("a token named {0:?} already exists; choose another name")]
     NameTaken(String),
+    /// No token has this name.
+    #[error("no token is named {0:?} (`tradetrail token list` shows the names)")]
+    NotFound(String),
 }
 
 /// The path of the token store of a data directory.
@@ -133,20 +136,53 @@ fn digest(token: &str) -> [u8; 32] {
 }
 
 fn read_file(path: &Path) -> Result<TokenFile, TokenError> {
+    parse_file(path, &read_bytes(path)?)
+}
+
+/// The store's bytes; empty when there is no store yet.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, TokenError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| TokenError::Malformed {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile {
-            version: 1,
-            tokens: Vec::new(),
-        }),
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(TokenError::Io {
             path: path.to_path_buf(),
             source,
         }),
     }
+}
+
+fn parse_file(path: &Path, bytes: &[u8]) -> Result<TokenFile, TokenError> {
+    if bytes.is_empty() {
+        return Ok(TokenFile {
+            version: 1,
+            tokens: Vec::new(),
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| TokenError::Malformed {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Holds the store's lock file (`DIR/auth/tokens.lock`) for a read-modify-write, so
+/// that two `token` commands at once cannot lose one's change.
+fn lock_store(path: &Path) -> Result<std::fs::File, TokenError> {
+    let dir = path.parent().expect("the store is DIR/auth/tokens.json");
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| TokenError::Io { path: p, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    set_mode(dir, 0o700).map_err(io(dir))?;
+    let lock = dir.join("tokens.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(io(&lock))?;
+    f.lock().map_err(io(&lock))?;
+    Ok(f)
 }
 
 fn write_file(path: &Path, file: &TokenFile) -> Result<(), TokenError> {
@@ -228,6 +264,7 @@ pub fn create_token(
         (_, None) => {}
     }
     let path = store_path(data_dir);
+    let _lock = lock_store(&path)?;
     let mut file = read_file(&path)?;
     if file.tokens.iter().any(|t| t.name == name) {
         return Err(TokenError::NameTaken(name.to_string()));
@@ -251,6 +288,24 @@ pub fn create_token(
     Ok(token)
 }
 
+/// Revokes the token named `name`: its entry leaves the store, and a running server
+/// refuses it (401) from its next request on, as it re-reads the store when it changes.
+/// Returns what was removed.
+pub fn revoke_token(data_dir: &Path, name: &str) -> Result<TokenRecord, TokenError> {
+    let path = store_path(data_dir);
+    let _lock = lock_store(&path)?;
+    let mut file = read_file(&path)?;
+    let at = file
+        .tokens
+        .iter()
+        .position(|t| t.name == name.trim())
+        .ok_or_else(|| TokenError::NotFound(name.trim().to_string()))?;
+    let removed = file.tokens.remove(at);
+    file.version = 1;
+    write_file(&path, &file)?;
+    Ok(removed)
+}
+
 /// The stored tokens of a data directory (digests included; show them to no one).
 pub fn list_tokens(data_dir: &Path) -> Result<Vec<TokenRecord>, TokenError> {
     Ok(read_file(&store_path(data_dir))?.tokens)
@@ -266,7 +321,8 @@ pub struct TokenStore {
 
 #[derive(Debug, Default)]
 struct Cached {
-    stamp: Option<(SystemTime, u64)>,
+    /// The store's bytes the tokens were parsed from (`None`: not read yet).
+    bytes: Option<Vec<u8>>,
     tokens: Vec<([u8; 32], Caller)>,
 }
 
@@ -281,18 +337,22 @@ impl TokenStore {
         Ok(store)
     }
 
-    fn stamp(&self) -> Option<(SystemTime, u64)> {
-        std::fs::metadata(&self.path)
-            .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())))
-    }
-
+    /// Re-reads the store and re-parses it when its bytes changed. Reading a small
+    /// file per request costs a few microseconds and is always right, where a
+    /// modification-time check can miss a change made within the clock's tick.
     fn refresh(&self) -> Result<(), TokenError> {
-        let stamp = self.stamp();
-        if self.cache.read().expect("token cache lock").stamp == stamp && stamp.is_some() {
+        let bytes = read_bytes(&self.path)?;
+        if self
+            .cache
+            .read()
+            .expect("token cache lock")
+            .bytes
+            .as_deref()
+            == Some(&bytes[..])
+        {
             return Ok(());
         }
-        let file = read_file(&self.path)?;
+        let file = parse_file(&self.path, &bytes)?;
         let mut tokens = Vec::with_capacity(file.tokens.len());
         for t in file.tokens {
             let mut d = [0u8; 32];
@@ -309,7 +369,10 @@ impl TokenStore {
                 },
             ));
         }
-        *self.cache.write().expect("token cache lock") = Cached { stamp, tokens };
+        *self.cache.write().expect("token cache lock") = Cached {
+            bytes: Some(bytes),
+            tokens,
+        };
         Ok(())
     }
 
@@ -376,5 +439,46 @@ mod tests {
             Err(TokenError::NameTaken(_))
         ));
         assert_eq!(list_tokens(tmp.path()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_revoked_token_stops_working_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = create_token(tmp.path(), Role::Writer, None, "gw-1").unwrap();
+        let b = create_token(tmp.path(), Role::Writer, None, "gw-2").unwrap();
+        let store = TokenStore::open(tmp.path()).unwrap();
+        assert!(store.authenticate(&a).unwrap().is_some());
+        let removed = revoke_token(tmp.path(), "gw-1").unwrap();
+        assert_eq!(removed.name, "gw-1");
+        // Seen by an open store on its next request, with no restart.
+        assert_eq!(store.authenticate(&a).unwrap(), None);
+        assert_eq!(store.authenticate(&b).unwrap().unwrap().name, "gw-2");
+        // A token of the same length made right after is told apart too.
+        let c = create_token(tmp.path(), Role::Writer, None, "gw-3").unwrap();
+        revoke_token(tmp.path(), "gw-2").unwrap();
+        assert_eq!(store.authenticate(&b).unwrap(), None);
+        assert!(store.authenticate(&c).unwrap().is_some());
+        assert!(matches!(
+            revoke_token(tmp.path(), "gw-1"),
+            Err(TokenError::NotFound(n)) if n == "gw-1"
+        ));
+        let names: Vec<_> = list_tokens(tmp.path())
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["gw-3"]);
+    }
+
+    #[test]
+    fn concurrent_creations_lose_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let root = tmp.path();
+                s.spawn(move || create_token(root, Role::Writer, None, &format!("w{i}")).unwrap());
+            }
+        });
+        assert_eq!(list_tokens(tmp.path()).unwrap().len(), 8);
     }
 }

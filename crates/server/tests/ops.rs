@@ -151,6 +151,7 @@ async fn openapi_lists_every_route() {
         ("/v1/trail/{id}", "get"),
         ("/v1/incident", "get"),
         ("/v1/stats", "get"),
+        ("/v1/reports/{kind}", "get"),
         ("/v1/verify", "get"),
         ("/v1/checkpoint", "get"),
         ("/v1/checkpoint", "post"),

@@ -20,7 +20,7 @@ async fn role_matrix() {
     assert_eq!(r.status(), 200);
 
     // (method, path, [writer, trader, compliance, admin])
-    let routes: [(&str, &str, [u16; 4]); 15] = [
+    let routes: [(&str, &str, [u16; 4]); 17] = [
         ("GET", "/v1/events?type=order.*", [403, 200, 200, 200]),
         ("GET", "/v1/trail/O-1", [403, 200, 200, 200]),
         (
@@ -29,6 +29,12 @@ async fn role_matrix() {
             [403, 200, 200, 200],
         ),
         ("GET", "/v1/stats?by=type", [403, 200, 200, 200]),
+        ("GET", "/v1/reports/execution", [403, 200, 200, 200]),
+        (
+            "GET",
+            "/v1/reports/compliance?format=html",
+            [403, 200, 200, 200],
+        ),
         ("POST", "/v1/events", [200, 403, 403, 403]),
         ("GET", "/v1/verify", [403, 403, 200, 200]),
         ("GET", "/v1/checkpoint", [403, 200, 200, 200]),
@@ -205,5 +211,94 @@ async fn an_admin_creates_tokens_that_work_at_once() {
         .unwrap();
     assert!(list.contains("\"carol\""));
     assert!(!list.contains(&carol[3..]) && !list.contains("sha256"));
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_by_a_running_server() {
+    let s = start().await;
+    let root = s.rec.data_dir().root().to_path_buf();
+    assert_ne!(s.get(Some(&s.alice), "/v1/checkpoint").await.status(), 401);
+    tradetrail_server::revoke_token(&root, "alice").unwrap();
+    let e = error_of(s.get(Some(&s.alice), "/v1/checkpoint").await, 401).await;
+    assert_eq!(e["code"], "unauthorized");
+    // The other tokens still work.
+    assert_ne!(s.get(Some(&s.bob), "/v1/checkpoint").await.status(), 401);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_are_scoped_to_a_traders_own_records() {
+    let s = start().await;
+    for trader in ["T-1", "T-1", "T-2"] {
+        assert_eq!(
+            s.post_events(&s.writer, order(trader, &new_id()))
+                .await
+                .status(),
+            200
+        );
+    }
+    let orders = |v: &serde_json::Value| v["totals"]["orders"].as_u64().unwrap();
+    let all: serde_json::Value = s
+        .get(Some(&s.compliance), "/v1/reports/execution?date=2026-11-26")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["kind"], "execution");
+    assert_eq!(orders(&all), 3);
+    // alice is T-1: two orders, whatever she asks for.
+    let mine: serde_json::Value = s
+        .get(Some(&s.alice), "/v1/reports/execution")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders(&mine), 2);
+    let e = error_of(
+        s.get(Some(&s.alice), "/v1/reports/execution?trader=T-2")
+            .await,
+        403,
+    )
+    .await;
+    assert_eq!(e["code"], "forbidden");
+    // compliance may scope to one trader.
+    let bob: serde_json::Value = s
+        .get(Some(&s.compliance), "/v1/reports/execution?trader=T-2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders(&bob), 1);
+    // Formats.
+    let r = s
+        .get(Some(&s.compliance), "/v1/reports/compliance?format=html")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("<svg"));
+    let r = s
+        .get(Some(&s.compliance), "/v1/reports/execution?format=csv")
+        .await;
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    // Bad input names the parameter: 400.
+    for (path, names) in [
+        ("/v1/reports/weekly", "kind"),
+        ("/v1/reports/daily?date=2026-11-31", "date"),
+        ("/v1/reports/daily?format=pdf", "format"),
+        ("/v1/reports/daily?colour=blue", "colour"),
+    ] {
+        let e = error_of(s.get(Some(&s.compliance), path).await, 400).await;
+        assert!(
+            e["message"].as_str().unwrap().starts_with(names),
+            "{path}: {e}"
+        );
+    }
     s.shutdown().await;
 }

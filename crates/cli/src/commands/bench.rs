@@ -40,6 +40,8 @@ pub struct Args {
 enum What {
     /// Queries, trails, counts and index build on a demo journal, beside their targets
     Query(super::bench_query::Args),
+    /// Ingest over loopback HTTP (1, 8, 64 clients; batch 1 and 100) beside the library's own append
+    Http(super::bench_http::Args),
     /// Archive throughput beside reading the same JSONL, Parquet vs JSONL size, and a one-day window over a year of archive
     Archive(super::bench_archive::Args),
 }
@@ -51,6 +53,7 @@ fn fmt_us(v: Option<f64>) -> String {
 pub fn run(args: Args) -> Result<()> {
     match args.what {
         Some(What::Query(a)) => return super::bench_query::run(a),
+        Some(What::Http(a)) => return super::bench_http::run(a),
         Some(What::Archive(a)) => return super::bench_archive::run(a),
         None => {}
     }

@@ -20,6 +20,9 @@ pub struct Args {
     /// Seed of the simulation: the same seed records the same events
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Also write a broker statement of the day (generic CSV) with planted discrepancies
+    #[arg(long, value_name = "FILE")]
+    statement: Option<PathBuf>,
 }
 
 /// Without `--data` or `$TRADETRAIL_DATA` the demo writes here, away from real data.
@@ -165,6 +168,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             "try: tradetrail status --data {0}; tradetrail verify --data {0}",
             dir.root().display()
         )?;
+        if let Some(path) = &args.statement {
+            super::demo_statement::write(&dir, path, &mut out)?;
+        }
         Ok(())
     } else {
         writeln!(

@@ -2,17 +2,26 @@
 
 pub mod append;
 pub mod archive;
+pub mod backup;
 pub mod bench;
 pub mod bench_archive;
+pub mod bench_http;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;
+pub mod demo_statement;
+pub mod export;
 pub mod hold;
 pub mod incident;
 pub mod init;
+pub mod positions;
 pub mod prove;
 pub mod query;
+pub mod reconcile;
+pub mod report;
+pub mod restore;
 pub mod retention;
+pub mod review;
 pub mod serve;
 pub mod sql;
 pub mod stats;

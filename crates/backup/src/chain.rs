@@ -1,0 +1,111 @@
+//! Checking journal records as they stream past: seq continuity from segment to
+//! segment, each `prev` against the line before, `ts_recorded` never decreasing,
+//! record 0 being `journal.created`, and the Merkle tree of everything seen.
+//! Backup runs it over the source, restore over the copy, file by file.
+
+use tradetrail_journal::{parse_header, record_type, RecordHash};
+use tradetrail_merkle::MerkleLog;
+
+/// The running state of the check.
+#[derive(Debug, Default)]
+pub struct ChainCheck {
+    next_seq: u64,
+    prev: RecordHash,
+    last_ts: i64,
+    log: MerkleLog,
+}
+
+/// What one segment held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentSeen {
+    /// Records in it.
+    pub records: u64,
+}
+
+impl ChainCheck {
+    /// A check that expects record 0 next.
+    pub fn new() -> ChainCheck {
+        ChainCheck::default()
+    }
+
+    /// Checks one segment's bytes (whole lines only) whose name says it starts at
+    /// `first_seq`. The error is the reason, naming the record.
+    pub fn segment(&mut self, first_seq: u64, bytes: &[u8]) -> Result<SegmentSeen, String> {
+        if first_seq != self.next_seq {
+            return Err(if first_seq > self.next_seq {
+                format!(
+                    "starts at seq {first_seq} but seq {} comes next: records {}..{first_seq} are missing",
+                    self.next_seq, self.next_seq
+                )
+            } else {
+                format!(
+                    "starts at seq {first_seq} but records up to {} were already seen",
+                    self.next_seq - 1
+                )
+            });
+        }
+        if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+            return Err("does not end at a record boundary (its last line has no newline)".into());
+        }
+        let mut records = 0;
+        for line in bytes.split(|&b| b == b'\n') {
+            if line.is_empty() {
+                continue;
+            }
+            self.line(line)?;
+            records += 1;
+        }
+        Ok(SegmentSeen { records })
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<(), String> {
+        let seq = self.next_seq;
+        let h = parse_header(line).map_err(|r| format!("record {seq}: {r}"))?;
+        if h.seq != seq {
+            return Err(format!("record {seq} expected, found seq {}", h.seq));
+        }
+        if std::str::from_utf8(line).is_err() {
+            return Err(format!("record {seq} is not UTF-8"));
+        }
+        if h.prev != self.prev {
+            return Err(format!(
+                "record {seq}: prev {} is not the hash of record {} ({}): the chain is broken",
+                h.prev,
+                seq.wrapping_sub(1),
+                self.prev
+            ));
+        }
+        if seq > 0 && h.ts_recorded < self.last_ts {
+            return Err(format!(
+                "record {seq}: ts_recorded is earlier than record {}'s",
+                seq - 1
+            ));
+        }
+        let ty = record_type(line).unwrap_or("");
+        if (seq == 0) != (ty == "journal.created") {
+            return Err(format!(
+                "record {seq}: type {ty:?} (record 0 and only it is journal.created)"
+            ));
+        }
+        self.prev = RecordHash::of_line(line);
+        self.last_ts = h.ts_recorded;
+        self.log.push_line(line);
+        self.next_seq = seq + 1;
+        Ok(())
+    }
+
+    /// Records seen.
+    pub fn records(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Hash of the last record seen.
+    pub fn head_hash(&self) -> RecordHash {
+        self.prev
+    }
+
+    /// The Merkle tree of the records seen.
+    pub fn tree(&self) -> &MerkleLog {
+        &self.log
+    }
+}

@@ -1,0 +1,379 @@
+//! `restore`: rebuilds a data directory from a backup, verifying as it goes.
+//!
+//! Into a hidden staging directory beside the destination, in this order: the
+//! manifest (missing = an incomplete backup); each segment in seq order, checked
+//! against the manifest's size and SHA-256 and then record by record (seq
+//! continuity, the chain, the Merkle tree); every other file against its size and
+//! hash; the totals against the manifest (records, head hash, root); every
+//! checkpoint's signature (with `--key` or the backed-up verifier key), origin and
+//! root against the restored tree; finally the journal's own `verify`. Only then is
+//! the staging directory renamed to the destination. On any failure it is removed,
+//! so there is never a half-restored directory under the destination's name.
+
+use std::path::{Path, PathBuf};
+
+use tradetrail_checkpoint::{open_note, VerifierKey};
+use tradetrail_core::Config;
+use tradetrail_journal::{parse_segment_file_name, FsStorage};
+
+use crate::backup::{checkpoint_size, is_empty_or_missing, sha256_hex};
+use crate::chain::ChainCheck;
+use crate::manifest::{FileEntry, FileKind, KeysIncluded, Manifest, MANIFEST_KEY};
+use crate::store::{write_atomically, Store};
+use crate::{Error, Result};
+
+/// How to restore.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// The verifier key to check checkpoints with (C2SP vkey text). Without it the
+    /// backed-up `keys/verifier.vkey` is used: give it to trust nothing in the backup.
+    pub key: Option<String>,
+}
+
+/// What a restore checked and wrote.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// The restored data directory.
+    pub dest: PathBuf,
+    /// The journal's origin.
+    pub origin: String,
+    /// Records restored (and verified).
+    pub records: u64,
+    /// Files restored.
+    pub files: usize,
+    /// Bytes restored.
+    pub bytes: u64,
+    /// The latest checkpoint: its size and root (hex), verified.
+    pub checkpoint: Option<(u64, String)>,
+    /// Checkpoints verified.
+    pub checkpoints_checked: usize,
+    /// Whether the backup held secrets.
+    pub keys: KeysIncluded,
+    /// When the backup was taken.
+    pub created: String,
+}
+
+/// Removes the staging directory unless the restore finished.
+struct Staging {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Restores the backup in `store` into the new data directory `dest`.
+pub fn restore(
+    store: &dyn Store,
+    dest: &Path,
+    opts: &RestoreOptions,
+    progress: &dyn Fn(u64, u64),
+) -> Result<RestoreReport> {
+    if !is_empty_or_missing(dest)? {
+        return Err(Error::bad(
+            "--data",
+            format!(
+                "{} exists and is not empty; restore into a new directory",
+                dest.display()
+            ),
+        ));
+    }
+    let given_key = match &opts.key {
+        Some(k) => {
+            Some(VerifierKey::parse(k.trim()).map_err(|e| Error::bad("--key", e.to_string()))?)
+        }
+        None => None,
+    };
+    let where_ = store.describe();
+    let Some(mbytes) = store.get(MANIFEST_KEY)? else {
+        return Err(Error::refused(
+            format!("{where_}/{MANIFEST_KEY}"),
+            "missing: this is not a complete backup (an interrupted backup writes no manifest)",
+        ));
+    };
+    let m = Manifest::parse(&mbytes).map_err(|r| Error::refused(MANIFEST_KEY, r))?;
+
+    let name = dest
+        .file_name()
+        .ok_or_else(|| {
+            Error::bad(
+                "--data",
+                format!("{}: not a directory name", dest.display()),
+            )
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
+    let staging = Staging {
+        path: parent.join(format!(".{name}.restoring-{}", std::process::id())),
+        keep: false,
+    };
+    let _ = std::fs::remove_dir_all(&staging.path);
+    std::fs::create_dir(&staging.path).map_err(Error::io(&staging.path))?;
+
+    let total: u64 = m.files.iter().map(|f| f.bytes).sum();
+    let mut done = 0u64;
+    let fetch = |f: &FileEntry| -> Result<Vec<u8>> {
+        let bytes = store.get(&f.object)?.ok_or_else(|| {
+            Error::refused(
+                &f.path,
+                format!("missing from the backup (object {where_}/{})", f.object),
+            )
+        })?;
+        if bytes.len() as u64 != f.bytes {
+            return Err(Error::refused(
+                &f.path,
+                format!(
+                    "is {} bytes in the backup but the manifest says {}",
+                    bytes.len(),
+                    f.bytes
+                ),
+            ));
+        }
+        let sha = sha256_hex(&bytes);
+        if sha != f.sha256 {
+            return Err(Error::refused(
+                &f.path,
+                format!(
+                    "SHA-256 {sha} is not the manifest's {}: the copy was altered",
+                    f.sha256
+                ),
+            ));
+        }
+        Ok(bytes)
+    };
+
+    // Segments, in seq order, record by record.
+    let mut segs: Vec<&FileEntry> = m
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Segment)
+        .collect();
+    segs.sort_by_key(|f| f.first_seq);
+    if segs.is_empty() {
+        return Err(Error::refused(MANIFEST_KEY, "lists no journal segment"));
+    }
+    let mut chain = ChainCheck::new();
+    for f in &segs {
+        let named = f
+            .path
+            .strip_prefix("journal/")
+            .and_then(parse_segment_file_name);
+        if named.is_none() || named != f.first_seq {
+            return Err(Error::refused(
+                &f.path,
+                format!(
+                    "is not a segment name matching first_seq {:?} in the manifest",
+                    f.first_seq
+                ),
+            ));
+        }
+        let bytes = fetch(f)?;
+        let seen = chain
+            .segment(named.unwrap_or(0), &bytes)
+            .map_err(|r| Error::refused(&f.path, r))?;
+        if Some(seen.records) != f.records {
+            return Err(Error::refused(
+                &f.path,
+                format!(
+                    "holds {} records but the manifest says {:?}",
+                    seen.records, f.records
+                ),
+            ));
+        }
+        write_atomically(&staging.path.join(&f.path), &bytes)?;
+        done += f.bytes;
+        progress(done, total);
+    }
+    let records = chain.records();
+    let mism = |what: &str, backup: String, manifest: &str| {
+        Error::refused(
+            MANIFEST_KEY,
+            format!("{what} of the restored journal is {backup} but the manifest says {manifest}"),
+        )
+    };
+    if records != m.records {
+        return Err(mism(
+            "the record count",
+            records.to_string(),
+            &m.records.to_string(),
+        ));
+    }
+    if chain.head_hash().to_hex() != m.head_hash {
+        return Err(mism(
+            "the head hash",
+            chain.head_hash().to_hex(),
+            &m.head_hash,
+        ));
+    }
+    let root = chain.tree().root().to_string();
+    if root != m.root {
+        return Err(mism("the Merkle root", root, &m.root));
+    }
+
+    // Every other file.
+    let mut checkpoints: Vec<(&FileEntry, Vec<u8>)> = Vec::new();
+    for f in m.files.iter().filter(|f| f.kind != FileKind::Segment) {
+        let bytes = fetch(f)?;
+        let path = staging.path.join(&f.path);
+        write_atomically(&path, &bytes)?;
+        if f.kind == FileKind::Secret {
+            restrict(&path)?;
+        }
+        if f.kind == FileKind::Checkpoint {
+            checkpoints.push((f, bytes));
+        }
+        done += f.bytes;
+        progress(done, total);
+    }
+    if m.files.iter().any(|f| f.path.starts_with("keys/")) {
+        restrict(&staging.path.join("keys"))?;
+    }
+
+    // The configuration names the same journal.
+    let cpath = staging.path.join("tradetrail.toml");
+    let ctext = std::fs::read_to_string(&cpath)
+        .map_err(|_| Error::refused("tradetrail.toml", "missing from the backup"))?;
+    let config = Config::parse(&ctext).map_err(|r| Error::refused("tradetrail.toml", r))?;
+    if config.origin != m.origin {
+        return Err(Error::refused(
+            "tradetrail.toml",
+            format!(
+                "origin {:?} is not the manifest's {:?}",
+                config.origin, m.origin
+            ),
+        ));
+    }
+
+    // Checkpoints: signature, origin, and the restored tree's root at their size.
+    let vkey = match given_key {
+        Some(k) => Some(k),
+        None => match std::fs::read_to_string(staging.path.join("keys/verifier.vkey")) {
+            Ok(t) => Some(
+                VerifierKey::parse(t.trim())
+                    .map_err(|e| Error::refused("keys/verifier.vkey", e.to_string()))?,
+            ),
+            Err(_) => None,
+        },
+    };
+    let mut latest: Option<(u64, String)> = None;
+    for (f, bytes) in &checkpoints {
+        let Some(vkey) = &vkey else {
+            return Err(Error::refused(
+                "keys/verifier.vkey",
+                "missing from the backup, so the checkpoints cannot be checked; give the verifier key with --key",
+            ));
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::refused(&f.path, "not UTF-8"))?;
+        let cp = open_note(text, vkey).map_err(|e| {
+            Error::refused(
+                &f.path,
+                format!("the checkpoint's signature does not verify: {e}"),
+            )
+        })?;
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        if checkpoint_size(name) != Some(cp.size()) {
+            return Err(Error::refused(
+                &f.path,
+                format!("signs tree size {}, not the size its name says", cp.size()),
+            ));
+        }
+        if cp.origin() != m.origin {
+            return Err(Error::refused(
+                &f.path,
+                format!("is for origin {:?}, not {:?}", cp.origin(), m.origin),
+            ));
+        }
+        if cp.size() > records {
+            return Err(Error::refused(
+                &f.path,
+                format!(
+                    "covers {} records but the backup holds only {records}: records are missing",
+                    cp.size()
+                ),
+            ));
+        }
+        let at = chain
+            .tree()
+            .root_at(cp.size())
+            .map_err(|e| Error::refused(&f.path, e.to_string()))?;
+        if at.0 != *cp.root() {
+            return Err(Error::refused(
+                &f.path,
+                format!(
+                    "the restored journal's root at size {} is {at}, not the signed root: records before seq {} were changed",
+                    cp.size(),
+                    cp.size()
+                ),
+            ));
+        }
+        if latest.as_ref().is_none_or(|(s, _)| cp.size() >= *s) {
+            latest = Some((cp.size(), at.to_string()));
+        }
+    }
+    match (&m.checkpoint, &latest) {
+        (Some(c), Some((size, root))) if c.size == *size && c.root == *root => {}
+        (None, None) => {}
+        (c, l) => {
+            return Err(Error::refused(
+                MANIFEST_KEY,
+                format!(
+                    "names checkpoint {:?} but the latest checkpoint in the backup is {:?}",
+                    c.as_ref().map(|c| (c.size, &c.root)),
+                    l
+                ),
+            ))
+        }
+    }
+
+    // The journal's own verifier over the restored files.
+    let report = tradetrail_journal::verify(&FsStorage, &staging.path.join("journal"), &|_| {})?;
+    if !report.ok {
+        return Err(Error::refused(
+            "journal/",
+            format!(
+                "verify: first bad seq {:?}: {}",
+                report.first_bad_seq,
+                report.reason.unwrap_or_default()
+            ),
+        ));
+    }
+
+    // Everything checked: the staging directory becomes the data directory.
+    if dest.exists() {
+        std::fs::remove_dir(dest).map_err(Error::io(dest))?;
+    }
+    std::fs::rename(&staging.path, dest).map_err(Error::io(dest))?;
+    let mut staging = staging;
+    staging.keep = true;
+    std::fs::File::open(&parent)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(&parent))?;
+    Ok(RestoreReport {
+        dest: dest.to_path_buf(),
+        origin: m.origin.clone(),
+        records,
+        files: m.files.len(),
+        bytes: total,
+        checkpoint: latest,
+        checkpoints_checked: checkpoints.len(),
+        keys: m.keys,
+        created: m.created.clone(),
+    })
+}
+
+/// Secrets are private to their owner (0600 files, 0700 directories).
+fn restrict(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = if path.is_dir() { 0o700 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(Error::io(path))
+}

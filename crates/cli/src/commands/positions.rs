@@ -1,0 +1,231 @@
+//! `tradetrail positions [--at T] [--account ID] [--all] [--cash] [--format table|jsonl|csv]`
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use rust_decimal::Decimal;
+use serde_json::json;
+use tradetrail_books::{Books, BooksOptions};
+use tradetrail_core::DataDir;
+
+use super::reconcile::books_err;
+use crate::exit::BadInput;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// As of this instant (RFC 3339, a date, or ns since the epoch), on ts_event
+    #[arg(long, value_name = "T")]
+    at: Option<String>,
+    /// Only this account
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// Include flat positions (instruments traded, now at zero)
+    #[arg(long)]
+    all: bool,
+    /// Cash by account and currency instead of positions
+    #[arg(long)]
+    cash: bool,
+    /// table, jsonl (one object per row) or csv
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
+    format: String,
+}
+
+fn opt(d: Option<Decimal>) -> String {
+    d.map(|d| d.round_dp(2).to_string()).unwrap_or_default()
+}
+
+pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    let format = args.format.as_str();
+    if !matches!(format, "table" | "jsonl" | "csv") {
+        return Err(BadInput(format!("--format {format:?}: use table, jsonl or csv")).into());
+    }
+    let at = args
+        .at
+        .as_deref()
+        .map(|t| tradetrail_model::parse_time(t).map_err(|e| BadInput(format!("--at: {e}"))))
+        .transpose()?;
+    let dir = DataDir::resolve(data);
+    if !dir.config().exists() {
+        return Err(tradetrail_core::Error::NotInitialized {
+            path: dir.root().to_path_buf(),
+        }
+        .into());
+    }
+    let opts = BooksOptions {
+        at,
+        ..BooksOptions::default()
+    };
+    let books = Books::from_data_dir(&dir, &opts).map_err(books_err)?;
+    let keep = |a: &str| args.account.as_deref().is_none_or(|x| x == a);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let as_of = at.map_or(
+        "now (everything recorded)".to_string(),
+        tradetrail_model::format_time,
+    );
+    if args.cash {
+        let rows: Vec<_> = books
+            .cash()
+            .into_iter()
+            .filter(|c| keep(&c.account_id))
+            .collect();
+        match format {
+            "jsonl" => {
+                for c in &rows {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"account": c.account_id, "currency": c.currency, "cash": c.amount.to_string()})
+                    )?;
+                }
+            }
+            "csv" => {
+                writeln!(out, "account,currency,cash")?;
+                for c in &rows {
+                    writeln!(out, "{},{},{}", c.account_id, c.currency, c.amount)?;
+                }
+            }
+            _ => {
+                writeln!(out, "cash moved by trading, as of {as_of}")?;
+                writeln!(out, "{:<10} {:<4} {:>18}", "ACCOUNT", "CCY", "CASH")?;
+                for c in &rows {
+                    writeln!(
+                        out,
+                        "{:<10} {:<4} {:>18}",
+                        c.account_id,
+                        c.currency,
+                        c.amount.round_dp(2)
+                    )?;
+                }
+            }
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let rows: Vec<_> = books
+        .positions()
+        .iter()
+        .filter(|p| keep(&p.account_id) && (args.all || !p.quantity.is_zero()))
+        .collect();
+    match format {
+        "jsonl" => {
+            for p in &rows {
+                let v = json!({
+                    "account": p.account_id, "instrument": p.instrument_id,
+                    "quantity": p.quantity.to_string(), "avg_cost": p.avg_cost.round_dp(8).to_string(),
+                    "mark": p.mark_price.map(|d| d.to_string()),
+                    "unrealized_pnl": p.unrealized_pnl.map(|d| d.round_dp(8).to_string()),
+                    "realized_pnl": p.realized_pnl.round_dp(8).to_string(),
+                    "commission": p.commission.to_string(), "currency": p.currency,
+                    "multiplier": p.multiplier.to_string(), "fills": p.fills,
+                    "open_lots": p.open_lots.len(),
+                });
+                writeln!(out, "{v}")?;
+            }
+        }
+        "csv" => {
+            writeln!(out, "account,instrument,quantity,avg_cost,mark,unrealized_pnl,realized_pnl,commission,currency,multiplier,fills")?;
+            for p in &rows {
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{},{},{}",
+                    p.account_id,
+                    p.instrument_id,
+                    p.quantity,
+                    p.avg_cost.round_dp(8),
+                    p.mark_price.map(|d| d.to_string()).unwrap_or_default(),
+                    p.unrealized_pnl
+                        .map(|d| d.round_dp(8).to_string())
+                        .unwrap_or_default(),
+                    p.realized_pnl.round_dp(8),
+                    p.commission,
+                    p.currency,
+                    p.multiplier,
+                    p.fills
+                )?;
+            }
+        }
+        _ => {
+            writeln!(out, "positions as of {as_of}")?;
+            writeln!(
+                out,
+                "{:<10} {:<16} {:>12} {:>12} {:>12} {:>14} {:>14} {:>10} {:<4} {:>5}",
+                "ACCOUNT",
+                "INSTRUMENT",
+                "QTY",
+                "AVG_COST",
+                "MARK",
+                "UNREALIZED",
+                "REALIZED",
+                "COMMISSION",
+                "CCY",
+                "MULT"
+            )?;
+            for p in &rows {
+                writeln!(
+                    out,
+                    "{:<10} {:<16} {:>12} {:>12} {:>12} {:>14} {:>14} {:>10} {:<4} {:>5}",
+                    p.account_id,
+                    p.instrument_id,
+                    p.quantity,
+                    p.avg_cost.round_dp(4),
+                    p.mark_price.map(|d| d.to_string()).unwrap_or_default(),
+                    opt(p.unrealized_pnl),
+                    p.realized_pnl.round_dp(2),
+                    p.commission.round_dp(2),
+                    p.currency,
+                    p.multiplier
+                )?;
+            }
+            writeln!(out)?;
+            let mut totals =
+                std::collections::BTreeMap::<(String, String), (Decimal, Decimal)>::new();
+            for p in books.positions().iter().filter(|p| keep(&p.account_id)) {
+                let t = totals
+                    .entry((p.account_id.clone(), p.currency.clone()))
+                    .or_default();
+                t.0 += p.realized_pnl;
+                t.1 += p.unrealized_pnl.unwrap_or_default();
+            }
+            for ((a, c), (r, u)) in totals {
+                writeln!(
+                    out,
+                    "{a} {c}: realized {} unrealized {} cash {}",
+                    r.round_dp(2),
+                    u.round_dp(2),
+                    books.cash_of(&a, &c).round_dp(2)
+                )?;
+            }
+            let orders = books
+                .orders()
+                .values()
+                .filter(|o| o.account_id.as_deref().is_none_or(keep))
+                .count();
+            writeln!(
+                out,
+                "{} orders, {} fills, {} closed lots, {} anomalies, {} corrections applied",
+                orders,
+                books.fills().iter().filter(|f| keep(&f.account_id)).count(),
+                books
+                    .closed_lots()
+                    .iter()
+                    .filter(|l| keep(&l.account_id))
+                    .count(),
+                books.anomalies().len(),
+                books.corrections().len()
+            )?;
+        }
+    }
+    out.flush()?;
+    for a in books.anomalies().iter().take(5) {
+        eprintln!(
+            "anomaly: seq {} order {}: {} ({})",
+            a.seq,
+            a.order_id,
+            a.kind.as_str(),
+            a.detail
+        );
+    }
+    Ok(())
+}

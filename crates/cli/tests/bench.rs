@@ -1,0 +1,51 @@
+//! `tradetrail bench` on a tiny run: every group is measured, the floor is beside the
+//! journal's figures, and the journal it wrote verifies.
+
+mod common;
+
+use common::Scratch;
+
+#[test]
+fn bench_prints_every_group_beside_the_floor() {
+    let s = Scratch::new();
+    let dir = s.path().to_str().unwrap().to_string();
+    let run = s
+        .tt(&[
+            "bench",
+            "--events",
+            "3000",
+            "--threads",
+            "1,2",
+            "--seconds",
+            "0.1",
+            "--dir",
+            &dir,
+            "--json",
+        ])
+        .expect(0);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let group = |g: &str| lines.iter().filter(|l| l["group"] == g).count();
+    assert_eq!(group("floor"), 3, "{}", run.stdout);
+    // 2 thread counts, the pipelined producer and append_batch.
+    assert_eq!(group("append-os"), 4, "{}", run.stdout);
+    assert_eq!(group("append-fsync"), 3);
+    assert_eq!(group("steady"), 2);
+    let verify: Vec<_> = lines.iter().filter(|l| l["group"] == "verify").collect();
+    assert_eq!(verify.len(), 1);
+    assert!(verify[0]["note"].as_str().unwrap().starts_with("ok=true"));
+    // The biggest saturation journal (3000 events + journal.created) was verified.
+    assert_eq!(verify[0]["events"], 3001);
+    for l in lines.iter().filter(|l| l["group"] == "append-os") {
+        assert!(l["per_sec"].as_f64().unwrap() > 0.0, "{l}");
+        assert!(
+            l["note"].as_str().unwrap().contains("bare write loop"),
+            "{l}"
+        );
+    }
+    // Scratch journals are removed afterwards.
+    assert_eq!(std::fs::read_dir(s.path()).unwrap().count(), 0);
+}

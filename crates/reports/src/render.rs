@@ -1,0 +1,157 @@
+//! Writing a report as a text table, JSON or CSV (HTML is in `html.rs`).
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::table::{Table, Tabular};
+use crate::{Error, Result};
+
+/// How a report comes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Aligned text tables, for reading in a terminal.
+    Table,
+    /// One JSON object: the report's structure, decimals as strings.
+    Json,
+    /// CSV: each table as a block (a `# name` line, the header, the rows), blocks
+    /// separated by an empty line; `section` picks one table as plain CSV.
+    Csv,
+    /// A self-contained HTML page with the tables and charts.
+    Html,
+}
+
+impl Format {
+    /// Parses `table`, `json`, `csv` or `html`.
+    pub fn parse(s: &str) -> Result<Format> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "html" => Ok(Format::Html),
+            _ => Err(Error::bad_input(
+                "--format",
+                format!("unknown format {s:?}: use table, json, csv or html"),
+            )),
+        }
+    }
+}
+
+/// Writes the tables as aligned text, each under its title, then the notes.
+pub fn write_text(out: &mut dyn Write, report: &dyn Tabular) -> Result<()> {
+    writeln!(out, "{}", report.title())?;
+    for t in report.tables() {
+        writeln!(out)?;
+        write_text_table(out, &t)?;
+    }
+    let notes = report.notes();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for n in notes {
+            writeln!(out, "note: {n}")?;
+        }
+    }
+    Ok(())
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn write_text_table(out: &mut dyn Write, t: &Table) -> Result<()> {
+    writeln!(out, "{}", t.title)?;
+    if t.rows.is_empty() {
+        writeln!(out, "  (none)")?;
+        return Ok(());
+    }
+    let mut w: Vec<usize> = t.columns.iter().map(|c| width(c)).collect();
+    for r in &t.rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(width(c));
+        }
+    }
+    // Figures are right-aligned, text left-aligned.
+    let numeric: Vec<bool> = (0..t.columns.len())
+        .map(|i| {
+            t.rows.iter().all(|r| {
+                let c = &r[i];
+                c == "-" || c.parse::<f64>().is_ok()
+            })
+        })
+        .collect();
+    let line = |out: &mut dyn Write, cells: &[String]| -> Result<()> {
+        let mut s = String::from(" ");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = w[i] - width(c);
+            s.push(' ');
+            if numeric[i] {
+                s.extend(std::iter::repeat_n(' ', pad));
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.extend(std::iter::repeat_n(' ', pad));
+            }
+            s.push(' ');
+        }
+        writeln!(out, "{}", s.trim_end())?;
+        Ok(())
+    };
+    line(out, &t.columns)?;
+    let rule: Vec<String> = w.iter().map(|n| "-".repeat(*n)).collect();
+    line(out, &rule)?;
+    for r in &t.rows {
+        line(out, r)?;
+    }
+    Ok(())
+}
+
+/// Writes the tables as CSV: all of them as blocks, or only the one named `section`.
+pub fn write_csv(out: &mut dyn Write, report: &dyn Tabular, section: Option<&str>) -> Result<()> {
+    let tables = report.tables();
+    if let Some(name) = section {
+        let Some(t) = tables.iter().find(|t| t.name == name) else {
+            return Err(Error::bad_input(
+                "--section",
+                format!(
+                    "no table {name:?} in this report: use {}",
+                    tables
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        return write_csv_table(out, t);
+    }
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "# {}", t.name)?;
+        write_csv_table(out, t)?;
+    }
+    Ok(())
+}
+
+fn write_csv_table(out: &mut dyn Write, t: &Table) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let csv_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Io(io),
+        other => Error::Io(std::io::Error::other(format!("{other:?}"))),
+    };
+    w.write_record(&t.columns).map_err(csv_err)?;
+    for r in &t.rows {
+        w.write_record(r).map_err(csv_err)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes the report's structure as pretty JSON, followed by a newline.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}
