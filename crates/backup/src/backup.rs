@@ -49,6 +49,10 @@ pub(crate) fn classify(rel: &str) -> Option<FileKind> {
         return None;
     }
     let top = rel.split('/').next().unwrap_or("");
+    // The archiver's temporary files and lock (docs/archive.md) are not data either.
+    if top == "archive" && (name.starts_with("_tmp-") || name == "_lock") {
+        return None;
+    }
     match top {
         "index" => None,
         "journal" => (rel.matches('/').count() == 1 && parse_segment_file_name(name).is_some())
