@@ -180,8 +180,8 @@ fn backup_then_restore_is_byte_identical_with_the_same_checkpoint_root() {
     assert!(!dest.join("index").exists());
     for rel in &archived {
         assert_eq!(
-            std::fs::read(dest.join(&rel)).unwrap(),
-            std::fs::read(s.data.join(&rel)).unwrap()
+            std::fs::read(dest.join(rel)).unwrap(),
+            std::fs::read(s.data.join(rel)).unwrap()
         );
     }
 
