@@ -8,11 +8,11 @@ use tradetrail_books::{Error, ReadOptions, Side, Statement, StatementFormat};
 
 fn sample_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/ibkr-flex/activity-2018-11-09.xml")
+        .join("../../testdata/ibkr-flex/activity-2018-11-09.xml")
 }
 
 fn sample() -> String {
-    std::fs::read_to_string(sample_path()).expect("the Flex sample in shared/testdata")
+    std::fs::read_to_string(sample_path()).expect("the Flex sample in testdata/ibkr-flex")
 }
 
 fn d(s: &str) -> Decimal {

@@ -246,7 +246,7 @@ fn bad_statements_are_refused_whole_naming_the_place() {
     assert!(r.stderr.contains("line 2"), "{}", r.stderr);
     let sample = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/ibkr-flex/activity-2018-11-09.xml"
+        "/../../testdata/ibkr-flex/activity-2018-11-09.xml"
     ))
     .unwrap();
     let xml = s.file("cut.xml", &sample[..sample.len() * 2 / 3]);
