@@ -31,7 +31,10 @@ mod error;
 mod recorder;
 mod tree;
 
-pub use config::{CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, ReconciliationConfig};
+pub use config::{
+    CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, ReconciliationConfig,
+    ReconciliationSchedule,
+};
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
 pub use recorder::{event_id_key, InitOptions, Recorder};
