@@ -328,6 +328,12 @@ fn one(
     };
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Taken away since the inbox was listed.
+            out.result = "skipped";
+            out.reason = Some("the file was removed from the inbox before it was read".into());
+            return out;
+        }
         Err(e) => {
             tracing::error!(statement = %file.display(), error = %e, "cannot read a statement");
             out.result = "failed";
