@@ -77,6 +77,74 @@ pub struct ReconciliationConfig {
     pub match_time_seconds: u64,
     /// UTC offset of the times in IBKR Flex statements, `+HH:MM` or `-HH:MM`.
     pub flex_utc_offset: String,
+    /// When `tradetrail serve` reconciles the statements dropped in an inbox.
+    pub schedule: ReconciliationSchedule,
+}
+
+/// `[reconciliation.schedule]`: when `tradetrail serve` reconciles the broker
+/// statements dropped in its inbox (docs/books.md). Everything is off by default;
+/// an admin can still run the inbox at any time with `POST /v1/reconcile`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconciliationSchedule {
+    /// The directory statements are dropped in (`.xml` IBKR Flex, `.csv`, `.json`);
+    /// relative to the data directory. Reconciled files move to `../processed/`,
+    /// bad ones to `../rejected/`. Default `statements/inbox`.
+    pub inbox: std::path::PathBuf,
+    /// Reconcile the inbox every this many seconds (3600: hourly). 0: off.
+    pub every_seconds: u64,
+    /// And once a day at this UTC time, `"HH:MM"` (after the close, e.g. `"21:30"`).
+    pub daily_at: Option<String>,
+    /// And after `order.filled` events are appended, once the fills pause for
+    /// `on_fill_debounce_seconds`: a burst of fills makes one run.
+    pub on_fill: bool,
+    /// The pause that ends a burst of fills, in seconds (at least 1).
+    pub on_fill_debounce_seconds: u64,
+}
+
+impl Default for ReconciliationSchedule {
+    fn default() -> Self {
+        ReconciliationSchedule {
+            inbox: "statements/inbox".into(),
+            every_seconds: 0,
+            daily_at: None,
+            on_fill: false,
+            on_fill_debounce_seconds: 5,
+        }
+    }
+}
+
+impl ReconciliationSchedule {
+    /// `daily_at` in seconds after UTC midnight.
+    pub fn daily_at_seconds(&self) -> Result<Option<u32>, String> {
+        let Some(s) = &self.daily_at else {
+            return Ok(None);
+        };
+        let bad = || {
+            format!(
+                "reconciliation.schedule.daily_at: {s:?} is not a UTC time like \"21:30\" (HH:MM, 00:00 to 23:59)"
+            )
+        };
+        let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+        if h.len() != 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok(Some(h * 3600 + m * 60))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.inbox.as_os_str().is_empty() {
+            return Err("reconciliation.schedule.inbox: must name a directory".into());
+        }
+        if self.on_fill_debounce_seconds == 0 {
+            return Err("reconciliation.schedule.on_fill_debounce_seconds: must be at least 1, so a burst of fills makes one run".into());
+        }
+        self.daily_at_seconds().map(|_| ())
+    }
 }
 
 impl Default for ReconciliationConfig {
@@ -90,6 +158,7 @@ impl Default for ReconciliationConfig {
             match_price_bps: rust_decimal::Decimal::from(50),
             match_time_seconds: 120,
             flex_utc_offset: "+00:00".into(),
+            schedule: ReconciliationSchedule::default(),
         }
     }
 }
@@ -129,7 +198,8 @@ impl ReconciliationConfig {
                 return Err(format!("reconciliation.{name}: must not be negative"));
             }
         }
-        self.flex_offset_seconds().map(|_| ())
+        self.flex_offset_seconds()?;
+        self.schedule.validate()
     }
 }
 
@@ -626,5 +696,40 @@ mod tests {
         assert!(Config::parse(&bad)
             .unwrap_err()
             .contains("retention.hot_window"));
+    }
+
+    #[test]
+    fn schedule_is_off_by_default_and_checked() {
+        let c = Config::new("o/1".into());
+        let s = &c.reconciliation.schedule;
+        assert_eq!(s.inbox, std::path::PathBuf::from("statements/inbox"));
+        assert_eq!(
+            (s.every_seconds, s.on_fill, s.daily_at_seconds()),
+            (0, false, Ok(None))
+        );
+        let text = format!(
+            "{}\n[reconciliation.schedule]\nevery_seconds = 3600\ndaily_at = \"21:30\"\non_fill = true\n",
+            c.to_toml()
+        );
+        let parsed = Config::parse(&text).unwrap();
+        let s = &parsed.reconciliation.schedule;
+        assert_eq!(s.every_seconds, 3600);
+        assert_eq!(s.daily_at_seconds(), Ok(Some(21 * 3600 + 30 * 60)));
+        assert!(s.on_fill);
+        assert_eq!(s.on_fill_debounce_seconds, 5);
+        for bad_time in ["24:00", "9:30", "21:60", "half past nine"] {
+            let bad = text.replace("21:30", bad_time);
+            let e = Config::parse(&bad).unwrap_err();
+            assert!(
+                e.contains("reconciliation.schedule.daily_at") && e.contains(bad_time),
+                "{e}"
+            );
+        }
+        let bad = format!("{text}on_fill_debounce_seconds = 0\n");
+        assert!(Config::parse(&bad)
+            .unwrap_err()
+            .contains("on_fill_debounce_seconds"));
+        let bad = format!("{text}every = 5\n");
+        assert!(Config::parse(&bad).unwrap_err().contains("every"));
     }
 }

@@ -33,7 +33,7 @@ mod tree;
 
 pub use config::{
     CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, ReconciliationConfig,
-    RetentionPolicy,
+    ReconciliationSchedule, RetentionPolicy,
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};

@@ -167,6 +167,14 @@ pub async fn post_events(
             ApiError::from_core(e)
         })?;
         let dups = receipts.iter().filter(|r| r.duplicate).count();
+        if state.schedule.on_fill.is_some()
+            && types
+                .iter()
+                .zip(&receipts)
+                .any(|(t, r)| !r.duplicate && t == "order.filled")
+        {
+            state.fills.notify_one();
+        }
         state.metrics.appended(
             types
                 .iter()
@@ -213,6 +221,13 @@ pub async fn verify(State(st): St, caller: Caller) -> Result<Json<Value>, ApiErr
         Ok(Json(out))
     })
     .await
+}
+
+/// `POST /v1/reconcile` (admin): reconciles every statement waiting in the inbox now
+/// and answers what became of each.
+pub async fn reconcile(State(st): St, caller: Caller) -> Result<Json<crate::Pass>, ApiError> {
+    allow(&caller, &[Role::Admin], "run a reconciliation")?;
+    blocking(move || Ok(Json(crate::reconcile::run_inbox(&st, "manual")))).await
 }
 
 /// `GET /v1/checkpoint` (trader, compliance, admin): the latest saved signed note and

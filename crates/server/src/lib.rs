@@ -27,6 +27,7 @@ mod handlers;
 mod metrics;
 mod openapi;
 mod queries;
+mod reconcile;
 pub mod tokens;
 
 use std::future::Future;
@@ -37,13 +38,14 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tradetrail_core::Recorder;
 
 pub use error::{ApiError, FieldProblem, LineErrors};
 pub use metrics::Metrics;
 pub use openapi::document as openapi_document;
+pub use reconcile::{Pass, ReconcileSchedule, RunCounts, StatementRun};
 pub use tokens::{
     create_token, list_tokens, revoke_token, Caller, Role, TokenError, TokenRecord, TokenStore,
 };
@@ -60,6 +62,9 @@ pub struct ServerOptions {
     /// How often to apply the data directory's checkpoint policy (`None`: never).
     /// Default every 10 s.
     pub checkpoint_interval: Option<Duration>,
+    /// When to reconcile the statement inbox by itself (`None`: as the data
+    /// directory's `[reconciliation.schedule]` says). Default `None`.
+    pub reconcile: Option<ReconcileSchedule>,
 }
 
 impl Default for ServerOptions {
@@ -68,6 +73,7 @@ impl Default for ServerOptions {
             max_body_bytes: 8 << 20,
             request_timeout: Duration::from_secs(30),
             checkpoint_interval: Some(Duration::from_secs(10)),
+            reconcile: None,
         }
     }
 }
@@ -86,12 +92,21 @@ pub struct AppState {
     disk_full: std::sync::atomic::AtomicBool,
     /// The query index, opened on first use.
     queries: queries::Queries,
+    /// When the statement inbox is reconciled.
+    schedule: ReconcileSchedule,
+    /// One reconciliation pass at a time.
+    recon_lock: Mutex<()>,
+    /// Told after `order.filled` events are appended (the schedule's `on_fill`).
+    fills: tokio::sync::Notify,
 }
 
 impl AppState {
     /// State for a server over an open recorder; reads the data directory's tokens.
     pub fn new(rec: Recorder, opts: ServerOptions) -> Result<AppState, TokenError> {
         let tokens = TokenStore::open(rec.data_dir().root())?;
+        let schedule = opts.reconcile.clone().unwrap_or_else(|| {
+            ReconcileSchedule::from_config(&rec.config().reconciliation.schedule)
+        });
         Ok(AppState {
             rec,
             tokens,
@@ -100,6 +115,9 @@ impl AppState {
             tree_lock: Mutex::new(()),
             disk_full: std::sync::atomic::AtomicBool::new(false),
             queries: queries::Queries::default(),
+            schedule,
+            recon_lock: Mutex::new(()),
+            fills: tokio::sync::Notify::new(),
         })
     }
 
@@ -122,6 +140,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/stats", get(queries::stats))
         .route("/v1/reports/{kind}", get(queries::report))
         .route("/v1/verify", get(handlers::verify))
+        .route("/v1/reconcile", post(handlers::reconcile))
         .route(
             "/v1/checkpoint",
             get(handlers::get_checkpoint).post(handlers::post_checkpoint),
@@ -226,6 +245,7 @@ pub async fn serve(
             }
         })
     });
+    let reconciler = tokio::spawn(reconcile::scheduler(state.clone(), stop_tx.subscribe()));
     let app = router(state.clone());
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -234,6 +254,7 @@ pub async fn serve(
     if let Some(task) = policy {
         let _ = task.await;
     }
+    let _ = reconciler.await;
     let st = state.clone();
     let flushed = tokio::task::spawn_blocking(move || st.rec.journal().flush()).await;
     match flushed {

@@ -67,6 +67,8 @@ pub struct Metrics {
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     latency: Histogram,
     batch: Histogram,
+    reconciliations: Mutex<BTreeMap<&'static str, u64>>,
+    reconcile_passes: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Default for Metrics {
@@ -77,6 +79,8 @@ impl Default for Metrics {
             rejected: Mutex::new(BTreeMap::new()),
             latency: Histogram::new(&LATENCY_BUCKETS),
             batch: Histogram::new(&BATCH_BUCKETS),
+            reconciliations: Mutex::new(BTreeMap::from([("ok", 0), ("rejected", 0)])),
+            reconcile_passes: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -132,6 +136,28 @@ impl Metrics {
             .or_insert(0) += 1;
     }
 
+    /// Counts a statement taken from the inbox, by result (`ok`, `rejected`,
+    /// `skipped`, `failed`).
+    pub fn reconciliation(&self, result: &'static str) {
+        *self
+            .reconciliations
+            .lock()
+            .expect("metrics lock")
+            .entry(result)
+            .or_insert(0) += 1;
+    }
+
+    /// Counts a pass over the statement inbox, by trigger.
+    pub fn reconcile_pass(&self, trigger: &str) {
+        let mut m = self.reconcile_passes.lock().expect("metrics lock");
+        match m.get_mut(trigger) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(trigger.to_string(), 1);
+            }
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::new();
@@ -163,6 +189,21 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "tradetrail_rejected_requests_total{{reason=\"{r}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP tradetrail_reconciliations_total Broker statements taken from the inbox, by result (ok, rejected, skipped: already reconciled, failed: left in the inbox).\n# TYPE tradetrail_reconciliations_total counter\n");
+        for (r, n) in self.reconciliations.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "tradetrail_reconciliations_total{{result=\"{r}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP tradetrail_reconcile_passes_total Passes over the statement inbox, by trigger (manual, interval, daily, fill).\n# TYPE tradetrail_reconcile_passes_total counter\n");
+        for (t, n) in self.reconcile_passes.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "tradetrail_reconcile_passes_total{{trigger=\"{}\"}} {n}",
+                escape(t)
             );
         }
         let _ = writeln!(
@@ -229,5 +270,11 @@ mod tests {
         assert!(text.contains("tradetrail_rejected_requests_total{reason=\"unauthorized\"} 1\n"));
         assert!(text.contains("tradetrail_journal_bytes 100\n"));
         assert!(!text.contains("tradetrail_last_checkpoint_size"));
+        assert!(text.contains("tradetrail_reconciliations_total{result=\"rejected\"} 0\n"));
+        m.reconciliation("ok");
+        m.reconcile_pass("fill");
+        let text = m.render(&Gauges::default());
+        assert!(text.contains("tradetrail_reconciliations_total{result=\"ok\"} 1\n"));
+        assert!(text.contains("tradetrail_reconcile_passes_total{trigger=\"fill\"} 1\n"));
     }
 }

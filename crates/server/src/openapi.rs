@@ -109,7 +109,7 @@ pub fn document() -> Value {
         "info": {
             "title": "tradetrail",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The flight recorder of a trading system: an append-only, hash-chained audit journal. Bearer tokens carry roles: writer (append only), trader (its own trader's records), compliance (all), admin (all, plus checkpoints)."
+            "description": "The flight recorder of a trading system: an append-only, hash-chained audit journal. Bearer tokens carry roles: writer (append only), trader (its own trader's records), compliance (all), admin (all, plus checkpoints and reconciliation runs)."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -240,6 +240,31 @@ pub fn document() -> Value {
                 "summary": "Re-read every record, check the chain and the latest checkpoint (roles: compliance, admin)",
                 "security": secured,
                 "responses": responses(ok_json("The verification report; ok is false when anything was changed", json!({"type": "object"})), &["401", "403", "503"])
+            }},
+            "/v1/reconcile": {"post": {
+                "summary": "Reconcile every broker statement waiting in the inbox now, as the schedule would (role: admin)",
+                "description": "Each statement file of the inbox ([reconciliation.schedule] inbox, default DIR/statements/inbox; .xml IBKR Flex, .csv, .json), oldest first, is reconciled against the books through the same library call as `tradetrail reconcile` and moved to ../processed/; one already reconciled (its SHA-256 in a reconciliation.completed record) is skipped and moved too; one that cannot be read moves to ../rejected/ with NAME.error.txt. A pass already running is waited for.",
+                "security": secured,
+                "responses": responses(ok_json("What became of each statement", json!({
+                    "type": "object",
+                    "required": ["trigger", "inbox", "statements"],
+                    "properties": {
+                        "trigger": {"type": "string", "description": "manual"},
+                        "inbox": {"type": "string"},
+                        "statements": {"type": "array", "items": {"type": "object",
+                            "required": ["file", "result", "sha256"],
+                            "properties": {
+                                "file": {"type": "string"},
+                                "result": {"type": "string", "enum": ["ok", "skipped", "rejected", "failed"]},
+                                "sha256": {"type": "string"},
+                                "moved_to": {"type": "string"},
+                                "reason": {"type": "string", "description": "why it was rejected, skipped or failed"},
+                                "run_id": {"type": "string", "description": "RC-…: of this run, or of the earlier run for skipped"},
+                                "completed_seq": {"type": "integer", "description": "seq of reconciliation.completed"},
+                                "counts": {"type": "object", "description": "format, broker_trades, our_trades, discrepancies, minor, major, corrections, reviews_requested, already_reviewed"}
+                            }}}
+                    }
+                })), &["401", "403"])
             }},
             "/v1/checkpoint": {
                 "get": {

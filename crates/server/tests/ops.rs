@@ -153,6 +153,7 @@ async fn openapi_lists_every_route() {
         ("/v1/stats", "get"),
         ("/v1/reports/{kind}", "get"),
         ("/v1/verify", "get"),
+        ("/v1/reconcile", "post"),
         ("/v1/checkpoint", "get"),
         ("/v1/checkpoint", "post"),
         ("/v1/proof/inclusion", "get"),

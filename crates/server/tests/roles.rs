@@ -20,7 +20,7 @@ async fn role_matrix() {
     assert_eq!(r.status(), 200);
 
     // (method, path, [writer, trader, compliance, admin])
-    let routes: [(&str, &str, [u16; 4]); 17] = [
+    let routes: [(&str, &str, [u16; 4]); 18] = [
         ("GET", "/v1/events?type=order.*", [403, 200, 200, 200]),
         ("GET", "/v1/trail/O-1", [403, 200, 200, 200]),
         (
@@ -39,6 +39,7 @@ async fn role_matrix() {
         ("GET", "/v1/verify", [403, 403, 200, 200]),
         ("GET", "/v1/checkpoint", [403, 200, 200, 200]),
         ("POST", "/v1/checkpoint", [403, 403, 403, 200]),
+        ("POST", "/v1/reconcile", [403, 403, 403, 200]),
         ("GET", "/v1/proof/inclusion?seq=1", [403, 200, 200, 200]),
         ("GET", "/v1/proof/consistency?old=1", [403, 403, 200, 200]),
         ("GET", "/v1/tokens", [403, 403, 403, 200]),

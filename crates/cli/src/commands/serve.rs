@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tradetrail_core::{DataDir, Recorder};
-use tradetrail_server::{AppState, ServerOptions};
+use tradetrail_server::{AppState, ReconcileSchedule, ServerOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,6 +22,10 @@ pub struct Args {
     /// Seconds between applications of the checkpoint policy (0: never)
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     checkpoint_interval: u64,
+    /// Seconds between reconciliations of the statement inbox (0: never)
+    /// [default: [reconciliation.schedule] every_seconds of tradetrail.toml]
+    #[arg(long, value_name = "SECONDS")]
+    reconcile_interval: Option<u64>,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -34,11 +38,16 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             report.truncated_bytes
         );
     }
+    let mut schedule = ReconcileSchedule::from_config(&rec.config().reconciliation.schedule);
+    if let Some(n) = args.reconcile_interval {
+        schedule.every = (n > 0).then(|| Duration::from_secs(n));
+    }
     let opts = ServerOptions {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.timeout.max(1)),
         checkpoint_interval: (args.checkpoint_interval > 0)
             .then(|| Duration::from_secs(args.checkpoint_interval)),
+        reconcile: Some(schedule),
     };
     let state = Arc::new(AppState::new(rec, opts).context("reading the token store")?);
     if !tradetrail_server::tokens::store_path(dir.root()).exists() {
