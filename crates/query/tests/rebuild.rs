@@ -331,7 +331,11 @@ fn child_appends_and_indexes_until_killed() {
     )
     .unwrap();
     let mut g = Gen::new(std::process::id() as u64);
-    loop {
+    // The parent kills it within a second; should the parent die first, stop anyway
+    // rather than fill the disk.
+    let parent = std::os::unix::process::parent_id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline && std::os::unix::process::parent_id() == parent {
         let n = 1 + g.below(60);
         fill(&j, &mut g, n);
         inv.refresh().unwrap();
