@@ -41,7 +41,9 @@ pub struct ArchiveOptions {
 impl Default for ArchiveOptions {
     fn default() -> Self {
         ArchiveOptions {
-            zstd_level: 3,
+            // Measured on demo and synthetic journals: level 1 archives ~15-20% faster
+            // than 3 and its files come out smaller, not larger (docs/archive.md).
+            zstd_level: 1,
             row_group_rows: 64 * 1024,
         }
     }

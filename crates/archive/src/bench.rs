@@ -133,7 +133,7 @@ pub fn bench_archive(scratch: &Path, records: u64, out: &mut dyn FnMut(BenchFigu
         "",
     ));
     out(fig(
-        "Parquet size (zstd 3, all columns + original line)",
+        "Parquet size (zstd 1, all columns + original line)",
         r.parquet_bytes as f64 / r.records as f64,
         "B/record",
         format!(

@@ -12,8 +12,9 @@ use crate::exit::BadInput;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// zstd level for the Parquet files (1 fastest .. 22 smallest)
-    #[arg(long, default_value_t = 3)]
+    /// zstd level for the Parquet files (1 fastest .. 22 smallest; on these records 1 is
+    /// both faster and smaller than 3)
+    #[arg(long, default_value_t = 1)]
     zstd_level: i32,
     /// Print one JSON object instead of a summary
     #[arg(long)]
