@@ -204,20 +204,15 @@ pub fn compliance(inv: &Investigator, filter: &ReportFilter) -> Result<Complianc
         ],
     )?;
     let mut r = compliance_from(&loaded.records, filter);
-    if loaded.unreadable > 0 {
-        r.notes.push(format!(
-            "{} records could not be read as events and were left out",
-            loaded.unreadable
-        ));
-    }
+    r.notes
+        .extend(crate::record::unreadable_note(loaded.unreadable));
     Ok(r)
 }
 
 /// The report from records already read (in `seq` order; records before
 /// `filter.from` serve as context only).
 pub fn compliance_from(records: &[Rec], filter: &ReportFilter) -> ComplianceReport {
-    let in_range =
-        |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
+    let in_range = |ts: i64| filter.contains(ts);
     // Context: strategies by recommendation/evaluation, evaluation decisions, approval outcomes.
     let mut strategy_of: HashMap<String, String> = HashMap::new();
     let mut decision_of: HashMap<String, (String, String)> = HashMap::new();

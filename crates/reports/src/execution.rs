@@ -237,20 +237,16 @@ pub fn execution(inv: &Investigator, filter: &ReportFilter) -> Result<ExecutionR
         &["order.*", "recommendation.generated"],
     )?;
     let mut report = execution_from(&loaded.records, filter);
-    if loaded.unreadable > 0 {
-        report.notes.push(format!(
-            "{} records could not be read as events and were left out",
-            loaded.unreadable
-        ));
-    }
+    report
+        .notes
+        .extend(crate::record::unreadable_note(loaded.unreadable));
     Ok(report)
 }
 
 /// The report from records already read (in `seq` order; records before
 /// `filter.from` serve as context only).
 pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport {
-    let in_range =
-        |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
+    let in_range = |ts: i64| filter.contains(ts);
     let mut decisions: HashMap<String, Decimal> = HashMap::new();
     // Every fill's (ts_event, price) per instrument, for arrival prices.
     let mut trades: HashMap<String, Vec<(i64, Decimal)>> = HashMap::new();

@@ -255,11 +255,7 @@ fn unrealized_by_currency(b: &Books) -> BTreeMap<String, Decimal> {
 fn core(inv: &Investigator, filter: &ReportFilter) -> Result<Core> {
     let (records, unreadable) = books_records(inv, &filter.scope, filter.to)?;
     let mut c = core_from(&records, filter);
-    if unreadable > 0 {
-        c.notes.push(format!(
-            "{unreadable} records could not be read as events and were left out"
-        ));
-    }
+    c.notes.extend(crate::record::unreadable_note(unreadable));
     Ok(c)
 }
 

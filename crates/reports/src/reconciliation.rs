@@ -204,18 +204,14 @@ pub fn reconciliation(inv: &Investigator, filter: &ReportFilter) -> Result<Recon
         Ok(true)
     })?;
     let mut r = reconciliation_from(&records, filter);
-    if unreadable > 0 {
-        r.notes.push(format!(
-            "{unreadable} records could not be read as events and were left out"
-        ));
-    }
+    r.notes.extend(crate::record::unreadable_note(unreadable));
     Ok(r)
 }
 
 /// The report from `reconciliation.*` and `review.*` records already read (`seq`
 /// order, everything before `filter.to`).
 pub fn reconciliation_from(records: &[Record], filter: &ReportFilter) -> ReconciliationReport {
-    let inside = |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
+    let inside = |ts: i64| filter.contains(ts);
     let mut runs = Vec::new();
     let mut discrepancies = Vec::new();
     let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();

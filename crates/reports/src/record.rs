@@ -172,3 +172,9 @@ pub(crate) fn load(
     })?;
     Ok(out)
 }
+
+/// The note a report carries when some matching lines could not be read as records.
+pub(crate) fn unreadable_note(unreadable: u64) -> Option<String> {
+    (unreadable > 0)
+        .then(|| format!("{unreadable} records could not be read as events and were left out"))
+}

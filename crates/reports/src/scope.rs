@@ -56,6 +56,11 @@ impl ReportFilter {
         }
     }
 
+    /// Whether an instant (ns, `ts_event`) is in `[from, to)`.
+    pub fn contains(&self, ts: i64) -> bool {
+        self.from.is_none_or(|f| ts >= f) && self.to.is_none_or(|t| ts < t)
+    }
+
     /// The same filter restricted to one trader (what a trader's token sees).
     pub fn for_trader(mut self, trader_id: impl Into<String>) -> ReportFilter {
         self.scope.trader_id = Some(trader_id.into());

@@ -167,18 +167,14 @@ fn tax_lot(l: &ClosedLot) -> TaxLot {
 pub fn tax(inv: &Investigator, filter: &ReportFilter) -> Result<TaxReport> {
     let (records, unreadable) = books_records(inv, &filter.scope, filter.to)?;
     let mut r = tax_from(&records, filter);
-    if unreadable > 0 {
-        r.notes.push(format!(
-            "{unreadable} records could not be read as events and were left out"
-        ));
-    }
+    r.notes.extend(crate::record::unreadable_note(unreadable));
     Ok(r)
 }
 
 /// The report from books records already read.
 pub fn tax_from(records: &[Record], filter: &ReportFilter) -> TaxReport {
     let books = books_at(records, filter.to.map(|t| t - 1));
-    let inside = |ts: i64| filter.from.is_none_or(|f| ts >= f) && filter.to.is_none_or(|t| ts < t);
+    let inside = |ts: i64| filter.contains(ts);
     let lots: Vec<TaxLot> = books
         .closed_lots()
         .iter()
