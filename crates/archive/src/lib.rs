@@ -18,6 +18,7 @@
 //! ```
 
 mod archiver;
+mod cold;
 mod error;
 mod frontier;
 mod holds;
@@ -35,6 +36,7 @@ pub use archiver::{
     archive, archive_dir, write_parquet, writer_properties, ArchiveLock, ArchiveOptions,
     ArchiveReport,
 };
+pub use cold::ArchiveLines;
 pub use error::{Error, Result};
 pub use frontier::Frontier;
 pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};

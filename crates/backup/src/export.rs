@@ -28,7 +28,7 @@ use serde_json::json;
 use tradetrail_checkpoint::{open_note, VerifierKey, VERIFIER_KEY_FILE};
 use tradetrail_core::checkpoints::{latest_checkpoint, take_checkpoint, verify_offline};
 use tradetrail_core::{Config, DataDir, Recorder, Tree};
-use tradetrail_journal::{for_each_line, FsStorage};
+use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_merkle::{Hash, InclusionProof, MerkleLog};
 use tradetrail_query::render::RecordWriter;
 use tradetrail_query::{Filter, Format, Investigator, QueryOptions, Record, TimeZone};
@@ -144,8 +144,10 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
     };
     let saved = latest_checkpoint(dir)?;
     let mut took = false;
+    let cold = inv.source().cold_tier();
     let (note, cp_path, prover) = match Recorder::open(dir) {
         Ok((rec, _)) => {
+            let rec = rec.with_cold(cold.clone());
             let (note, path) = match &saved {
                 Some((path, note)) if covering(note)?.is_some() => (note.clone(), path.clone()),
                 _ => {
@@ -169,10 +171,17 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
             };
             let size = covering(&note)?.unwrap_or(0);
             let mut log = MerkleLog::new();
-            for_each_line(&FsStorage, &dir.journal(), 0, Some(size), |_, line| {
-                log.push_line(line);
-                Ok(true)
-            })?;
+            for_each_line_with(
+                &FsStorage,
+                &dir.journal(),
+                cold.as_deref(),
+                0,
+                Some(size),
+                |_, line| {
+                    log.push_line(line);
+                    Ok(true)
+                },
+            )?;
             (note, path, Prover::Log(log))
         }
         Err(e) => return Err(e.into()),

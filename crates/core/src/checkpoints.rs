@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use tradetrail_checkpoint::{open_note, sign, Checkpoint, KeyPair, NoteError, VerifierKey};
-use tradetrail_journal::{for_each_line, Durability, Entry, FsStorage, Receipt};
+use tradetrail_journal::{for_each_line_with, ColdLines, Durability, Entry, FsStorage, Receipt};
 use tradetrail_merkle::{leaf_hash, verify_inclusion, Hash, InclusionProof, MerkleLog};
 
 use crate::{DataDir, Error, Recorder, Result, Tree};
@@ -175,14 +175,22 @@ pub fn check_against(
     origin: &str,
     note: &str,
     vkey: &VerifierKey,
+    cold: Option<&dyn ColdLines>,
 ) -> Result<CheckpointCheck> {
     let cp = open_note(note, vkey)?;
     let size = cp.size();
     let mut log = MerkleLog::new();
-    let read = for_each_line(&FsStorage, &dir.journal(), 0, Some(size), |_, line| {
-        log.push_line(line);
-        Ok(true)
-    });
+    let read = for_each_line_with(
+        &FsStorage,
+        &dir.journal(),
+        cold,
+        0,
+        Some(size),
+        |_, line| {
+            log.push_line(line);
+            Ok(true)
+        },
+    );
     let records = match read {
         Ok(n) => n,
         // A record the checkpoint covers cannot be read as one: the check fails there.
@@ -199,6 +207,17 @@ pub fn check_against(
                     "record {} of the {size} the checkpoint covers is not readable ({reason} in {} at byte {offset})",
                     log.len(),
                     segment.display()
+                )),
+            });
+        }
+        // An archived record that cannot be read back as itself.
+        Err(tradetrail_journal::Error::Cold { seq, reason }) => {
+            return Ok(CheckpointCheck {
+                ok: false,
+                size,
+                records: log.len(),
+                reason: Some(format!(
+                    "record {seq} of the {size} the checkpoint covers is not readable from the archive: {reason}"
                 )),
             });
         }

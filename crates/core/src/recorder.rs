@@ -2,9 +2,11 @@
 //! behind the calls that the CLI, the server and embedding engines share.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tradetrail_journal::{
-    dedup_key_of, Durability, Entry, Journal, JournalOptions, Receipt, RecoveryReport, Ticket,
+    dedup_key_of, ColdLines, Durability, Entry, Journal, JournalOptions, Receipt, RecoveryReport,
+    Ticket,
 };
 use tradetrail_model::{Event, ValidationErrors};
 
@@ -19,6 +21,9 @@ pub struct Recorder {
     dir: DataDir,
     config: Config,
     journal: Journal,
+    /// Where records older than the journal's first segment are read from (the
+    /// archive, after the hot window); set by whoever opens the recorder.
+    cold: Option<Arc<dyn ColdLines>>,
 }
 
 /// Options for `init`.
@@ -73,6 +78,7 @@ impl Recorder {
             dir: dir.clone(),
             config,
             journal,
+            cold: None,
         })
     }
 
@@ -93,6 +99,7 @@ impl Recorder {
                 dir: dir.clone(),
                 config,
                 journal,
+                cold: None,
             },
             report,
         ))
@@ -109,6 +116,23 @@ impl Recorder {
     /// The journal underneath.
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// Reads records that left `journal/` (after the hot window) from `cold`: the
+    /// Merkle tree and exports then still see every record from seq 0.
+    pub fn with_cold(mut self, cold: Option<Arc<dyn ColdLines>>) -> Recorder {
+        self.cold = cold;
+        self
+    }
+
+    /// The cold tier, if one was given.
+    pub fn cold(&self) -> Option<&dyn ColdLines> {
+        self.cold.as_deref()
+    }
+
+    /// The cold tier, shared (for a query source over the same directory).
+    pub fn cold_tier(&self) -> Option<Arc<dyn ColdLines>> {
+        self.cold.clone()
     }
 
     /// Serializes a validated event into a journal entry with the configured (or the

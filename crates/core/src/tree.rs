@@ -6,7 +6,7 @@
 //! journal from where the tree ends — each record is hashed once, ever — so the append
 //! hot path never pays for the tree.
 
-use tradetrail_journal::{for_each_line, FsStorage};
+use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_merkle::{leaf_hash, ConsistencyProof, Hash, InclusionProof, MerkleLog};
 
 use crate::{Error, Recorder, Result};
@@ -43,7 +43,25 @@ impl Tree {
             // The stored tree must end where the journal says it does.
             if !l.is_empty() {
                 let last = l.len() - 1;
-                let line = rec.journal().read_line(last)?;
+                let line = match rec.journal().read_line(last) {
+                    Ok(line) => line,
+                    Err(tradetrail_journal::Error::Removed { .. }) => {
+                        let mut got = None;
+                        for_each_line_with(
+                            &FsStorage,
+                            &rec.data_dir().journal(),
+                            rec.cold(),
+                            last,
+                            Some(last + 1),
+                            |_, line| {
+                                got = Some(line.to_vec());
+                                Ok(true)
+                            },
+                        )?;
+                        got.unwrap_or_default()
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if l.leaf(last) != Some(leaf_hash(&line)) {
                     log = None;
                 }
@@ -60,9 +78,11 @@ impl Tree {
             }
         };
         let from = log.len();
-        for_each_line(
+        // From seq 0 on a rebuild: records that left journal/ come from the archive.
+        for_each_line_with(
             &FsStorage,
             &rec.data_dir().journal(),
+            rec.cold(),
             from,
             Some(size),
             |_, line| {

@@ -60,14 +60,14 @@ fn a_checkpoint_is_signed_saved_recorded_and_checks_out() {
 
     let vkey = verifier_key(&dir).unwrap();
     let origin = Config::load(&dir.config()).unwrap().origin;
-    let ok = check_against(&dir, &origin, &text, &vkey).unwrap();
+    let ok = check_against(&dir, &origin, &text, &vkey, None).unwrap();
     assert!(ok.ok, "{ok:?}");
     // Another origin is not this journal.
-    let other = check_against(&dir, "someone.else/desk", &text, &vkey).unwrap();
+    let other = check_against(&dir, "someone.else/desk", &text, &vkey, None).unwrap();
     assert!(!other.ok);
     // A changed size in the text breaks the signature.
     let forged = text.replacen(&format!("\n{before}\n"), &format!("\n{}\n", before - 1), 1);
-    assert!(check_against(&dir, &origin, &forged, &vkey).is_err());
+    assert!(check_against(&dir, &origin, &forged, &vkey, None).is_err());
 }
 
 #[test]

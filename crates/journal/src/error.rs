@@ -87,6 +87,24 @@ pub enum Error {
         /// The first seq the journal still holds.
         first: u64,
     },
+    /// The record left the journal and its archive could not give it back: the
+    /// archive is missing, damaged or does not hold it. Run `tradetrail verify`.
+    #[error("record {seq}: {reason}")]
+    Cold {
+        /// The sequence number that could not be read.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The record was removed by a retention purge (the purge record at
+    /// `purged_by` lists its range and hashes). Nothing can be read for it.
+    #[error("record {seq} was purged by retention (see the journal.retention_purged record at seq {purged_by})")]
+    Purged {
+        /// The sequence number asked for.
+        seq: u64,
+        /// The seq of the purge record.
+        purged_by: u64,
+    },
     /// A record with this sequence number does not exist (yet).
     #[error("no record with seq {seq} (the journal holds {len} records)")]
     NoSuchRecord {

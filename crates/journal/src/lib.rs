@@ -22,6 +22,7 @@
 //! ```
 
 mod chain;
+mod cold;
 mod dedup;
 mod error;
 mod flusher;
@@ -35,6 +36,7 @@ mod verify;
 mod writer;
 
 pub use chain::RecordHash;
+pub use cold::{for_each_line_with, ColdLines, ColdRange};
 pub use dedup::{dedup_key_of, DedupKey};
 pub use error::{Error, Result};
 pub use options::{Clock, Durability, JournalOptions, SystemClock};

@@ -42,7 +42,7 @@ use crate::dict::{Combo, Dicts, Dim, DIMS};
 use crate::envelope;
 use crate::hash::{correction_key, id_key};
 use crate::postings::{parse_run_file_name, should_merge, MemPostings, Run};
-use crate::source::{read_lines, Loc, Segments, Source};
+use crate::source::{read_lines, Loc, SegKind, Segments, Source};
 use crate::{Error, Result};
 
 /// Version of the files under `DIR/index/query`; another version is rebuilt.
@@ -54,6 +54,8 @@ const ZONE_BYTES: usize = 32;
 pub(crate) const BUILD_CHUNK: u64 = 1 << 20;
 /// Journal bytes read at a time while catching up.
 const READ_CHUNK: usize = 8 << 20;
+/// The type a purged record is counted under (`stats`): its line is gone.
+pub(crate) const PURGED_TYPE: &str = "(purged by retention)";
 /// `ts_event` of a line that has none (never inside a time filter).
 pub(crate) const NO_TIME: i64 = i64::MIN;
 
@@ -614,10 +616,35 @@ impl Index {
                     self.segs = src.segments()?;
                     match starts_segment(&self.segs) {
                         Some(si) => (si, 0),
+                        // The journal starts past the index, and no archive is open
+                        // to read the records between: refuse, rather than answer
+                        // as if they never existed.
+                        None if self.segs.firsts.first().is_some_and(|&f| f > rows) => {
+                            return Err(tradetrail_journal::Error::Removed {
+                                seq: rows,
+                                first: self.segs.firsts[0],
+                            }
+                            .into())
+                        }
                         None => return Ok(true),
                     }
                 }
             };
+            match self.segs.kinds[si] {
+                SegKind::Hot => {}
+                SegKind::Cold { last } => {
+                    self.catch_up_cold(src, si, rows, last, progress)?;
+                    added += last + 1 - rows;
+                    continue;
+                }
+                SegKind::Purged { last } => {
+                    for seq in rows..=last {
+                        self.push_purged(seq);
+                    }
+                    added += last + 1 - rows;
+                    continue;
+                }
+            }
             let path = self.segs.paths[si].clone();
             let file_len = src.len(&path).map_err(|e| tradetrail_journal::Error::Io {
                 path: path.clone(),
@@ -701,6 +728,71 @@ impl Index {
             }
             return Ok(true);
         }
+    }
+
+    /// Indexes the cold records `from..=last` of cold range `si`, read from the
+    /// archive; the next record starts the next range or segment.
+    fn catch_up_cold(
+        &mut self,
+        src: &Source,
+        si: usize,
+        from: u64,
+        last: u64,
+        progress: &dyn Fn(u64),
+    ) -> Result<()> {
+        let cold = src.cold().ok_or_else(|| Error::Stale {
+            reason: format!("record {from} is in the archive, which is not open"),
+        })?;
+        let mut next = from;
+        cold.for_each(from, last + 1, &mut |seq, line| {
+            let header = parse_header(line)
+                .ok()
+                .filter(|h| h.seq == seq && seq == next);
+            let Some(header) = header else {
+                return Err(tradetrail_journal::Error::Cold {
+                    seq: next,
+                    reason: "the archive gave a line that is not this record".into(),
+                });
+            };
+            self.push_line(seq, header.ts_recorded, line, si, 0);
+            next += 1;
+            if next.is_multiple_of(65_536) {
+                progress(next);
+            }
+            Ok(true)
+        })?;
+        if next != last + 1 {
+            return Err(tradetrail_journal::Error::Cold {
+                seq: next,
+                reason: format!("the archive holds no record {next}"),
+            }
+            .into());
+        }
+        self.next = None;
+        Ok(())
+    }
+
+    /// Adds a record that a retention purge removed: it matches no type or time
+    /// filter and reads as nothing.
+    fn push_purged(&mut self, seq: u64) {
+        let ts_recorded = self.zones.last().map_or(0, |z| z.last_rec);
+        let mut combo: Combo = [0; DIMS];
+        combo[0] = self.dicts.intern(Dim::Type, Some(PURGED_TYPE));
+        let code = self.dicts.intern_combo(combo);
+        self.ts_event.push(NO_TIME);
+        self.ts_recorded.push(ts_recorded);
+        self.combo.push(code);
+        self.entity.push(0);
+        self.offset.push(0);
+        self.len.push(0);
+        if seq.is_multiple_of(ZONE) {
+            self.zones.push(Zone::new(ts_recorded));
+        }
+        self.zones
+            .last_mut()
+            .expect("a zone per 1024 records")
+            .add(NO_TIME, ts_recorded);
+        self.next = None;
     }
 
     /// Adds one record.

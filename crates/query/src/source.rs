@@ -7,7 +7,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tradetrail_journal::{list_segments, parse_header, FsStorage, Journal, Storage};
+use tradetrail_journal::{
+    list_segments, parse_header, ColdLines, ColdRange, FsStorage, Journal, Storage,
+};
 
 use crate::{Error, Result};
 
@@ -23,6 +25,11 @@ pub struct Source {
     kind: Kind,
     /// Open segment files, when the storage is the real file system (see `read_at`).
     files: Option<Arc<OpenFiles>>,
+    /// Where records older than the journal's first segment are (the archive).
+    cold: Option<Arc<dyn ColdLines>>,
+    /// The cold ranges last listed, with the journal's first seq they were listed
+    /// for: the list changes only when segments leave `journal/`.
+    cold_ranges: Arc<Mutex<Option<(u64, Vec<ColdRange>)>>>,
 }
 
 type OpenFiles = Mutex<HashMap<PathBuf, Arc<File>>>;
@@ -77,7 +84,30 @@ impl Source {
         Source {
             kind,
             files: direct.then(Default::default),
+            cold: None,
+            cold_ranges: Arc::default(),
         }
+    }
+
+    /// Reads the records that left `journal/` (after the hot window) from `cold`, so
+    /// the index covers every record from seq 0.
+    pub fn with_cold(mut self, cold: Option<Arc<dyn ColdLines>>) -> Source {
+        self.cold = cold;
+        self
+    }
+
+    /// Forgets the cold ranges listed, so the next listing reads them again.
+    pub(crate) fn forget_cold(&self) {
+        *self.cold_ranges.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    pub(crate) fn cold(&self) -> Option<&dyn ColdLines> {
+        self.cold.as_deref()
+    }
+
+    /// The cold tier given to [`Source::with_cold`].
+    pub fn cold_tier(&self) -> Option<Arc<dyn ColdLines>> {
+        self.cold.clone()
     }
 
     pub(crate) fn storage(&self) -> &dyn Storage {
@@ -104,13 +134,38 @@ impl Source {
         }
     }
 
-    /// The segment files, in order.
+    /// The segment files, in order, after the cold ranges that hold the records
+    /// before the first segment (when a cold tier is given).
     pub(crate) fn segments(&self) -> Result<Segments> {
         let segs = list_segments(self.storage(), self.journal_dir())?;
-        Ok(Segments {
-            firsts: segs.iter().map(|s| s.first_seq).collect(),
-            paths: segs.into_iter().map(|s| s.path).collect(),
-        })
+        let mut out = Segments::default();
+        let first = segs.first().map_or(0, |s| s.first_seq);
+        if let (Some(cold), true) = (&self.cold, first > 0) {
+            let mut cache = self.cold_ranges.lock().unwrap_or_else(|p| p.into_inner());
+            let ranges = match &*cache {
+                Some((f, r)) if *f == first => r.clone(),
+                _ => {
+                    let r = cold.ranges()?;
+                    *cache = Some((first, r.clone()));
+                    r
+                }
+            };
+            for r in ranges.into_iter().filter(|r| r.last < first) {
+                out.firsts.push(r.first);
+                out.paths.push(PathBuf::new());
+                out.kinds.push(if r.purged_by.is_some() {
+                    SegKind::Purged { last: r.last }
+                } else {
+                    SegKind::Cold { last: r.last }
+                });
+            }
+        }
+        for s in segs {
+            out.firsts.push(s.first_seq);
+            out.paths.push(s.path);
+            out.kinds.push(SegKind::Hot);
+        }
+        Ok(out)
     }
 
     fn file(&self, path: &Path) -> io::Result<Option<Arc<File>>> {
@@ -154,11 +209,24 @@ impl Source {
     }
 }
 
-/// The journal's segment files as last listed.
+/// The journal's segment files as last listed, after the cold ranges before them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Segments {
     pub firsts: Vec<u64>,
+    /// Empty for a cold range.
     pub paths: Vec<PathBuf>,
+    pub kinds: Vec<SegKind>,
+}
+
+/// Where a segment's records are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SegKind {
+    /// A segment file in `journal/`: locations are byte offsets.
+    Hot,
+    /// Records in the cold tier, up to `last`: read by seq (offsets unused).
+    Cold { last: u64 },
+    /// Records removed by a retention purge, up to `last`: nothing to read.
+    Purged { last: u64 },
 }
 
 impl Segments {
@@ -187,6 +255,85 @@ const MAX_READ: u64 = 8 << 20;
 /// the reads to coalesce) and calls `f(seq, line)` for each; checks that each line's
 /// header carries the expected seq. Stops when `f` returns `Ok(false)`.
 pub(crate) fn read_lines(
+    src: &Source,
+    segs: &Segments,
+    locs: &[Loc],
+    f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<bool> {
+    let hot = |l: &Loc| segs.kinds.get(l.segment) == Some(&SegKind::Hot);
+    let mut i = 0;
+    while i < locs.len() {
+        let mut j = i + 1;
+        let is_hot = hot(&locs[i]);
+        while j < locs.len() && hot(&locs[j]) == is_hot {
+            j += 1;
+        }
+        let go = if is_hot {
+            read_hot_lines(src, segs, &locs[i..j], f)?
+        } else {
+            read_cold_lines(src, segs, &locs[i..j], f)?
+        };
+        if !go {
+            return Ok(false);
+        }
+        i = j;
+    }
+    Ok(true)
+}
+
+/// Lines from the cold tier, in the order of `locs`; purged records are skipped.
+fn read_cold_lines(
+    src: &Source,
+    segs: &Segments,
+    locs: &[Loc],
+    f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<bool> {
+    let Some(cold) = src.cold() else {
+        return Err(Error::Stale {
+            reason: format!(
+                "record {} is in the archive, which is not open",
+                locs[0].seq
+            ),
+        });
+    };
+    let seqs: Vec<u64> = locs
+        .iter()
+        .filter(|l| matches!(segs.kinds.get(l.segment), Some(SegKind::Cold { .. })))
+        .map(|l| l.seq)
+        .collect();
+    let mut lines: HashMap<u64, Vec<u8>> = HashMap::with_capacity(seqs.len());
+    cold.read(&seqs, &mut |seq, line| {
+        match parse_header(line) {
+            Ok(h) if h.seq == seq => {}
+            _ => {
+                return Err(tradetrail_journal::Error::Cold {
+                    seq,
+                    reason: "the archive gave a line that is not this record".into(),
+                })
+            }
+        }
+        lines.insert(seq, line.to_vec());
+        Ok(())
+    })
+    .map_err(|e| match e {
+        // The archive moved on (a purge deleted a file): reopen and list it again.
+        tradetrail_journal::Error::Cold { reason, .. } if reason.contains("No such file") => {
+            src.forget_cold();
+            Error::Stale { reason }
+        }
+        e => e.into(),
+    })?;
+    for seq in seqs {
+        if let Some(line) = lines.get(&seq) {
+            if !f(seq, line)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn read_hot_lines(
     src: &Source,
     segs: &Segments,
     locs: &[Loc],

@@ -207,8 +207,9 @@ pub async fn verify(State(st): St, caller: Caller) -> Result<Json<Value>, ApiErr
         let checkpoint = match latest_checkpoint(dir).map_err(ApiError::from_core)? {
             Some((_, note)) => {
                 let vkey = verifier_key(dir).map_err(ApiError::from_core)?;
-                let check = check_against(dir, &st.rec.config().origin, &note, &vkey)
-                    .map_err(ApiError::from_core)?;
+                let check =
+                    check_against(dir, &st.rec.config().origin, &note, &vkey, st.rec.cold())
+                        .map_err(ApiError::from_core)?;
                 serde_json::to_value(check).map_err(|_| ApiError::Internal)?
             }
             None => Value::Null,

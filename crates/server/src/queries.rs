@@ -35,7 +35,7 @@ impl Queries {
             return Ok(inv.clone());
         }
         let inv = Investigator::open(
-            Source::live(st.rec.journal().clone()),
+            Source::live(st.rec.journal().clone()).with_cold(st.rec.cold_tier()),
             st.rec.data_dir().index().join("query"),
         )
         .map_err(from_query)?;

@@ -5,14 +5,14 @@ use std::path::Path;
 
 use anyhow::Result;
 use tradetrail_core::checkpoints::{take_checkpoint, verifier_key};
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(data: Option<&Path>, _args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
-    let (rec, _) = Recorder::open(&dir)?;
+    let rec = super::open_recorder(&dir)?;
     let taken = take_checkpoint(&rec)?;
     // The note exactly, on stdout; where it went, on stderr.
     std::io::stdout().lock().write_all(taken.note.as_bytes())?;

@@ -36,6 +36,23 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
+/// The archive of `dir` as the cold tier of its journal (records that left
+/// `journal/` after the hot window), when it has an archive.
+pub fn cold_tier(
+    dir: &tradetrail_core::DataDir,
+) -> anyhow::Result<Option<std::sync::Arc<dyn tradetrail_journal::ColdLines>>> {
+    use anyhow::Context;
+    let lines = tradetrail_archive::ArchiveLines::open(dir)
+        .with_context(|| format!("reading the archive of {}", dir.root().display()))?;
+    Ok(lines.map(|l| std::sync::Arc::new(l) as std::sync::Arc<dyn tradetrail_journal::ColdLines>))
+}
+
+/// Opens the recorder of `dir` with its archive as the cold tier.
+pub fn open_recorder(dir: &tradetrail_core::DataDir) -> anyhow::Result<tradetrail_core::Recorder> {
+    let (rec, _) = tradetrail_core::Recorder::open(dir)?;
+    Ok(rec.with_cold(cold_tier(dir)?))
+}
+
 pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(

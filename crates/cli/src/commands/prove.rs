@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradetrail_core::{DataDir, Recorder, Tree};
+use tradetrail_core::{DataDir, Tree};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,7 +45,7 @@ enum Kind {
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
-    let (rec, _) = Recorder::open(&dir)?;
+    let rec = super::open_recorder(&dir)?;
     let (tree, _) = Tree::load(&rec)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -177,7 +177,7 @@ pub fn open_investigator(data: Option<&Path>) -> Result<Investigator> {
     };
     let shown = std::cell::Cell::new(false);
     let inv = Investigator::open_with(
-        Source::dir(dir.journal()),
+        Source::dir(dir.journal()).with_cold(super::cold_tier(&dir)?),
         dir.index().join("query"),
         opts,
         &|n| {

@@ -186,7 +186,13 @@ fn check_checkpoint(
         None => tradetrail_core::checkpoints::verifier_key(dir)?,
     };
     let config = tradetrail_core::Config::load(&dir.config())?;
-    match tradetrail_core::checkpoints::check_against(dir, &config.origin, &note, &vkey) {
+    match tradetrail_core::checkpoints::check_against(
+        dir,
+        &config.origin,
+        &note,
+        &vkey,
+        super::cold_tier(dir)?.as_deref(),
+    ) {
         Ok(c) => Ok(c),
         Err(tradetrail_core::Error::Note(e @ NoteError::Malformed { .. })) => {
             Err(BadInput(format!("{}: {e}", path.display())).into())

@@ -1,0 +1,314 @@
+//! The archive as the journal's cold tier: [`ArchiveLines`] gives back the exact line
+//! bytes of records whose segments left `journal/` after the hot window, so the
+//! Merkle tree, checkpoint checks, exports and the query index keep reading from
+//! seq 0 (see `tradetrail_journal::ColdLines`).
+//!
+//! Sequential reads decode a file's `seq` and `line` columns whole. Random reads (a
+//! trail, a sparse query) look up each seq's row in the file (the rows are sorted by
+//! `ts_event`, not seq; the `seq` column of a file is read once and the map kept for
+//! the most recent files) and decode only the pages that hold those rows, through
+//! the page index.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::PageIndexPolicy;
+use tradetrail_core::DataDir;
+use tradetrail_journal::{ColdLines, ColdRange};
+
+use crate::index::ArchiveIndex;
+use crate::reader::{read_batches, read_lines};
+use crate::schema::col;
+use crate::{archive_dir, Error, Result};
+
+/// How many files' seq-to-row maps are kept (each is 4 bytes per record).
+const ROW_MAPS: usize = 64;
+
+/// One counted file.
+#[derive(Debug, Clone)]
+struct ColdFile {
+    path: PathBuf,
+    first: u64,
+    last: u64,
+    purged_by: Option<u64>,
+}
+
+/// The archive of a data directory, read as the journal's cold tier.
+///
+/// The manifests are read when it is opened and again by [`ColdLines::ranges`], or
+/// when a record past what was read is asked for, so a long-lived reader (the
+/// server) follows `archive` and `retention apply` runs.
+#[derive(Debug)]
+pub struct ArchiveLines {
+    root: PathBuf,
+    files: RwLock<Arc<Vec<ColdFile>>>,
+    rows: Mutex<RowMaps>,
+}
+
+#[derive(Debug, Default)]
+struct RowMaps {
+    maps: HashMap<PathBuf, Arc<Vec<u32>>>,
+    order: Vec<PathBuf>,
+}
+
+fn cold(e: Error, seq: u64) -> tradetrail_journal::Error {
+    tradetrail_journal::Error::Cold {
+        seq,
+        reason: format!("reading it from the archive: {e}"),
+    }
+}
+
+impl ArchiveLines {
+    /// The archive of `data`, or `None` when it has no archive directory.
+    pub fn open(data: &DataDir) -> Result<Option<ArchiveLines>> {
+        let root = archive_dir(data);
+        if !root.exists() {
+            return Ok(None);
+        }
+        let lines = ArchiveLines {
+            files: RwLock::new(Arc::new(load_files(&root)?)),
+            root,
+            rows: Mutex::default(),
+        };
+        Ok(Some(lines))
+    }
+
+    /// Reads the manifests again.
+    fn reload(&self) -> Result<Arc<Vec<ColdFile>>> {
+        let files = Arc::new(load_files(&self.root)?);
+        *self.files.write().unwrap_or_else(|p| p.into_inner()) = files.clone();
+        Ok(files)
+    }
+
+    fn current(&self) -> Arc<Vec<ColdFile>> {
+        self.files.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The files as last read, re-read when `seq` is past them.
+    fn files_for(&self, seq: u64) -> tradetrail_journal::Result<Arc<Vec<ColdFile>>> {
+        let files = self.current();
+        if files.last().is_some_and(|f| f.last >= seq) {
+            return Ok(files);
+        }
+        self.reload().map_err(|e| cold(e, seq))
+    }
+
+    /// `rows[seq - first]` = the row of `seq` in the file.
+    fn row_map(&self, f: &ColdFile) -> Result<Arc<Vec<u32>>> {
+        {
+            let maps = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = maps.maps.get(&f.path) {
+                return Ok(m.clone());
+            }
+        }
+        let batches = read_batches(&f.path, Some(&[col::SEQ]))?;
+        let n = (f.last - f.first + 1) as usize;
+        let mut map = vec![u32::MAX; n];
+        let mut row = 0u32;
+        for b in &batches {
+            let seqs = b
+                .column_by_name(col::SEQ)
+                .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+                .ok_or_else(|| corrupt(&f.path, "the seq column has the wrong type".into()))?;
+            for s in seqs.values().iter() {
+                let slot = s
+                    .checked_sub(f.first)
+                    .and_then(|i| map.get_mut(i as usize))
+                    .ok_or_else(|| corrupt(&f.path, format!("holds seq {s}, outside its range")))?;
+                *slot = row;
+                row += 1;
+            }
+        }
+        if row as usize != n || map.contains(&u32::MAX) {
+            return Err(corrupt(
+                &f.path,
+                format!(
+                    "holds {row} rows, not the {n} records {}..={}",
+                    f.first, f.last
+                ),
+            ));
+        }
+        let map = Arc::new(map);
+        let mut maps = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        if maps.order.len() >= ROW_MAPS {
+            let old = maps.order.remove(0);
+            maps.maps.remove(&old);
+        }
+        maps.order.push(f.path.clone());
+        maps.maps.insert(f.path.clone(), map.clone());
+        Ok(map)
+    }
+
+    /// The lines at `rows` (sorted, distinct) of a file, in row order.
+    fn read_rows(path: &Path, rows: &[u32], total: usize) -> Result<Vec<String>> {
+        let pq = |source| Error::Parquet {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
+            file,
+            // The offset index lets the reader decode only the pages holding the rows.
+            ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
+        )
+        .map_err(pq)?;
+        let schema = b.parquet_schema();
+        let line_col = (0..schema.num_columns())
+            .find(|&i| schema.column(i).name() == col::LINE)
+            .ok_or_else(|| corrupt(path, "has no line column".into()))?;
+        let mask = ProjectionMask::leaves(schema, [line_col]);
+        let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
+        let selection = RowSelection::from_consecutive_ranges(ranges, total);
+        let reader = b
+            .with_projection(mask)
+            .with_row_selection(selection)
+            .with_batch_size(8192)
+            .build()
+            .map_err(pq)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for batch in reader {
+            let batch = batch.map_err(|e| corrupt(path, e.to_string()))?;
+            let lines = batch
+                .column(0)
+                .as_string_opt::<i32>()
+                .ok_or_else(|| corrupt(path, "the line column has the wrong type".into()))?;
+            out.extend(lines.iter().map(|l| l.unwrap_or_default().to_string()));
+        }
+        if out.len() != rows.len() {
+            return Err(corrupt(
+                path,
+                format!("gave {} of the {} rows asked for", out.len(), rows.len()),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The index of the file holding `seq`.
+fn file_of(files: &[ColdFile], seq: u64) -> Option<usize> {
+    let i = files.partition_point(|f| f.first <= seq).checked_sub(1)?;
+    (seq <= files[i].last).then_some(i)
+}
+
+fn load_files(root: &Path) -> Result<Vec<ColdFile>> {
+    let idx = ArchiveIndex::load(root)?;
+    Ok(idx
+        .files()
+        .map(|(p, f)| ColdFile {
+            path: p.dir.join(&f.file),
+            first: f.first_seq,
+            last: f.last_seq,
+            purged_by: f.purged_by,
+        })
+        .collect())
+}
+
+fn corrupt(path: &Path, reason: String) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+impl ColdLines for ArchiveLines {
+    fn ranges(&self) -> tradetrail_journal::Result<Vec<ColdRange>> {
+        let files = self.reload().map_err(|e| cold(e, 0))?;
+        Ok(files
+            .iter()
+            .map(|f| ColdRange {
+                first: f.first,
+                last: f.last,
+                purged_by: f.purged_by,
+            })
+            .collect())
+    }
+
+    fn for_each(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<bool>,
+    ) -> tradetrail_journal::Result<()> {
+        let files = self.files_for(to.saturating_sub(1).max(from))?;
+        let Some(start) = file_of(&files, from) else {
+            return Ok(());
+        };
+        for file in &files[start..] {
+            if file.first >= to {
+                break;
+            }
+            if let Some(by) = file.purged_by {
+                return Err(tradetrail_journal::Error::Purged {
+                    seq: from.max(file.first),
+                    purged_by: by,
+                });
+            }
+            for (seq, line) in read_lines(&file.path).map_err(|e| cold(e, file.first))? {
+                if seq < from {
+                    continue;
+                }
+                if seq >= to {
+                    return Ok(());
+                }
+                if !f(seq, line.as_bytes())? {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read(
+        &self,
+        seqs: &[u64],
+        f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<()>,
+    ) -> tradetrail_journal::Result<()> {
+        // Group by file, read each file's rows once, then answer in the order asked.
+        let files = self.files_for(seqs.iter().copied().max().unwrap_or(0))?;
+        let mut by_file: HashMap<usize, Vec<u64>> = HashMap::new();
+        for &s in seqs {
+            match file_of(&files, s) {
+                Some(i) if files[i].purged_by.is_none() => by_file.entry(i).or_default().push(s),
+                Some(_) => {}
+                None => {
+                    return Err(tradetrail_journal::Error::Cold {
+                        seq: s,
+                        reason: "no archive file holds it".into(),
+                    })
+                }
+            }
+        }
+        let mut lines: HashMap<u64, String> = HashMap::with_capacity(seqs.len());
+        for (i, mut want) in by_file {
+            let file = &files[i];
+            let map = self.row_map(file).map_err(|e| cold(e, want[0]))?;
+            want.sort_unstable();
+            want.dedup();
+            let mut rows: Vec<(u32, u64)> = want
+                .iter()
+                .map(|&s| (map[(s - file.first) as usize], s))
+                .collect();
+            rows.sort_unstable();
+            let only: Vec<u32> = rows.iter().map(|r| r.0).collect();
+            let got = ArchiveLines::read_rows(&file.path, &only, map.len())
+                .map_err(|e| cold(e, want[0]))?;
+            for ((_, seq), line) in rows.into_iter().zip(got) {
+                lines.insert(seq, line);
+            }
+        }
+        for &s in seqs {
+            if let Some(line) = lines.get(&s) {
+                f(s, line.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}

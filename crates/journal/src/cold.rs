@@ -1,0 +1,135 @@
+//! Records that have left `journal/`: the older tier a journal's first records move to
+//! after the hot window (in tradetrail, the Parquet archive).
+//!
+//! The journal crate knows nothing of how such records are stored. It defines the
+//! [`ColdLines`] trait — "give me the exact line bytes of these seqs" — and
+//! [`for_each_line_with`], which reads a seq range across the cold tier and the
+//! segment files as one run. Readers that must see every record from seq 0 (the
+//! Merkle tree, checking a checkpoint, the query index, exports) take a
+//! `&dyn ColdLines` so they keep working after segments are removed.
+//!
+//! A cold tier is trusted no more than the segment files: every line it yields must
+//! carry the seq it was asked for (checked here), and a record's hash witnesses its
+//! bytes as usual, so a reader that hashes (the tree, a checkpoint check) notices any
+//! substitution.
+
+use std::fmt::Debug;
+use std::path::Path;
+
+use crate::record::parse_header;
+use crate::segment::list_segments;
+use crate::storage::Storage;
+use crate::{Error, Result};
+
+/// A run of consecutive cold records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdRange {
+    /// First seq.
+    pub first: u64,
+    /// Last seq (inclusive).
+    pub last: u64,
+    /// `Some(seq of the purge record)` when a retention purge removed these records:
+    /// their hashes are still accounted for, their lines are gone.
+    pub purged_by: Option<u64>,
+}
+
+/// Read access to records older than the journal's first segment.
+///
+/// Implementations must yield each record's line exactly as it was written (without
+/// the `\n`). Ranges run from seq 0 without gaps, in seq order.
+pub trait ColdLines: Send + Sync + Debug {
+    /// The runs of records the cold tier accounts for, from seq 0, in order.
+    fn ranges(&self) -> Result<Vec<ColdRange>>;
+
+    /// Calls `f(seq, line)` for every record with `from <= seq < to` that the cold
+    /// tier holds, in seq order; stops early when `f` returns `Ok(false)`. A purged
+    /// record in the range is [`Error::Purged`].
+    fn for_each(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()>;
+
+    /// Calls `f(seq, line)` for each of `seqs` (any order; calls come in the order
+    /// given). Purged records are skipped silently: a caller that needs them all
+    /// compares what it got.
+    fn read(&self, seqs: &[u64], f: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()>;
+
+    /// The seq after the last cold record (0 when there is none).
+    fn end(&self) -> Result<u64> {
+        Ok(self.ranges()?.last().map_or(0, |r| r.last + 1))
+    }
+}
+
+/// [`crate::for_each_line`] across a cold tier and the journal: records before the
+/// journal's first segment come from `cold` (when given; without it such a range is
+/// [`Error::Removed`], as before), the rest from the segment files. Each cold line
+/// must carry the seq asked for. Returns the seq after the last record visited.
+pub fn for_each_line_with(
+    storage: &dyn Storage,
+    dir: &Path,
+    cold: Option<&dyn ColdLines>,
+    from: u64,
+    to: Option<u64>,
+    mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<u64> {
+    let first = list_segments(storage, dir)?.first().map(|s| s.first_seq);
+    let Some(cold) = cold else {
+        return crate::for_each_line(storage, dir, from, to, f);
+    };
+    let hot_first = match first {
+        Some(first) => first,
+        None => cold.end()?,
+    };
+    let mut next = from;
+    if from < hot_first {
+        let cold_to = to.map_or(hot_first, |t| t.min(hot_first));
+        let end = cold.end()?;
+        if end < cold_to {
+            return Err(Error::Cold {
+                seq: end,
+                reason: format!(
+                    "the journal starts at seq {hot_first} but the archive ends at seq {end}"
+                ),
+            });
+        }
+        let mut stopped = false;
+        cold.for_each(from, cold_to, &mut |seq, line| {
+            match parse_header(line) {
+                Ok(h) if h.seq == seq && seq == next => {}
+                _ => {
+                    return Err(Error::Cold {
+                        seq: next,
+                        reason: "the archive gave a line that is not this record".into(),
+                    })
+                }
+            }
+            next = seq + 1;
+            if !f(seq, line)? {
+                stopped = true;
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        if stopped {
+            return Ok(next);
+        }
+        if next != cold_to {
+            return Err(Error::Cold {
+                seq: next,
+                reason: format!("the archive holds no record {next}"),
+            });
+        }
+        if to.is_some_and(|t| t <= hot_first) || first.is_none() {
+            return Ok(next);
+        }
+    }
+    let mut stopped = false;
+    let end = crate::for_each_line(storage, dir, next, to, |seq, line| {
+        let go = f(seq, line)?;
+        stopped = !go;
+        Ok(go)
+    })?;
+    Ok(if stopped { end } else { end.max(next) })
+}
