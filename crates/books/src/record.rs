@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tradetrail_journal::{for_each_line, record_type, FsStorage};
+use tradetrail_journal::{for_each_line_with, list_segments, record_type, ColdLines, FsStorage};
 
 use crate::{Error, Result};
 
@@ -114,6 +114,23 @@ pub fn is_books_type(t: &str) -> bool {
         || t == "recommendation.generated"
 }
 
+/// The archive beside `journal_dir` (`DIR/journal` -> `DIR/archive`), when the
+/// journal no longer starts at seq 0: the books are derived from every record.
+fn cold_tier(journal_dir: &Path) -> Result<Option<tradetrail_archive::ArchiveLines>> {
+    let starts_late = list_segments(&FsStorage, journal_dir)?
+        .first()
+        .is_some_and(|s| s.first_seq > 0);
+    let Some(root) = journal_dir.parent().filter(|_| starts_late) else {
+        return Ok(None);
+    };
+    tradetrail_archive::ArchiveLines::open(&tradetrail_core::DataDir::new(root)).map_err(|e| {
+        Error::Journal(tradetrail_journal::Error::Cold {
+            seq: 0,
+            reason: format!("the journal starts past seq 0 and its archive cannot be read: {e}"),
+        })
+    })
+}
+
 /// Reads every record the books use from a journal directory, in `seq` order. Reads
 /// complete lines only, takes no lock: works beside a process that is appending.
 pub fn read_records(journal_dir: &Path) -> Result<Vec<Record>> {
@@ -124,21 +141,29 @@ pub fn read_records(journal_dir: &Path) -> Result<Vec<Record>> {
 pub fn read_records_where(journal_dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<Record>> {
     let mut out = Vec::new();
     let mut bad = None;
-    for_each_line(&FsStorage, journal_dir, 0, None, |seq, line| {
-        if !record_type(line).is_some_and(&keep) {
-            return Ok(true);
-        }
-        match Record::parse(line) {
-            Ok(r) => {
-                out.push(r);
-                Ok(true)
+    let cold = cold_tier(journal_dir)?;
+    for_each_line_with(
+        &FsStorage,
+        journal_dir,
+        cold.as_ref().map(|c| c as &dyn ColdLines),
+        0,
+        None,
+        |seq, line| {
+            if !record_type(line).is_some_and(&keep) {
+                return Ok(true);
             }
-            Err(reason) => {
-                bad = Some(Error::Record { seq, reason });
-                Ok(false)
+            match Record::parse(line) {
+                Ok(r) => {
+                    out.push(r);
+                    Ok(true)
+                }
+                Err(reason) => {
+                    bad = Some(Error::Record { seq, reason });
+                    Ok(false)
+                }
             }
-        }
-    })?;
+        },
+    )?;
     match bad {
         Some(e) => Err(e),
         None => Ok(out),
