@@ -3,7 +3,7 @@
 //! record 0 being `journal.created`, and the Merkle tree of everything seen.
 //! Backup runs it over the source, restore over the copy, file by file.
 
-use tradetrail_journal::{parse_header, record_type, RecordHash};
+use tradetrail_journal::{parse_header, record_type, ColdLines, RecordHash};
 use tradetrail_merkle::MerkleLog;
 
 /// The running state of the check.
@@ -56,6 +56,31 @@ impl ChainCheck {
             records += 1;
         }
         Ok(SegmentSeen { records })
+    }
+
+    /// Checks the records before the journal's first segment, `next..to`, read back
+    /// from the cold tier (the archive) after the hot window removed their segments.
+    pub fn cold(&mut self, cold: &dyn ColdLines, to: u64) -> Result<u64, String> {
+        let from = self.next_seq;
+        let mut bad = None;
+        let read = cold.for_each(from, to, &mut |_, line| match self.line(line) {
+            Ok(()) => Ok(true),
+            Err(r) => {
+                bad = Some(r);
+                Ok(false)
+            }
+        });
+        if let Some(r) = bad {
+            return Err(format!("in the archive: {r}"));
+        }
+        read.map_err(|e| format!("reading the archive: {e}"))?;
+        if self.next_seq != to {
+            return Err(format!(
+                "the journal starts at seq {to} but the archive holds records only up to {}",
+                self.next_seq
+            ));
+        }
+        Ok(to - from)
     }
 
     fn line(&mut self, line: &[u8]) -> Result<(), String> {

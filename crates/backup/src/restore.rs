@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use tradetrail_checkpoint::{open_note, VerifierKey};
 use tradetrail_core::Config;
-use tradetrail_journal::{parse_segment_file_name, FsStorage};
+use tradetrail_journal::parse_segment_file_name;
 
 use crate::backup::{checkpoint_size, is_empty_or_missing, sha256_hex};
 use crate::chain::ChainCheck;
@@ -152,6 +152,26 @@ pub fn restore(
         Ok(bytes)
     };
 
+    // Every other file first: the archive among them, which holds the records
+    // before the first segment once the hot window removed older segments.
+    let mut checkpoints: Vec<(&FileEntry, Vec<u8>)> = Vec::new();
+    for f in m.files.iter().filter(|f| f.kind != FileKind::Segment) {
+        let bytes = fetch(f)?;
+        let path = staging.path.join(&f.path);
+        write_atomically(&path, &bytes)?;
+        if f.kind == FileKind::Secret {
+            restrict(&path)?;
+        }
+        if f.kind == FileKind::Checkpoint {
+            checkpoints.push((f, bytes));
+        }
+        done += f.bytes;
+        progress(done, total);
+    }
+    if m.files.iter().any(|f| f.path.starts_with("keys/")) {
+        restrict(&staging.path.join("keys"))?;
+    }
+
     // Segments, in seq order, record by record.
     let mut segs: Vec<&FileEntry> = m
         .files
@@ -163,6 +183,20 @@ pub fn restore(
         return Err(Error::refused(MANIFEST_KEY, "lists no journal segment"));
     }
     let mut chain = ChainCheck::new();
+    if let Some(first) = segs[0].first_seq.filter(|&f| f > 0) {
+        let staged = tradetrail_core::DataDir::new(&staging.path);
+        let lines = tradetrail_archive::ArchiveLines::open(&staged)
+            .map_err(|e| Error::refused("archive/", e.to_string()))?
+            .ok_or_else(|| {
+                Error::refused(
+                    "journal/",
+                    format!("starts at seq {first} and the backup holds no archive with the records before it"),
+                )
+            })?;
+        chain
+            .cold(&lines, first)
+            .map_err(|r| Error::refused("archive/", r))?;
+    }
     for f in &segs {
         let named = f
             .path
@@ -218,25 +252,6 @@ pub fn restore(
     let root = chain.tree().root().to_string();
     if root != m.root {
         return Err(mism("the Merkle root", root, &m.root));
-    }
-
-    // Every other file.
-    let mut checkpoints: Vec<(&FileEntry, Vec<u8>)> = Vec::new();
-    for f in m.files.iter().filter(|f| f.kind != FileKind::Segment) {
-        let bytes = fetch(f)?;
-        let path = staging.path.join(&f.path);
-        write_atomically(&path, &bytes)?;
-        if f.kind == FileKind::Secret {
-            restrict(&path)?;
-        }
-        if f.kind == FileKind::Checkpoint {
-            checkpoints.push((f, bytes));
-        }
-        done += f.bytes;
-        progress(done, total);
-    }
-    if m.files.iter().any(|f| f.path.starts_with("keys/")) {
-        restrict(&staging.path.join("keys"))?;
     }
 
     // The configuration names the same journal.
@@ -336,14 +351,25 @@ pub fn restore(
     }
 
     // The journal's own verifier over the restored files.
-    let report = tradetrail_journal::verify(&FsStorage, &staging.path.join("journal"), &|_| {})?;
-    if !report.ok {
+    // The journal's own verifier over the restored files, and the archive's (its
+    // files against their manifests and Merkle roots, and the journal's link to it).
+    let full =
+        tradetrail_archive::verify_all(&tradetrail_core::DataDir::new(&staging.path), &|_| {})
+            .map_err(|e| Error::refused("archive/", e.to_string()))?;
+    if !full.ok() {
+        let (what, seq, reason) = match &full.archive {
+            Some(a) if !a.ok => ("archive/", a.first_bad_seq, a.reason.clone()),
+            _ => (
+                "journal/",
+                full.journal.first_bad_seq,
+                full.journal.reason.clone(),
+            ),
+        };
         return Err(Error::refused(
-            "journal/",
+            what,
             format!(
-                "verify: first bad seq {:?}: {}",
-                report.first_bad_seq,
-                report.reason.unwrap_or_default()
+                "verify: first bad seq {seq:?}: {}",
+                reason.unwrap_or_default()
             ),
         ));
     }

@@ -31,6 +31,19 @@ fn with_events(n: u64) -> Scratch {
     s
 }
 
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -281,6 +294,27 @@ fn commands_read_records_that_left_the_journal_from_the_archive() {
     let proof: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(proof["seq"], 3);
     s.on_data("checkpoint", &[]).expect(0);
+    // A backup of it restores, checked from seq 0 through the archive, to the same
+    // records; a backup whose archive lost a file is refused.
+    let bk = s.path().join("bk").display().to_string();
+    let restored = s.path().join("restored").display().to_string();
+    s.on_data("backup", &["--to", &bk]).expect(0);
+    s.tt(&["restore", "--from", &bk, "--data", &restored])
+        .expect(0);
+    let r = s
+        .tt(&["query", "--data", &restored, "--format", "jsonl"])
+        .expect(0);
+    assert_eq!(r.stdout, query(&s));
+    let mut objects: Vec<_> = walk(&s.path().join("bk"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    objects.sort();
+    std::fs::remove_file(&objects[0]).unwrap();
+    let again = s.path().join("restored2").display().to_string();
+    let r = s.tt(&["restore", "--from", &bk, "--data", &again]);
+    assert_ne!(r.code, Some(0), "{}", r.stderr);
+    assert!(!std::path::Path::new(&again).exists());
     // Without the archive: a clear refusal, not an answer from half the journal.
     std::fs::rename(s.data.join("archive"), s.path().join("archive.away")).unwrap();
     std::fs::remove_dir_all(s.data.join("index")).unwrap();
