@@ -29,10 +29,12 @@ pub struct Source {
     cold: Option<Arc<dyn ColdLines>>,
     /// The cold ranges last listed, with the journal's first seq they were listed
     /// for: the list changes only when segments leave `journal/`.
-    cold_ranges: Arc<Mutex<Option<(u64, Vec<ColdRange>)>>>,
+    cold_ranges: Arc<Mutex<Option<ColdListing>>>,
 }
 
 type OpenFiles = Mutex<HashMap<PathBuf, Arc<File>>>;
+/// The cold ranges, and the journal's first seq when they were listed.
+type ColdListing = (u64, Vec<ColdRange>);
 
 #[derive(Debug, Clone)]
 enum Kind {
