@@ -244,3 +244,81 @@ fn an_index_built_before_the_removal_keeps_answering_after_it() {
     );
     assert_eq!(inv.trail("O-3").unwrap().records.len(), 2);
 }
+
+#[test]
+fn purged_records_are_counted_as_purged_and_read_as_nothing() {
+    let f = Fixture::new();
+    f.write_day(0, 100, |i, ts| order(i, ts, "T-1"));
+    f.write_day(1, 100, |i, ts| custom(i, ts, "T-2"));
+    f.write_day(2, 100, |i, ts| order(500 + i, ts, "T-3"));
+    f.seal_until(400);
+    archive(&f.dir, &ArchiveOptions::default(), &mut |_, _| {}).unwrap();
+    let before = journal_lines(&f.dir);
+    set_retention(&f.dir, "90d", &[("order.*", "6y"), ("custom.*", "30d")]);
+    let done = apply(&f.open(), "operator:test").unwrap();
+    let purge = done
+        .purge_record
+        .expect("day 1 (custom.log only) is purged");
+    let purged: Vec<u64> = before
+        .iter()
+        .filter(|(_, l)| std::str::from_utf8(l).unwrap().contains("\"custom.log\""))
+        .filter(|(_, l)| std::str::from_utf8(l).unwrap().contains("\"T-2\""))
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(purged.len(), 100);
+    let c = cold(&f);
+    // Reading a purged range names the purge record.
+    let e = for_each_line_with(
+        &FsStorage,
+        &f.dir.journal(),
+        Some(c.as_ref()),
+        0,
+        None,
+        |_, _| Ok(true),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, tradetrail_journal::Error::Purged { purged_by, .. } if purged_by == purge),
+        "{e}"
+    );
+    // The index: every other record is found as written, the purged ones are counted
+    // as purged and return nothing.
+    let inv = investigator(&f, Some(c)).unwrap();
+    let got = everything(&inv);
+    let want: Vec<(u64, Vec<u8>)> = all_now(&f, &before, &purged);
+    assert!(got == want, "everything but the purged records");
+    let stats = inv.stats(Dim::Type, &Filter::default()).unwrap();
+    let count = |t: &str| {
+        stats
+            .rows
+            .iter()
+            .find(|r| r.value.as_deref() == Some(t))
+            .map_or(0, |r| r.count)
+    };
+    assert_eq!(count("(purged by retention)"), 100);
+    assert_eq!(count("order.submitted"), 200);
+    assert!(inv
+        .trail("O-503")
+        .unwrap()
+        .records
+        .iter()
+        .all(|r| !purged.contains(&r.seq)));
+    assert_eq!(
+        inv.trail("O-3").unwrap().records.len(),
+        1,
+        "the order; its purged log line is gone"
+    );
+}
+
+/// The lines before the purge minus the purged ones, then whatever was appended since.
+fn all_now(f: &Fixture, before: &[(u64, Vec<u8>)], purged: &[u64]) -> Vec<(u64, Vec<u8>)> {
+    let first =
+        tradetrail_journal::list_segments(&FsStorage, &f.dir.journal()).unwrap()[0].first_seq;
+    let mut v: Vec<(u64, Vec<u8>)> = before
+        .iter()
+        .filter(|(s, _)| *s < first && !purged.contains(s))
+        .cloned()
+        .collect();
+    v.extend(journal_lines(&f.dir));
+    v
+}

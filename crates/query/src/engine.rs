@@ -166,7 +166,9 @@ impl Investigator {
     /// index says, reopens (which revalidates and rebuilds) and runs it once more.
     pub(crate) fn answer<T>(&self, f: impl Fn(&Index, &Source) -> Result<T>) -> Result<T> {
         self.refresh()?;
-        match f(&self.read(), &self.source) {
+        // The read guard must be gone before `reopen` takes the write lock.
+        let first = f(&self.read(), &self.source);
+        match first {
             Err(Error::Stale { .. }) => {
                 self.reopen()?;
                 f(&self.read(), &self.source)

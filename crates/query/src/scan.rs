@@ -346,7 +346,14 @@ pub(crate) fn fetch(
         sorted.sort_unstable_by_key(|h| h.0);
     }
     let seqs: Vec<u64> = sorted.iter().map(|h| h.0).collect();
-    let locs = locs_of(ix, &seqs)?;
+    let mut locs = locs_of(ix, &seqs)?;
+    // Records a retention purge removed have no line: they are not delivered.
+    if locs.iter().any(|l| ix.segs.is_purged(l.segment)) {
+        let keep: Vec<bool> = locs.iter().map(|l| !ix.segs.is_purged(l.segment)).collect();
+        let mut k = keep.iter();
+        sorted.retain(|_| *k.next().expect("one flag per hit"));
+        locs.retain(|l| !ix.segs.is_purged(l.segment));
+    }
     let type_of = |combo: u32| {
         let c = ix.dicts.combos()[combo as usize];
         ix.dicts.value(Dim::Type, c[0])
@@ -377,9 +384,10 @@ pub(crate) fn fetch(
         Ok(true)
     })?;
     for (seq, _) in hits {
-        let at = lines
-            .binary_search_by_key(seq, |l| l.0)
-            .expect("every hit was read");
+        // Every hit was read, but for purged ones.
+        let Ok(at) = lines.binary_search_by_key(seq, |l| l.0) else {
+            continue;
+        };
         if !f(*seq, &lines[at].1)? {
             return Ok(false);
         }

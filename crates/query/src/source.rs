@@ -232,6 +232,11 @@ pub(crate) enum SegKind {
 }
 
 impl Segments {
+    /// Whether segment `i` is a range a retention purge removed.
+    pub fn is_purged(&self, i: usize) -> bool {
+        matches!(self.kinds.get(i), Some(SegKind::Purged { .. }))
+    }
+
     /// The index of the segment holding `seq` (if any segment starts at or before it).
     pub fn of(&self, seq: u64) -> Option<usize> {
         self.firsts.partition_point(|&f| f <= seq).checked_sub(1)
