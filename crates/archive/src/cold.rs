@@ -43,9 +43,9 @@ struct ColdFile {
 
 /// The archive of a data directory, read as the journal's cold tier.
 ///
-/// The manifests are read when it is opened and again by [`ColdLines::ranges`], or
-/// when a record past what was read is asked for, so a long-lived reader (the
-/// server) follows `archive` and `retention apply` runs.
+/// The manifests are read on first use, again by [`ColdLines::ranges`], and when a
+/// record past what was read is asked for, so a long-lived reader (the server)
+/// follows `archive` and `retention apply` runs.
 #[derive(Debug)]
 pub struct ArchiveLines {
     root: PathBuf,
@@ -74,7 +74,9 @@ impl ArchiveLines {
             return Ok(None);
         }
         let lines = ArchiveLines {
-            files: RwLock::new(Arc::new(load_files(&root)?)),
+            // Read on first use: most readers never need the archive (the journal
+            // still starts at seq 0), and a year of manifests costs tens of ms.
+            files: RwLock::new(Arc::new(Vec::new())),
             root,
             rows: Mutex::default(),
         };
