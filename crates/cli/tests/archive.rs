@@ -45,15 +45,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(parquet_files(&p));
-        } else if p.extension().is_some_and(|x| x == "parquet") {
-            out.push(p);
-        }
-    }
+    let mut out: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
     out.sort();
     out
 }
@@ -305,11 +300,7 @@ fn commands_read_records_that_left_the_journal_from_the_archive() {
         .tt(&["query", "--data", &restored, "--format", "jsonl"])
         .expect(0);
     assert_eq!(r.stdout, query(&s));
-    let mut objects: Vec<_> = walk(&s.path().join("bk"))
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
-    objects.sort();
+    let objects = parquet_files(&s.path().join("bk"));
     std::fs::remove_file(&objects[0]).unwrap();
     let again = s.path().join("restored2").display().to_string();
     let r = s.tt(&["restore", "--from", &bk, "--data", &again]);
