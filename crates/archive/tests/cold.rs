@@ -122,7 +122,24 @@ fn the_tree_rebuilds_from_the_archive_and_the_old_checkpoint_still_verifies() {
         Tree::load(&rec).is_err(),
         "without the archive the tree cannot be rebuilt"
     );
+    assert!(matches!(
+        rec.read_line(5),
+        Err(tradetrail_core::Error::Journal(
+            tradetrail_journal::Error::Removed { seq: 5, .. }
+        ))
+    ));
     let rec = rec.with_cold(Some(c.clone()));
+    let mut line5 = Vec::new();
+    c.read(&[5], &mut |_, l| {
+        line5 = l.to_vec();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        rec.read_line(5).unwrap(),
+        line5,
+        "a record that left journal/ reads from the archive"
+    );
     let (tree, load) = Tree::load(&rec).unwrap();
     assert_eq!(
         load.added, size,

@@ -125,6 +125,35 @@ impl Recorder {
         self
     }
 
+    /// The line of record `seq` (without `\n`): from the journal, or from the cold
+    /// tier when its segment left `journal/`.
+    pub fn read_line(&self, seq: u64) -> Result<Vec<u8>> {
+        match self.journal.read_line(seq) {
+            Err(tradetrail_journal::Error::Removed { .. }) if self.cold.is_some() => {
+                let mut got = None;
+                tradetrail_journal::for_each_line_with(
+                    self.journal.options().storage.as_ref(),
+                    &self.dir.journal(),
+                    self.cold(),
+                    seq,
+                    Some(seq + 1),
+                    |_, line| {
+                        got = Some(line.to_vec());
+                        Ok(true)
+                    },
+                )?;
+                got.ok_or_else(|| {
+                    tradetrail_journal::Error::Cold {
+                        seq,
+                        reason: "the archive does not hold it".into(),
+                    }
+                    .into()
+                })
+            }
+            r => Ok(r?),
+        }
+    }
+
     /// The cold tier, if one was given.
     pub fn cold(&self) -> Option<&dyn ColdLines> {
         self.cold.as_deref()

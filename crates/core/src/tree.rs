@@ -43,25 +43,7 @@ impl Tree {
             // The stored tree must end where the journal says it does.
             if !l.is_empty() {
                 let last = l.len() - 1;
-                let line = match rec.journal().read_line(last) {
-                    Ok(line) => line,
-                    Err(tradetrail_journal::Error::Removed { .. }) => {
-                        let mut got = None;
-                        for_each_line_with(
-                            &FsStorage,
-                            &rec.data_dir().journal(),
-                            rec.cold(),
-                            last,
-                            Some(last + 1),
-                            |_, line| {
-                                got = Some(line.to_vec());
-                                Ok(true)
-                            },
-                        )?;
-                        got.unwrap_or_default()
-                    }
-                    Err(e) => return Err(e.into()),
-                };
+                let line = rec.read_line(last)?;
                 if l.leaf(last) != Some(leaf_hash(&line)) {
                     log = None;
                 }

@@ -146,6 +146,8 @@ impl ApiError {
             J::NoSuchRecord { seq, len } => ApiError::NotFound(format!(
                 "no record with seq {seq} (the journal holds {len})"
             )),
+            // Removed by a retention purge: its line is gone for good.
+            J::Purged { .. } => ApiError::NotFound(e.to_string()),
             J::DiskFull { .. } | J::Poisoned { .. } | J::Io { .. } => {
                 tracing::error!(error = %e, "journal not writable");
                 ApiError::Unavailable {

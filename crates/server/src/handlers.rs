@@ -309,11 +309,7 @@ pub async fn inclusion(
     )?;
     let Query(q) = q.map_err(query_error)?;
     blocking(move || {
-        let line = st
-            .rec
-            .journal()
-            .read_line(q.seq)
-            .map_err(ApiError::from_journal)?;
+        let line = st.rec.read_line(q.seq).map_err(ApiError::from_core)?;
         if caller.role == Role::Trader {
             let owner = serde_json::from_slice::<Value>(&line).ok().and_then(|v| {
                 v.get("trader_id")
