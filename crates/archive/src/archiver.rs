@@ -8,8 +8,11 @@
 //! by `verify` and SQL and made again, identically, by the next run. Archiving reads
 //! only sealed segments, which never change, so it can run beside a writer.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -136,7 +139,8 @@ pub fn archive(
     }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 4);
+        .clamp(1, 4)
+        .min(work.len().max(1));
     let mut done = 0u64;
     // Manifests changed but not saved yet: saved when the run moves to another
     // partition, every SAVE_EVERY files, and at the end. Until then the new files are
@@ -144,75 +148,126 @@ pub fn archive(
     let mut dirty: Option<usize> = None;
     let mut unsaved = 0usize;
     let skip_to = state.next;
-    for wave in work.chunks(threads) {
-        let outs: Vec<Result<SegmentOut>> = std::thread::scope(|s| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|&i| {
-                    let (seg, end) = (&segs[i], segs[i + 1].first_seq);
-                    let (root, origin) = (&root, &config.origin);
-                    s.spawn(move || {
-                        prepare_segment(&seg.path, seg.first_seq, end, skip_to, root, origin, opts)
-                    })
+    // Workers take the next segment as soon as they are free; this thread stitches
+    // the results in segment order as they arrive, while the workers go on. After a
+    // failure no new segment is started, and the files of segments after the failed
+    // one are removed (they could not be counted).
+    let next_work = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<SegmentOut>)>();
+    let failed: Option<(Error, bool)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let tx = tx.clone();
+                let (segs, work, root, origin) = (&segs, &work, &root, &config.origin);
+                let (next_work, stop) = (&next_work, &stop);
+                s.spawn(move || {
+                    let mut buffers = Buffers::default();
+                    while !stop.load(Ordering::Relaxed) {
+                        let k = next_work.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = work.get(k) else { break };
+                        let (seg, end) = (&segs[i], segs[i + 1].first_seq);
+                        let out = prepare_segment(
+                            &seg.path,
+                            seg.first_seq,
+                            end,
+                            skip_to,
+                            root,
+                            origin,
+                            opts,
+                            &mut buffers,
+                        );
+                        if out.is_err() {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        if tx.send((k, out)).is_err() {
+                            break;
+                        }
+                    }
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::BadInput("an archive worker panicked".into()))
-                    })
-                })
-                .collect()
-        });
-        let mut failed = None;
-        for out in outs {
-            let out = match (out, failed.is_some()) {
-                (Ok(o), false) => o,
-                (Ok(o), true) => {
-                    o.discard();
+            })
+            .collect();
+        drop(tx);
+        let mut pending: BTreeMap<usize, Result<SegmentOut>> = BTreeMap::new();
+        let mut expected = 0usize;
+        let mut failed: Option<Error> = None;
+        let mut unsaveable = false;
+        for (k, out) in rx.iter() {
+            pending.insert(k, out);
+            while let Some(out) = pending.remove(&expected) {
+                expected += 1;
+                let out = match (out, failed.is_some()) {
+                    (Ok(o), false) => o,
+                    (Ok(o), true) => {
+                        o.discard();
+                        continue;
+                    }
+                    (Err(e), _) => {
+                        failed.get_or_insert(e);
+                        continue;
+                    }
+                };
+                if let Err(e) = link(&mut state, &out) {
+                    out.discard();
+                    stop.store(true, Ordering::Relaxed);
+                    failed = Some(e);
                     continue;
                 }
-                (Err(e), _) => {
-                    failed.get_or_insert(e);
-                    continue;
+                done += out.jsonl_len;
+                report.segments += 1;
+                for mut c in out.chunks {
+                    c.entry.first_prev = state.prev;
+                    for leaf in &c.leaves {
+                        state.frontier.push_leaf(*leaf);
+                    }
+                    c.entry.root = state.frontier.root();
+                    c.entry.frontier = state.frontier.clone();
+                    state.prev = c.entry.last_hash;
+                    state.ts = c.entry.last_ts_recorded;
+                    state.next = c.entry.last_seq + 1;
+                    report.files += 1;
+                    report.records += c.entry.records;
+                    report.jsonl_bytes += c.entry.jsonl_bytes;
+                    report.parquet_bytes += c.entry.bytes;
+                    let at = put_entry(&mut idx, &config.origin, c.entry);
+                    if dirty.is_some_and(|d| d != at) || unsaved >= SAVE_EVERY {
+                        if let Err(e) = save_dirty(&idx, &mut dirty) {
+                            // As before the pipeline: nothing more is saved.
+                            stop.store(true, Ordering::Relaxed);
+                            failed = Some(e);
+                            unsaveable = true;
+                            break;
+                        }
+                        unsaved = 0;
+                    }
+                    dirty = Some(at);
+                    unsaved += 1;
                 }
-            };
-            if let Err(e) = link(&mut state, &out) {
-                out.discard();
-                failed = Some(e);
-                continue;
+                if failed.is_none() {
+                    progress(done, total);
+                }
             }
-            done += out.jsonl_len;
-            report.segments += 1;
-            for mut c in out.chunks {
-                c.entry.first_prev = state.prev;
-                for leaf in &c.leaves {
-                    state.frontier.push_leaf(*leaf);
-                }
-                c.entry.root = state.frontier.root();
-                c.entry.frontier = state.frontier.clone();
-                state.prev = c.entry.last_hash;
-                state.ts = c.entry.last_ts_recorded;
-                state.next = c.entry.last_seq + 1;
-                report.files += 1;
-                report.records += c.entry.records;
-                report.jsonl_bytes += c.entry.jsonl_bytes;
-                report.parquet_bytes += c.entry.bytes;
-                let at = put_entry(&mut idx, &config.origin, c.entry);
-                if dirty.is_some_and(|d| d != at) || unsaved >= SAVE_EVERY {
-                    save_dirty(&idx, &mut dirty)?;
-                    unsaved = 0;
-                }
-                dirty = Some(at);
-                unsaved += 1;
-            }
-            progress(done, total);
         }
-        if let Some(e) = failed {
+        // Segments that were started after a failure and arrived out of order.
+        for (_, out) in pending {
+            if let Ok(o) = out {
+                o.discard();
+            }
+        }
+        let mut panicked = false;
+        for h in handles {
+            panicked |= h.join().is_err();
+        }
+        if failed.is_none() && (panicked || expected < work.len()) {
+            failed = Some(Error::BadInput("an archive worker panicked".into()));
+        }
+        failed.map(|e| (e, unsaveable))
+    });
+    if let Some((e, unsaveable)) = failed {
+        if !unsaveable {
             save_dirty(&idx, &mut dirty)?;
-            return Err(e);
         }
+        return Err(e);
     }
     save_dirty(&idx, &mut dirty)?;
     report.end_seq = state.next;
@@ -288,6 +343,21 @@ impl SegmentOut {
     }
 }
 
+/// What a worker keeps from one segment to the next, so that each segment does not
+/// take (and fault in) fresh memory for its bytes and rows.
+#[derive(Default)]
+struct Buffers {
+    data: Vec<u8>,
+    rows: Vec<Row<'static>>,
+}
+
+/// An empty vector of rows borrowing for any lifetime, on the allocation of `v`.
+fn recycle<'x, 'y>(mut v: Vec<Row<'x>>) -> Vec<Row<'y>> {
+    v.clear();
+    // Same layout, no element: collected in place, the capacity is kept.
+    v.into_iter().map(|_| unreachable!("empty")).collect()
+}
+
 /// Reads one sealed segment, checks its records (`seq`, the `prev` chain inside it,
 /// `ts_recorded` order), and writes one file per UTC day for its records from `skip_to` on.
 #[allow(clippy::too_many_arguments)]
@@ -299,20 +369,54 @@ fn prepare_segment(
     root: &Path,
     origin: &str,
     opts: &ArchiveOptions,
+    buffers: &mut Buffers,
 ) -> Result<SegmentOut> {
-    let data = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let mut data = std::mem::take(&mut buffers.data);
+    data.clear();
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        let len = usize::try_from(f.metadata()?.len()).unwrap_or(0);
+        data.reserve_exact(len);
+        f.read_to_end(&mut data)
+    });
+    if let Err(e) = read {
+        buffers.data = data;
+        return Err(Error::io("read", path, e));
+    }
+    let mut rows = recycle(std::mem::take(&mut buffers.rows));
+    let out = prepare_lines(
+        path, &data, first_seq, end_seq, skip_to, root, origin, opts, &mut rows,
+    );
+    buffers.rows = recycle(rows);
+    buffers.data = data;
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare_lines<'d>(
+    path: &Path,
+    data: &'d [u8],
+    first_seq: u64,
+    end_seq: u64,
+    skip_to: u64,
+    root: &Path,
+    origin: &str,
+    opts: &ArchiveOptions,
+    rows: &mut Vec<Row<'d>>,
+) -> Result<SegmentOut> {
     let mut out = SegmentOut {
         chunks: Vec::new(),
         jsonl_len: data.len() as u64,
         paths: Vec::new(),
     };
-    let mut rows: Vec<Row<'_>> = Vec::new();
-    let mut leaves: Vec<Hash> = Vec::new();
+    // Room for lines of 200 bytes and more; pages never touched cost nothing.
+    let estimate = data.len() / 200 + 1;
+    rows.reserve(estimate);
+    let mut leaves: Vec<Hash> = Vec::with_capacity(estimate);
     let mut chunk: Option<(i64, Chunk)> = None;
     let mut prev: Option<(Hash, i64)> = None;
     let mut pos = 0usize;
     let mut seq = first_seq;
-    let flush = |rows: &mut Vec<Row<'_>>,
+    let flush = |rows: &mut Vec<Row<'d>>,
                  leaves: &mut Vec<Hash>,
                  c: Chunk,
                  out: &mut SegmentOut|
@@ -378,7 +482,7 @@ fn prepare_segment(
         let day = day_of(row.ts_recorded);
         if chunk.as_ref().is_some_and(|(d, _)| *d != day) {
             let (_, c) = chunk.take().expect("checked");
-            flush(&mut rows, &mut leaves, c, &mut out)?;
+            flush(rows, &mut leaves, c, &mut out)?;
         }
         let hash = Hash(RecordHash::of_line(line).0);
         let c = &mut chunk
@@ -411,7 +515,7 @@ fn prepare_segment(
         });
     }
     if let Some((_, c)) = chunk {
-        flush(&mut rows, &mut leaves, c, &mut out)?;
+        flush(rows, &mut leaves, c, &mut out)?;
     }
     Ok(out)
 }
@@ -543,10 +647,19 @@ fn write_file(
     file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
     drop(file);
     layout::commit(&tmp, &path)?;
-    let mut types = std::collections::BTreeMap::new();
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for r in rows {
-        *types.entry(r.ty.to_string()).or_insert(0u64) += 1;
+        match counts.get_mut(r.ty.as_ref()) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(r.ty.as_ref(), 1);
+            }
+        }
     }
+    let types = counts
+        .into_iter()
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
     Ok(FileEntry {
         file: name,
         first_seq: first.seq,
@@ -611,5 +724,20 @@ impl ArchiveLock {
             },
         )?;
         Ok(ArchiveLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycled_rows_keep_their_allocation() {
+        let line = br#"{"seq":0,"ts_recorded":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000","type":"t"}"#.to_vec();
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(1000);
+        rows.push(Row::parse(&line).unwrap());
+        let cap = rows.capacity();
+        let rows: Vec<Row<'static>> = recycle(rows);
+        assert_eq!((rows.len(), rows.capacity()), (0, cap));
     }
 }

@@ -17,7 +17,7 @@ use tradetrail_journal::{parse_header, record_type};
 use crate::schema::schema;
 
 /// The fields of one record, borrowed from its line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row<'a> {
     /// `seq`.
     pub seq: u64,
@@ -100,6 +100,14 @@ impl<'a> Row<'a> {
     /// valid header; the reason names what is wrong.
     pub fn parse(line: &'a [u8]) -> Result<Row<'a>, String> {
         let text = std::str::from_utf8(line).map_err(|_| "the line is not UTF-8".to_string())?;
+        if let Some(row) = scan::canonical(text) {
+            return Ok(row);
+        }
+        Row::parse_slow(line, text)
+    }
+
+    /// What [`Row::parse`] gives, through serde alone (the scanner's reference).
+    fn parse_slow(line: &'a [u8], text: &'a str) -> Result<Row<'a>, String> {
         if let Ok(c) = serde_json::from_str::<Canonical<'a>>(text) {
             return Ok(Row {
                 seq: c.seq,
@@ -146,6 +154,400 @@ impl<'a> Row<'a> {
     /// The time rows are sorted by in a file: `ts_event`, else `ts_recorded`.
     pub fn sort_ts(&self) -> i64 {
         self.ts_event.unwrap_or(self.ts_recorded)
+    }
+}
+
+/// A scanner for the common shape of a line: a compact JSON object (no whitespace
+/// between the envelope's keys and values), keys and envelope strings without
+/// escapes. It gives exactly what serde gives for such a line, and `None` for any
+/// line it does not fully understand, which serde then parses: it never decides a
+/// case differently, it only declines.
+mod scan {
+    use std::borrow::Cow;
+
+    use super::Row;
+
+    /// Nesting deeper than this inside `refs`, `data` or an unknown key is left to serde.
+    const MAX_DEPTH: u32 = 64;
+
+    struct Scanner<'a> {
+        text: &'a str,
+        b: &'a [u8],
+        i: usize,
+    }
+
+    /// Bits of the envelope's keys, to refuse duplicates (serde fails on them).
+    const SEQ: u32 = 1;
+    const TS_RECORDED: u32 = 1 << 1;
+    const PREV: u32 = 1 << 2;
+    const TYPE: u32 = 1 << 3;
+    const REQUIRED: u32 = SEQ | TS_RECORDED | PREV | TYPE;
+
+    pub(super) fn canonical<'a>(text: &'a str) -> Option<Row<'a>> {
+        let mut s = Scanner {
+            text,
+            b: text.as_bytes(),
+            i: 0,
+        };
+        s.eat(b'{')?;
+        let mut seen = 0u32;
+        let (mut seq, mut ts_recorded, mut prev, mut ty) = (0u64, 0i64, "", "");
+        let mut ts_event = None;
+        let mut strs: [Option<&'a str>; 7] = [None; 7];
+        let mut entity: Option<(&'a str, &'a str)> = None;
+        let (mut refs, mut data) = (None, None);
+        loop {
+            let key = s.plain_string()?;
+            s.eat(b':')?;
+            let bit = match key.as_bytes() {
+                b"seq" => {
+                    seq = s.uint()?;
+                    SEQ
+                }
+                b"ts_recorded" => {
+                    ts_recorded = s.int()?;
+                    TS_RECORDED
+                }
+                b"prev" => {
+                    prev = s.plain_string()?;
+                    PREV
+                }
+                b"type" => {
+                    ty = s.plain_string()?;
+                    TYPE
+                }
+                b"ts_event" => {
+                    ts_event = if s.null() { None } else { Some(s.int()?) };
+                    1 << 4
+                }
+                b"entity" => {
+                    entity = if s.null() { None } else { Some(s.entity()?) };
+                    1 << 5
+                }
+                b"refs" => {
+                    refs = if s.null() { None } else { Some(s.raw_value()?) };
+                    1 << 6
+                }
+                b"data" => {
+                    data = if s.null() { None } else { Some(s.raw_value()?) };
+                    1 << 7
+                }
+                _ => match string_key(key.as_bytes()) {
+                    Some(k) => {
+                        strs[k] = if s.null() {
+                            None
+                        } else {
+                            Some(s.plain_string()?)
+                        };
+                        1 << (8 + k)
+                    }
+                    None => {
+                        s.skip_value(0)?;
+                        0
+                    }
+                },
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            match s.next()? {
+                b',' => continue,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        if s.i != s.b.len() || seen & REQUIRED != REQUIRED {
+            return None;
+        }
+        let c = |v: Option<&'a str>| v.map(Cow::Borrowed);
+        let [source, actor, event_id, trader_id, strategy_id, account_id, instrument_id] = strs;
+        Some(Row {
+            seq,
+            ts_recorded,
+            prev: Cow::Borrowed(prev),
+            ty: Cow::Borrowed(ty),
+            ts_event,
+            source: c(source),
+            actor: c(actor),
+            event_id: c(event_id),
+            trader_id: c(trader_id),
+            strategy_id: c(strategy_id),
+            account_id: c(account_id),
+            instrument_id: c(instrument_id),
+            entity_kind: entity.map(|e| Cow::Borrowed(e.0)),
+            entity_id: entity.map(|e| Cow::Borrowed(e.1)),
+            refs,
+            data,
+            line: text,
+        })
+    }
+
+    /// The index in `strs` above of an optional string field.
+    fn string_key(key: &[u8]) -> Option<usize> {
+        Some(match key {
+            b"source" => 0,
+            b"actor" => 1,
+            b"event_id" => 2,
+            b"trader_id" => 3,
+            b"strategy_id" => 4,
+            b"account_id" => 5,
+            b"instrument_id" => 6,
+            _ => return None,
+        })
+    }
+
+    /// The index of the first byte of `s` that ends or interrupts a JSON string's
+    /// plain text: `"`, `\\` or a control byte (below 0x20). Eight bytes at a time.
+    pub(super) fn special(s: &[u8]) -> Option<usize> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let mut at = 0;
+        while let Some(chunk) = s.get(at..at + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            // Exact for the lowest flagged byte, which is all that is used.
+            let hits = zero(x ^ (ONES * u64::from(b'"')))
+                | zero(x ^ (ONES * u64::from(b'\\')))
+                | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+            if hits != 0 {
+                return Some(at + hits.trailing_zeros() as usize / 8);
+            }
+            at += 8;
+        }
+        s[at..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .map(|k| at + k)
+    }
+
+    impl<'a> Scanner<'a> {
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.i).copied()
+        }
+
+        fn next(&mut self) -> Option<u8> {
+            let c = self.peek()?;
+            self.i += 1;
+            Some(c)
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.next()? == c).then_some(())
+        }
+
+        /// `null`, consumed, or nothing consumed.
+        fn null(&mut self) -> bool {
+            let is = self.b[self.i..].starts_with(b"null");
+            if is {
+                self.i += 4;
+            }
+            is
+        }
+
+        /// A string without escapes or control characters (serde would unescape or
+        /// refuse those), as the text between its quotes.
+        fn plain_string(&mut self) -> Option<&'a str> {
+            self.eat(b'"')?;
+            let start = self.i;
+            let end = start + special(&self.b[start..])?;
+            if self.b[end] != b'"' {
+                return None;
+            }
+            self.i = end + 1;
+            self.text.get(start..end)
+        }
+
+        /// Digits of an integer as serde_json reads them: no leading zero, no
+        /// fraction or exponent after them; `None` on overflow.
+        fn digits(&mut self) -> Option<u64> {
+            let first = self.next()?;
+            if !first.is_ascii_digit() {
+                return None;
+            }
+            let mut v = u64::from(first - b'0');
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                if first == b'0' {
+                    return None;
+                }
+                v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                self.i += 1;
+            }
+            match self.peek() {
+                Some(b'.' | b'e' | b'E') => None,
+                _ => Some(v),
+            }
+        }
+
+        fn uint(&mut self) -> Option<u64> {
+            self.digits()
+        }
+
+        fn int(&mut self) -> Option<i64> {
+            if self.peek()? == b'-' {
+                self.i += 1;
+                // `-0` is a float to serde_json, which an integer field refuses.
+                match self.digits()? {
+                    0 => None,
+                    m if m <= 1 << 63 => Some((m as i64).wrapping_neg()),
+                    _ => None,
+                }
+            } else {
+                i64::try_from(self.digits()?).ok()
+            }
+        }
+
+        /// `{"kind":"..","id":".."}` in either order, other keys skipped.
+        fn entity(&mut self) -> Option<(&'a str, &'a str)> {
+            self.eat(b'{')?;
+            let (mut kind, mut id) = (None, None);
+            loop {
+                let key = self.plain_string()?;
+                self.eat(b':')?;
+                match key {
+                    "kind" if kind.is_none() => kind = Some(self.plain_string()?),
+                    "id" if id.is_none() => id = Some(self.plain_string()?),
+                    "kind" | "id" => return None,
+                    _ => self.skip_value(1)?,
+                }
+                match self.next()? {
+                    b',' => continue,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+            Some((kind?, id?))
+        }
+
+        /// One JSON value starting here, as its exact text.
+        fn raw_value(&mut self) -> Option<&'a str> {
+            let start = self.i;
+            self.skip_value(1)?;
+            self.text.get(start..self.i)
+        }
+
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.i += 1;
+            }
+        }
+
+        /// Skips one JSON value starting here (no whitespace before it), checking
+        /// its grammar as serde_json does when it ignores a value.
+        fn skip_value(&mut self, depth: u32) -> Option<()> {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            match self.peek()? {
+                b'"' => self.skip_string(),
+                b'{' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.peek()? == b'}' {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    loop {
+                        self.skip_string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                        self.skip_value(depth + 1)?;
+                        self.ws();
+                        match self.next()? {
+                            b',' => self.ws(),
+                            b'}' => return Some(()),
+                            _ => return None,
+                        }
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    loop {
+                        self.skip_value(depth + 1)?;
+                        self.ws();
+                        match self.next()? {
+                            b',' => self.ws(),
+                            b']' => return Some(()),
+                            _ => return None,
+                        }
+                    }
+                }
+                b't' => self.literal(b"true"),
+                b'f' => self.literal(b"false"),
+                b'n' => self.literal(b"null"),
+                b'-' | b'0'..=b'9' => self.skip_number(),
+                _ => None,
+            }
+        }
+
+        fn literal(&mut self, word: &[u8]) -> Option<()> {
+            if self.b[self.i..].starts_with(word) {
+                self.i += word.len();
+                Some(())
+            } else {
+                None
+            }
+        }
+
+        /// A string with simple escapes; a `\u` escape is left to serde.
+        fn skip_string(&mut self) -> Option<()> {
+            self.eat(b'"')?;
+            loop {
+                self.i += special(&self.b[self.i..])?;
+                match self.next()? {
+                    b'"' => return Some(()),
+                    b'\\' => match self.next()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        _ => return None,
+                    },
+                    _ => return None,
+                }
+            }
+        }
+
+        /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+        fn skip_number(&mut self) -> Option<()> {
+            if self.peek()? == b'-' {
+                self.i += 1;
+            }
+            match self.next()? {
+                b'0' => {}
+                b'1'..=b'9' => self.skip_digits(),
+                _ => return None,
+            }
+            if self.peek() == Some(b'.') {
+                self.i += 1;
+                self.one_or_more_digits()?;
+            }
+            if let Some(b'e' | b'E') = self.peek() {
+                self.i += 1;
+                if let Some(b'+' | b'-') = self.peek() {
+                    self.i += 1;
+                }
+                self.one_or_more_digits()?;
+            }
+            Some(())
+        }
+
+        fn skip_digits(&mut self) {
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.i += 1;
+            }
+        }
+
+        fn one_or_more_digits(&mut self) -> Option<()> {
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.skip_digits();
+            Some(())
+        }
     }
 }
 
@@ -246,5 +648,149 @@ mod tests {
         );
         assert!(Row::parse(b"{\"seq\":1}").is_err());
         assert!(Row::parse(b"\xff").unwrap_err().contains("UTF-8"));
+    }
+
+    /// Whenever the scanner gives a row, serde gives the same one; returns whether
+    /// the scanner took the line.
+    fn agree(line: &str) -> bool {
+        let Some(fast) = scan::canonical(line) else {
+            return false;
+        };
+        let slow = Row::parse_slow(line.as_bytes(), line)
+            .unwrap_or_else(|e| panic!("serde refuses what the scanner took: {e}: {line}"));
+        assert_eq!(fast, slow, "{line}");
+        true
+    }
+
+    const H: &str = r#"{"seq":5,"ts_recorded":10,"prev":"0000000000000000000000000000000000000000000000000000000000000000""#;
+
+    #[test]
+    fn the_scanner_takes_the_journal_s_lines_and_agrees_with_serde() {
+        for i in 0..64u64 {
+            let body = crate::bench::sample_body(i + 3, 1_700_000_000_000_000_000 + i as i64);
+            let line = format!("{H},{}", &body[1..]);
+            assert!(agree(&line), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_scanner_declines_or_agrees_on_odd_lines() {
+        let bodies = [
+            r#""type":"t""#,
+            r#""type":"t","ts_event":null,"source":null,"entity":null,"refs":null,"data":null"#,
+            r#""type":"t","ts_event":-1,"data":[1,-0.5e+3,true,false,null,"x\"y",{"a":{}},[]]"#,
+            r#""type":"t","ts_event":-9223372036854775808"#,
+            r#""type":"t","ts_event":-9223372036854775809"#,
+            r#""type":"t","ts_event":9223372036854775807"#,
+            r#""type":"t","ts_event":9223372036854775808"#,
+            r#""type":"t","ts_event":-0"#,
+            r#""type":"t","ts_event":0"#,
+            r#""type":"t","ts_event":00"#,
+            r#""type":"t","ts_event":1.0"#,
+            r#""type":"t","ts_event":1e3"#,
+            r#""type":"t","ts_event":"1""#,
+            r#""type":"t","source":"a\nb""#,
+            r#""type":"t","source":"a\u0041b""#,
+            r#""type":"t","data":{"a":"\u0041"}"#,
+            r#""type":"t","data":{"a":"\x"}"#,
+            r#""type":"t","data":{ "a" : [ 1 , 2 ] }"#,
+            r#""type":"t","data": {"a":1}"#,
+            r#""type":"t","data":{"a":1} "#,
+            r#""type":"t","data":{"a":1,}"#,
+            r#""type":"t","data":{"a":tru}"#,
+            r#""type":"t","data":"text","refs":7"#,
+            r#""type":"t","entity":{"id":"O-1","kind":"order"}"#,
+            r#""type":"t","entity":{"kind":"order","id":"O-1","x":[1]}"#,
+            r#""type":"t","entity":{"kind":"order"}"#,
+            r#""type":"t","entity":{"kind":"order","id":"O-1","id":"O-2"}"#,
+            r#""type":"t","entity":{"kind":"order","id":null}"#,
+            r#""type":"t","source":"a","source":"b""#,
+            r#""type":"t","unknown":"a","unknown":{"b":[null]}"#,
+            r#""type":"t","source":5"#,
+            r#""type":"t","type":"u""#,
+            r#""type":"t","s\u0065q":6"#,
+            r#""type":"t","data":{"a":1}}"#,
+            r#""type":"t"} "#,
+            r#""type":"t","data":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"#,
+        ];
+        for b in bodies {
+            agree(&format!("{H},{b}}}"));
+        }
+        for line in [
+            r#"{}"#,
+            r#"{"seq":5}"#,
+            r#"{"type":"t","prev":"p","ts_recorded":-4,"seq":18446744073709551615}"#,
+            r#"{"type":"t","prev":"p","ts_recorded":4,"seq":18446744073709551616}"#,
+            r#"{"type":"t","prev":"p","ts_recorded":4,"seq":-1}"#,
+            r#"{"type":"t","prev":"p","ts_recorded":4,"seq":01}"#,
+            r#"{ "seq":5,"ts_recorded":10,"prev":"p","type":"t"}"#,
+            r#"[5,10,"p","t"]"#,
+            "",
+        ] {
+            agree(line);
+        }
+        assert!(agree(&format!("{H},{}}}", bodies[2])));
+        assert!(agree(&format!("{H},{}}}", bodies[3])));
+        assert!(!agree(&format!("{H},{}}}", bodies[7])));
+    }
+
+    /// Random edits of real lines: the scanner may decline any of them, but must
+    /// never give another row than serde.
+    #[test]
+    fn the_scanner_agrees_with_serde_on_mangled_lines() {
+        let alphabet = b"{}[]\",:\\ 0123456789-+.eEtrufalsnkidx\t";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut took = 0;
+        for i in 0..40_000u64 {
+            let body = crate::bench::sample_body(i, 1_700_000_000_000_000_000);
+            let mut line = format!("{H},{}", &body[1..]).into_bytes();
+            for _ in 0..1 + rnd(3) {
+                let at = rnd(line.len());
+                let c = alphabet[rnd(alphabet.len())];
+                match rnd(3) {
+                    0 => line[at] = c,
+                    1 => line.insert(at, c),
+                    _ => {
+                        line.remove(at);
+                    }
+                }
+            }
+            let line = String::from_utf8(line).expect("ASCII");
+            if agree(&line) {
+                took += 1;
+            }
+        }
+        assert!(took > 1000, "the scanner took only {took} lines");
+    }
+
+    #[test]
+    fn special_bytes_are_found_as_a_byte_loop_finds_them() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200usize {
+            for _ in 0..50 {
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        match seed % 50 {
+                            0 => b'"',
+                            1 => b'\\',
+                            2 => (seed >> 8) as u8 % 0x20,
+                            3 => 0x80 | (seed >> 8) as u8,
+                            _ => b' ' + (seed >> 8) as u8 % 95,
+                        }
+                    })
+                    .collect();
+                let naive = v.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                assert_eq!(scan::special(&v), naive, "{v:?}");
+            }
+        }
     }
 }
