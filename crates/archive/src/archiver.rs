@@ -196,7 +196,7 @@ pub fn archive(
             pending.insert(k, out);
             while let Some(out) = pending.remove(&expected) {
                 expected += 1;
-                let out = match (out, failed.is_some()) {
+                let mut out = match (out, failed.is_some()) {
                     (Ok(o), false) => o,
                     (Ok(o), true) => {
                         o.discard();
@@ -207,7 +207,7 @@ pub fn archive(
                         continue;
                     }
                 };
-                if let Err(e) = link(&mut state, &out) {
+                if let Err(e) = out.commit().and_then(|()| link(&mut state, &out)) {
                     out.discard();
                     stop.store(true, Ordering::Relaxed);
                     failed = Some(e);
@@ -324,7 +324,7 @@ struct Chain {
 struct SegmentOut {
     chunks: Vec<ChunkOut>,
     jsonl_len: u64,
-    paths: Vec<PathBuf>,
+    commits: Vec<Commit>,
 }
 
 /// One file: its manifest entry (`first_prev`, `root` and `frontier` are filled in
@@ -337,9 +337,14 @@ struct ChunkOut {
 impl SegmentOut {
     /// Removes the files of a segment that cannot be counted (they would be strays).
     fn discard(&self) {
-        for p in &self.paths {
-            let _ = std::fs::remove_file(p);
+        for c in &self.commits {
+            c.remove();
         }
+    }
+
+    /// Makes every file durable under its name, in order.
+    fn commit(&mut self) -> Result<()> {
+        self.commits.iter_mut().try_for_each(Commit::run)
     }
 }
 
@@ -406,7 +411,7 @@ fn prepare_lines<'d>(
     let mut out = SegmentOut {
         chunks: Vec::new(),
         jsonl_len: data.len() as u64,
-        paths: Vec::new(),
+        commits: Vec::new(),
     };
     // Room for lines of 200 bytes and more; pages never touched cost nothing.
     let estimate = data.len() / 200 + 1;
@@ -422,9 +427,8 @@ fn prepare_lines<'d>(
                  out: &mut SegmentOut|
      -> Result<()> {
         let r = write_file(root, origin, rows, c, opts);
-        let entry = r.inspect_err(|_| out.discard())?;
-        out.paths
-            .push(partition_dir(root, day_of(entry.first_ts_recorded)).join(&entry.file));
+        let (entry, commit) = r.inspect_err(|_| out.discard())?;
+        out.commits.push(commit);
         out.chunks.push(ChunkOut {
             entry,
             leaves: std::mem::take(leaves),
@@ -613,7 +617,7 @@ fn write_file(
     rows: &[Row<'_>],
     c: Chunk,
     opts: &ArchiveOptions,
-) -> Result<FileEntry> {
+) -> Result<(FileEntry, Commit)> {
     let first = &rows[0];
     let last = &rows[rows.len() - 1];
     let day = day_of(first.ts_recorded);
@@ -644,9 +648,11 @@ fn write_file(
     let file = buf
         .into_inner()
         .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-    drop(file);
-    layout::commit(&tmp, &path)?;
+    let commit = Commit {
+        file: Some(file),
+        tmp,
+        path,
+    };
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for r in rows {
         match counts.get_mut(r.ty.as_ref()) {
@@ -660,7 +666,7 @@ fn write_file(
         .into_iter()
         .map(|(t, n)| (t.to_string(), n))
         .collect();
-    Ok(FileEntry {
+    let entry = FileEntry {
         file: name,
         first_seq: first.seq,
         last_seq: last.seq,
@@ -680,7 +686,39 @@ fn write_file(
         frontier: Frontier::new(),
         types,
         purged_by: None,
-    })
+    };
+    Ok((entry, commit))
+}
+
+/// A file written to its temporary name, not fsync'd or renamed yet: the stitching
+/// thread does that, in order, while the workers go on computing.
+struct Commit {
+    /// Open until fsync'd.
+    file: Option<std::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Commit {
+    /// fsync, rename into place, fsync the directory (crash safety step 1).
+    fn run(&mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()
+                .map_err(|e| Error::io("fsync", &self.tmp, e))?;
+            drop(file);
+            layout::commit(&self.tmp, &self.path)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the file, under whichever name it has.
+    fn remove(&self) {
+        let _ = std::fs::remove_file(if self.file.is_some() {
+            &self.tmp
+        } else {
+            &self.path
+        });
+    }
 }
 
 /// Adds a file to its partition's manifest in memory; returns the partition's index.

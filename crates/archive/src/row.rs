@@ -151,6 +151,26 @@ impl<'a> Row<'a> {
         })
     }
 
+    /// The ten string columns from `type` to `entity_id` in file order, then `prev`,
+    /// `refs` and `data`.
+    fn string_columns(&self) -> [Option<&str>; 13] {
+        [
+            Some(&self.ty),
+            self.source.as_deref(),
+            self.actor.as_deref(),
+            self.event_id.as_deref(),
+            self.trader_id.as_deref(),
+            self.strategy_id.as_deref(),
+            self.account_id.as_deref(),
+            self.instrument_id.as_deref(),
+            self.entity_kind.as_deref(),
+            self.entity_id.as_deref(),
+            Some(&self.prev),
+            self.refs,
+            self.data,
+        ]
+    }
+
     /// The time rows are sorted by in a file: `ts_event`, else `ts_recorded`.
     pub fn sort_ts(&self) -> i64 {
         self.ts_event.unwrap_or(self.ts_recorded)
@@ -554,16 +574,27 @@ mod scan {
 /// Builds one batch of the archive schema from `rows`, in the given order.
 pub fn build_batch(rows: &[Row<'_>], order: &[usize]) -> crate::Result<RecordBatch> {
     let n = order.len();
-    let bytes_of = |f: fn(&Row<'_>) -> usize| order.iter().map(|&i| f(&rows[i])).sum::<usize>();
+    // Exact sizes, in one pass: a builder that grows copies what it holds.
+    let mut sizes = [0usize; 13];
+    let mut line_bytes = 0;
+    for &i in order {
+        let r = &rows[i];
+        line_bytes += r.line.len();
+        let cols = r.string_columns();
+        for (size, v) in sizes.iter_mut().zip(cols) {
+            *size += v.map_or(0, str::len);
+        }
+    }
     let mut seq = UInt64Builder::with_capacity(n);
     let mut ts_recorded = TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut ts_event = TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC");
-    let mut prev = StringBuilder::with_capacity(n, n * 64);
-    let mut line = StringBuilder::with_capacity(n, bytes_of(|r| r.line.len()));
-    let mut data = StringBuilder::with_capacity(n, bytes_of(|r| r.data.map_or(0, str::len)));
-    let mut refs = StringBuilder::with_capacity(n, bytes_of(|r| r.refs.map_or(0, str::len)));
-    let mut strings: Vec<StringBuilder> = (0..10)
-        .map(|_| StringBuilder::with_capacity(n, n * 8))
+    let mut prev = StringBuilder::with_capacity(n, sizes[10]);
+    let mut refs = StringBuilder::with_capacity(n, sizes[11]);
+    let mut data = StringBuilder::with_capacity(n, sizes[12]);
+    let mut line = StringBuilder::with_capacity(n, line_bytes);
+    let mut strings: Vec<StringBuilder> = sizes[..10]
+        .iter()
+        .map(|&size| StringBuilder::with_capacity(n, size))
         .collect();
     for &i in order {
         let r = &rows[i];
@@ -571,18 +602,7 @@ pub fn build_batch(rows: &[Row<'_>], order: &[usize]) -> crate::Result<RecordBat
         ts_recorded.append_value(r.ts_recorded);
         prev.append_value(&r.prev);
         ts_event.append_option(r.ts_event);
-        let cols: [Option<&str>; 10] = [
-            Some(&r.ty),
-            r.source.as_deref(),
-            r.actor.as_deref(),
-            r.event_id.as_deref(),
-            r.trader_id.as_deref(),
-            r.strategy_id.as_deref(),
-            r.account_id.as_deref(),
-            r.instrument_id.as_deref(),
-            r.entity_kind.as_deref(),
-            r.entity_id.as_deref(),
-        ];
+        let cols = r.string_columns();
         for (b, v) in strings.iter_mut().zip(cols) {
             b.append_option(v);
         }
