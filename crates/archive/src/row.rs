@@ -216,7 +216,22 @@ mod scan {
         let mut strs: [Option<&'a str>; 7] = [None; 7];
         let mut entity: Option<(&'a str, &'a str)> = None;
         let (mut refs, mut data) = (None, None);
-        loop {
+        // The journal's own header, in its fixed order, without looking up keys;
+        // anything else goes through the general loop from the first key.
+        let mut closed = false;
+        match s.header() {
+            Some(h) => {
+                (seq, ts_recorded, prev, ty) = h;
+                seen = REQUIRED;
+                match s.next()? {
+                    b',' => {}
+                    b'}' => closed = true,
+                    _ => return None,
+                }
+            }
+            None => s.i = 1,
+        }
+        while !closed {
             let key = s.plain_string()?;
             s.eat(b':')?;
             let bit = match key.as_bytes() {
@@ -273,7 +288,7 @@ mod scan {
             seen |= bit;
             match s.next()? {
                 b',' => continue,
-                b'}' => break,
+                b'}' => closed = true,
                 _ => return None,
             }
         }
@@ -350,6 +365,18 @@ mod scan {
             let c = self.peek()?;
             self.i += 1;
             Some(c)
+        }
+
+        /// `"seq":N,"ts_recorded":N,"prev":"..","type":".."` from here.
+        fn header(&mut self) -> Option<(u64, i64, &'a str, &'a str)> {
+            self.literal(b"\"seq\":")?;
+            let seq = self.uint()?;
+            self.literal(b",\"ts_recorded\":")?;
+            let ts = self.int()?;
+            self.literal(b",\"prev\":")?;
+            let prev = self.plain_string()?;
+            self.literal(b",\"type\":")?;
+            Some((seq, ts, prev, self.plain_string()?))
         }
 
         fn eat(&mut self, c: u8) -> Option<()> {
