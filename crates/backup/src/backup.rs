@@ -165,17 +165,7 @@ pub fn backup(
         // The oldest segments left journal/ after the hot window: the records before
         // `first` are checked (and hashed into the tree) from the archive, which the
         // backup copies with everything else.
-        let lines = tradetrail_archive::ArchiveLines::open(dir)
-            .map_err(|e| Error::refused("archive/", e.to_string()))?
-            .ok_or_else(|| {
-                Error::refused(
-                    "journal/",
-                    format!("starts at seq {first} and there is no archive to hold the records before it"),
-                )
-            })?;
-        chain
-            .cold(&lines, first)
-            .map_err(|r| Error::refused("archive/", format!("{r}; run `tradetrail verify`")))?;
+        chain.archive(dir, first, "the source")?;
     }
     for (i, seg) in segments.iter().enumerate() {
         let name = seg

@@ -58,6 +58,28 @@ impl ChainCheck {
         Ok(SegmentSeen { records })
     }
 
+    /// [`ChainCheck::cold`] over the archive of `data`, for a journal whose first
+    /// segment starts at `first` > 0; `what` names the copy in errors.
+    pub fn archive(
+        &mut self,
+        data: &tradetrail_core::DataDir,
+        first: u64,
+        what: &str,
+    ) -> crate::Result<()> {
+        let lines = tradetrail_archive::ArchiveLines::open(data)
+            .map_err(|e| crate::Error::refused("archive/", e.to_string()))?
+            .ok_or_else(|| {
+                crate::Error::refused(
+                    "journal/",
+                    format!("starts at seq {first} and {what} holds no archive with the records before it"),
+                )
+            })?;
+        self.cold(&lines, first).map_err(|r| {
+            crate::Error::refused("archive/", format!("{r}; run `tradetrail verify`"))
+        })?;
+        Ok(())
+    }
+
     /// Checks the records before the journal's first segment, `next..to`, read back
     /// from the cold tier (the archive) after the hot window removed their segments.
     pub fn cold(&mut self, cold: &dyn ColdLines, to: u64) -> Result<u64, String> {

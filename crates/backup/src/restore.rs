@@ -184,18 +184,11 @@ pub fn restore(
     }
     let mut chain = ChainCheck::new();
     if let Some(first) = segs[0].first_seq.filter(|&f| f > 0) {
-        let staged = tradetrail_core::DataDir::new(&staging.path);
-        let lines = tradetrail_archive::ArchiveLines::open(&staged)
-            .map_err(|e| Error::refused("archive/", e.to_string()))?
-            .ok_or_else(|| {
-                Error::refused(
-                    "journal/",
-                    format!("starts at seq {first} and the backup holds no archive with the records before it"),
-                )
-            })?;
-        chain
-            .cold(&lines, first)
-            .map_err(|r| Error::refused("archive/", r))?;
+        chain.archive(
+            &tradetrail_core::DataDir::new(&staging.path),
+            first,
+            "the backup",
+        )?;
     }
     for f in &segs {
         let named = f
