@@ -66,6 +66,16 @@ pub enum MerkleError {
         new: u64,
     },
 
+    /// A subtree appended where the log's length is not a multiple of its leaf count.
+    /// A caller bug: subtrees come in the order [`crate::aligned_blocks`] gives.
+    #[error("a subtree of 2^{height} leaves cannot start at leaf {len}")]
+    Unaligned {
+        /// The subtree's height.
+        height: u32,
+        /// The log's length.
+        len: u64,
+    },
+
     /// Text that is not a hash in the expected encoding. Report it to whoever sent it.
     #[error("invalid hash: {reason}")]
     InvalidHash {

@@ -69,10 +69,12 @@ mod hash;
 mod log;
 mod proof;
 pub mod storage;
+pub mod subtree;
 mod verify;
 
 pub use error::{MerkleError, ProofError};
 pub use hash::{empty_root, leaf_hash, node_hash, Hash, HASH_LEN};
 pub use log::MerkleLog;
 pub use proof::{ConsistencyProof, InclusionProof};
+pub use subtree::{aligned_blocks, Subtree, SubtreeBuilder};
 pub use verify::{root_from_inclusion, verify_consistency, verify_inclusion};

@@ -173,6 +173,50 @@ impl MerkleLog {
         }
     }
 
+    /// Appends the `2^height` leaves of a perfect subtree known only by its hash (records
+    /// a retention purge removed; see [`crate::subtree`]). The log's length must be a
+    /// multiple of `2^height`. The levels below `height` get zero placeholders for
+    /// those leaves, so the layout stays dense: every root and proof whose sizes and
+    /// leaves lie outside such runs is exact, and the caller must not ask for others
+    /// (it knows the runs; the log does not keep them).
+    pub fn push_subtree(&mut self, height: u32, hash: Hash) -> Result<(), MerkleError> {
+        let len = self.len();
+        let h = height as usize;
+        if height >= 63 || len % (1u64 << height) != 0 {
+            return Err(MerkleError::Unaligned { height, len });
+        }
+        while self.levels.len() <= h {
+            self.levels.push(Vec::new());
+        }
+        for (level, row) in self.levels.iter_mut().enumerate().take(h) {
+            row.resize(row.len() + (1usize << (h - level)), [0; 32]);
+        }
+        self.levels[h].push(hash.0);
+        let mut level = h;
+        while self.levels[level].len().is_multiple_of(2) {
+            let row = &self.levels[level];
+            let parent = node_bytes(&row[row.len() - 2], &row[row.len() - 1]);
+            if self.levels.len() == level + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.levels[level + 1].push(parent);
+            level += 1;
+        }
+        Ok(())
+    }
+
+    /// The hash of the perfect subtree of leaves `[start, start + 2^height)`, if the
+    /// log holds it (`start` a multiple of `2^height`, the subtree complete).
+    pub fn subtree_hash(&self, start: u64, height: u32) -> Option<Hash> {
+        if height >= 64 || start % (1u64 << height) != 0 {
+            return None;
+        }
+        self.levels
+            .get(height as usize)?
+            .get(pos(start >> height))
+            .map(|h| Hash(*h))
+    }
+
     /// Cuts the tree back to its first `size` leaves, in memory and in its files (not
     /// synced). For a journal found shorter than the tree after a crash.
     pub fn truncate_to(&mut self, size: u64) -> Result<(), MerkleError> {
