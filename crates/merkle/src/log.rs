@@ -182,7 +182,7 @@ impl MerkleLog {
     pub fn push_subtree(&mut self, height: u32, hash: Hash) -> Result<(), MerkleError> {
         let len = self.len();
         let h = height as usize;
-        if height >= 63 || len % (1u64 << height) != 0 {
+        if height >= 63 || !len.is_multiple_of(1u64 << height) {
             return Err(MerkleError::Unaligned { height, len });
         }
         while self.levels.len() <= h {
@@ -208,7 +208,7 @@ impl MerkleLog {
     /// The hash of the perfect subtree of leaves `[start, start + 2^height)`, if the
     /// log holds it (`start` a multiple of `2^height`, the subtree complete).
     pub fn subtree_hash(&self, start: u64, height: u32) -> Option<Hash> {
-        if height >= 64 || start % (1u64 << height) != 0 {
+        if height >= 64 || !start.is_multiple_of(1u64 << height) {
             return None;
         }
         self.levels
