@@ -22,7 +22,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::PageIndexPolicy;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{ColdLines, ColdRange};
+use tradetrail_journal::{ColdLines, ColdRange, PurgedSubtrees, RecordHash};
 
 use crate::index::ArchiveIndex;
 use crate::reader::{read_batches, read_lines};
@@ -39,6 +39,8 @@ struct ColdFile {
     first: u64,
     last: u64,
     purged_by: Option<u64>,
+    /// For a tombstone with subtrees: what it keeps of the purged records.
+    kept: Option<Arc<PurgedSubtrees>>,
 }
 
 /// The archive of a data directory, read as the journal's cold tier.
@@ -204,11 +206,28 @@ fn load_files(root: &Path) -> Result<Vec<ColdFile>> {
     let idx = ArchiveIndex::load(root)?;
     Ok(idx
         .files()
-        .map(|(p, f)| ColdFile {
-            path: p.dir.join(&f.file),
-            first: f.first_seq,
-            last: f.last_seq,
-            purged_by: f.purged_by,
+        .map(|(p, f)| {
+            let blocks = p.manifest.subtrees_of(&f.file);
+            let kept = (f.purged_by.is_some() && !blocks.is_empty()).then(|| {
+                Arc::new(PurgedSubtrees {
+                    subtrees: blocks
+                        .iter()
+                        .map(|s| (s.start, s.height, s.hash.0))
+                        .collect(),
+                    first_prev: RecordHash(f.first_prev.0),
+                    last_hash: RecordHash(f.last_hash.0),
+                    first_ts_recorded: f.first_ts_recorded,
+                    last_ts_recorded: f.last_ts_recorded,
+                    root: f.root.0,
+                })
+            });
+            ColdFile {
+                path: p.dir.join(&f.file),
+                first: f.first_seq,
+                last: f.last_seq,
+                purged_by: f.purged_by,
+                kept,
+            }
         })
         .collect())
 }
@@ -231,6 +250,14 @@ impl ColdLines for ArchiveLines {
                 purged_by: f.purged_by,
             })
             .collect())
+    }
+
+    fn subtrees(&self, range: &ColdRange) -> tradetrail_journal::Result<Option<PurgedSubtrees>> {
+        let files = self.files_for(range.last)?;
+        Ok(file_of(&files, range.first)
+            .map(|i| &files[i])
+            .filter(|f| f.first == range.first && f.last == range.last)
+            .and_then(|f| f.kept.as_deref().cloned()))
     }
 
     fn for_each(

@@ -44,6 +44,28 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// Adds the `2^height` leaves of a perfect subtree known by its hash (records a
+    /// purge removed). The size must be a multiple of `2^height`; then the subtree
+    /// merges with the nodes on the right edge as a leaf does, from level `height`.
+    pub fn push_subtree(&mut self, height: u32, hash: Hash) -> Result<(), String> {
+        if height >= 63 || !self.size.is_multiple_of(1u64 << height) {
+            return Err(format!(
+                "a subtree of height {height} cannot follow {} leaves (not a multiple of 2^{height})",
+                self.size
+            ));
+        }
+        let mut h = hash;
+        let mut s = self.size >> height;
+        while s & 1 == 1 {
+            let left = self.nodes.pop().expect("one node per 1-bit of size");
+            h = node_hash(&left, &h);
+            s >>= 1;
+        }
+        self.nodes.push(h);
+        self.size += 1u64 << height;
+        Ok(())
+    }
+
     /// MTH of the leaves so far (RFC 6962 §2.1): the complete subtrees folded from
     /// the right.
     pub fn root(&self) -> Hash {
@@ -72,5 +94,40 @@ mod tests {
             assert_eq!(f.root(), log.root(), "size {}", i + 1);
             assert!(f.is_well_formed());
         }
+    }
+
+    #[test]
+    fn subtrees_push_like_their_leaves() {
+        use tradetrail_merkle::SubtreeBuilder;
+        let leaves: Vec<Hash> = (0..200u32)
+            .map(|i| leaf_hash(format!("l{i}").as_bytes()))
+            .collect();
+        for (a, b) in [
+            (0u64, 1u64),
+            (0, 200),
+            (3, 77),
+            (64, 128),
+            (5, 6),
+            (100, 199),
+        ] {
+            let mut full = Frontier::new();
+            let mut holed = Frontier::new();
+            let mut sb = SubtreeBuilder::new(a, b);
+            for (i, l) in leaves.iter().enumerate().take(b as usize) {
+                full.push_leaf(*l);
+                if (i as u64) < a {
+                    holed.push_leaf(*l);
+                } else {
+                    sb.push_leaf(*l);
+                }
+            }
+            for s in sb.finish().unwrap() {
+                holed.push_subtree(s.height, s.hash).unwrap();
+            }
+            assert_eq!(holed, full, "[{a},{b})");
+        }
+        let mut f = Frontier::new();
+        f.push_leaf(leaves[0]);
+        assert!(f.push_subtree(1, leaves[1]).is_err());
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tradetrail_merkle::Hash;
+use tradetrail_merkle::{aligned_blocks, Hash, Subtree};
 
 use crate::frontier::Frontier;
 use crate::layout;
@@ -45,6 +45,12 @@ pub struct Manifest {
     pub root: Hash,
     /// The files, in seq order.
     pub files: Vec<FileEntry>,
+    /// For tombstones (files with `purged_by`), by file name: the perfect subtrees the
+    /// purged run `[first_seq, last_seq + 1)` splits into, copied from the purge
+    /// record, so the Merkle tree can be rebuilt across the gap. Absent for purges
+    /// made before they were kept (and in manifests without tombstones).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subtrees: BTreeMap<String, Vec<Subtree>>,
 }
 
 /// One archive file (or the tombstone of a purged one).
@@ -105,6 +111,7 @@ impl Manifest {
             last_hash: first.last_hash,
             root: first.root,
             files: vec![first],
+            subtrees: BTreeMap::new(),
         };
         m.summarize();
         m
@@ -165,7 +172,27 @@ impl Manifest {
                 return Err(bad(format!("{}: not a plain file name", f.file)));
             }
         }
+        for (name, blocks) in &m.subtrees {
+            let Some(f) = m.files.iter().find(|f| &f.file == name) else {
+                return Err(bad(format!(
+                    "subtrees: {name:?} is not a file this manifest lists"
+                )));
+            };
+            if f.purged_by.is_none() {
+                return Err(bad(format!(
+                    "subtrees: {name} is not a tombstone (it has no purged_by)"
+                )));
+            }
+            if let Err(reason) = check_tiling(f.first_seq, f.last_seq, blocks) {
+                return Err(bad(format!("subtrees of {name}: {reason}")));
+            }
+        }
         Ok(m)
+    }
+
+    /// The subtrees kept for the tombstone `file` (empty when none were kept).
+    pub fn subtrees_of(&self, file: &str) -> &[Subtree] {
+        self.subtrees.get(file).map_or(&[], Vec::as_slice)
     }
 
     /// Writes the manifest so that a crash leaves the old one or the new one.
@@ -176,4 +203,25 @@ impl Manifest {
         layout::write_atomically(&path, &text)?;
         Ok(path)
     }
+}
+
+/// Checks that `blocks` are exactly the aligned blocks of `[first, last + 1)`, in order.
+pub fn check_tiling(first: u64, last: u64, blocks: &[Subtree]) -> std::result::Result<(), String> {
+    let want = aligned_blocks(first, last + 1);
+    if blocks.len() != want.len() {
+        return Err(format!(
+            "{} subtrees, but seqs {first}..={last} split into {} aligned blocks",
+            blocks.len(),
+            want.len()
+        ));
+    }
+    for (b, &(start, height)) in blocks.iter().zip(&want) {
+        if (b.start, b.height) != (start, height) {
+            return Err(format!(
+                "subtree at {} of height {} where the aligned block at {start} of height {height} belongs",
+                b.start, b.height
+            ));
+        }
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line, list_segments, record_type, FsStorage};
-use tradetrail_merkle::Hash;
+use tradetrail_merkle::{Hash, Subtree};
 
 use crate::index::ArchiveIndex;
 use crate::reader::read_lines;
@@ -55,6 +55,12 @@ pub struct PurgedRange {
     pub removed_root: Hash,
     /// Merkle root of the journal's first `last_seq + 1` records.
     pub root: Hash,
+    /// The perfect subtrees the removed run `[first_seq, last_seq + 1)` splits into
+    /// (`tradetrail_merkle::aligned_blocks` order), by their hashes: with them the
+    /// Merkle tree can still be rebuilt across the gap. Empty in purge records
+    /// written before they were kept.
+    #[serde(default)]
+    pub subtrees: Vec<Subtree>,
 }
 
 /// Every record of one of `types`, `(seq, line)` in seq order: from archive files whose

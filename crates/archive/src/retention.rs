@@ -22,6 +22,7 @@ use serde::Serialize;
 use time::{Date, Month};
 use tradetrail_core::{DataDir, Period, Recorder};
 use tradetrail_journal::{list_segments, Durability, Entry, FsStorage};
+use tradetrail_merkle::{leaf_hash, SubtreeBuilder};
 
 use crate::archiver::{archive_dir, ArchiveLock};
 use crate::frontier::Frontier;
@@ -407,9 +408,20 @@ pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
         for p in &plan.purge {
             for f in &p.files {
                 let mut fr = Frontier::new();
+                let mut blocks = SubtreeBuilder::new(f.first_seq, f.last_seq + 1);
                 for (_, line) in read_lines(&p.dir.join(&f.file))? {
-                    fr.push_line(line.as_bytes());
+                    let leaf = leaf_hash(line.as_bytes());
+                    fr.push_leaf(leaf);
+                    blocks.push_leaf(leaf);
                 }
+                let path = p.dir.join(&f.file);
+                let subtrees = blocks.finish().ok_or_else(|| Error::Corrupt {
+                    path,
+                    reason: format!(
+                        "holds fewer lines than the records {}..={} its manifest lists",
+                        f.first_seq, f.last_seq
+                    ),
+                })?;
                 ranges.push(PurgedRange {
                     day: p.day.clone(),
                     file: f.file.clone(),
@@ -420,6 +432,7 @@ pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
                     last_hash: f.last_hash,
                     removed_root: fr.root(),
                     root: f.root,
+                    subtrees,
                 });
             }
         }
@@ -471,6 +484,9 @@ fn finish_recorded_purges(data: &DataDir) -> Result<usize> {
                         .expect("the partition was just listed");
                     for e in m.files.iter_mut().filter(|e| e.file == r.file) {
                         e.purged_by = Some(*seq);
+                    }
+                    if !r.subtrees.is_empty() {
+                        m.subtrees.insert(r.file.clone(), r.subtrees.clone());
                     }
                     m.save(&p.dir)?;
                     done += 1;

@@ -45,6 +45,9 @@ pub struct ArchiveCheck {
     pub records: u64,
     /// Records purged by retention (accounted for by purge records).
     pub purged_records: u64,
+    /// Of those, records whose tombstones keep the Merkle subtrees of the purged run
+    /// (checked to give the tombstone's root), so the tree can be rebuilt across them.
+    pub purged_with_subtrees: u64,
     /// Archived records that the journal also still holds, compared byte for byte.
     pub compared_with_journal: u64,
     /// The seq after the last archived record.
@@ -195,10 +198,13 @@ pub fn check_archive(
     let mut frontier = Frontier::new();
     for (p, f) in idx.files() {
         if let Some(by) = f.purged_by {
-            if let Err(reason) = check_tombstone(p, f, by, &purges) {
+            if let Err(reason) = check_tombstone(p, f, by, &purges, &frontier) {
                 return Ok(failed(c, Some(f.first_seq), reason));
             }
             c.purged_records += f.records;
+            if !p.manifest.subtrees_of(&f.file).is_empty() {
+                c.purged_with_subtrees += f.records;
+            }
             frontier = f.frontier.clone();
             continue;
         }
@@ -264,7 +270,9 @@ fn check_tombstone(
     f: &FileEntry,
     by: u64,
     purges: &BTreeMap<u64, PurgeData>,
+    before: &Frontier,
 ) -> Result<(), String> {
+    let subtrees = p.manifest.subtrees_of(&f.file);
     let Some(d) = purges.get(&by) else {
         return Err(format!(
             "{}: marked purged by record {by}, which is not a journal.retention_purged record",
@@ -279,6 +287,7 @@ fn check_tombstone(
             && r.first_hash == f.first_hash
             && r.last_hash == f.last_hash
             && r.root == f.root
+            && r.subtrees == subtrees
     });
     if !listed {
         return Err(format!(
@@ -291,6 +300,35 @@ fn check_tombstone(
             "{}: the tombstone's frontier does not give its root",
             f.file
         ));
+    }
+    if !subtrees.is_empty() {
+        // The subtrees stand for the purged records: on top of the tree before the
+        // file they must give the tombstone's root and frontier.
+        let name = p.dir.join(&f.file);
+        crate::manifest::check_tiling(f.first_seq, f.last_seq, subtrees)
+            .map_err(|r| format!("{}: subtrees: {r}", name.display()))?;
+        if before.size != f.first_seq {
+            return Err(format!(
+                "{}: the tree before it holds {} records, not {}",
+                name.display(),
+                before.size,
+                f.first_seq
+            ));
+        }
+        let mut fr = before.clone();
+        for s in subtrees {
+            fr.push_subtree(s.height, s.hash)
+                .map_err(|r| format!("{}: subtrees: {r}", name.display()))?;
+        }
+        if fr.root() != f.root || fr != f.frontier {
+            return Err(format!(
+                "{}: its subtrees on top of the records before seq {} give the root {}, not the tombstone's {}: the subtree hashes were altered",
+                name.display(),
+                f.first_seq,
+                fr.root(),
+                f.root
+            ));
+        }
     }
     Ok(())
 }

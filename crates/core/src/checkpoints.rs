@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use tradetrail_checkpoint::{open_note, sign, Checkpoint, KeyPair, NoteError, VerifierKey};
-use tradetrail_journal::{for_each_line_with, ColdLines, Durability, Entry, FsStorage, Receipt};
+use tradetrail_journal::{
+    for_each_leaf_with, ColdLines, Durability, Entry, FsStorage, Leaf, Receipt,
+};
 use tradetrail_merkle::{leaf_hash, verify_inclusion, Hash, InclusionProof, MerkleLog};
 
 use crate::{DataDir, Error, Recorder, Result, Tree};
@@ -159,8 +161,15 @@ pub struct CheckpointCheck {
     pub ok: bool,
     /// The checkpoint's tree size.
     pub size: u64,
-    /// Records read for the check (at most `size`; fewer means the journal was truncated).
+    /// Records accounted for (at most `size`; fewer means the journal was truncated):
+    /// read and hashed, or purged and accounted for by their subtrees.
     pub records: u64,
+    /// Of `records`, those a retention purge removed, accounted for only by the Merkle
+    /// subtrees their archive tombstones keep.
+    pub purged: u64,
+    /// True when the checkpoint cannot be checked at all: its size falls strictly
+    /// inside a purged range, so its root needs records that are gone.
+    pub uncheckable: bool,
     /// Why not, when not.
     pub reason: Option<String>,
 }
@@ -179,18 +188,55 @@ pub fn check_against(
 ) -> Result<CheckpointCheck> {
     let cp = open_note(note, vkey)?;
     let size = cp.size();
+    let runs = crate::tree::purged_runs_of(&dir.journal(), cold)?;
+    if let Some(r) = crate::tree::run_inside(&runs, size) {
+        return Ok(CheckpointCheck {
+            ok: false,
+            size,
+            records: 0,
+            purged: 0,
+            uncheckable: true,
+            reason: Some(format!(
+                "the checkpoint's size {size} falls inside records {}..={}, which retention purged (the journal.retention_purged record at seq {}): its root needs records that are gone, so it cannot be checked record by record; a checkpoint of size {} or {} (or any size outside purged ranges) can",
+                r.first,
+                r.last,
+                r.by,
+                r.first,
+                r.last + 1
+            )),
+        });
+    }
     let mut log = MerkleLog::new();
-    let read = for_each_line_with(
-        &FsStorage,
-        &dir.journal(),
-        cold,
-        0,
-        Some(size),
-        |_, line| {
-            log.push_line(line);
-            Ok(true)
-        },
-    );
+    let mut purged = 0u64;
+    let mut bad_tombstone = None;
+    let read = for_each_leaf_with(&FsStorage, &dir.journal(), cold, 0, Some(size), |leaf| {
+        match leaf {
+            Leaf::Line(_, line) => log.push_line(line),
+            Leaf::Purged(range, kept) => {
+                if let Err(e) = crate::tree::push_purged(&mut log, range, kept) {
+                    bad_tombstone = Some(e.to_string());
+                    return Ok(false);
+                }
+                purged += range.last - range.first + 1;
+            }
+        }
+        Ok(true)
+    });
+    let failed = |records: u64, purged: u64, reason: String| CheckpointCheck {
+        ok: false,
+        size,
+        records,
+        purged,
+        uncheckable: false,
+        reason: Some(reason),
+    };
+    if let Some(reason) = bad_tombstone {
+        return Ok(failed(
+            log.len(),
+            purged,
+            format!("the records the checkpoint covers cannot be accounted for: {reason}"),
+        ));
+    }
     let records = match read {
         Ok(n) => n,
         // A record the checkpoint covers cannot be read as one: the check fails there.
@@ -199,36 +245,29 @@ pub fn check_against(
             offset,
             reason,
         }) => {
-            return Ok(CheckpointCheck {
-                ok: false,
-                size,
-                records: log.len(),
-                reason: Some(format!(
+            return Ok(failed(
+                log.len(),
+                purged,
+                format!(
                     "record {} of the {size} the checkpoint covers is not readable ({reason} in {} at byte {offset})",
                     log.len(),
                     segment.display()
-                )),
-            });
+                ),
+            ));
         }
         // An archived record that cannot be read back as itself.
         Err(tradetrail_journal::Error::Cold { seq, reason }) => {
-            return Ok(CheckpointCheck {
-                ok: false,
-                size,
-                records: log.len(),
-                reason: Some(format!(
+            return Ok(failed(
+                log.len(),
+                purged,
+                format!(
                     "record {seq} of the {size} the checkpoint covers is not readable from the archive: {reason}"
-                )),
-            });
+                ),
+            ));
         }
         Err(e) => return Err(e.into()),
     };
-    let fail = |reason: String| CheckpointCheck {
-        ok: false,
-        size,
-        records,
-        reason: Some(reason),
-    };
+    let fail = |reason: String| failed(records, purged, reason);
     if cp.origin() != origin {
         return Ok(fail(format!(
             "the checkpoint is for origin {:?}, this journal is {origin:?}",
@@ -251,6 +290,8 @@ pub fn check_against(
         ok: true,
         size,
         records,
+        purged,
+        uncheckable: false,
         reason: None,
     })
 }

@@ -38,4 +38,4 @@ pub use config::{
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
 pub use recorder::{event_id_key, InitOptions, Recorder};
-pub use tree::{Tree, TreeLoad};
+pub use tree::{purged_runs, push_purged, PurgedRun, Tree, TreeLoad};

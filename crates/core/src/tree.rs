@@ -6,15 +6,122 @@
 //! journal from where the tree ends — each record is hashed once, ever — so the append
 //! hot path never pays for the tree.
 
-use tradetrail_journal::{for_each_line_with, FsStorage};
+use tradetrail_journal::{for_each_leaf_with, list_segments, ColdLines, FsStorage, Leaf};
 use tradetrail_merkle::{leaf_hash, ConsistencyProof, Hash, InclusionProof, MerkleLog};
 
 use crate::{Error, Recorder, Result};
 
 /// The tree of a data directory, caught up with its journal.
+///
+/// Records a retention purge removed are in the tree as the perfect subtrees their
+/// tombstones keep (see `tradetrail_merkle::subtree`): every root and proof whose
+/// sizes and records lie outside the purged ranges is exact, and the others are
+/// refused.
 #[derive(Debug)]
 pub struct Tree {
     log: MerkleLog,
+    purged: Vec<PurgedRun>,
+}
+
+/// Records `first..=last`, removed by the purge record at `by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgedRun {
+    /// First purged seq.
+    pub first: u64,
+    /// Last purged seq.
+    pub last: u64,
+    /// The `journal.retention_purged` record's seq.
+    pub by: u64,
+}
+
+/// The purged ranges of the cold tier (one per tombstone, in seq order). A journal
+/// that still starts at seq 0 has none, and the cold tier is not asked.
+pub fn purged_runs(rec: &Recorder) -> Result<Vec<PurgedRun>> {
+    purged_runs_of(&rec.data_dir().journal(), rec.cold())
+}
+
+pub(crate) fn purged_runs_of(
+    jdir: &std::path::Path,
+    cold: Option<&dyn ColdLines>,
+) -> Result<Vec<PurgedRun>> {
+    let Some(cold) = cold else {
+        return Ok(Vec::new());
+    };
+    let first = list_segments(&FsStorage, jdir)?
+        .first()
+        .map(|s| s.first_seq);
+    if first == Some(0) {
+        return Ok(Vec::new());
+    }
+    Ok(cold
+        .ranges()?
+        .into_iter()
+        .filter_map(|r| {
+            r.purged_by.map(|by| PurgedRun {
+                first: r.first,
+                last: r.last,
+                by,
+            })
+        })
+        .collect())
+}
+
+/// The purged run holding `seq`.
+pub(crate) fn run_holding(runs: &[PurgedRun], seq: u64) -> Option<&PurgedRun> {
+    runs.iter().find(|r| r.first <= seq && seq <= r.last)
+}
+
+/// The purged run that `size` falls strictly inside (`first < size <= last`): the
+/// tree of the first `size` records needs records that are gone.
+pub(crate) fn run_inside(runs: &[PurgedRun], size: u64) -> Option<&PurgedRun> {
+    runs.iter().find(|r| r.first < size && size <= r.last)
+}
+
+/// Pushes a purged range's subtrees onto a tree of its first `range.first` records
+/// and checks that they give the root its tombstone recorded (a tampered subtree
+/// hash does not).
+pub fn push_purged(
+    log: &mut MerkleLog,
+    range: &tradetrail_journal::ColdRange,
+    kept: &tradetrail_journal::PurgedSubtrees,
+) -> Result<()> {
+    let bad = |reason: String| {
+        Error::Journal(tradetrail_journal::Error::Cold {
+            seq: range.first,
+            reason,
+        })
+    };
+    if log.len() != range.first {
+        return Err(bad(format!(
+            "the tree holds {} records where the purged records {}..={} begin",
+            log.len(),
+            range.first,
+            range.last
+        )));
+    }
+    for &(start, height, hash) in &kept.subtrees {
+        if start != log.len() {
+            return Err(bad(format!(
+                "the archive's tombstone of records {}..={} lists a subtree at {start} where {} comes next; run `tradetrail verify`",
+                range.first,
+                range.last,
+                log.len()
+            )));
+        }
+        log.push_subtree(height, Hash(hash)).map_err(|e| {
+            bad(format!(
+                "the archive's tombstone of records {}..={}: {e}; run `tradetrail verify`",
+                range.first, range.last
+            ))
+        })?;
+    }
+    if log.len() != range.last + 1 || log.root().0 != kept.root {
+        return Err(bad(format!(
+            "the subtrees the archive keeps for the purged records {}..={} do not give the Merkle root its tombstone recorded: the archive was altered; run `tradetrail verify`",
+            range.first, range.last
+        )));
+    }
+    Ok(())
 }
 
 /// What loading the tree did.
@@ -33,10 +140,32 @@ impl Tree {
         let size = rec.journal().status()?.written;
         let mut load = TreeLoad::default();
         // Damaged or missing level files are not an error: the tree is rebuilt.
+        let purged = purged_runs(rec)?;
         let mut log = MerkleLog::open(&dir).ok();
         if let Some(l) = log.as_mut() {
             if l.len() > size && l.truncate_to(size).is_err() {
                 log = None;
+            }
+        }
+        if let Some(l) = log.as_mut() {
+            // A stored tree that ends inside or at the end of a purged range cannot be
+            // checked against its last record (gone): cut it back to where the run
+            // of purged ranges begins, and carry on from there with the subtrees.
+            let len = l.len();
+            if let Some(i) = purged
+                .iter()
+                .position(|r| r.first < len && len <= r.last + 1)
+            {
+                let mut start = purged[i].first;
+                for r in purged[..i].iter().rev() {
+                    if r.last + 1 != start {
+                        break;
+                    }
+                    start = r.first;
+                }
+                if l.truncate_to(start).is_err() {
+                    log = None;
+                }
             }
         }
         if let Some(l) = &log {
@@ -60,18 +189,31 @@ impl Tree {
             }
         };
         let from = log.len();
-        // From seq 0 on a rebuild: records that left journal/ come from the archive.
-        for_each_line_with(
+        // From seq 0 on a rebuild: records that left journal/ come from the archive,
+        // purged ones as the subtrees their tombstones keep.
+        let mut bad = None;
+        for_each_leaf_with(
             &FsStorage,
             &rec.data_dir().journal(),
             rec.cold(),
             from,
             Some(size),
-            |_, line| {
-                log.push_line(line);
+            |leaf| {
+                match leaf {
+                    Leaf::Line(_, line) => log.push_line(line),
+                    Leaf::Purged(range, kept) => {
+                        if let Err(e) = push_purged(&mut log, range, kept) {
+                            bad = Some(e);
+                            return Ok(false);
+                        }
+                    }
+                }
                 Ok(true)
             },
         )?;
+        if let Some(e) = bad {
+            return Err(e);
+        }
         load.added = log.len() - from;
         if log.len() != size {
             return Err(Error::Internal(format!(
@@ -80,7 +222,23 @@ impl Tree {
             )));
         }
         log.sync()?;
-        Ok((Tree { log }, load))
+        Ok((Tree { log, purged }, load))
+    }
+
+    /// The purged ranges the tree spans by their subtrees (or, for a tree stored
+    /// before the purge, by leaves whose records are gone).
+    pub fn purged(&self) -> &[PurgedRun] {
+        &self.purged
+    }
+
+    fn check_size(&self, what: &str, size: u64) -> Result<()> {
+        match run_inside(&self.purged, size) {
+            Some(r) => Err(out_of_range(format!(
+                "{what} {size} falls inside records {}..={}, which retention purged (the journal.retention_purged record at seq {}): the tree of the first {size} records needs records that are gone; sizes {} and {} can be asked for",
+                r.first, r.last, r.by, r.first, r.last + 1
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Leaves in the tree (= records covered).
@@ -96,6 +254,7 @@ impl Tree {
                 self.size()
             )));
         }
+        self.check_size("size", size)?;
         Ok(self.log.root_at(size)?)
     }
 
@@ -118,6 +277,13 @@ impl Tree {
                 "--seq {seq} is not below the tree size {size}"
             )));
         }
+        if let Some(r) = run_holding(&self.purged, seq) {
+            return Err(out_of_range(format!(
+                "record {seq} was purged by retention (the journal.retention_purged record at seq {} removed records {}..={}): it has no inclusion proof",
+                r.by, r.first, r.last
+            )));
+        }
+        self.check_size("--size", size)?;
         Ok(self.log.prove_inclusion(seq, size)?)
     }
 
@@ -135,6 +301,8 @@ impl Tree {
                 "--old must be between 1 and --new ({new}), got {old}"
             )));
         }
+        self.check_size("--old", old)?;
+        self.check_size("--new", new)?;
         Ok(self.log.prove_consistency(old, new)?)
     }
 }

@@ -16,6 +16,7 @@
 use std::fmt::Debug;
 use std::path::Path;
 
+use crate::chain::RecordHash;
 use crate::record::parse_header;
 use crate::segment::list_segments;
 use crate::storage::Storage;
@@ -31,6 +32,27 @@ pub struct ColdRange {
     /// `Some(seq of the purge record)` when a retention purge removed these records:
     /// their hashes are still accounted for, their lines are gone.
     pub purged_by: Option<u64>,
+}
+
+/// What a cold tier keeps of a purged range: enough to carry the hash chain and the
+/// Merkle tree across it without its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgedSubtrees {
+    /// The perfect subtrees `(start, height, hash)` that the range `[first, last + 1)`
+    /// splits into, left to right (the aligned blocks: `start` is a multiple of
+    /// `2^height`). Pushed in order onto a tree of the first `first` records, they
+    /// give the tree of the first `last + 1`.
+    pub subtrees: Vec<(u64, u32, [u8; 32])>,
+    /// `prev` of the first purged record: the hash of the record before the range.
+    pub first_prev: RecordHash,
+    /// Hash of the last purged record: the `prev` of the record after the range.
+    pub last_hash: RecordHash,
+    /// `ts_recorded` of the first purged record.
+    pub first_ts_recorded: i64,
+    /// `ts_recorded` of the last purged record.
+    pub last_ts_recorded: i64,
+    /// The Merkle root of the first `last + 1` records, as the cold tier recorded it.
+    pub root: [u8; 32],
 }
 
 /// Read access to records older than the journal's first segment.
@@ -60,6 +82,85 @@ pub trait ColdLines: Send + Sync + Debug {
     fn end(&self) -> Result<u64> {
         Ok(self.ranges()?.last().map_or(0, |r| r.last + 1))
     }
+
+    /// For a purged `range` (one of [`ColdLines::ranges`]): the Merkle subtrees and
+    /// chain hashes kept for it, or `None` when none were kept (a purge made before
+    /// they were) or the range is not purged. The default keeps none.
+    fn subtrees(&self, range: &ColdRange) -> Result<Option<PurgedSubtrees>> {
+        let _ = range;
+        Ok(None)
+    }
+}
+
+/// One step of [`for_each_leaf_with`]: a record's line, or a purged range known only
+/// by its subtrees.
+#[derive(Debug)]
+pub enum Leaf<'a> {
+    /// Record `seq`'s line (without `\n`).
+    Line(u64, &'a [u8]),
+    /// The records `range.first..=range.last`, purged, with what was kept of them.
+    Purged(&'a ColdRange, &'a PurgedSubtrees),
+}
+
+/// [`for_each_line_with`], except that a purged range whose subtrees the cold tier
+/// kept is passed to `f` as one [`Leaf::Purged`] instead of failing. Such a range
+/// must lie wholly inside `from..to`: starting or ending strictly inside it is
+/// [`Error::Purged`] (its records cannot be visited one by one), as is any purged
+/// range without subtrees. Returns the seq after the last record visited.
+pub fn for_each_leaf_with(
+    storage: &dyn Storage,
+    dir: &Path,
+    cold: Option<&dyn ColdLines>,
+    from: u64,
+    to: Option<u64>,
+    mut f: impl FnMut(Leaf<'_>) -> Result<bool>,
+) -> Result<u64> {
+    let Some(c) = cold else {
+        return for_each_line_with(storage, dir, None, from, to, |s, l| f(Leaf::Line(s, l)));
+    };
+    let purged: Vec<ColdRange> = c
+        .ranges()?
+        .into_iter()
+        .filter(|r| r.purged_by.is_some() && r.last >= from && to.is_none_or(|t| r.first < t))
+        .collect();
+    let mut next = from;
+    for r in &purged {
+        let by = r.purged_by.unwrap_or_default();
+        let Some(kept) = c.subtrees(r)? else {
+            // Nothing kept: reading the range fails as it always did.
+            break;
+        };
+        if next > r.first || to.is_some_and(|t| t <= r.last) {
+            let seq = if next > r.first { next } else { r.first };
+            return Err(Error::Purged { seq, purged_by: by });
+        }
+        if next < r.first {
+            let mut stopped = false;
+            let end = for_each_line_with(storage, dir, cold, next, Some(r.first), |s, l| {
+                let go = f(Leaf::Line(s, l))?;
+                stopped = !go;
+                Ok(go)
+            })?;
+            if stopped {
+                return Ok(end);
+            }
+            if end != r.first {
+                return Err(Error::Cold {
+                    seq: end,
+                    reason: format!("records {end}..{} could not be read", r.first),
+                });
+            }
+        }
+        next = r.last + 1;
+        if !f(Leaf::Purged(r, &kept))? {
+            return Ok(next);
+        }
+    }
+    if to.is_some_and(|t| next >= t) {
+        return Ok(next);
+    }
+    let end = for_each_line_with(storage, dir, cold, next, to, |s, l| f(Leaf::Line(s, l)))?;
+    Ok(end.max(next))
 }
 
 /// [`crate::for_each_line`] across a cold tier and the journal: records before the

@@ -36,7 +36,9 @@ mod verify;
 mod writer;
 
 pub use chain::RecordHash;
-pub use cold::{for_each_line_with, ColdLines, ColdRange};
+pub use cold::{
+    for_each_leaf_with, for_each_line_with, ColdLines, ColdRange, Leaf, PurgedSubtrees,
+};
 pub use dedup::{dedup_key_of, DedupKey};
 pub use error::{Error, Result};
 pub use options::{Clock, Durability, JournalOptions, SystemClock};

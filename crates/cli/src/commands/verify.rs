@@ -149,10 +149,22 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     "checkpoint: ok, the first {} records are exactly those the signed checkpoint covers; the journal only grew since",
                     c.size
                 )?;
+                if c.purged > 0 {
+                    writeln!(
+                        out,
+                        "checkpoint: {} of them were purged by retention and are accounted for by the Merkle subtrees their archive tombstones keep, not record by record",
+                        c.purged
+                    )?;
+                }
             } else {
                 writeln!(
                     out,
-                    "checkpoint: FAILED: {}",
+                    "checkpoint: {}: {}",
+                    if c.uncheckable {
+                        "CANNOT CHECK"
+                    } else {
+                        "FAILED"
+                    },
                     c.reason.as_deref().unwrap_or("unknown")
                 )?;
             }
@@ -201,6 +213,8 @@ fn check_checkpoint(
             ok: false,
             size: 0,
             records: 0,
+            purged: 0,
+            uncheckable: false,
             reason: Some(format!("the checkpoint's signature does not verify: {e}")),
         }),
         Err(e) => Err(e.into()),
