@@ -210,9 +210,12 @@ pub fn backup(
         let path = dir.root().join(rel);
         let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
         if *kind == FileKind::Checkpoint {
-            let cp = check_source_checkpoint(dir, &config, rel, &bytes, &chain)?;
-            if latest.as_ref().is_none_or(|l| cp.size >= l.size) {
-                latest = Some(cp);
+            // A checkpoint whose size falls inside a purged range is copied (its
+            // signature and origin checked) but cannot be checked against the records.
+            if let Some(cp) = check_source_checkpoint(dir, &config, rel, &bytes, &chain)? {
+                if latest.as_ref().is_none_or(|l| cp.size >= l.size) {
+                    latest = Some(cp);
+                }
             }
         }
         let entry = copier.copy(rel, *kind, &bytes)?;
@@ -283,14 +286,16 @@ fn check_grew(rel: &str, p: &FileEntry, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Checks a checkpoint of the source against the records just read.
+/// Checks a checkpoint of the source against the records just read; `None` for one
+/// whose size falls strictly inside a purged range (its root needs records that are
+/// gone), after checking its signature and origin.
 fn check_source_checkpoint(
     dir: &DataDir,
     config: &Config,
     rel: &str,
     note: &[u8],
     chain: &ChainCheck,
-) -> Result<CheckpointRef> {
+) -> Result<Option<CheckpointRef>> {
     let vpath = dir.keys().join(VERIFIER_KEY_FILE);
     let vtext = std::fs::read_to_string(&vpath).map_err(Error::io(&vpath))?;
     let vkey = VerifierKey::parse(vtext.trim())
@@ -309,10 +314,12 @@ fn check_source_checkpoint(
             ),
         ));
     }
+    if chain.purged_inside(cp.size()).is_some() {
+        return Ok(None);
+    }
     let root = chain
-        .tree()
         .root_at(cp.size())
-        .map_err(|e| Error::refused(rel, e.to_string()))?;
+        .map_err(|e| Error::refused(rel, e))?;
     if root.0 != *cp.root() {
         return Err(Error::refused(
             rel,
@@ -323,11 +330,11 @@ fn check_source_checkpoint(
             ),
         ));
     }
-    Ok(CheckpointRef {
+    Ok(Some(CheckpointRef {
         path: rel.to_string(),
         size: cp.size(),
         root: root.to_string(),
-    })
+    }))
 }
 
 struct Copier<'a> {

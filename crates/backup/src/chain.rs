@@ -3,8 +3,11 @@
 //! record 0 being `journal.created`, and the Merkle tree of everything seen.
 //! Backup runs it over the source, restore over the copy, file by file.
 
-use tradetrail_journal::{parse_header, record_type, ColdLines, RecordHash};
-use tradetrail_merkle::MerkleLog;
+use tradetrail_core::PurgedRun;
+use tradetrail_journal::{
+    parse_header, record_type, ColdLines, ColdRange, PurgedSubtrees, RecordHash,
+};
+use tradetrail_merkle::{Hash, MerkleLog};
 
 /// The running state of the check.
 #[derive(Debug, Default)]
@@ -13,6 +16,7 @@ pub struct ChainCheck {
     prev: RecordHash,
     last_ts: i64,
     log: MerkleLog,
+    purged: Vec<PurgedRun>,
 }
 
 /// What one segment held.
@@ -82,10 +86,61 @@ impl ChainCheck {
 
     /// Checks the records before the journal's first segment, `next..to`, read back
     /// from the cold tier (the archive) after the hot window removed their segments.
+    /// A range a retention purge removed is bridged by what its tombstone keeps: its
+    /// `first_prev` must be the hash of the record before it, its subtrees must give
+    /// the Merkle root it recorded, and the record after it must link to its
+    /// `last_hash` (checked as that record comes).
     pub fn cold(&mut self, cold: &dyn ColdLines, to: u64) -> Result<u64, String> {
         let from = self.next_seq;
+        let ranges = cold
+            .ranges()
+            .map_err(|e| format!("reading the archive: {e}"))?;
+        for r in ranges.iter().filter(|r| r.last >= from && r.first < to) {
+            if r.first < self.next_seq {
+                // Only the first range can start before `from`; read past its start.
+                if r.purged_by.is_some() {
+                    return Err(format!(
+                        "record {} was purged by retention, so the check cannot start there",
+                        self.next_seq
+                    ));
+                }
+            }
+            match r.purged_by {
+                None => self.cold_lines(cold, r.last.min(to - 1) + 1)?,
+                Some(by) => {
+                    let kept = cold
+                        .subtrees(r)
+                        .map_err(|e| format!("reading the archive: {e}"))?
+                        .ok_or_else(|| {
+                            format!(
+                                "records {}..={} were purged by retention (the journal.retention_purged record at seq {by}) before purges kept their Merkle subtrees: the tree cannot be checked across them",
+                                r.first, r.last
+                            )
+                        })?;
+                    if r.last >= to {
+                        return Err(format!(
+                            "the journal starts at seq {to}, inside the purged records {}..={}",
+                            r.first, r.last
+                        ));
+                    }
+                    self.bridge(r, by, &kept)
+                        .map_err(|reason| format!("in the archive: {reason}"))?;
+                }
+            }
+        }
+        if self.next_seq != to {
+            return Err(format!(
+                "the journal starts at seq {to} but the archive holds records only up to {}",
+                self.next_seq
+            ));
+        }
+        Ok(to - from)
+    }
+
+    /// Reads the cold lines `next..to` and checks each.
+    fn cold_lines(&mut self, cold: &dyn ColdLines, to: u64) -> Result<(), String> {
         let mut bad = None;
-        let read = cold.for_each(from, to, &mut |_, line| match self.line(line) {
+        let read = cold.for_each(self.next_seq, to, &mut |_, line| match self.line(line) {
             Ok(()) => Ok(true),
             Err(r) => {
                 bad = Some(r);
@@ -96,13 +151,75 @@ impl ChainCheck {
             return Err(format!("in the archive: {r}"));
         }
         read.map_err(|e| format!("reading the archive: {e}"))?;
-        if self.next_seq != to {
+        Ok(())
+    }
+
+    /// Carries the chain and the tree across a purged range.
+    fn bridge(&mut self, r: &ColdRange, by: u64, kept: &PurgedSubtrees) -> Result<(), String> {
+        let what = format!(
+            "the tombstone of the purged records {}..={} (purge record {by})",
+            r.first, r.last
+        );
+        if r.first != self.next_seq {
             return Err(format!(
-                "the journal starts at seq {to} but the archive holds records only up to {}",
+                "{what} begins where record {} belongs",
                 self.next_seq
             ));
         }
-        Ok(to - from)
+        if r.first == 0 {
+            return Err(format!("{what} covers record 0, which is never purged"));
+        }
+        if kept.first_prev != self.prev {
+            return Err(format!(
+                "{what} says the record before it has hash {}, but record {} has hash {}: the chain is broken",
+                kept.first_prev,
+                r.first - 1,
+                self.prev
+            ));
+        }
+        if kept.first_ts_recorded < self.last_ts || kept.last_ts_recorded < kept.first_ts_recorded {
+            return Err(format!(
+                "{what}: its ts_recorded is earlier than record {}'s",
+                r.first - 1
+            ));
+        }
+        tradetrail_core::push_purged(&mut self.log, r, kept).map_err(|e| e.to_string())?;
+        self.prev = kept.last_hash;
+        self.last_ts = kept.last_ts_recorded;
+        self.next_seq = r.last + 1;
+        self.purged.push(PurgedRun {
+            first: r.first,
+            last: r.last,
+            by,
+        });
+        Ok(())
+    }
+
+    /// The purged range that `size` falls strictly inside, if any: the root at such
+    /// a size needs records that are gone, so a checkpoint of that size cannot be
+    /// checked.
+    pub fn purged_inside(&self, size: u64) -> Option<PurgedRun> {
+        self.purged
+            .iter()
+            .find(|r| r.first < size && size <= r.last)
+            .copied()
+    }
+
+    /// The Merkle root of the first `size` records seen; refused for a size strictly
+    /// inside a purged range.
+    pub fn root_at(&self, size: u64) -> Result<Hash, String> {
+        if let Some(r) = self.purged_inside(size) {
+            return Err(format!(
+                "size {size} falls inside the records {}..={} that retention purged (the journal.retention_purged record at seq {}): the root there needs records that are gone",
+                r.first, r.last, r.by
+            ));
+        }
+        self.log.root_at(size).map_err(|e| e.to_string())
+    }
+
+    /// Records a retention purge removed, bridged by their tombstones' subtrees.
+    pub fn purged_records(&self) -> u64 {
+        self.purged.iter().map(|r| r.last - r.first + 1).sum()
     }
 
     fn line(&mut self, line: &[u8]) -> Result<(), String> {

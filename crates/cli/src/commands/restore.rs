@@ -73,6 +73,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         super::human_bytes(r.bytes)
     )?;
     writeln!(out, "verified: every record's seq and chain, every file's SHA-256, the manifest's head hash and root")?;
+    if r.purged_records > 0 {
+        writeln!(
+            out,
+            "purged: {} records a retention purge removed are accounted for by their archive tombstones (hash links and Merkle subtrees), not record by record",
+            r.purged_records
+        )?;
+    }
     match &r.checkpoint {
         Some((size, root)) => writeln!(
             out,
