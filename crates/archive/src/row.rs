@@ -232,9 +232,9 @@ mod scan {
             None => s.i = 1,
         }
         while !closed {
-            let key = s.plain_string()?;
+            let key = s.plain_string()?.as_bytes();
             s.eat(b':')?;
-            let bit = match key.as_bytes() {
+            let bit = match key {
                 b"seq" => {
                     seq = s.uint()?;
                     SEQ
@@ -267,7 +267,7 @@ mod scan {
                     data = if s.null() { None } else { Some(s.raw_value()?) };
                     1 << 7
                 }
-                _ => match string_key(key.as_bytes()) {
+                _ => match string_key(key) {
                     Some(k) => {
                         strs[k] = if s.null() {
                             None
@@ -408,18 +408,23 @@ mod scan {
         /// Digits of an integer as serde_json reads them: no leading zero, no
         /// fraction or exponent after them; `None` on overflow.
         fn digits(&mut self) -> Option<u64> {
-            let first = self.next()?;
-            if !first.is_ascii_digit() {
+            let run = &self.b[self.i..];
+            let n = run.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || (n > 1 && run[0] == b'0') {
                 return None;
             }
-            let mut v = u64::from(first - b'0');
-            while let Some(c @ b'0'..=b'9') = self.peek() {
-                if first == b'0' {
-                    return None;
-                }
-                v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-                self.i += 1;
-            }
+            let digits = &run[..n];
+            // Up to 19 digits always fit in a u64; only longer runs can overflow.
+            let v = if n <= 19 {
+                digits
+                    .iter()
+                    .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'))
+            } else {
+                digits.iter().try_fold(0u64, |v, &c| {
+                    v.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+                })?
+            };
+            self.i += n;
             match self.peek() {
                 Some(b'.' | b'e' | b'E') => None,
                 _ => Some(v),
