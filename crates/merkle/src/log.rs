@@ -176,7 +176,8 @@ impl MerkleLog {
     /// Appends the `2^height` leaves of a perfect subtree known only by its hash (records
     /// a retention purge removed; see [`crate::subtree`]). The log's length must be a
     /// multiple of `2^height`. The levels below `height` get zero placeholders for
-    /// those leaves, so the layout stays dense: every root and proof whose sizes and
+    /// those leaves (which [`open`](MerkleLog::open) and
+    /// [`self_check`](MerkleLog::self_check) recognize as such), so the layout stays dense: every root and proof whose sizes and
     /// leaves lie outside such runs is exact, and the caller must not ask for others
     /// (it knows the runs; the log does not keep them).
     pub fn push_subtree(&mut self, height: u32, hash: Hash) -> Result<(), MerkleError> {
@@ -312,8 +313,10 @@ impl MerkleLog {
             let bad = if row.len() as u64 != n >> level {
                 Some(format!("{} hashes for {n} leaves", row.len()))
             } else {
+                // All-zero children are placeholders under a pushed subtree.
                 row.iter()
                     .enumerate()
+                    .filter(|(i, _)| below[2 * i] != [0; 32] || below[2 * i + 1] != [0; 32])
                     .find(|(i, h)| node_bytes(&below[2 * i], &below[2 * i + 1]) != **h)
                     .map(|(i, _)| format!("hash {i} is not the hash of its two children"))
             };
