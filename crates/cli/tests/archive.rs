@@ -322,3 +322,101 @@ fn commands_read_records_that_left_the_journal_from_the_archive() {
         r.stderr
     );
 }
+
+/// The archive tests' fixture: records over several days with a clock the test sets,
+/// so a retention purge can run (the CLI's `retention apply` uses the real clock).
+#[path = "../../archive/tests/common/mod.rs"]
+mod history;
+
+#[test]
+fn a_purged_journal_still_proves_verifies_its_old_checkpoint_backs_up_and_restores() {
+    use history::*;
+    let f = Fixture::new();
+    f.write_day(0, 120, |i, ts| order(i, ts, "T-1"));
+    f.write_day(1, 140, |i, ts| custom(i, ts, "T-2"));
+    f.write_day(2, 120, |i, ts| order(1000 + i, ts, "T-3"));
+    f.seal_until(400);
+    tradetrail_archive::archive(
+        &f.dir,
+        &tradetrail_archive::ArchiveOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let s = Scratch::new();
+    let data = f.dir.root().display().to_string();
+    let tt = |sub: &str, rest: &[&str]| {
+        let mut args = vec![sub, "--data", data.as_str()];
+        args.extend_from_slice(rest);
+        s.tt(&args)
+    };
+    let note = tt("checkpoint", &[]).expect(0).stdout;
+    let old = s.file("old.txt", &note);
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let proof_at = |s: u64| {
+        tt(
+            "prove",
+            &[
+                "inclusion",
+                "--seq",
+                "3",
+                "--size",
+                &s.to_string(),
+                "--json",
+            ],
+        )
+        .expect(0)
+        .stdout
+    };
+    let proof_before = proof_at(size);
+    set_retention(&f.dir, "90d", &[("order.*", "6y"), ("custom.*", "30d")]);
+    let done = tradetrail_archive::apply(&f.open(), "operator:test").unwrap();
+    let day = &done.plan.purge[0];
+    let (first, last) = (day.first_seq, day.last_seq);
+
+    // The tree is rebuilt across the purge: same proof for a remaining record, a
+    // clear refusal for a purged one, and the old checkpoint still verifies.
+    std::fs::remove_dir_all(f.dir.index()).unwrap();
+    let r = tt("verify", &["--checkpoint", &old]).expect(0);
+    assert!(r.stdout.contains("checkpoint: ok"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!(
+            "checkpoint: {} of them were purged",
+            last - first + 1
+        )),
+        "{}",
+        r.stdout
+    );
+    let again = proof_at(size);
+    assert_eq!(again, proof_before);
+    let r = tt("prove", &["inclusion", "--seq", &first.to_string()]).expect(2);
+    assert!(r.stderr.contains("purged by retention"), "{}", r.stderr);
+    let r = tt("prove", &["consistency", "--old", &(first + 1).to_string()]).expect(2);
+    assert!(r.stderr.contains("falls inside records"), "{}", r.stderr);
+
+    // Backup and restore, and the restored copy verifies against the old checkpoint.
+    let bk = s.path().join("bk").display().to_string();
+    let restored = s.path().join("restored").display().to_string();
+    tt("backup", &["--to", &bk]).expect(0);
+    let r = s
+        .tt(&["restore", "--from", &bk, "--data", &restored])
+        .expect(0);
+    assert!(r.stdout.contains("purged: "), "{}", r.stdout);
+    let r = s
+        .tt(&["verify", "--data", &restored, "--checkpoint", &old])
+        .expect(0);
+    assert!(r.stdout.contains("checkpoint: ok"), "{}", r.stdout);
+
+    // An altered subtree hash in a tombstone: verify fails.
+    let idx =
+        tradetrail_archive::ArchiveIndex::load(&tradetrail_archive::archive_dir(&f.dir)).unwrap();
+    let part = idx
+        .partitions
+        .iter()
+        .find(|p| !p.manifest.subtrees.is_empty())
+        .unwrap();
+    let mut m = part.manifest.clone();
+    m.subtrees.values_mut().next().unwrap()[0].hash.0[5] ^= 4;
+    m.save(&part.dir).unwrap();
+    let r = tt("verify", &[]).expect(1);
+    assert!(r.stdout.contains("archive: FAILED"), "{}", r.stdout);
+}
