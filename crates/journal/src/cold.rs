@@ -115,8 +115,11 @@ pub fn for_each_leaf_with(
     to: Option<u64>,
     mut f: impl FnMut(Leaf<'_>) -> Result<bool>,
 ) -> Result<u64> {
-    let Some(c) = cold else {
-        return for_each_line_with(storage, dir, None, from, to, |s, l| f(Leaf::Line(s, l)));
+    let hot_first = list_segments(storage, dir)?.first().map(|s| s.first_seq);
+    let c = match cold {
+        // Nothing before the journal's first segment is asked for: no cold range is.
+        Some(c) if hot_first.is_none_or(|h| from < h) => c,
+        _ => return for_each_line_with(storage, dir, cold, from, to, |s, l| f(Leaf::Line(s, l))),
     };
     let purged: Vec<ColdRange> = c
         .ranges()?
