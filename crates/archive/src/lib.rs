@@ -19,6 +19,7 @@
 
 mod archiver;
 mod cold;
+mod dedup;
 mod error;
 mod frontier;
 mod holds;
@@ -37,6 +38,7 @@ pub use archiver::{
     ArchiveReport,
 };
 pub use cold::ArchiveLines;
+pub use dedup::event_id_keys;
 pub use error::{Error, Result};
 pub use frontier::Frontier;
 pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};

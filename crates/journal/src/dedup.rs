@@ -4,7 +4,9 @@
 //! Keys of records that were already in the journal when it was opened are loaded by
 //! reading the journal once, at the first keyed append (or on
 //! [`Journal::load_dedup_index`](crate::Journal::load_dedup_index)), so opening stays
-//! fast; appends without a key never wait for it.
+//! fast; appends without a key never wait for it. Records that have left `journal/`
+//! are covered when the journal is given their keys with
+//! [`Journal::set_cold_dedup`](crate::Journal::set_cold_dedup).
 
 use std::path::Path;
 
@@ -18,6 +20,12 @@ use crate::{Error, Result};
 
 /// A 128-bit idempotency key.
 pub type DedupKey = u128;
+
+/// The keys of records older than the journal's first segment, `(key, seq)`: those
+/// that left `journal/` for a cold tier (see [`crate::Journal::set_cold_dedup`]). It
+/// is given the seq of the journal's first record and called once, when the keys are
+/// loaded.
+pub type ColdKeys = std::sync::Arc<dyn Fn(u64) -> Result<Vec<(DedupKey, u64)>> + Send + Sync>;
 
 /// The key of an `event_id`: a UUID maps to its 128-bit value (so callers holding a
 /// parsed UUID pass `uuid.as_u128()`); any other string to the first 16 bytes of its

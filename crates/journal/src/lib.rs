@@ -39,7 +39,7 @@ pub use chain::RecordHash;
 pub use cold::{
     for_each_leaf_with, for_each_line_with, ColdLines, ColdRange, Leaf, PurgedSubtrees,
 };
-pub use dedup::{dedup_key_of, DedupKey};
+pub use dedup::{dedup_key_of, ColdKeys, DedupKey};
 pub use error::{Error, Result};
 pub use options::{Clock, Durability, JournalOptions, SystemClock};
 pub use reader::{for_each_line, inspect, Inspection};

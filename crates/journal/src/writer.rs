@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::chain::RecordHash;
-use crate::dedup::{self, DedupKey};
+use crate::dedup::{self, ColdKeys, DedupKey};
 use crate::flusher::{Flusher, FLUSH_BYTES};
 use crate::options::{Durability, JournalOptions};
 use crate::record::{self, parse_header};
@@ -148,6 +148,17 @@ struct Chunk {
     end: u64,
 }
 
+/// The cold tier as deduplication sees it: its keys, and its lines (for the hash a
+/// duplicate's receipt carries). Printable.
+#[derive(Clone)]
+struct ColdKeysSlot(ColdKeys, Arc<dyn crate::ColdLines>);
+
+impl std::fmt::Debug for ColdKeysSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ColdKeys")
+    }
+}
+
 #[derive(Debug)]
 enum DedupState {
     NotLoaded,
@@ -188,6 +199,8 @@ struct State {
     sparse: BTreeMap<u64, (u64, u64)>,
     dedup: HashMap<DedupKey, u64>,
     dedup_state: DedupState,
+    /// Where the keys of records that left `journal/` come from, if anywhere.
+    cold_keys: Option<ColdKeysSlot>,
     /// Emptied chunk buffers, reused so the hot path does not allocate.
     spare: Vec<Vec<u8>>,
     /// Bytes written to the OS that no `fdatasync` has covered yet.
@@ -335,6 +348,7 @@ impl Journal {
             sparse,
             dedup: HashMap::new(),
             dedup_state: DedupState::NotLoaded,
+            cold_keys: None,
             spare: Vec::new(),
             unsynced_bytes: 0,
             opened_at: rec.next_seq,
@@ -414,7 +428,7 @@ impl Journal {
         let st = self.lock();
         self.drive(st, ticket.seq + 1, ticket.durability)?;
         let hash = if ticket.duplicate {
-            RecordHash::of_line(&self.read_line(ticket.seq)?)
+            self.duplicate_hash(ticket.seq)?
         } else {
             ticket.hash
         };
@@ -470,6 +484,27 @@ impl Journal {
             synced,
             poisoned,
         })
+    }
+
+    /// The hash of the record a duplicate repeats, which may have left `journal/`.
+    fn duplicate_hash(&self, seq: u64) -> Result<RecordHash> {
+        match self.read_line(seq) {
+            Ok(line) => Ok(RecordHash::of_line(&line)),
+            Err(e @ Error::Removed { .. }) => {
+                let Some(ColdKeysSlot(_, cold)) = self.lock().cold_keys.clone() else {
+                    return Err(e);
+                };
+                let mut hash = None;
+                cold.read(&[seq], &mut |s, line| {
+                    if s == seq {
+                        hash = Some(RecordHash::of_line(line));
+                    }
+                    Ok(())
+                })?;
+                hash.ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads the line (without `\n`) of a written record.
@@ -535,6 +570,27 @@ impl Journal {
             }
             carry.drain(..start);
         }
+    }
+
+    /// Makes deduplication cover the records that have left `journal/` (after the hot
+    /// window) for the cold tier `lines`: `keys` lists their keys, and is called when
+    /// the index is loaded — at once, if it already is; a duplicate of such a record
+    /// gets its hash from `lines`. Without it a repeated `event_id` is caught only while its
+    /// first record is still in a segment file.
+    pub fn set_cold_dedup(&self, lines: Arc<dyn crate::ColdLines>, keys: ColdKeys) -> Result<()> {
+        let mut st = self.lock();
+        if let DedupState::Ready = st.dedup_state {
+            let first = st.segments.first().copied().unwrap_or(0);
+            drop(st);
+            let loaded = keys(first)?;
+            st = self.lock();
+            let loaded = loaded.into_iter().filter(|k| k.1 < first);
+            for (k, seq) in loaded {
+                st.dedup.entry(k).or_insert(seq);
+            }
+        }
+        st.cold_keys = Some(ColdKeysSlot(keys, lines));
+        Ok(())
     }
 
     /// Loads the idempotency keys of records written before this journal was opened
@@ -934,6 +990,7 @@ impl Journal {
                     st.dedup_state = DedupState::Loading;
                     let upto = st.opened_at;
                     let segments = st.segments.clone();
+                    let cold = st.cold_keys.clone();
                     drop(st);
                     let loaded = dedup::load(
                         self.inner.opts.storage.as_ref(),
@@ -941,7 +998,15 @@ impl Journal {
                         &segments,
                         upto,
                         SPARSE_EVERY,
-                    );
+                    )
+                    .and_then(|mut l| {
+                        if let Some(ColdKeysSlot(cold, _)) = cold {
+                            let first = segments.first().copied().unwrap_or(0);
+                            l.keys
+                                .extend(cold(first)?.into_iter().filter(|k| k.1 < first));
+                        }
+                        Ok(l)
+                    });
                     st = self.lock();
                     match loaded {
                         Ok(l) => {

@@ -32,6 +32,7 @@ const GROUP: usize = 1024;
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
     let (rec, report) = Recorder::open(&dir)?;
+    let rec = super::with_archive(rec, &dir)?;
     if !report.is_clean() {
         eprintln!(
             "recovered: cut a torn last record of {} bytes from {}",

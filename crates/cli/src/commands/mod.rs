@@ -50,7 +50,32 @@ pub fn cold_tier(
 /// Opens the recorder of `dir` with its archive as the cold tier.
 pub fn open_recorder(dir: &tradetrail_core::DataDir) -> anyhow::Result<tradetrail_core::Recorder> {
     let (rec, _) = tradetrail_core::Recorder::open(dir)?;
-    Ok(rec.with_cold(cold_tier(dir)?))
+    with_archive(rec, dir)
+}
+
+/// `rec` with the archive of `dir` as its cold tier, and the `event_id`s of archived
+/// records in its deduplication (so a repeated event is still caught after its first
+/// record left `journal/`).
+pub fn with_archive(
+    rec: tradetrail_core::Recorder,
+    dir: &tradetrail_core::DataDir,
+) -> anyhow::Result<tradetrail_core::Recorder> {
+    let cold = cold_tier(dir)?;
+    if let Some(lines) = &cold {
+        let d = dir.clone();
+        rec.journal().set_cold_dedup(
+            lines.clone(),
+            std::sync::Arc::new(move |below| {
+                tradetrail_archive::event_id_keys(&d, below).map_err(|e| {
+                    tradetrail_journal::Error::Cold {
+                        seq: below.saturating_sub(1),
+                        reason: format!("reading the archived event ids: {e}"),
+                    }
+                })
+            }),
+        )?;
+    }
+    Ok(rec.with_cold(cold))
 }
 
 pub fn progress_bar(len: u64, what: &str) -> ProgressBar {

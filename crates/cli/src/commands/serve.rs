@@ -32,7 +32,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     tradetrail_server::init_logging();
     let dir = DataDir::resolve(data);
     let (rec, report) = Recorder::open(&dir)?;
-    let rec = rec.with_cold(super::cold_tier(&dir)?);
+    let rec = super::with_archive(rec, &dir)?;
     if report.truncated_bytes > 0 {
         eprintln!(
             "recovered: removed a torn last record ({} bytes) that was never acknowledged",
