@@ -33,15 +33,8 @@ impl Frontier {
 
     /// Adds one leaf hash.
     pub fn push_leaf(&mut self, leaf: Hash) {
-        let mut h = leaf;
-        let mut s = self.size;
-        while s & 1 == 1 {
-            let left = self.nodes.pop().expect("one node per 1-bit of size");
-            h = node_hash(&left, &h);
-            s >>= 1;
-        }
-        self.nodes.push(h);
-        self.size += 1;
+        self.push_subtree(0, leaf)
+            .expect("every size is a multiple of 2^0");
     }
 
     /// Adds the `2^height` leaves of a perfect subtree known by its hash (records a

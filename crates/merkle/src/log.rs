@@ -161,7 +161,12 @@ impl MerkleLog {
     /// Appends a leaf hash (see [`leaf_hash`]) as the next leaf.
     pub fn push_leaf_hash(&mut self, leaf: Hash) {
         self.levels[0].push(leaf.0);
-        let mut level = 0;
+        self.add_parents(0);
+    }
+
+    /// After a node was pushed onto `levels[level]`: each level whose length became
+    /// even gets the parent of its last two nodes.
+    fn add_parents(&mut self, mut level: usize) {
         while self.levels[level].len().is_multiple_of(2) {
             let row = &self.levels[level];
             let parent = node_bytes(&row[row.len() - 2], &row[row.len() - 1]);
@@ -177,9 +182,10 @@ impl MerkleLog {
     /// a retention purge removed; see [`crate::subtree`]). The log's length must be a
     /// multiple of `2^height`. The levels below `height` get zero placeholders for
     /// those leaves (which [`open`](MerkleLog::open) and
-    /// [`self_check`](MerkleLog::self_check) recognize as such), so the layout stays dense: every root and proof whose sizes and
-    /// leaves lie outside such runs is exact, and the caller must not ask for others
-    /// (it knows the runs; the log does not keep them).
+    /// [`self_check`](MerkleLog::self_check) recognize as such), so the layout stays
+    /// dense: every root and proof whose sizes and leaves lie outside such runs is
+    /// exact, and the caller must not ask for others (it knows the runs; the log does
+    /// not keep them).
     pub fn push_subtree(&mut self, height: u32, hash: Hash) -> Result<(), MerkleError> {
         let len = self.len();
         let h = height as usize;
@@ -193,16 +199,7 @@ impl MerkleLog {
             row.resize(row.len() + (1usize << (h - level)), [0; 32]);
         }
         self.levels[h].push(hash.0);
-        let mut level = h;
-        while self.levels[level].len().is_multiple_of(2) {
-            let row = &self.levels[level];
-            let parent = node_bytes(&row[row.len() - 2], &row[row.len() - 1]);
-            if self.levels.len() == level + 1 {
-                self.levels.push(Vec::new());
-            }
-            self.levels[level + 1].push(parent);
-            level += 1;
-        }
+        self.add_parents(h);
         Ok(())
     }
 
