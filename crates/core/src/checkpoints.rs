@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use tradetrail_checkpoint::{open_note, sign, Checkpoint, KeyPair, NoteError, VerifierKey};
-use tradetrail_journal::{
-    for_each_leaf_with, ColdLines, Durability, Entry, FsStorage, Leaf, Receipt,
-};
+use tradetrail_journal::{ColdLines, Durability, Entry, FsStorage, Receipt};
 use tradetrail_merkle::{leaf_hash, verify_inclusion, Hash, InclusionProof, MerkleLog};
 
 use crate::{DataDir, Error, Recorder, Result, Tree};
@@ -208,20 +206,7 @@ pub fn check_against(
     }
     let mut log = MerkleLog::new();
     let mut purged = 0u64;
-    let mut bad_tombstone = None;
-    let read = for_each_leaf_with(&FsStorage, &dir.journal(), cold, 0, Some(size), |leaf| {
-        match leaf {
-            Leaf::Line(_, line) => log.push_line(line),
-            Leaf::Purged(range, kept) => {
-                if let Err(e) = crate::tree::push_purged(&mut log, range, kept) {
-                    bad_tombstone = Some(e.to_string());
-                    return Ok(false);
-                }
-                purged += range.last - range.first + 1;
-            }
-        }
-        Ok(true)
-    });
+    let read = crate::tree::extend_log(&mut log, &dir.journal(), cold, 0, size, &mut purged);
     let failed = |records: u64, purged: u64, reason: String| CheckpointCheck {
         ok: false,
         size,
@@ -230,21 +215,14 @@ pub fn check_against(
         uncheckable: false,
         reason: Some(reason),
     };
-    if let Some(reason) = bad_tombstone {
-        return Ok(failed(
-            log.len(),
-            purged,
-            format!("the records the checkpoint covers cannot be accounted for: {reason}"),
-        ));
-    }
     let records = match read {
         Ok(n) => n,
         // A record the checkpoint covers cannot be read as one: the check fails there.
-        Err(tradetrail_journal::Error::Corrupt {
+        Err(Error::Journal(tradetrail_journal::Error::Corrupt {
             segment,
             offset,
             reason,
-        }) => {
+        })) => {
             return Ok(failed(
                 log.len(),
                 purged,
@@ -255,8 +233,9 @@ pub fn check_against(
                 ),
             ));
         }
-        // An archived record that cannot be read back as itself.
-        Err(tradetrail_journal::Error::Cold { seq, reason }) => {
+        // An archived record that cannot be read back as itself, or a tombstone whose
+        // subtrees do not give the root it recorded.
+        Err(Error::Journal(tradetrail_journal::Error::Cold { seq, reason })) => {
             return Ok(failed(
                 log.len(),
                 purged,
@@ -265,7 +244,7 @@ pub fn check_against(
                 ),
             ));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     let fail = |reason: String| failed(records, purged, reason);
     if cp.origin() != origin {

@@ -124,6 +124,38 @@ pub fn push_purged(
     Ok(())
 }
 
+/// Adds the leaves of records `from..to` to `log`, which holds the first `from`:
+/// each line hashed, each purged range as its subtrees (checked against its
+/// tombstone's root by [`push_purged`]), counted in `purged`. Returns the seq after
+/// the last record added; on an error `log` keeps what was added before it.
+pub(crate) fn extend_log(
+    log: &mut MerkleLog,
+    jdir: &std::path::Path,
+    cold: Option<&dyn ColdLines>,
+    from: u64,
+    to: u64,
+    purged: &mut u64,
+) -> Result<u64> {
+    let mut bad = None;
+    let end = for_each_leaf_with(&FsStorage, jdir, cold, from, Some(to), |leaf| {
+        match leaf {
+            Leaf::Line(_, line) => log.push_line(line),
+            Leaf::Purged(range, kept) => {
+                if let Err(e) = push_purged(log, range, kept) {
+                    bad = Some(e);
+                    return Ok(false);
+                }
+                *purged += range.last - range.first + 1;
+            }
+        }
+        Ok(true)
+    })?;
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(end),
+    }
+}
+
 /// What loading the tree did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TreeLoad {
@@ -191,29 +223,14 @@ impl Tree {
         let from = log.len();
         // From seq 0 on a rebuild: records that left journal/ come from the archive,
         // purged ones as the subtrees their tombstones keep.
-        let mut bad = None;
-        for_each_leaf_with(
-            &FsStorage,
+        extend_log(
+            &mut log,
             &rec.data_dir().journal(),
             rec.cold(),
             from,
-            Some(size),
-            |leaf| {
-                match leaf {
-                    Leaf::Line(_, line) => log.push_line(line),
-                    Leaf::Purged(range, kept) => {
-                        if let Err(e) = push_purged(&mut log, range, kept) {
-                            bad = Some(e);
-                            return Ok(false);
-                        }
-                    }
-                }
-                Ok(true)
-            },
+            size,
+            &mut 0,
         )?;
-        if let Some(e) = bad {
-            return Err(e);
-        }
         load.added = log.len() - from;
         if log.len() != size {
             return Err(Error::Internal(format!(
