@@ -23,8 +23,8 @@ pub type DedupKey = u128;
 
 /// The keys of records older than the journal's first segment, `(key, seq)`: those
 /// that left `journal/` for a cold tier (see [`crate::Journal::set_cold_dedup`]). It
-/// is given the seq of the journal's first record and called once, when the keys are
-/// loaded.
+/// is given the seq of the journal's first record, returns keys of records below it
+/// only, and is called once, when the keys are loaded.
 pub type ColdKeys = std::sync::Arc<dyn Fn(u64) -> Result<Vec<(DedupKey, u64)>> + Send + Sync>;
 
 /// The key of an `event_id`: a UUID maps to its 128-bit value (so callers holding a

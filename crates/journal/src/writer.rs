@@ -584,7 +584,6 @@ impl Journal {
             drop(st);
             let loaded = keys(first)?;
             st = self.lock();
-            let loaded = loaded.into_iter().filter(|k| k.1 < first);
             for (k, seq) in loaded {
                 st.dedup.entry(k).or_insert(seq);
             }
@@ -1002,8 +1001,7 @@ impl Journal {
                     .and_then(|mut l| {
                         if let Some(ColdKeysSlot(cold, _)) = cold {
                             let first = segments.first().copied().unwrap_or(0);
-                            l.keys
-                                .extend(cold(first)?.into_iter().filter(|k| k.1 < first));
+                            l.keys.extend(cold(first)?);
                         }
                         Ok(l)
                     });
