@@ -583,7 +583,10 @@ fn init_creates_the_signing_key_and_key_show_prints_its_verifier_key() {
     // The secret never reaches the public file or stdout.
     let secret = std::fs::read_to_string(&signing).unwrap();
     assert!(secret.starts_with("PRIVATE+KEY+"), "signer key format");
-    let secret_b64 = secret.trim().rsplit('+').next().unwrap();
+    // PRIVATE+KEY+<name>+<id>+<base64 key>: the key data is the fifth field, and
+    // standard base64 may itself contain '+', so split at most four times.
+    let secret_b64 = secret.trim().splitn(5, '+').nth(4).unwrap();
+    assert!(secret_b64.len() >= 40, "the whole key data: {secret_b64}");
     assert!(!vkey.contains(secret_b64));
 
     // Each journal has its own key.
