@@ -653,7 +653,8 @@ fn write_file(
         tmp,
         path,
     };
-    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    // A hash map: a B-tree of &str compares bytes at every level, once per record.
+    let mut counts: hashbrown::HashMap<&str, u64> = hashbrown::HashMap::new();
     for r in rows {
         match counts.get_mut(r.ty.as_ref()) {
             Some(n) => *n += 1,

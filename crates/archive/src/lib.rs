@@ -51,7 +51,7 @@ pub use records::{
 };
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
 pub use row::{build_batch, file_order, Row};
-pub use verify::{check_archive, verify_all, ArchiveCheck, FullCheck};
+pub use verify::{check_archive, verify_all, verify_all_with, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]

@@ -14,6 +14,10 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tradetrail_core::DataDir;
@@ -80,6 +84,10 @@ pub struct FullCheck {
     pub journal_first_seq: u64,
     /// The archive, when there is one.
     pub archive: Option<ArchiveCheck>,
+    /// Seconds spent on the journal.
+    pub journal_seconds: f64,
+    /// Seconds spent on the archive.
+    pub archive_seconds: f64,
 }
 
 impl FullCheck {
@@ -90,7 +98,19 @@ impl FullCheck {
 }
 
 /// Verifies the journal and, when `DIR/archive` exists, the archive.
+/// `progress` is called with the journal's bytes checked so far.
 pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<FullCheck> {
+    verify_all_with(data, progress, &|_, _| {})
+}
+
+/// [`verify_all`], also telling `archive_progress` the archived records checked so far
+/// and how many there are to check.
+pub fn verify_all_with(
+    data: &DataDir,
+    progress: &(dyn Fn(u64) + Sync),
+    archive_progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<FullCheck> {
+    let t0 = Instant::now();
     let jdir = data.journal();
     let root = archive_dir(data);
     let loaded = ArchiveIndex::load(&root);
@@ -129,6 +149,8 @@ pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<Ful
             journal_first_seq - 1
         ));
     }
+    let journal_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
     let archive = match loaded {
         Err(e) => Some(ArchiveCheck {
             ok: false,
@@ -138,12 +160,19 @@ pub fn verify_all(data: &DataDir, progress: &(dyn Fn(u64) + Sync)) -> Result<Ful
         Ok(idx) if idx.partitions.is_empty() && idx.strays.is_empty() && idx.temps.is_empty() => {
             None
         }
-        Ok(idx) => Some(check_archive(data, &idx, journal_first_seq)?),
+        Ok(idx) => Some(check_archive(
+            data,
+            &idx,
+            journal_first_seq,
+            archive_progress,
+        )?),
     };
     Ok(FullCheck {
         journal,
         journal_first_seq,
         archive,
+        journal_seconds,
+        archive_seconds: t1.elapsed().as_secs_f64(),
     })
 }
 
@@ -168,6 +197,7 @@ pub fn check_archive(
     data: &DataDir,
     idx: &ArchiveIndex,
     journal_first_seq: u64,
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<ArchiveCheck> {
     let mut c = ArchiveCheck {
         ok: true,
@@ -192,70 +222,108 @@ pub fn check_archive(
         Err(e) => return Ok(failed(c, None, e.to_string())),
     };
     let jdir = data.journal();
-    let journal_has = list_segments(&FsStorage, &jdir)
+    let journal_from = list_segments(&FsStorage, &jdir)
         .map(|s| !s.is_empty())
-        .unwrap_or(false);
-    let mut frontier = Frontier::new();
-    for (p, f) in idx.files() {
-        if let Some(by) = f.purged_by {
-            if let Err(reason) = check_tombstone(p, f, by, &purges, &frontier) {
-                return Ok(failed(c, Some(f.first_seq), reason));
-            }
-            c.purged_records += f.records;
-            if !p.manifest.subtrees_of(&f.file).is_empty() {
-                c.purged_with_subtrees += f.records;
-            }
-            frontier = f.frontier.clone();
-            continue;
-        }
-        match check_file(p, f, &frontier) {
-            Ok(lines) => {
-                if journal_has && f.last_seq >= journal_first_seq {
-                    let from = f.first_seq.max(journal_first_seq);
-                    let mut bad = None;
-                    let mut n = 0;
-                    for_each_line(
-                        &FsStorage,
-                        &jdir,
-                        from,
-                        Some(f.last_seq + 1),
-                        |seq, line| {
-                            let ours = &lines[(seq - f.first_seq) as usize];
-                            if ours.as_bytes() != line {
-                                bad = Some(seq);
-                                return Ok(false);
-                            }
-                            n += 1;
-                            Ok(true)
-                        },
-                    )?;
-                    if let Some(seq) = bad {
-                        return Ok(failed(
-                            c,
-                            Some(seq),
-                            format!(
-                                "archived record {seq} in {} differs from the journal's",
-                                p.dir.join(&f.file).display()
-                            ),
-                        ));
-                    }
-                    c.compared_with_journal += n;
+        .unwrap_or(false)
+        .then_some(journal_first_seq);
+    // Each file is checked on top of the frontier the manifest gives the file before
+    // it, so files are independent and are checked in parallel; the verdicts are
+    // then read in seq order, and the first bad one is the one reported.
+    let files: Vec<(&Partition, &FileEntry)> = idx.files().collect();
+    let total: u64 = files.iter().map(|(_, f)| f.records).sum();
+    let done = AtomicU64::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_VERIFY_THREADS);
+    let verdicts = in_order(
+        files.len(),
+        threads,
+        |k| {
+            let (p, f) = files[k];
+            let before = match k {
+                0 => Frontier::new(),
+                _ => files[k - 1].1.frontier.clone(),
+            };
+            let v = match f.purged_by {
+                Some(by) => Ok(match check_tombstone(p, f, by, &purges, &before) {
+                    Ok(()) => Verdict::Good { compared: 0 },
+                    Err(reason) => Verdict::Bad {
+                        seq: f.first_seq,
+                        reason,
+                    },
+                }),
+                None => check_file(p, f, &before, &jdir, journal_from),
+            };
+            progress(
+                done.fetch_add(f.records, Ordering::Relaxed) + f.records,
+                total,
+            );
+            v
+        },
+        |v| !matches!(v, Ok(Verdict::Good { .. })),
+    );
+    for (k, v) in verdicts.into_iter().enumerate() {
+        let (p, f) = files[k];
+        // Every file before the first bad verdict was checked.
+        let Some(v) = v else { break };
+        match v? {
+            Verdict::Bad { seq, reason } => return Ok(failed(c, Some(seq), reason)),
+            Verdict::Good { .. } if f.purged_by.is_some() => {
+                c.purged_records += f.records;
+                if !p.manifest.subtrees_of(&f.file).is_empty() {
+                    c.purged_with_subtrees += f.records;
                 }
+            }
+            Verdict::Good { compared } => {
                 c.files += 1;
                 c.records += f.records;
-                frontier = f.frontier.clone();
-            }
-            Err((seq, reason)) => {
-                return Ok(failed(
-                    c,
-                    Some(seq),
-                    format!("{}: {reason}", p.dir.join(&f.file).display()),
-                ));
+                c.compared_with_journal += compared;
             }
         }
     }
     c.root = idx.last().map(|f| f.root);
     Ok(c)
+}
+
+/// At most this many archive files are checked at once (each is held decoded).
+const MAX_VERIFY_THREADS: usize = 4;
+
+/// What checking one archive file found.
+enum Verdict {
+    /// Every check passed; `compared` records were also compared with the journal.
+    Good { compared: u64 },
+    /// The first bad record, and why.
+    Bad { seq: u64, reason: String },
+}
+
+/// Runs `work(i)` for `i` in `0..n` on up to `threads` threads; returns the results
+/// by `i`. Once a result is `stop`, no `i` after it is started (every `i` before it
+/// still runs), so those are `None`.
+fn in_order<T: Send>(
+    n: usize,
+    threads: usize,
+    work: impl Fn(usize) -> T + Sync,
+    stop: impl Fn(&T) -> bool + Sync,
+) -> Vec<Option<T>> {
+    let next = AtomicUsize::new(0);
+    let first_stop = AtomicUsize::new(usize::MAX);
+    let out: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || i > first_stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let r = work(i);
+                if stop(&r) {
+                    first_stop.fetch_min(i, Ordering::Relaxed);
+                }
+                out.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    out.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
 fn failed(mut c: ArchiveCheck, seq: Option<u64>, reason: String) -> ArchiveCheck {
@@ -333,15 +401,89 @@ fn check_tombstone(
     Ok(())
 }
 
-/// Checks one present file; returns its lines in seq order, or the first bad seq and why.
+/// Checks one present file on top of `before` (the frontier of the file before it)
+/// and, where the journal still holds its records (`journal_from` is the journal's
+/// first seq when it has segments), compares them with the journal's byte for byte.
 fn check_file(
     p: &Partition,
     f: &FileEntry,
     before: &Frontier,
-) -> Result<Vec<String>, (u64, String)> {
+    jdir: &std::path::Path,
+    journal_from: Option<u64>,
+) -> Result<Verdict> {
     let path = p.dir.join(&f.file);
+    let bad = |(seq, reason): (u64, String)| Verdict::Bad {
+        seq,
+        reason: format!("{}: {reason}", path.display()),
+    };
+    let lines = match file_lines(&path, f, before) {
+        Ok(lines) => lines,
+        Err(e) => return Ok(bad(e)),
+    };
+    let Some(from) = journal_from.filter(|&j| f.last_seq >= j) else {
+        return Ok(Verdict::Good { compared: 0 });
+    };
+    let from = f.first_seq.max(from);
+    let mut differs = None;
+    let mut compared = 0;
+    lines.with(|lines| {
+        for_each_line(&FsStorage, jdir, from, Some(f.last_seq + 1), |seq, line| {
+            if lines[(seq - f.first_seq) as usize].as_bytes() != line {
+                differs = Some(seq);
+                return Ok(false);
+            }
+            compared += 1;
+            Ok(true)
+        })
+    })?;
+    Ok(match differs {
+        Some(seq) => Verdict::Bad {
+            seq,
+            reason: format!(
+                "archived record {seq} in {} differs from the journal's",
+                path.display()
+            ),
+        },
+        None => Verdict::Good { compared },
+    })
+}
+
+/// The decoded columns of a checked file, and its lines in seq order.
+struct FileLines {
+    batches: Vec<arrow_array::RecordBatch>,
+    /// (batch, row) of each record, by `seq - first_seq`.
+    at: Vec<(u32, u32)>,
+}
+
+impl FileLines {
+    /// Calls `f` with the lines, indexed by `seq - first_seq`.
+    fn with<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        let cols: Vec<&arrow_array::StringArray> = self
+            .batches
+            .iter()
+            .filter_map(|b| {
+                b.column_by_name(col::LINE)
+                    .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
+            })
+            .collect();
+        let lines: Vec<&str> = self
+            .at
+            .iter()
+            .map(|&(b, r)| cols[b as usize].value(r as usize))
+            .collect();
+        f(&lines)
+    }
+}
+
+/// Reads one present file and checks it against its manifest, returning its lines;
+/// or the first bad seq and why.
+fn file_lines(
+    path: &std::path::Path,
+    f: &FileEntry,
+    before: &Frontier,
+) -> Result<FileLines, (u64, String)> {
     let at = |reason: String| (f.first_seq, reason);
-    let bytes = std::fs::read(&path).map_err(|e| at(format!("cannot be read: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| at(format!("cannot be read: {e}")))?;
     if Hash(Sha256::digest(&bytes).into()) != f.sha256 || bytes.len() as u64 != f.bytes {
         return Err(at(
             "the file's SHA-256 does not match its manifest: it was changed after it was archived"
@@ -349,9 +491,25 @@ fn check_file(
         ));
     }
     drop(bytes);
-    let batches = read_batches(&path, None).map_err(|e| at(e.to_string()))?;
-    let mut by_seq: Vec<(u64, String)> = Vec::with_capacity(f.records as usize);
-    for b in &batches {
+    let batches = read_batches(path, None).map_err(|e| at(e.to_string()))?;
+    let order_in_file = check_batches(&batches, f, before)?;
+    Ok(FileLines {
+        batches,
+        at: order_in_file,
+    })
+}
+
+/// The checks of [`file_lines`] on the decoded file; returns (batch, row) of each
+/// record in seq order.
+fn check_batches(
+    batches: &[arrow_array::RecordBatch],
+    f: &FileEntry,
+    before: &Frontier,
+) -> Result<Vec<(u32, u32)>, (u64, String)> {
+    let at = |reason: String| (f.first_seq, reason);
+    // (seq, line, (batch, row)) in file order, the lines borrowed from the batches.
+    let mut in_file: Vec<(u64, &str, (u32, u32))> = Vec::with_capacity(f.records as usize);
+    for (bi, b) in batches.iter().enumerate() {
         let seq = b
             .column_by_name(col::SEQ)
             .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt64Array>())
@@ -361,17 +519,18 @@ fn check_file(
             .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
             .ok_or_else(|| at("no line column".into()))?;
         for i in 0..b.num_rows() {
-            by_seq.push((seq.value(i), line.value(i).to_string()));
+            in_file.push((seq.value(i), line.value(i), (bi as u32, i as u32)));
         }
     }
-    // The typed columns must be exactly what the lines say, in the file's order.
-    let rows: Vec<Row<'_>> = by_seq
+    // Each line is parsed once; the typed columns must be exactly what the lines say,
+    // in the file's order.
+    let rows: Vec<Row<'_>> = in_file
         .iter()
-        .map(|(s, l)| Row::parse(l.as_bytes()).map_err(|r| (*s, format!("record {s}: {r}"))))
+        .map(|(s, l, _)| Row::parse(l.as_bytes()).map_err(|r| (*s, format!("record {s}: {r}"))))
         .collect::<Result<_, _>>()?;
     let order = file_order(&rows);
     let mut off = 0;
-    for b in &batches {
+    for b in batches {
         let n = b.num_rows();
         if off + n > order.len() {
             return Err(at("more rows than records".into()));
@@ -392,19 +551,21 @@ fn check_file(
         }
         off += n;
     }
-    by_seq.sort_by_key(|(s, _)| *s);
-    if by_seq.len() as u64 != f.records {
+    if in_file.len() as u64 != f.records {
         return Err(at(format!(
             "holds {} records, its manifest says {}",
-            by_seq.len(),
+            in_file.len(),
             f.records
         )));
     }
+    let mut by_seq: Vec<usize> = (0..in_file.len()).collect();
+    by_seq.sort_unstable_by_key(|&k| in_file[k].0);
     let mut frontier = before.clone();
     let mut prev = f.first_prev;
-    let mut types: BTreeMap<String, u64> = BTreeMap::new();
-    let mut lines = Vec::with_capacity(by_seq.len());
-    for (i, (seq, line)) in by_seq.into_iter().enumerate() {
+    let mut types: hashbrown::HashMap<&str, u64> = hashbrown::HashMap::new();
+    for (i, &k) in by_seq.iter().enumerate() {
+        let (seq, line, _) = in_file[k];
+        let row = &rows[k];
         let expected = f.first_seq + i as u64;
         if seq != expected {
             return Err((
@@ -412,7 +573,6 @@ fn check_file(
                 format!("record {expected} is missing (found {seq})"),
             ));
         }
-        let row = Row::parse(line.as_bytes()).map_err(|r| (seq, r))?;
         if row.seq != seq {
             return Err((
                 seq,
@@ -425,7 +585,7 @@ fn check_file(
                 format!("record {seq}: prev does not match the record before it"),
             ));
         }
-        *types.entry(row.ty.to_string()).or_insert(0) += 1;
+        *types.entry(row.ty.as_ref()).or_insert(0) += 1;
         let h = Hash(RecordHash::of_line(line.as_bytes()).0);
         if i == 0 && h != f.first_hash {
             return Err((
@@ -435,7 +595,6 @@ fn check_file(
         }
         frontier.push_line(line.as_bytes());
         prev = h;
-        lines.push(line);
     }
     if prev != f.last_hash {
         return Err((
@@ -452,8 +611,12 @@ fn check_file(
             ),
         ));
     }
-    if types != f.types {
+    if types.len() != f.types.len()
+        || f.types
+            .iter()
+            .any(|(t, n)| types.get(t.as_str()) != Some(n))
+    {
         return Err(at("the counts by type do not match the manifest".into()));
     }
-    Ok(lines)
+    Ok(by_seq.iter().map(|&k| in_file[k].2).collect())
 }

@@ -316,6 +316,49 @@ fn verify_catches_a_changed_typed_column_and_a_changed_file() {
 }
 
 #[test]
+fn verify_names_the_earliest_bad_file_whichever_is_checked_first() {
+    // Files are checked in parallel; the verdict must still be the first bad record
+    // in seq order, not the first one a thread happened to finish.
+    let f = three_days();
+    run(&f);
+    let idx = ArchiveIndex::load(&archive_dir(&f.dir)).unwrap();
+    let files: Vec<_> = idx
+        .files()
+        .map(|(p, fe)| (p.dir.join(&fe.file), fe.clone()))
+        .collect();
+    assert!(files.len() >= 4, "{} files", files.len());
+    let flip = |path: &std::path::Path| {
+        let mut b = std::fs::read(path).unwrap();
+        let n = b.len();
+        b[n / 2] ^= 1;
+        std::fs::write(path, &b).unwrap();
+    };
+    let (early, late) = (&files[1], &files[files.len() - 1]);
+    flip(&late.0);
+    let a = verify_all(&f.dir, &|_| {}).unwrap().archive.unwrap();
+    assert_eq!(a.first_bad_seq, Some(late.1.first_seq), "{a:?}");
+    flip(&early.0);
+    for _ in 0..5 {
+        let a = verify_all(&f.dir, &|_| {}).unwrap().archive.unwrap();
+        assert!(!a.ok);
+        assert_eq!(a.first_bad_seq, Some(early.1.first_seq), "{a:?}");
+        assert!(
+            a.reason.as_deref().unwrap().contains(&early.1.file),
+            "{a:?}"
+        );
+        assert_eq!(
+            a.files, 1,
+            "only the file before the bad one is counted: {a:?}"
+        );
+    }
+    flip(&early.0);
+    flip(&late.0);
+    let a = verify_all(&f.dir, &|_| {}).unwrap().archive.unwrap();
+    assert!(a.ok, "{a:?}");
+    assert_eq!(a.files, files.len());
+}
+
+#[test]
 fn a_broken_chain_is_not_archived_past_the_record_before_it() {
     let f = three_days();
     // Change one byte of a record in the second sealed segment (its hash changes, so the

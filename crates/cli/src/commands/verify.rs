@@ -44,11 +44,27 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     }
     let t0 = Instant::now();
     // The journal, and the Parquet archive when there is one (docs/archive.md).
-    let full = tradetrail_archive::verify_all(&dir, &|bytes| pb.set_position(bytes))
-        .map_err(super::archive::cli_error)?;
+    let full = tradetrail_archive::verify_all_with(
+        &dir,
+        &|bytes| pb.set_position(bytes),
+        &|done, total| {
+            // The journal is done: the same bar now counts archived records.
+            if pb.length() != Some(total) {
+                pb.set_length(total);
+                pb.set_message("archive");
+                pb.set_style(archive_style());
+            }
+            pb.set_position(done)
+        },
+    )
+    .map_err(super::archive::cli_error)?;
     let report = &full.journal;
     let first = full.journal_first_seq;
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = if full.archive.is_some() {
+        full.journal_seconds
+    } else {
+        t0.elapsed().as_secs_f64()
+    };
     pb.finish_and_clear();
     let cp_check = match &args.checkpoint {
         None => None,
@@ -112,7 +128,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         if a.ok {
             writeln!(
                 out,
-                "archive: ok, {} records in {} file(s) over {} partition(s) match their manifests and Merkle roots{}{}",
+                "archive: ok, {} records in {} file(s) over {} partition(s) match their manifests and Merkle roots{}{}; checked in {:.2} s ({:.0} records/s)",
                 a.records,
                 a.files,
                 a.partitions,
@@ -125,7 +141,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     format!("; {} purged records are accounted for by journal.retention_purged records", a.purged_records)
                 } else {
                     String::new()
-                }
+                },
+                full.archive_seconds,
+                a.records as f64 / full.archive_seconds.max(1e-9)
             )?;
             if let Some(root) = a.root {
                 writeln!(out, "archive: Merkle root at seq {} is {root}", a.end_seq)?;
@@ -219,4 +237,13 @@ fn check_checkpoint(
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The progress bar's look while it counts archived records.
+fn archive_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "{spinner} verifying archive [{bar:40}] {human_pos}/{human_len} records ({per_sec}, {eta} left)",
+    )
+    .expect("valid template")
+    .progress_chars("=> ")
 }
