@@ -25,7 +25,7 @@ use tradetrail_core::DataDir;
 use tradetrail_journal::{ColdLines, ColdRange, PurgedSubtrees, RecordHash};
 
 use crate::index::ArchiveIndex;
-use crate::reader::{read_batches, read_lines};
+use crate::reader::{read_batches, with_lines};
 use crate::schema::col;
 use crate::{archive_dir, Error, Result};
 
@@ -280,16 +280,18 @@ impl ColdLines for ArchiveLines {
                     purged_by: by,
                 });
             }
-            for (seq, line) in read_lines(&file.path).map_err(|e| cold(e, file.first))? {
-                if seq < from {
-                    continue;
+            let go_on = with_lines(&file.path, |lines| {
+                let start = lines.partition_point(|&(seq, _)| seq < from);
+                for &(seq, line) in &lines[start..] {
+                    if seq >= to || !f(seq, line.as_bytes())? {
+                        return Ok(false);
+                    }
                 }
-                if seq >= to {
-                    return Ok(());
-                }
-                if !f(seq, line.as_bytes())? {
-                    return Ok(());
-                }
+                Ok(true)
+            })
+            .map_err(|e| cold(e, file.first))??;
+            if !go_on {
+                return Ok(());
             }
         }
         Ok(())

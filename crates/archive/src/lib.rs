@@ -44,7 +44,7 @@ pub use frontier::Frontier;
 pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};
 pub use index::{ArchiveIndex, Partition};
 pub use manifest::{FileEntry, Manifest, MANIFEST_FILE, MANIFEST_FORMAT};
-pub use reader::{read_batches, read_lines};
+pub use reader::{read_batches, read_lines, with_lines};
 pub use records::{
     purge_records, records_of_types, PurgeData, PurgedRange, HOLD_ADDED, HOLD_RELEASED,
     NEVER_PURGED, PURGE_TYPE,

@@ -48,8 +48,19 @@ pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordB
 
 /// `(seq, line)` of every record in a file, in seq order.
 pub fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
+    with_lines(path, |lines| {
+        lines
+            .iter()
+            .map(|&(seq, line)| (seq, line.to_string()))
+            .collect()
+    })
+}
+
+/// Calls `f` with `(seq, line)` of every record in a file, in seq order, each line
+/// borrowed from the decoded `line` column (no copy per record).
+pub fn with_lines<R>(path: &Path, f: impl FnOnce(&[(u64, &str)]) -> R) -> Result<R> {
     let batches = read_batches(path, Some(&[col::SEQ, col::LINE]))?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
     for b in &batches {
         let bad = || Error::Corrupt {
             path: path.to_path_buf(),
@@ -64,9 +75,9 @@ pub fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
             .and_then(|c| c.as_string_opt::<i32>())
             .ok_or_else(bad)?;
         for i in 0..b.num_rows() {
-            out.push((seq.value(i), line.value(i).to_string()));
+            out.push((seq.value(i), line.value(i)));
         }
     }
-    out.sort_by_key(|(s, _)| *s);
-    Ok(out)
+    out.sort_by_key(|&(s, _)| s);
+    Ok(f(&out))
 }

@@ -9,7 +9,7 @@ use tradetrail_journal::{for_each_line, list_segments, record_type, FsStorage};
 use tradetrail_merkle::{Hash, Subtree};
 
 use crate::index::ArchiveIndex;
-use crate::reader::read_lines;
+use crate::reader::with_lines;
 use crate::{Error, Result};
 
 /// The type of the record a purge appends.
@@ -73,11 +73,13 @@ pub fn records_of_types(
     let mut out = Vec::new();
     for (p, f) in idx.files() {
         if f.purged_by.is_none() && types.iter().any(|t| f.types.contains_key(*t)) {
-            for (seq, line) in read_lines(&p.dir.join(&f.file))? {
-                if record_type(line.as_bytes()).is_some_and(|t| types.contains(&t)) {
-                    out.push((seq, line));
+            with_lines(&p.dir.join(&f.file), |lines| {
+                for &(seq, line) in lines {
+                    if record_type(line.as_bytes()).is_some_and(|t| types.contains(&t)) {
+                        out.push((seq, line.to_string()));
+                    }
                 }
-            }
+            })?;
         }
     }
     let jdir = data.journal();

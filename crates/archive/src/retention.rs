@@ -30,7 +30,7 @@ use crate::holds::{list_holds, Hold};
 use crate::index::ArchiveIndex;
 use crate::layout::{date_of_day, day_name, day_of, day_of_date};
 use crate::manifest::FileEntry;
-use crate::reader::{read_batches, read_lines};
+use crate::reader::{read_batches, with_lines};
 use crate::records::{purge_records, PurgeData, PurgedRange, NEVER_PURGED, PURGE_TYPE};
 use crate::row::Row;
 use crate::schema::col;
@@ -409,11 +409,13 @@ pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
             for f in &p.files {
                 let mut fr = Frontier::new();
                 let mut blocks = SubtreeBuilder::new(f.first_seq, f.last_seq + 1);
-                for (_, line) in read_lines(&p.dir.join(&f.file))? {
-                    let leaf = leaf_hash(line.as_bytes());
-                    fr.push_leaf(leaf);
-                    blocks.push_leaf(leaf);
-                }
+                with_lines(&p.dir.join(&f.file), |lines| {
+                    for &(_, line) in lines {
+                        let leaf = leaf_hash(line.as_bytes());
+                        fr.push_leaf(leaf);
+                        blocks.push_leaf(leaf);
+                    }
+                })?;
                 let path = p.dir.join(&f.file);
                 let subtrees = blocks.finish().ok_or_else(|| Error::Corrupt {
                     path,
