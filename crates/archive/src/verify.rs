@@ -416,7 +416,23 @@ fn check_file(
         seq,
         reason: format!("{}: {reason}", path.display()),
     };
-    let lines = match file_lines(&path, f, before) {
+    let at = |reason: String| bad((f.first_seq, reason));
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => return Ok(at(format!("cannot be read: {e}"))),
+    };
+    if Hash(Sha256::digest(&bytes).into()) != f.sha256 || bytes.len() as u64 != f.bytes {
+        return Ok(at(
+            "the file's SHA-256 does not match its manifest: it was changed after it was archived"
+                .into(),
+        ));
+    }
+    drop(bytes);
+    let batches = match read_batches(&path, None) {
+        Ok(b) => b,
+        Err(e) => return Ok(at(e.to_string())),
+    };
+    let lines = match check_batches(&batches, f, before) {
         Ok(lines) => lines,
         Err(e) => return Ok(bad(e)),
     };
@@ -426,15 +442,13 @@ fn check_file(
     let from = f.first_seq.max(from);
     let mut differs = None;
     let mut compared = 0;
-    lines.with(|lines| {
-        for_each_line(&FsStorage, jdir, from, Some(f.last_seq + 1), |seq, line| {
-            if lines[(seq - f.first_seq) as usize].as_bytes() != line {
-                differs = Some(seq);
-                return Ok(false);
-            }
-            compared += 1;
-            Ok(true)
-        })
+    for_each_line(&FsStorage, jdir, from, Some(f.last_seq + 1), |seq, line| {
+        if lines[(seq - f.first_seq) as usize].as_bytes() != line {
+            differs = Some(seq);
+            return Ok(false);
+        }
+        compared += 1;
+        Ok(true)
     })?;
     Ok(match differs {
         Some(seq) => Verdict::Bad {
@@ -448,68 +462,17 @@ fn check_file(
     })
 }
 
-/// The decoded columns of a checked file, and its lines in seq order.
-struct FileLines {
-    batches: Vec<arrow_array::RecordBatch>,
-    /// (batch, row) of each record, by `seq - first_seq`.
-    at: Vec<(u32, u32)>,
-}
-
-impl FileLines {
-    /// Calls `f` with the lines, indexed by `seq - first_seq`.
-    fn with<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
-        let cols: Vec<&arrow_array::StringArray> = self
-            .batches
-            .iter()
-            .filter_map(|b| {
-                b.column_by_name(col::LINE)
-                    .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
-            })
-            .collect();
-        let lines: Vec<&str> = self
-            .at
-            .iter()
-            .map(|&(b, r)| cols[b as usize].value(r as usize))
-            .collect();
-        f(&lines)
-    }
-}
-
-/// Reads one present file and checks it against its manifest, returning its lines;
-/// or the first bad seq and why.
-fn file_lines(
-    path: &std::path::Path,
+/// Checks a decoded file against its manifest (on top of `before`); returns its
+/// lines in seq order, borrowed from the `line` column, or the first bad seq and why.
+fn check_batches<'b>(
+    batches: &'b [arrow_array::RecordBatch],
     f: &FileEntry,
     before: &Frontier,
-) -> Result<FileLines, (u64, String)> {
+) -> Result<Vec<&'b str>, (u64, String)> {
     let at = |reason: String| (f.first_seq, reason);
-    let bytes = std::fs::read(path).map_err(|e| at(format!("cannot be read: {e}")))?;
-    if Hash(Sha256::digest(&bytes).into()) != f.sha256 || bytes.len() as u64 != f.bytes {
-        return Err(at(
-            "the file's SHA-256 does not match its manifest: it was changed after it was archived"
-                .into(),
-        ));
-    }
-    drop(bytes);
-    let batches = read_batches(path, None).map_err(|e| at(e.to_string()))?;
-    let order_in_file = check_batches(&batches, f, before)?;
-    Ok(FileLines {
-        batches,
-        at: order_in_file,
-    })
-}
-
-/// The checks of [`file_lines`] on the decoded file; returns (batch, row) of each
-/// record in seq order.
-fn check_batches(
-    batches: &[arrow_array::RecordBatch],
-    f: &FileEntry,
-    before: &Frontier,
-) -> Result<Vec<(u32, u32)>, (u64, String)> {
-    let at = |reason: String| (f.first_seq, reason);
-    // (seq, line, (batch, row)) in file order, the lines borrowed from the batches.
-    let mut in_file: Vec<(u64, &str, (u32, u32))> = Vec::with_capacity(f.records as usize);
-    for (bi, b) in batches.iter().enumerate() {
+    // (seq, line) in file order, the lines borrowed from the batches.
+    let mut in_file: Vec<(u64, &'b str)> = Vec::with_capacity(f.records as usize);
+    for b in batches {
         let seq = b
             .column_by_name(col::SEQ)
             .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt64Array>())
@@ -519,14 +482,14 @@ fn check_batches(
             .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
             .ok_or_else(|| at("no line column".into()))?;
         for i in 0..b.num_rows() {
-            in_file.push((seq.value(i), line.value(i), (bi as u32, i as u32)));
+            in_file.push((seq.value(i), line.value(i)));
         }
     }
     // Each line is parsed once; the typed columns must be exactly what the lines say,
     // in the file's order.
     let rows: Vec<Row<'_>> = in_file
         .iter()
-        .map(|(s, l, _)| Row::parse(l.as_bytes()).map_err(|r| (*s, format!("record {s}: {r}"))))
+        .map(|(s, l)| Row::parse(l.as_bytes()).map_err(|r| (*s, format!("record {s}: {r}"))))
         .collect::<Result<_, _>>()?;
     let order = file_order(&rows);
     let mut off = 0;
@@ -564,7 +527,7 @@ fn check_batches(
     let mut prev = f.first_prev;
     let mut types: hashbrown::HashMap<&str, u64> = hashbrown::HashMap::new();
     for (i, &k) in by_seq.iter().enumerate() {
-        let (seq, line, _) = in_file[k];
+        let (seq, line) = in_file[k];
         let row = &rows[k];
         let expected = f.first_seq + i as u64;
         if seq != expected {
@@ -618,5 +581,5 @@ fn check_batches(
     {
         return Err(at("the counts by type do not match the manifest".into()));
     }
-    Ok(by_seq.iter().map(|&k| in_file[k].2).collect())
+    Ok(by_seq.iter().map(|&k| in_file[k].1).collect())
 }
