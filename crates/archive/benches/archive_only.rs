@@ -15,12 +15,26 @@ use tradetrail_journal::{list_segments, Durability, Entry, FsStorage};
 
 /// utime + stime of this process, in seconds (clock ticks of 1/100 s).
 fn cpu_seconds() -> f64 {
+    let (u, s) = cpu_split();
+    u + s
+}
+
+/// (utime, stime) of this process, in seconds.
+fn cpu_split() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = after.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     // Fields 14 and 15 of stat; `after` starts at field 3.
-    (tick(11) + tick(12)) / 100.0
+    (tick(11) / 100.0, tick(12) / 100.0)
+}
+
+/// Minor page faults of this process so far.
+fn minor_faults() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(7).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0)
 }
 
 fn build(dir: &DataDir, records: u64) {
@@ -77,9 +91,16 @@ fn archive_only() {
     };
     for _ in 0..runs {
         let _ = std::fs::remove_dir_all(dir.root().join("archive"));
-        let (t, c) = (Instant::now(), cpu_seconds());
+        let (t, c, (u0, s0), f0) = (Instant::now(), cpu_seconds(), cpu_split(), minor_faults());
         let r = archive(&dir, &opts, &mut |_, _| {}).unwrap();
         let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+        let (u1, s1) = cpu_split();
+        println!(
+            "  user {:.2}s sys {:.2}s minor faults {:.0}",
+            u1 - u0,
+            s1 - s0,
+            minor_faults() - f0
+        );
         println!(
             "archive: {:.0} records/s (floor {floor:.0}/s, ratio {:.3}), wall {wall:.2}s, cpu {cpu:.2}s = {:.2} us/record, {:.1} B/record",
             r.records as f64 / wall,

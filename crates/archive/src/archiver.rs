@@ -28,7 +28,7 @@ use crate::frontier::Frontier;
 use crate::index::{ArchiveIndex, Partition};
 use crate::layout::{self, day_name, day_of, partition_dir};
 use crate::manifest::{FileEntry, Manifest};
-use crate::row::{build_batch, file_order, Row};
+use crate::row::{file_order, ColumnBuffers, Row};
 use crate::schema::{col, schema, DICTIONARY_COLUMNS};
 use crate::{Error, Result};
 
@@ -354,6 +354,7 @@ impl SegmentOut {
 struct Buffers {
     data: Vec<u8>,
     rows: Vec<Row<'static>>,
+    columns: ColumnBuffers,
 }
 
 /// An empty vector of rows borrowing for any lifetime, on the allocation of `v`.
@@ -389,7 +390,16 @@ fn prepare_segment(
     }
     let mut rows = recycle(std::mem::take(&mut buffers.rows));
     let out = prepare_lines(
-        path, &data, first_seq, end_seq, skip_to, root, origin, opts, &mut rows,
+        path,
+        &data,
+        first_seq,
+        end_seq,
+        skip_to,
+        root,
+        origin,
+        opts,
+        &mut rows,
+        &mut buffers.columns,
     );
     buffers.rows = recycle(rows);
     buffers.data = data;
@@ -407,6 +417,7 @@ fn prepare_lines<'d>(
     origin: &str,
     opts: &ArchiveOptions,
     rows: &mut Vec<Row<'d>>,
+    columns: &mut ColumnBuffers,
 ) -> Result<SegmentOut> {
     let mut out = SegmentOut {
         chunks: Vec::new(),
@@ -424,9 +435,10 @@ fn prepare_lines<'d>(
     let flush = |rows: &mut Vec<Row<'d>>,
                  leaves: &mut Vec<Hash>,
                  c: Chunk,
-                 out: &mut SegmentOut|
+                 out: &mut SegmentOut,
+                 columns: &mut ColumnBuffers|
      -> Result<()> {
-        let r = write_file(root, origin, rows, c, opts);
+        let r = write_file(root, origin, rows, c, opts, columns);
         let (entry, commit) = r.inspect_err(|_| out.discard())?;
         out.commits.push(commit);
         out.chunks.push(ChunkOut {
@@ -486,7 +498,7 @@ fn prepare_lines<'d>(
         let day = day_of(row.ts_recorded);
         if chunk.as_ref().is_some_and(|(d, _)| *d != day) {
             let (_, c) = chunk.take().expect("checked");
-            flush(rows, &mut leaves, c, &mut out)?;
+            flush(rows, &mut leaves, c, &mut out, columns)?;
         }
         let hash = Hash(RecordHash::of_line(line).0);
         let c = &mut chunk
@@ -519,7 +531,7 @@ fn prepare_lines<'d>(
         });
     }
     if let Some((_, c)) = chunk {
-        flush(rows, &mut leaves, c, &mut out)?;
+        flush(rows, &mut leaves, c, &mut out, columns)?;
     }
     Ok(out)
 }
@@ -590,6 +602,17 @@ pub fn write_parquet<W: Write + Send>(
     opts: &ArchiveOptions,
     kv: Vec<KeyValue>,
 ) -> Result<(W, u64, Hash)> {
+    write_parquet_in(out, rows, opts, kv, &mut ColumnBuffers::default())
+}
+
+/// [`write_parquet`], building the row groups in `columns`' memory.
+pub fn write_parquet_in<W: Write + Send>(
+    out: W,
+    rows: &[Row<'_>],
+    opts: &ArchiveOptions,
+    kv: Vec<KeyValue>,
+    columns: &mut ColumnBuffers,
+) -> Result<(W, u64, Hash)> {
     let pq = |source| Error::Parquet {
         path: PathBuf::from("<parquet writer>"),
         source,
@@ -603,9 +626,10 @@ pub fn write_parquet<W: Write + Send>(
     let mut w = ArrowWriter::try_new(sink, schema(), Some(props)).map_err(pq)?;
     let order = file_order(rows);
     for part in order.chunks(opts.row_group_rows.max(1)) {
-        let batch = build_batch(rows, part)?;
+        let batch = columns.build(rows, part)?;
         w.write(&batch).map_err(pq)?;
         w.flush().map_err(pq)?;
+        columns.give_back(batch);
     }
     let sink = w.into_inner().map_err(pq)?;
     Ok((sink.inner, sink.bytes, Hash(sink.hasher.finalize().into())))
@@ -617,6 +641,7 @@ fn write_file(
     rows: &[Row<'_>],
     c: Chunk,
     opts: &ArchiveOptions,
+    columns: &mut ColumnBuffers,
 ) -> Result<(FileEntry, Commit)> {
     let first = &rows[0];
     let last = &rows[rows.len() - 1];
@@ -632,11 +657,12 @@ fn write_file(
         KeyValue::new("tradetrail.first_seq".into(), first.seq.to_string()),
         KeyValue::new("tradetrail.last_seq".into(), last.seq.to_string()),
     ];
-    let (buf, bytes, sha256) = write_parquet(
+    let (buf, bytes, sha256) = write_parquet_in(
         std::io::BufWriter::with_capacity(1 << 20, file),
         rows,
         opts,
         kv,
+        columns,
     )
     .map_err(|e| match e {
         Error::Parquet { source, .. } => Error::Parquet {

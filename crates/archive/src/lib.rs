@@ -34,8 +34,8 @@ pub mod schema;
 mod verify;
 
 pub use archiver::{
-    archive, archive_dir, write_parquet, writer_properties, ArchiveLock, ArchiveOptions,
-    ArchiveReport,
+    archive, archive_dir, write_parquet, write_parquet_in, writer_properties, ArchiveLock,
+    ArchiveOptions, ArchiveReport,
 };
 pub use cold::ArchiveLines;
 pub use dedup::event_id_keys;
@@ -50,7 +50,7 @@ pub use records::{
     NEVER_PURGED, PURGE_TYPE,
 };
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
-pub use row::{build_batch, file_order, Row};
+pub use row::{build_batch, file_order, ColumnBuffers, Row};
 pub use verify::{check_archive, verify_all, verify_all_with, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;

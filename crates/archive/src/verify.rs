@@ -32,7 +32,7 @@ use crate::index::{ArchiveIndex, Partition};
 use crate::manifest::FileEntry;
 use crate::reader::read_batches;
 use crate::records::{purge_records, PurgeData};
-use crate::row::{build_batch, file_order, Row};
+use crate::row::{file_order, ColumnBuffers, Row};
 use crate::schema::col;
 use crate::Result;
 
@@ -493,12 +493,15 @@ fn check_batches<'b>(
         .collect::<Result<_, _>>()?;
     let order = file_order(&rows);
     let mut off = 0;
+    let mut pool = ColumnBuffers::default();
     for b in batches {
         let n = b.num_rows();
         if off + n > order.len() {
             return Err(at("more rows than records".into()));
         }
-        let expected = build_batch(&rows, &order[off..off + n]).map_err(|e| at(e.to_string()))?;
+        let expected = pool
+            .build(&rows, &order[off..off + n])
+            .map_err(|e| at(e.to_string()))?;
         for (i, (got, want)) in b.columns().iter().zip(expected.columns()).enumerate() {
             if got.to_data() != want.to_data() {
                 let name = expected.schema().field(i).name().clone();
@@ -513,6 +516,7 @@ fn check_batches<'b>(
             }
         }
         off += n;
+        pool.give_back(expected);
     }
     if in_file.len() as u64 != f.records {
         return Err(at(format!(
