@@ -631,7 +631,7 @@ pub struct ColumnBuffers {
 const STRING_SLOTS: [usize; 14] = [3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 2, 14, 15, 16];
 
 /// Takes the vector in slot `i` of `pool`, empty and with room for `n` more.
-fn take<T>(pool: &mut Vec<Vec<T>>, i: usize, n: usize) -> Vec<T> {
+fn take<T>(pool: &mut [Vec<T>], i: usize, n: usize) -> Vec<T> {
     let mut v = pool.get_mut(i).map(std::mem::take).unwrap_or_default();
     v.clear();
     // Exact: a column a little longer than the last would otherwise double.
