@@ -60,24 +60,26 @@ pub fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
 /// borrowed from the decoded `line` column (no copy per record).
 pub fn with_lines<R>(path: &Path, f: impl FnOnce(&[(u64, &str)]) -> R) -> Result<R> {
     let batches = read_batches(path, Some(&[col::SEQ, col::LINE]))?;
-    let mut out = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
-    for b in &batches {
-        let bad = || Error::Corrupt {
-            path: path.to_path_buf(),
-            reason: "the seq or line column has the wrong type".into(),
-        };
-        let seq = b
-            .column_by_name(col::SEQ)
-            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
-            .ok_or_else(bad)?;
-        let line = b
-            .column_by_name(col::LINE)
-            .and_then(|c| c.as_string_opt::<i32>())
-            .ok_or_else(bad)?;
-        for i in 0..b.num_rows() {
-            out.push((seq.value(i), line.value(i)));
-        }
-    }
+    let mut out = seq_lines(&batches).ok_or_else(|| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: "the seq or line column is missing or has the wrong type".into(),
+    })?;
     out.sort_by_key(|&(s, _)| s);
     Ok(f(&out))
+}
+
+/// `(seq, line)` of every row of `batches`, in file order, each line borrowed from
+/// the `line` column; `None` if a batch lacks either column or has it with another type.
+pub(crate) fn seq_lines(batches: &[RecordBatch]) -> Option<Vec<(u64, &str)>> {
+    let mut out = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+    for b in batches {
+        let seq = b
+            .column_by_name(col::SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>())?;
+        let line = b
+            .column_by_name(col::LINE)
+            .and_then(|c| c.as_string_opt::<i32>())?;
+        out.extend((0..b.num_rows()).map(|i| (seq.value(i), line.value(i))));
+    }
+    Some(out)
 }

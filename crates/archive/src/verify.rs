@@ -33,7 +33,6 @@ use crate::manifest::FileEntry;
 use crate::reader::read_batches;
 use crate::records::{purge_records, PurgeData};
 use crate::row::{file_order, ColumnBuffers, Row};
-use crate::schema::col;
 use crate::Result;
 
 /// What verifying the archive found.
@@ -471,20 +470,8 @@ fn check_batches<'b>(
 ) -> Result<Vec<&'b str>, (u64, String)> {
     let at = |reason: String| (f.first_seq, reason);
     // (seq, line) in file order, the lines borrowed from the batches.
-    let mut in_file: Vec<(u64, &'b str)> = Vec::with_capacity(f.records as usize);
-    for b in batches {
-        let seq = b
-            .column_by_name(col::SEQ)
-            .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt64Array>())
-            .ok_or_else(|| at("no seq column".into()))?;
-        let line = b
-            .column_by_name(col::LINE)
-            .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
-            .ok_or_else(|| at("no line column".into()))?;
-        for i in 0..b.num_rows() {
-            in_file.push((seq.value(i), line.value(i)));
-        }
-    }
+    let in_file = crate::reader::seq_lines(batches)
+        .ok_or_else(|| at("the seq or line column is missing or has the wrong type".into()))?;
     // Each line is parsed once; the typed columns must be exactly what the lines say,
     // in the file's order.
     let rows: Vec<Row<'_>> = in_file
