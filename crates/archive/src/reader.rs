@@ -7,18 +7,28 @@ use arrow_array::types::UInt64Type;
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
 
 use crate::schema::col;
 use crate::{Error, Result};
 
 /// Every row of a file, as written (sorted by `ts_event`), optionally only some columns.
 pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    decode_batches(file, path, columns)
+}
+
+/// [`read_batches`] on a file's bytes already in memory (`path` names it in errors).
+pub(crate) fn decode_batches<R: ChunkReader + 'static>(
+    source: R,
+    path: &Path,
+    columns: Option<&[&str]>,
+) -> Result<Vec<RecordBatch>> {
     let pq = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let mut b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let mut b = ParquetRecordBatchReaderBuilder::try_new(source).map_err(pq)?;
     if let Some(cols) = columns {
         let schema = b.parquet_schema();
         let idx: Vec<usize> = cols

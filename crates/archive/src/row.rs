@@ -627,7 +627,8 @@ pub struct ColumnBuffers {
     stamps: Vec<Vec<i64>>,
 }
 
-/// The schema's index of each of `Row::string_columns`, then of `line`.
+/// The schema's index of each of `Row::string_columns`, then of `line`: the slot each
+/// string column takes its memory from (where it lands in the batch is `build`'s order).
 const STRING_SLOTS: [usize; 14] = [3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 2, 14, 15, 16];
 
 /// Takes the vector in slot `i` of `pool`, empty and with room for `n` more.
