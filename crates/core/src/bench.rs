@@ -764,6 +764,9 @@ impl Storage for CountingStorage {
     fn sync_dir(&self, p: &Path) -> std::io::Result<()> {
         FsStorage.sync_dir(p)
     }
+    fn remove_file(&self, p: &Path) -> std::io::Result<()> {
+        FsStorage.remove_file(p)
+    }
     fn available_space(&self, p: &Path) -> std::io::Result<u64> {
         FsStorage.available_space(p)
     }

@@ -53,6 +53,28 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A complete record is damaged or was changed: it does not parse, does not chain
+    /// to the record before, or records are missing. A crash cannot do this (it only
+    /// leaves an unfinished last line), so the record may have been acknowledged.
+    /// Opening for writing refuses and changes nothing. Run `tradetrail verify`, then
+    /// restore from a backup or remove the damaged records with an explicit, recorded
+    /// `tradetrail repair --truncate-after SEQ`.
+    #[error(
+        "the journal is damaged at seq {seq}: {reason} ({segment}, byte {offset}); nothing was changed: \
+         run `tradetrail verify`, then restore from a backup or remove the damaged records with \
+         `tradetrail repair --truncate-after {keep} --reason ...`",
+        keep = seq.saturating_sub(1)
+    )]
+    Damaged {
+        /// The first record that is not what it should be.
+        seq: u64,
+        /// The segment file.
+        segment: PathBuf,
+        /// Byte offset inside the segment where that record starts.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The caller gave an entry the journal cannot store. Fix the caller.
     #[error("invalid entry: {reason}")]
     InvalidEntry {

@@ -1,17 +1,21 @@
-//! Opening a journal after a clean shutdown or a crash.
+//! Opening a journal after a clean shutdown or a crash — failing closed.
 //!
 //! Opening reads only the last segment (bounded by the rotation size) and the last
 //! line of the segment before it, never the whole journal:
 //!
 //! 1. list `journal/*.jsonl`; the last one is the *active* segment;
-//! 2. walk its lines, checking framing, `seq` continuity, the `prev` chain and the
-//!    absence of NUL bytes (what a file system leaves after a crash in blocks whose
-//!    data never reached the disk);
-//! 3. if the lines stop being valid, everything from that point to the end must be a
-//!    single torn record (no complete line after it, trailing NULs allowed): it is cut
-//!    off and reported. Anything else is corruption in the middle of the journal, which
-//!    opening refuses to touch — `verify` names it;
-//! 4. the head (`seq`, hash, `ts_recorded`) of the last good record resumes the chain.
+//! 2. the bytes after its last newline are the only thing a crash can leave (a line
+//!    whose write did not finish, possibly padded with NULs): they were never
+//!    acknowledged. Opening for writing cuts them off and reports it; a read-only
+//!    check reports them and changes nothing;
+//! 3. every complete line before them is checked: framing, `seq` continuity, the
+//!    `prev` chain over the last [`CHAIN_CHECK_BYTES`], `ts_recorded` never
+//!    decreasing, no NUL bytes, and the last line valid JSON as a whole. A complete
+//!    line that fails is damage or tampering, never a torn write — it may hold an
+//!    acknowledged record — so opening refuses with [`Error::Damaged`] (the first bad
+//!    seq and why) and touches nothing. Only an explicit, recorded repair
+//!    ([`crate::repair::truncate_after`]) gets past it;
+//! 4. the head (`seq`, hash, `ts_recorded`) of the last record resumes the chain.
 
 use std::path::{Path, PathBuf};
 
@@ -23,14 +27,29 @@ use crate::segment::{list_segments, SegmentName};
 use crate::storage::Storage;
 use crate::{Error, Result};
 
+/// Whether opening may cut an unfinished last line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenMode {
+    /// Opening for writing: the unfinished line is cut off (and reported).
+    Repair,
+    /// A read-only check: nothing is changed.
+    ReadOnly,
+}
+
 /// What opening the journal found and repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// Segment files found.
     pub segments: usize,
-    /// Records in the journal after recovery.
+    /// Complete records in the journal.
     pub records: u64,
-    /// Bytes of a torn last record that were cut off (0 after a clean shutdown).
+    /// Bytes after the last newline of the last segment: a write that never
+    /// finished, so a record that was never acknowledged (0 after a clean shutdown).
+    pub partial_bytes: u64,
+    /// The segment holding them, if any.
+    pub partial_segment: Option<PathBuf>,
+    /// Of those, the bytes that opening cut off (0 for a read-only check, which
+    /// changes nothing).
     pub truncated_bytes: u64,
     /// The segment that was cut, if any.
     pub truncated_segment: Option<PathBuf>,
@@ -39,9 +58,9 @@ pub struct RecoveryReport {
 }
 
 impl RecoveryReport {
-    /// True when nothing had to be repaired.
+    /// True when there was no unfinished line.
     pub fn is_clean(&self) -> bool {
-        self.truncated_bytes == 0
+        self.partial_bytes == 0
     }
 }
 
@@ -59,6 +78,14 @@ pub(crate) struct Recovered {
     /// (seq, offset) of every `SPARSE_EVERY`-th record of the active segment.
     pub sparse: Vec<(u64, u64)>,
     pub report: RecoveryReport,
+}
+
+/// What opening `journal_dir` for writing would find, changing nothing and taking no
+/// lock: the read doors' check. An unfinished last line is reported in
+/// [`RecoveryReport::partial_bytes`] (and left in place); a damaged or altered
+/// complete record is [`Error::Damaged`], as it would be for a writer.
+pub fn check_open(storage: &dyn Storage, journal_dir: &Path) -> Result<RecoveryReport> {
+    Ok(recover(storage, journal_dir, OpenMode::ReadOnly)?.report)
 }
 
 /// Bytes at the end of the active segment over which opening checks the `prev` chain.
@@ -113,7 +140,11 @@ fn first_line(storage: &dyn Storage, path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recovered> {
+pub(crate) fn recover(
+    storage: &dyn Storage,
+    journal_dir: &Path,
+    mode: OpenMode,
+) -> Result<Recovered> {
     let segments = list_segments(storage, journal_dir)?;
     let Some(active) = segments.last().cloned() else {
         return Err(Error::NotFound {
@@ -123,12 +154,14 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
     // Where the chain stands before the active segment.
     let (mut expected_seq, mut prev_hash, mut last_ts) = if segments.len() >= 2 {
         let before = &segments[segments.len() - 2];
-        let line = last_line(storage, &before.path)?.ok_or_else(|| Error::Corrupt {
+        let line = last_line(storage, &before.path)?.ok_or_else(|| Error::Damaged {
+            seq: before.first_seq,
             segment: before.path.clone(),
             offset: 0,
             reason: "sealed segment is empty".into(),
         })?;
-        let h = parse_header(&line).map_err(|r| Error::Corrupt {
+        let h = parse_header(&line).map_err(|r| Error::Damaged {
+            seq: active.first_seq.saturating_sub(1),
             segment: before.path.clone(),
             offset: 0,
             reason: format!("last record of sealed segment: {r}"),
@@ -138,7 +171,8 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
         // The older segments were archived and removed: the chain resumes from what
         // the first record says of the one before it (`verify` checks that against
         // the archive).
-        let first = first_line(storage, &active.path)?.ok_or_else(|| Error::Corrupt {
+        let first = first_line(storage, &active.path)?.ok_or_else(|| Error::Damaged {
+            seq: active.first_seq,
             segment: active.path.clone(),
             offset: 0,
             reason: format!(
@@ -146,7 +180,8 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
                 active.first_seq
             ),
         })?;
-        let h = parse_header(&first).map_err(|r| Error::Corrupt {
+        let h = parse_header(&first).map_err(|r| Error::Damaged {
+            seq: active.first_seq,
             segment: active.path.clone(),
             offset: 0,
             reason: format!("first record: {r}"),
@@ -156,11 +191,12 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
         (0, RecordHash::ZERO, 0)
     };
     if active.first_seq != expected_seq {
-        return Err(Error::Corrupt {
+        return Err(Error::Damaged {
+            seq: expected_seq.min(active.first_seq),
             segment: active.path.clone(),
             offset: 0,
             reason: format!(
-                "segment should start at seq {expected_seq} but its name says {}",
+                "segment should start at seq {expected_seq} but its name says {}: records are missing or a segment was added",
                 active.first_seq
             ),
         });
@@ -174,49 +210,89 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
         scanned_bytes: data.len() as u64,
         ..RecoveryReport::default()
     };
+    // The only thing a crash can leave: bytes after the last newline (a line whose
+    // write did not finish, possibly padded with NULs by the file system). Everything
+    // before it is complete lines, each of which was (or may have been) acknowledged.
+    let complete_len = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
+    let partial = data.len() - complete_len;
+    let lines = &data[..complete_len];
+    let damaged = |pos: usize, seq: u64, reason: String| Error::Damaged {
+        seq,
+        segment: active.path.clone(),
+        offset: pos as u64,
+        reason,
+    };
+
     let mut pos = 0usize;
     let mut last_line_range = None;
     let mut active_first_ts = None;
     let mut sparse = Vec::new();
     // The `prev` chain is checked over the last CHAIN_CHECK_BYTES of the segment, where
-    // a crash can have left unsynced blocks; before that, framing, `seq`, `ts_recorded`
-    // and NUL bytes are checked (cheap), and `verify` checks the rest. This keeps opening
-    // a journal with a full 64 MiB active segment well under 100 ms.
-    let chain_from = data.len().saturating_sub(CHAIN_CHECK_BYTES);
+    // a crash or a hurried edit is most likely; before that, framing, `seq`,
+    // `ts_recorded` and NUL bytes are checked (cheap), and `verify` checks the rest.
+    // This keeps opening a journal with a full 64 MiB active segment well under 100 ms.
+    let chain_from = lines.len().saturating_sub(CHAIN_CHECK_BYTES);
     // Whether `prev_hash` holds the hash of the line before `pos`.
     let mut prev_known = true;
     let mut before: Option<(usize, usize)> = None;
-    // Walk complete, valid lines.
-    let bad_at = loop {
-        if pos == data.len() {
-            break None;
-        }
-        let Some(nl) = memchr::memchr(b'\n', &data[pos..]) else {
-            break Some((pos, "incomplete last line"));
+    while pos < lines.len() {
+        let Some(nl) = memchr::memchr(b'\n', &lines[pos..]) else {
+            break; // unreachable: `lines` ends with a newline
         };
-        let line = &data[pos..pos + nl];
+        let line = &lines[pos..pos + nl];
         if memchr::memchr(0, line).is_some() {
-            break Some((pos, "NUL bytes in line"));
+            return Err(damaged(
+                pos,
+                expected_seq,
+                format!("record {expected_seq} holds NUL bytes"),
+            ));
         }
-        let h = match parse_header(line) {
-            Ok(h) => h,
-            Err(r) => break Some((pos, r)),
-        };
+        let h = parse_header(line)
+            .map_err(|r| damaged(pos, expected_seq, format!("record {expected_seq}: {r}")))?;
         if h.seq != expected_seq {
-            break Some((pos, "seq out of order"));
+            return Err(damaged(
+                pos,
+                expected_seq,
+                format!("expected record {expected_seq}, found seq {}", h.seq),
+            ));
         }
         let check_chain = pos >= chain_from;
         if check_chain && !prev_known {
             if let Some((s, e)) = before {
-                prev_hash = RecordHash::of_line(&data[s..e]);
+                prev_hash = RecordHash::of_line(&lines[s..e]);
             }
             prev_known = true;
         }
         if check_chain && h.prev != prev_hash {
-            break Some((pos, "prev does not match the previous record"));
+            // Named as `verify` names it: if the next record links to this one, this
+            // one is intact and the record before was altered; if it does not, this
+            // one was; with no next record there is no telling, so the one before
+            // is named (naming this one would vouch for it).
+            let after = &lines[pos + nl + 1..];
+            let next_links = memchr::memchr(b'\n', after)
+                .and_then(|n| parse_header(&after[..n]).ok())
+                .map(|n| n.prev == RecordHash::of_line(line));
+            return Err(match (next_links, expected_seq.checked_sub(1)) {
+                (Some(false), _) | (_, None) => damaged(
+                    pos,
+                    expected_seq,
+                    format!("record {expected_seq}: prev does not match the record before"),
+                ),
+                (_, Some(p)) => damaged(
+                    before.map_or(pos, |b| b.0),
+                    p,
+                    format!(
+                        "record {p} was altered: its hash does not match the prev of record {expected_seq}"
+                    ),
+                ),
+            });
         }
         if h.ts_recorded < last_ts {
-            break Some((pos, "ts_recorded went backwards"));
+            return Err(damaged(
+                pos,
+                expected_seq,
+                format!("record {expected_seq}: ts_recorded is earlier than the record before"),
+            ));
         }
         if h.seq % SPARSE_EVERY == 0 {
             sparse.push((h.seq, pos as u64));
@@ -232,59 +308,37 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
         expected_seq += 1;
         last_line_range = Some((pos, pos + nl));
         pos += nl + 1;
-    };
-
+    }
     if !prev_known {
         if let Some((s, e)) = before {
-            prev_hash = RecordHash::of_line(&data[s..e]);
+            prev_hash = RecordHash::of_line(&lines[s..e]);
         }
     }
-    let mut good_len = pos;
-    // The last complete line must also be valid JSON: a crash can leave a line whose
-    // framing survived but whose middle did not.
+    // The last complete line is the one the next record links to: it must be valid
+    // UTF-8 JSON as a whole, not only in its header (serde_json does not check strings
+    // it ignores, hence the separate UTF-8 check).
     if let Some((s, e)) = last_line_range {
-        // (UTF-8 is checked separately: serde_json does not check strings it ignores.)
-        let valid = |line: &[u8]| {
-            std::str::from_utf8(line).is_ok() && serde_json::from_slice::<IgnoredAny>(line).is_ok()
-        };
-        if bad_at.is_none() && !valid(&data[s..e]) {
-            // Treat it as the torn record: step back one line.
-            good_len = s;
-            expected_seq -= 1;
-            let (prev_seq_hash, prev_ts) = restore_before(&data[..s], storage, &segments)?;
-            prev_hash = prev_seq_hash;
-            last_ts = prev_ts;
-            if sparse.last().map(|x| x.0) == Some(expected_seq) {
-                sparse.pop();
-            }
-            if s == 0 {
-                active_first_ts = None;
-            }
+        let line = &lines[s..e];
+        if std::str::from_utf8(line).is_err() || serde_json::from_slice::<IgnoredAny>(line).is_err()
+        {
+            let seq = expected_seq - 1;
+            return Err(damaged(
+                s,
+                seq,
+                format!("record {seq} is a complete line that is not valid JSON"),
+            ));
         }
     }
-    if let Some((at, reason)) = bad_at {
-        let rest = &data[at..];
-        let trimmed_len = rest.len() - rest.iter().rev().take_while(|&&b| b == 0).count();
-        let rest = &rest[..trimmed_len];
-        let newlines = memchr::memchr_iter(b'\n', rest).count();
-        let single_record = newlines == 0 || (newlines == 1 && rest.last() == Some(&b'\n'));
-        if !single_record {
-            return Err(Error::Corrupt {
-                segment: active.path.clone(),
-                offset: at as u64,
-                reason: format!(
-                    "{reason}, and complete records follow: this is not a torn tail; \
-                     run `tradetrail verify` and restore from backup"
-                ),
-            });
+    if partial > 0 {
+        report.partial_bytes = partial as u64;
+        report.partial_segment = Some(active.path.clone());
+        if mode == OpenMode::Repair {
+            storage
+                .truncate(&active.path, complete_len as u64)
+                .map_err(|e| Error::io(storage, "truncate", &active.path, e))?;
+            report.truncated_bytes = partial as u64;
+            report.truncated_segment = Some(active.path.clone());
         }
-    }
-    if good_len < data.len() {
-        storage
-            .truncate(&active.path, good_len as u64)
-            .map_err(|e| Error::io(storage, "truncate", &active.path, e))?;
-        report.truncated_bytes = (data.len() - good_len) as u64;
-        report.truncated_segment = Some(active.path.clone());
     }
     if expected_seq == 0 {
         return Err(Error::Corrupt {
@@ -299,33 +353,9 @@ pub(crate) fn recover(storage: &dyn Storage, journal_dir: &Path) -> Result<Recov
         next_seq: expected_seq,
         last_hash: prev_hash,
         last_ts,
-        active_len: good_len as u64,
+        active_len: complete_len as u64,
         active_first_ts,
         sparse,
         report,
     })
-}
-
-/// Hash and `ts_recorded` of the record just before the end of `before` (the active
-/// segment up to a dropped line), or of the previous segment's last record.
-fn restore_before(
-    before: &[u8],
-    storage: &dyn Storage,
-    segments: &[SegmentName],
-) -> Result<(RecordHash, i64)> {
-    if let Some(body) = before.strip_suffix(b"\n") {
-        let start = memchr::memrchr(b'\n', body).map_or(0, |i| i + 1);
-        let line = &body[start..];
-        let h = parse_header(line).expect("line was parsed during the scan");
-        return Ok((RecordHash::of_line(line), h.ts_recorded));
-    }
-    if segments.len() >= 2 {
-        let p = &segments[segments.len() - 2].path;
-        if let Some(line) = last_line(storage, p)? {
-            if let Ok(h) = parse_header(&line) {
-                return Ok((RecordHash::of_line(&line), h.ts_recorded));
-            }
-        }
-    }
-    Ok((RecordHash::ZERO, 0))
 }

@@ -37,6 +37,8 @@ pub trait Storage: Send + Sync + Debug {
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
     /// Makes the entries of a directory (created files) durable.
     fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// Removes a file (durable once its directory is synced).
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Free bytes on the file system holding `path`.
     fn available_space(&self, path: &Path) -> io::Result<u64>;
     /// Takes an exclusive advisory lock on a directory, so two processes never append
@@ -107,6 +109,9 @@ impl Storage for FsStorage {
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         File::open(path)?.sync_all()
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
     }
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         let st = rustix::fs::statvfs(path)?;

@@ -24,6 +24,7 @@ pub const JOURNAL_TYPES: &[&str] = &[
     "journal.created",
     "journal.checkpoint",
     "journal.retention_purged",
+    "journal.repaired",
 ];
 
 /// The outcome of [`verify`].

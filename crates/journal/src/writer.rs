@@ -30,7 +30,7 @@ use crate::dedup::{self, ColdKeys, DedupKey};
 use crate::flusher::{Flusher, FLUSH_BYTES};
 use crate::options::{Durability, JournalOptions};
 use crate::record::{self, parse_header};
-use crate::recovery::{self, RecoveryReport, SPARSE_EVERY};
+use crate::recovery::{self, OpenMode, RecoveryReport, SPARSE_EVERY};
 use crate::segment::{list_segments, segment_file_name};
 use crate::storage::{DirLock, SegmentFile, Storage};
 use crate::{Error, Result};
@@ -290,7 +290,9 @@ impl Journal {
         ))
     }
 
-    /// Opens an existing journal, repairing a torn last record if a crash left one.
+    /// Opens an existing journal for appending. An unfinished last line (what a crash
+    /// leaves) is cut off and reported; a damaged or altered complete record is refused
+    /// with [`Error::Damaged`] and nothing is changed (see `recovery`).
     pub fn open(dir: &Path, opts: JournalOptions) -> Result<(Journal, RecoveryReport)> {
         let storage = opts.storage.as_ref();
         if !storage
@@ -311,7 +313,7 @@ impl Journal {
         lock: DirLock,
     ) -> Result<(Journal, RecoveryReport)> {
         let storage = opts.storage.as_ref();
-        let rec = recovery::recover(storage, dir)?;
+        let rec = recovery::recover(storage, dir, OpenMode::Repair)?;
         let active_first = rec.segments.last().map(|s| s.first_seq).unwrap_or(0);
         let active_path = dir.join(segment_file_name(active_first));
         let file: Arc<dyn SegmentFile> = Arc::from(
@@ -1073,7 +1075,7 @@ impl Drop for Inner {
     }
 }
 
-fn take_lock(storage: &dyn Storage, dir: &Path) -> Result<DirLock> {
+pub(crate) fn take_lock(storage: &dyn Storage, dir: &Path) -> Result<DirLock> {
     storage.lock_dir(dir).map_err(|e| {
         if e.kind() == std::io::ErrorKind::WouldBlock {
             Error::Locked {

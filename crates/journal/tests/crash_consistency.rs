@@ -64,6 +64,9 @@ impl Storage for SlowSync {
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         self.0.sync_dir(path)
     }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.0.remove_file(path)
+    }
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         self.0.available_space(path)
     }

@@ -1,5 +1,7 @@
-//! Opening a journal after a crash: a torn last record is cut off exactly, anything
-//! else is refused; rotation, the clock and idempotency survive a reopen.
+//! Opening a journal after a crash: an unfinished last line is cut off exactly,
+//! anything else — a damaged or altered complete record — is refused untouched (and
+//! a read-only check reports the same); rotation, the clock and idempotency survive
+//! a reopen.
 
 mod common;
 
@@ -101,11 +103,43 @@ fn torn_tail_at_every_byte_of_the_last_record() {
     assert_eq!(cases, 4 * (end - start + 2));
 }
 
+/// Opening `damaged` for writing and checking it read-only both refuse with
+/// `Error::Damaged` naming `seq` (and `offset` when given), and nothing is changed.
+fn expect_damaged(damaged: &MemStorage, active: &Path, seq: u64, offset: Option<usize>) -> Error {
+    let before = damaged.file(active).unwrap();
+    let err = match Journal::open(dir(), mem_opts(damaged)) {
+        Ok((_, report)) => panic!("opened a journal damaged at seq {seq}: {report:?}"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&err, Error::Damaged { seq: s, segment, offset: o, .. }
+            if *s == seq && segment == active && offset.is_none_or(|x| *o == x as u64)),
+        "expected damage at seq {seq} offset {offset:?}: {err:?}"
+    );
+    assert!(err.to_string().contains("repair --truncate-after"), "{err}");
+    assert_eq!(
+        damaged.file(active).unwrap(),
+        before,
+        "open must change nothing"
+    );
+    let read_only = tradetrail_journal::check_open(damaged, dir()).unwrap_err();
+    assert_eq!(
+        read_only.to_string(),
+        err.to_string(),
+        "both doors give one verdict"
+    );
+    assert_eq!(
+        damaged.file(active).unwrap(),
+        before,
+        "the check changes nothing"
+    );
+    err
+}
+
 #[test]
-fn last_record_with_lost_or_garbled_middle_is_cut() {
-    // The line's framing survived (it ends in `\n`) but a block inside it did not: a
-    // run of NULs (what file systems leave for unwritten blocks) or bytes that are not
-    // JSON. It was never acknowledged, so it is cut like a torn tail.
+fn a_complete_last_record_with_lost_or_garbled_middle_is_refused_untouched() {
+    // The line is complete (it ends in `\n`): it may have been acknowledged, so a run
+    // of NULs or bytes that are not JSON inside it are damage, not a torn write.
     let mem = MemStorage::new();
     let (j, _) = Journal::create(dir(), "garbled", mem_opts(&mem)).unwrap();
     for i in 1..4 {
@@ -116,30 +150,58 @@ fn last_record_with_lost_or_garbled_middle_is_cut() {
     let full = mem.file(&active).unwrap();
     let (start, end) = last_line_range(&full);
     let body_start = start + parse_header(&full[start..end]).unwrap().body_start;
+    let mut cases = 0;
     for at in (start + 1..end - 8).step_by(7) {
         let mut nul = full.clone();
         nul[at..at + 8].fill(0);
         let damaged = copy_of(&mem);
         damaged.set_file(&active, nul);
-        check_repair(
-            damaged,
-            &active,
-            &full[..start],
-            3,
-            (end + 1 - start) as u64,
-        );
+        expect_damaged(&damaged, &active, 3, Some(start));
+        cases += 1;
     }
     for at in (body_start + 12..end - 1).step_by(5) {
         let mut garbled = full.clone();
         garbled[at] = 0xff; // not UTF-8, so not JSON; no NUL, header intact
         let damaged = copy_of(&mem);
         damaged.set_file(&active, garbled);
-        check_repair(
-            damaged,
-            &active,
-            &full[..start],
-            3,
-            (end + 1 - start) as u64,
+        expect_damaged(&damaged, &active, 3, Some(start));
+        cases += 1;
+    }
+    assert!(cases > 20);
+}
+
+#[test]
+fn an_altered_record_before_an_acknowledged_one_is_never_cut_as_torn() {
+    // The case that used to launder tampering: three fsync'd records, one byte of
+    // record 2 changed. Record 3 no longer links to it, and it is the last line; it
+    // was acknowledged, so opening must refuse, naming record 2, and keep record 3.
+    let mem = MemStorage::new();
+    let (j, _) = Journal::create(dir(), "launder", mem_opts(&mem)).unwrap();
+    let receipts: Vec<Receipt> = (1..4)
+        .map(|i| j.append(entry(i, 30, Durability::Fsync)).unwrap())
+        .collect();
+    assert_eq!(receipts.last().unwrap().seq, 3);
+    drop(j);
+    let active = segment_path(dir(), 0);
+    let full = mem.file(&active).unwrap();
+    let line2 = full.split(|&b| b == b'\n').nth(2).unwrap().to_vec();
+    let at2 = full.windows(line2.len()).position(|w| w == line2).unwrap();
+    for edit in [b'y', b'"'] {
+        // A changed value, and an edit that breaks record 2's JSON.
+        let mut d = full.clone();
+        let at = at2 + line2.windows(3).position(|w| w == b"xxx").unwrap();
+        d[at] = edit;
+        let damaged = copy_of(&mem);
+        damaged.set_file(&active, d.clone());
+        for _ in 0..2 {
+            // Opening twice changes nothing either.
+            expect_damaged(&damaged, &active, 2, Some(at2));
+        }
+        assert_eq!(damaged.file(&active).unwrap(), d);
+        assert_eq!(
+            all_lines(&damaged, dir()).len(),
+            4,
+            "record 3 is still there"
         );
     }
 }
@@ -164,19 +226,11 @@ fn corruption_before_the_last_record_is_refused_untouched() {
         .collect();
     let line = |k: usize| &full[starts[k]..starts[k + 1] - 1];
 
-    let expect_refusal = |data: Vec<u8>, offset: usize, reason_has: &str| {
+    let expect_refusal = |data: Vec<u8>, seq: u64, offset: Option<usize>, reason_has: &str| {
         let damaged = copy_of(&mem);
         damaged.set_file(&active, data.clone());
-        let err = match Journal::open(dir(), mem_opts(&damaged)) {
-            Ok((_, report)) => panic!("opened a journal corrupt at byte {offset}: {report:?}"),
-            Err(e) => e,
-        };
-        assert!(
-            matches!(&err, Error::Corrupt { segment, offset: o, .. } if segment == &active && *o == offset as u64),
-            "{err:?}"
-        );
+        let err = expect_damaged(&damaged, &active, seq, offset);
         assert!(err.to_string().contains(reason_has), "{err}");
-        assert!(err.to_string().contains("not a torn tail"), "{err}");
         assert_eq!(
             damaged.file(&active).unwrap(),
             data,
@@ -188,24 +242,24 @@ fn corruption_before_the_last_record_is_refused_untouched() {
     let mut d = full.clone();
     let at = starts[5] + parse_header(line(5)).unwrap().body_start - 10;
     d[at] = if d[at] == b'0' { b'1' } else { b'0' };
-    expect_refusal(d, starts[5], "prev does not match");
+    expect_refusal(d, 5, Some(starts[5]), "prev does not match");
     // A changed body byte in record 5: record 6 no longer links to it.
     let mut d = full.clone();
     let at = starts[5] + line(5).windows(3).position(|w| w == b"xxx").unwrap();
     d[at] = b'y';
-    expect_refusal(d, starts[6], "prev does not match");
+    expect_refusal(d, 5, Some(starts[5]), "record 5 was altered");
     // A block of NULs inside record 4.
     let mut d = full.clone();
     d[starts[4] + 20..starts[4] + 40].fill(0);
-    expect_refusal(d, starts[4], "NUL");
+    expect_refusal(d, 4, Some(starts[4]), "NUL");
     // Record 3 deleted.
     let mut d = full[..starts[3]].to_vec();
     d.extend_from_slice(&full[starts[4]..]);
-    expect_refusal(d, starts[3], "seq out of order");
+    expect_refusal(d, 3, Some(starts[3]), "found seq 4");
     // Record 5 torn in the middle of the file, complete records after it.
     let mut d = full[..starts[5] + 30].to_vec();
     d.extend_from_slice(&full[starts[6]..]);
-    expect_refusal(d, starts[5], "");
+    expect_refusal(d, 5, Some(starts[5]), "");
 }
 
 #[test]

@@ -126,6 +126,10 @@ impl Storage for FaultStorage {
         self.counter.tick("sync_dir")?;
         self.inner.sync_dir(path)
     }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.counter.tick("remove_file")?;
+        self.inner.remove_file(path)
+    }
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         self.inner.available_space(path)
     }

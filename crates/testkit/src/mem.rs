@@ -251,6 +251,16 @@ impl Storage for MemStorage {
         }
         Ok(())
     }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        // Simplification: a removal is durable at once (a crash image never brings
+        // a removed file back). Repair removes newest first, so either way a crash
+        // leaves a prefix of the journal.
+        let mut fs = self.lock();
+        fs.files
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
     fn available_space(&self, _path: &Path) -> io::Result<u64> {
         let fs = self.lock();
         Ok(match fs.capacity {
