@@ -51,6 +51,8 @@ pub fn verifier_key(dir: &DataDir) -> Result<VerifierKey> {
 pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
     let key = KeyPair::load(&rec.data_dir().keys())?;
     let (tree, _) = Tree::load(rec)?;
+    // Never sign a tree that contradicts one already signed.
+    guard(rec, &tree)?;
     let size = tree.size();
     let root = tree.root();
     let cp = Checkpoint::new(&rec.config().origin, size, root.0)?;
@@ -152,6 +154,106 @@ pub fn latest_checkpoint(dir: &DataDir) -> Result<Option<(PathBuf, String)>> {
     Ok(Some((path, text)))
 }
 
+/// Every saved checkpoint of a data directory, oldest (smallest) first.
+pub fn stored_checkpoints(dir: &DataDir) -> Result<Vec<(PathBuf, String)>> {
+    let cdir = dir.checkpoints();
+    let Ok(entries) = std::fs::read_dir(&cdir) else {
+        return Ok(Vec::new());
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.len() == 24 && n.ends_with(".txt") && n[..20].bytes().all(|b| b.is_ascii_digit())
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let path = cdir.join(n);
+            std::fs::read_to_string(&path)
+                .map(|text| (path.clone(), text))
+                .map_err(|source| Error::Io { path, source })
+        })
+        .collect()
+}
+
+/// Refuses a journal (as `tree` shows it) that contradicts the newest checkpoint saved
+/// in `DIR/checkpoints`: fewer records than it covers, or a different root at its
+/// size. Appending doors and `take_checkpoint` call this, so nothing is ever added to,
+/// or signed over, a history that was truncated or rewritten below a signed size.
+/// (`verify` checks every saved checkpoint and the `journal.checkpoint` records,
+/// from the records themselves rather than the stored tree.)
+pub fn guard(rec: &Recorder, tree: &Tree) -> Result<()> {
+    let Some((path, note)) = latest_checkpoint(rec.data_dir())? else {
+        return Ok(());
+    };
+    let vkey = verifier_key(rec.data_dir())?;
+    let cp = open_note(&note, &vkey)?;
+    let size = cp.size();
+    let contradicts = |reason: String| Error::Contradicts {
+        checkpoint: path.clone(),
+        size,
+        reason,
+    };
+    if cp.origin() != rec.config().origin {
+        return Err(contradicts(format!(
+            "it is for origin {:?}, this journal is {:?}",
+            cp.origin(),
+            rec.config().origin
+        )));
+    }
+    if tree.size() < size {
+        return Err(contradicts(format!(
+            "the journal holds {} records, {} fewer than the checkpoint covers: records {}.. were removed",
+            tree.size(),
+            size - tree.size(),
+            tree.size()
+        )));
+    }
+    match tree.root_at(size) {
+        Ok(root) if root.0 == *cp.root() => Ok(()),
+        Ok(root) => Err(contradicts(format!(
+            "the Merkle root of the first {size} records is {root}, the checkpoint signed {}: records below seq {size} were changed",
+            Hash(*cp.root())
+        ))),
+        // A size inside a purged range cannot be recomputed; `verify` says so.
+        Err(_) => Ok(()),
+    }
+}
+
+/// Checks that the journal's origin (record 0's `data.origin`) is the configuration's,
+/// so a `tradetrail.toml` copied from another data directory is refused.
+pub fn check_origin(rec: &Recorder) -> Result<()> {
+    let line = match rec.read_line(0) {
+        Ok(l) => l,
+        // Record 0 is purged or archived and unreadable: `verify` reports that.
+        Err(_) => return Ok(()),
+    };
+    let v: serde_json::Value = serde_json::from_slice(&line).map_err(|e| {
+        Error::Journal(tradetrail_journal::Error::Damaged {
+            seq: 0,
+            segment: rec.data_dir().journal(),
+            offset: 0,
+            reason: format!("record 0 is not JSON: {e}"),
+        })
+    })?;
+    let recorded = v
+        .get("data")
+        .and_then(|d| d.get("origin"))
+        .and_then(|o| o.as_str())
+        .unwrap_or_default();
+    if recorded != rec.config().origin {
+        return Err(Error::OriginMismatch {
+            config: rec.data_dir().config(),
+            configured: rec.config().origin.clone(),
+            recorded: recorded.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// The outcome of checking a journal against a saved checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CheckpointCheck {
@@ -185,94 +287,162 @@ pub fn check_against(
     cold: Option<&dyn ColdLines>,
 ) -> Result<CheckpointCheck> {
     let cp = open_note(note, vkey)?;
-    let size = cp.size();
-    let runs = crate::tree::purged_runs_of(&dir.journal(), cold)?;
-    if let Some(r) = crate::tree::run_inside(&runs, size) {
-        return Ok(CheckpointCheck {
-            ok: false,
-            size,
-            records: 0,
-            purged: 0,
-            uncheckable: true,
-            reason: Some(format!(
-                "the checkpoint's size {size} falls inside records {}..={}, which retention purged (the journal.retention_purged record at seq {}): its root needs records that are gone, so it cannot be checked record by record; a checkpoint of size {} or {} (or any size outside purged ranges) can",
-                r.first,
-                r.last,
-                r.by,
-                r.first,
-                r.last + 1
-            )),
-        });
+    let mut checks = check_parsed(dir, origin, &[cp], cold)?;
+    checks
+        .pop()
+        .ok_or_else(|| Error::Internal("one checkpoint, no verdict".into()))
+}
+
+/// [`check_against`] for many notes at once, reading the journal once (up to the
+/// largest size). A note whose signature does not verify is a failed check, not an
+/// error. The verdicts are in the order of `notes`.
+pub fn check_all_against(
+    dir: &DataDir,
+    origin: &str,
+    notes: &[&str],
+    vkey: &VerifierKey,
+    cold: Option<&dyn ColdLines>,
+) -> Result<Vec<CheckpointCheck>> {
+    let mut parsed = Vec::new();
+    let mut out: Vec<Option<CheckpointCheck>> = Vec::with_capacity(notes.len());
+    for note in notes {
+        match open_note(note, vkey) {
+            Ok(cp) => {
+                parsed.push(cp);
+                out.push(None);
+            }
+            Err(e) => out.push(Some(CheckpointCheck {
+                ok: false,
+                size: 0,
+                records: 0,
+                purged: 0,
+                uncheckable: false,
+                reason: Some(format!("the checkpoint's signature does not verify: {e}")),
+            })),
+        }
     }
+    let mut checked = check_parsed(dir, origin, &parsed, cold)?.into_iter();
+    out.into_iter()
+        .map(|c| match c {
+            Some(c) => Ok(c),
+            None => checked
+                .next()
+                .ok_or_else(|| Error::Internal("a checkpoint without a verdict".into())),
+        })
+        .collect()
+}
+
+fn check_parsed(
+    dir: &DataDir,
+    origin: &str,
+    cps: &[Checkpoint],
+    cold: Option<&dyn ColdLines>,
+) -> Result<Vec<CheckpointCheck>> {
+    let runs = crate::tree::purged_runs_of(&dir.journal(), cold)?;
+    let max = cps.iter().map(|c| c.size()).max().unwrap_or(0);
     let mut log = MerkleLog::new();
     let mut purged = 0u64;
-    let read = crate::tree::extend_log(&mut log, &dir.journal(), cold, 0, size, &mut purged);
-    let failed = |records: u64, purged: u64, reason: String| CheckpointCheck {
-        ok: false,
-        size,
-        records,
-        purged,
-        uncheckable: false,
-        reason: Some(reason),
-    };
-    let records = match read {
-        Ok(n) => n,
-        // A record the checkpoint covers cannot be read as one: the check fails there.
-        Err(Error::Journal(tradetrail_journal::Error::Corrupt {
-            segment,
-            offset,
-            reason,
-        })) => {
-            return Ok(failed(
+    // How far the journal could be read as records, and why it stopped there.
+    let (records, stopped) =
+        match crate::tree::extend_log(&mut log, &dir.journal(), cold, 0, max, &mut purged) {
+            Ok(n) => (n, None),
+            // A record a checkpoint covers cannot be read as one: checks fail there.
+            Err(Error::Journal(tradetrail_journal::Error::Corrupt {
+                segment,
+                offset,
+                reason,
+            })) => (
                 log.len(),
-                purged,
-                format!(
-                    "record {} of the {size} the checkpoint covers is not readable ({reason} in {} at byte {offset})",
-                    log.len(),
+                Some(format!(
+                    "is not readable ({reason} in {} at byte {offset})",
                     segment.display()
-                ),
-            ));
+                )),
+            ),
+            // An archived record that cannot be read back as itself, or a tombstone
+            // whose subtrees do not give the root it recorded.
+            Err(Error::Journal(tradetrail_journal::Error::Cold { seq, reason })) => (
+                seq.min(log.len()),
+                Some(format!("is not readable from the archive: {reason}")),
+            ),
+            Err(e) => return Err(e),
+        };
+    let mut out = Vec::with_capacity(cps.len());
+    for cp in cps {
+        let size = cp.size();
+        let fail = |records: u64, reason: String| CheckpointCheck {
+            ok: false,
+            size,
+            records,
+            purged,
+            uncheckable: false,
+            reason: Some(reason),
+        };
+        if let Some(r) = crate::tree::run_inside(&runs, size) {
+            out.push(CheckpointCheck {
+                ok: false,
+                size,
+                records: 0,
+                purged: 0,
+                uncheckable: true,
+                reason: Some(format!(
+                    "the checkpoint's size {size} falls inside records {}..={}, which retention purged (the journal.retention_purged record at seq {}): its root needs records that are gone, so it cannot be checked record by record; a checkpoint of size {} or {} (or any size outside purged ranges) can",
+                    r.first,
+                    r.last,
+                    r.by,
+                    r.first,
+                    r.last + 1
+                )),
+            });
+            continue;
         }
-        // An archived record that cannot be read back as itself, or a tombstone whose
-        // subtrees do not give the root it recorded.
-        Err(Error::Journal(tradetrail_journal::Error::Cold { seq, reason })) => {
-            return Ok(failed(
-                log.len(),
-                purged,
+        if let (Some(why), true) = (&stopped, records < size) {
+            out.push(fail(
+                records,
+                format!("record {records} of the {size} the checkpoint covers {why}"),
+            ));
+            continue;
+        }
+        let have = records.min(size);
+        if cp.origin() != origin {
+            out.push(fail(
+                have,
                 format!(
-                    "record {seq} of the {size} the checkpoint covers is not readable from the archive: {reason}"
+                    "the checkpoint is for origin {:?}, this journal is {origin:?}",
+                    cp.origin()
                 ),
             ));
+            continue;
         }
-        Err(e) => return Err(e),
-    };
-    let fail = |reason: String| failed(records, purged, reason);
-    if cp.origin() != origin {
-        return Ok(fail(format!(
-            "the checkpoint is for origin {:?}, this journal is {origin:?}",
-            cp.origin()
-        )));
+        if records < size {
+            out.push(fail(
+                have,
+                format!(
+                    "the journal holds {records} records but the checkpoint covers {size}: it was truncated"
+                ),
+            ));
+            continue;
+        }
+        let root = log.root_at(size)?;
+        if root.0 != *cp.root() {
+            out.push(fail(
+                have,
+                format!(
+                    "the Merkle root of the first {size} records is {root} but the checkpoint says {}: records before seq {size} were changed",
+                    Hash(*cp.root())
+                ),
+            ));
+            continue;
+        }
+        out.push(CheckpointCheck {
+            ok: true,
+            size,
+            records: size,
+            purged,
+            uncheckable: false,
+            reason: None,
+        });
     }
-    if records < size {
-        return Ok(fail(format!(
-            "the journal holds {records} records but the checkpoint covers {size}: it was truncated"
-        )));
-    }
-    if log.root().0 != *cp.root() {
-        return Ok(fail(format!(
-            "the Merkle root of the first {size} records is {} but the checkpoint says {}: records before seq {size} were changed",
-            log.root(),
-            Hash(*cp.root())
-        )));
-    }
-    Ok(CheckpointCheck {
-        ok: true,
-        size,
-        records,
-        purged,
-        uncheckable: false,
-        reason: None,
-    })
+    Ok(out)
 }
 
 /// What an offline inclusion check established.

@@ -47,6 +47,36 @@ pub enum Error {
         /// What is out of range.
         reason: String,
     },
+    /// The journal contradicts a checkpoint this data directory signed: it holds
+    /// fewer records than the checkpoint covers, or other ones. Nothing may be
+    /// appended or signed on top of it. Run `tradetrail verify` and restore from a
+    /// backup.
+    #[error(
+        "the journal contradicts the signed checkpoint {checkpoint} (tree size {size}): {reason}; \
+         nothing was written: run `tradetrail verify` and restore from a backup"
+    )]
+    Contradicts {
+        /// The checkpoint file.
+        checkpoint: PathBuf,
+        /// Its tree size.
+        size: u64,
+        /// How the journal contradicts it.
+        reason: String,
+    },
+    /// `tradetrail.toml` names another origin than the journal's record 0: the
+    /// configuration belongs to another journal. Put the right file back.
+    #[error(
+        "{config}: origin {configured:?} is not this journal's ({recorded:?}, in record 0): \
+         the configuration belongs to another journal"
+    )]
+    OriginMismatch {
+        /// The configuration file.
+        config: PathBuf,
+        /// The origin it names.
+        configured: String,
+        /// The origin record 0 names.
+        recorded: String,
+    },
     /// A bug or an impossible state; report it.
     #[error("internal error: {0}")]
     Internal(String),
