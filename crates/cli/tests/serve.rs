@@ -61,6 +61,10 @@ fn free_port() -> u16 {
 }
 
 fn start_server(s: &Scratch, port: u16) -> Child {
+    start_server_with(s, port, &[])
+}
+
+fn start_server_with(s: &Scratch, port: u16, extra: &[&str]) -> Child {
     let mut c = command(s.path());
     c.args([
         "serve",
@@ -71,6 +75,7 @@ fn start_server(s: &Scratch, port: u16) -> Child {
         "--checkpoint-interval",
         "0",
     ])
+    .args(extra)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
     let child = c.spawn().expect("spawn tradetrail serve");
@@ -173,4 +178,47 @@ fn sigterm_during_load_loses_no_acknowledged_event() {
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn sigterm_with_a_stalled_connection_exits_within_the_grace_period() {
+    let s = Scratch::new();
+    s.init("test.local/serve");
+    let port = free_port();
+    // A long header timeout, so only the grace period can end the stalled connection.
+    let mut server = start_server_with(
+        &s,
+        port,
+        &["--header-timeout", "120", "--shutdown-grace", "1"],
+    );
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled
+        .write_all(b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = start + Duration::from_secs(8);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("serve still running 8 s after SIGTERM with --shutdown-grace 1");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "a bounded stop still exits 0");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(stalled);
+    s.on_data("verify", &[]).expect(0);
 }

@@ -51,3 +51,35 @@ fn token_commands_need_an_initialized_directory() {
     assert_ne!(r.code, Some(0));
     assert!(r.stderr.contains("init"), "{}", r.stderr);
 }
+
+#[test]
+fn a_trader_id_with_a_pattern_character_is_refused() {
+    let s = Scratch::new();
+    s.init("test.local/tokens");
+    for id in ["T-1*", "T-?", "T-[1]", "T-1,T-2"] {
+        let r = s
+            .on_data(
+                "token",
+                &[
+                    "create", "--role", "trader", "--trader", id, "--name", "carol",
+                ],
+            )
+            .expect(2);
+        assert!(
+            r.stderr.contains(&format!("--trader {id:?}")) && r.stderr.contains("pattern"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stdout.trim().is_empty(), "no token printed: {}", r.stdout);
+    }
+    let list = s.on_data("token", &["list", "--json"]).expect(0);
+    assert_eq!(list.stdout.trim(), "", "nothing stored");
+    // The literal id is accepted.
+    s.on_data(
+        "token",
+        &[
+            "create", "--role", "trader", "--trader", "T-1", "--name", "carol",
+        ],
+    )
+    .expect(0);
+}

@@ -308,21 +308,15 @@ pub async fn inclusion(
         "ask for inclusion proofs",
     )?;
     let Query(q) = q.map_err(query_error)?;
+    let scope = crate::queries::Scope::of(&caller)?;
     blocking(move || {
         let line = st.rec.read_line(q.seq).map_err(ApiError::from_core)?;
-        if caller.role == Role::Trader {
-            let owner = serde_json::from_slice::<Value>(&line).ok().and_then(|v| {
-                v.get("trader_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            });
-            if owner.is_none() || owner != caller.trader_id {
-                return Err(ApiError::Forbidden(format!(
-                    "record {} is not one of trader {}'s records",
-                    q.seq,
-                    caller.trader_id.as_deref().unwrap_or("?")
-                )));
-            }
+        if !scope.admits_line(&line) {
+            return Err(ApiError::Forbidden(format!(
+                "record {} is not one of trader {}'s records",
+                q.seq,
+                scope.trader().unwrap_or("?")
+            )));
         }
         let proof = {
             let _g = st.tree_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -379,7 +373,13 @@ pub async fn create_token(
     body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     allow(&caller, &[Role::Admin], "manage tokens")?;
-    let Json(req) = body.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let Json(req) = body.map_err(|r| {
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(st.opts.max_body_bytes)
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    })?;
     let (role, name) = (req.role, req.name.clone());
     let token = blocking(move || {
         crate::tokens::create_token(
@@ -390,6 +390,9 @@ pub async fn create_token(
         )
         .map_err(|e| match e {
             crate::tokens::TokenError::Invalid(m) => ApiError::BadRequest(m),
+            crate::tokens::TokenError::InvalidTrader { id, reason } => {
+                ApiError::BadRequest(format!("trader_id {id:?}: {reason}"))
+            }
             e @ crate::tokens::TokenError::NameTaken(_) => ApiError::Conflict(e.to_string()),
             e => {
                 tracing::error!(error = %e, "token store");

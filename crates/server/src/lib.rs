@@ -65,6 +65,20 @@ pub struct ServerOptions {
     /// When to reconcile the statement inbox by itself (`None`: as the data
     /// directory's `[reconciliation.schedule]` says). Default `None`.
     pub reconcile: Option<ReconcileSchedule>,
+    /// Longest a client may take to send a complete request head, counted from when
+    /// the connection is opened or its previous response was sent — so it is also how
+    /// long an idle keep-alive connection is kept. The connection is closed after it.
+    /// Default 10 s.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once. Further connections wait in the listen
+    /// backlog, unaccepted (holding no file descriptor of the server), until one
+    /// closes. Keep it well below the open-file limit (`ulimit -n`): the journal needs
+    /// descriptors too. Default 512.
+    pub max_connections: usize,
+    /// After a shutdown is asked for (SIGTERM, ctrl-c), how long in-flight requests
+    /// may take to finish before their connections are cut; the journal is flushed
+    /// either way. Default 10 s.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServerOptions {
@@ -74,6 +88,9 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             checkpoint_interval: Some(Duration::from_secs(10)),
             reconcile: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -180,7 +197,7 @@ async fn around_request(State(st): State<Arc<AppState>>, req: Request, next: Nex
         }
         .into_response(),
     };
-    let resp = json_errors(resp);
+    let resp = json_errors(resp, st.opts.max_body_bytes);
     if let Some(ErrorCode(code)) = resp.extensions().get::<ErrorCode>() {
         st.metrics.rejected(code);
     }
@@ -197,7 +214,7 @@ async fn around_request(State(st): State<Arc<AppState>>, req: Request, next: Nex
 
 /// Replaces an error answered by the framework itself (method not allowed, an
 /// extractor's rejection) with the server's JSON error of the same kind.
-fn json_errors(resp: Response) -> Response {
+fn json_errors(resp: Response, max_body_bytes: usize) -> Response {
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error())
         || resp.extensions().get::<ErrorCode>().is_some()
@@ -207,7 +224,7 @@ fn json_errors(resp: Response) -> Response {
     match status {
         StatusCode::NOT_FOUND => ApiError::NotFound("not found".into()),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(0),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(max_body_bytes),
         s if s.is_client_error() => ApiError::BadRequest("malformed request".into()),
         _ => ApiError::Internal,
     }
@@ -215,12 +232,19 @@ fn json_errors(resp: Response) -> Response {
 }
 
 /// Serves until `shutdown` completes, then lets in-flight requests (and the batches
-/// they are writing) finish, and flushes the journal to disk before returning.
+/// they are writing) finish for up to [`ServerOptions::shutdown_grace`], cuts the
+/// connections still open after it, and flushes the journal to disk before returning.
+///
+/// Connections are limited ([`ServerOptions::max_connections`]) and must send each
+/// request head within [`ServerOptions::header_read_timeout`], so clients that connect
+/// and send nothing, or half a request, can neither exhaust the server's file
+/// descriptors nor hold up its shutdown.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    warn_pattern_tokens(&state);
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let policy = state.opts.checkpoint_interval.map(|every| {
         let st = state.clone();
@@ -247,14 +271,33 @@ pub async fn serve(
     });
     let reconciler = tokio::spawn(reconcile::scheduler(state.clone(), stop_tx.subscribe()));
     let app = router(state.clone());
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let mut conns = accept_until(&state.opts, listener, app, shutdown, stop_tx.subscribe()).await;
+    // The listener is closed: no new connections. Tell the open ones to finish.
     let _ = stop_tx.send(true);
-    if let Some(task) = policy {
-        let _ = task.await;
+    let deadline = tokio::time::Instant::now() + state.opts.shutdown_grace;
+    let open = conns.len();
+    let drained = tokio::time::timeout_at(deadline, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open,
+            cut = conns.len(),
+            grace_ms = state.opts.shutdown_grace.as_millis() as u64,
+            "connections still open after the shutdown grace period were closed"
+        );
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
     }
-    let _ = reconciler.await;
+    if let Some(task) = policy {
+        if tokio::time::timeout_at(deadline, task).await.is_err() {
+            tracing::warn!("a checkpoint was still being taken at shutdown; not waiting for it");
+        }
+    }
+    if tokio::time::timeout_at(deadline, reconciler).await.is_err() {
+        tracing::warn!("a reconciliation was still running at shutdown; not waiting for it");
+    }
     let st = state.clone();
     let flushed = tokio::task::spawn_blocking(move || st.rec.journal().flush()).await;
     match flushed {
@@ -262,7 +305,103 @@ pub async fn serve(
         Ok(Err(e)) => tracing::error!(error = %e, "flushing the journal at shutdown failed"),
         Err(e) => tracing::error!(error = %e, "flushing the journal at shutdown panicked"),
     }
-    result
+    Ok(())
+}
+
+/// Accepts connections until `shutdown` completes, at most `max_connections` at a
+/// time, each served on its own task; returns those tasks. Each task stops its
+/// connection gracefully (the request in flight is answered, then it closes) when
+/// `stop` changes.
+async fn accept_until(
+    opts: &ServerOptions,
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinSet<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(opts.header_read_timeout)
+        .keep_alive(true);
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        opts.max_connections
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+    ));
+    let mut conns = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // Reap finished connections so the set stays small.
+        while conns.try_join_next().is_some() {}
+        // Wait for a free slot before accepting: connections beyond the limit stay in
+        // the kernel's backlog, not in the server's descriptor table.
+        let slot = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of descriptors or memory, or a connection reset before it was
+                // accepted: say so and carry on, pausing so as not to spin.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                drop(slot);
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                continue;
+            }
+        };
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let mut stop = stop.clone();
+        conns.spawn(async move {
+            let _slot = slot;
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+        });
+    }
+    conns
+}
+
+/// Warns about trader tokens whose trader id is not a literal id (stored before such
+/// ids were refused): the server refuses them (403) until an admin replaces them.
+fn warn_pattern_tokens(state: &AppState) {
+    let Ok(tokens) = list_tokens(state.rec.data_dir().root()) else {
+        return;
+    };
+    for t in tokens {
+        if let Some(id) = t.trader_id.as_deref() {
+            if let Err(reason) = tokens::literal_trader_id(id) {
+                tracing::warn!(
+                    name = t.name,
+                    trader_id = id,
+                    reason,
+                    "this trader token is refused (403) until an admin revokes it and creates it again with the exact trader id"
+                );
+            }
+        }
+    }
 }
 
 /// Runs a server on its own multi-threaded runtime until ctrl-c or SIGTERM: the
@@ -272,7 +411,7 @@ pub fn run(state: Arc<AppState>, listen: &str) -> std::io::Result<()> {
         .enable_all()
         .thread_name("tradetrail-server")
         .build()?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}"))
         })?;
@@ -282,7 +421,11 @@ pub fn run(state: Arc<AppState>, listen: &str) -> std::io::Result<()> {
             "listening"
         );
         serve(state, listener, shutdown_signal()).await
-    })
+    });
+    // Work still on the blocking pool (a batch whose client was cut off) must not
+    // keep the process alive: a record not fully written was never acknowledged.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -310,17 +310,18 @@ pub fn document() -> Value {
                         "required": ["role", "name"],
                         "properties": {
                             "role": {"type": "string", "enum": ["writer", "trader", "compliance", "admin"]},
-                            "trader_id": {"type": "string", "description": "required for, and only for, role trader"},
+                            "trader_id": {"type": "string", "description": "required for, and only for, role trader: the exact trader_id, matched literally (1 to 128 characters, none of * ? [ ] ,)", "pattern": "^[^*?\\[\\],]+$", "minLength": 1, "maxLength": 128},
                             "name": {"type": "string"}
                         }
                     }}}},
                     "responses": {
                         "201": ok_json("The token, shown once", json!({"type": "object", "properties": {
                             "name": {"type": "string"}, "role": {"type": "string"}, "token": {"type": "string"}}})),
-                        "400": error_ref("Bad role, name or trader"),
+                        "400": error_ref("Bad role, name or trader (a trader_id with a pattern character)"),
                         "401": error_ref("No bearer token, or an unknown one"),
                         "403": error_ref("The token's role may not do this"),
-                        "409": error_ref("A token with this name exists")
+                        "409": error_ref("A token with this name exists"),
+                        "413": error_ref("Request body over the size limit")
                     }
                 }
             },

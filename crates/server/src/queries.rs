@@ -1,9 +1,11 @@
 //! The query routes: `GET /v1/events`, `/v1/trail/{id}`, `/v1/incident`, `/v1/stats`,
 //! answered by the same [`Investigator`] as `tradetrail query | trail | incident | stats`.
 //!
-//! A trader's token is scoped to its own trader: its filter is forced to
-//! `trader=<its id>` (asking for another trader is 403), and a trail keeps only the
-//! trader's own records.
+//! A trader's token is scoped to its own trader by [`Scope`], the one place that
+//! decides whose records a caller reads, for these routes, the reports and the
+//! inclusion proofs: its filter is forced to `trader=<its id>` (asking for another
+//! trader is 403), and a trail keeps only the trader's own records. The id is always
+//! matched as an exact literal, never as a pattern.
 
 use std::sync::{Arc, Mutex};
 
@@ -87,16 +89,95 @@ fn filter_of(caller: &Caller, params: Params, skip: &[&str]) -> Result<Parsed, A
             _ => filter.set(&k, &v).map_err(from_query)?,
         }
     }
-    if caller.role == Role::Trader {
-        let me = caller.trader_id.clone().unwrap_or_default();
-        if filter.traders.iter().any(|t| *t != me) {
-            return Err(ApiError::Forbidden(format!(
-                "a trader token reads only trader {me}'s records"
-            )));
-        }
-        filter.traders = vec![me];
-    }
+    Scope::of(caller)?.restrict(&mut filter)?;
     Ok((filter, opts, own))
+}
+
+/// Whose records a caller may read: the one place a trader token is restricted to its
+/// trader, used by every route that reads records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Every record (compliance, admin).
+    All,
+    /// Only the records whose `trader_id` is exactly this id.
+    Trader(String),
+}
+
+impl Scope {
+    /// The scope of a caller. A trader token's id must be a literal trader id (see
+    /// [`crate::tokens::literal_trader_id`]): one that a query filter would read as
+    /// a pattern — stored before such ids were refused at creation — is refused
+    /// rather than widened (403, saying what the admin must do).
+    pub(crate) fn of(caller: &Caller) -> Result<Scope, ApiError> {
+        if caller.role != Role::Trader {
+            return Ok(Scope::All);
+        }
+        let Some(me) = caller.trader_id.as_deref() else {
+            return Err(ApiError::Forbidden(format!(
+                "trader token {:?} has no trader id in the token store; an admin must revoke \
+                 it and create it again with --trader ID",
+                caller.name
+            )));
+        };
+        crate::tokens::literal_trader_id(me).map_err(|reason| {
+            ApiError::Forbidden(format!(
+                "trader token {:?} has trader id {me:?}, which is not a literal trader id \
+                 ({reason}); an admin must revoke it and create it again with the exact id",
+                caller.name
+            ))
+        })?;
+        Ok(Scope::Trader(me.to_string()))
+    }
+
+    /// Forces a query filter to the trader's records. Naming any other trader, or a
+    /// pattern, is 403: `trader=T-1*` is not `T-1`, even where it would match.
+    pub(crate) fn restrict(&self, filter: &mut Filter) -> Result<(), ApiError> {
+        let Scope::Trader(me) = self else {
+            return Ok(());
+        };
+        for asked in &filter.traders {
+            self.check_asked(asked)?;
+        }
+        // `me` has no pattern character (checked in `of`), so the filter's pattern
+        // match on it is string equality.
+        filter.traders = vec![me.clone()];
+        Ok(())
+    }
+
+    /// Refuses a trader parameter that is not exactly the trader's own id.
+    pub(crate) fn check_asked(&self, asked: &str) -> Result<(), ApiError> {
+        match self {
+            Scope::Trader(me) if asked != me => Err(ApiError::Forbidden(format!(
+                "a trader token reads only trader {me}'s records (asked for {asked:?})"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a journal line is in scope: for a trader, its `trader_id` is exactly
+    /// the trader's id (a line without one is not).
+    pub(crate) fn admits_line(&self, line: &[u8]) -> bool {
+        let Scope::Trader(me) = self else {
+            return true;
+        };
+        #[derive(serde::Deserialize)]
+        struct Owner<'a> {
+            #[serde(borrow, default)]
+            trader_id: Option<std::borrow::Cow<'a, str>>,
+        }
+        serde_json::from_slice::<Owner>(line)
+            .ok()
+            .and_then(|o| o.trader_id)
+            .is_some_and(|t| t == me.as_str())
+    }
+
+    /// The trader, for a trader token.
+    pub(crate) fn trader(&self) -> Option<&str> {
+        match self {
+            Scope::All => None,
+            Scope::Trader(me) => Some(me),
+        }
+    }
 }
 
 fn readers(caller: &Caller, what: &str) -> Result<(), ApiError> {
@@ -157,22 +238,12 @@ pub async fn trail(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     readers(&caller, "read trails")?;
+    let scope = Scope::of(&caller)?;
     blocking(move || {
         let inv = st.queries.get(&st)?;
         let mut trail = inv.trail(&id).map_err(from_query)?;
-        if caller.role == Role::Trader {
-            let me = caller.trader_id.as_deref();
-            trail.records.retain(|r| {
-                serde_json::from_slice::<serde_json::Value>(&r.line)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("trader_id")
-                            .and_then(|t| t.as_str())
-                            .map(str::to_string)
-                    })
-                    .as_deref()
-                    == me
-            });
+        if scope != Scope::All {
+            trail.records.retain(|r| scope.admits_line(&r.line));
             let kept: std::collections::HashSet<u64> =
                 trail.records.iter().map(|r| r.seq).collect();
             trail.gaps.retain(|g| kept.contains(&g.seq));
@@ -252,6 +323,7 @@ pub async fn report(
     params: Params,
 ) -> Result<Response, ApiError> {
     readers(&caller, "read reports")?;
+    let scope = Scope::of(&caller)?;
     let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
     let kind = tradetrail_reports::ReportKind::parse(&kind).map_err(from_report)?;
     let mut req = tradetrail_reports::ReportRequest::new(kind);
@@ -263,14 +335,7 @@ pub async fn report(
                 format = tradetrail_reports::Format::parse(&v).map_err(from_report)?;
             }
             "section" => section = Some(v),
-            "trader" if caller.role == Role::Trader => {
-                let me = caller.trader_id.as_deref().unwrap_or_default();
-                if v != me {
-                    return Err(ApiError::Forbidden(format!(
-                        "a trader token reads only trader {me}'s records"
-                    )));
-                }
-            }
+            "trader" if scope.trader().is_some() => scope.check_asked(&v)?,
             "date" | "month" | "year" | "from" | "to" | "trader" | "strategy" | "account" => {
                 req.set(&k, &v).map_err(from_report)?;
             }
@@ -282,9 +347,8 @@ pub async fn report(
             }
         }
     }
-    if caller.role == Role::Trader {
-        let me = caller.trader_id.clone().unwrap_or_default();
-        req.set("trader", &me).map_err(from_report)?;
+    if let Some(me) = scope.trader() {
+        req.set("trader", me).map_err(from_report)?;
     }
     blocking(move || {
         let inv = st.queries.get(&st)?;

@@ -117,6 +117,15 @@ pub enum TokenError {
     /// The request to create a token is not valid (trader missing, bad name...).
     #[error("{0}")]
     Invalid(String),
+    /// The trader id of a trader token could be read as a pattern (or is otherwise not
+    /// a literal `trader_id`). Give the trader's exact id.
+    #[error("--trader {id:?}: {reason}")]
+    InvalidTrader {
+        /// The id given.
+        id: String,
+        /// What is wrong, and what to give instead.
+        reason: String,
+    },
     /// A token with this name exists. Choose another name.
     #[error("a token named {0:?} already exists; choose another name")]
     NameTaken(String),
@@ -164,10 +173,18 @@ fn parse_file(path: &Path, bytes: &[u8]) -> Result<TokenFile, TokenError> {
     })
 }
 
+/// The directory of the store (`DIR/auth`).
+fn store_dir(path: &Path) -> Result<&Path, TokenError> {
+    path.parent().ok_or_else(|| TokenError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("the token store path has no directory"),
+    })
+}
+
 /// Holds the store's lock file (`DIR/auth/tokens.lock`) for a read-modify-write, so
 /// that two `token` commands at once cannot lose one's change.
 fn lock_store(path: &Path) -> Result<std::fs::File, TokenError> {
-    let dir = path.parent().expect("the store is DIR/auth/tokens.json");
+    let dir = store_dir(path)?;
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| TokenError::Io { path: p, source }
@@ -191,11 +208,14 @@ fn write_file(path: &Path, file: &TokenFile) -> Result<(), TokenError> {
         let p = p.to_path_buf();
         move |source| TokenError::Io { path: p, source }
     };
-    let dir = path.parent().expect("the store is DIR/auth/tokens.json");
+    let dir = store_dir(path)?;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     set_mode(dir, 0o700).map_err(io(dir))?;
     let tmp = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec_pretty(file).expect("the token store serializes");
+    let bytes = serde_json::to_vec_pretty(file).map_err(|e| TokenError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
     {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -229,6 +249,33 @@ fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Characters a trader id may not contain: `*` is the query filter's wildcard, `,`
+/// separates its patterns, and `?`, `[`, `]` are wildcards in other glob dialects.
+pub const PATTERN_CHARS: [char; 5] = ['*', '?', '[', ']', ','];
+
+/// Checks that a trader token's id is a literal `trader_id`: 1 to 128 characters, none
+/// of [`PATTERN_CHARS`], no control characters, no surrounding spaces. A trader token
+/// reads the records whose `trader_id` is exactly this id, on every route; an id that
+/// a query filter could read as a pattern (`T-1*`) would otherwise widen it.
+pub fn literal_trader_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 128 {
+        return Err("a trader id must be 1 to 128 characters".into());
+    }
+    if let Some(c) = id.chars().find(|c| PATTERN_CHARS.contains(c)) {
+        return Err(format!(
+            "{c:?} is a pattern character in query filters, and a trader token's id is \
+             matched literally: give the trader's exact trader_id (e.g. T-1), without any \
+             of * ? [ ] ,"
+        ));
+    }
+    if id.chars().any(char::is_control) || id.trim() != id {
+        return Err(
+            "a trader id may not contain control characters or start or end with spaces".into(),
+        );
+    }
+    Ok(())
+}
+
 /// Creates a token for `role` named `name` in the store of `data_dir` and returns the
 /// token itself — the only time it is ever available.
 pub fn create_token(
@@ -249,12 +296,12 @@ pub fn create_token(
                 "a trader token needs --trader ID: the trader whose records it may read".into(),
             ))
         }
-        (Role::Trader, Some(t)) if t.is_empty() || t.len() > 128 => {
-            return Err(TokenError::Invalid(
-                "--trader must be 1 to 128 characters".into(),
-            ))
+        (Role::Trader, Some(t)) => {
+            literal_trader_id(t).map_err(|reason| TokenError::InvalidTrader {
+                id: t.to_string(),
+                reason,
+            })?
         }
-        (Role::Trader, Some(_)) => {}
         (_, Some(_)) => {
             return Err(TokenError::Invalid(format!(
                 "--trader applies only to --role trader, not {}",
@@ -345,7 +392,7 @@ impl TokenStore {
         if self
             .cache
             .read()
-            .expect("token cache lock")
+            .unwrap_or_else(|e| e.into_inner())
             .bytes
             .as_deref()
             == Some(&bytes[..])
@@ -369,7 +416,7 @@ impl TokenStore {
                 },
             ));
         }
-        *self.cache.write().expect("token cache lock") = Cached {
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Cached {
             bytes: Some(bytes),
             tokens,
         };
@@ -381,7 +428,7 @@ impl TokenStore {
     pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, TokenError> {
         self.refresh()?;
         let presented = digest(token);
-        let cache = self.cache.read().expect("token cache lock");
+        let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
         let mut found: Option<&Caller> = None;
         for (d, caller) in &cache.tokens {
             if bool::from(d.ct_eq(&presented)) {
@@ -439,6 +486,26 @@ mod tests {
             Err(TokenError::NameTaken(_))
         ));
         assert_eq!(list_tokens(tmp.path()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn trader_ids_are_literal() {
+        let tmp = tempfile::tempdir().unwrap();
+        for bad in ["T-1*", "T-?", "T-[12]", "T-1,T-2", " T-1", "T-1\n", ""] {
+            let e = create_token(tmp.path(), Role::Trader, Some(bad), "x").unwrap_err();
+            assert!(
+                matches!(&e, TokenError::InvalidTrader { id, .. } if id == bad),
+                "{bad:?}: {e}"
+            );
+            assert!(e.to_string().starts_with("--trader "), "{e}");
+        }
+        let e = create_token(tmp.path(), Role::Trader, Some("T-1*"), "x").unwrap_err();
+        assert!(e.to_string().contains("'*' is a pattern character"), "{e}");
+        assert!(
+            list_tokens(tmp.path()).unwrap().is_empty(),
+            "nothing stored"
+        );
+        create_token(tmp.path(), Role::Trader, Some("desk:T-1.a/b"), "ok").unwrap();
     }
 
     #[test]

@@ -19,6 +19,17 @@ pub struct Args {
     /// Seconds a request may take before it is answered 503 timeout
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     timeout: u64,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection is kept)
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    header_timeout: u64,
+    /// Most connections served at once; more wait, unaccepted, until one closes
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    max_connections: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM or ctrl-c before their
+    /// connections are cut (the journal is flushed either way)
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    shutdown_grace: u64,
     /// Seconds between applications of the checkpoint policy (0: never)
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     checkpoint_interval: u64,
@@ -49,6 +60,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         checkpoint_interval: (args.checkpoint_interval > 0)
             .then(|| Duration::from_secs(args.checkpoint_interval)),
         reconcile: Some(schedule),
+        header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
     };
     let state = Arc::new(AppState::new(rec, opts).context("reading the token store")?);
     if !tradetrail_server::tokens::store_path(dir.root()).exists() {

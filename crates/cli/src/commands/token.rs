@@ -22,7 +22,8 @@ enum Action {
         /// writer (append only), trader (its own records), compliance (all), admin (all + checkpoints)
         #[arg(long)]
         role: Role,
-        /// The trader whose records a trader token may read (trader role only)
+        /// The trader whose records a trader token may read (trader role only): the
+        /// exact trader_id, matched literally (no patterns: * ? [ ] , are refused)
         #[arg(long, value_name = "ID")]
         trader: Option<String>,
         /// A unique name for the token, e.g. the gateway or person it is for
@@ -100,9 +101,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             let token =
                 match tradetrail_server::create_token(dir.root(), role, trader.as_deref(), &name) {
                     Ok(t) => t,
-                    Err(e @ (TokenError::Invalid(_) | TokenError::NameTaken(_))) => {
-                        return Err(BadInput(e.to_string()).into())
-                    }
+                    Err(
+                        e @ (TokenError::Invalid(_)
+                        | TokenError::InvalidTrader { .. }
+                        | TokenError::NameTaken(_)),
+                    ) => return Err(BadInput(e.to_string()).into()),
                     Err(e) => return Err(e.into()),
                 };
             eprintln!(

@@ -132,6 +132,29 @@ impl TestServer {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap().unwrap();
     }
+
+    /// Stops the server as SIGTERM would; how long it took to return, or `None` if it
+    /// had not returned after `limit`.
+    pub async fn shutdown_within(
+        mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        let start = std::time::Instant::now();
+        let _ = self.stop.take().unwrap().send(());
+        let task = self.task.take().unwrap();
+        match tokio::time::timeout(limit, task).await {
+            Ok(done) => {
+                done.unwrap().unwrap();
+                Some(start.elapsed())
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
