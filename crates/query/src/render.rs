@@ -306,7 +306,9 @@ fn csv_cell(out: &mut String, s: &str) {
     }
 }
 
-fn csv_row(cells: &[&str]) -> String {
+/// One RFC 4180 CSV row (with its `\n`): a cell holding a comma, a quote, a newline
+/// or a carriage return is quoted, quotes doubled; the values are otherwise exact.
+pub fn csv_row(cells: &[&str]) -> String {
     let mut s = String::new();
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
