@@ -74,9 +74,9 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
 
 /// What to do when the journal is locked, printed under the error.
 pub const LOCKED_HINT: &str =
-    "hint: while `tradetrail serve` runs it holds the lock, and writing commands \
-     exit at once rather than wait: append through its HTTP API instead (POST /v1/events; \
-     checkpoints and proofs have routes too, see docs/server.md), or stop it first";
+    "hint: `tradetrail serve` holds this lock while it runs: append through it \
+     (POST /v1/events; POST /v1/checkpoint, GET /v1/proof/..., see docs/server.md) \
+     or stop it first; writing commands do not wait for the lock";
 
 /// Whether the journal's lock was the trouble.
 fn is_locked(err: &anyhow::Error) -> bool {
