@@ -9,6 +9,13 @@
 //! root against the restored tree; finally the journal's own `verify`. Only then is
 //! the staging directory renamed to the destination. On any failure it is removed,
 //! so there is never a half-restored directory under the destination's name.
+//!
+//! A restore that was killed cannot remove its staging directory
+//! (`.NAME.restoring-PID`). Each restore holds an exclusive lock (`flock`) on its
+//! own staging directory while it runs, and before it starts removes the staging
+//! directories beside its destination that are provably abandoned: no one holds
+//! their lock and the process their name gives is not running. It says so on
+//! stderr and in [`RestoreReport::stale_removed`].
 
 use std::path::{Path, PathBuf};
 
@@ -54,12 +61,84 @@ pub struct RestoreReport {
     pub keys: KeysIncluded,
     /// When the backup was taken.
     pub created: String,
+    /// Staging directories of killed restores removed before this one started.
+    pub stale_removed: Vec<PathBuf>,
 }
 
 /// Removes the staging directory unless the restore finished.
 struct Staging {
     path: PathBuf,
     keep: bool,
+    /// The directory itself, opened and locked for as long as the restore runs (the
+    /// lock goes with the handle, after the directory is removed or renamed).
+    _lock: Option<std::fs::File>,
+}
+
+const STAGING_MARK: &str = ".restoring-";
+
+/// The pid in a staging directory's name (`.NAME.restoring-PID`), if it is one.
+fn staging_pid(file_name: &str) -> Option<u32> {
+    if !file_name.starts_with('.') {
+        return None;
+    }
+    let (_, pid) = file_name.rsplit_once(STAGING_MARK)?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether process `pid` may be running. Only `/proc` can say it is not; without
+/// it (not Linux), every process counts as running and nothing is removed.
+fn may_be_running(pid: u32) -> bool {
+    pid == std::process::id()
+        || !Path::new("/proc/self").exists()
+        || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Removes the staging directories under `parent` left by restores that were
+/// killed: a directory named `.NAME.restoring-PID` whose process is not running
+/// and whose lock no one holds (a running restore holds it on its own). Each is
+/// removed while this restore holds its lock, so a restore that starts meanwhile
+/// cannot be using it. Returns what was removed; what cannot be removed is left,
+/// with a warning, and does not stop the restore.
+fn remove_stale_staging(parent: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(staging_pid) else {
+            continue;
+        };
+        // A directory, not a link to one.
+        if !e.file_type().is_ok_and(|t| t.is_dir()) || may_be_running(pid) {
+            continue;
+        }
+        let path = e.path();
+        let Ok(dir) = std::fs::File::open(&path) else {
+            continue;
+        };
+        if dir.try_lock().is_err() {
+            // Held: a restore is using it.
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                eprintln!(
+                    "restore: removed {}, left by a restore that did not finish (process {pid} is gone)",
+                    path.display()
+                );
+                removed.push(path);
+            }
+            Err(err) => eprintln!(
+                "warning: restore: {} was left by a restore that did not finish, and could not be removed: {err}",
+                path.display()
+            ),
+        }
+    }
+    removed
 }
 
 impl Drop for Staging {
@@ -116,12 +195,24 @@ pub fn restore(
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
-    let staging = Staging {
-        path: parent.join(format!(".{name}.restoring-{}", std::process::id())),
+    let stale_removed = remove_stale_staging(&parent);
+    let mut staging = Staging {
+        path: parent.join(format!(".{name}{STAGING_MARK}{}", std::process::id())),
         keep: false,
+        _lock: None,
     };
     let _ = std::fs::remove_dir_all(&staging.path);
     std::fs::create_dir(&staging.path).map_err(Error::io(&staging.path))?;
+    let lock = std::fs::File::open(&staging.path).map_err(Error::io(&staging.path))?;
+    lock.try_lock().map_err(|e| {
+        Error::io(&staging.path)(match e {
+            std::fs::TryLockError::Error(e) => e,
+            std::fs::TryLockError::WouldBlock => {
+                std::io::Error::new(std::io::ErrorKind::WouldBlock, "locked by another restore")
+            }
+        })
+    })?;
+    staging._lock = Some(lock);
 
     let total: u64 = m.files.iter().map(|f| f.bytes).sum();
     let mut done = 0u64;
@@ -382,7 +473,6 @@ pub fn restore(
         std::fs::remove_dir(dest).map_err(Error::io(dest))?;
     }
     std::fs::rename(&staging.path, dest).map_err(Error::io(dest))?;
-    let mut staging = staging;
     staging.keep = true;
     std::fs::File::open(&parent)
         .and_then(|d| d.sync_all())
@@ -398,6 +488,7 @@ pub fn restore(
         purged_records: chain.purged_records(),
         keys: m.keys,
         created: m.created.clone(),
+        stale_removed,
     })
 }
 

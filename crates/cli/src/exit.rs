@@ -45,7 +45,10 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
     }) {
         return ExitCode::SUCCESS;
     }
-    eprintln!("error: {err:#}");
+    eprintln!("error: {}", message(&err));
+    if is_locked(&err) {
+        eprintln!("{LOCKED_HINT}");
+    }
     let bad_input = err.chain().any(|c| {
         c.downcast_ref::<BadInput>().is_some()
             || matches!(
@@ -67,4 +70,79 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
             )
     });
     ExitCode::from(if bad_input { BAD_INPUT } else { FAILURE })
+}
+
+/// What to do when the journal is locked, printed under the error.
+pub const LOCKED_HINT: &str =
+    "hint: `tradetrail serve` holds this lock while it runs: append through it \
+     (POST /v1/events; POST /v1/checkpoint, GET /v1/proof/..., see docs/server.md) \
+     or stop it first; writing commands do not wait for the lock";
+
+/// Whether the journal's lock was the trouble.
+fn is_locked(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<tradetrail_journal::Error>(),
+            Some(tradetrail_journal::Error::Locked { .. })
+        ) || matches!(
+            c.downcast_ref::<tradetrail_core::Error>(),
+            Some(tradetrail_core::Error::Journal(
+                tradetrail_journal::Error::Locked { .. }
+            ))
+        )
+    })
+}
+
+/// The error and its causes on one line, `a: b: c`, each cause once.
+///
+/// The library errors name their cause in their own text (`#[error("{path}:
+/// {source}")]` with `#[source]`), so that a caller printing just `{e}` (the server's
+/// answers, a report's note) still says why; anyhow's `{:#}` then prints that cause a
+/// second time (`... (os error 2): ... (os error 2)`). A cause whose text the error
+/// before it already holds is left out here, the one place the chain is printed.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut prev: Option<String> = None;
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let repeated = prev.as_deref().is_some_and(|p| p.contains(&text));
+        if !repeated {
+            if prev.is_some() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        prev = Some(text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrap(std::io::Error);
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "list /x/journal: {}", self.0)
+        }
+    }
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_once() {
+        let io = std::io::Error::from_raw_os_error(2);
+        let err = anyhow::Error::from(Wrap(io)).context("opening the index");
+        let m = message(&err);
+        assert_eq!(m.matches("os error 2").count(), 1, "{m}");
+        assert!(m.starts_with("opening the index: list /x/journal: "), "{m}");
+        // A cause the error does not repeat is kept.
+        let err = anyhow::anyhow!("inner cause").context("outer");
+        assert_eq!(message(&err), "outer: inner cause");
+    }
 }

@@ -1,6 +1,12 @@
 //! Output: `jsonl` (the journal's lines, byte for byte), `table` (for people) and
 //! `csv` (for spreadsheets), for every answer.
+//!
+//! Text meant for people goes through [`printable`] first (every table and story
+//! here, and the CLI's and reports' text renderers use it too), so a recorded value
+//! cannot drive the terminal or fake a row. The machine formats are left exact.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde_json::Value;
@@ -109,6 +115,41 @@ impl TimeZone {
             t.second(),
         )
     }
+}
+
+/// Whether `c` must not reach a terminal as it is: the C0 controls (ESC among them,
+/// and newline, carriage return and tab, which would end or shift a table row), DEL,
+/// the C1 controls (U+0080..=U+009F; some terminals take U+009B as CSI), the line and
+/// paragraph separators, and the bidirectional embedding, override and isolate
+/// controls (U+202A..=U+202E, U+2066..=U+2069), which reorder what is shown.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` made safe to print for people: every character [`needs_escape`] names is
+/// shown as an escape (`\n`, `\r`, `\t`, otherwise `\u{1b}`, `\u{9b}`, ...), so the
+/// text stays on one line and sends the terminal nothing but glyphs; everything else,
+/// "é" and "株" included, is kept as it is. The one escaping function of every text
+/// and table renderer (query, trail, incident, stats, reports, reviews, positions);
+/// jsonl, JSON and CSV are never escaped.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A field as text: strings as they are, other values as JSON.
@@ -265,7 +306,9 @@ fn csv_cell(out: &mut String, s: &str) {
     }
 }
 
-fn csv_row(cells: &[&str]) -> String {
+/// One RFC 4180 CSV row (with its `\n`): a cell holding a comma, a quote, a newline
+/// or a carriage return is quoted, quotes doubled; the values are otherwise exact.
+pub fn csv_row(cells: &[&str]) -> String {
     let mut s = String::new();
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
@@ -366,11 +409,12 @@ impl<'w> RecordWriter<'w> {
         match self.format {
             Format::Table => writeln!(
                 self.out,
-                "{seq:>8}  {time:<tw$}  {ty:<25}  {:<17}  {:<20}  {:<22}  {}",
-                field(&v, &["source"]).unwrap_or_default(),
-                field(&v, &["actor"]).unwrap_or_default(),
-                entity_text(&v),
-                describe(&v),
+                "{seq:>8}  {time:<tw$}  {:<25}  {:<17}  {:<20}  {:<22}  {}",
+                printable(&ty),
+                printable(&field(&v, &["source"]).unwrap_or_default()),
+                printable(&field(&v, &["actor"]).unwrap_or_default()),
+                printable(&entity_text(&v)),
+                printable(&describe(&v)),
                 tw = self.time_width()
             ),
             _ => {
@@ -496,7 +540,7 @@ pub fn write_trail(
     writeln!(
         out,
         "trail of {}: {} records{}{}",
-        t.id,
+        printable(&t.id),
         t.records.len(),
         match (t.records.first(), t.records.last()) {
             (Some(a), Some(b)) => format!(", seq {}..={}", a.seq, b.seq),
@@ -537,13 +581,13 @@ pub fn write_trail(
             out,
             "{:>8}  {time:<tw$}  {since:>9}  {:<20}  {:<25}  {:<22}  {}",
             r.seq,
-            field(v, &["actor"]).unwrap_or_default(),
-            field(v, &["type"]).unwrap_or_default(),
-            entity_text(v),
-            describe(v),
+            printable(&field(v, &["actor"]).unwrap_or_default()),
+            printable(&field(v, &["type"]).unwrap_or_default()),
+            printable(&entity_text(v)),
+            printable(&describe(v)),
         )?;
         for g in t.gaps.iter().filter(|g| g.seq == r.seq) {
-            writeln!(out, "{:>8}  ! {}", "", g.message)?;
+            writeln!(out, "{:>8}  ! {}", "", printable(&g.message))?;
         }
     }
     if t.gaps.is_empty() {
@@ -551,11 +595,11 @@ pub fn write_trail(
     } else {
         writeln!(out, "gaps: {}", t.gaps.len())?;
         for g in &t.gaps {
-            writeln!(out, "  ! seq {}: {}", g.seq, g.message)?;
+            writeln!(out, "  ! seq {}: {}", g.seq, printable(&g.message))?;
         }
     }
     for n in &t.notes {
-        writeln!(out, "note: {n}")?;
+        writeln!(out, "note: {}", printable(n))?;
     }
     Ok(())
 }
@@ -620,12 +664,18 @@ fn write_groups(out: &mut dyn Write, inc: &Incident) -> io::Result<()> {
     let mut last: Option<&Option<String>> = None;
     for g in &inc.groups {
         let src = if last == Some(&g.source) {
-            String::new()
+            ""
         } else {
-            g.source.clone().unwrap_or_else(|| "(none)".into())
+            g.source.as_deref().unwrap_or("(none)")
         };
         last = Some(&g.source);
-        writeln!(out, "{src:<20}  {:<28}  {:>8}", g.r#type, g.count)?;
+        writeln!(
+            out,
+            "{:<20}  {:<28}  {:>8}",
+            printable(src),
+            printable(&g.r#type),
+            g.count
+        )?;
     }
     Ok(())
 }
@@ -657,7 +707,11 @@ pub fn write_stats(out: &mut dyn Write, s: &Stats, format: Format) -> io::Result
             let w = s
                 .rows
                 .iter()
-                .map(|r| r.value.as_deref().map_or(6, str::len))
+                .map(|r| {
+                    r.value
+                        .as_deref()
+                        .map_or(6, |v| printable(v).chars().count())
+                })
                 .max()
                 .unwrap_or(0)
                 .max(name.len());
@@ -671,7 +725,7 @@ pub fn write_stats(out: &mut dyn Write, s: &Stats, format: Format) -> io::Result
                 writeln!(
                     out,
                     "{:<w$}  {:>12}  {:>6.2}%",
-                    r.value.as_deref().unwrap_or("(none)"),
+                    printable(r.value.as_deref().unwrap_or("(none)")),
                     r.count,
                     share
                 )?;
@@ -754,7 +808,7 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
                     s.label,
                     s.count,
                     pct(s.count),
-                    extra.join("; ")
+                    printable(&extra.join("; "))
                 )?;
                 for dr in &s.drops {
                     let reasons: Vec<String> =
@@ -765,7 +819,7 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
                         dr.outcome.replace('_', " "),
                         dr.count,
                         pct(dr.count),
-                        reasons.join(", ")
+                        printable(&reasons.join(", "))
                     )?;
                 }
             }
@@ -777,4 +831,70 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
 /// The dimension names `--by` accepts, for help texts.
 pub fn dims_help() -> String {
     Dim::ALL.map(Dim::name).join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_controls_and_keeps_the_rest() {
+        // C0: ESC, BEL, NUL, and the three that would break a row.
+        assert_eq!(printable("\u{1b}[2Jx"), "\\u{1b}[2Jx");
+        assert_eq!(printable("a\u{7}b\u{0}c"), "a\\u{7}b\\u{0}c");
+        assert_eq!(printable("a\nb\rc\td"), "a\\nb\\rc\\td");
+        // DEL and C1 (CSI as one character, NEL).
+        assert_eq!(printable("\u{7f}"), "\\u{7f}");
+        assert_eq!(printable("\u{9b}31m\u{85}"), "\\u{9b}31m\\u{85}");
+        assert_eq!(printable("\u{80}\u{9f}"), "\\u{80}\\u{9f}");
+        // Bidi overrides and line separators.
+        assert_eq!(printable("a\u{202e}b\u{2028}"), "a\\u{202e}b\\u{2028}");
+        // Ordinary text, accents, CJK, emoji and the characters next to the
+        // ranges are kept, and not copied.
+        for s in [
+            "é",
+            "株式会社",
+            "naïve — ok ✓ 📈",
+            "\u{a0}\u{ff}",
+            "~ !",
+            "",
+        ] {
+            assert!(matches!(printable(s), Cow::Borrowed(b) if b == s), "{s:?}");
+        }
+        // Nothing printed holds a control character any more.
+        let all: String = (0u32..0x2100).filter_map(char::from_u32).collect();
+        assert!(!printable(&all).chars().any(needs_escape));
+    }
+
+    fn rec(seq: u64, body: &str) -> Record {
+        Record {
+            seq,
+            line: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn table_escapes_but_jsonl_and_csv_stay_exact() {
+        let body = r#"{"seq":7,"type":"custom.thing","ts_event":1000,"source":"s\u001b[31m","actor":"x\ny","data":{"reason":"\u001b[2J\n|   fake | row |"}}"#;
+        let records = [rec(7, body)];
+        let mut t = Vec::new();
+        write_records(&mut t, &records, Format::Table, TimeZone::Utc).unwrap();
+        let t = String::from_utf8(t).unwrap();
+        assert!(!t.contains('\u{1b}'), "{t}");
+        assert_eq!(t.lines().count(), 2, "{t}");
+        assert!(t.contains("\\u{1b}[2J\\n|   fake | row |"), "{t}");
+        assert!(t.contains("s\\u{1b}[31m"), "{t}");
+        assert!(t.contains("x\\ny"), "{t}");
+
+        let mut j = Vec::new();
+        write_records(&mut j, &records, Format::Jsonl, TimeZone::Utc).unwrap();
+        assert_eq!(j, format!("{body}\n").into_bytes());
+
+        let mut c = Vec::new();
+        write_records(&mut c, &records, Format::Csv, TimeZone::Utc).unwrap();
+        let c = String::from_utf8(c).unwrap();
+        // The raw values; the one with a newline quoted, so it stays one field.
+        assert!(c.contains(",s\u{1b}[31m,\"x\ny\","), "{c}");
+        assert!(c.contains("\\u001b[2J\\n|"), "{c}");
+    }
 }

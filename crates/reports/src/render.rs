@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use serde::Serialize;
+use tradetrail_query::render::printable;
 
 use crate::table::{Table, Tabular};
 use crate::{Error, Result};
@@ -38,9 +39,12 @@ impl Format {
     }
 }
 
-/// Writes the tables as aligned text, each under its title, then the notes.
+/// Writes the tables as aligned text, each under its title, then the notes. Every
+/// piece of text goes through [`printable`], so a recorded value (an account id, a
+/// reason) cannot move the cursor or start a line of its own; JSON and CSV carry
+/// the values as they are.
 pub fn write_text(out: &mut dyn Write, report: &dyn Tabular) -> Result<()> {
-    writeln!(out, "{}", report.title())?;
+    writeln!(out, "{}", printable(&report.title()))?;
     for t in report.tables() {
         writeln!(out)?;
         write_text_table(out, &t)?;
@@ -49,7 +53,7 @@ pub fn write_text(out: &mut dyn Write, report: &dyn Tabular) -> Result<()> {
     if !notes.is_empty() {
         writeln!(out)?;
         for n in notes {
-            writeln!(out, "note: {n}")?;
+            writeln!(out, "note: {}", printable(&n))?;
         }
     }
     Ok(())
@@ -60,7 +64,18 @@ fn width(s: &str) -> usize {
 }
 
 fn write_text_table(out: &mut dyn Write, t: &Table) -> Result<()> {
-    writeln!(out, "{}", t.title)?;
+    writeln!(out, "{}", printable(&t.title))?;
+    let esc = |cells: &[String]| -> Vec<String> {
+        cells.iter().map(|c| printable(c).into_owned()).collect()
+    };
+    let columns = esc(&t.columns);
+    let rows: Vec<Vec<String>> = t.rows.iter().map(|r| esc(r)).collect();
+    let t = Table {
+        name: t.name.clone(),
+        title: String::new(),
+        columns,
+        rows,
+    };
     if t.rows.is_empty() {
         writeln!(out, "  (none)")?;
         return Ok(());
@@ -154,4 +169,53 @@ pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Resu
     serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Evil;
+
+    impl Tabular for Evil {
+        fn title(&self) -> String {
+            "Report \u{1b}]0;owned\u{7}".into()
+        }
+        fn tables(&self) -> Vec<Table> {
+            let mut t = Table::new("by_account", "By account", &["account", "pnl"]);
+            t.push(vec!["A-1\u{1b}[2J\n| fake | row |".into(), "1.5".into()]);
+            t.push(vec!["Gesellschaft é 株".into(), "-2".into()]);
+            vec![t]
+        }
+        fn notes(&self) -> Vec<String> {
+            vec!["skipped \u{9b}31m\r".into()]
+        }
+    }
+
+    #[test]
+    fn text_is_escaped_csv_and_json_are_not() {
+        let mut out = Vec::new();
+        write_text(&mut out, &Evil).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+        // Title, blank, table title, header, rule, 2 rows, blank, note.
+        assert_eq!(text.lines().count(), 9, "{text}");
+        assert!(text.contains("A-1\\u{1b}[2J\\n| fake | row |"), "{text}");
+        assert!(text.contains("Gesellschaft é 株"), "{text}");
+        assert!(text.contains("note: skipped \\u{9b}31m\\r"), "{text}");
+        // Columns stay aligned on the escaped text: both rows' figures end together.
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("A-1") || l.contains("株"))
+            .collect();
+        assert_eq!(rows[0].chars().count(), rows[1].chars().count(), "{text}");
+
+        let mut out = Vec::new();
+        write_csv(&mut out, &Evil, Some("by_account")).unwrap();
+        let csv = String::from_utf8(out).unwrap();
+        assert!(
+            csv.contains("\"A-1\u{1b}[2J\n| fake | row |\",1.5"),
+            "{csv}"
+        );
+    }
 }

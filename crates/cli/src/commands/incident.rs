@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use tradetrail_query::render::write_incident;
+use tradetrail_query::render::{printable, write_incident};
 use tradetrail_query::{parse_time, parse_window, QueryOptions};
 
 use super::query::{bad, open_investigator, FieldArgs, OutputArgs};
@@ -45,7 +45,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     write_incident(&mut out, &inc, format, args.output.zone(), args.counts)?;
     out.flush()?;
     for n in &inc.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", printable(n));
     }
     if inc.total == 0 {
         eprintln!("no records within the window");

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use tradetrail_books::{Books, BooksOptions};
 use tradetrail_core::DataDir;
+use tradetrail_query::render::{csv_row, printable};
 
 use super::reconcile::books_err;
 use crate::exit::BadInput;
@@ -81,9 +82,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 }
             }
             "csv" => {
-                writeln!(out, "account,currency,cash")?;
+                write!(out, "{}", csv_row(&["account", "currency", "cash"]))?;
                 for c in &rows {
-                    writeln!(out, "{},{},{}", c.account_id, c.currency, c.amount)?;
+                    let amount = c.amount.to_string();
+                    write!(out, "{}", csv_row(&[&c.account_id, &c.currency, &amount]))?;
                 }
             }
             _ => {
@@ -93,8 +95,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     writeln!(
                         out,
                         "{:<10} {:<4} {:>18}",
-                        c.account_id,
-                        c.currency,
+                        printable(&c.account_id),
+                        printable(&c.currency),
                         c.amount.round_dp(2)
                     )?;
                 }
@@ -125,25 +127,41 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
         "csv" => {
-            writeln!(out, "account,instrument,quantity,avg_cost,mark,unrealized_pnl,realized_pnl,commission,currency,multiplier,fills")?;
+            write!(
+                out,
+                "{}",
+                csv_row(&[
+                    "account",
+                    "instrument",
+                    "quantity",
+                    "avg_cost",
+                    "mark",
+                    "unrealized_pnl",
+                    "realized_pnl",
+                    "commission",
+                    "currency",
+                    "multiplier",
+                    "fills"
+                ])
+            )?;
             for p in &rows {
-                writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{}",
-                    p.account_id,
-                    p.instrument_id,
-                    p.quantity,
-                    p.avg_cost.round_dp(8),
+                let cells = [
+                    p.account_id.clone(),
+                    p.instrument_id.clone(),
+                    p.quantity.to_string(),
+                    p.avg_cost.round_dp(8).to_string(),
                     p.mark_price.map(|d| d.to_string()).unwrap_or_default(),
                     p.unrealized_pnl
                         .map(|d| d.round_dp(8).to_string())
                         .unwrap_or_default(),
-                    p.realized_pnl.round_dp(8),
-                    p.commission,
-                    p.currency,
-                    p.multiplier,
-                    p.fills
-                )?;
+                    p.realized_pnl.round_dp(8).to_string(),
+                    p.commission.to_string(),
+                    p.currency.clone(),
+                    p.multiplier.to_string(),
+                    p.fills.to_string(),
+                ];
+                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+                write!(out, "{}", csv_row(&cells))?;
             }
         }
         _ => {
@@ -166,15 +184,15 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 writeln!(
                     out,
                     "{:<10} {:<16} {:>12} {:>12} {:>12} {:>14} {:>14} {:>10} {:<4} {:>5}",
-                    p.account_id,
-                    p.instrument_id,
+                    printable(&p.account_id),
+                    printable(&p.instrument_id),
                     p.quantity,
                     p.avg_cost.round_dp(4),
                     p.mark_price.map(|d| d.to_string()).unwrap_or_default(),
                     opt(p.unrealized_pnl),
                     p.realized_pnl.round_dp(2),
                     p.commission.round_dp(2),
-                    p.currency,
+                    printable(&p.currency),
                     p.multiplier
                 )?;
             }
@@ -191,7 +209,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             for ((a, c), (r, u)) in totals {
                 writeln!(
                     out,
-                    "{a} {c}: realized {} unrealized {} cash {}",
+                    "{} {}: realized {} unrealized {} cash {}",
+                    printable(&a),
+                    printable(&c),
                     r.round_dp(2),
                     u.round_dp(2),
                     books.cash_of(&a, &c).round_dp(2)
@@ -222,9 +242,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         eprintln!(
             "anomaly: seq {} order {}: {} ({})",
             a.seq,
-            a.order_id,
+            printable(&a.order_id),
             a.kind.as_str(),
-            a.detail
+            printable(&a.detail)
         );
     }
     Ok(())

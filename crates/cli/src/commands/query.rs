@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tradetrail_core::DataDir;
-use tradetrail_query::render::RecordWriter;
+use tradetrail_query::render::{printable, RecordWriter};
 use tradetrail_query::{
     Filter, Format, IndexOptions, Investigator, QueryOptions, Source, TimeZone,
 };
@@ -249,7 +249,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     w.finish()?;
     out.flush()?;
     for n in &summary.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", printable(n));
     }
     if summary.returned == 0 {
         eprintln!("no records match");

@@ -7,6 +7,7 @@ use anyhow::Result;
 use tradetrail_books::review::{resolve, reviews};
 use tradetrail_books::ReviewStatus;
 use tradetrail_core::{DataDir, Recorder};
+use tradetrail_query::render::printable;
 
 use super::reconcile::{books_err, now_ns};
 use crate::exit::BadInput;
@@ -80,18 +81,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     writeln!(
                         out,
                         "{:<17} {:<9} {:<28} {:<10} {:<20} {}",
-                        r.id,
+                        printable(&r.id),
                         match r.status {
                             ReviewStatus::Open => "open",
                             ReviewStatus::Resolved => "resolved",
                         },
-                        format!(
+                        printable(&format!(
                             "{}.{}",
                             r.field("category").unwrap_or("?"),
                             r.field("field").unwrap_or("?")
-                        ),
-                        r.account_id.as_deref().unwrap_or("-"),
-                        r.field("key").unwrap_or("-"),
+                        )),
+                        printable(r.account_id.as_deref().unwrap_or("-")),
+                        printable(r.field("key").unwrap_or("-")),
                         tradetrail_model::format_time(r.requested_at)
                     )?;
                 }
@@ -105,7 +106,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     "review {id:?} does not exist (tradetrail review list shows the ids)"
                 ))
             })?;
-            writeln!(out, "review          {}", r.id)?;
+            writeln!(out, "review          {}", printable(&r.id))?;
             writeln!(
                 out,
                 "status          {}",
@@ -118,18 +119,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 out,
                 "requested       {} by {} (seq {})",
                 tradetrail_model::format_time(r.requested_at),
-                r.requested_by,
+                printable(&r.requested_by),
                 r.requested_seq
             )?;
             writeln!(
                 out,
                 "account         {}",
-                r.account_id.as_deref().unwrap_or("-")
+                printable(r.account_id.as_deref().unwrap_or("-"))
             )?;
             writeln!(
                 out,
                 "instrument      {}",
-                r.instrument_id.as_deref().unwrap_or("-")
+                printable(r.instrument_id.as_deref().unwrap_or("-"))
             )?;
             for k in [
                 "discrepancy_id",
@@ -147,17 +148,22 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             ] {
                 if let Some(v) = r.request.get(k) {
                     let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                    writeln!(out, "{k:<15} {v}")?;
+                    writeln!(out, "{k:<15} {}", printable(&v))?;
                 }
             }
             if let (Some(by), Some(at)) = (&r.resolved_by, r.resolved_at) {
                 writeln!(
                     out,
-                    "resolved        {} by {by} (seq {})",
+                    "resolved        {} by {} (seq {})",
                     tradetrail_model::format_time(at),
+                    printable(by),
                     r.resolved_seq.unwrap_or_default()
                 )?;
-                writeln!(out, "note            {}", r.note.as_deref().unwrap_or(""))?;
+                writeln!(
+                    out,
+                    "note            {}",
+                    printable(r.note.as_deref().unwrap_or(""))
+                )?;
             }
         }
         Sub::Resolve { id, by, note } => {
@@ -166,7 +172,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             writeln!(
                 out,
                 "resolved {} by {} (review.resolved, seq {})",
-                r.id, by, receipt.seq
+                printable(&r.id),
+                printable(&by),
+                receipt.seq
             )?;
         }
     }

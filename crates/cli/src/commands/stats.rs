@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use tradetrail_query::render::{write_funnel, write_stats};
+use tradetrail_query::render::{printable, write_funnel, write_stats};
 use tradetrail_query::{Dim, Format};
 
 use super::query::{bad, open_investigator, FilterArgs};
@@ -45,7 +45,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     write_stats(&mut out, &s, format)?;
     out.flush()?;
     for n in &s.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", printable(n));
     }
     if s.total == 0 && format != Format::Table {
         eprintln!("no records match");

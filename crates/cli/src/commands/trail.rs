@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use tradetrail_query::render::write_trail;
+use tradetrail_query::render::{printable, write_trail};
 use tradetrail_query::Format;
 
 use super::query::{bad, open_investigator, OutputArgs};
@@ -25,7 +25,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let inv = open_investigator(data)?;
     let trail = inv.trail(&args.id).map_err(bad)?;
     if trail.records.is_empty() {
-        eprintln!("no record names {}", args.id);
+        eprintln!("no record names {}", printable(&args.id));
         return Ok(());
     }
     let stdout = std::io::stdout();
@@ -35,10 +35,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if format != Format::Table {
         // The rows stay journal records; the story's remarks go to stderr.
         for g in &trail.gaps {
-            eprintln!("gap at seq {}: {}", g.seq, g.message);
+            eprintln!("gap at seq {}: {}", g.seq, printable(&g.message));
         }
         for n in &trail.notes {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", printable(n));
         }
     }
     Ok(())
