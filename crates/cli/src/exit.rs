@@ -49,27 +49,83 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
     if is_locked(&err) {
         eprintln!("{LOCKED_HINT}");
     }
+    ExitCode::from(code_of(&err))
+}
+
+/// The library errors in `err`'s chain, looking through the one door's wrapper.
+fn library_errors(
+    err: &anyhow::Error,
+) -> impl Iterator<
+    Item = (
+        Option<&tradetrail_core::Error>,
+        Option<&tradetrail_journal::Error>,
+    ),
+> {
+    err.chain().map(|c| {
+        let store = c.downcast_ref::<tradetrail_store::Error>();
+        let core = c.downcast_ref::<tradetrail_core::Error>().or(match store {
+            Some(tradetrail_store::Error::Core(e)) => Some(e),
+            _ => None,
+        });
+        let journal = c
+            .downcast_ref::<tradetrail_journal::Error>()
+            .or(match store {
+                Some(tradetrail_store::Error::Journal(e)) => Some(e),
+                _ => None,
+            })
+            .or(match core {
+                Some(tradetrail_core::Error::Journal(e)) => Some(e),
+                _ => None,
+            });
+        (core, journal)
+    })
+}
+
+/// Exit 1 for damage or tampering found on the way (a writing door refusing a damaged
+/// journal, or one that contradicts a signed checkpoint), 2 for bad usage or input,
+/// 3 for everything else.
+fn code_of(err: &anyhow::Error) -> u8 {
+    let damage = library_errors(err).any(|(core, journal)| {
+        matches!(
+            core,
+            Some(
+                tradetrail_core::Error::Contradicts { .. }
+                    | tradetrail_core::Error::OriginMismatch { .. }
+            )
+        ) || matches!(
+            journal,
+            Some(
+                tradetrail_journal::Error::Damaged { .. }
+                    | tradetrail_journal::Error::Corrupt { .. }
+            )
+        )
+    });
+    if damage {
+        return TAMPERED;
+    }
     let bad_input = err.chain().any(|c| {
         c.downcast_ref::<BadInput>().is_some()
             || matches!(
-                c.downcast_ref::<tradetrail_core::Error>(),
-                Some(
-                    tradetrail_core::Error::NotInitialized { .. }
-                        | tradetrail_core::Error::AlreadyInitialized { .. }
-                        | tradetrail_core::Error::Config { .. }
-                        | tradetrail_core::Error::Invalid(_)
-                        | tradetrail_core::Error::OutOfRange { .. }
-                        | tradetrail_core::Error::Journal(
-                            tradetrail_journal::Error::NotFound { .. }
-                        )
-                )
+                c.downcast_ref::<tradetrail_store::Error>(),
+                Some(tradetrail_store::Error::Repair(_))
             )
-            || matches!(
-                c.downcast_ref::<tradetrail_journal::Error>(),
-                Some(tradetrail_journal::Error::NotFound { .. })
+    }) || library_errors(err).any(|(core, journal)| {
+        matches!(
+            core,
+            Some(
+                tradetrail_core::Error::NotInitialized { .. }
+                    | tradetrail_core::Error::AlreadyInitialized { .. }
+                    | tradetrail_core::Error::Config { .. }
+                    | tradetrail_core::Error::Invalid(_)
+                    | tradetrail_core::Error::OutOfRange { .. }
             )
+        ) || matches!(journal, Some(tradetrail_journal::Error::NotFound { .. }))
     });
-    ExitCode::from(if bad_input { BAD_INPUT } else { FAILURE })
+    if bad_input {
+        BAD_INPUT
+    } else {
+        FAILURE
+    }
 }
 
 /// What to do when the journal is locked, printed under the error.
@@ -80,17 +136,8 @@ pub const LOCKED_HINT: &str =
 
 /// Whether the journal's lock was the trouble.
 fn is_locked(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<tradetrail_journal::Error>(),
-            Some(tradetrail_journal::Error::Locked { .. })
-        ) || matches!(
-            c.downcast_ref::<tradetrail_core::Error>(),
-            Some(tradetrail_core::Error::Journal(
-                tradetrail_journal::Error::Locked { .. }
-            ))
-        )
-    })
+    library_errors(err)
+        .any(|(_, journal)| matches!(journal, Some(tradetrail_journal::Error::Locked { .. })))
 }
 
 /// The error and its causes on one line, `a: b: c`, each cause once.

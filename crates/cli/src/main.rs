@@ -1,8 +1,8 @@
 //! `tradetrail`: the command-line door onto the tradetrail library.
 //!
 //! Each subcommand lives in `commands/` and only parses arguments, calls the library
-//! and prints. Exit codes (DESIGN.md §6): 0 success, 1 `verify` found tampering or
-//! corruption, 2 bad usage or bad input, 3 runtime or I/O failure.
+//! and prints. Exit codes: 0 success, 1 tampering or
+//! corruption found (by `verify`, or by a door that refuses to open), 2 bad usage or bad input, 3 runtime or I/O failure.
 
 mod commands;
 mod exit;
@@ -31,8 +31,10 @@ enum Command {
     Append(commands::append::Args),
     /// Re-read every record and check the chain; exit 1 if anything was changed
     Verify(commands::verify::Args),
-    /// Records, segments, bytes, head hash and durability of a journal
+    /// Records, segments, bytes, head hash and durability of a journal (changes nothing)
     Status(commands::status::Args),
+    /// Remove damaged records after SEQ, keeping them aside and recording journal.repaired
+    Repair(commands::repair::Args),
     /// Sign the current tree head, save it under DIR/checkpoints and print the note
     Checkpoint(commands::checkpoint::Args),
     /// The journal's signing key
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Append(a) => commands::append::run(data, a),
         Command::Verify(a) => commands::verify::run(data, a),
         Command::Status(a) => commands::status::run(data, a),
+        Command::Repair(a) => commands::repair::run(data, a),
         Command::Checkpoint(a) => commands::checkpoint::run(data, a),
         Command::Key(a) => commands::checkpoint::key(data, a),
         Command::VerifyProof(a) => commands::verify_proof::run(a),

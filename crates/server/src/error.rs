@@ -132,6 +132,25 @@ impl ApiError {
                 }],
             },
             C::OutOfRange { reason } => ApiError::BadRequest(reason),
+            e @ (C::Contradicts { .. } | C::OriginMismatch { .. }) => {
+                tracing::error!(error = %e, "the data directory is damaged");
+                ApiError::Unavailable {
+                    code: "damaged",
+                    message: e.to_string(),
+                }
+            }
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::Internal
+            }
+        }
+    }
+
+    /// Maps an error of the one door (opening, verifying, repairing).
+    pub fn from_store(e: tradetrail_store::Error) -> ApiError {
+        match e {
+            tradetrail_store::Error::Core(c) => ApiError::from_core(c),
+            tradetrail_store::Error::Journal(j) => ApiError::from_journal(j),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::Internal

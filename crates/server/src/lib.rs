@@ -1,7 +1,9 @@
 //! The tradetrail HTTP server: events in from any language, answers out, roles enforced.
 //!
-//! A thin door onto the same library calls as the CLI ([`tradetrail_core::Recorder`],
-//! [`tradetrail_core::Tree`], [`tradetrail_core::checkpoints`], [`tradetrail_journal::verify`]).
+//! A thin door onto the same library calls as the CLI: a data directory opened whole by
+//! [`tradetrail_store::Store`], verified by [`tradetrail_store::verify`], and the
+//! [`tradetrail_core::Recorder`], [`tradetrail_core::Tree`] and
+//! [`tradetrail_core::checkpoints`] it hands out.
 //! The journal is synchronous, so every call into it — and the parsing and validation
 //! of event batches — runs on tokio's blocking pool, never on the async workers.
 //!
@@ -11,10 +13,11 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use std::sync::Arc;
-//! use tradetrail_core::{DataDir, Recorder};
+//! use tradetrail_core::DataDir;
 //! use tradetrail_server::{serve, shutdown_signal, AppState, ServerOptions};
+//! use tradetrail_store::Store;
 //!
-//! let (rec, _) = Recorder::open(&DataDir::new("tradetrail-data")).expect("open");
+//! let rec = Store::open(&DataDir::new("tradetrail-data")).expect("open").into_recorder();
 //! let state = Arc::new(AppState::new(rec, ServerOptions::default()).expect("tokens"));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7070").await?;
 //! serve(state, listener, shutdown_signal()).await

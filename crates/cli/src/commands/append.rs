@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 use tradetrail_journal::Durability;
 
 use crate::exit::{BadInput, Exit, BAD_INPUT};
@@ -31,19 +31,7 @@ const GROUP: usize = 1024;
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
-    let (rec, report) = Recorder::open(&dir)?;
-    let rec = super::with_archive(rec, &dir)?;
-    if !report.is_clean() {
-        eprintln!(
-            "recovered: cut a torn last record of {} bytes from {}",
-            report.truncated_bytes,
-            report
-                .truncated_segment
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        );
-    }
+    let rec = super::open_recorder(&dir)?;
     let input: Box<dyn Read> = match args.file.as_deref() {
         None => Box::new(std::io::stdin().lock()),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),

@@ -36,7 +36,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         _ => DataDir::resolve(data),
     };
     let rec = if dir.config().exists() {
-        let (rec, _) = Recorder::open(&dir)?;
+        let rec = super::open_recorder(&dir)?;
         eprintln!(
             "appending a new simulated day to the journal in {}",
             dir.root().display()

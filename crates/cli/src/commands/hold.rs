@@ -7,7 +7,7 @@ use anyhow::Result;
 use tradetrail_archive::{
     add_hold, archive_dir, list_holds, release_hold, ArchiveIndex, HoldScope,
 };
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 
 use super::archive::cli_error;
 use crate::exit::BadInput;
@@ -104,7 +104,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 to: time_arg("--to", a.to)?,
             };
             scope.validate().map_err(cli_error)?;
-            let (rec, _) = Recorder::open(&dir)?;
+            let rec = super::open_recorder(&dir)?;
             let r = add_hold(&rec, scope.clone(), &a.reason, &default_actor(a.actor))
                 .map_err(cli_error)?;
             writeln!(
@@ -149,7 +149,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
         What::Release(a) => {
-            let (rec, _) = Recorder::open(&dir)?;
+            let rec = super::open_recorder(&dir)?;
             let r =
                 release_hold(&rec, a.id, &a.reason, &default_actor(a.actor)).map_err(cli_error)?;
             writeln!(out, "hold {} released by record {}", a.id, r.seq)?;

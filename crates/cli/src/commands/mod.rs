@@ -18,6 +18,7 @@ pub mod positions;
 pub mod prove;
 pub mod query;
 pub mod reconcile;
+pub mod repair;
 pub mod report;
 pub mod restore;
 pub mod retention;
@@ -35,49 +36,34 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A progress bar on stderr, hidden when stderr is not a terminal.
 /// The archive of `dir` as the cold tier of its journal (records that left
 /// `journal/` after the hot window), when it has an archive.
 pub fn cold_tier(
     dir: &tradetrail_core::DataDir,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn tradetrail_journal::ColdLines>>> {
-    use anyhow::Context;
-    let lines = tradetrail_archive::ArchiveLines::open(dir)
-        .with_context(|| format!("reading the archive of {}", dir.root().display()))?;
-    Ok(lines.map(|l| std::sync::Arc::new(l) as std::sync::Arc<dyn tradetrail_journal::ColdLines>))
+    Ok(tradetrail_store::cold_tier(dir)?)
 }
 
-/// Opens the recorder of `dir` with its archive as the cold tier.
+/// Opens `dir` for recording through the one door ([`tradetrail_store::Store`]),
+/// saying on stderr when an unfinished last line was cut.
 pub fn open_recorder(dir: &tradetrail_core::DataDir) -> anyhow::Result<tradetrail_core::Recorder> {
-    let (rec, _) = tradetrail_core::Recorder::open(dir)?;
-    with_archive(rec, dir)
-}
-
-/// `rec` with the archive of `dir` as its cold tier, and the `event_id`s of archived
-/// records in its deduplication (so a repeated event is still caught after its first
-/// record left `journal/`).
-pub fn with_archive(
-    rec: tradetrail_core::Recorder,
-    dir: &tradetrail_core::DataDir,
-) -> anyhow::Result<tradetrail_core::Recorder> {
-    let cold = cold_tier(dir)?;
-    if let Some(lines) = &cold {
-        let d = dir.clone();
-        rec.journal().set_cold_dedup(
-            lines.clone(),
-            std::sync::Arc::new(move |below| {
-                tradetrail_archive::event_id_keys(&d, below).map_err(|e| {
-                    tradetrail_journal::Error::Cold {
-                        seq: below.saturating_sub(1),
-                        reason: format!("reading the archived event ids: {e}"),
-                    }
-                })
-            }),
-        )?;
+    let store = tradetrail_store::Store::open(dir)?;
+    let report = store.recovery();
+    if report.truncated_bytes > 0 {
+        eprintln!(
+            "recovered: cut an unfinished last line of {} bytes from {} (a write that never completed, so never acknowledged)",
+            report.truncated_bytes,
+            report
+                .truncated_segment
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
     }
-    Ok(rec.with_cold(cold))
+    Ok(store.into_recorder())
 }
 
+/// A progress bar on stderr, hidden when stderr is not a terminal.
 pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(

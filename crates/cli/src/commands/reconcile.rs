@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tradetrail_books::{ReadOptions, Severity, Statement, StatementFormat, Tolerances};
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 
 use crate::exit::BadInput;
 
@@ -53,7 +53,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         .transpose()
         .map_err(books_err)?;
     let dir = DataDir::resolve(data);
-    let (rec, _) = Recorder::open(&dir)?;
+    let rec = super::open_recorder(&dir)?;
     let cfg = &rec.config().reconciliation;
     let read = ReadOptions {
         flex_utc_offset_seconds: cfg.flex_offset_seconds().map_err(BadInput)?,

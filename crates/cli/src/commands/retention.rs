@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use tradetrail_archive::{apply, plan, Plan};
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 use tradetrail_model::format_time;
 
 use super::archive::cli_error;
@@ -71,7 +71,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             print_plan(&mut out, &p)?;
         }
         What::Apply(a) => {
-            let (rec, _) = Recorder::open(&dir)?;
+            let rec = super::open_recorder(&dir)?;
             let done = apply(&rec, &super::hold::default_actor(a.actor)).map_err(cli_error)?;
             if a.json {
                 writeln!(out, "{}", serde_json::to_string(&done)?)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use tradetrail_books::review::{resolve, reviews};
 use tradetrail_books::ReviewStatus;
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 use tradetrail_query::render::printable;
 
 use super::reconcile::{books_err, now_ns};
@@ -167,7 +167,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
         Sub::Resolve { id, by, note } => {
-            let (rec, _) = Recorder::open(&dir)?;
+            let rec = super::open_recorder(&dir)?;
             let (r, receipt) = resolve(&rec, &id, &by, &note, now_ns()).map_err(books_err)?;
             writeln!(
                 out,

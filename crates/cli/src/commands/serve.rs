@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tradetrail_core::{DataDir, Recorder};
+use tradetrail_core::DataDir;
 use tradetrail_server::{AppState, ReconcileSchedule, ServerOptions};
 
 #[derive(Debug, clap::Args)]
@@ -42,14 +42,7 @@ pub struct Args {
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     tradetrail_server::init_logging();
     let dir = DataDir::resolve(data);
-    let (rec, report) = Recorder::open(&dir)?;
-    let rec = super::with_archive(rec, &dir)?;
-    if report.truncated_bytes > 0 {
-        eprintln!(
-            "recovered: removed a torn last record ({} bytes) that was never acknowledged",
-            report.truncated_bytes
-        );
-    }
+    let rec = super::open_recorder(&dir)?;
     let mut schedule = ReconcileSchedule::from_config(&rec.config().reconciliation.schedule);
     if let Some(n) = args.reconcile_interval {
         schedule.every = (n > 0).then(|| Duration::from_secs(n));

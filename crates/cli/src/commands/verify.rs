@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Instant;
 
 use std::io::Write;
 
@@ -42,12 +41,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if args.json || !std::io::stderr().is_terminal() {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let t0 = Instant::now();
-    // The journal, and the Parquet archive when there is one (docs/archive.md).
-    let full = tradetrail_archive::verify_all_with(
-        &dir,
-        &|bytes| pb.set_position(bytes),
-        &|done, total| {
+    // The one verify (journal, archive, every stored checkpoint): the server's
+    // `GET /v1/verify` serialises the same verdict.
+    let verdict =
+        tradetrail_store::verify(&dir, &|bytes| pb.set_position(bytes), &|done, total| {
             // The journal is done: the same bar now counts archived records.
             if pb.length() != Some(total) {
                 pb.set_length(total);
@@ -55,33 +52,21 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 pb.set_style(archive_style());
             }
             pb.set_position(done)
-        },
-    )
-    .map_err(super::archive::cli_error)?;
-    let report = &full.journal;
-    let first = full.journal_first_seq;
-    let secs = if full.archive.is_some() {
-        full.journal_seconds
-    } else {
-        t0.elapsed().as_secs_f64()
-    };
+        })?;
+    let report = &verdict.journal;
+    let first = verdict.journal_first_seq;
+    let secs = verdict.journal_seconds;
     pb.finish_and_clear();
     let cp_check = match &args.checkpoint {
         None => None,
         Some(path) => Some(check_checkpoint(&dir, path, args.key.as_deref())?),
     };
     let cp_ok = cp_check.as_ref().is_none_or(|c| c.ok);
-    let archive_ok = full.archive.as_ref().is_none_or(|a| a.ok);
     if args.json {
-        let mut v = serde_json::to_value(report)?;
-        if let Some(a) = &full.archive {
-            v["journal_first_seq"] = serde_json::json!(first);
-            v["archive"] = serde_json::to_value(a)?;
-            v["ok"] = serde_json::Value::Bool(report.ok && a.ok);
-        }
+        let mut v = serde_json::to_value(&verdict)?;
         if let Some(c) = &cp_check {
             v["checkpoint"] = serde_json::to_value(c)?;
-            v["ok"] = serde_json::Value::Bool(report.ok && archive_ok && c.ok);
+            v["ok"] = serde_json::Value::Bool(verdict.ok && c.ok);
         }
         writeln!(out, "{v}")?;
     } else {
@@ -121,7 +106,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             writeln!(out, "{} records before it are intact", report.records)?;
         }
     }
-    if let (Some(a), false) = (&full.archive, args.json) {
+    if let (Some(a), false) = (&verdict.archive, args.json) {
         for w in &a.warnings {
             eprintln!("warning: archive: {w}");
         }
@@ -142,8 +127,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 } else {
                     String::new()
                 },
-                full.archive_seconds,
-                a.records as f64 / full.archive_seconds.max(1e-9)
+                verdict.archive_seconds,
+                a.records as f64 / verdict.archive_seconds.max(1e-9)
             )?;
             if let Some(root) = a.root {
                 writeln!(out, "archive: Merkle root at seq {} is {root}", a.end_seq)?;
@@ -188,7 +173,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
     }
-    if report.ok && archive_ok && cp_ok {
+    if !args.json {
+        print_checkpoints(&mut out, &verdict)?;
+    }
+    if verdict.ok && cp_ok {
         Ok(())
     } else {
         Err(Exit(TAMPERED).into())
@@ -221,7 +209,7 @@ fn check_checkpoint(
         &config.origin,
         &note,
         &vkey,
-        super::cold_tier(dir)?.as_deref(),
+        tradetrail_store::cold_tier(dir)?.as_deref(),
     ) {
         Ok(c) => Ok(c),
         Err(tradetrail_core::Error::Note(e @ NoteError::Malformed { .. })) => {
@@ -246,4 +234,52 @@ fn archive_style() -> indicatif::ProgressStyle {
     )
     .expect("valid template")
     .progress_chars("=> ")
+}
+
+/// The stored checkpoints' part of the verdict, and the overall first bad seq when it
+/// comes from them (the journal's and the archive's are printed above).
+fn print_checkpoints(out: &mut impl Write, v: &tradetrail_store::Verdict) -> Result<()> {
+    let failed: Vec<_> = v
+        .checkpoints
+        .iter()
+        .filter(|c| !c.check.ok && !c.check.uncheckable)
+        .collect();
+    if let Some(newest) = v.checkpoints.iter().filter(|c| c.check.ok).last() {
+        writeln!(
+            out,
+            "checkpoints: {} of {} signed checkpoint(s) this directory holds agree with the records (largest: tree size {}, {})",
+            v.checkpoints.iter().filter(|c| c.check.ok).count(),
+            v.checkpoints.len(),
+            newest.check.size,
+            newest.source
+        )?;
+    }
+    for c in v.checkpoints.iter().filter(|c| c.check.uncheckable) {
+        writeln!(
+            out,
+            "checkpoint {}: cannot be checked: {}",
+            c.source,
+            c.check.reason.as_deref().unwrap_or("unknown")
+        )?;
+    }
+    for c in &failed {
+        writeln!(
+            out,
+            "checkpoint FAILED: {} (tree size {}): {}",
+            c.source,
+            c.check.size,
+            c.check.reason.as_deref().unwrap_or("unknown")
+        )?;
+    }
+    if !v.ok && v.journal.ok && v.archive.as_ref().is_none_or(|a| a.ok) {
+        writeln!(
+            out,
+            "FAILED: first bad seq {}: {}",
+            v.first_bad_seq
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "?".into()),
+            v.reason.as_deref().unwrap_or("unknown")
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,63 @@
+//! The door's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can keep a data directory from being opened, verified or repaired.
+/// Each variant says what the caller should do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The journal refused or failed (a damaged record is
+    /// [`tradetrail_journal::Error::Damaged`]: run `verify`, restore or `repair`).
+    #[error(transparent)]
+    Journal(#[from] tradetrail_journal::Error),
+    /// The data directory (configuration, recorder, checkpoints) refused or failed.
+    #[error(transparent)]
+    Core(#[from] tradetrail_core::Error),
+    /// The archive could not be read as the journal's cold tier. Run `tradetrail verify`.
+    #[error("the archive of {path}: {source}")]
+    Archive {
+        /// The data directory.
+        path: PathBuf,
+        /// What the archive said.
+        source: Box<tradetrail_archive::Error>,
+    },
+    /// A repair was refused. Nothing was changed.
+    #[error("repair refused: {0}")]
+    Repair(String),
+}
+
+impl Error {
+    /// True when the error means the data directory is damaged or was tampered
+    /// with (exit 1 in the CLI), as opposed to a usage or I/O problem.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            Error::Core(
+                tradetrail_core::Error::Contradicts { .. }
+                    | tradetrail_core::Error::OriginMismatch { .. }
+            ) | Error::Journal(tradetrail_journal::Error::Damaged { .. })
+                | Error::Journal(tradetrail_journal::Error::Corrupt { .. })
+                | Error::Core(tradetrail_core::Error::Journal(
+                    tradetrail_journal::Error::Damaged { .. }
+                        | tradetrail_journal::Error::Corrupt { .. }
+                ))
+        )
+    }
+}
+
+impl From<tradetrail_archive::Error> for Error {
+    fn from(e: tradetrail_archive::Error) -> Error {
+        match e {
+            tradetrail_archive::Error::Journal(j) => Error::Journal(j),
+            tradetrail_archive::Error::Core(c) => Error::Core(c),
+            e => Error::Archive {
+                path: PathBuf::new(),
+                source: Box::new(e),
+            },
+        }
+    }
+}
+
+/// The door's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
