@@ -435,14 +435,26 @@ impl Books {
             let v = m
                 .entry((p.account_id.clone(), p.currency.clone()))
                 .or_insert(Decimal::ZERO);
-            let seq = p.open_lots.last().map_or(u64::MAX, |l| l.open_seq);
-            let seq = self
-                .closed_lots
-                .iter()
-                .rev()
-                .find(|l| l.account_id == p.account_id && l.instrument_id == p.instrument_id)
-                .map_or(seq, |l| l.close_seq);
-            *v = add(*v, p.realized_pnl, seq, "realized P&L by currency")?;
+            *v = match v.checked_add(p.realized_pnl) {
+                Some(sum) => sum,
+                None => {
+                    // Name the position's last closing fill (else its last open lot).
+                    let seq = self
+                        .closed_lots
+                        .iter()
+                        .rev()
+                        .find(|l| {
+                            l.account_id == p.account_id && l.instrument_id == p.instrument_id
+                        })
+                        .map(|l| l.close_seq)
+                        .or_else(|| p.open_lots.last().map(|l| l.open_seq))
+                        .unwrap_or(u64::MAX);
+                    return Err(Error::overflow(
+                        seq,
+                        format!("realized P&L by currency ({v} + {})", p.realized_pnl),
+                    ));
+                }
+            };
         }
         Ok(m)
     }

@@ -372,15 +372,15 @@ pub(crate) fn check_value(kind: Kind, value: &Value) -> Result<Option<Value>, St
             let (max, what) = match magnitude {
                 Magnitude::QuantityOrPrice => (
                     decimal::MAX_QUANTITY_OR_PRICE,
-                    "10^12, so that quantity × price cannot overflow the books' arithmetic",
+                    "10^12 in magnitude, so that quantity × price cannot overflow the books' arithmetic",
                 ),
                 Magnitude::Amount => (
                     decimal::MAX_AMOUNT,
-                    "10^18, so that sums of amounts cannot overflow the books' arithmetic",
+                    "10^18 in magnitude, so that sums cannot overflow the books' arithmetic",
                 ),
             };
             if d.abs() > max {
-                return Err(format!("must be at most {what} (in magnitude), not {d}"));
+                return Err(format!("must be at most {what}, not {d}"));
             }
             Ok((!parsed.canonical).then(|| Value::String(d.to_string())))
         }
