@@ -34,6 +34,15 @@
 //! - `cash`: `account_id`, `data.currency`, `data.amount` added to cash;
 //! - `realized_pnl`: `account_id`, `instrument_id`, `data.amount` added to realized P&L;
 //! - `order_status`: `data.order_id`, `data.broker_value`: the order's status is set.
+//!
+//! # Overflow
+//!
+//! Every sum and product is checked. Validation bounds quantities and prices (10^12)
+//! so that nothing can overflow, but a journal written before it may hold larger
+//! values. [`Books::try_from_records`] and the readers of a journal then fail with
+//! [`Error::Overflow`] naming the record; [`Books::from_records`] books what it can,
+//! leaves the overflowing fill (or correction, or position) out and keeps the errors
+//! in [`Books::overflows`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -42,10 +51,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use tradetrail_core::DataDir;
 
-use crate::ledger::{ClosedLot, Fill, Ledger, Position};
+use crate::ledger::{add, ClosedLot, Fill, Ledger, Position};
 use crate::orders::{Anomaly, AnomalyKind, Order, OrderStatus, Side};
 use crate::record::{read_records, Record};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Defaults for an instrument whose events do not say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +145,7 @@ pub struct Books {
     closed_lots: Vec<ClosedLot>,
     marks: BTreeMap<String, Decimal>,
     corrections: Vec<u64>,
+    overflows: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -222,13 +232,27 @@ impl Books {
         Books::from_journal(&dir.journal(), opts)
     }
 
-    /// The books of a journal directory.
+    /// The books of a journal directory; [`Error::Overflow`] when a record's numbers
+    /// are too large to compute with (see [`Books::try_from_records`]).
     pub fn from_journal(journal_dir: &Path, opts: &BooksOptions) -> Result<Books> {
         let records = read_records(journal_dir)?;
-        Ok(Books::from_records(&records, opts))
+        Books::try_from_records(&records, opts)
     }
 
-    /// The books of records already read (in `seq` order).
+    /// The books of records already read (in `seq` order), or [`Error::Overflow`]
+    /// naming the first record whose numbers overflow a decimal.
+    pub fn try_from_records(records: &[Record], opts: &BooksOptions) -> Result<Books> {
+        let books = Books::from_records(records, opts);
+        match books.overflows.first() {
+            Some((seq, what)) => Err(Error::overflow(*seq, what.clone())),
+            None => Ok(books),
+        }
+    }
+
+    /// The books of records already read (in `seq` order), as far as they can be
+    /// computed: a fill, correction or position whose figures would overflow a decimal
+    /// is left out and listed in [`Books::overflows`]. Use
+    /// [`Books::try_from_records`] unless partial books are what you want.
     pub fn from_records(records: &[Record], opts: &BooksOptions) -> Books {
         let corr = collect_corrections(records);
         let at = opts.at.unwrap_or(i64::MAX);
@@ -254,6 +278,7 @@ impl Books {
             fills: Vec::new(),
             ledger: Ledger::default(),
             marks: BTreeMap::new(),
+            overflows: Vec::new(),
         };
         for r in steps {
             while let Some(f) = extra.next_if(|f| f.ts_event < r.ts_event) {
@@ -269,15 +294,20 @@ impl Books {
                 o.set_status(*seq, (*ts).min(at), "reconciliation.correction", *status);
             }
         }
-        for (eff, account, currency, amount, _) in &corr.cash {
+        for (eff, account, currency, amount, seq) in &corr.cash {
             if *eff <= at {
-                *b.ledger
+                let c = b
+                    .ledger
                     .cash
                     .entry((account.clone(), currency.clone()))
-                    .or_default() += amount;
+                    .or_default();
+                match add(*c, *amount, *seq, "cash + data.amount") {
+                    Ok(v) => *c = v,
+                    Err(e) => b.overflowed(e),
+                }
             }
         }
-        for (eff, account, instrument, amount, _) in &corr.realized {
+        for (eff, account, instrument, amount, seq) in &corr.realized {
             if *eff <= at {
                 let st = b
                     .ledger
@@ -288,15 +318,23 @@ impl Books {
                     st.currency = opts.default_currency.clone();
                     st.multiplier = Decimal::ONE;
                 }
-                st.realized += amount;
+                match add(st.realized, *amount, *seq, "realized P&L + data.amount") {
+                    Ok(v) => st.realized = v,
+                    Err(e) => b.overflowed(e),
+                }
             }
         }
-        let positions = b
-            .ledger
-            .lots
-            .iter()
-            .map(|(k, st)| b.ledger.position(k, st, b.marks.get(&k.1).copied()))
-            .collect();
+        let mut positions = Vec::new();
+        let mut failed = Vec::new();
+        for (k, st) in &b.ledger.lots {
+            match b.ledger.position(k, st, b.marks.get(&k.1).copied()) {
+                Ok(p) => positions.push(p),
+                Err(e) => failed.push(e),
+            }
+        }
+        for e in failed {
+            b.overflowed(e);
+        }
         Books {
             at: opts.at,
             orders: b.orders,
@@ -305,9 +343,20 @@ impl Books {
             positions,
             cash: b.ledger.cash,
             closed_lots: b.ledger.closed,
-            marks: b.marks,
+            marks: b.marks.into_iter().map(|(k, (m, _))| (k, m)).collect(),
+            overflows: b.overflows,
             corrections: corr.seqs,
         }
+    }
+
+    /// What could not be computed because it overflows a decimal, as
+    /// [`Error::Overflow`]s naming their records, in processing order. Empty unless a
+    /// record holds numbers beyond the bounds validation now enforces.
+    pub fn overflows(&self) -> Vec<Error> {
+        self.overflows
+            .iter()
+            .map(|(seq, what)| Error::overflow(*seq, what.clone()))
+            .collect()
     }
 
     /// The instant the books are as of (`None`: everything recorded).
@@ -378,23 +427,53 @@ impl Books {
     pub fn corrections(&self) -> &[u64] {
         &self.corrections
     }
-    /// Realized gross P&L by (account, currency).
-    pub fn realized_by_currency(&self) -> BTreeMap<(String, String), Decimal> {
+    /// Realized gross P&L by (account, currency); [`Error::Overflow`] naming the last
+    /// fill of the position whose P&L makes the sum overflow.
+    pub fn realized_by_currency(&self) -> Result<BTreeMap<(String, String), Decimal>> {
         let mut m = BTreeMap::new();
         for p in &self.positions {
-            *m.entry((p.account_id.clone(), p.currency.clone()))
-                .or_insert(Decimal::ZERO) += p.realized_pnl;
+            let v = m
+                .entry((p.account_id.clone(), p.currency.clone()))
+                .or_insert(Decimal::ZERO);
+            *v = match v.checked_add(p.realized_pnl) {
+                Some(sum) => sum,
+                None => {
+                    // Name the position's last closing fill (else its last open lot).
+                    let seq = self
+                        .closed_lots
+                        .iter()
+                        .rev()
+                        .find(|l| {
+                            l.account_id == p.account_id && l.instrument_id == p.instrument_id
+                        })
+                        .map(|l| l.close_seq)
+                        .or_else(|| p.open_lots.last().map(|l| l.open_seq))
+                        .unwrap_or(u64::MAX);
+                    return Err(Error::overflow(
+                        seq,
+                        format!("realized P&L by currency ({v} + {})", p.realized_pnl),
+                    ));
+                }
+            };
         }
-        m
+        Ok(m)
     }
-    /// Commissions by (account, commission currency).
-    pub fn commission_by_currency(&self) -> BTreeMap<(String, String), Decimal> {
+    /// Commissions by (account, commission currency); [`Error::Overflow`] naming the
+    /// fill whose commission makes the sum overflow.
+    pub fn commission_by_currency(&self) -> Result<BTreeMap<(String, String), Decimal>> {
         let mut m = BTreeMap::new();
         for f in &self.fills {
-            *m.entry((f.account_id.clone(), f.commission_currency.clone()))
-                .or_insert(Decimal::ZERO) += f.commission;
+            let v = m
+                .entry((f.account_id.clone(), f.commission_currency.clone()))
+                .or_insert(Decimal::ZERO);
+            *v = add(
+                *v,
+                f.commission,
+                f.seq,
+                "commission by currency + data.commission",
+            )?;
         }
-        m
+        Ok(m)
     }
 }
 
@@ -405,10 +484,19 @@ struct Builder<'a> {
     anomalies: Vec<Anomaly>,
     fills: Vec<Fill>,
     ledger: Ledger,
-    marks: BTreeMap<String, Decimal>,
+    /// Mark price by instrument, with the seq of the record that gave it.
+    marks: BTreeMap<String, (Decimal, u64)>,
+    overflows: Vec<(u64, String)>,
 }
 
 impl Builder<'_> {
+    /// Keeps an overflow (the books go on without what overflowed).
+    fn overflowed(&mut self, e: Error) {
+        if let Error::Overflow { seq, what } = e {
+            self.overflows.push((seq, what));
+        }
+    }
+
     fn flag(&mut self, r: &Record, order_id: &str, kind: AnomalyKind, detail: String) {
         self.anomalies.push(Anomaly {
             seq: r.seq,
@@ -421,7 +509,7 @@ impl Builder<'_> {
 
     fn mark(&mut self, r: &Record, key: &str) {
         if let (Some(i), Some(p)) = (&r.instrument_id, r.decimal(key)) {
-            self.marks.insert(i.clone(), p);
+            self.marks.insert(i.clone(), (p, r.seq));
         }
     }
 
@@ -616,29 +704,55 @@ impl Builder<'_> {
             slippage_bps: r.decimal("slippage_bps"),
             corrected_by,
         };
-        let problems = self
-            .orders
-            .get_mut(order_id)
-            .expect("present")
-            .apply_fill(r, qty, price, commission);
+        let counters = match order.counters_after_fill(r.seq, qty, price, commission) {
+            Ok(c) => c,
+            Err(e) => return self.overflowed(e),
+        };
+        // The ledger first: it changes nothing when it overflows, and the order is
+        // counted only once the fill is booked.
+        if let Err(e) = self.book_fill(fill) {
+            return self.overflowed(e);
+        }
+        let Some(o) = self.orders.get_mut(order_id) else {
+            return;
+        };
+        let problems = o.apply_fill(r, qty, counters);
         for (kind, detail) in problems {
             self.flag(r, order_id, kind, detail);
         }
-        self.book_fill(fill);
     }
 
     /// A fill from [`Adjustments::extra_fills`]: booked, and counted in its order's
     /// filled quantity (the status is left as the journal says).
     fn extra_fill(&mut self, f: &Fill) {
-        if let Some(o) = f.order_id.as_ref().and_then(|id| self.orders.get_mut(id)) {
-            o.filled_qty += f.quantity;
+        let filled = match f.order_id.as_ref().and_then(|id| self.orders.get(id)) {
+            Some(o) => match add(
+                o.filled_qty,
+                f.quantity,
+                f.seq,
+                "filled quantity + quantity",
+            ) {
+                Ok(q) => Some(q),
+                Err(e) => return self.overflowed(e),
+            },
+            None => None,
+        };
+        if let Err(e) = self.book_fill(f.clone()) {
+            return self.overflowed(e);
         }
-        self.book_fill(f.clone());
+        if let (Some(q), Some(o)) = (
+            filled,
+            f.order_id.as_ref().and_then(|id| self.orders.get_mut(id)),
+        ) {
+            o.filled_qty = q;
+        }
     }
 
-    fn book_fill(&mut self, f: Fill) {
-        self.marks.insert(f.instrument_id.clone(), f.price);
-        self.ledger.book(&f);
+    /// Books a fill into the ledger (nothing changes when it overflows), then keeps it.
+    fn book_fill(&mut self, f: Fill) -> Result<()> {
+        self.ledger.book(&f)?;
+        self.marks.insert(f.instrument_id.clone(), (f.price, f.seq));
         self.fills.push(f);
+        Ok(())
     }
 }

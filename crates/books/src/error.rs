@@ -21,6 +21,24 @@ pub enum Error {
         /// Why it could not be read.
         reason: String,
     },
+    /// A record's numbers are too large for the books' arithmetic: `what` (e.g.
+    /// `data.fill_qty × data.fill_price × multiplier`) overflows a decimal (±7.9 × 10^28).
+    /// Validation refuses such values (quantities and prices are at most 10^12), but a
+    /// journal written by an older version may hold them, and the journal is
+    /// append-only. Nothing was derived. Append a `reconciliation.correction` of its fill (`target` `fill`, `field`
+    /// `quantity`, `price` or `commission`, `broker_value` the right figure), which the
+    /// books use instead, or ask for the books as of an instant before the record.
+    #[error(
+        "record {seq}: {what} overflows a decimal (±7.9e28); the books cannot be derived \
+         past it: append a reconciliation.correction of the fill, or ask for an instant before it"
+    )]
+    Overflow {
+        /// The record whose numbers overflow (`u64::MAX` for a fill that is not in the
+        /// journal, e.g. a broker's trade added by a reconciliation).
+        seq: u64,
+        /// The computation and the fields in it, e.g. `data.fill_qty × data.fill_price × multiplier`.
+        what: String,
+    },
     /// A broker statement is malformed: `location` names the element or line.
     /// Fix the file (or its export settings) and run again; nothing was written.
     #[error("{path}: {location}: {reason}")]
@@ -48,3 +66,13 @@ pub enum Error {
 
 /// The crate's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Overflow`] of record `seq`.
+    pub(crate) fn overflow(seq: u64, what: impl Into<String>) -> Error {
+        Error::Overflow {
+            seq,
+            what: what.into(),
+        }
+    }
+}

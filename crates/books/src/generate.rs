@@ -64,11 +64,11 @@ pub fn generate_statement(records: &[Record], plant: bool) -> Option<(Statement,
     let mut fee = None;
     if plant {
         // 1. A price off by a cent: the first buy of a price with cents.
-        if let Some(f) = fills
+        if let Some((f, p)) = fills
             .iter()
-            .find(|f| f.side == Side::Buy && f.price > Decimal::from(10) && f.price.scale() == 2)
+            .filter(|f| f.side == Side::Buy && f.price > Decimal::from(10) && f.price.scale() == 2)
+            .find_map(|f| Some((f, f.price.checked_add(Decimal::new(1, 2))?)))
         {
-            let p = f.price + Decimal::new(1, 2);
             adj.fill_patches.insert(
                 f.trade_id.clone(),
                 FillPatch {
@@ -109,7 +109,7 @@ pub fn generate_statement(records: &[Record], plant: bool) -> Option<(Statement,
                 .expect("a filled order has fills");
             let qty = o
                 .quantity
-                .map(|q| q - o.filled_qty)
+                .and_then(|q| q.checked_sub(o.filled_qty))
                 .filter(|q| *q > Decimal::ZERO)
                 .unwrap_or(Decimal::ONE);
             let base = last_fill
@@ -192,7 +192,9 @@ pub fn generate_statement(records: &[Record], plant: bool) -> Option<(Statement,
     );
     let mut realized: BTreeMap<&str, Decimal> = BTreeMap::new();
     for l in broker.closed_lots() {
-        *realized.entry(l.close_trade_id.as_str()).or_default() += l.gross_pnl;
+        let r = realized.entry(l.close_trade_id.as_str()).or_default();
+        // A demo statement: a sum beyond a decimal's range is left at its last value.
+        *r = r.checked_add(l.gross_pnl).unwrap_or(*r);
     }
     let mut st = Statement::new(StatementFormat::Csv);
     st.from = Some(from);
@@ -243,7 +245,7 @@ pub fn generate_statement(records: &[Record], plant: bool) -> Option<(Statement,
         st.cash.push(StatementCash {
             account_id: c.account_id.clone(),
             currency: c.currency.clone(),
-            change: c.amount + extra,
+            change: c.amount.checked_add(extra).unwrap_or(c.amount),
             location: String::new(),
         });
     }

@@ -16,6 +16,9 @@
 //! and by `−commission` (in the commission's currency), plus any cash adjustments
 //! appended by a reconciliation. Cash here is what trading did to cash: the books do
 //! not know opening balances, deposits or interest unless a correction brings them in.
+//!
+//! Every sum and product is checked: a fill whose figures would overflow a decimal is
+//! refused whole ([`Error::Overflow`] naming its seq) and leaves the ledger as it was.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -23,6 +26,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::orders::Side;
+use crate::{Error, Result};
 
 /// One execution as booked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,17 +73,36 @@ pub struct Fill {
 impl Fill {
     /// `side × quantity`.
     pub fn signed_quantity(&self) -> Decimal {
-        self.side.sign() * self.quantity
+        match self.side {
+            Side::Buy => self.quantity,
+            Side::Sell => -self.quantity,
+        }
     }
 
-    /// `quantity × price × multiplier`, positive.
-    pub fn notional(&self) -> Decimal {
-        self.quantity * self.price * self.multiplier
+    /// `quantity × price × multiplier`, positive; [`Error::Overflow`] naming the fill's
+    /// seq when it does not fit a decimal.
+    pub fn notional(&self) -> Result<Decimal> {
+        self.quantity
+            .checked_mul(self.price)
+            .and_then(|n| n.checked_mul(self.multiplier))
+            .ok_or_else(|| {
+                Error::overflow(
+                    self.seq,
+                    format!(
+                        "data.fill_qty × data.fill_price × multiplier ({} × {} × {})",
+                        self.quantity, self.price, self.multiplier
+                    ),
+                )
+            })
     }
 
     /// What the fill did to cash in `currency`, commission not included.
-    pub fn cash_flow(&self) -> Decimal {
-        -self.side.sign() * self.notional()
+    pub fn cash_flow(&self) -> Result<Decimal> {
+        let n = self.notional()?;
+        Ok(match self.side {
+            Side::Buy => -n,
+            Side::Sell => n,
+        })
     }
 }
 
@@ -195,77 +218,158 @@ pub(crate) struct PositionState {
     pub last_fill_ts: Option<i64>,
 }
 
+/// `a + b`, or the overflow of record `seq` computing `what`.
+pub(crate) fn add(a: Decimal, b: Decimal, seq: u64, what: &str) -> Result<Decimal> {
+    a.checked_add(b)
+        .ok_or_else(|| Error::overflow(seq, format!("{what} ({a} + {b})")))
+}
+
+/// `a × b`, or the overflow of record `seq` computing `what`.
+pub(crate) fn mul(a: Decimal, b: Decimal, seq: u64, what: &str) -> Result<Decimal> {
+    a.checked_mul(b)
+        .ok_or_else(|| Error::overflow(seq, format!("{what} ({a} × {b})")))
+}
+
+/// `a − b`, or the overflow of record `seq` computing `what`.
+pub(crate) fn sub(a: Decimal, b: Decimal, seq: u64, what: &str) -> Result<Decimal> {
+    a.checked_sub(b)
+        .ok_or_else(|| Error::overflow(seq, format!("{what} ({a} − {b})")))
+}
+
+/// `a ÷ b` (`b` not zero), or the overflow of record `seq` computing `what`.
+pub(crate) fn div(a: Decimal, b: Decimal, seq: u64, what: &str) -> Result<Decimal> {
+    a.checked_div(b)
+        .ok_or_else(|| Error::overflow(seq, format!("{what} ({a} ÷ {b})")))
+}
+
 impl Ledger {
-    pub fn book(&mut self, f: &Fill) {
-        *self
-            .cash
-            .entry((f.account_id.clone(), f.currency.clone()))
-            .or_default() += f.cash_flow();
-        *self
-            .cash
-            .entry((f.account_id.clone(), f.commission_currency.clone()))
-            .or_default() -= f.commission;
-        let st = self
-            .lots
-            .entry((f.account_id.clone(), f.instrument_id.clone()))
-            .or_default();
-        st.currency = f.currency.clone();
-        st.multiplier = f.multiplier;
-        st.commission += f.commission;
-        st.fills += 1;
-        st.last_fill_ts = Some(f.ts_event);
+    /// Books one fill: cash, commission, FIFO lots. Everything is computed first and
+    /// checked; on overflow nothing changes and the error names the fill's seq.
+    pub fn book(&mut self, f: &Fill) -> Result<()> {
+        let seq = f.seq;
+        let cash_key = (f.account_id.clone(), f.currency.clone());
+        let comm_key = (f.account_id.clone(), f.commission_currency.clone());
+        let cash = self.cash.get(&cash_key).copied().unwrap_or_default();
+        let cash = add(
+            cash,
+            f.cash_flow()?,
+            seq,
+            "cash + fill_qty × fill_price × multiplier",
+        )?;
+        let comm_cash = if comm_key == cash_key {
+            cash
+        } else {
+            self.cash.get(&comm_key).copied().unwrap_or_default()
+        };
+        let comm_cash = sub(comm_cash, f.commission, seq, "cash − data.commission")?;
+        let key = (f.account_id.clone(), f.instrument_id.clone());
+        let (commission_total, realized_before) = match self.lots.get(&key) {
+            Some(st) => (st.commission, st.realized),
+            None => (Decimal::ZERO, Decimal::ZERO),
+        };
+        let commission_total = add(
+            commission_total,
+            f.commission,
+            seq,
+            "position commission + data.commission",
+        )?;
         let comm_per_unit = if f.quantity.is_zero() {
             Decimal::ZERO
         } else {
-            f.commission / f.quantity
+            div(
+                f.commission,
+                f.quantity,
+                seq,
+                "data.commission ÷ data.fill_qty",
+            )?
         };
-        let sign = f.side.sign();
+        let sign_positive = matches!(f.side, Side::Buy);
+
+        // First pass: what the fill closes, checked, without changing anything.
+        let mut closes: Vec<(Decimal, ClosedLot)> = Vec::new();
+        let mut realized = realized_before;
         let mut left = f.quantity;
-        while left > Decimal::ZERO {
-            let Some(front) = st.open.front_mut() else {
-                break;
-            };
-            if front.quantity.is_sign_positive() == sign.is_sign_positive() {
-                break;
+        if let Some(st) = self.lots.get(&key) {
+            for front in &st.open {
+                if left <= Decimal::ZERO || front.quantity.is_sign_positive() == sign_positive {
+                    break;
+                }
+                let take = left.min(front.quantity.abs());
+                let long = front.quantity.is_sign_positive();
+                let points = sub(
+                    f.price,
+                    front.price,
+                    seq,
+                    "data.fill_price − the open lot's price",
+                )?;
+                let what = "(fill_price − open price) × quantity × multiplier";
+                let gross = mul(mul(points, take, seq, what)?, f.multiplier, seq, what)?;
+                let gross = if long { gross } else { -gross };
+                let commission = mul(
+                    add(
+                        front.commission_per_unit,
+                        comm_per_unit,
+                        seq,
+                        "commission per unit of both fills",
+                    )?,
+                    take,
+                    seq,
+                    "commission per unit × quantity closed",
+                )?;
+                realized = add(realized, gross, seq, "realized P&L + the lot's gross P&L")?;
+                closes.push((
+                    take,
+                    ClosedLot {
+                        account_id: f.account_id.clone(),
+                        instrument_id: f.instrument_id.clone(),
+                        currency: f.currency.clone(),
+                        multiplier: f.multiplier,
+                        direction: if long { "long" } else { "short" },
+                        quantity: take,
+                        open_ts: front.open_ts,
+                        open_price: front.price,
+                        open_trade_id: front.open_trade_id.clone(),
+                        open_seq: front.open_seq,
+                        close_ts: f.ts_event,
+                        close_price: f.price,
+                        close_trade_id: f.trade_id.clone(),
+                        close_seq: f.seq,
+                        gross_pnl: gross,
+                        commission,
+                        net_pnl: sub(gross, commission, seq, "gross P&L − commission")?,
+                    },
+                ));
+                left -= take;
             }
-            let take = left.min(front.quantity.abs());
-            let long = front.quantity.is_sign_positive();
-            let dir = if long {
-                Decimal::ONE
-            } else {
-                Decimal::NEGATIVE_ONE
-            };
-            let gross = (f.price - front.price) * take * f.multiplier * dir;
-            let commission = (front.commission_per_unit + comm_per_unit) * take;
-            self.closed.push(ClosedLot {
-                account_id: f.account_id.clone(),
-                instrument_id: f.instrument_id.clone(),
-                currency: f.currency.clone(),
-                multiplier: f.multiplier,
-                direction: if long { "long" } else { "short" },
-                quantity: take,
-                open_ts: front.open_ts,
-                open_price: front.price,
-                open_trade_id: front.open_trade_id.clone(),
-                open_seq: front.open_seq,
-                close_ts: f.ts_event,
-                close_price: f.price,
-                close_trade_id: f.trade_id.clone(),
-                close_seq: f.seq,
-                gross_pnl: gross,
-                commission,
-                net_pnl: gross - commission,
-            });
-            st.realized += gross;
-            front.quantity -= dir * take;
-            left -= take;
-            if front.quantity.is_zero() {
-                st.open.pop_front();
+        }
+
+        // Second pass: commit.
+        self.cash.insert(cash_key, cash);
+        self.cash.insert(comm_key, comm_cash);
+        let st = self.lots.entry(key).or_default();
+        st.currency = f.currency.clone();
+        st.multiplier = f.multiplier;
+        st.commission = commission_total;
+        st.realized = realized;
+        st.fills = st.fills.saturating_add(1);
+        st.last_fill_ts = Some(f.ts_event);
+        for (take, lot) in closes {
+            if let Some(front) = st.open.front_mut() {
+                // |take| <= |front.quantity|: moving it toward zero cannot overflow.
+                if front.quantity.is_sign_positive() {
+                    front.quantity -= take;
+                } else {
+                    front.quantity += take;
+                }
+                if front.quantity.is_zero() {
+                    st.open.pop_front();
+                }
             }
+            self.closed.push(lot);
         }
         if left > Decimal::ZERO {
             st.open.push_back(OpenLot {
-                quantity: sign * left,
+                quantity: if sign_positive { left } else { -left },
                 price: f.price,
                 open_ts: f.ts_event,
                 open_seq: f.seq,
@@ -273,31 +377,65 @@ impl Ledger {
                 commission_per_unit: comm_per_unit,
             });
         }
+        Ok(())
     }
 
+    /// The position of `key`, with `mark` (price, seq of its record) if any. Sums and
+    /// products are checked; the overflow names the open lot's or the mark's record.
     pub fn position(
         &self,
         key: &(String, String),
         st: &PositionState,
-        mark: Option<Decimal>,
-    ) -> Position {
-        let quantity: Decimal = st.open.iter().map(|l| l.quantity).sum();
+        mark: Option<(Decimal, u64)>,
+    ) -> Result<Position> {
+        let label = format!("position {} {}", key.0, key.1);
+        let mut quantity = Decimal::ZERO;
+        let mut cost = Decimal::ZERO;
+        for l in &st.open {
+            let what = format!("{label}: Σ quantity of its open lots");
+            quantity = add(quantity, l.quantity, l.open_seq, &what)?;
+            let what = format!("{label}: Σ quantity × price of its open lots");
+            cost = add(
+                cost,
+                mul(l.quantity, l.price, l.open_seq, &what)?,
+                l.open_seq,
+                &what,
+            )?;
+        }
         let avg_cost = if quantity.is_zero() {
             Decimal::ZERO
         } else {
-            st.open
-                .iter()
-                .map(|l| l.quantity * l.price)
-                .sum::<Decimal>()
-                / quantity
+            let seq = st.open.back().map_or(u64::MAX, |l| l.open_seq);
+            div(cost, quantity, seq, &format!("{label}: average cost"))?
         };
-        let unrealized = mark.map(|m| {
-            st.open
-                .iter()
-                .map(|l| (m - l.price) * l.quantity * st.multiplier)
-                .sum::<Decimal>()
-        });
-        Position {
+        let unrealized = match mark {
+            None => None,
+            Some((m, mark_seq)) => {
+                let mut u = Decimal::ZERO;
+                for l in &st.open {
+                    // Name whichever record brought the larger price.
+                    let seq = if m.abs() >= l.price.abs() {
+                        mark_seq
+                    } else {
+                        l.open_seq
+                    };
+                    let what = format!(
+                        "{label}: unrealized P&L (mark {m} − lot price {}) × quantity × multiplier",
+                        l.price
+                    );
+                    let points = sub(m, l.price, seq, &what)?;
+                    let pnl = mul(
+                        mul(points, l.quantity, seq, &what)?,
+                        st.multiplier,
+                        seq,
+                        &what,
+                    )?;
+                    u = add(u, pnl, seq, &what)?;
+                }
+                Some(u)
+            }
+        };
+        Ok(Position {
             account_id: key.0.clone(),
             instrument_id: key.1.clone(),
             currency: st.currency.clone(),
@@ -306,11 +444,11 @@ impl Ledger {
             avg_cost,
             realized_pnl: st.realized,
             commission: st.commission,
-            mark_price: mark,
+            mark_price: mark.map(|(m, _)| m),
             unrealized_pnl: unrealized,
             fills: st.fills,
             last_fill_ts: st.last_fill_ts,
             open_lots: st.open.iter().cloned().collect(),
-        }
+        })
     }
 }

@@ -190,6 +190,15 @@ pub struct Anomaly {
     pub detail: String,
 }
 
+/// An order's counters after one more fill (see [`Order::counters_after_fill`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FillCounters {
+    filled_qty: Decimal,
+    notional: Decimal,
+    commission: Decimal,
+    avg_fill_price: Option<Decimal>,
+}
+
 /// One order as derived from its events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Order {
@@ -284,8 +293,16 @@ impl Order {
         if self.status.is_terminal() {
             return Decimal::ZERO;
         }
-        self.quantity
-            .map_or(Decimal::ZERO, |q| (q - self.filled_qty).max(Decimal::ZERO))
+        let Some(q) = self.quantity else {
+            return Decimal::ZERO;
+        };
+        match q.checked_sub(self.filled_qty) {
+            Some(d) => d.max(Decimal::ZERO),
+            // Beyond a decimal's range: below it the answer is 0, above it the most
+            // that can be said is the largest decimal.
+            None if self.filled_qty.is_sign_negative() => Decimal::MAX,
+            None => Decimal::ZERO,
+        }
     }
 
     pub(crate) fn set_status(&mut self, r_seq: u64, ts: i64, ty: &str, to: OrderStatus) {
@@ -306,13 +323,55 @@ impl Order {
         });
     }
 
-    /// Books one fill into the order's counters and status; returns the anomalies.
+    /// The order's counters once a fill of `qty` at `price` paying `commission` is
+    /// added, computed checked: the overflow names record `seq`. Changes nothing.
+    pub(crate) fn counters_after_fill(
+        &self,
+        seq: u64,
+        qty: Decimal,
+        price: Decimal,
+        commission: Decimal,
+    ) -> crate::Result<FillCounters> {
+        use crate::ledger::{add, div, mul};
+        let filled_qty = add(
+            self.filled_qty,
+            qty,
+            seq,
+            "the order's filled quantity + data.fill_qty",
+        )?;
+        let what = "the order's notional + data.fill_qty × data.fill_price";
+        let notional = add(self.notional, mul(qty, price, seq, what)?, seq, what)?;
+        let commission = add(
+            self.commission,
+            commission,
+            seq,
+            "the order's commission + data.commission",
+        )?;
+        let avg_fill_price = if filled_qty.is_zero() {
+            None
+        } else {
+            Some(div(
+                notional,
+                filled_qty,
+                seq,
+                "the order's average fill price",
+            )?)
+        };
+        Ok(FillCounters {
+            filled_qty,
+            notional,
+            commission,
+            avg_fill_price,
+        })
+    }
+
+    /// Books one fill (its counters from [`Order::counters_after_fill`]) into the
+    /// order's counters and status; returns the anomalies.
     pub(crate) fn apply_fill(
         &mut self,
         r: &Record,
         qty: Decimal,
-        price: Decimal,
-        commission: Decimal,
+        counters: FillCounters,
     ) -> Vec<(AnomalyKind, String)> {
         let mut out = Vec::new();
         match self.status {
@@ -326,11 +385,11 @@ impl Order {
             )),
             _ => {}
         }
-        self.filled_qty += qty;
-        self.notional += qty * price;
-        self.commission += commission;
-        self.fill_count += 1;
-        self.avg_fill_price = (!self.filled_qty.is_zero()).then(|| self.notional / self.filled_qty);
+        self.filled_qty = counters.filled_qty;
+        self.notional = counters.notional;
+        self.commission = counters.commission;
+        self.fill_count = self.fill_count.saturating_add(1);
+        self.avg_fill_price = counters.avg_fill_price;
         self.first_fill_at.get_or_insert(r.ts_event);
         self.last_fill_at = Some(r.ts_event);
         if let Some(q) = self.quantity {

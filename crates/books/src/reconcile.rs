@@ -23,6 +23,11 @@
 //!    know are always major. A status where we still think the order is working and
 //!    the broker says cancelled, expired or rejected is minor.
 //!
+//! Differences are computed saturating: one beyond a decimal's range (±7.9e28, only
+//! from a journal written before validation bounded quantities and prices) shows as the
+//! largest decimal and is major. The books themselves leave out what overflows
+//! ([`crate::Books::overflows`]), so such a fill shows as missing in the books.
+//!
 //! Minor discrepancies carry a [`CorrectionPlan`] the books apply once it is recorded
 //! (see [`crate::Books`]); major ones need an operator (see [`crate::review`]).
 
@@ -398,8 +403,12 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
                     && f.quantity == t.quantity
                     && (f.ts_event - t.ts).abs() <= tol.match_time_ns
                     && !t.price.is_zero()
-                    && ((f.price - t.price).abs() / t.price * Decimal::from(10_000))
-                        <= tol.match_price_bps
+                    && f.price
+                        .saturating_sub(t.price)
+                        .abs()
+                        .checked_div(t.price)
+                        .and_then(|x| x.checked_mul(Decimal::from(10_000)))
+                        .is_some_and(|bps| bps <= tol.match_price_bps)
             })
             .min_by_key(|(_, f)| (f.ts_event - t.ts).abs())
             .map(|(i, _)| i);
@@ -463,7 +472,7 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
                 "price" => patch.price = Some(b),
                 _ => patch.commission = Some(b),
             }
-            let diff = b - o;
+            let diff = b.saturating_sub(o);
             let sev = severity(diff, bound);
             out.push(
                 "trade",
@@ -620,13 +629,13 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
             let adj_q = adjusted
                 .position(&account, &inst)
                 .map_or(Decimal::ZERO, |p| p.quantity);
-            let unexplained = broker_q - adj_q;
+            let unexplained = broker_q.saturating_sub(adj_q);
             if unexplained.is_zero() {
                 continue;
             }
             out.push(
                 "position", "quantity", &account, Some(inst.clone()), &inst,
-                Some(broker_q.to_string()), Some(ours_q.to_string()), Some(broker_q - ours_q), Some(unexplained),
+                Some(broker_q.to_string()), Some(ours_q.to_string()), Some(broker_q.saturating_sub(ours_q)), Some(unexplained),
                 Severity::Major, None, bp.map(|p| p.location.clone()), None,
                 format!("position in {inst}: {broker_q} at the broker, {ours_q} in the books; {unexplained} not explained by the trade breaks"),
             );
@@ -638,18 +647,20 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
     for c in &statement.cash {
         cash_compared += 1;
         let change = |after: &Books, before: &Books| {
-            after.cash_of(&c.account_id, &c.currency) - before.cash_of(&c.account_id, &c.currency)
+            after
+                .cash_of(&c.account_id, &c.currency)
+                .saturating_sub(before.cash_of(&c.account_id, &c.currency))
         };
         let ours_change = change(&books, &raw_before);
         let adj_change = change(&adjusted, &adj_before);
-        let unexplained = c.change - adj_change;
+        let unexplained = c.change.saturating_sub(adj_change);
         if unexplained.is_zero() {
             continue;
         }
         let key = format!("{}:{}", c.account_id, c.currency);
         out.push(
             "cash", "change", &c.account_id, None, &key,
-            Some(c.change.to_string()), Some(ours_change.to_string()), Some(c.change - ours_change), Some(unexplained),
+            Some(c.change.to_string()), Some(ours_change.to_string()), Some(c.change.saturating_sub(ours_change)), Some(unexplained),
             severity(unexplained, tol.cash_minor), None, Some(c.location.clone()),
             Some(CorrectionPlan::Cash { currency: c.currency.clone(), amount: unexplained, effective_at: to }),
             format!("cash change in {}: {} at the broker, {ours_change} in the books; {unexplained} not explained by the trade breaks", c.currency, c.change),
@@ -660,26 +671,26 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
     let mut broker_pnl: BTreeMap<(String, String), Decimal> = BTreeMap::new();
     for t in statement.trades.iter().filter(|t| t.realized_pnl.is_some()) {
         let inst = our_instrument(&t.account_id, &t.instrument);
-        *broker_pnl.entry((t.account_id.clone(), inst)).or_default() +=
-            t.realized_pnl.unwrap_or_default();
+        let v = broker_pnl.entry((t.account_id.clone(), inst)).or_default();
+        *v = v.saturating_add(t.realized_pnl.unwrap_or_default());
     }
     let realized_in = |b: &Books, before: &Books, account: &str, inst: &str| {
         let r = |x: &Books| {
             x.position(account, inst)
                 .map_or(Decimal::ZERO, |p| p.realized_pnl)
         };
-        r(b) - r(before)
+        r(b).saturating_sub(r(before))
     };
     for ((account, inst), bv) in &broker_pnl {
         let ours_v = realized_in(&books, &raw_before, account, inst);
         let adj_v = realized_in(&adjusted, &adj_before, account, inst);
-        let unexplained = *bv - adj_v;
+        let unexplained = bv.saturating_sub(adj_v);
         if unexplained.is_zero() {
             continue;
         }
         out.push(
             "realized_pnl", "amount", account, Some(inst.clone()), inst,
-            Some(bv.to_string()), Some(ours_v.to_string()), Some(*bv - ours_v), Some(unexplained),
+            Some(bv.to_string()), Some(ours_v.to_string()), Some(bv.saturating_sub(ours_v)), Some(unexplained),
             severity(unexplained, tol.realized_pnl_minor), None, None,
             Some(CorrectionPlan::RealizedPnl { amount: unexplained, effective_at: to }),
             format!("realized P&L of {inst}: {bv} at the broker, {ours_v} in the books; {unexplained} not explained by the trade breaks"),
@@ -760,8 +771,8 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
                     &o.order_id,
                     Some(bq.to_string()),
                     Some(ours_o.filled_qty.to_string()),
-                    Some(bq - ours_o.filled_qty),
-                    Some(bq - adj_q),
+                    Some(bq.saturating_sub(ours_o.filled_qty)),
+                    Some(bq.saturating_sub(adj_q)),
                     Severity::Major,
                     None,
                     loc,

@@ -191,7 +191,7 @@ fn multipliers_and_two_currencies() {
         b.cash_of("U1", "USD"),
         d("-1537.50") - d("12.60") - d("1.00")
     );
-    let r = b.realized_by_currency();
+    let r = b.realized_by_currency().unwrap();
     assert_eq!(r[&("U1".to_string(), "USD".to_string())], d("-1537.50"));
     assert_eq!(r[&("U1".to_string(), "EUR".to_string())], d("22.00"));
 }

@@ -19,6 +19,28 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+/// The largest magnitude of a quantity or a price in a known type's `data`
+/// (`quantity`, `price`, `stop_price`, `fill_qty`, `fill_price`, `cum_qty`,
+/// `leaves_qty`, a position's `quantity` and `avg_price`, a signal's `price`): 10^12.
+///
+/// Why: the books multiply these (`quantity × price × multiplier`) and add the products
+/// up over every fill, and a `rust_decimal::Decimal` ends at ±7.9 × 10^28. With both
+/// factors at most 10^12 a fill's notional is at most 10^24, which leaves a factor of
+/// 79,000 for contract multipliers and sums over many fills before anything can overflow.
+/// 10^15 would not do: 10^15 × 10^15 already overflows on one fill. 10^12 is still far
+/// above any real quantity (a trillion units) or price (a trillion per unit, in any
+/// currency). Larger values are refused naming the field.
+pub const MAX_QUANTITY_OR_PRICE: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
+/// The largest magnitude of any other decimal of a known type's `data` (commissions,
+/// P&L, cash, equity, slippage in bps, signal strength): 10^18.
+///
+/// Why: the books and reports only add these up (a commission is also shared pro rata
+/// over the quantity it paid for), so 10^18 leaves a factor of 79 billion before a sum
+/// can overflow a `rust_decimal::Decimal` (±7.9 × 10^28), while a quintillion still
+/// exceeds any real balance in any currency. Larger values are refused naming the field.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA764_0000, 0x0DE0_B6B3, 0, false, 0);
+
 /// A parsed decimal and whether its text already was the canonical form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Parsed {
@@ -168,6 +190,17 @@ mod tests {
 
     fn canon(s: &str) -> String {
         parse_decimal(s).unwrap().to_string()
+    }
+
+    #[test]
+    fn bounds_are_powers_of_ten() {
+        assert_eq!(MAX_QUANTITY_OR_PRICE, Decimal::from(10u64.pow(12)));
+        assert_eq!(MAX_AMOUNT, Decimal::from(10u64.pow(18)));
+        // The largest notional of one fill leaves room for sums and multipliers.
+        let notional = MAX_QUANTITY_OR_PRICE.checked_mul(MAX_QUANTITY_OR_PRICE);
+        assert!(notional
+            .and_then(|n| n.checked_mul(Decimal::from(10_000)))
+            .is_some());
     }
 
     #[test]

@@ -27,6 +27,9 @@
 //! - Decimals (money, quantities) are JSON strings or numbers, read exactly from their
 //!   text, never through `f64` (see [`parse_decimal`]); they are written back as strings
 //!   in normalized form: the scale is kept (`"10.50"`), a number `100` becomes `"100"`.
+//!   Quantities and prices of the known types are at most [`MAX_QUANTITY_OR_PRICE`]
+//!   (10^12) in magnitude, other decimals at most [`MAX_AMOUNT`] (10^18), so that the
+//!   books' arithmetic (`quantity × price`, sums over fills) cannot overflow.
 //! - Times ([`parse_time`], [`format_time`]) are ns since the Unix epoch, UTC, in `i64`.
 //!
 //! # Example
@@ -79,7 +82,7 @@ mod time;
 mod types;
 mod validate;
 
-pub use decimal::parse_decimal;
+pub use decimal::{parse_decimal, MAX_AMOUNT, MAX_QUANTITY_OR_PRICE};
 pub use error::{FieldError, ValidationErrors};
 pub use event::{Entity, Event};
 pub use time::{format_time, parse_time};

@@ -20,6 +20,16 @@ pub(crate) enum Sign {
     Any,
 }
 
+/// How large a decimal field may be (see [`crate::MAX_QUANTITY_OR_PRICE`] and
+/// [`crate::MAX_AMOUNT`] for why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Magnitude {
+    /// Quantities and prices, which the books multiply: at most 10^12.
+    QuantityOrPrice,
+    /// Amounts the books only add up (commissions, P&L, cash, scores): at most 10^18.
+    Amount,
+}
+
 /// The JSON a field of `data` must hold. `null` is never accepted except by [`Kind::Any`]:
 /// leave an optional field out instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +38,9 @@ pub(crate) enum Kind {
     Text,
     /// An identifier: non-empty, at most 128 characters, no control characters.
     Id,
-    /// A decimal, written back as a string in normalized form (see `decimal.rs`).
-    Decimal(Sign),
+    /// A decimal of at most this magnitude, written back as a string in normalized
+    /// form (see `decimal.rs`).
+    Decimal(Sign, Magnitude),
     /// One of these lowercase words; matched ignoring ASCII case, written lowercase.
     Choice(&'static [&'static str]),
     /// `true` or `false`.
@@ -121,9 +132,14 @@ const DECISIONS: &[&str] = &["approved", "rejected", "warning"];
 
 const TEXT: Kind = Kind::Text;
 const ID: Kind = Kind::Id;
-const POS: Kind = Kind::Decimal(Sign::Positive);
-const NON_NEG: Kind = Kind::Decimal(Sign::NonNegative);
-const DEC: Kind = Kind::Decimal(Sign::Any);
+/// A positive quantity or price.
+const POS: Kind = Kind::Decimal(Sign::Positive, Magnitude::QuantityOrPrice);
+/// A non-negative quantity (cumulative, remaining).
+const NON_NEG: Kind = Kind::Decimal(Sign::NonNegative, Magnitude::QuantityOrPrice);
+/// A signed quantity or price (a position's size, its average price).
+const SIGNED_QTY: Kind = Kind::Decimal(Sign::Any, Magnitude::QuantityOrPrice);
+/// A signed amount: P&L, cash, commission (rebates are negative), bps, scores.
+const DEC: Kind = Kind::Decimal(Sign::Any, Magnitude::Amount);
 
 const ORDER: &[Need] = &[Need::Trader, Need::Instrument, Need::OrderEntity];
 const POSITION: &[Need] = &[Need::Instrument, Need::Account];
@@ -132,8 +148,8 @@ const NO_RULES: &[Rule] = &[];
 const REASON_ONLY: &[Field] = &[req("reason", TEXT)];
 const OPTIONAL_REASON: &[Field] = &[opt("reason", TEXT)];
 const POSITION_FIELDS: &[Field] = &[
-    req("quantity", DEC),
-    opt("avg_price", DEC),
+    req("quantity", SIGNED_QTY),
+    opt("avg_price", SIGNED_QTY),
     opt("realized_pnl", DEC),
     opt("unrealized_pnl", DEC),
     opt("currency", TEXT),
@@ -168,7 +184,7 @@ pub(crate) const TYPES: &[TypeSpec] = &[
         &[
             req("direction", Kind::Choice(DIRECTIONS)),
             opt("strength", DEC),
-            opt("price", DEC),
+            opt("price", SIGNED_QTY),
         ],
         NO_RULES,
     ),

@@ -14,7 +14,9 @@ use serde_json::{Map, Number, Value};
 use crate::decimal;
 use crate::error::{report, Problems};
 use crate::event::{Entity, Event};
-use crate::types::{classify, family_members, suggest, Class, Kind, Need, Rule, Sign, TypeSpec};
+use crate::types::{
+    classify, family_members, suggest, Class, Kind, Magnitude, Need, Rule, Sign, TypeSpec,
+};
 
 /// The longest identifier accepted (`source`, `*_id`, entity kind and id, actor id).
 pub(crate) const MAX_ID_CHARS: usize = 128;
@@ -352,7 +354,7 @@ pub(crate) fn check_value(kind: Kind, value: &Value) -> Result<Option<Value>, St
             Value::String(s) => id_problem(s).map_or(Ok(None), |r| Err(r.to_owned())),
             _ => wrong("a string"),
         },
-        Kind::Decimal(sign) => {
+        Kind::Decimal(sign, magnitude) => {
             let parsed = decimal::from_value(value)?;
             let d = parsed.value;
             let problem = match sign {
@@ -366,6 +368,19 @@ pub(crate) fn check_value(kind: Kind, value: &Value) -> Result<Option<Value>, St
             };
             if let Some(reason) = problem {
                 return Err(format!("{reason}, not {d}"));
+            }
+            let (max, what) = match magnitude {
+                Magnitude::QuantityOrPrice => (
+                    decimal::MAX_QUANTITY_OR_PRICE,
+                    "10^12 in magnitude, so that quantity × price cannot overflow the books' arithmetic",
+                ),
+                Magnitude::Amount => (
+                    decimal::MAX_AMOUNT,
+                    "10^18 in magnitude, so that sums cannot overflow the books' arithmetic",
+                ),
+            };
+            if d.abs() > max {
+                return Err(format!("must be at most {what}, not {d}"));
             }
             Ok((!parsed.canonical).then(|| Value::String(d.to_string())))
         }
@@ -437,7 +452,7 @@ mod tests {
 
     #[test]
     fn decimals_normalize_to_strings_and_respect_sign() {
-        let pos = Kind::Decimal(Sign::Positive);
+        let pos = Kind::Decimal(Sign::Positive, Magnitude::QuantityOrPrice);
         assert_eq!(check_value(pos, &v("100")), Ok(Some(v("\"100\""))));
         assert_eq!(check_value(pos, &v("\"10.50\"")), Ok(None));
         assert_eq!(check_value(pos, &v("\"010.50\"")), Ok(Some(v("\"10.50\""))));
@@ -447,14 +462,28 @@ mod tests {
         assert!(check_value(pos, &v("\"abc\"")).is_err());
         assert!(check_value(pos, &v("true")).is_err());
         assert!(check_value(pos, &v("null")).is_err());
-        let non_neg = Kind::Decimal(Sign::NonNegative);
+        let non_neg = Kind::Decimal(Sign::NonNegative, Magnitude::QuantityOrPrice);
         assert_eq!(check_value(non_neg, &v("0")), Ok(Some(v("\"0\""))));
         assert_eq!(check_value(non_neg, &v("\"-0\"")), Ok(Some(v("\"0\""))));
         assert!(check_value(non_neg, &v("-0.01")).is_err());
         assert_eq!(
-            check_value(Kind::Decimal(Sign::Any), &v("-0.01")),
+            check_value(Kind::Decimal(Sign::Any, Magnitude::Amount), &v("-0.01")),
             Ok(Some(v("\"-0.01\"")))
         );
+        // Bounds: 10^12 for quantities and prices, 10^18 for amounts, either sign.
+        assert_eq!(check_value(pos, &v("\"1000000000000\"")), Ok(None));
+        let err = check_value(pos, &v("\"1000000000000.01\"")).unwrap_err();
+        assert!(
+            err.contains("at most 10^12") && err.contains("1000000000000.01"),
+            "{err}"
+        );
+        let amount = Kind::Decimal(Sign::Any, Magnitude::Amount);
+        assert_eq!(
+            check_value(amount, &v("\"-1000000000000000000\"")),
+            Ok(None)
+        );
+        let err = check_value(amount, &v("\"-1000000000000000001\"")).unwrap_err();
+        assert!(err.contains("at most 10^18"), "{err}");
     }
 
     #[test]

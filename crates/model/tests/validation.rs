@@ -389,10 +389,103 @@ fn decimals_from_numbers_and_strings_give_the_same_body() {
     let mut line = serde_json::to_string(&v).unwrap();
     line = line.replace(
         r#""fill_price":"1""#,
-        r#""fill_price":12345678901234567.123456789"#,
+        r#""fill_price":1234567.12345678901234567"#,
     );
     let e = Event::from_json(line.as_bytes()).unwrap();
-    assert_eq!(e.data["fill_price"], json!("12345678901234567.123456789"));
+    assert_eq!(e.data["fill_price"], json!("1234567.12345678901234567"));
+}
+
+/// The issue's order: quantity and price at `Decimal::MAX`, which made every books
+/// reader panic once two fills were recorded.
+const HUGE: &str = "79228162514264337593543950335";
+
+#[test]
+fn quantities_and_prices_beyond_ten_to_the_twelve_are_refused_naming_the_field() {
+    // The order of the issue: every decimal at Decimal::MAX, all named at once.
+    let v = order(
+        "order.submitted",
+        json!({"side": "buy", "order_type": "limit", "quantity": HUGE, "price": HUGE}),
+    );
+    let err = parse(&v).unwrap_err();
+    assert_eq!(fields(&err), ["data.quantity", "data.price"], "{err}");
+    for f in ["data.quantity", "data.price"] {
+        let why = reason(&err, f);
+        assert!(why.contains("must be at most 10^12"), "{f}: {why}");
+        assert!(why.contains("overflow"), "{f}: {why}");
+        assert!(why.ends_with(&format!("not {HUGE}")), "{f}: {why}");
+    }
+    // Its fills: every field the books multiply, as numbers or strings, any sign.
+    let fill = order(
+        "order.filled",
+        json!({"fill_qty": HUGE, "fill_price": "-1e13", "trade_id": "X",
+               "cum_qty": "1000000000000.5", "leaves_qty": 2e12}),
+    );
+    let err = parse(&fill).unwrap_err();
+    assert_eq!(
+        fields(&err),
+        [
+            "data.fill_qty",
+            "data.fill_price",
+            "data.cum_qty",
+            "data.leaves_qty"
+        ],
+        "{err}"
+    );
+    // A negative price is refused for its sign first.
+    assert!(reason(&err, "data.fill_price").contains("greater than 0"));
+    assert!(reason(&err, "data.leaves_qty").contains("at most 10^12"));
+    // Position sizes may be short, but not huge.
+    let pos = with(
+        with(
+            plain(
+                "position.snapshot",
+                json!({"quantity": "-1000000000001", "avg_price": "1"}),
+            ),
+            "instrument_id",
+            json!("AAPL"),
+        ),
+        "account_id",
+        json!("ACC-1"),
+    );
+    let err = parse(&pos).unwrap_err();
+    assert_eq!(fields(&err), ["data.quantity"], "{err}");
+    // The bound itself is accepted, with any scale.
+    let ok = order(
+        "order.filled",
+        json!({"fill_qty": "1000000000000", "fill_price": "999999999999.9999", "trade_id": "X"}),
+    );
+    assert!(parse(&ok).is_ok());
+    // Events built in code follow the same bound.
+    let e = Event::new("order.modified", TS, "oms", "trader:T-1")
+        .with_trader("T-1")
+        .with_instrument("AAPL")
+        .with_entity("order", "O-1")
+        .with_data("quantity", HUGE);
+    assert_eq!(fields(&e.validate().unwrap_err()), ["data.quantity"]);
+}
+
+#[test]
+fn amounts_beyond_ten_to_the_eighteen_are_refused_naming_the_field() {
+    let fill = order(
+        "order.filled",
+        json!({"fill_qty": "1", "fill_price": "1", "trade_id": "X",
+               "commission": format!("-{HUGE}"), "slippage_bps": "1000000000000000000"}),
+    );
+    let err = parse(&fill).unwrap_err();
+    assert_eq!(fields(&err), ["data.commission"], "{err}");
+    let why = reason(&err, "data.commission");
+    assert!(why.contains("must be at most 10^18"), "{why}");
+    assert!(why.contains(&format!("not -{HUGE}")), "{why}");
+    // A large balance (in any currency) is still accepted.
+    let acct = with(
+        plain(
+            "account.snapshot",
+            json!({"currency": "JPY", "cash": "12000000000000000"}),
+        ),
+        "account_id",
+        json!("ACC-1"),
+    );
+    assert!(parse(&acct).is_ok());
 }
 
 #[test]
@@ -740,12 +833,9 @@ fn id() -> impl Strategy<Value = String> {
 }
 
 fn decimal(positive: bool) -> impl Strategy<Value = (String, bool)> {
-    // (text, as a JSON number?)
-    let mantissa = if positive {
-        1i64..i64::MAX
-    } else {
-        i64::MIN + 1..i64::MAX
-    };
+    // (text, as a JSON number?), within the bound on quantities and prices (10^12).
+    const MAX: i64 = 1_000_000_000_000;
+    let mantissa = if positive { 1i64..MAX } else { -MAX..MAX };
     (mantissa, 0u32..12, any::<bool>()).prop_map(|(m, scale, as_number)| {
         (rust_decimal::Decimal::new(m, scale).to_string(), as_number)
     })

@@ -93,6 +93,10 @@ pub enum GapKind {
     NotApproved,
     /// An order on a recommendation that was suppressed.
     Suppressed,
+    /// Fills whose quantities add up to more than a decimal holds (±7.9e28): only in a
+    /// journal written before validation bounded quantities (10^12). The fills are
+    /// still listed; their sum, and so the overfill check, stops at this record.
+    Overflow,
 }
 
 /// Builds the trail of `id`.
@@ -188,6 +192,8 @@ struct OrderState {
     submitted: Option<u64>,
     quantity: Option<Decimal>,
     filled: Decimal,
+    /// The sum of the fills overflowed a decimal: fills are no longer summed.
+    overflowed: bool,
     overfill_flagged: bool,
     ended: Option<(u64, String)>,
 }
@@ -347,16 +353,32 @@ pub(crate) fn find_gaps(records: &[Record]) -> Vec<Gap> {
                         ),
                     });
                 }
-                st.filled += qty;
+                if st.overflowed {
+                    continue;
+                }
+                let before = st.filled;
+                let Some(filled) = before.checked_add(qty) else {
+                    st.overflowed = true;
+                    gaps.push(Gap {
+                        seq: *seq,
+                        kind: GapKind::Overflow,
+                        message: format!(
+                            "fill of {qty} on order {order}: its fills add up to more than a \
+                             decimal holds (±7.9e28; {before} + {qty}), quantities recorded \
+                             before validation bounded them to 10^12; fills are not summed past it"
+                        ),
+                    });
+                    continue;
+                };
+                st.filled = filled;
                 if let Some(q) = st.quantity {
-                    if st.filled > q && !st.overfill_flagged {
+                    if filled > q && !st.overfill_flagged {
                         st.overfill_flagged = true;
                         gaps.push(Gap {
                             seq: *seq,
                             kind: GapKind::Overfill,
                             message: format!(
-                                "fills on order {order} add up to {}, more than its quantity {q}",
-                                st.filled
+                                "fills on order {order} add up to {filled}, more than its quantity {q}"
                             ),
                         });
                     }

@@ -519,3 +519,40 @@ fn the_rule_matches_a_brute_force_closure_on_random_journals() {
         }
     }
 }
+
+/// The issue's order (quantity and price `Decimal::MAX`, two fills), appended raw as an
+/// older version could: the trail is told, and the fill whose quantity makes the sum
+/// overflow is a gap naming it, not a panic.
+#[test]
+fn fills_whose_sum_overflows_a_decimal_are_a_gap_not_a_panic() {
+    const HUGE: &str = "79228162514264337593543950335";
+    let f = fixture();
+    let submitted = f.add(ev(
+        "order.submitted",
+        "order",
+        "O-1",
+        &[],
+        &format!(r#""side":"buy","quantity":"{HUGE}","order_type":"limit","price":"{HUGE}""#),
+    ));
+    f.add(ev("order.accepted", "order", "O-1", &[], ""));
+    let fill = |t: &str| format!(r#""fill_qty":"{HUGE}","fill_price":"{HUGE}","trade_id":"{t}""#);
+    let first = f.add(ev("order.filled", "order", "O-1", &[], &fill("X1")));
+    let second = f.add(ev("order.filled", "order", "O-1", &[], &fill("X2")));
+    let trail = f.inv.trail("O-1").unwrap();
+    let seqs: Vec<u64> = trail.records.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, vec![submitted, submitted + 1, first, second]);
+    let overflow: Vec<&tradetrail_query::Gap> = trail
+        .gaps
+        .iter()
+        .filter(|g| g.kind == GapKind::Overflow)
+        .collect();
+    assert_eq!(overflow.len(), 1, "{:?}", trail.gaps);
+    assert_eq!(overflow[0].seq, second);
+    assert!(
+        overflow[0].message.contains("±7.9e28"),
+        "{}",
+        overflow[0].message
+    );
+    // The first fill equals the order's quantity: no overfill is claimed.
+    assert!(trail.gaps.iter().all(|g| g.kind != GapKind::Overfill));
+}

@@ -61,11 +61,12 @@ fn admits(scope: &Scope, r: &Record) -> bool {
         && ok(&scope.account_id, &r.account_id)
 }
 
-/// The books as of `at` (inclusive), or of everything read.
-pub(crate) fn books_at(records: &[Record], at: Option<i64>) -> Books {
+/// The books as of `at` (inclusive), or of everything read; [`crate::Error::Overflow`]
+/// naming the record whose numbers overflow a decimal.
+pub(crate) fn books_at(records: &[Record], at: Option<i64>) -> Result<Books> {
     let opts = match at {
         Some(t) => BooksOptions::at(t),
         None => BooksOptions::default(),
     };
-    Books::from_records(records, &opts)
+    Ok(Books::try_from_records(records, &opts)?)
 }

@@ -24,6 +24,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use tradetrail_query::Investigator;
 
+use crate::error::{add, div, mul, sub};
 use crate::record::{load, Rec};
 use crate::scope::ReportFilter;
 use crate::stats::{dec, fixed, ms, Percentiles, WeightedMean};
@@ -137,7 +138,10 @@ struct Order {
     accepted_ts: Option<i64>,
     first_fill_ts: Option<i64>,
     filled: Decimal,
-    fills: Vec<(Decimal, Decimal)>,
+    /// (quantity, price, seq) of each fill.
+    fills: Vec<(Decimal, Decimal, u64)>,
+    /// The submission's seq.
+    seq: u64,
     rejected: Option<(String, Option<String>, Option<String>)>,
     cancelled: bool,
     expired: bool,
@@ -153,7 +157,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, o: &Order) {
+    fn add(&mut self, o: &Order) -> Result<()> {
         let g = &mut self.g;
         g.orders += 1;
         if o.accepted_ts.is_some() {
@@ -171,15 +175,26 @@ impl Acc {
             g.partially_filled += 1;
         }
         g.fills += o.fills.len() as u64;
-        g.ordered_qty += o.qty;
-        g.filled_qty += o.filled;
-        for &(q, p) in &o.fills {
-            let notional = q * p;
-            if let Some(b) = bps(o.sign, p, o.decision) {
-                self.dec.add(b, notional);
+        g.ordered_qty = add(
+            g.ordered_qty,
+            o.qty,
+            o.seq,
+            "ordered quantity + data.quantity",
+        )?;
+        let last = o.fills.last().map_or(o.seq, |f| f.2);
+        g.filled_qty = add(
+            g.filled_qty,
+            o.filled,
+            last,
+            "filled quantity + data.fill_qty",
+        )?;
+        for &(q, p, seq) in &o.fills {
+            let notional = mul(q, p, seq, "data.fill_qty × data.fill_price")?;
+            if let Some(b) = bps_of(o.sign, p, o.decision, seq)? {
+                self.dec.add(b, notional, seq)?;
             }
-            if let Some(b) = bps(o.sign, p, o.arrival) {
-                self.arr.add(b, notional);
+            if let Some(b) = bps_of(o.sign, p, o.arrival, seq)? {
+                self.arr.add(b, notional, seq)?;
             }
         }
         if let Some(a) = o.accepted_ts {
@@ -188,12 +203,14 @@ impl Acc {
         if let Some(f) = o.first_fill_ts {
             self.fill.push(f - o.submitted_ts);
         }
+        Ok(())
     }
 
     fn finish(self, key: String) -> ExecutionGroup {
         let mut g = self.g;
         g.key = key;
-        g.fill_ratio = (!g.ordered_qty.is_zero()).then(|| fixed(g.filled_qty / g.ordered_qty, 4));
+        // `None` also when the ratio is beyond a decimal (a tiny order, a huge fill).
+        g.fill_ratio = g.filled_qty.checked_div(g.ordered_qty).map(|r| fixed(r, 4));
         g.slippage_vs_decision_bps = self.dec.mean(2);
         g.fills_with_decision = self.dec.count();
         g.slippage_vs_arrival_bps = self.arr.mean(2);
@@ -204,10 +221,26 @@ impl Acc {
     }
 }
 
-/// Slippage in bps of a fill at `p` against `reference`, signed so a cost is positive.
+/// Slippage in bps of a fill at `p` against `reference`, signed so a cost is positive;
+/// `None` without a (non-zero) reference or when the figure overflows a decimal.
 pub fn bps(sign: Decimal, p: Decimal, reference: Option<Decimal>) -> Option<Decimal> {
-    let r = reference.filter(|r| !r.is_zero())?;
-    Some(sign * (p - r) / r * Decimal::from(10_000))
+    bps_of(sign, p, reference, u64::MAX).ok().flatten()
+}
+
+/// [`bps`] of the fill record `seq`, checked: the overflow names it.
+fn bps_of(
+    sign: Decimal,
+    p: Decimal,
+    reference: Option<Decimal>,
+    seq: u64,
+) -> Result<Option<Decimal>> {
+    let Some(r) = reference.filter(|r| !r.is_zero()) else {
+        return Ok(None);
+    };
+    let what = "slippage: (data.fill_price − reference price) ÷ reference × 10 000";
+    let x = div(sub(p, r, seq, what)?, r, seq, what)?;
+    let x = mul(x, Decimal::from(10_000), seq, what)?;
+    Ok(Some(if sign.is_sign_negative() { -x } else { x }))
 }
 
 fn side_sign(side: Option<&str>) -> Decimal {
@@ -236,7 +269,7 @@ pub fn execution(inv: &Investigator, filter: &ReportFilter) -> Result<ExecutionR
         filter.to,
         &["order.*", "recommendation.generated"],
     )?;
-    let mut report = execution_from(&loaded.records, filter);
+    let mut report = execution_from(&loaded.records, filter)?;
     report
         .notes
         .extend(crate::record::unreadable_note(loaded.unreadable));
@@ -245,7 +278,7 @@ pub fn execution(inv: &Investigator, filter: &ReportFilter) -> Result<ExecutionR
 
 /// The report from records already read (in `seq` order; records before
 /// `filter.from` serve as context only).
-pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport {
+pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> Result<ExecutionReport> {
     let in_range = |ts: i64| filter.contains(ts);
     let mut decisions: HashMap<String, Decimal> = HashMap::new();
     // Every fill's (ts_event, price) per instrument, for arrival prices.
@@ -304,6 +337,7 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
                     strategy: r.strategy_id.clone().unwrap_or_else(|| "-".into()),
                     decision,
                     arrival,
+                    seq: r.seq,
                     ..Order::default()
                 },
             );
@@ -333,8 +367,13 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
                     continue;
                 };
                 o.first_fill_ts.get_or_insert(r.ts_event);
-                o.filled += q;
-                o.fills.push((q, p));
+                o.filled = add(
+                    o.filled,
+                    q,
+                    r.seq,
+                    "the order's filled quantity + data.fill_qty",
+                )?;
+                o.fills.push((q, p, r.seq));
             }
             "order.rejected" => {
                 o.rejected = Some((
@@ -364,16 +403,16 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
             .clone()
             .or_else(|| venue_of_instrument(&o.instrument).map(str::to_owned))
             .unwrap_or_else(|| "unknown".into());
-        total.add(o);
-        by_venue.entry(venue).or_default().add(o);
-        by_trader.entry(o.trader.clone()).or_default().add(o);
-        by_strategy.entry(o.strategy.clone()).or_default().add(o);
+        total.add(o)?;
+        by_venue.entry(venue).or_default().add(o)?;
+        by_trader.entry(o.trader.clone()).or_default().add(o)?;
+        by_strategy.entry(o.strategy.clone()).or_default().add(o)?;
         if let Some(r) = &o.rejected {
             *reasons.entry(r.clone()).or_default() += 1;
         }
-        for &(_, p) in &o.fills {
-            slip_dec.extend(bps(o.sign, p, o.decision));
-            slip_arr.extend(bps(o.sign, p, o.arrival));
+        for &(_, p, seq) in &o.fills {
+            slip_dec.extend(bps_of(o.sign, p, o.decision, seq)?);
+            slip_arr.extend(bps_of(o.sign, p, o.arrival, seq)?);
         }
     }
     let mut reject_reasons: Vec<RejectReason> = reasons
@@ -398,7 +437,7 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
              before it: no slippage against the decision price for them"
         ));
     }
-    ExecutionReport {
+    Ok(ExecutionReport {
         filter: filter.clone(),
         range: filter.describe(),
         totals: total.finish("all".into()),
@@ -409,15 +448,20 @@ pub fn execution_from(records: &[Rec], filter: &ReportFilter) -> ExecutionReport
         histogram_vs_decision: histogram(&slip_dec),
         histogram_vs_arrival: histogram(&slip_arr),
         notes,
-    }
+    })
 }
 
 /// Bins values into at most 40 bins of a round width (1, 2 or 5 × 10ⁿ bps) whose
-/// edges are multiples of the width.
+/// edges are multiples of the width. No bins when a value is beyond ±10^26 bps (only
+/// from records with absurd prices), where the bin edges could overflow a decimal.
 pub fn histogram(values: &[Decimal]) -> Vec<Bin> {
     let (Some(min), Some(max)) = (values.iter().min(), values.iter().max()) else {
         return Vec::new();
     };
+    let limit = Decimal::from_i128_with_scale(10i128.pow(26), 0);
+    if min.abs() > limit || max.abs() > limit {
+        return Vec::new();
+    }
     let span = *max - *min;
     let mut width = Decimal::new(1, 2);
     let steps = [Decimal::from(2), Decimal::new(25, 1), Decimal::from(2)];

@@ -26,11 +26,12 @@ use tradetrail_books::{Books, Record};
 use tradetrail_query::Investigator;
 
 use crate::books_input::{books_at, books_records};
+use crate::error::{add, sub};
 use crate::execution::to_f64;
 use crate::scope::{day_of, format_date, midnight, ReportFilter};
 use crate::stats::{dec, fixed};
 use crate::table::{Chart, Table, Tabular};
-use crate::Result;
+use crate::{Error, Result};
 
 const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// Beyond this many days, unrealized P&L is not marked day by day (it needs the books
@@ -87,17 +88,27 @@ struct Acc {
     commission: Decimal,
     unrealized_change: Decimal,
     lot_nets: Vec<Decimal>,
+    /// The last record added (what an overflow of a sum names).
+    seq: u64,
 }
 
 impl Acc {
-    fn merge(&mut self, o: &Acc) {
+    fn merge(&mut self, o: &Acc) -> Result<()> {
+        let seq = o.seq;
         self.trades += o.trades;
-        self.volume += o.volume;
-        self.notional += o.notional;
-        self.realized_gross += o.realized_gross;
-        self.commission += o.commission;
-        self.unrealized_change += o.unrealized_change;
+        self.volume = add(self.volume, o.volume, seq, "volume")?;
+        self.notional = add(self.notional, o.notional, seq, "notional")?;
+        self.realized_gross = add(self.realized_gross, o.realized_gross, seq, "realized P&L")?;
+        self.commission = add(self.commission, o.commission, seq, "commission")?;
+        self.unrealized_change = add(
+            self.unrealized_change,
+            o.unrealized_change,
+            seq,
+            "unrealized P&L change",
+        )?;
         self.lot_nets.extend_from_slice(&o.lot_nets);
+        self.seq = self.seq.max(seq);
+        Ok(())
     }
 
     fn is_empty(&self) -> bool {
@@ -107,7 +118,8 @@ impl Acc {
             && self.commission.is_zero()
     }
 
-    fn figures(&self, currency: &str) -> PnlFigures {
+    fn figures(&self, currency: &str) -> Result<PnlFigures> {
+        let seq = self.seq;
         let wins: Vec<Decimal> = self
             .lot_nets
             .iter()
@@ -120,32 +132,51 @@ impl Acc {
             .copied()
             .filter(|d| *d < Decimal::ZERO)
             .collect();
-        let mean = |v: &[Decimal]| {
-            (!v.is_empty()).then(|| fixed(v.iter().sum::<Decimal>() / Decimal::from(v.len()), 2))
+        let mean = |v: &[Decimal], what: &str| -> Result<Option<Decimal>> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            let mut sum = Decimal::ZERO;
+            for x in v {
+                sum = add(sum, *x, seq, what)?;
+            }
+            Ok(Some(fixed(sum / Decimal::from(v.len()), 2)))
         };
         let decided = wins.len() + losses.len();
-        let gross = self.realized_gross + self.unrealized_change;
-        PnlFigures {
+        let gross = add(
+            self.realized_gross,
+            self.unrealized_change,
+            seq,
+            "realized P&L + unrealized P&L change",
+        )?;
+        let realized_net = sub(
+            self.realized_gross,
+            self.commission,
+            seq,
+            "realized P&L − commission",
+        )?;
+        let net = sub(gross, self.commission, seq, "gross P&L − commission")?;
+        Ok(PnlFigures {
             currency: currency.to_owned(),
             trades: self.trades,
             volume: self.volume.normalize(),
             notional: fixed(self.notional, 2),
             realized_gross: fixed(self.realized_gross, 2),
             commission: fixed(self.commission, 2),
-            realized_net: fixed(self.realized_gross - self.commission, 2),
+            realized_net: fixed(realized_net, 2),
             unrealized_change: fixed(self.unrealized_change, 2),
             gross_pnl: fixed(gross, 2),
-            net_pnl: fixed(gross - self.commission, 2),
+            net_pnl: fixed(net, 2),
             closed_lots: self.lot_nets.len() as u64,
             wins: wins.len() as u64,
             losses: losses.len() as u64,
             win_rate: (decided > 0)
                 .then(|| fixed(Decimal::from(wins.len()) / Decimal::from(decided), 4)),
-            avg_win: mean(&wins),
-            avg_loss: mean(&losses),
+            avg_win: mean(&wins, "sum of winning lots")?,
+            avg_loss: mean(&losses, "sum of losing lots")?,
             largest_win: wins.iter().max().map(|d| fixed(*d, 2)),
             largest_loss: losses.iter().min().map(|d| fixed(*d, 2)),
-        }
+        })
     }
 }
 
@@ -242,36 +273,38 @@ struct Core {
     notes: Vec<String>,
 }
 
-fn unrealized_by_currency(b: &Books) -> BTreeMap<String, Decimal> {
+fn unrealized_by_currency(b: &Books) -> Result<BTreeMap<String, Decimal>> {
     let mut m = BTreeMap::new();
     for p in b.open_positions() {
         if let Some(u) = p.unrealized_pnl {
-            *m.entry(p.currency.clone()).or_insert(Decimal::ZERO) += u;
+            let seq = p.open_lots.last().map_or(u64::MAX, |l| l.open_seq);
+            let v = m.entry(p.currency.clone()).or_insert(Decimal::ZERO);
+            *v = add(*v, u, seq, "unrealized P&L by currency")?;
         }
     }
-    m
+    Ok(m)
 }
 
 fn core(inv: &Investigator, filter: &ReportFilter) -> Result<Core> {
     let (records, unreadable) = books_records(inv, &filter.scope, filter.to)?;
-    let mut c = core_from(&records, filter);
+    let mut c = core_from(&records, filter)?;
     c.notes.extend(crate::record::unreadable_note(unreadable));
     Ok(c)
 }
 
-fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
-    let full = books_at(records, filter.to.map(|t| t - 1));
+fn core_from(records: &[Record], filter: &ReportFilter) -> Result<Core> {
+    let full = books_at(records, filter.to.map(|t| t - 1))?;
     let mut notes = Vec::new();
     let fills = full.fills();
     let (Some(first), Some(last)) = (
         fills.iter().map(|f| f.ts_event).min(),
         fills.iter().map(|f| f.ts_event).max(),
     ) else {
-        return Core {
+        return Ok(Core {
             days: BTreeMap::new(),
             equity: Vec::new(),
             notes: vec!["no fills in the records read".into()],
-        };
+        });
     };
     let from = filter.from.unwrap_or_else(|| midnight(day_of(first)));
     let to = filter
@@ -280,25 +313,47 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
     let inside = |ts: i64| ts >= from && ts < to;
     let mut days: BTreeMap<(Date, String), Acc> = BTreeMap::new();
     // Realized equity: (ts, currency, amount) changes.
-    let mut steps: Vec<(i64, String, Decimal)> = Vec::new();
+    let mut steps: Vec<(i64, String, Decimal, u64)> = Vec::new();
     for f in fills.iter().filter(|f| inside(f.ts_event)) {
         let d = day_of(f.ts_event);
         let a = days.entry((d, f.currency.clone())).or_default();
         a.trades += 1;
-        a.volume += f.quantity;
-        a.notional += f.quantity * f.price * f.multiplier;
-        days.entry((d, f.commission_currency.clone()))
-            .or_default()
-            .commission += f.commission;
-        steps.push((f.ts_event, f.commission_currency.clone(), -f.commission));
+        a.seq = a.seq.max(f.seq);
+        a.volume = add(a.volume, f.quantity, f.seq, "volume + data.fill_qty")?;
+        a.notional = add(
+            a.notional,
+            f.notional()?,
+            f.seq,
+            "notional + data.fill_qty × data.fill_price × multiplier",
+        )?;
+        let a = days.entry((d, f.commission_currency.clone())).or_default();
+        a.seq = a.seq.max(f.seq);
+        a.commission = add(
+            a.commission,
+            f.commission,
+            f.seq,
+            "commission + data.commission",
+        )?;
+        steps.push((
+            f.ts_event,
+            f.commission_currency.clone(),
+            -f.commission,
+            f.seq,
+        ));
     }
     for l in full.closed_lots().iter().filter(|l| inside(l.close_ts)) {
         let a = days
             .entry((day_of(l.close_ts), l.currency.clone()))
             .or_default();
-        a.realized_gross += l.gross_pnl;
+        a.seq = a.seq.max(l.close_seq);
+        a.realized_gross = add(
+            a.realized_gross,
+            l.gross_pnl,
+            l.close_seq,
+            "realized P&L + the lot's gross P&L",
+        )?;
         a.lot_nets.push(l.net_pnl);
-        steps.push((l.close_ts, l.currency.clone(), l.gross_pnl));
+        steps.push((l.close_ts, l.currency.clone(), l.gross_pnl, l.close_seq));
     }
     // Unrealized P&L at each day's end, against the previous day's end.
     let mut bounds = vec![from];
@@ -309,7 +364,7 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
     }
     bounds.push(to);
     if bounds.len() - 1 <= MAX_MARKED_DAYS {
-        let mut prev = unrealized_by_currency(&books_at(records, Some(from - 1)));
+        let mut prev = unrealized_by_currency(&books_at(records, Some(from - 1))?)?;
         // A day without any books record leaves positions and marks as they were: no
         // need to build the books again for it.
         let mut times: Vec<i64> = records.iter().map(|r| r.ts_event).collect();
@@ -319,16 +374,33 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
             if times.get(i).is_none_or(|t| *t >= w[1]) {
                 continue;
             }
-            let now = unrealized_by_currency(&books_at(records, Some(w[1] - 1)));
+            let now = unrealized_by_currency(&books_at(records, Some(w[1] - 1))?)?;
+            // The last record of the day: what an overflow of its change names.
+            let overflow = |what: String| Error::Overflow {
+                seq: records
+                    .iter()
+                    .filter(|r| r.ts_event < w[1])
+                    .map(|r| r.seq)
+                    .max()
+                    .unwrap_or(u64::MAX),
+                what,
+            };
             let day = day_of(w[0]);
             let currencies: BTreeSet<&String> = prev.keys().chain(now.keys()).collect();
             for cur in currencies {
-                let ch = now.get(cur).copied().unwrap_or_default()
-                    - prev.get(cur).copied().unwrap_or_default();
+                let (n, p) = (
+                    now.get(cur).copied().unwrap_or_default(),
+                    prev.get(cur).copied().unwrap_or_default(),
+                );
+                let ch = n.checked_sub(p).ok_or_else(|| {
+                    overflow(format!("unrealized P&L change over the day ({n} − {p})"))
+                })?;
                 if !ch.is_zero() {
-                    days.entry((day, cur.clone()))
-                        .or_default()
-                        .unrealized_change += ch;
+                    let a = days.entry((day, cur.clone())).or_default();
+                    let u = a.unrealized_change;
+                    a.unrealized_change = u
+                        .checked_add(ch)
+                        .ok_or_else(|| overflow(format!("unrealized P&L change ({u} + {ch})")))?;
                 }
             }
             prev = now;
@@ -343,7 +415,7 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
     steps.sort_by_key(|a| a.0);
     let mut cum: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut equity: Vec<EquityPoint> = Vec::new();
-    for (ts, cur, amt) in steps {
+    for (ts, cur, amt, seq) in steps {
         if !cum.contains_key(&cur) {
             // The curve starts at 0 just before the currency's first change.
             equity.push(EquityPoint {
@@ -353,7 +425,7 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
             });
         }
         let c = cum.entry(cur.clone()).or_default();
-        *c += amt;
+        *c = add(*c, amt, seq, "cumulative realized P&L")?;
         equity.push(EquityPoint {
             currency: cur,
             ts,
@@ -367,58 +439,84 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Core {
             full.anomalies().len()
         ));
     }
-    Core {
+    Ok(Core {
         days,
         equity,
         notes,
-    }
+    })
 }
 
-fn summarize(currency: &str, days: &[(Date, &Acc)]) -> RangeSummary {
+fn summarize(currency: &str, days: &[(Date, &Acc)]) -> Result<RangeSummary> {
     let mut total = Acc::default();
     let mut nets = Vec::new();
     for (_, a) in days {
-        total.merge(a);
-        nets.push(a.figures(currency).net_pnl);
+        total.merge(a)?;
+        nets.push((a.figures(currency)?.net_pnl, a.seq));
     }
-    let sharpe = sharpe(&nets);
     let mut peak = Decimal::ZERO;
     let mut cum = Decimal::ZERO;
     let mut dd = Decimal::ZERO;
-    for n in &nets {
-        cum += n;
+    for (n, seq) in &nets {
+        cum = add(cum, *n, *seq, "cumulative net P&L")?;
         peak = peak.max(cum);
-        dd = dd.max(peak - cum);
+        dd = dd.max(sub(peak, cum, *seq, "drawdown")?);
     }
-    RangeSummary {
-        figures: total.figures(currency),
+    let nets: Vec<Decimal> = nets.into_iter().map(|(n, _)| n).collect();
+    let sharpe = sharpe(&nets);
+    Ok(RangeSummary {
+        figures: total.figures(currency)?,
         days: days.len() as u64,
         trading_days: days.iter().filter(|(_, a)| a.trades > 0).count() as u64,
         best_day: nets.iter().max().copied(),
         worst_day: nets.iter().min().copied(),
         sharpe,
         max_drawdown: fixed(dd, 2),
-    }
+    })
 }
 
 /// `mean / sd × √252` with the sample standard deviation; `None` below two values or
 /// with no variation. 4 places.
+///
+/// The ratio does not change when every value is divided by the same number, so when
+/// the squares of the values would overflow a decimal it is computed on the values
+/// divided by the largest magnitude among them.
 pub fn sharpe(daily: &[Decimal]) -> Option<Decimal> {
     if daily.len() < 2 {
         return None;
     }
+    sharpe_checked(daily).or_else(|| {
+        let max = daily.iter().map(|d| d.abs()).max()?;
+        if max.is_zero() {
+            return None;
+        }
+        let scaled: Option<Vec<Decimal>> = daily.iter().map(|d| d.checked_div(max)).collect();
+        sharpe_checked(&scaled?)
+    })
+}
+
+/// [`sharpe`] in checked arithmetic: `None` also when a step overflows.
+fn sharpe_checked(daily: &[Decimal]) -> Option<Decimal> {
     let n = Decimal::from(daily.len());
-    let mean = daily.iter().sum::<Decimal>() / n;
-    let var = daily
-        .iter()
-        .map(|x| (x - mean) * (x - mean))
-        .sum::<Decimal>()
-        / (n - Decimal::ONE);
+    let mut sum = Decimal::ZERO;
+    for x in daily {
+        sum = sum.checked_add(*x)?;
+    }
+    let mean = sum.checked_div(n)?;
+    let mut squares = Decimal::ZERO;
+    for x in daily {
+        let d = x.checked_sub(mean)?;
+        squares = squares.checked_add(d.checked_mul(d)?)?;
+    }
+    let var = squares.checked_div(n - Decimal::ONE)?;
     let sd = var.sqrt()?;
     if sd.is_zero() {
         return None;
     }
-    Some(fixed(mean / sd * Decimal::from(252).sqrt()?, 4))
+    Some(fixed(
+        mean.checked_div(sd)?
+            .checked_mul(Decimal::from(252).sqrt()?)?,
+        4,
+    ))
 }
 
 fn by_currency(days: &BTreeMap<(Date, String), Acc>) -> BTreeMap<String, Vec<(Date, &Acc)>> {
@@ -429,11 +527,13 @@ fn by_currency(days: &BTreeMap<(Date, String), Acc>) -> BTreeMap<String, Vec<(Da
     m
 }
 
-fn day_rows(days: &BTreeMap<(Date, String), Acc>) -> Vec<DayRow> {
+fn day_rows(days: &BTreeMap<(Date, String), Acc>) -> Result<Vec<DayRow>> {
     days.iter()
-        .map(|((d, cur), a)| DayRow {
-            date: format_date(midnight(*d)),
-            figures: a.figures(cur),
+        .map(|((d, cur), a)| {
+            Ok(DayRow {
+                date: format_date(midnight(*d)),
+                figures: a.figures(cur)?,
+            })
         })
         .collect()
 }
@@ -441,42 +541,42 @@ fn day_rows(days: &BTreeMap<(Date, String), Acc>) -> Vec<DayRow> {
 /// The daily summary over the filter's range (one row per UTC day and currency).
 pub fn daily(inv: &Investigator, filter: &ReportFilter) -> Result<DailyReport> {
     let c = core(inv, filter)?;
-    Ok(daily_of(c, filter))
+    daily_of(c, filter)
 }
 
 /// The daily summary from books records already read (`seq` order, all history
 /// before `filter.to`).
-pub fn daily_from(records: &[Record], filter: &ReportFilter) -> DailyReport {
-    daily_of(core_from(records, filter), filter)
+pub fn daily_from(records: &[Record], filter: &ReportFilter) -> Result<DailyReport> {
+    daily_of(core_from(records, filter)?, filter)
 }
 
-fn daily_of(c: Core, filter: &ReportFilter) -> DailyReport {
+fn daily_of(c: Core, filter: &ReportFilter) -> Result<DailyReport> {
     let totals = by_currency(&c.days)
         .iter()
         .map(|(cur, d)| summarize(cur, d))
-        .collect();
-    DailyReport {
+        .collect::<Result<_>>()?;
+    Ok(DailyReport {
         filter: filter.clone(),
         range: filter.describe(),
-        days: day_rows(&c.days),
+        days: day_rows(&c.days)?,
         totals,
         equity_curve: c.equity,
         notes: c.notes,
-    }
+    })
 }
 
 /// Monthly performance over the filter's range.
 pub fn monthly(inv: &Investigator, filter: &ReportFilter) -> Result<MonthlyReport> {
     let c = core(inv, filter)?;
-    Ok(monthly_of(c, filter))
+    monthly_of(c, filter)
 }
 
 /// Monthly performance from books records already read.
-pub fn monthly_from(records: &[Record], filter: &ReportFilter) -> MonthlyReport {
-    monthly_of(core_from(records, filter), filter)
+pub fn monthly_from(records: &[Record], filter: &ReportFilter) -> Result<MonthlyReport> {
+    monthly_of(core_from(records, filter)?, filter)
 }
 
-fn monthly_of(c: Core, filter: &ReportFilter) -> MonthlyReport {
+fn monthly_of(c: Core, filter: &ReportFilter) -> Result<MonthlyReport> {
     let mut months = Vec::new();
     for (cur, days) in by_currency(&c.days) {
         let mut by_month: BTreeMap<(i32, u8), Vec<(Date, &Acc)>> = BTreeMap::new();
@@ -489,7 +589,7 @@ fn monthly_of(c: Core, filter: &ReportFilter) -> MonthlyReport {
         for ((y, m), ds) in by_month {
             months.push(MonthRow {
                 month: format!("{y:04}-{m:02}"),
-                summary: summarize(&cur, &ds),
+                summary: summarize(&cur, &ds)?,
             });
         }
     }
@@ -501,16 +601,16 @@ fn monthly_of(c: Core, filter: &ReportFilter) -> MonthlyReport {
     let totals = by_currency(&c.days)
         .iter()
         .map(|(cur, d)| summarize(cur, d))
-        .collect();
-    MonthlyReport {
+        .collect::<Result<_>>()?;
+    Ok(MonthlyReport {
         filter: filter.clone(),
         range: filter.describe(),
         months,
         totals,
-        days: day_rows(&c.days),
+        days: day_rows(&c.days)?,
         equity_curve: c.equity,
         notes: c.notes,
-    }
+    })
 }
 
 const FIGURE_COLUMNS: &[&str] = &[

@@ -54,11 +54,17 @@ pub struct WeightedMean {
 }
 
 impl WeightedMean {
-    /// Adds `x` with weight `w`.
-    pub fn add(&mut self, x: Decimal, w: Decimal) {
-        self.sum += x * w;
-        self.weight += w;
+    /// Adds `x` with weight `w`, taken from record `seq`; [`crate::Error::Overflow`]
+    /// naming it (and nothing added) when the sums overflow a decimal.
+    pub fn add(&mut self, x: Decimal, w: Decimal, seq: u64) -> crate::Result<()> {
+        use crate::error::{add, mul};
+        let what = "weighted mean: Σ value × weight";
+        let sum = add(self.sum, mul(x, w, seq, what)?, seq, what)?;
+        let weight = add(self.weight, w, seq, "weighted mean: Σ weight")?;
+        self.sum = sum;
+        self.weight = weight;
         self.n += 1;
+        Ok(())
     }
     /// Values added.
     pub fn count(&self) -> u64 {
@@ -66,7 +72,9 @@ impl WeightedMean {
     }
     /// The mean, rounded to `dp` places; `None` with no weight.
     pub fn mean(&self, dp: u32) -> Option<Decimal> {
-        (!self.weight.is_zero()).then(|| fixed(self.sum / self.weight, dp))
+        // A weighted mean lies within the values added: the division cannot overflow,
+        // but it is checked all the same.
+        self.sum.checked_div(self.weight).map(|m| fixed(m, dp))
     }
 }
 
@@ -125,8 +133,8 @@ mod tests {
     #[test]
     fn weighted_mean_is_exact() {
         let mut m = WeightedMean::default();
-        m.add(Decimal::new(10, 0), Decimal::new(1, 0));
-        m.add(Decimal::new(40, 0), Decimal::new(2, 0));
+        m.add(Decimal::new(10, 0), Decimal::new(1, 0), 1).unwrap();
+        m.add(Decimal::new(40, 0), Decimal::new(2, 0), 2).unwrap();
         assert_eq!(m.mean(2), Some(Decimal::new(30, 0)));
         assert_eq!(WeightedMean::default().mean(2), None);
         assert_eq!(ms(Some(1_234_567)), "1.235");

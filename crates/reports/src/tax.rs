@@ -19,6 +19,7 @@ use tradetrail_books::{ClosedLot, Record};
 use tradetrail_query::Investigator;
 
 use crate::books_input::{books_at, books_records};
+use crate::error::{add, mul, sub};
 use crate::scope::{day_of, format_date, ReportFilter};
 use crate::stats::fixed;
 use crate::table::{Table, Tabular};
@@ -123,15 +124,25 @@ pub fn is_long_term(open: Date, close: Date) -> bool {
     close > anniversary
 }
 
-fn tax_lot(l: &ClosedLot) -> TaxLot {
-    let q = l.quantity * l.multiplier;
+fn tax_lot(l: &ClosedLot) -> Result<TaxLot> {
+    let seq = l.close_seq;
+    let q = mul(l.quantity, l.multiplier, seq, "quantity × multiplier")?;
+    let open = mul(
+        l.open_price,
+        q,
+        l.open_seq,
+        "open price × quantity × multiplier",
+    )?;
+    let close = mul(l.close_price, q, seq, "close price × quantity × multiplier")?;
     let (proceeds, cost) = if l.direction == "short" {
-        (l.open_price * q, l.close_price * q)
+        (open, close)
     } else {
-        (l.close_price * q, l.open_price * q)
+        (close, open)
     };
+    let gain = sub(proceeds, cost, seq, "proceeds − cost basis")?;
+    let net_gain = sub(gain, l.commission, seq, "gain − commission")?;
     let (od, cd) = (day_of(l.open_ts), day_of(l.close_ts));
-    TaxLot {
+    Ok(TaxLot {
         account_id: l.account_id.clone(),
         instrument_id: l.instrument_id.clone(),
         currency: l.currency.clone(),
@@ -153,34 +164,34 @@ fn tax_lot(l: &ClosedLot) -> TaxLot {
         close_price: l.close_price,
         proceeds: fixed(proceeds, 2),
         cost_basis: fixed(cost, 2),
-        gain: fixed(proceeds - cost, 2),
+        gain: fixed(gain, 2),
         commission: fixed(l.commission, 2),
-        net_gain: fixed(proceeds - cost - l.commission, 2),
+        net_gain: fixed(net_gain, 2),
         open_trade_id: l.open_trade_id.clone(),
         close_trade_id: l.close_trade_id.clone(),
         open_seq: l.open_seq,
         close_seq: l.close_seq,
-    }
+    })
 }
 
 /// The tax lot report over the filter's range (lots by their closing time).
 pub fn tax(inv: &Investigator, filter: &ReportFilter) -> Result<TaxReport> {
     let (records, unreadable) = books_records(inv, &filter.scope, filter.to)?;
-    let mut r = tax_from(&records, filter);
+    let mut r = tax_from(&records, filter)?;
     r.notes.extend(crate::record::unreadable_note(unreadable));
     Ok(r)
 }
 
 /// The report from books records already read.
-pub fn tax_from(records: &[Record], filter: &ReportFilter) -> TaxReport {
-    let books = books_at(records, filter.to.map(|t| t - 1));
+pub fn tax_from(records: &[Record], filter: &ReportFilter) -> Result<TaxReport> {
+    let books = books_at(records, filter.to.map(|t| t - 1))?;
     let inside = |ts: i64| filter.contains(ts);
     let lots: Vec<TaxLot> = books
         .closed_lots()
         .iter()
         .filter(|l| inside(l.close_ts))
         .map(tax_lot)
-        .collect();
+        .collect::<Result<_>>()?;
     let mut sums: BTreeMap<(String, String), (u64, [Decimal; 5])> = BTreeMap::new();
     for l in &lots {
         let (n, s) = sums
@@ -191,7 +202,7 @@ pub fn tax_from(records: &[Record], filter: &ReportFilter) -> TaxReport {
             .into_iter()
             .enumerate()
         {
-            s[i] += v;
+            s[i] = add(s[i], v, l.close_seq, "tax lot totals")?;
         }
     }
     let totals = sums
@@ -214,13 +225,13 @@ pub fn tax_from(records: &[Record], filter: &ReportFilter) -> TaxReport {
             "{open} positions are still open at the end of the range; their lots are not realized"
         ));
     }
-    TaxReport {
+    Ok(TaxReport {
         filter: filter.clone(),
         range: filter.describe(),
         lots,
         totals,
         notes,
-    }
+    })
 }
 
 impl Tabular for TaxReport {
