@@ -1312,14 +1312,17 @@ fn verify_checkpoint_passes_when_the_journal_only_grew() {
 }
 
 #[test]
-fn verify_checkpoint_finds_a_truncation_that_plain_verify_cannot() {
+fn verify_checkpoint_finds_a_truncation_and_so_does_plain_verify() {
     let (s, cp) = grown();
     let c = copy_of(&s);
     let lines = c.lines();
     write_lines(&c, &lines[..8]);
-    c.on_data("verify", &[]).expect(0);
+    // The chain that is left is intact, but the checkpoint the directory holds binds
+    // it: plain verify fails too, naming where the records end.
     let (code, v) = c.verify_json();
-    assert_eq!((code, &v["ok"]), (Some(0), &Value::Bool(true)), "{v}");
+    assert_eq!((code, &v["ok"]), (Some(1), &Value::Bool(false)), "{v}");
+    assert_eq!(v["journal"]["ok"], true, "{v}");
+    assert_eq!(v["first_bad_seq"], 8, "{v}");
 
     let reason = assert_checkpoint_fails(&c, &cp, None);
     assert!(reason.contains("truncated"), "{reason}");
@@ -1330,7 +1333,7 @@ fn verify_checkpoint_finds_a_truncation_that_plain_verify_cannot() {
     // Cut just one record short of the checkpoint: still caught.
     let c = copy_of(&s);
     write_lines(&c, &lines[..10]);
-    c.on_data("verify", &[]).expect(0);
+    c.on_data("verify", &[]).expect(1);
     assert!(assert_checkpoint_fails(&c, &cp, None).contains("truncated"));
 
     // Records after the checkpoint are not its business: cutting exactly to its size
@@ -1350,7 +1353,10 @@ fn verify_checkpoint_finds_history_rewritten_with_recomputed_hashes() {
     assert_ne!(lines[3], old);
     relink(&mut lines, 4);
     write_lines(&c, &lines);
-    c.on_data("verify", &[]).expect(0);
+    // The chain holds; the checkpoint the directory holds does not.
+    let (code, v) = c.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["journal"]["ok"], true, "{v}");
 
     let reason = assert_checkpoint_fails(&c, &cp, None);
     assert!(reason.contains("changed"), "{reason}");
@@ -1361,7 +1367,21 @@ fn verify_checkpoint_finds_history_rewritten_with_recomputed_hashes() {
     );
 
     // The operator cannot produce a proof for the rewritten record that the auditor's
-    // checkpoint accepts.
+    // checkpoint accepts. The tool refuses to prove anything from a history that
+    // contradicts a checkpoint it signed; with the saved checkpoints removed too, it
+    // proves, and the proof fails against the auditor's copy.
+    let r = c
+        .on_data(
+            "prove",
+            &["inclusion", "--seq", "3", "--size", "11", "--json"],
+        )
+        .expect(1);
+    assert!(
+        r.stderr.contains("contradicts the signed checkpoint"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir_all(c.path().join("data/checkpoints")).unwrap();
     let rec = c.path().join("rec.json");
     let rec_arg = rec.display().to_string();
     let proof = c
@@ -1400,8 +1420,20 @@ fn verify_checkpoint_finds_a_tail_cut_and_rewritten_through_the_tool() {
     let c = copy_of(&s);
     let lines = c.lines();
     write_lines(&c, &lines[..7]);
-    // The operator appends new events with the tool itself: a valid chain, longer than
-    // before, with every hash honestly computed.
+    // The tool refuses to extend a history cut below a checkpoint it signed.
+    let input: String = (1000..1012).map(|i| custom_event("p", i) + "\n").collect();
+    let r = c
+        .tt_stdin(&["append", "--data", &c.data_arg()], input.as_bytes())
+        .expect(1);
+    assert!(
+        r.stderr.contains("contradicts the signed checkpoint"),
+        "{}",
+        r.stderr
+    );
+    // An operator who also removes the saved checkpoints (the journal.checkpoint record
+    // went with the cut) can append with the tool: a valid chain, longer than before,
+    // with every hash honestly computed. Only a checkpoint kept elsewhere catches it.
+    std::fs::remove_dir_all(c.path().join("data/checkpoints")).unwrap();
     append_events(&c, 1000, 1012);
     assert_eq!(c.lines().len(), 19);
     c.on_data("verify", &[]).expect(0);
@@ -1620,8 +1652,11 @@ fn proofs_and_checkpoints_across_segments() {
     for seg in &segs[segs.len() - 3..] {
         std::fs::remove_file(seg).unwrap();
     }
-    c.on_data("verify", &[]).expect(0);
+    // The head checkpoint is also saved in the directory: plain verify fails too.
+    c.on_data("verify", &[]).expect(1);
     let reason = assert_checkpoint_fails(&c, &head_cp, None);
     assert!(reason.contains("truncated"), "{reason}");
-    c.on_data("verify", &["--checkpoint", &mid_cp]).expect(0);
+    let (code, v) = verify_cp_json(&c, &mid_cp, None);
+    assert_eq!(code, Some(1), "the saved head checkpoint still fails: {v}");
+    assert_eq!(v["checkpoint"]["ok"], true, "the mid one is covered: {v}");
 }

@@ -187,30 +187,40 @@ fn a_torn_last_line_is_a_warning_then_repaired_by_the_next_writer() {
         intact.len() + half.len()
     );
 
-    // status opens for writing: it cuts the torn bytes and says so.
+    // status only reads too: it reports the unfinished line and leaves it.
     let r = s.on_data("status", &[]).expect(0);
-    assert!(r.stdout.contains("recovered"), "{}", r.stdout);
+    assert!(r.stdout.contains("unfinished"), "{}", r.stdout);
     assert!(
         r.stdout.contains(&format!("{} bytes", half.len())),
         "{}",
         r.stdout
     );
     assert_eq!(
-        std::fs::read(&seg).unwrap(),
-        intact,
+        std::fs::read(&seg).unwrap().len(),
+        intact.len() + half.len()
+    );
+    // The next writer cuts exactly the torn bytes, and says so.
+    let r = s.on_data("checkpoint", &[]).expect(0);
+    assert!(r.stderr.contains("unfinished last line"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(&seg).unwrap()[..intact.len()],
+        intact[..],
         "exactly the torn bytes were cut"
     );
 
     let r = s.on_data("verify", &[]).expect(0);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
     let st = s.status();
-    assert_eq!(st["recovered_bytes"], 0);
-    assert_eq!(st["records"], status_before["records"]);
-    assert_eq!(st["head_hash"], status_before["head_hash"]);
+    assert_eq!(st["partial_bytes"], 0);
+    assert_eq!(
+        st["records"].as_u64(),
+        status_before["records"].as_u64().map(|r| r + 1),
+        "the checkpoint's record"
+    );
 }
 
 #[test]
-fn status_json_reports_a_repair() {
+fn status_json_reports_an_unfinished_line_and_leaves_it() {
     let s = journal_with(2);
     let seg = s.first_segment();
     std::fs::OpenOptions::new()
@@ -219,9 +229,15 @@ fn status_json_reports_a_repair() {
         .unwrap()
         .write_all(br#"{"seq":3,"ts_rec"#)
         .unwrap();
+    let before = std::fs::read(&seg).unwrap();
     let st = s.status();
-    assert_eq!(st["recovered_bytes"], 16);
+    assert_eq!(st["partial_bytes"], 16);
     assert_eq!(st["records"], 3);
+    assert_eq!(
+        std::fs::read(&seg).unwrap(),
+        before,
+        "status changes nothing"
+    );
 }
 
 #[test]

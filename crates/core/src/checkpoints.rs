@@ -339,7 +339,14 @@ fn check_parsed(
     cold: Option<&dyn ColdLines>,
 ) -> Result<Vec<CheckpointCheck>> {
     let runs = crate::tree::purged_runs_of(&dir.journal(), cold)?;
-    let max = cps.iter().map(|c| c.size()).max().unwrap_or(0);
+    // Read as far as the largest size that can be checked (one inside a purged range
+    // cannot, and reading up to it would split the range's subtrees).
+    let max = cps
+        .iter()
+        .map(|c| c.size())
+        .filter(|&size| crate::tree::run_inside(&runs, size).is_none())
+        .max()
+        .unwrap_or(0);
     let mut log = MerkleLog::new();
     let mut purged = 0u64;
     // How far the journal could be read as records, and why it stopped there.

@@ -42,7 +42,19 @@ impl DataDir {
     pub fn root(&self) -> &Path {
         &self.root
     }
-    /// `DIR/tradetrail.toml`.
+    /// The configuration; [`crate::Error::NotInitialized`] when there is none (the
+    /// directory was never initialised).
+    pub fn load_config(&self) -> crate::Result<crate::Config> {
+        let path = self.config();
+        if !path.exists() {
+            return Err(crate::Error::NotInitialized {
+                path: self.root.clone(),
+            });
+        }
+        crate::Config::load(&path)
+    }
+
+    /// `tradetrail.toml`.
     pub fn config(&self) -> PathBuf {
         self.root.join("tradetrail.toml")
     }

@@ -220,13 +220,7 @@ fn journal_options(config: &Config) -> JournalOptions {
 }
 
 fn load_config(dir: &DataDir) -> Result<Config> {
-    let path = dir.config();
-    if !path.exists() {
-        return Err(Error::NotInitialized {
-            path: dir.root().to_path_buf(),
-        });
-    }
-    Config::load(&path)
+    dir.load_config()
 }
 
 /// Writes a small file so that a crash leaves either the old or the new content.

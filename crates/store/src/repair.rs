@@ -38,7 +38,7 @@ pub fn repair(dir: &DataDir, r: &Repair) -> Result<(Repaired, Receipt)> {
         }
     }
     // Loads the configuration first: a directory that is not one is refused here.
-    let config = tradetrail_core::Config::load(&dir.config())?;
+    let config = dir.load_config()?;
     if let Some((path, note)) = tradetrail_core::checkpoints::latest_checkpoint(dir)? {
         let vkey = tradetrail_core::checkpoints::verifier_key(dir)?;
         let cp =

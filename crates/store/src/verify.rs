@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use tradetrail_archive::ArchiveCheck;
 use tradetrail_core::checkpoints::{check_all_against, stored_checkpoints, CheckpointCheck};
-use tradetrail_core::{Config, DataDir};
+use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line, list_segments, record_type, FsStorage, VerifyReport};
 
 use crate::Result;
@@ -24,6 +24,16 @@ pub struct Verdict {
     pub first_bad_seq: Option<u64>,
     /// Why (the reason of the check that named `first_bad_seq`, or the first failure).
     pub reason: Option<String>,
+    /// Records of the journal checked and found good (the journal's own count, as
+    /// `journal.records`; kept at the top for scripts that read it there).
+    pub records: u64,
+    /// Segment files of the journal read.
+    pub segments: usize,
+    /// Hash of the journal's last good record.
+    pub head_hash: Option<String>,
+    /// Things that are not tampering (an unfinished last line; files an interrupted
+    /// `archive` left), the journal's and the archive's.
+    pub warnings: Vec<String>,
     /// The journal, from `journal_first_seq` on.
     pub journal: VerifyReport,
     /// The seq the journal's first segment starts at (0 unless segments past the hot
@@ -62,7 +72,7 @@ pub fn verify(
     journal_progress: &(dyn Fn(u64) + Sync),
     archive_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Verdict> {
-    let config = Config::load(&dir.config())?;
+    let config = dir.load_config()?;
     let full = tradetrail_archive::verify_all_with(dir, journal_progress, archive_progress)?;
     let cold = crate::cold_tier(dir)?;
 
@@ -158,6 +168,20 @@ pub fn verify(
         ok,
         first_bad_seq,
         reason,
+        records: full.journal.records,
+        segments: full.journal.segments,
+        head_hash: full.journal.head_hash.map(|h| h.to_hex()),
+        warnings: full
+            .journal
+            .warnings
+            .iter()
+            .cloned()
+            .chain(
+                full.archive
+                    .iter()
+                    .flat_map(|a| a.warnings.iter().map(|w| format!("archive: {w}"))),
+            )
+            .collect(),
         journal: full.journal,
         journal_first_seq: full.journal_first_seq,
         archive: full.archive,

@@ -20,7 +20,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let dir = DataDir::resolve(data);
-    let cfg = tradetrail_core::Config::load(&dir.config())?;
+    let cfg = dir.load_config()?;
     let jdir = dir.journal();
     // What a writer would find on opening, changing nothing: a damaged or altered
     // record is an error here too (exit 1), named by seq.

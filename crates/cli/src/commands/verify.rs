@@ -203,7 +203,7 @@ fn check_checkpoint(
         }
         None => tradetrail_core::checkpoints::verifier_key(dir)?,
     };
-    let config = tradetrail_core::Config::load(&dir.config())?;
+    let config = dir.load_config()?;
     match tradetrail_core::checkpoints::check_against(
         dir,
         &config.origin,

@@ -267,3 +267,85 @@ pub fn custom_event(ty: &str, i: u64) -> String {
 pub fn uuid(i: u64) -> String {
     format!("00000000-0000-4000-8000-{i:012x}")
 }
+
+/// One HTTP/1.1 request on a fresh connection; the status and body, or `None` when the
+/// connection failed or was closed before a whole answer (the server stopping).
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    std::io::Read::read_to_end(&mut s, &mut answer).ok()?;
+    let text = String::from_utf8(answer).ok()?;
+    let (head, rest) = text.split_once("\r\n\r\n")?;
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    // Bodies come whole (Content-Length) or chunked; a JSON body is found either way.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut r = rest;
+        loop {
+            let (size, tail) = r.split_once("\r\n")?;
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.push_str(tail.get(..n)?);
+            r = tail.get(n + 2..)?;
+        }
+        out
+    } else {
+        rest.to_string()
+    };
+    Some((status, body))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `tradetrail serve` on `port` over the scratch data directory (policy
+/// checkpoints off) and waits until `/healthz` answers.
+pub fn start_server_with(s: &Scratch, port: u16, extra: &[&str]) -> std::process::Child {
+    let mut c = command(s.path());
+    c.args([
+        "serve",
+        "--data",
+        &s.data_arg(),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--checkpoint-interval",
+        "0",
+    ])
+    .args(extra)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    let child = c.spawn().expect("spawn tradetrail serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while request(port, "GET", "/healthz", "", "").map(|r| r.0) != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}

@@ -1,0 +1,327 @@
+//! One door, fail closed: every entrance gives the same verdict for the same data
+//! directory, damage is never repaired silently, and checkpoints bind the future.
+//!
+//! Each damage kind is checked through the CLI (`verify --json`, and the writing
+//! commands that must refuse), the server (`GET /v1/verify`, on a server that was
+//! running when the files were changed) and the library (`tradetrail_store`).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tradetrail_core::DataDir;
+
+fn order(i: u64) -> String {
+    format!(
+        r#"{{"type":"order.submitted","ts_event":{},"source":"oms","actor":"trader:T-03","trader_id":"T-03","instrument_id":"AAPL.XNAS","entity":{{"kind":"order","id":"O-{i}"}},"data":{{"side":"buy","quantity":"1","order_type":"market"}}}}"#,
+        1_795_000_000_000_000_000u64 + i
+    ) + "\n"
+}
+
+fn orders(r: std::ops::Range<u64>) -> String {
+    r.map(order).collect()
+}
+
+/// The only segment of a small journal.
+fn segment(s: &Scratch) -> std::path::PathBuf {
+    let segs = s.segments();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    segs[0].clone()
+}
+
+/// `data` with record `seq`'s `"quantity":"1"` changed to `"9"`.
+fn alter(data: &[u8], seq: usize) -> Vec<u8> {
+    let mut lines: Vec<Vec<u8>> = data.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let l = &mut lines[seq];
+    let at = l
+        .windows(14)
+        .position(|w| w == br#""quantity":"1""#)
+        .expect("an order");
+    l[at + 12] = b'9';
+    lines.join(&b'\n')
+}
+
+/// `data` with record `seq` altered and every later `prev` recomputed: a rewrite that
+/// the chain alone cannot catch.
+fn rewrite(data: &[u8], seq: usize) -> Vec<u8> {
+    let altered = alter(data, seq);
+    let text = String::from_utf8(altered).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for i in seq + 1..lines.len() {
+        let prev = hex(&Sha256::digest(lines[i - 1].as_bytes()));
+        let l = &mut lines[i];
+        let at = l.find(r#""prev":""#).unwrap() + 8;
+        l.replace_range(at..at + 64, &prev);
+    }
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The verdict of the library door, as JSON.
+fn library_verdict(data: &Path) -> Value {
+    let v = tradetrail_store::verify(&DataDir::new(data), &|_| {}, &|_, _| {}).unwrap();
+    serde_json::to_value(&v).unwrap()
+}
+
+#[test]
+fn recovery_never_cuts_an_acknowledged_record_and_repair_is_explicit_and_recorded() {
+    let s = Scratch::new();
+    s.init("test.example/one-door");
+    let input = s.file("in.jsonl", &orders(1..4));
+    s.on_data("append", &["--durability", "fsync", input.as_str()])
+        .expect(0);
+    let seg = segment(&s);
+    let intact = std::fs::read(&seg).unwrap();
+    let damaged = alter(&intact, 2);
+    std::fs::write(&seg, &damaged).unwrap();
+
+    // Every door refuses or reports, naming seq 2, and changes nothing.
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1));
+    assert_eq!(v["first_bad_seq"], 2, "{v}");
+    for (sub, args) in [
+        ("status", vec![]),
+        ("append", vec![input.as_str()]),
+        ("checkpoint", vec![]),
+        ("query", vec![]),
+    ] {
+        let r = s.on_data(sub, &args);
+        let _ = r.code;
+        assert_eq!(
+            std::fs::read(&seg).unwrap(),
+            damaged,
+            "`{sub}` must not change the journal"
+        );
+        if sub != "query" {
+            let r = r.expect(1);
+            assert!(r.stderr.contains("damaged at seq 2"), "{sub}: {}", r.stderr);
+            assert!(
+                r.stderr.contains("repair --truncate-after 1"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+    let err = tradetrail_store::Store::open(&DataDir::new(s.path().join("data"))).unwrap_err();
+    assert!(err.is_damage(), "{err}");
+    assert_eq!(std::fs::read(&seg).unwrap(), damaged);
+
+    // The explicit repair: refused without a reason, then done and recorded.
+    s.on_data("repair", &["--truncate-after", "1", "--reason", ""])
+        .expect(2);
+    let r = s
+        .on_data(
+            "repair",
+            &[
+                "--truncate-after",
+                "1",
+                "--reason",
+                "record 2 altered on disk; INC-7",
+                "--actor",
+                "operator:carol",
+                "--json",
+            ],
+        )
+        .expect(0);
+    let out = parse(r.stdout.trim());
+    assert_eq!(out["removed_lines"], 2, "{out}");
+    let removed = &damaged[intact
+        .split(|&b| b == b'\n')
+        .take(2)
+        .map(|l| l.len() + 1)
+        .sum::<usize>()..];
+    let kept = std::fs::read(out["kept_at"].as_str().unwrap()).unwrap();
+    assert_eq!(kept, removed, "the removed bytes are kept aside, exactly");
+    assert_eq!(out["removed_sha256"], hex(&Sha256::digest(removed)));
+    s.on_data("verify", &[]).expect(0);
+    let last = s.records().pop().unwrap();
+    assert_eq!(last["type"], "journal.repaired");
+    assert_eq!(last["seq"], 2);
+    assert_eq!(last["actor"], "operator:carol");
+    assert_eq!(last["data"]["removed_from_seq"], 2);
+    assert_eq!(last["data"]["removed_sha256"], out["removed_sha256"]);
+    // And the journal takes records again.
+    s.on_data("append", &[input.as_str()]).expect(0);
+}
+
+#[test]
+fn a_partial_last_line_is_the_only_thing_opening_removes() {
+    let s = Scratch::new();
+    s.init("test.example/partial");
+    let input = s.file("in.jsonl", &orders(1..3));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    let seg = segment(&s);
+    let mut data = std::fs::read(&seg).unwrap();
+    let whole = data.len();
+    let partial = br#"{"seq":3,"ts_recorded":17"#;
+    data.extend_from_slice(partial);
+    std::fs::write(&seg, &data).unwrap();
+    // A read door reports it and leaves it.
+    let st = s.status();
+    assert_eq!(st["partial_bytes"], partial.len(), "{st}");
+    assert_eq!(std::fs::read(&seg).unwrap().len(), data.len());
+    // A writing door cuts it, says so, and carries on.
+    let r = s.on_data("append", &[input.as_str()]).expect(0);
+    let said = format!("unfinished last line of {} bytes", partial.len());
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+    assert!(std::fs::read(&seg).unwrap().len() > whole);
+    s.on_data("verify", &[]).expect(0);
+}
+
+#[test]
+fn checkpoints_bind_the_future_through_every_door() {
+    let s = Scratch::new();
+    s.init("test.example/bind");
+    let input = s.file("in.jsonl", &orders(1..7));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    s.on_data("checkpoint", &[]).expect(0); // size 7, recorded as record 7
+    let more = s.file("more.jsonl", &orders(7..9));
+    s.on_data("append", &[more.as_str()]).expect(0);
+    let seg = segment(&s);
+    let intact = std::fs::read(&seg).unwrap();
+    let n = intact.iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(n, 10);
+
+    // Truncated below the signed size: verify names the checkpoint; append and
+    // checkpoint refuse rather than hand out acknowledged seqs again.
+    let cut: usize = intact
+        .split(|&b| b == b'\n')
+        .take(5)
+        .map(|l| l.len() + 1)
+        .sum();
+    std::fs::write(&seg, &intact[..cut]).unwrap();
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["journal"]["ok"], true, "the chain alone is intact: {v}");
+    assert_eq!(v["first_bad_seq"], 5, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("checkpoints/00000000000000000007.txt"),
+        "{v}"
+    );
+    for sub in ["append", "checkpoint"] {
+        let args: Vec<&str> = if sub == "append" {
+            vec![more.as_str()]
+        } else {
+            vec![]
+        };
+        let r = s.on_data(sub, &args).expect(1);
+        assert!(
+            r.stderr.contains("contradicts the signed checkpoint"),
+            "{sub}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(&seg).unwrap(),
+        &intact[..cut],
+        "nothing was written"
+    );
+
+    // Rewritten below the signed size with every later prev recomputed.
+    std::fs::write(&seg, rewrite(&intact, 3)).unwrap();
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["journal"]["ok"], true, "the chain was recomputed: {v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("were changed"),
+        "{v}"
+    );
+    let r = s.on_data("append", &[more.as_str()]).expect(1);
+    assert!(
+        r.stderr.contains("contradicts the signed checkpoint"),
+        "{}",
+        r.stderr
+    );
+
+    // With the checkpoint file removed, the journal.checkpoint record still binds.
+    std::fs::remove_dir_all(s.path().join("data/checkpoints")).unwrap();
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("journal.checkpoint record 7"),
+        "{v}"
+    );
+}
+
+#[test]
+fn cli_server_and_library_give_one_verdict_for_each_damage() {
+    let s = Scratch::new();
+    s.init("test.example/cross-door");
+    let input = s.file("in.jsonl", &orders(1..7));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    s.on_data("checkpoint", &[]).expect(0);
+    let more = s.file("more.jsonl", &orders(7..9));
+    s.on_data("append", &[more.as_str()]).expect(0);
+    let token = s
+        .on_data("token", &["create", "--role", "admin", "--name", "auditor"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_string();
+    let seg = segment(&s);
+    let intact = std::fs::read(&seg).unwrap();
+    let cut: usize = intact
+        .split(|&b| b == b'\n')
+        .take(5)
+        .map(|l| l.len() + 1)
+        .sum();
+
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &[]);
+    let data = s.path().join("data");
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("intact", intact.clone(), true),
+        ("altered", alter(&intact, 2), false),
+        ("rewritten", rewrite(&intact, 3), false),
+        ("truncated", intact[..cut].to_vec(), false),
+    ];
+    for (name, bytes, ok) in cases {
+        // Changed under the running server, as an intruder would.
+        std::fs::write(&seg, &bytes).unwrap();
+        let (code, cli) = s.verify_json();
+        let lib = library_verdict(&data);
+        let (status, body) = request(port, "GET", "/v1/verify", &token, "").expect("answer");
+        assert_eq!(status, 200, "{name}: {body}");
+        let http: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(cli["ok"], ok, "{name}: {cli}");
+        assert_eq!(code, Some(if ok { 0 } else { 1 }), "{name}");
+        assert_eq!(cli, lib, "{name}: CLI and library");
+        assert_eq!(cli, http, "{name}: CLI and server");
+    }
+    std::fs::write(&seg, &intact).unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn a_configuration_from_another_journal_is_refused() {
+    let s = Scratch::new();
+    s.init("test.example/mine");
+    let cfg = s.path().join("data/tradetrail.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("test.example/mine", "test.example/theirs"),
+    )
+    .unwrap();
+    let input = s.file("in.jsonl", &orders(1..2));
+    let r = s.on_data("append", &[input.as_str()]).expect(1);
+    assert!(
+        r.stderr.contains("belongs to another journal"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.lines().len(), 1, "nothing was written");
+}
