@@ -561,7 +561,10 @@ fn a_reused_event_id_with_another_body_is_refused_naming_the_first_record() {
     // The identical retry still gets the original receipt.
     let r = s.on_data("append", &[&first]).expect(0);
     let rs = receipts(&r.stdout);
-    assert_eq!((rs[0]["seq"].as_u64(), &rs[0]["duplicate"]), (Some(1), &Value::Bool(true)));
+    assert_eq!(
+        (rs[0]["seq"].as_u64(), &rs[0]["duplicate"]),
+        (Some(1), &Value::Bool(true))
+    );
     assert_eq!(s.journal_snapshot(), before);
 }
 
@@ -572,7 +575,11 @@ fn a_reused_event_id_within_one_input_is_refused_naming_both_lines() {
     let before = s.journal_snapshot();
     let file = s.file(
         "in.jsonl",
-        &jsonl(&[event_with_id(8, 1), custom_event("x", 1), event_with_id(8, 2)]),
+        &jsonl(&[
+            event_with_id(8, 1),
+            custom_event("x", 1),
+            event_with_id(8, 2),
+        ]),
     );
     let r = s.on_data("append", &[&file]).expect(2);
     assert!(r.stderr.contains("in.jsonl:3:"), "{}", r.stderr);

@@ -107,7 +107,10 @@ fn a_batch_with_a_conflict_is_refused_whole() {
     ]);
     assert_conflict(r, 1, 2);
     assert_conflict(
-        j.submit_batch(vec![entry(5, 0, Durability::Os), keyed(2, ID, Durability::Os)]),
+        j.submit_batch(vec![
+            entry(5, 0, Durability::Os),
+            keyed(2, ID, Durability::Os),
+        ]),
         1,
         1,
     );
@@ -158,8 +161,11 @@ fn a_batch_with_a_conflict_is_refused_whole() {
     assert_duplicate_of(rs[0], first);
     assert_eq!((rs[1].seq, rs[1].duplicate), (3, false));
     assert_duplicate_of(rs[2], rs[1]);
-    j.check_repeats(&[keyed(1, ID, Durability::Os), keyed(40, "new", Durability::Os)])
-        .unwrap();
+    j.check_repeats(&[
+        keyed(1, ID, Durability::Os),
+        keyed(40, "new", Durability::Os),
+    ])
+    .unwrap();
     drop(j);
     assert_verifies(&mem, dir(), 4);
 }
@@ -188,7 +194,10 @@ fn conflicts_are_found_in_sealed_segments_and_across_a_reopen() {
     }
     let segs = segment_starts(&mem, dir());
     assert!(segs.len() >= 4, "{segs:?}");
-    assert!(segs[1] > first.seq, "record 1 is in a sealed segment: {segs:?}");
+    assert!(
+        segs[1] > first.seq,
+        "record 1 is in a sealed segment: {segs:?}"
+    );
     let before = all_bytes(&mem);
     assert_conflict(j.append(keyed(2, ID, Durability::Fsync)), 1, 0);
     assert_duplicate_of(j.append(keyed(1, ID, Durability::Fsync)).unwrap(), first);

@@ -557,7 +557,10 @@ fn dedup_keys_are_reloaded_from_disk_across_segments() {
         } else {
             Durability::Fsync
         };
-        assert_duplicate_of(j.append(keyed(original.seq, id, durability)).unwrap(), *original);
+        assert_duplicate_of(
+            j.append(keyed(original.seq, id, durability)).unwrap(),
+            *original,
+        );
     }
     assert_eq!(all_bytes(&mem), before);
     // A new key is written, and is itself a duplicate from then on.

@@ -253,14 +253,21 @@ async fn a_reused_event_id_with_another_body_is_409_naming_the_first_record() {
     assert_eq!(e["line"], 1, "{e}");
     assert_eq!(e["event_id"], id.as_str(), "{e}");
     assert!(
-        e["message"].as_str().unwrap().contains(&format!("record {seq}")),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("record {seq}")),
         "{e}"
     );
 
     // Second line of a batch: the whole batch is refused.
     let body = batch("T-1", 1) + &other + "\n" + &batch("T-1", 1);
     let e = error_of(s.post_events(&s.writer, body).await, 409).await;
-    assert_eq!((e["seq"].as_u64(), e["line"].as_u64()), (Some(seq), Some(2)), "{e}");
+    assert_eq!(
+        (e["seq"].as_u64(), e["line"].as_u64()),
+        (Some(seq), Some(2)),
+        "{e}"
+    );
     assert_eq!(s.records(), records, "nothing of the batch was written");
 
     // Two lines of one request with a new event_id and different bodies.
@@ -270,7 +277,10 @@ async fn a_reused_event_id_with_another_body_is_409_naming_the_first_record() {
     assert_eq!(e["line"], 3, "{e}");
     assert!(e.get("seq").is_none(), "{e}");
     assert!(
-        e["message"].as_str().unwrap().contains("line 1 of this request"),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1 of this request"),
         "{e}"
     );
     assert_eq!(s.records(), records);

@@ -182,7 +182,11 @@ fn conflict(
         entries
             .get(i)
             .and_then(|e| serde_json::from_slice::<serde_json::Value>(e.body()).ok())
-            .and_then(|v| v.get("event_id").and_then(|id| id.as_str()).map(str::to_owned))
+            .and_then(|v| {
+                v.get("event_id")
+                    .and_then(|id| id.as_str())
+                    .map(str::to_owned)
+            })
             .map(|id| format!("event_id {id}"))
             .unwrap_or_else(|| "its event_id".into())
     };
