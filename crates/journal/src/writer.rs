@@ -409,7 +409,7 @@ impl Journal {
     /// the same body gives a duplicate ticket, another body [`Error::Conflict`].
     pub fn submit(&self, entry: Entry) -> Result<Ticket> {
         let (mut st, mut checked) = self.lock_checked(std::slice::from_ref(&entry))?;
-        Ok(self.sequence(&mut st, entry, &mut checked))
+        Ok(self.sequence(&mut st, entry, &mut checked, false))
     }
 
     /// Sequences several entries under one lock, as a contiguous run of `seq`s.
@@ -419,9 +419,10 @@ impl Journal {
     /// [`Error::ConflictInBatch`]).
     pub fn submit_batch(&self, entries: Vec<Entry>) -> Result<Vec<Ticket>> {
         let (mut st, mut checked) = self.lock_checked(&entries)?;
+        let remember = entries.len() > 1;
         Ok(entries
             .into_iter()
-            .map(|e| self.sequence(&mut st, e, &mut checked))
+            .map(|e| self.sequence(&mut st, e, &mut checked, remember))
             .collect())
     }
 
@@ -685,8 +686,15 @@ impl Journal {
 
     /// Assigns seq/ts/prev, builds the line and queues it. Runs under the lock, after
     /// [`Journal::lock_checked`] found the entry's key new or its body the same as the
-    /// recorded one's; a record made here joins `checked`, for later entries of the call.
-    fn sequence(&self, st: &mut State, entry: Entry, checked: &mut Checked) -> Ticket {
+    /// recorded one's. With `remember`, a record made here joins `checked`, so a later
+    /// entry of the call with its key gets its hash without reading it back.
+    fn sequence(
+        &self,
+        st: &mut State,
+        entry: Entry,
+        checked: &mut Checked,
+        remember: bool,
+    ) -> Ticket {
         if let Some(key) = entry.dedup_key {
             if let Some(&orig) = st.dedup.get(&key) {
                 // The hash is known for every checked key; ZERO makes `wait` read it.
@@ -745,7 +753,9 @@ impl Journal {
         }
         if let Some(key) = entry.dedup_key {
             st.dedup.insert(key, seq);
-            checked.insert(key, (seq, hash));
+            if remember {
+                checked.insert(key, (seq, hash));
+            }
         }
         Ticket {
             seq,
