@@ -524,3 +524,85 @@ fn concurrent_appends_do_not_corrupt_the_journal() {
         }
     }
 }
+
+/// A `custom.a` event with `event_id` `uuid(id)` and data value `v`.
+fn event_with_id(id: u64, v: u64) -> String {
+    format!(
+        r#"{{"type":"custom.a","ts_event":1,"source":"s","actor":"system","event_id":"{}","data":{{"v":{v}}}}}"#,
+        uuid(id)
+    )
+}
+
+#[test]
+fn a_reused_event_id_with_another_body_is_refused_naming_the_first_record() {
+    let s = Scratch::new();
+    s.init("test/conflict");
+    let first = s.file("first.jsonl", &jsonl(&[event_with_id(7, 1)]));
+    let r = s.on_data("append", &[&first]).expect(0);
+    assert_eq!(receipts(&r.stdout)[0]["seq"], 1);
+    let before = s.journal_snapshot();
+
+    // A new event, then the reused id with another body: exit 2, nothing written.
+    let second = s.file(
+        "second.jsonl",
+        &jsonl(&[custom_event("new", 1), event_with_id(7, 2)]),
+    );
+    let r = s.on_data("append", &[&second]).expect(2);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(r.stderr.contains("second.jsonl:2:"), "{}", r.stderr);
+    assert!(r.stderr.contains(&uuid(7)), "{}", r.stderr);
+    assert!(r.stderr.contains("record 1"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert_eq!(s.journal_snapshot(), before);
+    // --dry-run finds it too.
+    let r = s.on_data("append", &["--dry-run", &second]).expect(2);
+    assert!(r.stderr.contains("record 1"), "{}", r.stderr);
+
+    // The identical retry still gets the original receipt.
+    let r = s.on_data("append", &[&first]).expect(0);
+    let rs = receipts(&r.stdout);
+    assert_eq!(
+        (rs[0]["seq"].as_u64(), &rs[0]["duplicate"]),
+        (Some(1), &Value::Bool(true))
+    );
+    assert_eq!(s.journal_snapshot(), before);
+}
+
+#[test]
+fn a_reused_event_id_within_one_input_is_refused_naming_both_lines() {
+    let s = Scratch::new();
+    s.init("test/conflict-in");
+    let before = s.journal_snapshot();
+    let file = s.file(
+        "in.jsonl",
+        &jsonl(&[
+            event_with_id(8, 1),
+            custom_event("x", 1),
+            event_with_id(8, 2),
+        ]),
+    );
+    let r = s.on_data("append", &[&file]).expect(2);
+    assert!(r.stderr.contains("in.jsonl:3:"), "{}", r.stderr);
+    assert!(r.stderr.contains("also on line 1"), "{}", r.stderr);
+    assert!(r.stderr.contains(&uuid(8)), "{}", r.stderr);
+    assert_eq!(s.journal_snapshot(), before);
+}
+
+#[test]
+fn a_conflict_late_in_a_long_input_rejects_all_of_it() {
+    // More events than one submitted group: the conflict at the end must stop the
+    // groups before it as well.
+    let s = Scratch::new();
+    s.init("test/conflict-late");
+    let first = s.file("first.jsonl", &jsonl(&[event_with_id(9, 1)]));
+    s.on_data("append", &[&first]).expect(0);
+    let before = s.journal_snapshot();
+    let mut lines: Vec<String> = (0..1500).map(|i| custom_event("ok", i)).collect();
+    lines.push(event_with_id(9, 2));
+    let file = s.file("many.jsonl", &jsonl(&lines));
+    let r = s.on_data("append", &[&file]).expect(2);
+    assert!(r.stderr.contains("many.jsonl:1501:"), "{}", r.stderr);
+    assert!(r.stderr.contains("record 1"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert_eq!(s.journal_snapshot(), before);
+}

@@ -64,3 +64,45 @@ fn a_repeated_event_id_is_caught_after_its_record_left_the_journal() {
     let notes = q.lines().filter(|l| l.contains("custom.note")).count();
     assert_eq!(notes, 210);
 }
+
+#[test]
+fn a_reused_event_id_is_refused_after_its_record_left_the_journal() {
+    let s = Scratch::new();
+    s.on_data(
+        "init",
+        &[
+            "--origin",
+            "test.example/conflict",
+            "--segment-max-bytes",
+            "4096",
+        ],
+    )
+    .expect(0);
+    let first = s.file("first.jsonl", &events(0..200));
+    let r = s.on_data("append", &[first.as_str()]).expect(0);
+    let seq0 = receipts(&r.stdout)[0]["seq"].as_u64().unwrap();
+    s.on_data("archive", &[]).expect(0);
+    let segs = s.segments();
+    assert!(segs.len() > 6, "{segs:?}");
+    for p in &segs[..segs.len() / 2] {
+        std::fs::remove_file(p).unwrap();
+    }
+    let before = s.journal_snapshot();
+    // Event 0 (now only in the archive) again, its data changed.
+    let changed = events(0..1).replace(r#""i":0"#, r#""i":1000"#);
+    assert_ne!(changed, events(0..1));
+    let file = s.file("changed.jsonl", &changed);
+    let r = s.on_data("append", &[file.as_str()]).expect(2);
+    assert!(
+        r.stderr.contains(&format!("record {seq0} ")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.journal_snapshot(), before);
+    // Unchanged, it is the original receipt.
+    let same = s.file("same.jsonl", &events(0..1));
+    let r = s.on_data("append", &[same.as_str()]).expect(0);
+    let got = receipts(&r.stdout);
+    assert_eq!(got[0]["duplicate"], true);
+    assert_eq!(got[0]["seq"].as_u64(), Some(seq0));
+}

@@ -152,3 +152,73 @@ fn config_errors_name_the_setting() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn reused_event_id_with_another_event_is_refused_naming_the_first_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rec) = init(&tmp);
+    let id = uuid::Uuid::from_u128(0x0fed_cba9_8765_4321_0fed_cba9_8765_4321);
+    let first = rec.record(&order("O-1").with_event_id(id)).unwrap();
+    let head = rec.journal().status().unwrap();
+    let e = rec.record(&order("O-2").with_event_id(id)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Journal(tradetrail_journal::Error::Conflict { seq, index: 0 }) if seq == first.seq
+        ),
+        "{e:?}"
+    );
+    assert_eq!(rec.journal().status().unwrap(), head);
+    drop(rec);
+    // After a reopen too; and a batch holding it is refused whole.
+    let (rec, _) = Recorder::open(&dir).unwrap();
+    let batch = vec![
+        rec.prepare(&order("O-3"), None),
+        rec.prepare(&order("O-2").with_event_id(id), None),
+    ];
+    let e = rec.record_batch(batch).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Journal(tradetrail_journal::Error::Conflict { seq, index: 1 }) if seq == first.seq
+        ),
+        "{e:?}"
+    );
+    assert_eq!(rec.journal().status().unwrap().records, head.records);
+}
+
+#[test]
+fn a_retry_is_recognized_by_its_normalized_body_not_its_spelling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_dir, rec) = init(&tmp);
+    let id = "0b7c2a9e-3f4d-4e5a-8b6c-7d8e9f0a1b2c";
+    let a = format!(
+        r#"{{"type":"custom.note","event_id":"{id}","ts_event":1795700000000000000,"source":"oms","actor":"system","data":{{"a":1}}}}"#
+    );
+    // Same event: keys in another order, other whitespace, the UUID in capitals.
+    let b = format!(
+        r#"{{ "source": "oms", "type": "custom.note", "data": {{"a": 1}}, "actor": "system", "ts_event": 1795700000000000000, "event_id": "{}" }}"#,
+        id.to_uppercase()
+    );
+    let first = rec
+        .record_batch(vec![rec.prepare_line(a.as_bytes(), None).unwrap()])
+        .unwrap();
+    let again = rec
+        .record_batch(vec![rec.prepare_line(b.as_bytes(), None).unwrap()])
+        .unwrap();
+    assert!(!first[0].duplicate);
+    assert!(again[0].duplicate);
+    assert_eq!((again[0].seq, again[0].hash), (first[0].seq, first[0].hash));
+    // A different value is another event.
+    let c = a.replace(r#""a":1"#, r#""a":2"#);
+    let e = rec
+        .record_batch(vec![rec.prepare_line(c.as_bytes(), None).unwrap()])
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Journal(tradetrail_journal::Error::Conflict { seq, .. }) if seq == first[0].seq
+        ),
+        "{e:?}"
+    );
+}

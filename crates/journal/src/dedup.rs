@@ -1,5 +1,10 @@
 //! Idempotency: a repeated key (the record's `event_id`) is not written twice.
 //!
+//! A repeat is compared with the record that holds the key: the same body (a retry)
+//! gets that record's receipt, another body is refused with
+//! [`Error::Conflict`](crate::Error::Conflict), since the `event_id` already names a
+//! different event. Only repeats pay for the comparison (one read of the first record).
+//!
 //! Keys of records appended through this handle are remembered as they are sequenced.
 //! Keys of records that were already in the journal when it was opened are loaded by
 //! reading the journal once, at the first keyed append (or on

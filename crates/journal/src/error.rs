@@ -81,6 +81,35 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// Entry `index` of the call (0 for a single entry) carries the idempotency key
+    /// (`event_id`) of record `seq` with another body: the `event_id` is already used
+    /// by a different event. Nothing of the call was written. Fix the producer — give
+    /// this event an `event_id` of its own — and never retry the entry as it is: it is
+    /// refused every time. (A retry of the recorded event must repeat its body exactly;
+    /// then it gets the original receipt.)
+    #[error(
+        "entry {index} reuses the event_id of record {seq} with a different body; nothing was \
+         written: give this event a new event_id (retrying it unchanged is refused again)"
+    )]
+    Conflict {
+        /// The record that holds the first body for this `event_id`.
+        seq: u64,
+        /// The refused entry's position in the call (0 for a single entry).
+        index: usize,
+    },
+    /// Entries `first` and `index` of one batch carry the same idempotency key
+    /// (`event_id`) with different bodies. Nothing of the batch was written. Fix the
+    /// producer: give each event an `event_id` of its own.
+    #[error(
+        "entries {first} and {index} of the batch share an event_id but not a body; nothing \
+         was written: give each event an event_id of its own"
+    )]
+    ConflictInBatch {
+        /// The earlier entry with the key (0-based).
+        first: usize,
+        /// The later entry with the key and another body (0-based).
+        index: usize,
+    },
     /// `create` was asked to make a journal where one already exists.
     #[error("a journal already exists at {path}")]
     AlreadyExists {

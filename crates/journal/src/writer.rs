@@ -73,7 +73,8 @@ impl Entry {
         })
     }
 
-    /// A repeated key returns the first record's receipt and writes nothing.
+    /// A repeated key with the same body returns the first record's receipt and writes
+    /// nothing; with a different body the entry is refused ([`Error::Conflict`]).
     pub fn with_dedup_key(mut self, key: DedupKey) -> Entry {
         self.dedup_key = Some(key);
         self
@@ -403,34 +404,98 @@ impl Journal {
 
     /// Sequences one entry without waiting for it to be written. The record's place is
     /// fixed, but nothing is promised until [`Journal::wait`] returns for the ticket.
+    ///
+    /// An entry whose key names a recorded event is compared with that record first:
+    /// the same body gives a duplicate ticket, another body [`Error::Conflict`].
     pub fn submit(&self, entry: Entry) -> Result<Ticket> {
-        let mut st = self.lock();
-        if entry.dedup_key.is_some() {
-            st = self.ensure_dedup_loaded(st)?;
-        }
-        self.check_poison(&st)?;
-        Ok(self.sequence(&mut st, entry))
+        let (mut st, mut checked) = self.lock_checked(std::slice::from_ref(&entry))?;
+        Ok(self.sequence(&mut st, entry, &mut checked, false))
     }
 
     /// Sequences several entries under one lock, as a contiguous run of `seq`s.
+    ///
+    /// All or nothing: if any entry repeats a recorded `event_id` (or an earlier entry's)
+    /// with a different body, none is sequenced ([`Error::Conflict`],
+    /// [`Error::ConflictInBatch`]).
     pub fn submit_batch(&self, entries: Vec<Entry>) -> Result<Vec<Ticket>> {
-        let mut st = self.lock();
-        if entries.iter().any(|e| e.dedup_key.is_some()) {
-            st = self.ensure_dedup_loaded(st)?;
-        }
-        self.check_poison(&st)?;
+        let (mut st, mut checked) = self.lock_checked(&entries)?;
+        let remember = entries.len() > 1;
         Ok(entries
             .into_iter()
-            .map(|e| self.sequence(&mut st, e))
+            .map(|e| self.sequence(&mut st, e, &mut checked, remember))
             .collect())
+    }
+
+    /// Checks, writing nothing, what [`Journal::submit_batch`] would refuse `entries`
+    /// for because of their keys: an entry that repeats a recorded `event_id`, or an
+    /// earlier entry's, with a different body. For a caller that takes one input all or
+    /// nothing but submits it in several batches (while it is the only writer, the
+    /// answer stays true until it submits).
+    pub fn check_repeats(&self, entries: &[Entry]) -> Result<()> {
+        let (_st, _) = self.lock_checked(entries)?;
+        Ok(())
+    }
+
+    /// Takes the lock, with the dedup index loaded, once every entry whose key names a
+    /// recorded event has been compared with that record's body and found the same
+    /// (the returned map holds those keys with the record's seq and hash). A different
+    /// body is [`Error::Conflict`]; two entries of `entries` with one key and different
+    /// bodies are [`Error::ConflictInBatch`] (or `Conflict`, when the key is recorded).
+    ///
+    /// Only repeats pay: an entry whose key is new costs a hash lookup. A repeat's first
+    /// record is read outside the lock (waiting for it to be written if it is still
+    /// queued), from its segment or the cold tier; keys recorded meanwhile by other
+    /// callers are caught when the lock is taken again.
+    fn lock_checked(&self, entries: &[Entry]) -> Result<(MutexGuard<'_, State>, Checked)> {
+        let mut checked = Checked::new();
+        let mut st = self.lock();
+        if !entries.iter().any(|e| e.dedup_key.is_some()) {
+            self.check_poison(&st)?;
+            return Ok((st, checked));
+        }
+        loop {
+            st = self.ensure_dedup_loaded(st)?;
+            self.check_poison(&st)?;
+            let repeats: Vec<(usize, DedupKey, u64)> = entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| {
+                    let key = e.dedup_key?;
+                    if checked.contains_key(&key) {
+                        return None;
+                    }
+                    st.dedup.get(&key).map(|&seq| (i, key, seq))
+                })
+                .collect();
+            if repeats.is_empty() {
+                break;
+            }
+            drop(st);
+            for (index, key, seq) in repeats {
+                if checked.contains_key(&key) {
+                    // A second entry with this key: compared with the first below.
+                    continue;
+                }
+                let line = self.stored_line(seq)?;
+                if !same_body(&line, &entries[index].body) {
+                    return Err(Error::Conflict { seq, index });
+                }
+                checked.insert(key, (seq, RecordHash::of_line(&line)));
+            }
+            st = self.lock();
+        }
+        if entries.len() > 1 {
+            check_repeats_within(entries, &checked)?;
+        }
+        Ok((st, checked))
     }
 
     /// Waits until a submitted entry is acknowledged under its durability.
     pub fn wait(&self, ticket: Ticket) -> Result<Receipt> {
         let st = self.lock();
         self.drive(st, ticket.seq + 1, ticket.durability)?;
-        let hash = if ticket.duplicate {
-            self.duplicate_hash(ticket.seq)?
+        let hash = if ticket.duplicate && ticket.hash == RecordHash::ZERO {
+            RecordHash::of_line(&self.stored_line(ticket.seq)?)
         } else {
             ticket.hash
         };
@@ -488,24 +553,26 @@ impl Journal {
         })
     }
 
-    /// The hash of the record a duplicate repeats, which may have left `journal/`.
-    fn duplicate_hash(&self, seq: u64) -> Result<RecordHash> {
+    /// The line of the record a repeated key names: waits until it is written if it is
+    /// still queued, then reads it from its segment, or from the cold tier if it has
+    /// left `journal/`.
+    fn stored_line(&self, seq: u64) -> Result<Vec<u8>> {
+        self.drive(self.lock(), seq + 1, Durability::Os)?;
         match self.read_line(seq) {
-            Ok(line) => Ok(RecordHash::of_line(&line)),
             Err(e @ Error::Removed { .. }) => {
                 let Some(ColdKeysSlot(_, cold)) = self.lock().cold_keys.clone() else {
                     return Err(e);
                 };
-                let mut hash = None;
+                let mut got = None;
                 cold.read(&[seq], &mut |s, line| {
                     if s == seq {
-                        hash = Some(RecordHash::of_line(line));
+                        got = Some(line.to_vec());
                     }
                     Ok(())
                 })?;
-                hash.ok_or(e)
+                got.ok_or(e)
             }
-            Err(e) => Err(e),
+            r => r,
         }
     }
 
@@ -617,13 +684,27 @@ impl Journal {
         }
     }
 
-    /// Assigns seq/ts/prev, builds the line and queues it. Runs under the lock.
-    fn sequence(&self, st: &mut State, entry: Entry) -> Ticket {
+    /// Assigns seq/ts/prev, builds the line and queues it. Runs under the lock, after
+    /// [`Journal::lock_checked`] found the entry's key new or its body the same as the
+    /// recorded one's. With `remember`, a record made here joins `checked`, so a later
+    /// entry of the call with its key gets its hash without reading it back.
+    fn sequence(
+        &self,
+        st: &mut State,
+        entry: Entry,
+        checked: &mut Checked,
+        remember: bool,
+    ) -> Ticket {
         if let Some(key) = entry.dedup_key {
             if let Some(&orig) = st.dedup.get(&key) {
+                // The hash is known for every checked key; ZERO makes `wait` read it.
+                let hash = match checked.get(&key) {
+                    Some(&(seq, hash)) if seq == orig => hash,
+                    _ => RecordHash::ZERO,
+                };
                 return Ticket {
                     seq: orig,
-                    hash: RecordHash::ZERO,
+                    hash,
                     durability: entry.durability,
                     duplicate: true,
                 };
@@ -672,6 +753,9 @@ impl Journal {
         }
         if let Some(key) = entry.dedup_key {
             st.dedup.insert(key, seq);
+            if remember {
+                checked.insert(key, (seq, hash));
+            }
         }
         Ticket {
             seq,
@@ -1029,6 +1113,44 @@ impl Journal {
             }
         }
     }
+}
+
+/// Keys of one call known to be safe to sequence: `key -> (seq, hash)` of the record
+/// that holds the key's body.
+type Checked = HashMap<DedupKey, (u64, RecordHash)>;
+
+/// Whether a stored line (without `\n`) carries exactly `body`: the line is the
+/// journal's header followed by `body` without its opening `{` (see [`record::encode`]).
+fn same_body(line: &[u8], body: &[u8]) -> bool {
+    match (parse_header(line), body.split_first()) {
+        (Ok(h), Some((_, rest))) => line.get(h.body_start..) == Some(rest),
+        _ => false,
+    }
+}
+
+/// Refuses two entries of one call that share a key but not a body. `checked` names
+/// the record of a key that is already recorded, so the error can point at it.
+fn check_repeats_within(entries: &[Entry], checked: &Checked) -> Result<()> {
+    use std::collections::hash_map::Entry as Slot;
+    let mut first: HashMap<DedupKey, usize> = HashMap::new();
+    for (index, e) in entries.iter().enumerate() {
+        let Some(key) = e.dedup_key else { continue };
+        match first.entry(key) {
+            Slot::Vacant(v) => {
+                v.insert(index);
+            }
+            Slot::Occupied(o) => {
+                let f = *o.get();
+                if entries[f].body != e.body {
+                    return Err(match checked.get(&key) {
+                        Some(&(seq, _)) => Error::Conflict { seq, index },
+                        None => Error::ConflictInBatch { first: f, index },
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]

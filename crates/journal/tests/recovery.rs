@@ -499,9 +499,10 @@ fn repeated_dedup_key_returns_the_original_receipt() {
     j.append(entry(2, 1, Durability::Fsync)).unwrap();
     let before = all_bytes(&mem);
 
-    // Same key, even with a different body and durability: nothing is written.
-    assert_duplicate_of(j.append(keyed(3, id, Durability::Os)).unwrap(), first);
-    let t = j.submit(keyed(4, id, Durability::Fsync)).unwrap();
+    // Same key and body, even with another durability: nothing is written. (Another
+    // body is refused: see dedup_conflict.rs.)
+    assert_duplicate_of(j.append(keyed(1, id, Durability::Os)).unwrap(), first);
+    let t = j.submit(keyed(1, id, Durability::Fsync)).unwrap();
     assert_eq!(t.seq(), first.seq);
     assert_duplicate_of(j.wait(t).unwrap(), first);
     assert_eq!(all_bytes(&mem), before);
@@ -510,9 +511,9 @@ fn repeated_dedup_key_returns_the_original_receipt() {
     // In a batch: a known key, a new key, and the new key again.
     let rs = j
         .append_batch(vec![
-            keyed(5, id, Durability::Fsync),
+            keyed(1, id, Durability::Fsync),
             keyed(6, "order-7", Durability::Fsync),
-            keyed(7, "order-7", Durability::Os),
+            keyed(6, "order-7", Durability::Os),
         ])
         .unwrap();
     assert_duplicate_of(rs[0], first);
@@ -556,14 +557,17 @@ fn dedup_keys_are_reloaded_from_disk_across_segments() {
         } else {
             Durability::Fsync
         };
-        assert_duplicate_of(j.append(keyed(100, id, durability)).unwrap(), *original);
+        assert_duplicate_of(
+            j.append(keyed(original.seq, id, durability)).unwrap(),
+            *original,
+        );
     }
     assert_eq!(all_bytes(&mem), before);
     // A new key is written, and is itself a duplicate from then on.
     let fresh = j.append(keyed(101, "evt-new", Durability::Fsync)).unwrap();
     assert_eq!((fresh.seq, fresh.duplicate), (40, false));
     assert_duplicate_of(
-        j.append(keyed(102, "evt-new", Durability::Os)).unwrap(),
+        j.append(keyed(101, "evt-new", Durability::Os)).unwrap(),
         fresh,
     );
     drop(j);
@@ -572,11 +576,11 @@ fn dedup_keys_are_reloaded_from_disk_across_segments() {
     let (j, _) = Journal::open(dir(), opts).unwrap();
     j.load_dedup_index().unwrap();
     assert_duplicate_of(
-        j.append(keyed(103, "evt-5", Durability::Os)).unwrap(),
+        j.append(keyed(5, "evt-5", Durability::Os)).unwrap(),
         originals[0].1,
     );
     assert_duplicate_of(
-        j.append(keyed(104, "evt-new", Durability::Os)).unwrap(),
+        j.append(keyed(101, "evt-new", Durability::Os)).unwrap(),
         fresh,
     );
     assert_eq!(j.status().unwrap().records, 41);

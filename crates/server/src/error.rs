@@ -48,6 +48,20 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 409: the request conflicts with the journal's state.
     Conflict(String),
+    /// 409: an event reuses an `event_id` with a different body, of the record `seq`
+    /// or of an earlier line of the request; nothing of the request was written. The
+    /// client must give the event a new `event_id`: retrying it unchanged is refused
+    /// again.
+    EventIdConflict {
+        /// 1-based line of the refused event in the request body.
+        line: usize,
+        /// The reused `event_id`, when known.
+        event_id: Option<String>,
+        /// The record that holds the first body, when it is recorded.
+        seq: Option<u64>,
+        /// The earlier line of the request with that `event_id`, when it is not.
+        first_line: Option<usize>,
+    },
     /// 413: the body is larger than the limit.
     PayloadTooLarge(usize),
     /// 503: the journal cannot take writes (poisoned, disk full), or the request timed out.
@@ -74,7 +88,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::EventIdConflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +105,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::EventIdConflict { .. } => "event_id_conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unavailable { code, .. } => code,
             ApiError::Internal => "internal",
@@ -107,6 +122,26 @@ impl ApiError {
                 "{} of {total} events are invalid; nothing was written",
                 lines.len()
             ),
+            ApiError::EventIdConflict {
+                line,
+                event_id,
+                seq,
+                first_line,
+            } => {
+                let id = event_id
+                    .as_deref()
+                    .map_or_else(|| "its event_id".to_string(), |id| format!("event_id {id}"));
+                let first = match (seq, first_line) {
+                    (Some(seq), _) => format!("record {seq}"),
+                    (None, Some(l)) => format!("line {l} of this request"),
+                    (None, None) => "an earlier event".to_string(),
+                };
+                format!(
+                    "line {line}: {id} is already used by {first} with a different body; \
+                     nothing was written: give this event a new event_id (retrying it \
+                     unchanged is refused again)"
+                )
+            }
             ApiError::Unauthorized(m) => (*m).to_string(),
             ApiError::MethodNotAllowed => "method not allowed on this route".into(),
             ApiError::PayloadTooLarge(limit) => {
@@ -162,6 +197,20 @@ impl ApiError {
     pub fn from_journal(e: tradetrail_journal::Error) -> ApiError {
         use tradetrail_journal::Error as J;
         match &e {
+            // Positions are 0-based entries of the call; a handler that knows the
+            // request's line numbers and event_ids refines these.
+            J::Conflict { seq, index } => ApiError::EventIdConflict {
+                line: index + 1,
+                event_id: None,
+                seq: Some(*seq),
+                first_line: None,
+            },
+            J::ConflictInBatch { first, index } => ApiError::EventIdConflict {
+                line: index + 1,
+                event_id: None,
+                seq: None,
+                first_line: Some(first + 1),
+            },
             J::NoSuchRecord { seq, len } => ApiError::NotFound(format!(
                 "no record with seq {seq} (the journal holds {len})"
             )),
@@ -213,6 +262,13 @@ struct Inner<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     lines: Option<&'a [LineErrors]>,
+    /// For `event_id_conflict`: the refused line, and the record holding the first body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
 }
 
 impl IntoResponse for ApiError {
@@ -226,6 +282,18 @@ impl IntoResponse for ApiError {
                 message: self.message(),
                 lines: match &self {
                     ApiError::InvalidEvents { lines, .. } => Some(lines),
+                    _ => None,
+                },
+                line: match &self {
+                    ApiError::EventIdConflict { line, .. } => Some(*line),
+                    _ => None,
+                },
+                event_id: match &self {
+                    ApiError::EventIdConflict { event_id, .. } => event_id.as_deref(),
+                    _ => None,
+                },
+                seq: match &self {
+                    ApiError::EventIdConflict { seq, .. } => *seq,
                     _ => None,
                 },
             },

@@ -140,10 +140,13 @@ pub async fn post_events(
         let mut bad = Vec::new();
         let mut entries = Vec::with_capacity(total);
         let mut types = Vec::with_capacity(total);
+        // Line number and event_id of each entry, to name them in a conflict.
+        let mut origins = Vec::with_capacity(total);
         for (line, bytes) in events {
             match Event::from_json(bytes) {
                 Ok(ev) => {
                     entries.push(rec.prepare(&ev, None));
+                    origins.push((line, ev.event_id));
                     types.push(ev.event_type);
                 }
                 Err(v) => bad.push(LineErrors {
@@ -162,7 +165,7 @@ pub async fn post_events(
                     state.disk_full.store(true, Ordering::Relaxed);
                 }
             }
-            ApiError::from_core(e)
+            name_lines(ApiError::from_core(e), &origins)
         })?;
         let dups = receipts.iter().filter(|r| r.duplicate).count();
         if state.schedule.on_fill.is_some()
@@ -188,6 +191,28 @@ pub async fn post_events(
     .await?;
     let list: Vec<Value> = receipts.iter().map(receipt_json).collect();
     Ok(Json(json!({ "receipts": list })).into_response())
+}
+
+/// Turns the entry positions of an `event_id` conflict into the request's line numbers
+/// and names the `event_id`.
+fn name_lines(e: ApiError, origins: &[(usize, Option<uuid::Uuid>)]) -> ApiError {
+    match e {
+        ApiError::EventIdConflict {
+            line,
+            seq,
+            first_line,
+            ..
+        } => {
+            let at = |l: usize| origins.get(l.wrapping_sub(1));
+            ApiError::EventIdConflict {
+                line: at(line).map_or(line, |o| o.0),
+                event_id: at(line).and_then(|o| o.1).map(|id| id.to_string()),
+                seq,
+                first_line: first_line.map(|f| at(f).map_or(f, |o| o.0)),
+            }
+        }
+        other => other,
+    }
 }
 
 /// `GET /v1/verify` (compliance, admin): the one verify of `tradetrail_store` — every

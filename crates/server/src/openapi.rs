@@ -22,6 +22,7 @@ fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
             "401" => "No bearer token, or an unknown one",
             "403" => "The token's role may not do this",
             "404" => "No such record or checkpoint",
+            "409" => "An event reuses an event_id already recorded (or on an earlier line) with another body; nothing was written (code event_id_conflict, with line, event_id and seq)",
             "413" => "Request body over the size limit",
             "503" => "The journal is not writable (poisoned, disk full) or the request timed out",
             _ => "Error",
@@ -124,6 +125,9 @@ pub fn document() -> Value {
                             "status": {"type": "integer"},
                             "code": {"type": "string"},
                             "message": {"type": "string"},
+                            "line": {"type": "integer", "description": "event_id_conflict: the refused line"},
+                            "event_id": {"type": "string", "description": "event_id_conflict: the reused event_id"},
+                            "seq": {"type": "integer", "description": "event_id_conflict: the record holding the first body"},
                             "lines": {"type": "array", "items": {
                                 "type": "object",
                                 "properties": {
@@ -174,7 +178,7 @@ pub fn document() -> Value {
         "paths": {
             "/v1/events": {"post": {
                 "summary": "Append one event, or a JSON Lines batch (role: writer)",
-                "description": "The batch is validated whole: one bad line and nothing is written. Answered when every event is acknowledged under the durability policy. Events with an event_id already recorded are answered with the original receipt and duplicate: true.",
+                "description": "The batch is validated whole: one bad line and nothing is written. Answered when every event is acknowledged under the durability policy. Events with an event_id already recorded with the same body are answered with the original receipt and duplicate: true; with another body the request is refused whole with 409 event_id_conflict naming the seq that holds the first body.",
                 "security": secured,
                 "requestBody": {"required": true, "content": {
                     "application/json": {"schema": {"type": "object"}},
@@ -183,7 +187,7 @@ pub fn document() -> Value {
                 "responses": responses(ok_json("One receipt per event, in order", json!({
                     "type": "object",
                     "properties": {"receipts": {"type": "array", "items": {"$ref": "#/components/schemas/Receipt"}}}
-                })), &["400", "401", "403", "413", "503"])
+                })), &["400", "401", "403", "409", "413", "503"])
             },
             "get": {
                 "summary": "Records that match a filter, as stored (roles: compliance, admin; trader: its own records only)",

@@ -221,3 +221,79 @@ async fn shutdown_finishes_and_flushes() {
     }
     assert_eq!(st.synced, st.written, "everything written was flushed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_event_id_with_another_body_is_409_naming_the_first_record() {
+    let s = start().await;
+    let id = new_id();
+    let first: Value = s
+        .post_events(&s.writer, order("T-1", &id) + "\n")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let seq = first["receipts"][0]["seq"].as_u64().unwrap();
+    let records = s.records();
+    // The same event_id for another trader's order: another body.
+    let other = order("T-2", &id);
+
+    // Alone, as application/json.
+    let one: Value = serde_json::from_str(&other).unwrap();
+    let r = s
+        .client
+        .post(s.url("/v1/events"))
+        .bearer_auth(&s.writer)
+        .json(&one)
+        .send()
+        .await
+        .unwrap();
+    let e = error_of(r, 409).await;
+    assert_eq!(e["code"], "event_id_conflict", "{e}");
+    assert_eq!(e["seq"], seq, "{e}");
+    assert_eq!(e["line"], 1, "{e}");
+    assert_eq!(e["event_id"], id.as_str(), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("record {seq}")),
+        "{e}"
+    );
+
+    // Second line of a batch: the whole batch is refused.
+    let body = batch("T-1", 1) + &other + "\n" + &batch("T-1", 1);
+    let e = error_of(s.post_events(&s.writer, body).await, 409).await;
+    assert_eq!(
+        (e["seq"].as_u64(), e["line"].as_u64()),
+        (Some(seq), Some(2)),
+        "{e}"
+    );
+    assert_eq!(s.records(), records, "nothing of the batch was written");
+
+    // Two lines of one request with a new event_id and different bodies.
+    let id2 = new_id();
+    let body = order("T-1", &id2) + "\n\n" + &order("T-3", &id2) + "\n";
+    let e = error_of(s.post_events(&s.writer, body).await, 409).await;
+    assert_eq!(e["line"], 3, "{e}");
+    assert!(e.get("seq").is_none(), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1 of this request"),
+        "{e}"
+    );
+    assert_eq!(s.records(), records);
+
+    // The identical retry is still the original receipt.
+    let again: Value = s
+        .post_events(&s.writer, order("T-1", &id) + "\n")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["receipts"][0]["seq"], seq);
+    assert_eq!(again["receipts"][0]["duplicate"], true);
+    assert_eq!(s.records(), records);
+    s.shutdown().await;
+}

@@ -47,6 +47,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
 
     // Pass 1: validate and serialize every line. Nothing is written unless all are good.
     let mut entries = Vec::new();
+    // The input line number of each entry, to name it in a conflict.
+    let mut linenos = Vec::new();
     let mut bad = 0usize;
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
@@ -60,7 +62,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             continue;
         }
         match rec.prepare_line(&line, args.durability) {
-            Ok(e) => entries.push(e),
+            Ok(e) => {
+                entries.push(e);
+                linenos.push(lineno);
+            }
             Err(errors) => {
                 bad += 1;
                 for fe in errors.iter() {
@@ -73,6 +78,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         writeln!(err, "error: {bad} bad line(s); nothing was written")?;
         return Err(Exit(BAD_INPUT).into());
     }
+    // An event_id already used with another body (in the journal or earlier in the
+    // input) refuses the whole input, although it is submitted in groups below.
+    rec.journal()
+        .check_repeats(&entries)
+        .map_err(|e| conflict(e, &name, &entries, &linenos, 0))?;
     if args.dry_run {
         writeln!(
             err,
@@ -92,13 +102,19 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let mut written = 0usize;
     let mut dups = 0usize;
     let total = entries.len();
+    let mut group_start = 0usize;
     let mut it = entries.into_iter();
     loop {
         let group: Vec<_> = it.by_ref().take(GROUP).collect();
         if group.is_empty() {
             break;
         }
-        let tickets = rec.journal().submit_batch(group)?;
+        let n = group.len();
+        let tickets = rec
+            .journal()
+            .submit_batch(group)
+            .map_err(|e| conflict(e, &name, &[], &linenos, group_start))?;
+        group_start += n;
         for t in tickets {
             let r = rec.wait(t)?;
             if r.duplicate {
@@ -136,6 +152,50 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
     )?;
     Ok(())
+}
+
+/// A refused repeat of an `event_id` as bad input (exit 2), naming the input line, the
+/// `event_id` and the record (or line) that holds its first body; other errors as they
+/// are. `offset` is the input position of the call's first entry.
+fn conflict(
+    e: tradetrail_journal::Error,
+    name: &str,
+    entries: &[tradetrail_journal::Entry],
+    linenos: &[usize],
+    offset: usize,
+) -> anyhow::Error {
+    use tradetrail_journal::Error as J;
+    let line = |i: usize| linenos.get(offset + i).copied().unwrap_or(0);
+    let id = |i: usize| {
+        entries
+            .get(i)
+            .and_then(|e| serde_json::from_slice::<serde_json::Value>(e.body()).ok())
+            .and_then(|v| {
+                v.get("event_id")
+                    .and_then(|id| id.as_str())
+                    .map(str::to_owned)
+            })
+            .map(|id| format!("event_id {id}"))
+            .unwrap_or_else(|| "its event_id".into())
+    };
+    let msg = match &e {
+        J::Conflict { seq, index } => format!(
+            "{name}:{}: {} is already used by record {seq} with a different body; \
+             nothing was written: give this event a new event_id (a retry must repeat \
+             the recorded event exactly)",
+            line(*index),
+            id(*index),
+        ),
+        J::ConflictInBatch { first, index } => format!(
+            "{name}:{}: {} is also on line {} with a different body; nothing was \
+             written: give each event an event_id of its own",
+            line(*index),
+            id(*index),
+            line(*first),
+        ),
+        _ => return e.into(),
+    };
+    anyhow::Error::new(BadInput(msg))
 }
 
 /// Receipt printing that survives a closed stdout.
