@@ -4,14 +4,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{command, free_port, request, start_server_with, Scratch};
+use common::{free_port, request, start_server_with, Scratch};
 
 fn start_server(s: &Scratch, port: u16) -> Child {
     start_server_with(s, port, &[])

@@ -244,7 +244,7 @@ fn print_checkpoints(out: &mut impl Write, v: &tradetrail_store::Verdict) -> Res
         .iter()
         .filter(|c| !c.check.ok && !c.check.uncheckable)
         .collect();
-    if let Some(newest) = v.checkpoints.iter().filter(|c| c.check.ok).last() {
+    if let Some(newest) = v.checkpoints.iter().rfind(|c| c.check.ok) {
         writeln!(
             out,
             "checkpoints: {} of {} signed checkpoint(s) this directory holds agree with the records (largest: tree size {}, {})",
