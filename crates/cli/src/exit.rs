@@ -69,6 +69,14 @@ fn library_errors(
         });
         let journal = c
             .downcast_ref::<tradetrail_journal::Error>()
+            .or(match c.downcast_ref::<tradetrail_query::Error>() {
+                Some(tradetrail_query::Error::Journal(e)) => Some(e),
+                _ => None,
+            })
+            .or(match c.downcast_ref::<tradetrail_archive::Error>() {
+                Some(tradetrail_archive::Error::Journal(e)) => Some(e),
+                _ => None,
+            })
             .or(match store {
                 Some(tradetrail_store::Error::Journal(e)) => Some(e),
                 _ => None,
@@ -97,6 +105,7 @@ fn code_of(err: &anyhow::Error) -> u8 {
             Some(
                 tradetrail_journal::Error::Damaged { .. }
                     | tradetrail_journal::Error::Corrupt { .. }
+                    | tradetrail_journal::Error::Gap { .. }
             )
         )
     });

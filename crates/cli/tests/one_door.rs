@@ -325,3 +325,42 @@ fn a_configuration_from_another_journal_is_refused() {
     );
     assert_eq!(s.lines().len(), 1, "nothing was written");
 }
+
+#[test]
+fn reads_answer_from_the_whole_journal_or_fail_naming_the_gap() {
+    let s = Scratch::new();
+    s.on_data(
+        "init",
+        &[
+            "--origin",
+            "test.example/gap",
+            "--segment-max-bytes",
+            "4096",
+        ],
+    )
+    .expect(0);
+    let input = s.file("in.jsonl", &orders(1..120));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    let segs = s.segments();
+    assert!(segs.len() >= 4, "{segs:?}");
+    // O-100 is in a later segment than the one removed.
+    let r = s.on_data("trail", &["O-100"]).expect(0);
+    assert!(r.stdout.contains("O-100"), "{}", r.stdout);
+    std::fs::remove_file(&segs[1]).unwrap();
+    let _ = std::fs::remove_dir_all(s.path().join("data/index"));
+    for (sub, args) in [
+        ("query", vec!["--format", "jsonl"]),
+        ("stats", vec!["--by", "type"]),
+        ("trail", vec!["O-100"]),
+    ] {
+        let r = s.on_data(sub, &args).expect(1);
+        assert!(r.stderr.contains("do not meet"), "{sub}: {}", r.stderr);
+        assert!(
+            r.stdout.is_empty(),
+            "{sub} answered from part: {}",
+            r.stdout
+        );
+    }
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+}

@@ -365,6 +365,10 @@ fn check_parsed(
                     segment.display()
                 )),
             ),
+            // Records missing between segments: the check fails where they begin.
+            Err(Error::Journal(e @ tradetrail_journal::Error::Gap { .. })) => {
+                (log.len(), Some(format!("cannot be read: {e}")))
+            }
             // An archived record that cannot be read back as itself, or a tombstone
             // whose subtrees do not give the root it recorded.
             Err(Error::Journal(tradetrail_journal::Error::Cold { seq, reason })) => (

@@ -75,6 +75,22 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Records are missing between two segments: one was removed or truncated. A read
+    /// that would cross the gap fails rather than answer from part of the journal.
+    /// Run `tradetrail verify`, then restore the segment from a backup.
+    #[error(
+        "the journal's segments do not meet: {segment} ends at seq {after} but the next segment starts at seq {next}; \
+         records are missing there, so nothing is answered from part of the journal: \
+         run `tradetrail verify` and restore from a backup"
+    )]
+    Gap {
+        /// The last seq before the gap.
+        after: u64,
+        /// The first seq after it.
+        next: u64,
+        /// The segment the gap follows.
+        segment: PathBuf,
+    },
     /// The caller gave an entry the journal cannot store. Fix the caller.
     #[error("invalid entry: {reason}")]
     InvalidEntry {

@@ -2,6 +2,8 @@
 //!
 //! The reader needs no lock and never writes, so it can run beside a process that is
 //! appending: it reads complete lines only, and stops at the first incomplete one.
+//! It answers from the whole journal or fails: a gap between segments (one removed or
+//! truncated) is [`Error::Gap`], never a silently shorter answer.
 
 use std::path::Path;
 
@@ -30,6 +32,9 @@ pub fn for_each_line(
         .partition_point(|s| s.first_seq <= from)
         .saturating_sub(1);
     let mut next = from;
+    // The seq after the last line of the segment read before, to catch a gap: a
+    // removed or truncated segment must fail the read, never answer from a part.
+    let mut after_previous: Option<(u64, &Path)> = None;
     for (i, seg) in segments.iter().enumerate().skip(start) {
         if to.is_some_and(|t| seg.first_seq >= t) {
             break;
@@ -37,9 +42,26 @@ pub fn for_each_line(
         if segments.get(i + 1).is_some_and(|n| n.first_seq <= from) {
             continue;
         }
+        if let Some((end, prev)) = after_previous {
+            if end != seg.first_seq {
+                return Err(Error::Gap {
+                    after: end.saturating_sub(1),
+                    next: seg.first_seq,
+                    segment: prev.to_path_buf(),
+                });
+            }
+        }
         let data = storage
             .read(&seg.path)
             .map_err(|e| Error::io(storage, "read", &seg.path, e))?;
+        let sealed = i + 1 < segments.len();
+        if sealed && data.last().is_some_and(|&b| b != b'\n') {
+            return Err(Error::Corrupt {
+                segment: seg.path.clone(),
+                offset: data.len() as u64,
+                reason: "sealed segment does not end with a newline: it was truncated".into(),
+            });
+        }
         let mut pos = 0usize;
         let mut seq = seg.first_seq;
         while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
@@ -68,6 +90,7 @@ pub fn for_each_line(
             seq += 1;
             pos += nl + 1;
         }
+        after_previous = Some((seq, &seg.path));
     }
     Ok(next)
 }

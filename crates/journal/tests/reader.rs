@@ -1,5 +1,7 @@
 //! Reading ranges of records across segments.
 
+mod common;
+
 use std::sync::Arc;
 
 use tradetrail_journal::{for_each_line, parse_header, Durability, Entry, Journal, JournalOptions};
@@ -54,4 +56,67 @@ fn ranges_across_segments_match_what_was_written() {
     })
     .unwrap();
     assert_eq!((n, next), (5, 15));
+}
+
+#[test]
+fn a_missing_or_truncated_middle_segment_fails_the_read_instead_of_shortening_it() {
+    let mem = tradetrail_testkit::MemStorage::new();
+    let dir = std::path::Path::new("/gap/journal");
+    let opts = tradetrail_journal::JournalOptions::default()
+        .with_storage(std::sync::Arc::new(mem.clone()))
+        .with_rotate_daily(false)
+        .with_segment_max_bytes(600);
+    let (j, _) = tradetrail_journal::Journal::create(dir, "gap", opts).unwrap();
+    for i in 1..30 {
+        j.append(common::entry(i, 40, tradetrail_journal::Durability::Fsync))
+            .unwrap();
+    }
+    drop(j);
+    let starts = common::segment_starts(&mem, dir);
+    assert!(starts.len() >= 4, "{starts:?}");
+    let count = |m: &tradetrail_testkit::MemStorage| {
+        let mut n = 0;
+        let r = tradetrail_journal::for_each_line(m, dir, 0, None, |_, _| {
+            n += 1;
+            Ok(true)
+        });
+        (r, n)
+    };
+    assert_eq!(count(&mem).0.unwrap(), 30);
+
+    // A middle segment removed.
+    let gone = mem.crash_image(usize::MAX);
+    let middle = common::segment_path(dir, starts[1]);
+    tradetrail_journal::Storage::remove_file(&gone, &middle).unwrap();
+    let (r, _) = count(&gone);
+    let err = r.unwrap_err();
+    assert!(
+        matches!(err, tradetrail_journal::Error::Gap { next, .. } if next == starts[2]),
+        "{err:?}"
+    );
+    // Reading only what lies before the gap still works.
+    let mut n = 0;
+    tradetrail_journal::for_each_line(&gone, dir, 0, Some(starts[1]), |_, _| {
+        n += 1;
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(n, starts[1]);
+
+    // A middle segment cut at a line boundary: the same gap.
+    let cut = mem.crash_image(usize::MAX);
+    let data = cut.file(&middle).unwrap();
+    let first_nl = data.iter().position(|&b| b == b'\n').unwrap();
+    cut.set_file(&middle, data[..first_nl + 1].to_vec());
+    assert!(matches!(
+        count(&cut).0.unwrap_err(),
+        tradetrail_journal::Error::Gap { .. }
+    ));
+    // ... and in the middle of a line.
+    let torn = mem.crash_image(usize::MAX);
+    torn.set_file(&middle, data[..first_nl + 10].to_vec());
+    assert!(matches!(
+        count(&torn).0.unwrap_err(),
+        tradetrail_journal::Error::Corrupt { .. }
+    ));
 }

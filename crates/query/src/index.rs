@@ -717,6 +717,22 @@ impl Index {
             if starts_segment(&self.segs).is_some_and(|n| self.segs.paths[n] != path) {
                 continue;
             }
+            // A later segment that does not start here: records are missing between
+            // (a segment removed or cut short). Never answer as if they did not exist.
+            let later = self
+                .segs
+                .paths
+                .iter()
+                .position(|p| *p == path)
+                .and_then(|i| self.segs.firsts.get(i + 1));
+            if let Some(&next) = later {
+                return Err(tradetrail_journal::Error::Gap {
+                    after: self.rows().saturating_sub(1),
+                    next,
+                    segment: path.clone(),
+                }
+                .into());
+            }
             if let Some(t) = to {
                 return Err(Error::Stale {
                     reason: format!(

@@ -66,7 +66,7 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 503: the journal cannot take writes (poisoned, disk full), or the request timed out.
     Unavailable {
-        /// Machine-readable code (`not_writable`, `timeout`, `shutting_down`).
+        /// Machine-readable code (`not_writable`, `timeout`, `shutting_down`, `damaged`).
         code: &'static str,
         /// What the client should know.
         message: String,
@@ -216,6 +216,22 @@ impl ApiError {
             )),
             // Removed by a retention purge: its line is gone for good.
             J::Purged { .. } => ApiError::NotFound(e.to_string()),
+            // Damage found while answering: the answer would be from part of the
+            // journal, so there is none (the path stays in the log).
+            J::Damaged { .. } | J::Corrupt { .. } | J::Gap { .. } => {
+                tracing::error!(error = %e, "the journal is damaged or incomplete");
+                let at = match &e {
+                    J::Damaged { seq, .. } => format!(" at seq {seq}"),
+                    J::Gap { after, .. } => format!(" after seq {after}"),
+                    _ => String::new(),
+                };
+                ApiError::Unavailable {
+                    code: "damaged",
+                    message: format!(
+                        "the journal is damaged or incomplete{at}: no answer is given from part of it; an operator should run `tradetrail verify`"
+                    ),
+                }
+            }
             J::DiskFull { .. } | J::Poisoned { .. } | J::Io { .. } => {
                 tracing::error!(error = %e, "journal not writable");
                 ApiError::Unavailable {

@@ -305,6 +305,9 @@ fn from_report(e: tradetrail_reports::Error) -> ApiError {
             ApiError::BadRequest(format!("{}: {reason}", field.trim_start_matches("--")))
         }
         tradetrail_reports::Error::Query(q) => from_query(q),
+        // The journal holds amounts the books cannot add up (written before bounds
+        // were validated): say which record, as the CLI does.
+        e @ tradetrail_reports::Error::Overflow { .. } => ApiError::Conflict(e.to_string()),
         other => {
             tracing::error!(error = %other, "report failed");
             ApiError::Internal

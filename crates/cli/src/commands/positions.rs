@@ -203,8 +203,17 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 let t = totals
                     .entry((p.account_id.clone(), p.currency.clone()))
                     .or_default();
-                t.0 += p.realized_pnl;
-                t.1 += p.unrealized_pnl.unwrap_or_default();
+                let overflow = || {
+                    anyhow::anyhow!(
+                        "the P&L total of account {} in {} overflows a decimal (the journal holds amounts beyond what validation now accepts)",
+                        printable(&p.account_id),
+                        printable(&p.currency)
+                    )
+                };
+                t.0 = t.0.checked_add(p.realized_pnl).ok_or_else(overflow)?;
+                t.1 =
+                    t.1.checked_add(p.unrealized_pnl.unwrap_or_default())
+                        .ok_or_else(overflow)?;
             }
             for ((a, c), (r, u)) in totals {
                 writeln!(
