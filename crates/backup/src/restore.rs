@@ -171,6 +171,7 @@ pub fn restore(
         }
         None => None,
     };
+    let opts_key = given_key.clone();
     let where_ = store.describe();
     let Some(mbytes) = store.get(MANIFEST_KEY)? else {
         return Err(Error::refused(
@@ -444,27 +445,34 @@ pub fn restore(
         }
     }
 
-    // The journal's own verifier over the restored files.
-    // The journal's own verifier over the restored files, and the archive's (its
-    // files against their manifests and Merkle roots, and the journal's link to it).
-    let full =
-        tradetrail_archive::verify_all(&tradetrail_core::DataDir::new(&staging.path), &|_| {})
-            .map_err(|e| Error::refused("archive/", e.to_string()))?;
-    if !full.ok() {
-        let (what, seq, reason) = match &full.archive {
-            Some(a) if !a.ok => ("archive/", a.first_bad_seq, a.reason.clone()),
-            _ => (
-                "journal/",
-                full.journal.first_bad_seq,
-                full.journal.reason.clone(),
-            ),
-        };
+    // The one verify over the restored files (the journal, the archive, and every
+    // checkpoint — the files and the `journal.checkpoint` records inside the journal,
+    // which an edit of the backup cannot remove without breaking the chain), with the
+    // given key when there is one: nothing in the backup is trusted then.
+    let verdict = tradetrail_store::verify_with_key(
+        &tradetrail_core::DataDir::new(&staging.path),
+        opts_key.as_ref(),
+        &|_| {},
+        &|_, _| {},
+    )
+    .map_err(|e| Error::refused("journal/", e.to_string()))?;
+    if !verdict.ok {
         return Err(Error::refused(
-            what,
+            "journal/",
             format!(
-                "verify: first bad seq {seq:?}: {}",
-                reason.unwrap_or_default()
+                "verify: first bad seq {}: {}",
+                verdict
+                    .first_bad_seq
+                    .map_or_else(|| "?".to_string(), |s| s.to_string()),
+                verdict.reason.unwrap_or_default()
             ),
+        ));
+    }
+    if opts_key.is_some() && !verdict.checkpoints.iter().any(|c| c.check.ok) {
+        return Err(Error::refused(
+            "checkpoints/",
+            "no checkpoint signed by the given key covers the backup's records: with --key, \
+             a backup must carry at least one (take `tradetrail checkpoint` before backing up)",
         ));
     }
 

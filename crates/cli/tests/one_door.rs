@@ -364,3 +364,97 @@ fn reads_answer_from_the_whole_journal_or_fail_naming_the_gap() {
     let (code, v) = s.verify_json();
     assert_eq!(code, Some(1), "{v}");
 }
+
+#[test]
+fn restore_with_a_key_refuses_a_rewritten_backup_whose_checkpoint_files_were_removed() {
+    let s = Scratch::new();
+    s.init("test.example/restore");
+    let input = s.file("in.jsonl", &orders(1..7));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    s.on_data("checkpoint", &[]).expect(0); // record 7 notes it
+    let more = s.file("more.jsonl", &orders(7..9));
+    s.on_data("append", &[more.as_str()]).expect(0);
+    let vkey = s.on_data("key", &["show"]).expect(0).stdout;
+    let vkey = vkey.trim().to_string();
+    let b = s.path().join("B");
+    let b_arg = b.display().to_string();
+    s.on_data("backup", &["--to", &b_arg]).expect(0);
+
+    // The intruder rewrites record 3 in the backup, recomputes every later prev, the
+    // segment's hash in the manifest, removes the checkpoint files (and their entries),
+    // and fixes the manifest's head hash and root by reading them off restore's own
+    // refusals.
+    let seg_rel = "journal/00000000000000000000.jsonl";
+    let seg = b.join("data").join(seg_rel);
+    let rewritten = rewrite(&std::fs::read(&seg).unwrap(), 3);
+    std::fs::write(&seg, &rewritten).unwrap();
+    std::fs::remove_dir_all(b.join("data/checkpoints")).unwrap();
+    let mpath = b.join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    m["checkpoint"] = Value::Null;
+    let files = m["files"].as_array_mut().unwrap();
+    files.retain(|f| f["kind"] != "checkpoint");
+    for f in files.iter_mut().filter(|f| f["path"] == seg_rel) {
+        f["sha256"] = hex(&Sha256::digest(&rewritten)).into();
+        f["bytes"] = rewritten.len().into();
+    }
+    let restore = |m: &Value, dest: &str| {
+        std::fs::write(&mpath, serde_json::to_vec(m).unwrap()).unwrap();
+        s.tt(&["restore", "--from", &b_arg, "--data", dest, "--key", &vkey])
+    };
+    let mut last = None;
+    for round in 0..4 {
+        let r = restore(&m, &format!("r{round}"));
+        let said = |what: &str| {
+            r.stderr
+                .split(&format!("{what} of the restored journal is "))
+                .nth(1)
+                .and_then(|t| t.split(' ').next())
+                .map(str::to_owned)
+        };
+        if let Some(h) = said("the head hash") {
+            m["head_hash"] = h.into();
+        } else if let Some(root) = said("the Merkle root") {
+            m["root"] = root.into();
+        } else {
+            last = Some(r);
+            break;
+        }
+    }
+    let r = last.expect("the manifest was made consistent");
+    assert_ne!(
+        r.code,
+        Some(0),
+        "a rewritten backup was restored: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("journal.checkpoint record 7"),
+        "the signed note inside the journal contradicts the records: {}",
+        r.stderr
+    );
+    assert!(!s.path().join("r3").join("journal").exists());
+
+    // And a backup that carries no checkpoint at all is refused with --key.
+    let t = Scratch::new();
+    t.init("test.example/no-checkpoint");
+    let input = t.file("in.jsonl", &orders(1..3));
+    t.on_data("append", &[input.as_str()]).expect(0);
+    let tvkey = t
+        .on_data("key", &["show"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_string();
+    let tb = t.path().join("B").display().to_string();
+    t.on_data("backup", &["--to", &tb]).expect(0);
+    let r = t.tt(&["restore", "--from", &tb, "--data", "r", "--key", &tvkey]);
+    assert_ne!(r.code, Some(0));
+    assert!(
+        r.stderr.contains("no checkpoint signed by the given key"),
+        "{}",
+        r.stderr
+    );
+    // Without --key (trusting the backup's own key) it restores.
+    t.tt(&["restore", "--from", &tb, "--data", "r2"]).expect(0);
+}

@@ -50,7 +50,7 @@ use tradetrail_journal::{ColdLines, JournalOptions, RecoveryReport};
 
 pub use error::{Error, Result};
 pub use repair::{repair, Repair, REPAIRED_TYPE};
-pub use verify::{verify, CheckpointVerdict, Verdict};
+pub use verify::{verify, verify_with_key, CheckpointVerdict, Verdict};
 
 /// A data directory opened whole for recording. Cheap to clone through
 /// [`Store::recorder`]; clones of the recorder share one journal.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tradetrail_archive::ArchiveCheck;
+use tradetrail_checkpoint::VerifierKey;
 use tradetrail_core::checkpoints::{check_all_against, stored_checkpoints, CheckpointCheck};
 use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line, list_segments, record_type, FsStorage, VerifyReport};
@@ -72,6 +73,18 @@ pub fn verify(
     journal_progress: &(dyn Fn(u64) + Sync),
     archive_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Verdict> {
+    verify_with_key(dir, None, journal_progress, archive_progress)
+}
+
+/// [`verify`], checking the checkpoints' signatures with `vkey` instead of the
+/// directory's own `keys/verifier.vkey` — for a directory whose key is not trusted
+/// (a restored backup: `restore --key`).
+pub fn verify_with_key(
+    dir: &DataDir,
+    vkey: Option<&VerifierKey>,
+    journal_progress: &(dyn Fn(u64) + Sync),
+    archive_progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Verdict> {
     let config = dir.load_config()?;
     let full = tradetrail_archive::verify_all_with(dir, journal_progress, archive_progress)?;
     let cold = crate::cold_tier(dir)?;
@@ -93,7 +106,10 @@ pub fn verify(
     let checkpoints = if notes.is_empty() {
         Vec::new()
     } else {
-        let vkey = tradetrail_core::checkpoints::verifier_key(dir)?;
+        let vkey = match vkey {
+            Some(k) => k.clone(),
+            None => tradetrail_core::checkpoints::verifier_key(dir)?,
+        };
         let texts: Vec<&str> = notes.iter().map(|(_, n)| n.as_str()).collect();
         let checks = check_all_against(dir, &config.origin, &texts, &vkey, cold.as_deref())?;
         let mut v: Vec<CheckpointVerdict> = notes
