@@ -129,11 +129,11 @@ pub fn checkpoint_if_due(rec: &Recorder) -> Result<Option<Taken>> {
     }
 }
 
-/// The most recent saved checkpoint of a data directory, if any.
-pub fn latest_checkpoint(dir: &DataDir) -> Result<Option<(PathBuf, String)>> {
+/// The files of `DIR/checkpoints` (`<size, 20 digits>.txt`), smallest size first.
+fn checkpoint_files(dir: &DataDir) -> Vec<PathBuf> {
     let cdir = dir.checkpoints();
     let Ok(entries) = std::fs::read_dir(&cdir) else {
-        return Ok(None);
+        return Vec::new();
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
@@ -143,40 +143,24 @@ pub fn latest_checkpoint(dir: &DataDir) -> Result<Option<(PathBuf, String)>> {
         })
         .collect();
     names.sort();
-    let Some(last) = names.pop() else {
-        return Ok(None);
-    };
-    let path = cdir.join(last);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(Some((path, text)))
+    names.into_iter().map(|n| cdir.join(n)).collect()
+}
+
+fn read_note(path: PathBuf) -> Result<(PathBuf, String)> {
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(source) => Err(Error::Io { path, source }),
+    }
+}
+
+/// The most recent saved checkpoint of a data directory, if any.
+pub fn latest_checkpoint(dir: &DataDir) -> Result<Option<(PathBuf, String)>> {
+    checkpoint_files(dir).pop().map(read_note).transpose()
 }
 
 /// Every saved checkpoint of a data directory, oldest (smallest) first.
 pub fn stored_checkpoints(dir: &DataDir) -> Result<Vec<(PathBuf, String)>> {
-    let cdir = dir.checkpoints();
-    let Ok(entries) = std::fs::read_dir(&cdir) else {
-        return Ok(Vec::new());
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n.len() == 24 && n.ends_with(".txt") && n[..20].bytes().all(|b| b.is_ascii_digit())
-        })
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| {
-            let path = cdir.join(n);
-            std::fs::read_to_string(&path)
-                .map(|text| (path.clone(), text))
-                .map_err(|source| Error::Io { path, source })
-        })
-        .collect()
+    checkpoint_files(dir).into_iter().map(read_note).collect()
 }
 
 /// Refuses a journal (as `tree` shows it) that contradicts the newest checkpoint saved
@@ -274,6 +258,20 @@ pub struct CheckpointCheck {
     pub reason: Option<String>,
 }
 
+impl CheckpointCheck {
+    /// The verdict on a note whose signature does not verify with the key given.
+    pub fn unsigned(e: &NoteError) -> CheckpointCheck {
+        CheckpointCheck {
+            ok: false,
+            size: 0,
+            records: 0,
+            purged: 0,
+            uncheckable: false,
+            reason: Some(format!("the checkpoint's signature does not verify: {e}")),
+        }
+    }
+}
+
 /// Checks, without opening the journal for writing, that its first `size` records are
 /// exactly those a signed checkpoint covers: the note must be signed by `vkey` for this
 /// journal's origin, the journal must hold at least `size` records, and the Merkle root
@@ -311,14 +309,7 @@ pub fn check_all_against(
                 parsed.push(cp);
                 out.push(None);
             }
-            Err(e) => out.push(Some(CheckpointCheck {
-                ok: false,
-                size: 0,
-                records: 0,
-                purged: 0,
-                uncheckable: false,
-                reason: Some(format!("the checkpoint's signature does not verify: {e}")),
-            })),
+            Err(e) => out.push(Some(CheckpointCheck::unsigned(&e))),
         }
     }
     let mut checked = check_parsed(dir, origin, &parsed, cold)?.into_iter();

@@ -215,14 +215,9 @@ fn check_checkpoint(
         Err(tradetrail_core::Error::Note(e @ NoteError::Malformed { .. })) => {
             Err(BadInput(format!("{}: {e}", path.display())).into())
         }
-        Err(tradetrail_core::Error::Note(e)) => Ok(tradetrail_core::checkpoints::CheckpointCheck {
-            ok: false,
-            size: 0,
-            records: 0,
-            purged: 0,
-            uncheckable: false,
-            reason: Some(format!("the checkpoint's signature does not verify: {e}")),
-        }),
+        Err(tradetrail_core::Error::Note(e)) => {
+            Ok(tradetrail_core::checkpoints::CheckpointCheck::unsigned(&e))
+        }
         Err(e) => Err(e.into()),
     }
 }
