@@ -396,11 +396,10 @@ pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
     let finished_earlier = finish_recorded_purges(data)?;
     let now = rec.journal().options().clock.now_ns();
     let plan = plan(data, now)?;
-    for s in &plan.remove_segments {
-        std::fs::remove_file(&s.path).map_err(|e| Error::io("remove", &s.path, e))?;
-    }
-    if !plan.remove_segments.is_empty() {
-        crate::layout::sync_dir(&data.journal())?;
+    // The plan's segments are a prefix of the journal; the journal removes them (and
+    // forgets them, so its own reads go to the archive from now on).
+    if let Some(last) = plan.remove_segments.last() {
+        rec.journal().remove_sealed_before(last.last_seq + 1)?;
     }
     let mut purge_record = None;
     if !plan.purge.is_empty() {

@@ -506,6 +506,46 @@ impl Journal {
         })
     }
 
+    /// Removes the sealed segments that hold only records below `before` (their
+    /// records live on elsewhere: retention removes segments only after the archive
+    /// holds them). Never the active segment. Oldest first, so a crash in between
+    /// leaves a journal that starts later, never one with a hole; then the directory
+    /// is synced. Records that left are [`Error::Removed`] to `read_line` from then on
+    /// (readers with a cold tier read them there). Returns the files removed.
+    pub fn remove_sealed_before(&self, before: u64) -> Result<Vec<PathBuf>> {
+        let storage = self.inner.opts.storage.as_ref();
+        let mut st = self.lock();
+        if let Some(e) = &st.poisoned {
+            return Err(Error::Poisoned { cause: e.clone() });
+        }
+        // Segment i can go when segment i + 1 (it exists: i is sealed) starts at or
+        // before `before`.
+        let n = st
+            .segments
+            .windows(2)
+            .take_while(|w| w[1] <= before)
+            .count();
+        let mut removed = Vec::with_capacity(n);
+        for _ in 0..n {
+            let path = self.inner.dir.join(segment_file_name(st.segments[0]));
+            storage
+                .remove_file(&path)
+                .map_err(|e| Error::io(storage, "remove", &path, e))?;
+            st.segments.remove(0);
+            removed.push(path);
+        }
+        if let Some(&first) = st.segments.first() {
+            st.sparse.retain(|&seq, _| seq >= first);
+        }
+        drop(st);
+        if !removed.is_empty() {
+            storage
+                .sync_dir(&self.inner.dir)
+                .map_err(|e| Error::io(storage, "sync", &self.inner.dir, e))?;
+        }
+        Ok(removed)
+    }
+
     /// Writes and syncs everything submitted so far.
     pub fn flush(&self) -> Result<()> {
         let st = self.lock();

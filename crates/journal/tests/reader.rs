@@ -120,3 +120,43 @@ fn a_missing_or_truncated_middle_segment_fails_the_read_instead_of_shortening_it
         tradetrail_journal::Error::Corrupt { .. }
     ));
 }
+
+#[test]
+fn the_journal_removes_its_sealed_segments_oldest_first_and_forgets_them() {
+    let mem = tradetrail_testkit::MemStorage::new();
+    let dir = std::path::Path::new("/rm/journal");
+    let opts = || {
+        tradetrail_journal::JournalOptions::default()
+            .with_storage(std::sync::Arc::new(mem.clone()))
+            .with_rotate_daily(false)
+            .with_segment_max_bytes(600)
+    };
+    let (j, _) = tradetrail_journal::Journal::create(dir, "rm", opts()).unwrap();
+    for i in 1..30 {
+        j.append(common::entry(i, 40, tradetrail_journal::Durability::Fsync))
+            .unwrap();
+    }
+    let starts = common::segment_starts(&mem, dir);
+    assert!(starts.len() >= 4, "{starts:?}");
+    // Up to (not into) the third segment: the first two go.
+    let removed = j.remove_sealed_before(starts[2] + 1).unwrap();
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    assert_eq!(common::segment_starts(&mem, dir), starts[2..].to_vec());
+    assert!(matches!(
+        j.read_line(0),
+        Err(tradetrail_journal::Error::Removed { first, .. }) if first == starts[2]
+    ));
+    assert!(j.read_line(starts[2]).is_ok());
+    // The active segment is never removed, whatever is asked.
+    j.remove_sealed_before(u64::MAX).unwrap();
+    assert_eq!(common::segment_starts(&mem, dir).len(), 1);
+    let r = j
+        .append(common::entry(99, 5, tradetrail_journal::Durability::Fsync))
+        .unwrap();
+    assert_eq!(r.seq, 30);
+    drop(j);
+    // It reopens as a journal that starts later, and its records are whole.
+    let (j, report) = tradetrail_journal::Journal::open(dir, opts()).unwrap();
+    assert_eq!(report.records, 31);
+    assert!(j.read_line(30).is_ok());
+}
