@@ -280,7 +280,6 @@ fn cli_server_and_library_give_one_verdict_for_each_damage() {
 
     let port = free_port();
     let mut server = start_server_with(&s, port, &[]);
-    let data = s.path().join("data");
     let cases: Vec<(&str, Vec<u8>, bool)> = vec![
         ("intact", intact.clone(), true),
         ("altered", alter(&intact, 2), false),
@@ -290,19 +289,75 @@ fn cli_server_and_library_give_one_verdict_for_each_damage() {
     for (name, bytes, ok) in cases {
         // Changed under the running server, as an intruder would.
         std::fs::write(&seg, &bytes).unwrap();
-        let (code, cli) = s.verify_json();
-        let lib = library_verdict(&data);
-        let (status, body) = request(port, "GET", "/v1/verify", &token, "").expect("answer");
-        assert_eq!(status, 200, "{name}: {body}");
-        let http: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(cli["ok"], ok, "{name}: {cli}");
-        assert_eq!(code, Some(if ok { 0 } else { 1 }), "{name}");
-        assert_eq!(cli, lib, "{name}: CLI and library");
-        assert_eq!(cli, http, "{name}: CLI and server");
+        same_verdict_through_every_door(&s, port, &token, name, ok);
     }
     std::fs::write(&seg, &intact).unwrap();
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// The CLI's `verify --json`, the library's verdict and `GET /v1/verify` are one and
+/// the same JSON, with `ok` as expected.
+fn same_verdict_through_every_door(s: &Scratch, port: u16, token: &str, name: &str, ok: bool) {
+    let (code, cli) = s.verify_json();
+    let lib = library_verdict(&s.path().join("data"));
+    let (status, body) = request(port, "GET", "/v1/verify", token, "").expect("answer");
+    assert_eq!(status, 200, "{name}: {body}");
+    let http: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(cli["ok"], ok, "{name}: {cli}");
+    assert_eq!(code, Some(if ok { 0 } else { 1 }), "{name}");
+    assert_eq!(cli, lib, "{name}: CLI and library");
+    assert_eq!(cli, http, "{name}: CLI and server");
+}
+
+#[test]
+fn after_retention_every_door_reads_the_archive_and_agrees() {
+    let s = Scratch::new();
+    s.on_data(
+        "init",
+        &[
+            "--origin",
+            "test.example/retained",
+            "--segment-max-bytes",
+            "4096",
+        ],
+    )
+    .expect(0);
+    let events: String = (0..200)
+        .map(|i| {
+            format!(
+                r#"{{"type":"custom.note","event_id":"00000000-0000-4000-8000-{i:012}","ts_event":{},"source":"test","actor":"system","data":{{"i":{i}}}}}"#,
+                1_795_000_000_000_000_000u64 + i
+            ) + "\n"
+        })
+        .collect();
+    let first = s.file("first.jsonl", &events);
+    s.on_data("append", &[first.as_str()]).expect(0);
+    s.on_data("archive", &[]).expect(0);
+    // What retention does to journal/: the oldest segments leave, the archive keeps them.
+    let segs = s.segments();
+    for p in &segs[..segs.len() / 2] {
+        std::fs::remove_file(p).unwrap();
+    }
+    let token = s
+        .on_data("token", &["create", "--role", "admin", "--name", "auditor"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_string();
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &[]);
+    same_verdict_through_every_door(&s, port, &token, "after retention", true);
+    // The library door deduplicates against the archive as the CLI does: the first
+    // event again is a duplicate of record 1, not a new record.
+    let _ = server.kill();
+    let _ = server.wait();
+    let store = tradetrail_store::Store::open(&DataDir::new(s.path().join("data"))).unwrap();
+    let line = events.lines().next().unwrap();
+    let ev = tradetrail_model::Event::from_json(line.as_bytes()).unwrap();
+    let r = store.recorder().record(&ev).unwrap();
+    assert!(r.duplicate, "{r:?}");
+    assert_eq!(r.seq, 1);
 }
 
 #[test]
