@@ -82,7 +82,11 @@ impl Recorder {
         })
     }
 
-    /// Opens a data directory, repairing a torn last record if a crash left one.
+    /// Opens a data directory's journal alone: it fails closed (an unfinished last
+    /// line is cut, a damaged record refuses), but it does not attach the archive as
+    /// cold tier and deduplication source nor check the journal against signed
+    /// checkpoints. Programs open data directories with `tradetrail_store::Store::open`,
+    /// which does all of that and hands out this recorder; this is the layer under it.
     pub fn open(dir: &DataDir) -> Result<(Recorder, RecoveryReport)> {
         Recorder::open_with(dir, |o| o)
     }
