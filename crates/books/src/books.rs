@@ -50,6 +50,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use tradetrail_core::DataDir;
+use tradetrail_journal::ColdLines;
 
 use crate::ledger::{add, ClosedLot, Fill, Ledger, Position};
 use crate::orders::{Anomaly, AnomalyKind, Order, OrderStatus, Side};
@@ -227,15 +228,24 @@ fn collect_corrections(records: &[Record]) -> Corrections {
 }
 
 impl Books {
-    /// The books of a data directory's journal (read without a lock).
-    pub fn from_data_dir(dir: &DataDir, opts: &BooksOptions) -> Result<Books> {
-        Books::from_journal(&dir.journal(), opts)
+    /// The books of a data directory's journal (read without a lock); `cold` as for
+    /// [`read_records`].
+    pub fn from_data_dir(
+        dir: &DataDir,
+        cold: Option<&dyn ColdLines>,
+        opts: &BooksOptions,
+    ) -> Result<Books> {
+        Books::from_journal(&dir.journal(), cold, opts)
     }
 
     /// The books of a journal directory; [`Error::Overflow`] when a record's numbers
     /// are too large to compute with (see [`Books::try_from_records`]).
-    pub fn from_journal(journal_dir: &Path, opts: &BooksOptions) -> Result<Books> {
-        let records = read_records(journal_dir)?;
+    pub fn from_journal(
+        journal_dir: &Path,
+        cold: Option<&dyn ColdLines>,
+        opts: &BooksOptions,
+    ) -> Result<Books> {
+        let records = read_records(journal_dir, cold)?;
         Books::try_from_records(&records, opts)
     }
 

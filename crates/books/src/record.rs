@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tradetrail_journal::{for_each_line_with, list_segments, record_type, ColdLines, FsStorage};
+use tradetrail_journal::{for_each_line_with, record_type, ColdLines, FsStorage};
 
 use crate::{Error, Result};
 
@@ -114,56 +114,38 @@ pub fn is_books_type(t: &str) -> bool {
         || t == "recommendation.generated"
 }
 
-/// The archive beside `journal_dir` (`DIR/journal` -> `DIR/archive`), when the
-/// journal no longer starts at seq 0: the books are derived from every record.
-fn cold_tier(journal_dir: &Path) -> Result<Option<tradetrail_archive::ArchiveLines>> {
-    let starts_late = list_segments(&FsStorage, journal_dir)?
-        .first()
-        .is_some_and(|s| s.first_seq > 0);
-    let Some(root) = journal_dir.parent().filter(|_| starts_late) else {
-        return Ok(None);
-    };
-    tradetrail_archive::ArchiveLines::open(&tradetrail_core::DataDir::new(root)).map_err(|e| {
-        Error::Journal(tradetrail_journal::Error::Cold {
-            seq: 0,
-            reason: format!("the journal starts past seq 0 and its archive cannot be read: {e}"),
-        })
-    })
-}
-
 /// Reads every record the books use from a journal directory, in `seq` order. Reads
 /// complete lines only, takes no lock: works beside a process that is appending.
-pub fn read_records(journal_dir: &Path) -> Result<Vec<Record>> {
-    read_records_where(journal_dir, is_books_type)
+/// `cold` gives the records that left `journal/` after the hot window (the archive,
+/// as the door that opened the data directory attached it: `Recorder::cold`); without
+/// it a journal that no longer starts at seq 0 is `Removed`, never read in part.
+pub fn read_records(journal_dir: &Path, cold: Option<&dyn ColdLines>) -> Result<Vec<Record>> {
+    read_records_where(journal_dir, cold, is_books_type)
 }
 
-/// Reads the records whose type passes `keep`, in `seq` order.
-pub fn read_records_where(journal_dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<Record>> {
+/// Reads the records whose type passes `keep`, in `seq` order (see [`read_records`]).
+pub fn read_records_where(
+    journal_dir: &Path,
+    cold: Option<&dyn ColdLines>,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<Record>> {
     let mut out = Vec::new();
     let mut bad = None;
-    let cold = cold_tier(journal_dir)?;
-    for_each_line_with(
-        &FsStorage,
-        journal_dir,
-        cold.as_ref().map(|c| c as &dyn ColdLines),
-        0,
-        None,
-        |seq, line| {
-            if !record_type(line).is_some_and(&keep) {
-                return Ok(true);
+    for_each_line_with(&FsStorage, journal_dir, cold, 0, None, |seq, line| {
+        if !record_type(line).is_some_and(&keep) {
+            return Ok(true);
+        }
+        match Record::parse(line) {
+            Ok(r) => {
+                out.push(r);
+                Ok(true)
             }
-            match Record::parse(line) {
-                Ok(r) => {
-                    out.push(r);
-                    Ok(true)
-                }
-                Err(reason) => {
-                    bad = Some(Error::Record { seq, reason });
-                    Ok(false)
-                }
+            Err(reason) => {
+                bad = Some(Error::Record { seq, reason });
+                Ok(false)
             }
-        },
-    )?;
+        }
+    })?;
     match bad {
         Some(e) => Err(e),
         None => Ok(out),

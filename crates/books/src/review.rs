@@ -100,9 +100,13 @@ pub fn reviews_of(records: &[Record]) -> Vec<Review> {
     out
 }
 
-/// Every review of a data directory's journal.
-pub fn reviews(recorder_dir: &tradetrail_core::DataDir) -> Result<Vec<Review>> {
-    let records = read_records_where(&recorder_dir.journal(), |t| t.starts_with("review."))?;
+/// Every review of a data directory's journal (`cold` as for
+/// [`crate::read_records`]).
+pub fn reviews(
+    recorder_dir: &tradetrail_core::DataDir,
+    cold: Option<&dyn tradetrail_journal::ColdLines>,
+) -> Result<Vec<Review>> {
+    let records = read_records_where(&recorder_dir.journal(), cold, |t| t.starts_with("review."))?;
     Ok(reviews_of(&records))
 }
 
@@ -120,7 +124,7 @@ pub fn resolve(
             "note: required, say how the review was resolved".into(),
         ));
     }
-    let all = reviews(recorder.data_dir())?;
+    let all = reviews(recorder.data_dir(), recorder.cold())?;
     let Some(review) = all.into_iter().find(|r| r.id == id) else {
         return Err(Error::Invalid(format!(
             "review {id:?} does not exist (tradetrail review list shows the ids)"

@@ -104,7 +104,7 @@ pub fn run(
     tol: &Tolerances,
     opts: &RunOptions,
 ) -> Result<RunOutcome> {
-    let records = read_records(&recorder.data_dir().journal())?;
+    let records = read_records(&recorder.data_dir().journal(), recorder.cold())?;
     let reviewed: HashSet<String> = records
         .iter()
         .filter(|r| r.event_type == "review.requested")

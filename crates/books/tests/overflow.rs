@@ -60,7 +60,7 @@ fn the_issues_order_is_an_error_naming_the_fill_not_a_panic() {
             ),
         ],
     );
-    let err = Books::from_journal(&dir, &BooksOptions::default()).unwrap_err();
+    let err = Books::from_journal(&dir, None, &BooksOptions::default()).unwrap_err();
     // Record 0 is journal.created: the first fill is seq 3.
     assert_eq!(overflow_seq(&err), 3, "{err}");
     let msg = err.to_string();
@@ -96,11 +96,11 @@ fn a_sum_over_fills_that_overflows_names_the_fill_that_tips_it() {
             ),
         ],
     );
-    let err = Books::from_journal(&dir, &BooksOptions::default()).unwrap_err();
+    let err = Books::from_journal(&dir, None, &BooksOptions::default()).unwrap_err();
     assert_eq!(overflow_seq(&err), 4, "{err}");
 
     // The lenient form books what fits and lists what did not.
-    let records = tradetrail_books::read_records(&dir).unwrap();
+    let records = tradetrail_books::read_records(&dir, None).unwrap();
     let b = Books::from_records(&records, &BooksOptions::default());
     let overflows = b.overflows();
     assert_eq!(overflows.len(), 1);
@@ -138,10 +138,10 @@ fn an_unrealized_pnl_that_overflows_names_the_mark_that_causes_it() {
             .to_string(),
         ],
     );
-    let err = Books::from_journal(&dir, &BooksOptions::default()).unwrap_err();
+    let err = Books::from_journal(&dir, None, &BooksOptions::default()).unwrap_err();
     assert_eq!(overflow_seq(&err), 4, "{err}");
     assert!(err.to_string().contains("unrealized P&L"), "{err}");
     // Before the mark, the position is fine.
-    let b = Books::from_journal(&dir, &BooksOptions::at(3)).unwrap();
+    let b = Books::from_journal(&dir, None, &BooksOptions::at(3)).unwrap();
     assert!(b.overflows().is_empty());
 }

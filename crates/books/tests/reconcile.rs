@@ -47,7 +47,7 @@ fn opts() -> RunOptions {
 #[test]
 fn planted_discrepancies_are_found_corrected_and_reviewed() {
     let (_tmp, rec) = demo_dir(4000);
-    let records = read_records(&rec.data_dir().journal()).unwrap();
+    let records = read_records(&rec.data_dir().journal(), None).unwrap();
     let books = Books::from_records(&records, &BooksOptions::default());
     assert!(books.anomalies().is_empty(), "{:?}", books.anomalies());
     let (statement, planted) = generate_statement(&records, true).unwrap();
@@ -145,7 +145,7 @@ fn planted_discrepancies_are_found_corrected_and_reviewed() {
     assert!(report.ok);
 
     // The books now carry the corrections.
-    let records = read_records(&rec.data_dir().journal()).unwrap();
+    let records = read_records(&rec.data_dir().journal(), None).unwrap();
     let after = Books::from_records(&records, &BooksOptions::default());
     let fixed = after.fill(&price.key).unwrap();
     assert_eq!(
@@ -173,7 +173,7 @@ fn planted_discrepancies_are_found_corrected_and_reviewed() {
 #[test]
 fn a_clean_statement_has_no_discrepancies_and_tolerances_decide_severity() {
     let (_tmp, rec) = demo_dir(2000);
-    let records = read_records(&rec.data_dir().journal()).unwrap();
+    let records = read_records(&rec.data_dir().journal(), None).unwrap();
     let (clean, planted) = generate_statement(&records, false).unwrap();
     assert!(planted.is_empty());
     let r = tradetrail_books::reconcile(&records, &clean, &Tolerances::default());

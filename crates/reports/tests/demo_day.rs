@@ -30,7 +30,7 @@ fn demo_day() -> (tempfile::TempDir, Recorder, Investigator) {
         &|_| {},
     )
     .unwrap();
-    let records = read_records(&dir.journal()).unwrap();
+    let records = read_records(&dir.journal(), None).unwrap();
     let (statement, planted) = generate_statement(&records, true).unwrap();
     assert_eq!(planted.len(), 4);
     let opts = RunOptions {

@@ -229,26 +229,27 @@ pub(crate) fn run_inbox(st: &AppState, trigger: &str) -> Pass {
         return pass;
     }
     // Statements reconciled before, by their SHA-256: (run id, seq).
-    let mut done: HashMap<String, (String, u64)> =
-        match tradetrail_books::read_records_where(&st.rec.data_dir().journal(), |t| {
-            t == "reconciliation.completed"
-        }) {
-            Ok(records) => records
-                .iter()
-                .filter_map(|r| {
-                    let sha = r.text("statement_sha256")?.to_string();
-                    let id = r
-                        .entity_id("reconciliation")
-                        .unwrap_or_default()
-                        .to_string();
-                    Some((sha, (id, r.seq)))
-                })
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "reconciliation: cannot read the journal");
-                return pass;
-            }
-        };
+    let mut done: HashMap<String, (String, u64)> = match tradetrail_books::read_records_where(
+        &st.rec.data_dir().journal(),
+        st.rec.cold(),
+        |t| t == "reconciliation.completed",
+    ) {
+        Ok(records) => records
+            .iter()
+            .filter_map(|r| {
+                let sha = r.text("statement_sha256")?.to_string();
+                let id = r
+                    .entity_id("reconciliation")
+                    .unwrap_or_default()
+                    .to_string();
+                Some((sha, (id, r.seq)))
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "reconciliation: cannot read the journal");
+            return pass;
+        }
+    };
     let cfg = &st.rec.config().reconciliation;
     let read = ReadOptions {
         flex_utc_offset_seconds: cfg.flex_offset_seconds().unwrap_or(0),

@@ -26,7 +26,7 @@ fn day_and_statement(s: &TestServer) -> (String, Vec<Planted>) {
         &|_| {},
     )
     .unwrap();
-    let records = read_records(&s.rec.data_dir().journal()).unwrap();
+    let records = read_records(&s.rec.data_dir().journal(), None).unwrap();
     let (st, planted) = generate_statement(&records, true).expect("the day has fills");
     assert_eq!(planted.len(), 4, "{planted:#?}");
     (st.to_csv(), planted)
@@ -51,7 +51,7 @@ fn drop_statement(s: &TestServer, name: &str, text: &str) {
 }
 
 fn records(s: &TestServer) -> Vec<Record> {
-    read_records(&s.rec.data_dir().journal()).unwrap()
+    read_records(&s.rec.data_dir().journal(), None).unwrap()
 }
 
 fn of_type<'a>(records: &'a [Record], t: &str) -> Vec<&'a Record> {

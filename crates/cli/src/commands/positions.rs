@@ -57,7 +57,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         at,
         ..BooksOptions::default()
     };
-    let books = Books::from_data_dir(&dir, &opts).map_err(books_err)?;
+    let cold = super::cold_tier(&dir)?;
+    let books = Books::from_data_dir(&dir, cold.as_deref(), &opts).map_err(books_err)?;
     let keep = |a: &str| args.account.as_deref().is_none_or(|x| x == a);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

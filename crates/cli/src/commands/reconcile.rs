@@ -69,7 +69,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let (recon, actions) = if args.dry_run {
-        let records = tradetrail_books::read_records(&dir.journal()).map_err(books_err)?;
+        let cold = super::cold_tier(&dir)?;
+        let records =
+            tradetrail_books::read_records(&dir.journal(), cold.as_deref()).map_err(books_err)?;
         (
             tradetrail_books::reconcile(&records, &statement, &tol),
             None,

@@ -62,7 +62,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             if !matches!(format.as_str(), "table" | "jsonl") {
                 return Err(BadInput(format!("--format {format:?}: use table or jsonl")).into());
             }
-            let list: Vec<_> = reviews(&dir)
+            let cold = super::cold_tier(&dir)?;
+            let list: Vec<_> = reviews(&dir, cold.as_deref())
                 .map_err(books_err)?
                 .into_iter()
                 .filter(|r| all || r.status == ReviewStatus::Open)
@@ -100,7 +101,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
         Sub::Show { id } => {
-            let all = reviews(&dir).map_err(books_err)?;
+            let cold = super::cold_tier(&dir)?;
+            let all = reviews(&dir, cold.as_deref()).map_err(books_err)?;
             let r = all.iter().find(|r| r.id == id).ok_or_else(|| {
                 BadInput(format!(
                     "review {id:?} does not exist (tradetrail review list shows the ids)"
