@@ -6,7 +6,6 @@
 //! it and renames it over the name (then fsyncs the directory); an object store's PUT
 //! is atomic by itself.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -128,20 +127,9 @@ pub(crate) fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()>
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(Error::io(&tmp))?;
-    f.write_all(bytes).map_err(Error::io(&tmp))?;
-    f.sync_all().map_err(Error::io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(Error::io(path))?;
-    std::fs::File::open(parent)
-        .and_then(|d| d.sync_all())
-        .map_err(Error::io(parent))?;
-    Ok(())
+    // The journal's one durable write of small files.
+    tradetrail_journal::Storage::write_atomically(&tradetrail_journal::FsStorage, path, bytes)
+        .map_err(Error::io(path))
 }
 
 /// A backup in an S3-compatible bucket, configured from the standard AWS variables:

@@ -767,6 +767,9 @@ impl Storage for CountingStorage {
     fn remove_file(&self, p: &Path) -> std::io::Result<()> {
         FsStorage.remove_file(p)
     }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        FsStorage.rename(from, to)
+    }
     fn available_space(&self, p: &Path) -> std::io::Result<u64> {
         FsStorage.available_space(p)
     }

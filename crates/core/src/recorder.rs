@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tradetrail_journal::{
-    dedup_key_of, ColdLines, Durability, Entry, Journal, JournalOptions, Receipt, RecoveryReport,
-    Ticket,
+    dedup_key_of, ColdLines, Durability, Entry, FsStorage, Journal, JournalOptions, Receipt,
+    RecoveryReport, Storage, Ticket,
 };
 use tradetrail_model::{Event, ValidationErrors};
 
@@ -227,22 +227,13 @@ fn load_config(dir: &DataDir) -> Result<Config> {
     dir.load_config()
 }
 
-/// Writes a small file so that a crash leaves either the old or the new content.
+/// Writes a small file so that a crash leaves either the old or the new content
+/// (the journal's one durable write, [`Storage::write_atomically`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("toml.tmp");
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-    }
-    Ok(())
+    FsStorage
+        .write_atomically(path, bytes)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }

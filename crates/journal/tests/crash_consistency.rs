@@ -67,6 +67,9 @@ impl Storage for SlowSync {
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         self.0.remove_file(path)
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.0.rename(from, to)
+    }
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         self.0.available_space(path)
     }

@@ -130,6 +130,10 @@ impl Storage for FaultStorage {
         self.counter.tick("remove_file")?;
         self.inner.remove_file(path)
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.counter.tick("rename")?;
+        self.inner.rename(from, to)
+    }
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         self.inner.available_space(path)
     }

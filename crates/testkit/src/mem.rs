@@ -261,6 +261,23 @@ impl Storage for MemStorage {
             .map(|_| ())
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        // Simplification, as for removals: the rename is durable at once; the file
+        // keeps what of its bytes was durable.
+        let mut fs = self.lock();
+        let f = fs
+            .files
+            .remove(from)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        fs.files.insert(
+            to.to_path_buf(),
+            MemFile {
+                entry_durable: true,
+                ..f
+            },
+        );
+        Ok(())
+    }
     fn available_space(&self, _path: &Path) -> io::Result<u64> {
         let fs = self.lock();
         Ok(match fs.capacity {
