@@ -356,6 +356,7 @@ pub fn run<T: Debug>(
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let start = Instant::now();
     let mut i = 0u64;
+    let mut slowest = (Duration::ZERO, 0u64);
     loop {
         match deadline {
             Some(d) if Instant::now() >= d => break,
@@ -370,8 +371,12 @@ pub fn run<T: Debug>(
             case: i,
             input: &input,
         };
+        let t = Instant::now();
         check(&input);
         std::mem::forget(guard);
+        if t.elapsed() > slowest.0 {
+            slowest = (t.elapsed(), i);
+        }
         i += 1;
     }
     let ran = Ran {
@@ -379,9 +384,11 @@ pub fn run<T: Debug>(
         elapsed: start.elapsed(),
     };
     eprintln!(
-        "fuzz {name}: {} cases in {:.1} s (seed {seed})",
+        "fuzz {name}: {} cases in {:.1} s (seed {seed}; slowest: case {}, {:.1} ms)",
         ran.cases,
-        ran.elapsed.as_secs_f64()
+        ran.elapsed.as_secs_f64(),
+        slowest.1,
+        slowest.0.as_secs_f64() * 1e3,
     );
     ran
 }
@@ -435,16 +442,18 @@ mod tests {
 
     #[test]
     fn rng_is_deterministic_and_spread() {
-        let a: Vec<u64> = (0..8).map({
-            let mut r = Rng::new(7);
-            move |_| r.u64()
-        })
-        .collect();
-        let b: Vec<u64> = (0..8).map({
-            let mut r = Rng::new(7);
-            move |_| r.u64()
-        })
-        .collect();
+        let a: Vec<u64> = (0..8)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..8)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.u64()
+            })
+            .collect();
         assert_eq!(a, b);
         let mut r = Rng::new(0);
         let mut seen = [false; 10];
