@@ -195,7 +195,9 @@ pub fn parse_flex_time(s: &str, offset_seconds: i32, end_of_day: bool) -> Result
     } else {
         0
     };
-    Ok(secs * 1_000_000_000 + extra)
+    secs.checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(extra))
+        .ok_or_else(|| format!("{s:?} is outside the times tradetrail keeps (1677 to 2262)"))
 }
 
 fn trade(el: &El<'_, '_>, opts: &ReadOptions) -> Result<FlexTrade> {
