@@ -151,7 +151,7 @@ fn statement_parsers_answer_every_input() {
                 StatementFormat::Json,
             ]);
             let seed: &[u8] = match format {
-                StatementFormat::Flex => *rng.pick(&flex_seeds),
+                StatementFormat::Flex => flex_seeds[rng.below(flex_seeds.len())],
                 StatementFormat::Csv => CSV.as_bytes(),
                 StatementFormat::Json => JSON.as_bytes(),
             };

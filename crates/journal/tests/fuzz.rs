@@ -82,7 +82,11 @@ fn segments(mem: &MemStorage) -> Vec<(PathBuf, Vec<u8>)> {
 fn header_parser_answers_every_line() {
     let mem = journal();
     let segs = segments(&mem);
-    assert!(segs.len() >= 3, "expected several segments, got {}", segs.len());
+    assert!(
+        segs.len() >= 3,
+        "expected several segments, got {}",
+        segs.len()
+    );
     let lines: Vec<Vec<u8>> = segs
         .iter()
         .flat_map(|(_, d)| d.split(|&b| b == b'\n').filter(|l| !l.is_empty()))
@@ -203,7 +207,10 @@ fn reader_skips_the_missing_end_of_a_sealed_segment() {
     let (path, data) = &segs[1];
     let first_nl = data.iter().position(|&b| b == b'\n').unwrap();
     mem.set_file(path, data[..=first_nl].to_vec());
-    assert!(!verify(&mem, dir(), &|_| {}).unwrap().ok, "verify sees the damage");
+    assert!(
+        !verify(&mem, dir(), &|_| {}).unwrap().ok,
+        "verify sees the damage"
+    );
     let mut seqs = Vec::new();
     let read = for_each_line(&mem, dir(), 0, None, |seq, _| {
         seqs.push(seq);

@@ -312,14 +312,14 @@ pub fn arbitrary(rng: &mut Rng, dict: &[&[u8]], max_len: usize) -> Vec<u8> {
     let mut v = Vec::new();
     while v.len() < max_len && !rng.one_in(40) {
         match rng.below(10) {
-            0 => v.extend_from_slice(*rng.pick(HUGE_NUMBERS)),
-            1 => v.extend_from_slice(*rng.pick(BAD_BYTES)),
+            0 => v.extend(rng.pick(HUGE_NUMBERS).iter()),
+            1 => v.extend(rng.pick(BAD_BYTES).iter()),
             2 => {
                 let n = rng.below(100);
                 v.extend_from_slice(n.to_string().as_bytes());
             }
             3 => v.push(b'a' + rng.below(26) as u8),
-            _ => v.extend_from_slice(*rng.pick(dict)),
+            _ => v.extend(rng.pick(dict).iter()),
         }
     }
     v
