@@ -200,6 +200,7 @@ fn proof_json_and_hash_text_answer_every_input() {
         serde_json::to_vec(&log.prove_consistency(64, 70).unwrap()).unwrap(),
     ];
     let refs: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
+    let roots: Vec<Hash> = (0..=LEAVES).map(|n| log.root_at(n).unwrap()).collect();
     fuzz::run(
         "merkle-json",
         5_000,
@@ -212,16 +213,18 @@ fn proof_json_and_hash_text_answer_every_input() {
             })
         },
         |Input(bytes)| {
+            // As in the test above: what verifies holds genuine hashes (a size other
+            // than the root's may pass with the same path shape; see docs/fuzzing.md).
             if let Ok(p) = serde_json::from_slice::<InclusionProof>(bytes) {
                 if p.verify().is_ok() {
                     assert_eq!(Some(p.leaf_hash), log.leaf(p.seq), "forged {p:?}");
-                    assert_eq!(p.root, log.root_at(p.size).unwrap());
+                    assert!(roots.contains(&p.root), "forged {p:?}");
                 }
             }
             if let Ok(p) = serde_json::from_slice::<ConsistencyProof>(bytes) {
                 if p.verify().is_ok() && p.old != p.new {
-                    assert_eq!(p.old_root, log.root_at(p.old).unwrap(), "forged {p:?}");
-                    assert_eq!(p.new_root, log.root_at(p.new).unwrap());
+                    assert!(roots.contains(&p.old_root), "forged {p:?}");
+                    assert!(roots.contains(&p.new_root), "forged {p:?}");
                 }
             }
             let text = String::from_utf8_lossy(bytes);
