@@ -326,3 +326,36 @@ fn flex_and_csv_agree_on_negative_prices() {
         flex.is_ok()
     );
 }
+
+/// Found by `statement_parsers_answer_every_input` in a 60 s run: deeply nested elements
+/// (the "deep nesting" mutation, `<a>` repeated) overflowed the stack inside roxmltree,
+/// which parses nested elements by recursion, and aborted the whole process (the CLI, or
+/// the server reconciling its statement inbox). Past 64 levels a Flex file is refused.
+#[test]
+fn deeply_nested_flex_is_refused_not_a_stack_overflow() {
+    let opts = ReadOptions::default();
+    for n in [100usize, 1_000, 100_000] {
+        let text = format!(
+            "<FlexQueryResponse>{}{}</FlexQueryResponse>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        );
+        let e = Statement::parse(&text, StatementFormat::Flex, "deep", &opts).unwrap_err();
+        assert!(e.to_string().contains("nested more than"), "{e}");
+        assert!(parse_trades(&text, "deep", &opts).is_err());
+    }
+    // Siblings, comments, CDATA and a quoted `>` or `/>` do not count as depth.
+    let full = flex_sample();
+    let many = full.replacen(
+        "<Trades>",
+        &format!(
+            "<Trades><!-- <a><a> -->{}<![CDATA[<b><b>]]>",
+            "<x note=\"y>z\" other='/>'/>".repeat(2_000)
+        ),
+        1,
+    );
+    assert_eq!(
+        parse_trades(&many, "many", &opts).unwrap().len(),
+        parse_trades(&full, "full", &opts).unwrap().len()
+    );
+}
