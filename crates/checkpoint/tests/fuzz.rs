@@ -62,7 +62,7 @@ fn notes_and_keys_answer_every_text() {
     let mut opened = 0u64;
     fuzz::run(
         "checkpoint-notes",
-        5_000,
+        2_000,
         |rng: &mut Rng| {
             let bytes = if rng.one_in(6) {
                 fuzz::arbitrary(rng, DICT, 300)
