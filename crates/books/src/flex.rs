@@ -97,7 +97,79 @@ pub fn parse_trades(text: &str, label: &str, opts: &ReadOptions) -> Result<Vec<F
     Ok(out)
 }
 
+/// Deepest element nesting read. roxmltree parses nested elements by recursion, with no
+/// limit of its own, so a deeply nested file overflowed the stack and aborted the process
+/// (found by fuzzing; a few hundred levels were enough on a 2 MB thread in a debug build).
+/// A Flex Query nests about five levels.
+const MAX_DEPTH: usize = 64;
+
+/// The deepest element nesting of `text`, stopping once past `MAX_DEPTH`. It follows the
+/// XML syntax that can hold `<` and `>` without opening an element (comments, CDATA,
+/// processing instructions, declarations, quoted attribute values); malformed input
+/// may be miscounted, and roxmltree then refuses it.
+fn nesting_depth(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut i, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let skip_past = |from: usize, end: &str| {
+        text[from..]
+            .find(end)
+            .map_or(b.len(), |p| from + p + end.len())
+    };
+    while let Some(p) = memchr_lt(&b[i..]) {
+        i += p;
+        let rest = &text[i..];
+        if rest.starts_with("<!--") {
+            i = skip_past(i + 4, "-->");
+        } else if rest.starts_with("<![CDATA[") {
+            i = skip_past(i + 9, "]]>");
+        } else if rest.starts_with("<?") {
+            i = skip_past(i + 2, "?>");
+        } else if rest.starts_with("<!") {
+            i = skip_past(i + 2, ">");
+        } else if rest.starts_with("</") {
+            depth = depth.saturating_sub(1);
+            i = skip_past(i + 2, ">");
+        } else {
+            // A start tag: to its `>`, outside quoted attribute values.
+            let mut j = i + 1;
+            let mut quote = None;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (Some(q), c) if c == q => quote = None,
+                    (None, b'"' | b'\'') => quote = Some(b[j]),
+                    (None, b'>') => break,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if !(j < b.len() && j > i + 1 && b[j - 1] == b'/') {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > MAX_DEPTH {
+                    return deepest;
+                }
+            }
+            i = j + 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+    }
+    deepest
+}
+
+fn memchr_lt(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'<')
+}
+
 fn document<'a>(text: &'a str, label: &str) -> Result<roxmltree::Document<'a>> {
+    if nesting_depth(text) > MAX_DEPTH {
+        return Err(Error::Statement {
+            path: label.into(),
+            location: "line 1".into(),
+            reason: format!("not a Flex Query: elements nested more than {MAX_DEPTH} deep"),
+        });
+    }
     let doc = roxmltree::Document::parse(text).map_err(|e| {
         let p = e.pos();
         Error::Statement {
@@ -195,7 +267,9 @@ pub fn parse_flex_time(s: &str, offset_seconds: i32, end_of_day: bool) -> Result
     } else {
         0
     };
-    Ok(secs * 1_000_000_000 + extra)
+    secs.checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(extra))
+        .ok_or_else(|| format!("{s:?} is outside the times tradetrail keeps (1677 to 2262)"))
 }
 
 fn trade(el: &El<'_, '_>, opts: &ReadOptions) -> Result<FlexTrade> {

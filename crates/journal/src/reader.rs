@@ -146,8 +146,14 @@ pub fn inspect(storage: &dyn Storage, dir: &Path) -> Result<Inspection> {
             offset: len - window + start as u64,
             reason: r.into(),
         })?;
+        // A damaged line can carry any seq; u64::MAX has no count after it.
+        let records = h.seq.checked_add(1).ok_or_else(|| Error::Corrupt {
+            segment: s.path.clone(),
+            offset: len - window + start as u64,
+            reason: "seq is out of range".into(),
+        })?;
         return Ok(Inspection {
-            records: h.seq + 1,
+            records,
             segments: segments.len(),
             bytes,
             head_hash: crate::RecordHash::of_line(line),

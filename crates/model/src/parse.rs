@@ -163,10 +163,15 @@ fn unknown_key_reason(key: &str) -> String {
         .iter()
         .find(|(a, _)| *a == key)
         .map(|(_, name)| *name);
+    // The edit distance is at least the difference in length: skip it (it costs
+    // length × length) when that alone is too far, as for a megabyte-long key.
+    let key_chars = key.chars().count();
     let near = || {
         Slot::ALL.iter().map(|s| s.name()).find(|name| {
+            let most = (name.len() / 4).max(1);
             (key.len() >= 3 && name.starts_with(key))
-                || strsim::damerau_levenshtein(key, name) <= (name.len() / 4).max(1)
+                || (key_chars <= name.len() + most
+                    && strsim::damerau_levenshtein(key, name) <= most)
         })
     };
     match alias.or_else(near) {

@@ -449,6 +449,12 @@ pub(crate) fn is_well_formed(t: &str) -> bool {
 /// `t`'s subtype (so `sytem.started` suggests `system.started`, while `order.teleported`
 /// suggests nothing rather than `user.teleported`).
 pub(crate) fn suggest(t: &str) -> Option<String> {
+    // A suggestion is well formed (at most MAX_TYPE_LEN characters) and at most 3 edits
+    // away, so a longer `t` has none; the edit distance below is quadratic in the length
+    // and would take minutes on a megabyte-long type (found by fuzzing).
+    if t.chars().count() > MAX_TYPE_LEN + 3 {
+        return None;
+    }
     let lower = t.to_ascii_lowercase();
     let (family, subtype) = lower.split_once('.').unwrap_or((&lower, ""));
     let known_family = KNOWN_TYPES

@@ -8,8 +8,11 @@
 //!   on ([`MemStorage::fail_syncs_after`]), and a capacity gives a real "disk full".
 //! * [`FaultStorage`] wraps any storage and fails its k-th operation, to check that
 //!   every failure point poisons the journal and a reopen is clean.
+//! * [`fuzz`] is a small fuzzing harness for stable Rust: seeded, structure-aware
+//!   mutations of valid samples, run for a fixed number of cases or a fixed time.
 
 mod fault;
+pub mod fuzz;
 mod mem;
 
 pub use fault::FaultStorage;
