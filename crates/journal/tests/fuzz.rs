@@ -175,7 +175,7 @@ fn segment_readers_answer_every_file() {
             let _ = inspect(&copy, dir());
             let mut last = None;
             let _ = for_each_line(&copy, dir(), 0, None, |seq, line| {
-                // Increasing, but not always contiguous: see
+                // Increasing and contiguous, or an error: see
                 // `reader_skips_the_missing_end_of_a_sealed_segment` below.
                 assert!(last.is_none_or(|l| seq > l), "seqs out of order");
                 assert!(parse_header(line).is_ok_and(|h| h.seq == seq));
@@ -194,14 +194,10 @@ fn segment_readers_answer_every_file() {
 
 /// Found by `segment_readers_answer_every_file` (case 18 of the default seed): when a
 /// sealed (not the last) segment lost its end — here everything after its first record
-/// — `for_each_line` reads what is left of it, then carries on with the next segment, so
-/// the caller sees seq k followed by a much later seq with no error. `verify` reports the
-/// damage; readers built on `for_each_line` (query, export, books) silently skip the
-/// missing records. Not fixed here (crates/journal/src is being changed by others); main
-/// has since fixed it (6946c3e: a truncated sealed segment or a gap is an error), so this
-/// test passes there; see docs/fuzzing.md.
+/// — `for_each_line` used to read what was left of it, then carry on with the next
+/// segment, so the caller saw seq k followed by a much later seq with no error. Fixed:
+/// a gap between segments is `Error::Gap` (docs/fuzzing.md).
 #[test]
-#[ignore = "finding: for_each_line skips the missing records of a truncated sealed segment without an error; fixed on main by 6946c3e (Error::Gap), un-ignore after merging (docs/fuzzing.md)"]
 fn reader_skips_the_missing_end_of_a_sealed_segment() {
     let mem = journal();
     let segs = segments(&mem);
