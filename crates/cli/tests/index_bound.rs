@@ -56,7 +56,11 @@ fn an_edited_column_file_is_rebuilt_not_answered_from() {
         r.stderr
     );
     let lines = s.lines();
-    assert_eq!(r.stdout, lines[1..].join("\n") + "\n", "the journal's lines");
+    assert_eq!(
+        r.stdout,
+        lines[1..].join("\n") + "\n",
+        "the journal's lines"
+    );
     let stats = s
         .on_data("stats", &["--by", "type", "--format", "jsonl"])
         .expect(0)

@@ -513,12 +513,7 @@ impl Index {
 
     /// Loads the stored index, checking its files to `depth` against the checksums in
     /// `meta.json` and its last record against the journal.
-    pub(crate) fn try_load(
-        dir: &Path,
-        src: &Source,
-        writable: bool,
-        depth: Depth,
-    ) -> Result<Load> {
+    pub(crate) fn try_load(dir: &Path, src: &Source, writable: bool, depth: Depth) -> Result<Load> {
         let Some(meta) = read_meta(dir) else {
             return Ok(Load::Rebuild(if dir.join(META).exists() {
                 "meta.json is unreadable".into()

@@ -204,7 +204,9 @@ mod tests {
     fn extending_equals_hashing_the_whole() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
-        let data: Vec<u8> = (0..(3 * CHUNK + 1000)).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(3 * CHUNK + 1000))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let mut f = std::fs::File::create(&p).unwrap();
         let mut sum = FileSum::default();
         // Appends of awkward sizes, across chunk edges.
@@ -240,10 +242,7 @@ mod tests {
         rw.write_all_at(&[data[10]], 10).unwrap();
         let last = data.len() as u64 - 1;
         rw.write_all_at(&[data[last as usize] ^ 1], last).unwrap();
-        assert!(sum
-            .check_file("f", &r, &p, Depth::Tail)
-            .unwrap()
-            .is_some());
+        assert!(sum.check_file("f", &r, &p, Depth::Tail).unwrap().is_some());
         assert!(sum.check_bytes("f", &data).is_none());
         assert!(sum.check_bytes("f", &data[1..]).is_some());
     }

@@ -84,9 +84,15 @@ fn answers(inv: &Investigator) -> String {
             ..Filter::default()
         };
         let (got, _) = inv.query(&f, &QueryOptions::default()).unwrap();
-        out += &format!("mentions {id} {:?}\n", got.iter().map(|r| r.seq).collect::<Vec<_>>());
+        out += &format!(
+            "mentions {id} {:?}\n",
+            got.iter().map(|r| r.seq).collect::<Vec<_>>()
+        );
         let t = inv.trail(id).unwrap();
-        out += &format!("trail {id} {:?}\n", t.records.iter().map(|r| r.seq).collect::<Vec<_>>());
+        out += &format!(
+            "trail {id} {:?}\n",
+            t.records.iter().map(|r| r.seq).collect::<Vec<_>>()
+        );
     }
     for by in [Dim::Type, Dim::Trader, Dim::Instrument] {
         let st = inv.stats(by, &Filter::default()).unwrap();
@@ -99,7 +105,10 @@ fn answers(inv: &Investigator) -> String {
         ..Filter::default()
     };
     let (got, _) = inv.query(&f, &QueryOptions::default()).unwrap();
-    out += &format!("window {:?}\n", got.iter().map(|r| r.seq).collect::<Vec<_>>());
+    out += &format!(
+        "window {:?}\n",
+        got.iter().map(|r| r.seq).collect::<Vec<_>>()
+    );
     out
 }
 
@@ -195,7 +204,10 @@ fn one_edited_byte_in_any_index_file_is_rebuilt_not_answered_from() {
         assert_eq!(answers(&inv), want, "{kind}: as from a fresh index");
         drop(inv);
         let again = open_dir(tmp.path());
-        assert!(!again.status().opened.rebuilt, "{kind}: the rebuilt index is kept");
+        assert!(
+            !again.status().opened.rebuilt,
+            "{kind}: the rebuilt index is kept"
+        );
         let c = check_index(&dir_source(tmp.path()), &idx).unwrap();
         assert!(c.ok, "{kind}: {:?}", c.reason);
     }
@@ -226,7 +238,11 @@ fn recompute_sums(idx: &Path, name: &str) {
         .chunks(CHUNK)
         .map(twox_hash::XxHash3_64::oneshot)
         .collect();
-    assert_ne!(slot["xxh3"], json!(sums), "{name}: the edit changed a checksum");
+    assert_ne!(
+        slot["xxh3"],
+        json!(sums),
+        "{name}: the edit changed a checksum"
+    );
     slot["xxh3"] = json!(sums);
     std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
 }
@@ -307,7 +323,10 @@ fn a_byte_before_the_last_chunk_is_found_by_check_index() {
     let c = check_index(&dir_source(tmp.path()), &idx).unwrap();
     assert!(!c.ok);
     assert!(
-        c.reason.as_deref().unwrap().contains("offset.col bytes 0..131072"),
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("offset.col bytes 0..131072"),
         "{:?}",
         c.reason
     );
