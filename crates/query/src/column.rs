@@ -9,6 +9,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
+use crate::sums::{Depth, FileSum};
 use crate::{Error, Result};
 
 /// A value stored in a column.
@@ -136,8 +137,9 @@ impl<T: Fixed> Column<T> {
 
     /// Writes the in-memory rows after the persisted ones (cutting whatever an
     /// interrupted flush left beyond them) and syncs. The caller then records the new
-    /// length in the meta file; until it does, readers ignore the new bytes.
-    pub fn write_unflushed(&mut self) -> Result<()> {
+    /// length and the returned checksums (`sum` extended by the new rows) in the meta
+    /// file; until it does, readers ignore the new bytes.
+    pub fn write_unflushed(&mut self, sum: &FileSum) -> Result<FileSum> {
         let bytes = self.unflushed_bytes();
         let f = self.file.as_ref().ok_or_else(|| {
             Error::io(
@@ -152,7 +154,16 @@ impl<T: Fixed> Column<T> {
             f.write_all_at(&bytes, at).map_err(io)?;
             f.sync_data().map_err(io)?;
         }
-        Ok(())
+        sum.extended(f, &self.path, at, &bytes)
+    }
+
+    /// Checks the persisted rows against their checksums (see [`FileSum::check_file`]).
+    pub fn check(&self, name: &str, sum: &FileSum, depth: Depth) -> Result<Option<String>> {
+        match &self.file {
+            Some(f) => sum.check_file(name, f, &self.path, depth),
+            None if sum.len == 0 => Ok(None),
+            None => Ok(Some(format!("{name} is missing"))),
+        }
     }
 
     /// After the meta file recorded the flush: the in-memory rows are on disk.
@@ -186,7 +197,7 @@ mod tests {
         for i in 0..10 {
             c.push(i * 3);
         }
-        c.write_unflushed().unwrap();
+        let sum = c.write_unflushed(&FileSum::default()).unwrap();
         c.mark_flushed();
         for i in 10..15 {
             c.push(i * 3);
@@ -201,9 +212,11 @@ mod tests {
             .open(&p)
             .and_then(|mut f| std::io::Write::write_all(&mut f, b"junk"))
             .unwrap();
-        c.write_unflushed().unwrap();
+        let sum = c.write_unflushed(&sum).unwrap();
         c.mark_flushed();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 15 * 8);
+        let bytes: Vec<u8> = (0..15i64).flat_map(|i| (i * 3).to_le_bytes()).collect();
+        assert_eq!(sum, FileSum::of(&bytes));
         let again = Column::<i64>::open(p.clone(), Some(open_rw(&p)), 15)
             .unwrap()
             .unwrap();

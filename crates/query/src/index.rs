@@ -22,14 +22,18 @@
 //!
 //! The index is never trusted over the journal: on open, the line of the last
 //! indexed record is read from the journal and its SHA-256 compared with the one in
-//! `meta.json` (the chain makes that line a witness of every line before it); any
-//! mismatch, missing or short file, or unreadable meta rebuilds the index from
-//! scratch. Results are always lines read from the journal, and each one's header is
+//! `meta.json` (the chain makes that line a witness of every line before it), and
+//! the files are checked against the checksums the flush that wrote them recorded in
+//! `meta.json` (see `sums.rs`: the small files and the fences whole, the last 128 KiB
+//! chunk of each column and run file — where catch-up appends); any mismatch, missing
+//! or short file, or unreadable meta rebuilds the index from scratch. Every byte, and
+//! every row against the journal, is checked by [`crate::check_index`] (`verify`). Results are always lines read from the journal, and each one's header is
 //! checked to carry the `seq` the index expected.
 //!
 //! Nothing here runs on the append path: new records are read from the journal when
 //! the index is next asked something.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -43,10 +47,12 @@ use crate::envelope;
 use crate::hash::{correction_key, id_key};
 use crate::postings::{parse_run_file_name, should_merge, MemPostings, Run};
 use crate::source::{read_lines, Loc, SegKind, Segments, Source};
+use crate::sums::{Depth, FileSum};
 use crate::{Error, Result};
 
 /// Version of the files under `DIR/index/query`; another version is rebuilt.
-pub const INDEX_VERSION: u32 = 1;
+/// (2: `meta.json` holds the files' checksums.)
+pub const INDEX_VERSION: u32 = 2;
 /// Records per zone.
 pub(crate) const ZONE: u64 = 1024;
 const ZONE_BYTES: usize = 32;
@@ -59,11 +65,23 @@ pub(crate) const PURGED_TYPE: &str = "(purged by retention)";
 /// `ts_event` of a line that has none (never inside a time filter).
 pub(crate) const NO_TIME: i64 = i64::MIN;
 
-const META: &str = "meta.json";
+pub(crate) const META: &str = "meta.json";
+/// The append-only files, whose checksums `Meta::sums` holds by name.
+const COLUMNS: [&str; 6] = [
+    "ts_event.col",
+    "ts_recorded.col",
+    "combo.col",
+    "entity.col",
+    "offset.col",
+    "len.col",
+];
+const STRINGS: &str = "strings.bin";
+const COMBOS: &str = "combos.bin";
+const ZONES: &str = "zones.col";
 const LOCK: &str = "LOCK";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Meta {
+pub(crate) struct Meta {
     version: u32,
     /// Random; a rebuild changes it, so a reader can tell its files were replaced.
     generation: u64,
@@ -75,12 +93,21 @@ struct Meta {
     /// Posting runs, oldest first.
     runs: Vec<RunMeta>,
     next_run: u64,
+    /// Checksums of the columns, zones and dictionaries (by file name), covering
+    /// exactly the bytes counted above.
+    #[serde(default)]
+    sums: BTreeMap<String, FileSum>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct RunMeta {
     id: u64,
     entries: u64,
+    /// Checksums of `run-<id>.post` and `run-<id>.fence`.
+    #[serde(default)]
+    post: FileSum,
+    #[serde(default)]
+    fence: FileSum,
 }
 
 impl Meta {
@@ -94,6 +121,33 @@ impl Meta {
             combos: 0,
             runs: Vec::new(),
             next_run: 1,
+            sums: BTreeMap::new(),
+        }
+    }
+
+    /// Records indexed (and saved).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The checksums of `name`, which must cover `len` bytes: `Err(why)` if they do not.
+    fn sum(&self, name: &str, len: u64) -> std::result::Result<&FileSum, String> {
+        static EMPTY: FileSum = FileSum {
+            len: 0,
+            xxh3: Vec::new(),
+        };
+        match self.sums.get(name) {
+            Some(s) if s.len == len => Ok(s),
+            None if len == 0 => Ok(&EMPTY),
+            Some(s) => Err(format!(
+                "meta.json's checksums of {name} cover {} bytes, not the {len} it counts",
+                s.len
+            )),
+            None => Err(format!("meta.json has no checksums for {name}")),
         }
     }
 }
@@ -171,10 +225,13 @@ pub struct OpenReport {
     pub in_memory: bool,
 }
 
-enum Load {
+pub(crate) enum Load {
     Ready(Box<Index>),
     /// Nothing usable: rebuild, for this reason.
     Rebuild(String),
+    /// A file does not match its checksum in `meta.json` (or the meta lacks them):
+    /// rebuild, and say so.
+    Damaged(String),
     /// Files changed while being opened (a concurrent flush): try again.
     Retry,
 }
@@ -221,7 +278,7 @@ fn lock(dir: &Path) -> Result<IndexLock> {
     Ok(IndexLock(f))
 }
 
-fn read_meta(dir: &Path) -> Option<Meta> {
+pub(crate) fn read_meta(dir: &Path) -> Option<Meta> {
     let bytes = std::fs::read(dir.join(META)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
@@ -270,8 +327,15 @@ fn read_prefix(f: Option<&File>, len: u64) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// Writes `bytes` at `at`, cutting anything after `at` first, and syncs.
-fn write_at(f: Option<&File>, path: &Path, at: u64, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` at `at`, cutting anything after `at` first, and syncs; returns
+/// `sum` (the checksums of `[0, at)`) extended by `bytes`.
+fn write_at(
+    f: Option<&File>,
+    path: &Path,
+    at: u64,
+    bytes: &[u8],
+    sum: &FileSum,
+) -> Result<FileSum> {
     let f = f.ok_or_else(|| Error::io(path, std::io::Error::other("not open for writing")))?;
     let io = |e| Error::io(path, e);
     if bytes.is_empty() {
@@ -279,11 +343,12 @@ fn write_at(f: Option<&File>, path: &Path, at: u64, bytes: &[u8]) -> Result<()> 
         if f.metadata().map_err(io)?.len() > at {
             f.set_len(at).map_err(io)?;
         }
-        return Ok(());
+    } else {
+        f.set_len(at).map_err(io)?;
+        f.write_all_at(bytes, at).map_err(io)?;
+        f.sync_data().map_err(io)?;
     }
-    f.set_len(at).map_err(io)?;
-    f.write_all_at(bytes, at).map_err(io)?;
-    f.sync_data().map_err(io)
+    sum.extended(f, path, at, bytes)
 }
 
 /// Whether the index directory can be written (created if missing).
@@ -314,8 +379,9 @@ impl Index {
     pub fn open(dir: &Path, src: &Source, persist: bool) -> Result<(Index, OpenReport)> {
         let writable = persist && prepare_dir(dir)?;
         let mut reason = String::from("no index yet");
+        let mut damaged = false;
         for attempt in 0..6 {
-            match Index::try_load(dir, src, writable)? {
+            match Index::try_load(dir, src, writable, Depth::Tail)? {
                 Load::Ready(ix) => {
                     let report = OpenReport {
                         loaded_rows: ix.rows(),
@@ -330,11 +396,21 @@ impl Index {
                 }
                 Load::Retry => reason = "index files kept changing while opening".into(),
                 Load::Rebuild(r) => reason = r,
+                Load::Damaged(r) => {
+                    reason = r;
+                    damaged = true;
+                }
             }
             break;
         }
+        // Damage is worth a word on stderr (the CLI prints `warning`); a missing or
+        // outdated index is not.
+        let warning = damaged.then(|| {
+            format!("the query index was damaged ({reason}); it was rebuilt from the journal")
+        });
         if !writable {
-            let ix = Index::empty(dir, false, src)?;
+            let mut ix = Index::empty(dir, false, src)?;
+            ix.warning = warning;
             return Ok((
                 ix,
                 OpenReport {
@@ -347,14 +423,15 @@ impl Index {
         }
         let _lock = lock(dir)?;
         // Someone else may have rebuilt it while we waited for the lock.
-        if let Load::Ready(ix) = Index::try_load(dir, src, writable)? {
+        if let Load::Ready(ix) = Index::try_load(dir, src, writable, Depth::Tail)? {
             let report = OpenReport {
                 loaded_rows: ix.rows(),
                 ..OpenReport::default()
             };
             return Ok((*ix, report));
         }
-        let ix = Index::reset(dir, src)?;
+        let mut ix = Index::reset(dir, src)?;
+        ix.warning = warning;
         Ok((
             ix,
             OpenReport {
@@ -368,7 +445,7 @@ impl Index {
 
     /// Loads under the lock, resetting when nothing usable is there.
     fn load_locked(dir: &Path, src: &Source) -> Result<Index> {
-        match Index::try_load(dir, src, true)? {
+        match Index::try_load(dir, src, true, Depth::Tail)? {
             Load::Ready(ix) => Ok(*ix),
             _ => Index::reset(dir, src),
         }
@@ -391,9 +468,25 @@ impl Index {
     }
 
     fn empty(dir: &Path, writable: bool, src: &Source) -> Result<Index> {
+        Index::empty_with(dir, writable, src, true)
+    }
+
+    /// An empty index that lives in memory only and opens no file (for
+    /// [`crate::check_index`], which builds one to compare the stored one with).
+    pub(crate) fn scratch(dir: &Path, src: &Source) -> Result<Index> {
+        Index::empty_with(dir, false, src, false)
+    }
+
+    fn empty_with(dir: &Path, writable: bool, src: &Source, files: bool) -> Result<Index> {
         let meta = Meta::empty();
         let col = |name: &str| -> Result<PathBuf> { Ok(dir.join(name)) };
-        let f = |name: &str| open_file(dir, name, writable);
+        let f = |name: &str| {
+            if files {
+                open_file(dir, name, writable)
+            } else {
+                Ok(None)
+            }
+        };
         Ok(Index {
             dir: dir.to_path_buf(),
             writable,
@@ -418,7 +511,9 @@ impl Index {
         })
     }
 
-    fn try_load(dir: &Path, src: &Source, writable: bool) -> Result<Load> {
+    /// Loads the stored index, checking its files to `depth` against the checksums in
+    /// `meta.json` and its last record against the journal.
+    pub(crate) fn try_load(dir: &Path, src: &Source, writable: bool, depth: Depth) -> Result<Load> {
         let Some(meta) = read_meta(dir) else {
             return Ok(Load::Rebuild(if dir.join(META).exists() {
                 "meta.json is unreadable".into()
@@ -451,19 +546,56 @@ impl Index {
         let strings_file = f("strings.bin")?;
         let combos_file = f("combos.bin")?;
         let zones_file = f("zones.col")?;
-        let dicts = match (
-            read_prefix(strings_file.as_ref(), meta.strings_bytes),
-            read_prefix(combos_file.as_ref(), meta.combos * (4 * DIMS) as u64),
-        ) {
-            (Some(s), Some(c)) => Dicts::load(&s, &c),
-            _ => None,
-        };
-        let Some(dicts) = dicts else {
-            return Ok(Load::Rebuild("the dictionaries are damaged".into()));
-        };
+        let strings = read_prefix(strings_file.as_ref(), meta.strings_bytes);
+        let combos = read_prefix(combos_file.as_ref(), meta.combos * (4 * DIMS) as u64);
         let full_zones = rows / ZONE;
         let Some(zb) = read_prefix(zones_file.as_ref(), full_zones * ZONE_BYTES as u64) else {
             return Ok(Load::Rebuild("zones.col is short".into()));
+        };
+        // Every file against its checksums before anything is decoded from it.
+        let mut damage = None;
+        {
+            let small = [
+                (STRINGS, strings.as_deref()),
+                (COMBOS, combos.as_deref()),
+                (ZONES, Some(&zb[..])),
+            ];
+            for (name, bytes) in small {
+                let Some(bytes) = bytes else { continue };
+                damage = match meta.sum(name, bytes.len() as u64) {
+                    Ok(sum) => sum.check_bytes(name, bytes),
+                    Err(why) => Some(why),
+                };
+                if damage.is_some() {
+                    break;
+                }
+            }
+            let cols = [
+                &ts_event as &dyn Checked,
+                &ts_recorded,
+                &combo,
+                &entity,
+                &offset,
+                &len,
+            ];
+            for (name, col) in COLUMNS.iter().zip(cols) {
+                if damage.is_some() {
+                    break;
+                }
+                damage = match meta.sum(name, rows * col.width()) {
+                    Ok(sum) => col.check(name, sum, depth)?,
+                    Err(why) => Some(why),
+                };
+            }
+        }
+        let dicts = match (&strings, &combos) {
+            (Some(s), Some(c)) if damage.is_none() => Dicts::load(s, c),
+            _ => None,
+        };
+        let dicts = match dicts {
+            Some(d) => d,
+            None if damage.is_some() => Dicts::default(),
+            None => return Ok(Load::Rebuild("the dictionaries are damaged".into())),
         };
         let mut zones: Vec<Zone> = zb.chunks_exact(ZONE_BYTES).map(Zone::get).collect();
         if rows % ZONE != 0 {
@@ -479,15 +611,26 @@ impl Index {
         let mut runs = Vec::with_capacity(meta.runs.len());
         for r in &meta.runs {
             match Run::open(dir, r.id, r.entries)? {
-                Some(run) => runs.push(run),
+                Some(mut run) => {
+                    run.post_sum = r.post.clone();
+                    run.fence_sum = r.fence.clone();
+                    if damage.is_none() {
+                        damage = run.check(depth)?;
+                    }
+                    runs.push(run);
+                }
                 // Perhaps merged away by a concurrent flush after we read meta.json.
                 None => return Ok(Load::Retry),
             }
         }
-        // The files we opened must belong to the meta we read.
+        // The files we opened must belong to the meta we read (a concurrent rebuild
+        // replaces them: not damage).
         match read_meta(dir) {
             Some(m) if m.generation == meta.generation => {}
             _ => return Ok(Load::Retry),
+        }
+        if let Some(why) = damage {
+            return Ok(Load::Damaged(why));
         }
         let segs = src.segments()?;
         let mut ix = Index {
@@ -935,35 +1078,50 @@ impl Index {
         let dir = self.dir.clone();
         let (mut sb, mut cb) = (Vec::new(), Vec::new());
         self.dicts.unflushed(&mut sb, &mut cb);
-        write_at(
+        // The checksums of what is on disk now (`meta.sum` finds them wrong only
+        // if meta.json was edited since it was loaded: then they are recomputed).
+        let old = |name: &str| self.meta.sums.get(name).cloned().unwrap_or_default();
+        let mut sums = BTreeMap::new();
+        let s = write_at(
             self.strings_file.as_ref(),
-            &dir.join("strings.bin"),
+            &dir.join(STRINGS),
             self.meta.strings_bytes,
             &sb,
+            &old(STRINGS),
         )?;
-        write_at(
+        sums.insert(STRINGS.to_owned(), s);
+        let s = write_at(
             self.combos_file.as_ref(),
-            &dir.join("combos.bin"),
+            &dir.join(COMBOS),
             self.meta.combos * (4 * DIMS) as u64,
             &cb,
+            &old(COMBOS),
         )?;
-        self.ts_event.write_unflushed()?;
-        self.ts_recorded.write_unflushed()?;
-        self.combo.write_unflushed()?;
-        self.entity.write_unflushed()?;
-        self.offset.write_unflushed()?;
-        self.len.write_unflushed()?;
+        sums.insert(COMBOS.to_owned(), s);
+        let col_sums = [
+            self.ts_event.write_unflushed(&old(COLUMNS[0]))?,
+            self.ts_recorded.write_unflushed(&old(COLUMNS[1]))?,
+            self.combo.write_unflushed(&old(COLUMNS[2]))?,
+            self.entity.write_unflushed(&old(COLUMNS[3]))?,
+            self.offset.write_unflushed(&old(COLUMNS[4]))?,
+            self.len.write_unflushed(&old(COLUMNS[5]))?,
+        ];
+        for (name, s) in COLUMNS.iter().zip(col_sums) {
+            sums.insert((*name).to_owned(), s);
+        }
         let (z0, z1) = (self.meta.rows / ZONE, rows / ZONE);
         let mut zb = Vec::new();
         for z in &self.zones[z0 as usize..z1 as usize] {
             z.put(&mut zb);
         }
-        write_at(
+        let s = write_at(
             self.zones_file.as_ref(),
-            &dir.join("zones.col"),
+            &dir.join(ZONES),
             z0 * ZONE_BYTES as u64,
             &zb,
+            &old(ZONES),
         )?;
+        sums.insert(ZONES.to_owned(), s);
         // Postings: a new run, then merges.
         let mut meta = self.meta.clone();
         let mut removed = Vec::new();
@@ -1012,8 +1170,11 @@ impl Index {
             .map(|r| RunMeta {
                 id: r.id,
                 entries: r.entries,
+                post: r.post_sum.clone(),
+                fence: r.fence_sum.clone(),
             })
             .collect();
+        meta.sums = sums;
         let written = write_meta(&dir, &meta);
         self.runs = runs;
         written?;
@@ -1097,4 +1258,20 @@ fn corrupt(path: &Path, offset: u64, reason: String) -> Error {
         offset,
         reason,
     })
+}
+
+/// A column, whatever its width, for the checks on load.
+trait Checked {
+    /// Bytes per row.
+    fn width(&self) -> u64;
+    fn check(&self, name: &str, sum: &FileSum, depth: Depth) -> Result<Option<String>>;
+}
+
+impl<T: crate::column::Fixed> Checked for Column<T> {
+    fn width(&self) -> u64 {
+        T::SIZE as u64
+    }
+    fn check(&self, name: &str, sum: &FileSum, depth: Depth) -> Result<Option<String>> {
+        Column::check(self, name, sum, depth)
+    }
 }

@@ -38,6 +38,7 @@
 //! assert_eq!(trail.gaps[0].kind, tradetrail_query::GapKind::NoRiskEvaluation);
 //! ```
 
+mod check;
 mod column;
 mod dict;
 mod engine;
@@ -51,8 +52,10 @@ pub mod render;
 mod scan;
 mod source;
 mod stats;
+mod sums;
 pub mod trail;
 
+pub use check::{check_index, IndexCheck};
 pub use dict::Dim;
 pub use engine::{IndexOptions, IndexStatus, Investigator, QueryOptions, QuerySummary, Record};
 pub use error::{Error, Result};

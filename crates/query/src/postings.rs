@@ -16,6 +16,7 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::sums::{Depth, FileSum, Summer};
 use crate::{Error, Result};
 
 /// Postings per fence block (16 bytes each: 4 KiB).
@@ -80,6 +81,9 @@ pub(crate) struct Run {
     path: PathBuf,
     file: File,
     fence: Vec<u64>,
+    /// Checksums of the run file and of the fence file (`meta.json` records them).
+    pub post_sum: FileSum,
+    pub fence_sum: FileSum,
 }
 
 pub(crate) fn run_file_name(id: u64) -> String {
@@ -134,6 +138,8 @@ impl Run {
             path,
             file,
             fence,
+            post_sum: FileSum::default(),
+            fence_sum: FileSum::default(),
         }))
     }
 
@@ -207,6 +213,20 @@ impl Run {
         w.finish()
     }
 
+    /// Checks the run file (its last chunk, or all of it) and the fence (read whole
+    /// on open, so always all of it) against `post_sum` and `fence_sum`.
+    pub fn check(&self, depth: Depth) -> Result<Option<String>> {
+        let mut fb = Vec::with_capacity(self.fence.len() * 8);
+        for k in &self.fence {
+            fb.extend_from_slice(&k.to_le_bytes());
+        }
+        if let Some(bad) = self.fence_sum.check_bytes(&fence_file_name(self.id), &fb) {
+            return Ok(Some(bad));
+        }
+        self.post_sum
+            .check_file(&run_file_name(self.id), &self.file, &self.path, depth)
+    }
+
     /// Bytes on disk (run and fence).
     pub fn disk_bytes(&self) -> u64 {
         self.entries * ENTRY as u64 + self.fence.len() as u64 * 8
@@ -236,6 +256,7 @@ struct RunWriter {
     out: BufWriter<File>,
     fence: Vec<u64>,
     entries: u64,
+    sum: Summer,
 }
 
 impl RunWriter {
@@ -255,6 +276,7 @@ impl RunWriter {
             out: BufWriter::with_capacity(1 << 20, f),
             fence: Vec::new(),
             entries: 0,
+            sum: Summer::default(),
         })
     }
 
@@ -268,6 +290,7 @@ impl RunWriter {
         self.out
             .write_all(&e)
             .map_err(|e| Error::io(&self.path, e))?;
+        self.sum.update(&e);
         self.entries += 1;
         Ok(())
     }
@@ -291,6 +314,8 @@ impl RunWriter {
             path,
             file,
             fence: self.fence,
+            post_sum: self.sum.finish(),
+            fence_sum: FileSum::of(&fb),
         })
     }
 }

@@ -155,7 +155,7 @@ fn damaged_index_files_are_rebuilt() {
                 let p = d.join("meta.json");
                 let s = std::fs::read_to_string(&p)
                     .unwrap()
-                    .replace("\"version\":1", "\"version\":99");
+                    .replace("\"version\":2", "\"version\":99");
                 std::fs::write(p, s).unwrap();
             }),
         ),
