@@ -517,3 +517,29 @@ fn restore_with_a_key_refuses_a_rewritten_backup_whose_checkpoint_files_were_rem
     // Without --key (trusting the backup's own key) it restores.
     t.tt(&["restore", "--from", &tb, "--data", "r2"]).expect(0);
 }
+
+#[test]
+fn verify_checks_the_query_index_too() {
+    let s = Scratch::new();
+    s.init("test.example/index");
+    let input = s.file("in.jsonl", &orders(1..50));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    s.on_data("query", &["--format", "jsonl"]).expect(0);
+    let col = s.path().join("data/index/query/ts_event.col");
+    let mut bytes = std::fs::read(&col).expect("the query built its index");
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["index"]["ok"], true, "{v}");
+    assert!(v["index"]["rows"].as_u64().unwrap() >= 50, "{v}");
+    bytes[9] ^= 0x40;
+    std::fs::write(&col, &bytes).unwrap();
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["index"]["ok"], false, "{v}");
+    assert_eq!(v["journal"]["ok"], true, "{v}");
+    assert!(v["first_bad_seq"].is_null(), "the records are intact: {v}");
+    assert!(v["reason"].as_str().unwrap().contains("ts_event.col"), "{v}");
+    // The next read rebuilds it, and verify is satisfied again.
+    s.on_data("query", &["--format", "jsonl"]).expect(0);
+    s.on_data("verify", &[]).expect(0);
+}

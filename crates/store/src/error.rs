@@ -22,6 +22,10 @@ pub enum Error {
         /// What the archive said.
         source: Box<tradetrail_archive::Error>,
     },
+    /// The query index could not be read to check it (not damage, which is a failed
+    /// check: permissions, I/O). Fix the cause; the index may be deleted at any time.
+    #[error("checking the query index: {0}")]
+    Index(Box<tradetrail_query::Error>),
     /// A repair was refused. Nothing was changed.
     #[error("repair refused: {0}")]
     Repair(String),

@@ -45,6 +45,10 @@ pub struct Verdict {
     /// Every checkpoint the directory holds (`DIR/checkpoints/*.txt` and the
     /// `journal.checkpoint` records in `journal/`), each checked against the records.
     pub checkpoints: Vec<CheckpointVerdict>,
+    /// The query index (`DIR/index/query`) against the records it covers: derived
+    /// data, but what `query`, `stats` and `trail` answer from. Not ok when a file
+    /// holds other bytes than were written, or other rows than the journal gives.
+    pub index: tradetrail_query::IndexCheck,
     /// Seconds spent on the journal (not serialised: it differs run to run).
     #[serde(skip)]
     pub journal_seconds: f64,
@@ -88,6 +92,9 @@ pub fn verify_with_key(
     let config = dir.load_config()?;
     let full = tradetrail_archive::verify_all_with(dir, journal_progress, archive_progress)?;
     let cold = crate::cold_tier(dir)?;
+    let source = tradetrail_query::Source::dir(dir.journal()).with_cold(cold.clone());
+    let index = tradetrail_query::check_index(&source, &dir.index().join("query"))
+        .map_err(|e| crate::Error::Index(Box::new(e)))?;
 
     // Every checkpoint the directory holds, each note once.
     let mut notes: Vec<(String, String)> = Vec::new();
@@ -175,9 +182,17 @@ pub fn verify_with_key(
     let uncheckable_only = checkpoints
         .iter()
         .all(|c| c.check.ok || c.check.uncheckable);
-    let ok = full.ok() && uncheckable_only;
+    let ok = full.ok() && uncheckable_only && index.ok;
     let (first_bad_seq, reason) = match worst {
         Some((s, r)) => (Some(s), Some(r)),
+        // The records are intact; a damaged index is named, with no bad record.
+        None if !index.ok => (
+            None,
+            Some(format!(
+                "index: {} (delete DIR/index/query: it is rebuilt from the records)",
+                index.reason.clone().unwrap_or_default()
+            )),
+        ),
         None => (None, None),
     };
     Ok(Verdict {
@@ -202,6 +217,7 @@ pub fn verify_with_key(
         journal_first_seq: full.journal_first_seq,
         archive: full.archive,
         checkpoints,
+        index,
         journal_seconds: full.journal_seconds,
         archive_seconds: full.archive_seconds,
     })

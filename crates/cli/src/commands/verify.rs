@@ -231,8 +231,9 @@ fn archive_style() -> indicatif::ProgressStyle {
     .progress_chars("=> ")
 }
 
-/// The stored checkpoints' part of the verdict, and the overall first bad seq when it
-/// comes from them (the journal's and the archive's are printed above).
+/// The stored checkpoints' and the index's parts of the verdict, and the overall first
+/// bad seq when it comes from the checkpoints (the journal's and the archive's are
+/// printed above).
 fn print_checkpoints(out: &mut impl Write, v: &tradetrail_store::Verdict) -> Result<()> {
     let failed: Vec<_> = v
         .checkpoints
@@ -266,7 +267,23 @@ fn print_checkpoints(out: &mut impl Write, v: &tradetrail_store::Verdict) -> Res
             c.check.reason.as_deref().unwrap_or("unknown")
         )?;
     }
-    if !v.ok && v.journal.ok && v.archive.as_ref().is_none_or(|a| a.ok) {
+    if v.index.ok {
+        if v.index.rows > 0 {
+            writeln!(
+                out,
+                "index: ok, the query index's {} rows are what the records give",
+                v.index.rows
+            )?;
+        }
+    } else {
+        writeln!(
+            out,
+            "index: FAILED: {} (delete DIR/index/query: it is rebuilt from the records)",
+            v.index.reason.as_deref().unwrap_or("unknown")
+        )?;
+    }
+    if !v.ok && v.journal.ok && v.archive.as_ref().is_none_or(|a| a.ok) && v.first_bad_seq.is_some()
+    {
         writeln!(
             out,
             "FAILED: first bad seq {}: {}",
