@@ -73,10 +73,17 @@ fn library_errors(
                 Some(tradetrail_query::Error::Journal(e)) => Some(e),
                 _ => None,
             })
-            .or(match c.downcast_ref::<tradetrail_archive::Error>() {
-                Some(tradetrail_archive::Error::Journal(e)) => Some(e),
-                _ => None,
-            })
+            .or(
+                match c
+                    .downcast_ref::<tradetrail_archive::Error>()
+                    .or(match store {
+                        Some(tradetrail_store::Error::Archive { source, .. }) => Some(&**source),
+                        _ => None,
+                    }) {
+                    Some(tradetrail_archive::Error::Journal(e)) => Some(e),
+                    _ => None,
+                },
+            )
             .or(match store {
                 Some(tradetrail_store::Error::Journal(e)) => Some(e),
                 _ => None,

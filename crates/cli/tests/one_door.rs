@@ -115,6 +115,16 @@ fn recovery_never_cuts_an_acknowledged_record_and_repair_is_explicit_and_recorde
     // The explicit repair: refused without a reason, then done and recorded.
     s.on_data("repair", &["--truncate-after", "1", "--reason", ""])
         .expect(2);
+    // Not at or after the damage: what is kept must verify.
+    let r = s
+        .on_data("repair", &["--truncate-after", "2", "--reason", "x"])
+        .expect(2);
+    assert!(
+        r.stderr.contains("keep at most through record 1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&seg).unwrap(), damaged);
     let r = s
         .on_data(
             "repair",
@@ -148,6 +158,11 @@ fn recovery_never_cuts_an_acknowledged_record_and_repair_is_explicit_and_recorde
     assert_eq!(last["data"]["removed_sha256"], out["removed_sha256"]);
     // And the journal takes records again.
     s.on_data("append", &[input.as_str()]).expect(0);
+    // A journal that verifies has nothing to repair.
+    let r = s
+        .on_data("repair", &["--truncate-after", "1", "--reason", "x"])
+        .expect(2);
+    assert!(r.stderr.contains("nothing to repair"), "{}", r.stderr);
 }
 
 #[test]
@@ -538,7 +553,10 @@ fn verify_checks_the_query_index_too() {
     assert_eq!(v["index"]["ok"], false, "{v}");
     assert_eq!(v["journal"]["ok"], true, "{v}");
     assert!(v["first_bad_seq"].is_null(), "the records are intact: {v}");
-    assert!(v["reason"].as_str().unwrap().contains("ts_event.col"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("ts_event.col"),
+        "{v}"
+    );
     // The next read rebuilds it, and verify is satisfied again.
     s.on_data("query", &["--format", "jsonl"]).expect(0);
     s.on_data("verify", &[]).expect(0);

@@ -36,6 +36,16 @@ pub fn for_each_line(
     // removed or truncated segment must fail the read, never answer from a part.
     let mut after_previous: Option<(u64, &Path)> = None;
     for (i, seg) in segments.iter().enumerate().skip(start) {
+        // A gap before `to` fails the read even when this segment starts past `to`.
+        if let Some((end, prev)) = after_previous {
+            if end != seg.first_seq && to.is_none_or(|t| end < t) {
+                return Err(Error::Gap {
+                    after: end.saturating_sub(1),
+                    next: seg.first_seq,
+                    segment: prev.to_path_buf(),
+                });
+            }
+        }
         if to.is_some_and(|t| seg.first_seq >= t) {
             break;
         }

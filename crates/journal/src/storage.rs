@@ -53,17 +53,26 @@ pub trait Storage: Send + Sync + Debug {
         let name = path
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+        // A name no other writer (process or thread) uses at the same time.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let mut tmp_name = name.to_os_string();
-        tmp_name.push(".tmp");
+        tmp_name.push(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let tmp = path.with_file_name(tmp_name);
         if self.exists(&tmp)? {
             self.remove_file(&tmp)?;
         }
-        let f = self.open_append(&tmp)?;
-        f.append(bytes)?;
-        f.sync_data()?;
-        drop(f);
-        self.rename(&tmp, path)?;
+        let written = self.open_append(&tmp).and_then(|f| {
+            f.append(bytes)?;
+            f.sync_data()
+        });
+        if let Err(e) = written.and_then(|()| self.rename(&tmp, path)) {
+            let _ = self.remove_file(&tmp);
+            return Err(e);
+        }
         match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => self.sync_dir(dir),
             _ => self.sync_dir(Path::new(".")),

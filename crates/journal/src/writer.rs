@@ -514,16 +514,21 @@ impl Journal {
     /// (readers with a cold tier read them there). Returns the files removed.
     pub fn remove_sealed_before(&self, before: u64) -> Result<Vec<PathBuf>> {
         let storage = self.inner.opts.storage.as_ref();
+        // What follows a removed segment must be durable first: after a crash the
+        // journal's chain resumes from the next segment's first record.
+        self.flush()?;
         let mut st = self.lock();
         if let Some(e) = &st.poisoned {
             return Err(Error::Poisoned { cause: e.clone() });
         }
-        // Segment i can go when segment i + 1 (it exists: i is sealed) starts at or
-        // before `before`.
+        // Segment i can go when segment i + 1 starts at or before `before` and its
+        // first record is synced (a rotation only planned, or written but not yet
+        // synced, does not count).
+        let synced = st.synced;
         let n = st
             .segments
             .windows(2)
-            .take_while(|w| w[1] <= before)
+            .take_while(|w| w[1] <= before && w[1] < synced)
             .count();
         let mut removed = Vec::with_capacity(n);
         for _ in 0..n {

@@ -102,6 +102,17 @@ fn a_missing_or_truncated_middle_segment_fails_the_read_instead_of_shortening_it
     })
     .unwrap();
     assert_eq!(n, starts[1]);
+    // A range that ends past the gap fails, even where it ends in the next segment.
+    let r = tradetrail_journal::for_each_line(&gone, dir, 0, Some(starts[2] + 1), |_, _| Ok(true));
+    assert!(
+        matches!(r, Err(tradetrail_journal::Error::Gap { .. })),
+        "{r:?}"
+    );
+    let r = tradetrail_journal::for_each_line(&gone, dir, 0, Some(starts[2]), |_, _| Ok(true));
+    assert!(
+        matches!(r, Err(tradetrail_journal::Error::Gap { .. })),
+        "{r:?}"
+    );
 
     // A middle segment cut at a line boundary: the same gap.
     let cut = mem.crash_image(usize::MAX);

@@ -868,7 +868,10 @@ impl Index {
                 .iter()
                 .position(|p| *p == path)
                 .and_then(|i| self.segs.firsts.get(i + 1));
-            if let Some(&next) = later {
+            // Unless the current segment grew meanwhile (a writer appended its last
+            // records and rotated between our read and the listing): read on.
+            let grew = src.len(&path).is_ok_and(|now| now > file_len);
+            if let (Some(&next), false) = (later, grew) {
                 return Err(tradetrail_journal::Error::Gap {
                     after: self.rows().saturating_sub(1),
                     next,

@@ -42,9 +42,11 @@ impl Error {
                     | tradetrail_core::Error::OriginMismatch { .. }
             ) | Error::Journal(tradetrail_journal::Error::Damaged { .. })
                 | Error::Journal(tradetrail_journal::Error::Corrupt { .. })
+                | Error::Journal(tradetrail_journal::Error::Gap { .. })
                 | Error::Core(tradetrail_core::Error::Journal(
                     tradetrail_journal::Error::Damaged { .. }
                         | tradetrail_journal::Error::Corrupt { .. }
+                        | tradetrail_journal::Error::Gap { .. }
                 ))
         )
     }

@@ -26,7 +26,9 @@ pub struct Repair {
 /// what was removed (bytes, lines, SHA-256, the copy), who and why.
 ///
 /// Refused, changing nothing, when the actor or reason is empty, when the journal is
-/// open elsewhere, or when records a signed checkpoint covers would be removed (the
+/// open elsewhere, when the journal verifies (nothing to repair) or `keep_through`
+/// is not before the first bad record, or when records a signed checkpoint covers
+/// would be removed (the
 /// history those checkpoints promise cannot be given up by a repair: restore from a
 /// backup). The derived index is removed, to be rebuilt from the repaired journal.
 pub fn repair(dir: &DataDir, r: &Repair) -> Result<(Repaired, Receipt)> {
@@ -52,6 +54,20 @@ pub fn repair(dir: &DataDir, r: &Repair) -> Result<(Repaired, Receipt)> {
                 cp.size()
             )));
         }
+    }
+    // Only past damage, and only from before it: what is kept must verify, so the
+    // journal opens after the cut and the repair can be recorded.
+    let check = tradetrail_archive::verify_all(dir, &|_| {})?;
+    let Some(bad) = check.journal.first_bad_seq.filter(|_| !check.journal.ok) else {
+        return Err(Error::Repair(
+            "the journal verifies: there is nothing to repair (an unfinished last line is cut by the next writer)".into(),
+        ));
+    };
+    if r.keep_through >= bad {
+        return Err(Error::Repair(format!(
+            "record {bad} is damaged (`tradetrail verify`): keep at most through record {}",
+            bad.saturating_sub(1)
+        )));
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -154,7 +154,9 @@ pub fn verify_with_key(
     }
     for c in checkpoints
         .iter()
-        .filter(|c| !c.check.ok && !c.check.uncheckable)
+        // A note whose signature does not verify has size 0 and names no record: its
+        // reason is reported (below, when nothing else is), not as bad seq 0.
+        .filter(|c| !c.check.ok && !c.check.uncheckable && c.check.size > 0)
     {
         // The records up to the largest checkpoint that passed are vouched for; the
         // change is at or after it (truncation: at the journal's end).
@@ -193,7 +195,19 @@ pub fn verify_with_key(
                 index.reason.clone().unwrap_or_default()
             )),
         ),
-        None => (None, None),
+        None => (
+            None,
+            checkpoints
+                .iter()
+                .find(|c| !c.check.ok && !c.check.uncheckable)
+                .map(|c| {
+                    format!(
+                        "checkpoint {}: {}",
+                        c.source,
+                        c.check.reason.clone().unwrap_or_default()
+                    )
+                }),
+        ),
     };
     Ok(Verdict {
         ok,
