@@ -25,6 +25,15 @@ fn orders(r: std::ops::Range<u64>) -> String {
     r.map(order).collect()
 }
 
+/// A new data directory of `origin` with orders `r` appended; the input file's path.
+fn with_orders(origin: &str, r: std::ops::Range<u64>) -> (Scratch, String) {
+    let s = Scratch::new();
+    s.init(origin);
+    let input = s.file("in.jsonl", &orders(r));
+    s.on_data("append", &[input.as_str()]).expect(0);
+    (s, input)
+}
+
 /// The only segment of a small journal.
 fn segment(s: &Scratch) -> std::path::PathBuf {
     let segs = s.segments();
@@ -167,10 +176,7 @@ fn recovery_never_cuts_an_acknowledged_record_and_repair_is_explicit_and_recorde
 
 #[test]
 fn a_partial_last_line_is_the_only_thing_opening_removes() {
-    let s = Scratch::new();
-    s.init("test.example/partial");
-    let input = s.file("in.jsonl", &orders(1..3));
-    s.on_data("append", &[input.as_str()]).expect(0);
+    let (s, input) = with_orders("test.example/partial", 1..3);
     let seg = segment(&s);
     let mut data = std::fs::read(&seg).unwrap();
     let whole = data.len();
@@ -191,10 +197,7 @@ fn a_partial_last_line_is_the_only_thing_opening_removes() {
 
 #[test]
 fn checkpoints_bind_the_future_through_every_door() {
-    let s = Scratch::new();
-    s.init("test.example/bind");
-    let input = s.file("in.jsonl", &orders(1..7));
-    s.on_data("append", &[input.as_str()]).expect(0);
+    let (s, _) = with_orders("test.example/bind", 1..7);
     s.on_data("checkpoint", &[]).expect(0); // size 7, recorded as record 7
     let more = s.file("more.jsonl", &orders(7..9));
     s.on_data("append", &[more.as_str()]).expect(0);
@@ -272,10 +275,7 @@ fn checkpoints_bind_the_future_through_every_door() {
 
 #[test]
 fn cli_server_and_library_give_one_verdict_for_each_damage() {
-    let s = Scratch::new();
-    s.init("test.example/cross-door");
-    let input = s.file("in.jsonl", &orders(1..7));
-    s.on_data("append", &[input.as_str()]).expect(0);
+    let (s, _) = with_orders("test.example/cross-door", 1..7);
     s.on_data("checkpoint", &[]).expect(0);
     let more = s.file("more.jsonl", &orders(7..9));
     s.on_data("append", &[more.as_str()]).expect(0);
@@ -441,10 +441,7 @@ fn reads_answer_from_the_whole_journal_or_fail_naming_the_gap() {
 
 #[test]
 fn restore_with_a_key_refuses_a_rewritten_backup_whose_checkpoint_files_were_removed() {
-    let s = Scratch::new();
-    s.init("test.example/restore");
-    let input = s.file("in.jsonl", &orders(1..7));
-    s.on_data("append", &[input.as_str()]).expect(0);
+    let (s, _) = with_orders("test.example/restore", 1..7);
     s.on_data("checkpoint", &[]).expect(0); // record 7 notes it
     let more = s.file("more.jsonl", &orders(7..9));
     s.on_data("append", &[more.as_str()]).expect(0);
@@ -535,10 +532,7 @@ fn restore_with_a_key_refuses_a_rewritten_backup_whose_checkpoint_files_were_rem
 
 #[test]
 fn verify_checks_the_query_index_too() {
-    let s = Scratch::new();
-    s.init("test.example/index");
-    let input = s.file("in.jsonl", &orders(1..50));
-    s.on_data("append", &[input.as_str()]).expect(0);
+    let (s, _) = with_orders("test.example/index", 1..50);
     s.on_data("query", &["--format", "jsonl"]).expect(0);
     let col = s.path().join("data/index/query/ts_event.col");
     let mut bytes = std::fs::read(&col).expect("the query built its index");

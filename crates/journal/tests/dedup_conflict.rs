@@ -9,9 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::*;
-use tradetrail_journal::{
-    dedup_key_of, Durability, Entry, Error, Journal, JournalOptions, Receipt,
-};
+use tradetrail_journal::{Durability, Error, Journal, JournalOptions};
 use tradetrail_testkit::MemStorage;
 
 const ID: &str = "67e55044-10b1-426f-9247-bb680e5fe0c8";
@@ -25,31 +23,6 @@ fn mem_opts(mem: &MemStorage) -> JournalOptions {
         .with_storage(Arc::new(mem.clone()))
         .with_clock(TestClock::new(1_700_000_000_000_000_000, 1_000))
         .with_rotate_daily(false)
-}
-
-fn keyed(i: u64, id: &str, durability: Durability) -> Entry {
-    Entry::new(body_with_id(i, id), durability)
-        .unwrap()
-        .with_dedup_key(dedup_key_of(id))
-}
-
-fn all_bytes(mem: &MemStorage) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in mem.paths() {
-        out.extend(mem.file(&p).unwrap());
-    }
-    out
-}
-
-fn assert_duplicate_of(r: Receipt, original: Receipt) {
-    assert_eq!(
-        r,
-        Receipt {
-            seq: original.seq,
-            hash: original.hash,
-            duplicate: true
-        }
-    );
 }
 
 fn assert_conflict(r: Result<impl std::fmt::Debug, Error>, seq: u64, index: usize) {

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use common::*;
 use tradetrail_journal::{
-    dedup_key_of, parse_header, Durability, Entry, Error, Journal, JournalOptions, Receipt,
-    RecordHash,
+    parse_header, Durability, Entry, Error, Journal, JournalOptions, Receipt, RecordHash,
 };
 use tradetrail_testkit::MemStorage;
 
@@ -462,31 +461,6 @@ fn rotation_at_utc_midnight() {
     assert_eq!(segment_starts(&mem, dir()), vec![0, 3, r.seq]);
     assert_eq!(r.seq, 8);
     assert_verifies(&mem, dir(), 9);
-}
-
-fn keyed(i: u64, id: &str, durability: Durability) -> Entry {
-    Entry::new(body_with_id(i, id), durability)
-        .unwrap()
-        .with_dedup_key(dedup_key_of(id))
-}
-
-fn all_bytes(mem: &MemStorage) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in mem.paths() {
-        out.extend(mem.file(&p).unwrap());
-    }
-    out
-}
-
-fn assert_duplicate_of(r: Receipt, original: Receipt) {
-    assert_eq!(
-        r,
-        Receipt {
-            seq: original.seq,
-            hash: original.hash,
-            duplicate: true
-        }
-    );
 }
 
 #[test]

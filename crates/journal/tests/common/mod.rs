@@ -116,3 +116,31 @@ pub fn root_cause(e: &Error) -> &Error {
         other => other,
     }
 }
+
+/// An entry with `event_id` `id` as its dedup key.
+pub fn keyed(i: u64, id: &str, durability: Durability) -> Entry {
+    Entry::new(body_with_id(i, id), durability)
+        .expect("test bodies are well framed")
+        .with_dedup_key(tradetrail_journal::dedup_key_of(id))
+}
+
+/// Every byte of every file of `mem`.
+pub fn all_bytes(mem: &tradetrail_testkit::MemStorage) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in mem.paths() {
+        out.extend(mem.file(&p).expect("listed file"));
+    }
+    out
+}
+
+/// `r` is the original receipt, marked a duplicate.
+pub fn assert_duplicate_of(r: tradetrail_journal::Receipt, original: tradetrail_journal::Receipt) {
+    assert_eq!(
+        r,
+        tradetrail_journal::Receipt {
+            seq: original.seq,
+            hash: original.hash,
+            duplicate: true
+        }
+    );
+}
