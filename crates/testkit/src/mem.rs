@@ -23,6 +23,20 @@ struct MemFs {
     syncs: u64,
     fail_syncs_after: Option<u64>,
     capacity: Option<u64>,
+    /// What a crash would bring back of entries removed or replaced since their
+    /// directory was last synced: their durable image.
+    gone: BTreeMap<PathBuf, MemFile>,
+}
+
+impl MemFile {
+    /// What of this file a crash keeps, if its entry is durable.
+    fn durable_image(&self) -> Option<MemFile> {
+        self.entry_durable.then(|| MemFile {
+            data: self.data[..self.durable_len].to_vec(),
+            durable_len: self.durable_len,
+            entry_durable: true,
+        })
+    }
 }
 
 impl MemFs {
@@ -83,6 +97,9 @@ impl MemStorage {
     pub fn crash_image(&self, extra_unsynced: usize) -> MemStorage {
         let fs = self.lock();
         let mut files = BTreeMap::new();
+        for (p, f) in &fs.gone {
+            files.insert(p.clone(), f.clone());
+        }
         for (p, f) in &fs.files {
             if !f.entry_durable {
                 continue;
@@ -249,30 +266,39 @@ impl Storage for MemStorage {
                 f.entry_durable = true;
             }
         }
+        fs.gone.retain(|p, _| p.parent() != Some(path));
         Ok(())
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        // Simplification: a removal is durable at once (a crash image never brings
-        // a removed file back). Repair removes newest first, so either way a crash
-        // leaves a prefix of the journal.
+        // Until its directory is synced, a crash brings the file back.
         let mut fs = self.lock();
-        fs.files
+        let f = fs
+            .files
             .remove(path)
-            .map(|_| ())
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        if let Some(img) = f.durable_image() {
+            fs.gone.entry(path.to_path_buf()).or_insert(img);
+        }
+        Ok(())
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        // Simplification, as for removals: the rename is durable at once; the file
-        // keeps what of its bytes was durable.
+        // Until the directory is synced, a crash shows the entries as they were: the
+        // old file at `to` (if it was durable) and `from` (if it was).
         let mut fs = self.lock();
         let f = fs
             .files
             .remove(from)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        if let Some(img) = f.durable_image() {
+            fs.gone.entry(from.to_path_buf()).or_insert(img);
+        }
+        if let Some(img) = fs.files.get(to).and_then(MemFile::durable_image) {
+            fs.gone.entry(to.to_path_buf()).or_insert(img);
+        }
         fs.files.insert(
             to.to_path_buf(),
             MemFile {
-                entry_durable: true,
+                entry_durable: false,
                 ..f
             },
         );
