@@ -1,4 +1,4 @@
-//! The data directory layout (DESIGN.md §2).
+//! The data directory layout (docs/format.md).
 
 use std::path::{Path, PathBuf};
 

@@ -147,7 +147,7 @@ impl AppState {
     }
 }
 
-/// The routes of DESIGN.md §7 that this server answers, with limits, request logs,
+/// The routes (docs/server.md) that this server answers, with limits, request logs,
 /// JSON errors and the rejection metric.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()

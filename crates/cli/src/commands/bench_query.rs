@@ -1,4 +1,4 @@
-//! `tradetrail bench query`: the investigation figures of DESIGN.md §8 on a demo
+//! `tradetrail bench query`: the investigation figures (docs/benchmarks.md) on a demo
 //! journal built for the purpose, each printed beside its target.
 //!
 //! Timings are in-process through the library (what the server pays); "cold" lines add
