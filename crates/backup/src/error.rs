@@ -49,6 +49,10 @@ pub enum Error {
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] tradetrail_journal::Error),
+    /// The data directory could not be opened through the one door (damaged, or
+    /// contradicting a signed checkpoint). Run `tradetrail verify`.
+    #[error(transparent)]
+    Door(#[from] tradetrail_store::Error),
     /// The query index failed.
     #[error(transparent)]
     Query(#[from] tradetrail_query::Error),

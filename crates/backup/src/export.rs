@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use tradetrail_checkpoint::{open_note, VerifierKey, VERIFIER_KEY_FILE};
 use tradetrail_core::checkpoints::{latest_checkpoint, take_checkpoint, verify_offline};
-use tradetrail_core::{Config, DataDir, Recorder, Tree};
+use tradetrail_core::{Config, DataDir, Tree};
 use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_merkle::{Hash, InclusionProof, MerkleLog};
 use tradetrail_query::render::RecordWriter;
@@ -145,9 +145,11 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
     let saved = latest_checkpoint(dir)?;
     let mut took = false;
     let cold = inv.source().cold_tier();
-    let (note, cp_path, prover) = match Recorder::open(dir) {
-        Ok((rec, _)) => {
-            let rec = rec.with_cold(cold.clone());
+    // Through the one door: a damaged journal, or one contradicting a signed
+    // checkpoint, is refused rather than exported.
+    let (note, cp_path, prover) = match tradetrail_store::Store::open(dir) {
+        Ok(store) => {
+            let rec = store.into_recorder();
             let (note, path) = match &saved {
                 Some((path, note)) if covering(note)?.is_some() => (note.clone(), path.clone()),
                 _ => {
@@ -159,7 +161,9 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
             let (tree, _) = Tree::load(&rec)?;
             (note, path, Prover::Tree(tree))
         }
-        Err(tradetrail_core::Error::Journal(tradetrail_journal::Error::Locked { .. })) => {
+        Err(tradetrail_store::Error::Core(tradetrail_core::Error::Journal(
+            tradetrail_journal::Error::Locked { .. },
+        ))) => {
             let Some((path, note)) = saved.filter(|(_, n)| covering(n).ok().flatten().is_some())
             else {
                 return Err(Error::bad(

@@ -34,6 +34,15 @@ fn with_orders(origin: &str, r: std::ops::Range<u64>) -> (Scratch, String) {
     (s, input)
 }
 
+/// A new admin token for the server.
+fn admin_token(s: &Scratch) -> String {
+    s.on_data("token", &["create", "--role", "admin", "--name", "auditor"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_string()
+}
+
 /// The only segment of a small journal.
 fn segment(s: &Scratch) -> std::path::PathBuf {
     let segs = s.segments();
@@ -98,6 +107,7 @@ fn recovery_never_cuts_an_acknowledged_record_and_repair_is_explicit_and_recorde
         ("status", vec![]),
         ("append", vec![input.as_str()]),
         ("checkpoint", vec![]),
+        ("export", vec!["--entity", "O-1", "--out", "bundle"]),
         ("query", vec![]),
     ] {
         let r = s.on_data(sub, &args);
@@ -279,12 +289,7 @@ fn cli_server_and_library_give_one_verdict_for_each_damage() {
     s.on_data("checkpoint", &[]).expect(0);
     let more = s.file("more.jsonl", &orders(7..9));
     s.on_data("append", &[more.as_str()]).expect(0);
-    let token = s
-        .on_data("token", &["create", "--role", "admin", "--name", "auditor"])
-        .expect(0)
-        .stdout
-        .trim()
-        .to_string();
+    let token = admin_token(&s);
     let seg = segment(&s);
     let intact = std::fs::read(&seg).unwrap();
     let cut: usize = intact
@@ -354,12 +359,7 @@ fn after_retention_every_door_reads_the_archive_and_agrees() {
     for p in &segs[..segs.len() / 2] {
         std::fs::remove_file(p).unwrap();
     }
-    let token = s
-        .on_data("token", &["create", "--role", "admin", "--name", "auditor"])
-        .expect(0)
-        .stdout
-        .trim()
-        .to_string();
+    let token = admin_token(&s);
     let port = free_port();
     let mut server = start_server_with(&s, port, &[]);
     same_verdict_through_every_door(&s, port, &token, "after retention", true);

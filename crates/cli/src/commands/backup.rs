@@ -99,6 +99,7 @@ pub fn map_err(e: tradetrail_backup::Error) -> anyhow::Error {
         }
         tradetrail_backup::Error::Core(e) => e.into(),
         tradetrail_backup::Error::Journal(e) => e.into(),
+        tradetrail_backup::Error::Door(e) => e.into(),
         tradetrail_backup::Error::Query(e) => super::query::bad(e),
         other => other.into(),
     }
