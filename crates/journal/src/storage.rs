@@ -44,7 +44,8 @@ pub trait Storage: Send + Sync + Debug {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Replaces the file `path` with `bytes` so that a crash at any point leaves the
     /// old content or the new, never a mix or a torn file: the bytes go to a
-    /// temporary file beside it (`<name>.tmp`), which is synced, renamed over `path`,
+    /// temporary file beside it (`.<name>.tmp-<pid>-<n>`: hidden, so directory
+    /// listings and backups that skip dot-files never see it half-written), which is synced, renamed over `path`,
     /// and the directory is synced. The one durable write of small files (the
     /// configuration, checkpoints, archive manifests, tokens, backups' copies): built
     /// on the other calls, so fault-injecting and crash-simulating storages test it
@@ -55,7 +56,9 @@ pub trait Storage: Send + Sync + Debug {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
         // A name no other writer (process or thread) uses at the same time.
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let mut tmp_name = name.to_os_string();
+        // Hidden (a leading dot) and marked, so listings and backups skip it.
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
         tmp_name.push(format!(
             ".tmp-{}-{}",
             std::process::id(),
