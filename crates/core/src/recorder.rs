@@ -8,7 +8,7 @@ use tradetrail_journal::{
     dedup_key_of, ColdLines, Durability, Entry, FsStorage, Journal, JournalOptions, Receipt,
     RecoveryReport, Storage, Ticket,
 };
-use tradetrail_model::{Event, ValidationErrors};
+use tradetrail_model::{Event, Normalized, ValidationErrors};
 
 use crate::config::Config;
 use crate::datadir::DataDir;
@@ -171,23 +171,29 @@ impl Recorder {
     /// Serializes a validated event into a journal entry with the configured (or the
     /// given) durability. This is the per-event work; do it on the producer's thread.
     pub fn prepare(&self, event: &Event, durability: Option<Durability>) -> Entry {
-        let d = durability.unwrap_or_else(|| self.config.durability.for_type(&event.event_type));
-        let entry = Entry::from_serialized(event.to_body(), d)
-            .expect("the model writes bodies that start with \"type\" and hold no newline");
-        match event.event_id {
-            Some(id) => entry.with_dedup_key(id.as_u128()),
-            None => entry,
-        }
+        self.prepare_normalized(Normalized::from(event), durability)
     }
 
-    /// Parses and validates one JSON line into an entry.
+    /// Parses and validates one JSON line into an entry ([`tradetrail_model::normalize`]:
+    /// straight from the bytes to the canonical body).
     pub fn prepare_line(
         &self,
         line: &[u8],
         durability: Option<Durability>,
     ) -> Result<Entry, ValidationErrors> {
-        let event = Event::from_json(line)?;
-        Ok(self.prepare(&event, durability))
+        Ok(self.prepare_normalized(tradetrail_model::normalize(line)?, durability))
+    }
+
+    /// An entry for an event already validated and normalized.
+    pub fn prepare_normalized(&self, n: Normalized, durability: Option<Durability>) -> Entry {
+        let d = durability.unwrap_or_else(|| self.config.durability.for_type(n.event_type()));
+        let event_id = n.event_id();
+        let entry = Entry::from_serialized(n.into_body(), d)
+            .expect("the model writes bodies that start with \"type\" and hold no newline");
+        match event_id {
+            Some(id) => entry.with_dedup_key(id.as_u128()),
+            None => entry,
+        }
     }
 
     /// Validates and records one event, waiting for its acknowledgement.

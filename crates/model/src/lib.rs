@@ -77,6 +77,8 @@ mod body;
 mod decimal;
 mod error;
 mod event;
+#[doc(hidden)]
+pub mod fast;
 mod parse;
 mod time;
 mod types;
@@ -85,5 +87,27 @@ mod validate;
 pub use decimal::{parse_decimal, MAX_AMOUNT, MAX_QUANTITY_OR_PRICE};
 pub use error::{FieldError, ValidationErrors};
 pub use event::{Entity, Event};
+pub use fast::Normalized;
 pub use time::{format_time, parse_time};
 pub use types::{is_known_type, known_types, open_families};
+
+/// Validates one JSON event and writes its canonical body, as
+/// `Event::from_json(line)?.to_body()` does, with the same acceptance rules and the same
+/// errors, but at memory speed: the common case is read straight from the input bytes
+/// into the checks and the body, with no intermediate value (see `fast.rs`); anything
+/// else, and every refusal, goes through [`Event::from_json`].
+///
+/// ```
+/// let line = br#"{"type":"order.cancelled","ts_event":1,"source":"oms","actor":"system",
+///     "trader_id":"T-1","instrument_id":"AAPL","entity":{"kind":"order","id":"O-1"}}"#;
+/// let n = tradetrail_model::normalize(line)?;
+/// assert_eq!(n.event_type(), "order.cancelled");
+/// assert_eq!(n.body(), tradetrail_model::Event::from_json(line)?.to_body());
+/// # Ok::<(), tradetrail_model::ValidationErrors>(())
+/// ```
+pub fn normalize(line: &[u8]) -> Result<Normalized, ValidationErrors> {
+    match fast::normalize_fast(line) {
+        Some(n) => Ok(n),
+        None => Event::from_json(line).map(|e| Normalized::from(&e)),
+    }
+}

@@ -176,6 +176,10 @@ const NEGATIVE_TIME: &str = "must not be before the Unix epoch (negative)";
 
 /// What is wrong with an identifier, if anything.
 pub(crate) fn id_problem(s: &str) -> Option<&'static str> {
+    // The common case in one pass: short printable ASCII.
+    if !s.is_empty() && s.len() <= MAX_ID_CHARS && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
     if s.is_empty() {
         Some("must not be empty")
     } else if s.chars().nth(MAX_ID_CHARS).is_some() {
@@ -196,23 +200,24 @@ fn check_id(out: &mut Problems, field: &str, s: &str) {
 const ACTOR_KINDS: &[&str] = &["algo", "trader", "operator", "service"];
 
 fn check_actor(out: &mut Problems, actor: &str) {
+    if let Some(reason) = actor_problem(actor) {
+        report(out, "actor", reason);
+    }
+}
+
+/// What is wrong with an actor, if anything.
+pub(crate) fn actor_problem(actor: &str) -> Option<String> {
     if actor == "system" {
-        return;
+        return None;
     }
     match actor.split_once(':') {
         Some((kind, id)) if ACTOR_KINDS.contains(&kind) => {
-            if let Some(reason) = id_problem(id) {
-                report(out, "actor", format!("the id after {kind:?} {reason}"));
-            }
+            id_problem(id).map(|reason| format!("the id after {kind:?} {reason}"))
         }
-        _ => report(
-            out,
-            "actor",
-            format!(
-                "{actor:?} is not an actor: use \"system\", \"algo:<id>\", \"trader:<id>\", \
-                 \"operator:<id>\" or \"service:<id>\""
-            ),
-        ),
+        _ => Some(format!(
+            "{actor:?} is not an actor: use \"system\", \"algo:<id>\", \"trader:<id>\", \
+             \"operator:<id>\" or \"service:<id>\""
+        )),
     }
 }
 
@@ -356,40 +361,11 @@ pub(crate) fn check_value(kind: Kind, value: &Value) -> Result<Option<Value>, St
         },
         Kind::Decimal(sign, magnitude) => {
             let parsed = decimal::from_value(value)?;
-            let d = parsed.value;
-            let problem = match sign {
-                Sign::Positive if d.is_sign_negative() || d.is_zero() => {
-                    Some("must be greater than 0")
-                }
-                Sign::NonNegative if d.is_sign_negative() && !d.is_zero() => {
-                    Some("must not be negative")
-                }
-                _ => None,
-            };
-            if let Some(reason) = problem {
-                return Err(format!("{reason}, not {d}"));
-            }
-            let (max, what) = match magnitude {
-                Magnitude::QuantityOrPrice => (
-                    decimal::MAX_QUANTITY_OR_PRICE,
-                    "10^12 in magnitude, so that quantity × price cannot overflow the books' arithmetic",
-                ),
-                Magnitude::Amount => (
-                    decimal::MAX_AMOUNT,
-                    "10^18 in magnitude, so that sums cannot overflow the books' arithmetic",
-                ),
-            };
-            if d.abs() > max {
-                return Err(format!("must be at most {what}, not {d}"));
-            }
-            Ok((!parsed.canonical).then(|| Value::String(d.to_string())))
+            check_decimal(sign, magnitude, parsed.value)?;
+            Ok((!parsed.canonical).then(|| Value::String(parsed.value.to_string())))
         }
         Kind::Choice(options) => match value {
-            Value::String(s) if options.contains(&s.as_str()) => Ok(None),
-            Value::String(s) => match options.iter().find(|o| o.eq_ignore_ascii_case(s)) {
-                Some(o) => Ok(Some(Value::String((*o).to_owned()))),
-                None => Err(format!("must be one of {}, not {s:?}", options.join(", "))),
-            },
+            Value::String(s) => choice(options, s).map(|o| o.map(|o| Value::String(o.to_owned()))),
             _ => wrong(&format!("one of {}", options.join(", "))),
         },
         Kind::Bool => match value {
@@ -398,10 +374,7 @@ pub(crate) fn check_value(kind: Kind, value: &Value) -> Result<Option<Value>, St
         },
         Kind::Time => match value {
             Value::Number(n) => ns_from_number(n).map(|_| None),
-            Value::String(s) => match crate::time::parse_rfc3339(s)? {
-                ns if ns < 0 => Err(NEGATIVE_TIME.to_owned()),
-                ns => Ok(Some(Value::from(ns))),
-            },
+            Value::String(s) => time_from_text(s).map(|ns| Some(Value::from(ns))),
             _ => wrong("ns since the Unix epoch or an RFC 3339 string"),
         },
         Kind::Collection => match value {
@@ -412,9 +385,66 @@ pub(crate) fn check_value(kind: Kind, value: &Value) -> Result<Option<Value>, St
     }
 }
 
+/// Checks a decimal's sign and magnitude against its kind.
+pub(crate) fn check_decimal(
+    sign: Sign,
+    magnitude: Magnitude,
+    d: rust_decimal::Decimal,
+) -> Result<(), String> {
+    let problem = match sign {
+        Sign::Positive if d.is_sign_negative() || d.is_zero() => Some("must be greater than 0"),
+        Sign::NonNegative if d.is_sign_negative() && !d.is_zero() => Some("must not be negative"),
+        _ => None,
+    };
+    if let Some(reason) = problem {
+        return Err(format!("{reason}, not {d}"));
+    }
+    let (max, what) = match magnitude {
+        Magnitude::QuantityOrPrice => (
+            decimal::MAX_QUANTITY_OR_PRICE,
+            "10^12 in magnitude, so that quantity × price cannot overflow the books' arithmetic",
+        ),
+        Magnitude::Amount => (
+            decimal::MAX_AMOUNT,
+            "10^18 in magnitude, so that sums cannot overflow the books' arithmetic",
+        ),
+    };
+    if d.abs() > max {
+        return Err(format!("must be at most {what}, not {d}"));
+    }
+    Ok(())
+}
+
+/// A choice matched ignoring ASCII case: `Ok(None)` when `s` already is the lowercase
+/// option, `Ok(Some(option))` when it is another spelling of it.
+pub(crate) fn choice(
+    options: &'static [&'static str],
+    s: &str,
+) -> Result<Option<&'static str>, String> {
+    if options.contains(&s) {
+        return Ok(None);
+    }
+    match options.iter().find(|o| o.eq_ignore_ascii_case(s)) {
+        Some(o) => Ok(Some(o)),
+        None => Err(format!("must be one of {}, not {s:?}", options.join(", "))),
+    }
+}
+
+/// ns since the Unix epoch from RFC 3339 text, not before the epoch.
+pub(crate) fn time_from_text(s: &str) -> Result<i64, String> {
+    match crate::time::parse_rfc3339(s)? {
+        ns if ns < 0 => Err(NEGATIVE_TIME.to_owned()),
+        ns => Ok(ns),
+    }
+}
+
 /// ns since the Unix epoch from a JSON number: an integer in `0..=i64::MAX`.
 pub(crate) fn ns_from_number(n: &Number) -> Result<i64, String> {
-    let text = n.as_str();
+    ns_from_text(n.as_str())
+}
+
+/// [`ns_from_number`] on the number's text.
+pub(crate) fn ns_from_text(text: &str) -> Result<i64, String> {
     if text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
         return Err(format!(
             "must be an integer of ns since the Unix epoch or an RFC 3339 string, not {text}"

@@ -44,6 +44,21 @@ enum What {
     Http(super::bench_http::Args),
     /// Archive throughput beside reading the same JSONL, Parquet vs JSONL size, and a one-day window over a year of archive
     Archive(super::bench_archive::Args),
+    /// Validation and normalization of one event per thread, beside the memory floor
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// Events to validate for each line
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Bytes per event (as the producer sends it)
+    #[arg(long, default_value_t = 350)]
+    event_size: usize,
+    /// Print one JSON object per line instead of a table
+    #[arg(long)]
+    json: bool,
 }
 
 fn fmt_us(v: Option<f64>) -> String {
@@ -55,6 +70,14 @@ pub fn run(args: Args) -> Result<()> {
         Some(What::Query(a)) => return super::bench_query::run(a),
         Some(What::Http(a)) => return super::bench_http::run(a),
         Some(What::Archive(a)) => return super::bench_archive::run(a),
+        Some(What::Validate(a)) => {
+            let lines = tradetrail_core::bench::model_lines(a.event_size, a.events);
+            let mut out = Table::new(a.json, "validation per thread, on one core")?;
+            for l in &lines {
+                out.line(l);
+            }
+            return Ok(());
+        }
         None => {}
     }
     let opts = BenchOptions {
@@ -65,24 +88,44 @@ pub fn run(args: Args) -> Result<()> {
         dir: args.dir,
         open_records: args.open_records,
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if !args.json {
-        writeln!(
-        out,
-            "tradetrail bench: {} B records; latency in us (append to acknowledge); the floor is this machine, measured now",
+    let mut out = Table::new(
+        args.json,
+        &format!(
+            "{} B records; latency in us (append to acknowledge)",
             opts.record_size
-        )?;
-        writeln!(
-            out,
-            "{:<13} {:<58} {:>10} {:>13} {:>9} {:>9} {:>9}",
-            "group", "what", "events", "per second", "p50", "p99", "p99.9"
-        )?;
+        ),
+    )?;
+    run_bench(&opts, &mut |l| out.line(l))?;
+    Ok(())
+}
+
+/// The bench's output: a table (or JSON Lines), one line per measurement as it ends.
+struct Table {
+    out: std::io::StdoutLock<'static>,
+    json: bool,
+}
+
+impl Table {
+    fn new(json: bool, title: &str) -> Result<Table> {
+        let mut out = std::io::stdout().lock();
+        if !json {
+            writeln!(
+                out,
+                "tradetrail bench: {title}; the floor is this machine, measured now"
+            )?;
+            writeln!(
+                out,
+                "{:<13} {:<58} {:>10} {:>13} {:>9} {:>9} {:>9}",
+                "group", "what", "events", "per second", "p50", "p99", "p99.9"
+            )?;
+        }
+        Ok(Table { out, json })
     }
-    let json = args.json;
-    // A closed pipe stops the printing, not the measurement.
-    let mut print = |l: &BenchLine| {
-        if json {
+
+    /// Prints one line; a closed pipe stops the printing, not the measurement.
+    fn line(&mut self, l: &BenchLine) {
+        let out = &mut self.out;
+        if self.json {
             let _ = writeln!(out, "{}", serde_json::to_string(l).unwrap_or_default());
         } else {
             let _ = writeln!(
@@ -100,7 +143,5 @@ pub fn run(args: Args) -> Result<()> {
                 let _ = writeln!(out, "{:<13} -> {}", "", l.note);
             }
         }
-    };
-    run_bench(&opts, &mut print)?;
-    Ok(())
+    }
 }
