@@ -397,6 +397,21 @@ pub fn is_known_type(t: &str) -> bool {
     matches!(classify(t), Class::Known(_) | Class::Open)
 }
 
+/// The known type named `t`: a binary search over the names, sorted once (this is on
+/// every event's path; a scan of the table compared up to 40 names).
+fn known_spec(t: &str) -> Option<&'static TypeSpec> {
+    static SORTED: std::sync::OnceLock<Vec<&'static TypeSpec>> = std::sync::OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        let mut v: Vec<&'static TypeSpec> = TYPES.iter().collect();
+        v.sort_by_key(|s| s.name);
+        v
+    });
+    sorted
+        .binary_search_by(|s| s.name.cmp(t))
+        .ok()
+        .and_then(|i| sorted.get(i).copied())
+}
+
 /// What a type string is.
 #[derive(Debug)]
 pub(crate) enum Class {
@@ -412,7 +427,7 @@ pub(crate) enum Class {
 }
 
 pub(crate) fn classify(t: &str) -> Class {
-    if let Some(spec) = TYPES.iter().find(|s| s.name == t) {
+    if let Some(spec) = known_spec(t) {
         return Class::Known(spec);
     }
     if !is_well_formed(t) {
