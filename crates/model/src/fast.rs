@@ -447,6 +447,14 @@ struct Scan<'a> {
     spaced: bool,
 }
 
+/// Where the string starting at `b[0]` (after its opening quote) ends: the first `"`,
+/// `\\` or control character, found in one pass. Strings here are short (keys, ids,
+/// codes): a plain loop costs less than a vectorized search's set-up (measured: memchr2
+/// took 15% of the time, an eight-bytes-at-a-time word test gained nothing).
+fn string_len(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+}
+
 /// The envelope keys, as bits of `Top::seen`.
 fn slot_bit(key: &str) -> Option<u16> {
     Some(match key {
@@ -503,14 +511,7 @@ impl<'a> Scan<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        // Strings are short (ids, codes): a plain loop beats a vectorized search's
-        // set-up, and checks for escapes and control characters in the same pass.
-        let len = self
-            .b
-            .get(start..)?
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        let end = start + len;
+        let end = start + string_len(self.b.get(start..)?)?;
         if self.b.get(end) != Some(&b'"') {
             return None;
         }
