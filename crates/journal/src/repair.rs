@@ -42,6 +42,11 @@ pub struct Repaired {
 /// Removes every byte after record `keep` from the journal in `dir`, after writing
 /// them (durably) to `aside`. Takes the journal's lock: the journal must not be open.
 ///
+/// `before_removing` hears what will be removed once the copy is durable and before
+/// anything is removed; an error from it stops the repair there, with nothing
+/// removed. (The caller writes down what it will record, so that a crash between
+/// the cut and its record can be finished later.)
+///
 /// Refuses when record `keep` cannot be found by its framing (its line must exist and
 /// carry `seq` = `keep`), and when there is nothing after it.
 pub fn truncate_after(
@@ -49,6 +54,7 @@ pub fn truncate_after(
     dir: &Path,
     keep: u64,
     aside: &Path,
+    before_removing: &mut dyn FnMut(&Repaired) -> Result<()>,
 ) -> Result<Repaired> {
     let _lock = crate::writer::take_lock(storage, dir)?;
     let segments = list_segments(storage, dir)?;
@@ -144,6 +150,15 @@ pub fn truncate_after(
             .sync_dir(parent)
             .map_err(|e| Error::io(storage, "sync", parent, e))?;
     }
+    let repaired = Repaired {
+        kept_through: keep,
+        removed_bytes: removed.len() as u64,
+        removed_lines: memchr::memchr_iter(b'\n', &removed).count() as u64,
+        removed_sha256: hex::encode(Sha256::digest(&removed)),
+        removed_segments: later.iter().map(|s| s.path.clone()).collect(),
+        kept_at: aside.to_path_buf(),
+    };
+    before_removing(&repaired)?;
     // 2. Later segments, newest first, so a crash leaves a prefix.
     for s in later.iter().rev() {
         storage
@@ -161,12 +176,5 @@ pub fn truncate_after(
             .truncate(&holder.path, cut as u64)
             .map_err(|e| Error::io(storage, "truncate", &holder.path, e))?;
     }
-    Ok(Repaired {
-        kept_through: keep,
-        removed_bytes: removed.len() as u64,
-        removed_lines: memchr::memchr_iter(b'\n', &removed).count() as u64,
-        removed_sha256: hex::encode(Sha256::digest(&removed)),
-        removed_segments: later.iter().map(|s| s.path.clone()).collect(),
-        kept_at: aside.to_path_buf(),
-    })
+    Ok(repaired)
 }

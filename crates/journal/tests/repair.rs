@@ -69,7 +69,7 @@ fn repair_removes_the_damaged_records_and_keeps_every_removed_byte() {
         .iter()
         .flat_map(|&f| mem.file(&segment_path(dir(), f)).unwrap())
         .collect();
-    let r = truncate_after(&mem, dir(), 2, aside()).unwrap();
+    let r = truncate_after(&mem, dir(), 2, aside(), &mut |_| Ok(())).unwrap();
     assert_eq!(r.kept_through, 2);
     assert_eq!(r.removed_lines, 9, "records 3..=11");
     let kept = mem.file(aside()).unwrap();
@@ -88,7 +88,7 @@ fn repair_removes_the_damaged_records_and_keeps_every_removed_byte() {
     assert_verifies(&mem, dir(), 4);
 
     // A second repair may not overwrite the first one's copy.
-    let again = truncate_after(&mem, dir(), 1, aside()).unwrap_err();
+    let again = truncate_after(&mem, dir(), 1, aside(), &mut |_| Ok(())).unwrap_err();
     assert!(again.to_string().contains("already exists"), "{again}");
 }
 
@@ -97,10 +97,10 @@ fn repair_refuses_what_it_cannot_do_and_changes_nothing() {
     let (mem, lines) = damaged();
     let n = lines.len() as u64;
     // Nothing after the last record.
-    let err = truncate_after(&mem, dir(), n - 1, aside()).unwrap_err();
+    let err = truncate_after(&mem, dir(), n - 1, aside(), &mut |_| Ok(())).unwrap_err();
     assert!(err.to_string().contains("nothing to remove"), "{err}");
     // A record that is not there.
-    let err = truncate_after(&mem, dir(), n + 5, aside()).unwrap_err();
+    let err = truncate_after(&mem, dir(), n + 5, aside(), &mut |_| Ok(())).unwrap_err();
     assert!(err.to_string().contains("not a complete line"), "{err}");
     assert_eq!(mem.file(aside()), None);
     assert_eq!(all_lines(&mem, dir()).len() as u64, n);
@@ -114,6 +114,7 @@ fn repair_refuses_what_it_cannot_do_and_changes_nothing() {
         &jdir,
         0,
         &real.path().join("aside.jsonl"),
+        &mut |_| Ok(()),
     )
     .unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err:?}");
@@ -123,13 +124,13 @@ fn repair_refuses_what_it_cannot_do_and_changes_nothing() {
 fn a_fault_at_any_operation_leaves_a_prefix_and_a_copy_of_what_left() {
     let (mem, lines) = damaged();
     let counter = FaultStorage::new(Arc::new(copy(&mem)), u64::MAX);
-    truncate_after(&counter, dir(), 2, aside()).unwrap();
+    truncate_after(&counter, dir(), 2, aside(), &mut |_| Ok(())).unwrap();
     let ops = counter.ops();
     assert!(ops > 5);
     for k in 0..ops {
         let image = copy(&mem);
         let fault = FaultStorage::new(Arc::new(image.clone()), k);
-        let outcome = truncate_after(&fault, dir(), 2, aside());
+        let outcome = truncate_after(&fault, dir(), 2, aside(), &mut |_| Ok(()));
         assert!(outcome.is_err(), "operation {k} failed, so must the repair");
         let now = all_lines(&image, dir());
         assert!(now.len() >= 3 && now.len() <= lines.len(), "op {k}");
@@ -149,6 +150,35 @@ fn a_fault_at_any_operation_leaves_a_prefix_and_a_copy_of_what_left() {
             assert!(kept.ends_with(&gone), "op {k}: the copy holds what left");
         }
     }
+}
+
+/// The caller hears what will go once the copy is durable, and before anything goes;
+/// when it fails, nothing is removed.
+#[test]
+fn the_caller_hears_what_will_be_removed_before_anything_is() {
+    let (mem, lines) = damaged();
+    let pristine = copy(&mem);
+    let mut heard = None;
+    let err = truncate_after(&mem, dir(), 2, aside(), &mut |r| {
+        heard = Some(r.clone());
+        Err(Error::InvalidEntry {
+            reason: "stop".into(),
+        })
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidEntry { .. }), "{err:?}");
+    let heard = heard.expect("the hook ran");
+    assert_eq!(heard.kept_through, 2);
+    assert_eq!(heard.removed_lines as usize, lines.len() - 3);
+    // Nothing removed; the copy is there.
+    assert_eq!(all_lines(&mem, dir()), lines);
+    assert_eq!(
+        mem.file(aside()).map(|b| b.len() as u64),
+        Some(heard.removed_bytes)
+    );
+    // What the hook heard is what a completed repair returns.
+    let done = truncate_after(&pristine, dir(), 2, aside(), &mut |_| Ok(())).unwrap();
+    assert_eq!(done, heard);
 }
 
 fn copy(mem: &MemStorage) -> MemStorage {

@@ -49,7 +49,7 @@ use tradetrail_core::{DataDir, Recorder, Tree};
 use tradetrail_journal::{ColdLines, JournalOptions, RecoveryReport};
 
 pub use error::{Error, Result};
-pub use repair::{repair, Repair, REPAIRED_TYPE};
+pub use repair::{finish_interrupted, repair, Repair, REPAIRED_TYPE};
 pub use verify::{verify, verify_with_key, CheckpointVerdict, Verdict};
 
 /// A data directory opened whole for recording. Cheap to clone through
@@ -71,6 +71,8 @@ impl Store {
         dir: &DataDir,
         adjust: impl FnOnce(JournalOptions) -> JournalOptions,
     ) -> Result<Store> {
+        // A repair a crash interrupted between its cut and its record is recorded now.
+        repair::finish_interrupted(dir)?;
         let (rec, recovery) = Recorder::open_with(dir, adjust)?;
         let rec = with_archive(rec)?;
         tradetrail_core::checkpoints::check_origin(&rec)?;
