@@ -38,6 +38,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let opts = QueryOptions {
         limit: args.limit,
         reverse: false,
+        ..Default::default()
     };
     let inc = inv.incident(at, window, &filter, &opts).map_err(bad)?;
     let stdout = std::io::stdout();
