@@ -421,7 +421,11 @@ fn query_pages_by_seq_and_says_where_to_go_on() {
                 .collect();
             let file = s.file(&format!("more-{page}.jsonl"), &events);
             let r = s.on_data("append", &[&file]).expect(0);
-            added.extend(receipts(&r.stdout).iter().map(|x| x["seq"].as_u64().unwrap()));
+            added.extend(
+                receipts(&r.stdout)
+                    .iter()
+                    .map(|x| x["seq"].as_u64().unwrap()),
+            );
         }
         if v["summary"]["truncated"] == true {
             let next = v["summary"]["next"]["after"].as_u64().unwrap();
@@ -443,11 +447,22 @@ fn query_pages_by_seq_and_says_where_to_go_on() {
     let last3: Vec<u64> = orders.iter().rev().take(3).copied().collect();
     assert_eq!(answer_seqs(&v), last3);
     assert_eq!(v["summary"]["next"]["before"], last3[2]);
-    assert!(stderr.contains(&format!("--before {}", last3[2])), "{stderr}");
+    assert!(
+        stderr.contains(&format!("--before {}", last3[2])),
+        "{stderr}"
+    );
     let before = last3[2].to_string();
     let (v, _) = query_json(
         &s,
-        &["--type", "order.*", "--reverse", "--limit", "3", "--before", &before],
+        &[
+            "--type",
+            "order.*",
+            "--reverse",
+            "--limit",
+            "3",
+            "--before",
+            &before,
+        ],
     );
     let next3: Vec<u64> = orders.iter().rev().skip(3).take(3).copied().collect();
     assert_eq!(answer_seqs(&v), next3);

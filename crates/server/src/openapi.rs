@@ -370,6 +370,10 @@ pub fn document() -> Value {
             "/v1/openapi.json": {"get": {
                 "summary": "This document (no token)",
                 "responses": {"200": ok_json("OpenAPI 3 document", json!({"type": "object"}))}
+            }},
+            "/v1/schema": {"get": {
+                "summary": "The JSON Schema (draft 2020-12) of the events POST /v1/events accepts, generated from the validator's type table, as tradetrail schema --json-schema (no token)",
+                "responses": {"200": ok_json("JSON Schema document", json!({"type": "object"}))}
             }}
         }
     })

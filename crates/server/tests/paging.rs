@@ -159,11 +159,24 @@ async fn limits_and_cursors_are_checked() {
     assert!(msg.starts_with("limit:"), "{over}");
     assert!(msg.contains("10000"), "names the maximum: {over}");
     let zero = error_of(s.get(Some(&s.compliance), "/v1/events?limit=0").await, 400).await;
-    assert!(zero["message"].as_str().unwrap().starts_with("limit:"), "{zero}");
+    assert!(
+        zero["message"].as_str().unwrap().starts_with("limit:"),
+        "{zero}"
+    );
     let bad = error_of(s.get(Some(&s.compliance), "/v1/events?after=x").await, 400).await;
-    assert!(bad["message"].as_str().unwrap().starts_with("after:"), "{bad}");
-    let bad = error_of(s.get(Some(&s.compliance), "/v1/events?before=-1").await, 400).await;
-    assert!(bad["message"].as_str().unwrap().starts_with("before:"), "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap().starts_with("after:"),
+        "{bad}"
+    );
+    let bad = error_of(
+        s.get(Some(&s.compliance), "/v1/events?before=-1").await,
+        400,
+    )
+    .await;
+    assert!(
+        bad["message"].as_str().unwrap().starts_with("before:"),
+        "{bad}"
+    );
     // The maximum itself is taken.
     let max = get_json(&s, "/v1/events?limit=10000").await;
     assert_eq!(max["summary"]["truncated"], false);

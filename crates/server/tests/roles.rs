@@ -47,8 +47,9 @@ async fn role_matrix() {
         ("GET", "/healthz", [200, 200, 200, 200]),
         ("GET", "/metrics", [200, 200, 200, 200]),
         ("GET", "/v1/openapi.json", [200, 200, 200, 200]),
+        ("GET", "/v1/schema", [200, 200, 200, 200]),
     ];
-    let open = ["/healthz", "/metrics", "/v1/openapi.json"];
+    let open = ["/healthz", "/metrics", "/v1/openapi.json", "/v1/schema"];
     let roles = [
         ("writer", s.writer.clone()),
         ("trader", s.alice.clone()),
