@@ -29,6 +29,8 @@ enum Command {
     Init(commands::init::Args),
     /// Append JSON Lines events (from FILE or stdin); prints one receipt per event as it is acknowledged
     Append(commands::append::Args),
+    /// The event types and their fields (--json-schema: one JSON Schema; --markdown: docs/events.md)
+    Schema(commands::schema::Args),
     /// Re-read every record and check the chain; exit 1 if anything was changed
     Verify(commands::verify::Args),
     /// Records, segments, bytes, head hash and durability of a journal (changes nothing)
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(a) => commands::init::run(data, a),
         Command::Append(a) => commands::append::run(data, a),
+        Command::Schema(a) => commands::schema::run(a),
         Command::Verify(a) => commands::verify::run(data, a),
         Command::Status(a) => commands::status::run(data, a),
         Command::Repair(a) => commands::repair::run(data, a),

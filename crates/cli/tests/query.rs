@@ -353,3 +353,123 @@ fn the_index_follows_appends_and_survives_deletion() {
     assert_eq!(rebuilt, after);
     assert!(s.data.join("index/query/meta.json").is_file());
 }
+
+/// Runs `query --json` with `args` and returns the answer.
+fn query_json(s: &Scratch, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let r = s.on_data("query", &all).expect(0);
+    (parse(r.stdout.trim_end()), r.stderr)
+}
+
+fn answer_seqs(v: &Value) -> Vec<u64> {
+    v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn query_pages_by_seq_and_says_where_to_go_on() {
+    let s = Scratch::new();
+    demo(&s);
+    let lines = s.lines();
+    let seq_of = |l: &String| parse(l)["seq"].as_u64().unwrap();
+    let orders: Vec<u64> = lines
+        .iter()
+        .filter(|l| parse(l)["type"].as_str().unwrap().starts_with("order."))
+        .map(seq_of)
+        .collect();
+    assert!(orders.len() > 1000, "{}", orders.len());
+
+    // A page that stops at its limit says so on stderr, with the flag to go on.
+    let r = s
+        .on_data(
+            "query",
+            &["--type", "order.*", "--limit", "500", "--format", "jsonl"],
+        )
+        .expect(0);
+    assert_eq!(r.stdout.lines().count(), 500);
+    let hint = format!("continue with --after {}", orders[499]);
+    assert!(r.stderr.contains(&hint), "{}", r.stderr);
+    // Without --limit every match comes out, and nothing says it stopped.
+    let r = s
+        .on_data("query", &["--type", "order.*", "--format", "jsonl"])
+        .expect(0);
+    assert_eq!(r.stdout.lines().count(), orders.len());
+    assert!(!r.stderr.contains("continue with"), "{}", r.stderr);
+
+    // Following `summary.next` with --after reads every match once, in order, while
+    // records that match are appended between pages.
+    let mut got = Vec::new();
+    let mut after: Option<u64> = None;
+    let mut added = Vec::new();
+    for page in 0.. {
+        let cursor = after.map(|a| a.to_string());
+        let mut args = vec!["--type", "order.*,custom.*", "--limit", "500"];
+        if let Some(c) = &cursor {
+            args.extend(["--after", c]);
+        }
+        let (v, stderr) = query_json(&s, &args);
+        assert!(answer_seqs(&v).len() <= 500);
+        got.extend(answer_seqs(&v));
+        if page < 2 {
+            let events: String = (0..3)
+                .map(|i| custom_event("paged", page * 10 + i) + "\n")
+                .collect();
+            let file = s.file(&format!("more-{page}.jsonl"), &events);
+            let r = s.on_data("append", &[&file]).expect(0);
+            added.extend(
+                receipts(&r.stdout)
+                    .iter()
+                    .map(|x| x["seq"].as_u64().unwrap()),
+            );
+        }
+        if v["summary"]["truncated"] == true {
+            let next = v["summary"]["next"]["after"].as_u64().unwrap();
+            assert_eq!(Some(&next), got.last());
+            assert!(stderr.contains(&format!("--after {next}")), "{stderr}");
+            after = Some(next);
+        } else {
+            assert!(v["summary"]["next"].is_null(), "{v}");
+            break;
+        }
+    }
+    let mut want = orders.clone();
+    want.extend(&added);
+    assert_eq!(added.len(), 6);
+    assert_eq!(got, want, "every match exactly once, in seq order");
+
+    // Newest first, the cursor is --before.
+    let (v, stderr) = query_json(&s, &["--type", "order.*", "--reverse", "--limit", "3"]);
+    let last3: Vec<u64> = orders.iter().rev().take(3).copied().collect();
+    assert_eq!(answer_seqs(&v), last3);
+    assert_eq!(v["summary"]["next"]["before"], last3[2]);
+    assert!(
+        stderr.contains(&format!("--before {}", last3[2])),
+        "{stderr}"
+    );
+    let before = last3[2].to_string();
+    let (v, _) = query_json(
+        &s,
+        &[
+            "--type",
+            "order.*",
+            "--reverse",
+            "--limit",
+            "3",
+            "--before",
+            &before,
+        ],
+    );
+    let next3: Vec<u64> = orders.iter().rev().skip(3).take(3).copied().collect();
+    assert_eq!(answer_seqs(&v), next3);
+
+    // --limit 0 would be a page that never ends.
+    let r = s.on_data("query", &["--limit", "0"]).expect(2);
+    assert!(r.stderr.contains("--limit"), "{}", r.stderr);
+    let r = s.on_data("query", &["--after", "x"]).expect(2);
+    assert!(r.stderr.contains("--after"), "{}", r.stderr);
+}

@@ -80,6 +80,7 @@ mod event;
 #[doc(hidden)]
 pub mod fast;
 mod parse;
+pub mod schema;
 mod time;
 mod types;
 mod validate;
@@ -88,6 +89,7 @@ pub use decimal::{parse_decimal, MAX_AMOUNT, MAX_QUANTITY_OR_PRICE};
 pub use error::{FieldError, ValidationErrors};
 pub use event::{Entity, Event};
 pub use fast::Normalized;
+pub use schema::{json_schema, type_table, TypeTable};
 pub use time::{format_time, parse_time};
 pub use types::{is_known_type, known_types, open_families};
 

@@ -33,13 +33,46 @@ impl Default for IndexOptions {
     }
 }
 
-/// Limits on returned records.
+/// Limits on returned records, and where a page starts.
+///
+/// Paging is by `seq`, which is unique and only grows: a page that stops at its
+/// `limit` says so ([`QuerySummary::truncated`]) and gives the [`Cursor`] of the next
+/// page ([`QuerySummary::next`]). Passing it back as `after` (or `before`, newest
+/// first) with the same filter walks every match exactly once, in order, even while
+/// records are appended between pages (they get larger `seq`s, so a forward walk
+/// reaches them on a later page and a newest-first walk never sees them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueryOptions {
-    /// At most this many records.
+    /// At most this many records (`Some(0)`: none).
     pub limit: Option<usize>,
     /// Newest first (`seq` descending); with `limit`, the last `limit` matches.
     pub reverse: bool,
+    /// Only records whose `seq` is greater than this (a forward page's cursor).
+    pub after: Option<u64>,
+    /// Only records whose `seq` is less than this (a newest-first page's cursor).
+    pub before: Option<u64>,
+}
+
+/// Where the next page starts: the `seq` of the last record returned, to pass back as
+/// [`QueryOptions::after`] (forward) or [`QueryOptions::before`] (newest first).
+/// Serializes as `{"after":N}` or `{"before":N}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cursor {
+    /// Pass as `after` (`--after`).
+    After(u64),
+    /// Pass as `before` (`--before`).
+    Before(u64),
+}
+
+impl Cursor {
+    /// The parameter name (`after` or `before`) and its value.
+    pub fn param(&self) -> (&'static str, u64) {
+        match *self {
+            Cursor::After(s) => ("after", s),
+            Cursor::Before(s) => ("before", s),
+        }
+    }
 }
 
 /// One journal record, exactly as stored: its line without the `\n`.
@@ -75,6 +108,10 @@ pub struct QuerySummary {
     pub returned: u64,
     /// Something the user should know (a pattern that matches nothing, ...).
     pub notes: Vec<String>,
+    /// The answer stopped at the limit and at least one more record matches.
+    pub truncated: bool,
+    /// When truncated: where the next page starts. `None` when this page is the last.
+    pub next: Option<Cursor>,
 }
 
 /// The state of the index.
@@ -307,15 +344,21 @@ pub(crate) fn query_each_in(
     opts: &QueryOptions,
     visit: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
 ) -> Result<QuerySummary> {
-    let plan = Plan::new(ix, filter);
+    let plan = Plan::new(ix, filter).within(opts.after, opts.before);
     let mut summary = QuerySummary {
         returned: 0,
         notes: plan.notes.clone(),
+        truncated: false,
+        next: None,
     };
     let limit = opts.limit.map_or(u64::MAX, |l| l as u64);
     if limit == 0 {
         return Ok(summary);
     }
+    // One match more than the limit is looked for (never delivered), so that a full
+    // page says whether it is the last.
+    let wanted = limit.saturating_add(1);
+    let mut last: Option<u64> = None;
     let mut batch: Vec<(u64, u32)> = Vec::with_capacity(BATCH);
     let mut stopped = false;
     let mut deliver = |batch: &mut Vec<(u64, u32)>, summary: &mut QuerySummary| -> Result<bool> {
@@ -324,8 +367,14 @@ pub(crate) fn query_each_in(
             if !plan.line_ok(line) {
                 return Ok(true);
             }
+            if summary.returned >= limit {
+                summary.truncated = true;
+                go_on = false;
+                return Ok(false);
+            }
             summary.returned += 1;
-            go_on = visit(seq, line)? && summary.returned < limit;
+            last = Some(seq);
+            go_on = visit(seq, line)?;
             Ok(go_on)
         })?;
         batch.clear();
@@ -333,11 +382,12 @@ pub(crate) fn query_each_in(
     };
     scan(ix, &plan, opts.reverse, |seq, combo| {
         batch.push((seq, combo));
-        // Without line checks, no more than the limit is ever fetched.
+        // Without line checks, no more than the limit (and the one to tell) is ever
+        // fetched.
         let want = if plan.verifies_lines() {
             BATCH as u64
         } else {
-            (limit - summary.returned).min(BATCH as u64)
+            wanted.saturating_sub(summary.returned).min(BATCH as u64)
         };
         if batch.len() as u64 >= want && !deliver(&mut batch, &mut summary)? {
             stopped = true;
@@ -347,6 +397,15 @@ pub(crate) fn query_each_in(
     })?;
     if !stopped && !batch.is_empty() {
         deliver(&mut batch, &mut summary)?;
+    }
+    if summary.truncated {
+        summary.next = last.map(|seq| {
+            if opts.reverse {
+                Cursor::Before(seq)
+            } else {
+                Cursor::After(seq)
+            }
+        });
     }
     Ok(summary)
 }

@@ -57,7 +57,9 @@ pub mod trail;
 
 pub use check::{check_index, IndexCheck};
 pub use dict::Dim;
-pub use engine::{IndexOptions, IndexStatus, Investigator, QueryOptions, QuerySummary, Record};
+pub use engine::{
+    Cursor, IndexOptions, IndexStatus, Investigator, QueryOptions, QuerySummary, Record,
+};
 pub use error::{Error, Result};
 pub use filter::{glob_match, parse_time, parse_window, Clock, Filter};
 pub use index::{OpenReport, INDEX_VERSION};

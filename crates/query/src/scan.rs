@@ -32,6 +32,9 @@ pub(crate) struct Plan {
     /// `(key, id)` of `--entity` and `--mentions`.
     entity: Option<(u64, String)>,
     mentions: Option<(u64, String)>,
+    /// Only records with `seq` in `[lo, hi)` (a page's cursor).
+    lo: u64,
+    hi: u64,
     /// Nothing can match (a pattern matched no value at all).
     empty: bool,
     /// Patterns that match no value in the journal, said so to the user.
@@ -80,9 +83,22 @@ impl Plan {
             to: f.to,
             entity: f.entity.as_ref().map(|id| (id_key(id), id.clone())),
             mentions: f.mentions.as_ref().map(|id| (id_key(id), id.clone())),
+            lo: 0,
+            hi: u64::MAX,
             empty,
             notes,
         }
+    }
+
+    /// The plan restricted to records with `seq > after` and `seq < before`.
+    pub fn within(mut self, after: Option<u64>, before: Option<u64>) -> Plan {
+        if let Some(a) = after {
+            self.lo = self.lo.max(a.saturating_add(1));
+        }
+        if let Some(b) = before {
+            self.hi = self.hi.min(b);
+        }
+        self
     }
 
     fn has_time(&self) -> bool {
@@ -157,8 +173,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Record ranges `[start, end)` the plan must look at, in `seq` order.
+/// Record ranges `[start, end)` the plan must look at, in `seq` order, within its
+/// `seq` bounds.
 fn ranges(ix: &Index, plan: &Plan) -> Vec<(u64, u64)> {
+    time_ranges(ix, plan)
+        .into_iter()
+        .filter_map(|(s, e)| {
+            let (s, e) = (s.max(plan.lo), e.min(plan.hi));
+            (s < e).then_some((s, e))
+        })
+        .collect()
+}
+
+/// Record ranges `[start, end)` the plan's time range allows, in `seq` order.
+fn time_ranges(ix: &Index, plan: &Plan) -> Vec<(u64, u64)> {
     let rows = ix.rows();
     let mut out: Vec<(u64, u64)> = Vec::new();
     if !plan.has_time() {
@@ -309,7 +337,7 @@ fn id_candidates(ix: &Index, plan: &Plan) -> Result<Vec<u64>> {
         out.retain(|x| s.binary_search(x).is_ok());
     }
     let rows = ix.rows();
-    out.retain(|&s| s < rows);
+    out.retain(|&s| s < rows && s >= plan.lo && s < plan.hi);
     Ok(out)
 }
 

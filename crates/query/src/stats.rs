@@ -104,10 +104,14 @@ pub struct Incident {
     pub groups: Vec<IncidentGroup>,
     /// Records in the window (all of them, not only those returned).
     pub total: u64,
-    /// The records, in `seq` order (up to the limit asked for).
+    /// The records, in `seq` order (up to the limit asked for, after the cursor).
     pub records: Vec<Record>,
     /// Something the user should know.
     pub notes: Vec<String>,
+    /// The records stopped at the limit and at least one more is in the window.
+    pub truncated: bool,
+    /// When truncated: where the next page of records starts (see [`crate::Cursor`]).
+    pub next: Option<crate::Cursor>,
 }
 
 /// Records of one source and type in an incident window.
@@ -186,6 +190,8 @@ pub(crate) fn incident(
         groups,
         records,
         notes: summary.notes,
+        truncated: summary.truncated,
+        next: summary.next,
     })
 }
 

@@ -87,6 +87,7 @@ fn reverse_and_limit_read_the_newest_first() {
             &QueryOptions {
                 limit: Some(3),
                 reverse: true,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -100,6 +101,7 @@ fn reverse_and_limit_read_the_newest_first() {
             &QueryOptions {
                 limit: Some(0),
                 reverse: false,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use serde_json::Value;
-use tradetrail_query::{Clock, Dim, Filter, IndexOptions, Investigator, QueryOptions, Source};
+use tradetrail_query::{
+    Clock, Cursor, Dim, Filter, IndexOptions, Investigator, QueryOptions, Source,
+};
 
 #[derive(Debug, Clone)]
 struct Spec {
@@ -153,11 +155,36 @@ fn check(inv: &Investigator, lines: &[Vec<u8>], values: &[Value], f: &Filter, s:
     let opts = QueryOptions {
         limit: s.limit,
         reverse: s.reverse,
+        ..Default::default()
     };
     let (got, summary) = inv.query(f, &opts).unwrap();
     let seqs: Vec<u64> = got.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, want, "{how}: {f:?} {opts:?}");
     assert_eq!(summary.returned, want.len() as u64);
+    // A page says whether it is the last, and where the next one starts.
+    let cut = s.limit.is_some_and(|l| l > 0 && l < all.len());
+    assert_eq!(summary.truncated, cut, "{how}: {f:?} {opts:?}");
+    assert_eq!(summary.next.is_some(), cut, "{how}: {f:?} {opts:?}");
+    if let Some(l) = s.limit.filter(|&l| l > 0 && all.len() / l < 40) {
+        // Following the cursor walks every match exactly once, in order.
+        let mut full = all.clone();
+        if s.reverse {
+            full.reverse();
+        }
+        let mut walked: Vec<u64> = Vec::new();
+        let mut o = opts;
+        loop {
+            let (page, sum) = inv.query(f, &o).unwrap();
+            assert!(page.len() <= l, "{how}: a page over the limit");
+            walked.extend(page.iter().map(|r| r.seq));
+            match sum.next {
+                None => break,
+                Some(Cursor::After(a)) => o.after = Some(a),
+                Some(Cursor::Before(b)) => o.before = Some(b),
+            }
+        }
+        assert_eq!(walked, full, "{how}: pages of {l} {f:?} {opts:?}");
+    }
     for r in &got {
         assert_eq!(
             r.line, lines[r.seq as usize],
@@ -297,6 +324,7 @@ fn incident_matches_brute_force() {
                 &QueryOptions {
                     limit: Some(2),
                     reverse: false,
+                    ..Default::default()
                 },
             )
             .unwrap();

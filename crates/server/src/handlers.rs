@@ -500,6 +500,13 @@ pub async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
+/// `GET /v1/schema`: the JSON Schema (draft 2020-12) of the events `POST /v1/events`
+/// accepts, generated from the validator's type table (as `tradetrail schema
+/// --json-schema`).
+pub async fn schema() -> Json<Value> {
+    Json(tradetrail_model::json_schema())
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_events;

@@ -174,6 +174,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .route("/v1/openapi.json", get(handlers::openapi))
+        .route("/v1/schema", get(handlers::schema))
         .fallback(|| async { ApiError::NotFound("no such route; see /v1/openapi.json".into()) })
         .layer(DefaultBodyLimit::max(state.opts.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

@@ -85,10 +85,32 @@ fn query_param(name: &str, required: bool, desc: &str) -> Value {
 /// The document served at `/v1/openapi.json`.
 pub fn document() -> Value {
     let secured = json!([{"bearer": []}]);
-    let limit = || query_param("limit", false, "at most this many records (default 1000)");
+    let limit = || {
+        query_param(
+            "limit",
+            false,
+            "at most this many records: 1 to 10000 (default 1000); more is 400",
+        )
+    };
+    let after = || {
+        query_param(
+            "after",
+            false,
+            "only records with a greater seq: the cursor of the next page (summary.next.after)",
+        )
+    };
+    let before = || {
+        query_param(
+            "before",
+            false,
+            "only records with a smaller seq: the cursor of the next newest-first page (summary.next.before)",
+        )
+    };
     let mut events_params = filter_params();
     events_params.push(limit());
     events_params.push(string_param("reverse", false, "true: newest first"));
+    events_params.push(after());
+    events_params.push(before());
     let mut incident_params = vec![
         string_param(
             "at",
@@ -99,6 +121,7 @@ pub fn document() -> Value {
     ];
     incident_params.extend(filter_params());
     incident_params.push(limit());
+    incident_params.push(after());
     let mut stats_params = vec![string_param(
         "by",
         false,
@@ -193,9 +216,16 @@ pub fn document() -> Value {
                 "summary": "Records that match a filter, as stored (roles: compliance, admin; trader: its own records only)",
                 "security": secured,
                 "parameters": events_params,
-                "responses": responses(ok_json("The records and a summary", json!({"type": "object", "properties": {
+                "responses": responses(ok_json("One page of the records and a summary", json!({"type": "object", "properties": {
                     "records": {"type": "array", "items": {"type": "object"}},
-                    "summary": {"type": "object"}}})), &["400", "401", "403"])
+                    "summary": {"type": "object", "properties": {
+                        "returned": {"type": "integer"},
+                        "notes": {"type": "array", "items": {"type": "string"}},
+                        "truncated": {"type": "boolean", "description": "the page stopped at its limit and more records match"},
+                        "next": {"type": "object", "nullable": true, "description": "when truncated: {\"after\":SEQ} (or {\"before\":SEQ} newest first), the cursor of the next page",
+                                 "properties": {"after": {"type": "integer"}, "before": {"type": "integer"}}}
+                    }},
+                    "next_url": {"type": "string", "nullable": true, "description": "when truncated: this request with the next page's cursor"}}})), &["400", "401", "403"])
             }},
             "/v1/trail/{id}": {"get": {
                 "summary": "The decision chain around an id, with its gaps (roles: compliance, admin; trader: its own records of it)",
@@ -340,6 +370,10 @@ pub fn document() -> Value {
             "/v1/openapi.json": {"get": {
                 "summary": "This document (no token)",
                 "responses": {"200": ok_json("OpenAPI 3 document", json!({"type": "object"}))}
+            }},
+            "/v1/schema": {"get": {
+                "summary": "The JSON Schema (draft 2020-12) of the events POST /v1/events accepts, generated from the validator's type table, as tradetrail schema --json-schema (no token)",
+                "responses": {"200": ok_json("JSON Schema document", json!({"type": "object"}))}
             }}
         }
     })

@@ -14,7 +14,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tradetrail_query::{parse_time, parse_window, Dim, Filter, Investigator, QueryOptions, Source};
+use tradetrail_query::{
+    parse_time, parse_window, Cursor, Dim, Filter, Investigator, QueryOptions, Source,
+};
 
 use crate::error::ApiError;
 use crate::tokens::{Caller, Role};
@@ -22,6 +24,9 @@ use crate::AppState;
 
 /// Records returned when no `limit` is given.
 pub const DEFAULT_LIMIT: usize = 1000;
+
+/// The largest `limit` a list answer takes; larger is 400 (page with `after`).
+pub const MAX_LIMIT: usize = 10_000;
 
 /// The investigator, opened on first use (building the index can take a while on a
 /// large journal; the server answers writes meanwhile).
@@ -63,27 +68,61 @@ fn from_query(e: tradetrail_query::Error) -> ApiError {
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
+/// The query parameters, in order.
+fn pairs(params: Params) -> Result<Vec<(String, String)>, ApiError> {
+    let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    Ok(params)
+}
+
 /// A filter, its options, and the parameters the route reads itself.
 type Parsed = (Filter, QueryOptions, Vec<(String, String)>);
 
+/// Parses `limit`: a count from 1 to [`MAX_LIMIT`].
+fn parse_limit(v: &str) -> Result<usize, ApiError> {
+    let n: usize = v
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("limit: {v:?} is not a count")))?;
+    if n == 0 {
+        return Err(ApiError::BadRequest(
+            "limit: must be at least 1".to_string(),
+        ));
+    }
+    if n > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit: {n} is over the maximum of {MAX_LIMIT}; ask for pages of at most \
+             {MAX_LIMIT} and follow `next` (after=SEQ) for the rest"
+        )));
+    }
+    Ok(n)
+}
+
+/// Parses a `seq` cursor (`after`, `before`).
+fn parse_seq(name: &str, v: &str) -> Result<u64, ApiError> {
+    v.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{name}: {v:?} is not a seq (a whole number, as in the `next` of the last page)"
+        ))
+    })
+}
+
 /// Builds the filter and options from query parameters, scoped to a trader's own
 /// records. `skip` names parameters the route reads itself.
-fn filter_of(caller: &Caller, params: Params, skip: &[&str]) -> Result<Parsed, ApiError> {
-    let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+fn filter_of(
+    caller: &Caller,
+    params: Vec<(String, String)>,
+    skip: &[&str],
+) -> Result<Parsed, ApiError> {
     let mut filter = Filter::default();
     let mut opts = QueryOptions {
         limit: Some(DEFAULT_LIMIT),
-        reverse: false,
+        ..QueryOptions::default()
     };
     let mut own = Vec::new();
     for (k, v) in params {
         match k.as_str() {
-            "limit" => {
-                opts.limit =
-                    Some(v.parse().map_err(|_| {
-                        ApiError::BadRequest(format!("limit: {v:?} is not a count"))
-                    })?)
-            }
+            "limit" => opts.limit = Some(parse_limit(&v)?),
+            "after" => opts.after = Some(parse_seq("after", &v)?),
+            "before" => opts.before = Some(parse_seq("before", &v)?),
             "reverse" => opts.reverse = matches!(v.as_str(), "" | "true" | "1" | "yes"),
             k if skip.contains(&k) => own.push((k.to_string(), v)),
             _ => filter.set(&k, &v).map_err(from_query)?,
@@ -207,14 +246,20 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// `GET /v1/events?type=&from=&to=&source=&actor=&trader=&instrument=&kind=&entity=&mentions=&limit=&reverse=`
+/// `GET /v1/events?type=&from=&to=&source=&actor=&trader=&instrument=&kind=&entity=&mentions=&limit=&reverse=&after=&before=`
+///
+/// One page of the records that match: at most `limit` (default [`DEFAULT_LIMIT`],
+/// at most [`MAX_LIMIT`]). A page that stopped at its limit while more match says
+/// `summary.truncated: true`, gives the cursor in `summary.next` (`{"after":SEQ}`, or
+/// `{"before":SEQ}` newest first) and the URL of the next page in `next_url`.
 pub async fn events(
     State(st): State<Arc<AppState>>,
     caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
     readers(&caller, "read events")?;
-    let (filter, opts, _) = filter_of(&caller, params, &[])?;
+    let params = pairs(params)?;
+    let (filter, opts, _) = filter_of(&caller, params.clone(), &[])?;
     blocking(move || {
         let inv = st.queries.get(&st)?;
         let (records, summary) = inv.query(&filter, &opts).map_err(from_query)?;
@@ -222,13 +267,29 @@ pub async fn events(
         struct Answer<'a> {
             records: &'a [tradetrail_query::Record],
             summary: &'a tradetrail_query::QuerySummary,
+            next_url: Option<String>,
         }
         json_bytes(&Answer {
             records: &records,
             summary: &summary,
+            next_url: summary.next.map(|c| next_url("/v1/events", &params, c)),
         })
     })
     .await
+}
+
+/// The URL of the next page: the same parameters, with the cursor's in place of any
+/// earlier one.
+fn next_url(path: &str, params: &[(String, String)], next: Cursor) -> String {
+    let (name, seq) = next.param();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        if k != name {
+            q.append_pair(k, v);
+        }
+    }
+    q.append_pair(name, &seq.to_string());
+    format!("{path}?{}", q.finish())
 }
 
 /// `GET /v1/trail/{id}`: the decision chain around an id.
@@ -260,7 +321,8 @@ pub async fn incident(
     params: Params,
 ) -> Result<Response, ApiError> {
     readers(&caller, "read incidents")?;
-    let (filter, opts, own) = filter_of(&caller, params, &["at", "window"])?;
+    let params = pairs(params)?;
+    let (filter, opts, own) = filter_of(&caller, params.clone(), &["at", "window"])?;
     let get = |name: &str| own.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let at = get("at").ok_or_else(|| ApiError::BadRequest("at: required".into()))?;
     let at = parse_time("at", &at).map_err(from_query)?;
@@ -271,7 +333,16 @@ pub async fn incident(
         let inc = inv
             .incident(at, window, &filter, &opts)
             .map_err(from_query)?;
-        json_bytes(&inc)
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            #[serde(flatten)]
+            incident: &'a tradetrail_query::Incident,
+            next_url: Option<String>,
+        }
+        json_bytes(&Answer {
+            next_url: inc.next.map(|c| next_url("/v1/incident", &params, c)),
+            incident: &inc,
+        })
     })
     .await
 }
@@ -283,7 +354,7 @@ pub async fn stats(
     params: Params,
 ) -> Result<Response, ApiError> {
     readers(&caller, "read statistics")?;
-    let (filter, _, own) = filter_of(&caller, params, &["by"])?;
+    let (filter, _, own) = filter_of(&caller, pairs(params)?, &["by"])?;
     let by = own
         .iter()
         .find(|(k, _)| k == "by")

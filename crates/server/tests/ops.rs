@@ -166,6 +166,7 @@ async fn openapi_lists_every_route() {
         ("/healthz", "get"),
         ("/metrics", "get"),
         ("/v1/openapi.json", "get"),
+        ("/v1/schema", "get"),
     ];
     for (path, method) in routes {
         assert!(

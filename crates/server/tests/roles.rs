@@ -20,7 +20,7 @@ async fn role_matrix() {
     assert_eq!(r.status(), 200);
 
     // (method, path, [writer, trader, compliance, admin])
-    let routes: [(&str, &str, [u16; 4]); 18] = [
+    let routes: [(&str, &str, [u16; 4]); 19] = [
         ("GET", "/v1/events?type=order.*", [403, 200, 200, 200]),
         ("GET", "/v1/trail/O-1", [403, 200, 200, 200]),
         (
@@ -47,8 +47,9 @@ async fn role_matrix() {
         ("GET", "/healthz", [200, 200, 200, 200]),
         ("GET", "/metrics", [200, 200, 200, 200]),
         ("GET", "/v1/openapi.json", [200, 200, 200, 200]),
+        ("GET", "/v1/schema", [200, 200, 200, 200]),
     ];
-    let open = ["/healthz", "/metrics", "/v1/openapi.json"];
+    let open = ["/healthz", "/metrics", "/v1/openapi.json", "/v1/schema"];
     let roles = [
         ("writer", s.writer.clone()),
         ("trader", s.alice.clone()),

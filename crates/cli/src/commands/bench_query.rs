@@ -251,6 +251,7 @@ pub fn run(args: Args) -> Result<()> {
         &QueryOptions {
             limit: Some(1),
             reverse: true,
+            ..Default::default()
         },
     )?;
     let last = tail
@@ -324,6 +325,7 @@ pub fn run(args: Args) -> Result<()> {
             &QueryOptions {
                 limit: Some(50),
                 reverse: false,
+                ..Default::default()
             },
         )
         .map(|_| ())

@@ -5,9 +5,11 @@ use std::path::Path;
 
 use anyhow::Result;
 use tradetrail_query::render::{printable, write_incident};
-use tradetrail_query::{parse_time, parse_window, QueryOptions};
+use tradetrail_query::{parse_time, parse_window};
 
-use super::query::{bad, open_investigator, FieldArgs, OutputArgs};
+use super::query::{
+    bad, open_investigator, page_options, truncation_note, FieldArgs, OutputArgs, PageArgs,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,9 +21,12 @@ pub struct Args {
     window: String,
     #[command(flatten)]
     fields: FieldArgs,
-    /// At most this many records (the counts cover them all)
+    /// At most this many records (the counts cover them all); a page that stops here says so on stderr, with the --after to continue
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Only records with a greater seq: the next page after a truncated answer
+    #[arg(long, value_name = "SEQ")]
+    after: Option<u64>,
     /// Only the counts by source and type
     #[arg(long)]
     counts: bool,
@@ -35,10 +40,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let filter = args.fields.to_filter()?;
     let format = args.output.format()?;
     let inv = open_investigator(data)?;
-    let opts = QueryOptions {
-        limit: args.limit,
-        reverse: false,
+    let page = PageArgs {
+        after: args.after,
+        before: None,
     };
+    let opts = page_options(args.limit, false, &page)?;
     let inc = inv.incident(at, window, &filter, &opts).map_err(bad)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -50,5 +56,6 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if inc.total == 0 {
         eprintln!("no records within the window");
     }
+    truncation_note(opts.limit, inc.next);
     Ok(())
 }

@@ -23,6 +23,7 @@ pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod review;
+pub mod schema;
 pub mod serve;
 pub mod sql;
 pub mod stats;

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tradetrail_core::DataDir;
 use tradetrail_query::render::{printable, RecordWriter};
 use tradetrail_query::{
-    Filter, Format, IndexOptions, Investigator, QueryOptions, Source, TimeZone,
+    Cursor, Filter, Format, IndexOptions, Investigator, QueryOptions, QuerySummary, Source,
+    TimeZone,
 };
 
 use crate::exit::BadInput;
@@ -209,34 +210,80 @@ pub fn open_investigator(data: Option<&Path>) -> Result<Investigator> {
 pub struct Args {
     #[command(flatten)]
     filter: FilterArgs,
-    /// At most this many records
+    /// At most this many records (default: every match); a page that stops here says so on stderr, with the --after to continue
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
     /// Newest first (with --limit: the last N)
     #[arg(long)]
     reverse: bool,
     #[command(flatten)]
+    page: PageArgs,
+    /// Print one JSON object, as GET /v1/events answers: {"records":[…],"summary":{"returned","notes","truncated","next"}}
+    #[arg(long, conflicts_with_all = ["format", "local"])]
+    json: bool,
+    #[command(flatten)]
     output: OutputArgs,
+}
+
+/// Where a page starts, by `seq` (the cursor a truncated answer gives).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PageArgs {
+    /// Only records with a greater seq: the next page after a truncated answer
+    #[arg(long, value_name = "SEQ")]
+    pub after: Option<u64>,
+    /// Only records with a smaller seq: the next page of a truncated --reverse answer
+    #[arg(long, value_name = "SEQ")]
+    pub before: Option<u64>,
+}
+
+/// The options of a page: `--limit` (at least 1), `--after`, `--before`.
+pub fn page_options(limit: Option<usize>, reverse: bool, page: &PageArgs) -> Result<QueryOptions> {
+    if limit == Some(0) {
+        return Err(BadInput("--limit: must be at least 1".into()).into());
+    }
+    Ok(QueryOptions {
+        limit,
+        reverse,
+        after: page.after,
+        before: page.before,
+    })
+}
+
+/// Says on stderr that an answer stopped at its limit, and how to go on.
+pub fn truncation_note(limit: Option<usize>, next: Option<Cursor>) {
+    let (Some(limit), Some(next)) = (limit, next) else {
+        return;
+    };
+    let (name, seq) = next.param();
+    eprintln!(
+        "note: stopped at --limit {limit}; more records match: continue with --{name} {seq} \
+         (and the same filters and --limit)"
+    );
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let filter = args.filter.to_filter()?;
     let format = args.output.format()?;
+    let opts = page_options(args.limit, args.reverse, &args.page)?;
     let inv = open_investigator(data)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut w = RecordWriter::new(&mut out, format, args.output.zone());
-    let opts = QueryOptions {
-        limit: args.limit,
-        reverse: args.reverse,
+    let to_stdout = |e: std::io::Error| tradetrail_query::Error::Io {
+        path: "stdout".into(),
+        source: e,
+    };
+    let mut sink = if args.json {
+        Sink::Json(&mut out, false)
+    } else {
+        Sink::Rows(RecordWriter::new(&mut out, format, args.output.zone()))
     };
     let summary = inv
         .query_each(&filter, &opts, &mut |seq, line| {
-            w.write(seq, line)
-                .map_err(|e| tradetrail_query::Error::Io {
-                    path: "stdout".into(),
-                    source: e,
-                })?;
+            match &mut sink {
+                Sink::Rows(w) => w.write(seq, line),
+                Sink::Json(out, started) => json_record(&mut **out, started, line),
+            }
+            .map_err(to_stdout)?;
             Ok(true)
         })
         .map_err(|e| match e {
@@ -246,7 +293,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
             e => bad(e),
         })?;
-    w.finish()?;
+    match sink {
+        Sink::Rows(mut w) => w.finish()?,
+        Sink::Json(out, started) => json_finish(out, started, &summary)?,
+    }
     out.flush()?;
     for n in &summary.notes {
         eprintln!("note: {}", printable(n));
@@ -254,5 +304,31 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if summary.returned == 0 {
         eprintln!("no records match");
     }
+    truncation_note(opts.limit, summary.next);
+    Ok(())
+}
+
+/// Where records go: rows in a format, or `--json`'s one object (and whether its
+/// first record is out).
+enum Sink<'w> {
+    Rows(RecordWriter<'w>),
+    Json(&'w mut dyn Write, bool),
+}
+
+/// `--json`, streamed: `{"records":[` the journal's lines, comma separated …
+fn json_record(out: &mut dyn Write, started: &mut bool, line: &[u8]) -> std::io::Result<()> {
+    out.write_all(if *started { b"," } else { b"{\"records\":[" })?;
+    *started = true;
+    out.write_all(line)
+}
+
+/// … `],"summary":{…}}`.
+fn json_finish(out: &mut dyn Write, started: bool, summary: &QuerySummary) -> Result<()> {
+    if !started {
+        out.write_all(b"{\"records\":[")?;
+    }
+    out.write_all(b"],\"summary\":")?;
+    serde_json::to_writer(&mut *out, summary)?;
+    out.write_all(b"}\n")?;
     Ok(())
 }
