@@ -34,6 +34,7 @@ mod repair;
 mod segment;
 mod storage;
 mod verify;
+mod view;
 mod writer;
 
 pub use chain::RecordHash;
@@ -50,6 +51,7 @@ pub use repair::{truncate_after, Repaired};
 pub use segment::{list_segments, parse_segment_file_name, segment_file_name, SegmentName};
 pub use storage::{DirLock, FsStorage, SegmentFile, Storage, LOCK_FILE};
 pub use verify::{verify, verify_from, Anchor, VerifyReport, JOURNAL_TYPES};
+pub use view::RecordView;
 pub use writer::{Entry, Journal, JournalStatus, Receipt, Ticket};
 
 /// The version of the on-disk format written in `journal.created`.

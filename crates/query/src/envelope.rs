@@ -1,5 +1,5 @@
-//! The envelope of one journal line: the fields the index keeps, read without
-//! building the record's `data`.
+//! The envelope of one journal line: the fields the index keeps, from the journal's
+//! one view of a line (`RecordView`), with `refs` read into ids.
 //!
 //! Lines written through the model are canonical, but the journal only guarantees
 //! framing (a raw `Journal::append` may store any object whose first key is `type`),
@@ -12,6 +12,7 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tradetrail_journal::RecordView;
 
 /// One `refs` value: ids are strings or integers (kept as their decimal text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,42 +66,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
-fn cow(s: Option<Str<'_>>) -> Option<Cow<'_, str>> {
-    s.map(|s| s.0)
-}
-
-#[derive(Deserialize)]
-struct Raw<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Str<'a>,
-    #[serde(default)]
-    ts_event: Option<i64>,
-    #[serde(borrow, default)]
-    source: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    actor: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    trader_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    strategy_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    account_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    instrument_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    entity: Option<RawEntity<'a>>,
-    #[serde(borrow, default)]
-    refs: Option<Refs<'a>>,
-}
-
-#[derive(Deserialize)]
-struct RawEntity<'a> {
-    #[serde(borrow)]
-    kind: Str<'a>,
-    #[serde(borrow)]
-    id: Str<'a>,
-}
-
 /// `refs` as an ordered list of (key, raw value).
 struct Refs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
@@ -125,29 +90,28 @@ impl<'de: 'a, 'a> Deserialize<'de> for Refs<'a> {
     }
 }
 
-/// Reads the envelope of a record line (the whole line, header included; the
-/// header's keys are ignored here). `None` if the line is not a JSON object of the
-/// expected shape.
+/// Reads the envelope of a record line (the whole line, header included) through the
+/// journal's one view of a line ([`RecordView`]). `None` if the line has no valid
+/// header; a line of another shape gives its type and nothing else.
 pub(crate) fn parse(line: &[u8]) -> Option<Envelope<'_>> {
-    // Validating UTF-8 once and parsing a `str` spares serde_json a check per string.
-    let text = std::str::from_utf8(line).ok()?;
-    let raw: Raw<'_> = serde_json::from_str(text).ok()?;
+    let view = RecordView::parse(line).ok()?;
     let mut env = Envelope {
-        ty: raw.ty.0,
-        ts_event: raw.ts_event,
-        source: cow(raw.source),
-        actor: cow(raw.actor),
-        trader: cow(raw.trader_id),
-        strategy: cow(raw.strategy_id),
-        account: cow(raw.account_id),
-        instrument: cow(raw.instrument_id),
+        ty: view.ty,
+        ts_event: view.ts_event,
+        source: view.source,
+        actor: view.actor,
+        trader: view.trader_id,
+        strategy: view.strategy_id,
+        account: view.account_id,
+        instrument: view.instrument_id,
+        entity_kind: view.entity_kind,
+        entity_id: view.entity_id,
         ..Envelope::default()
     };
-    if let Some(e) = raw.entity {
-        env.entity_kind = Some(e.kind.0);
-        env.entity_id = Some(e.id.0);
-    }
-    if let Some(Refs(refs)) = raw.refs {
+    let refs = view
+        .refs
+        .and_then(|text| serde_json::from_str::<Refs<'_>>(text).ok());
+    if let Some(Refs(refs)) = refs {
         for (key, value) in refs {
             let text = value.get();
             if key == "correction_of" {
@@ -206,8 +170,10 @@ mod tests {
 
     #[test]
     fn escaped_strings_are_unescaped() {
-        let line = br#"{"type":"custom.x","ts_event":1,"source":"a\"b","actor":"system","entity":{"kind":"k","id":"I\u00e9"},"refs":{"x":"R\n1"}}"#;
-        let e = parse(line).unwrap();
+        let line = format!(
+            r#"{H},"type":"custom.x","ts_event":1,"source":"a\"b","actor":"system","entity":{{"kind":"k","id":"I\u00e9"}},"refs":{{"x":"R\n1"}}}}"#
+        );
+        let e = parse(line.as_bytes()).unwrap();
         assert_eq!(e.source.as_deref(), Some("a\"b"));
         assert_eq!(e.entity_id.as_deref(), Some("I\u{e9}"));
         assert_eq!(e.refs[0].value, "R\n1");
@@ -215,10 +181,19 @@ mod tests {
 
     #[test]
     fn odd_shapes_do_not_panic() {
-        assert!(parse(b"{\"type\":\"a.b\"}").is_some());
-        assert!(parse(b"{\"type\":\"a.b\",\"ts_event\":\"2026-01-01\"}").is_none());
+        let line = |rest: &str| format!("{H},{rest}}}");
+        assert!(parse(line(r#""type":"a.b""#).as_bytes()).is_some());
+        // No header: not a journal line.
+        assert!(parse(br#"{"type":"a.b"}"#).is_none());
         assert!(parse(b"not json").is_none());
-        let e = parse(br#"{"type":"a.b","refs":{"x":true,"y":[1],"z":null,"w":"ok"}}"#).unwrap();
+        // Another shape: the type, nothing else.
+        let odd = line(r#""type":"a.b","ts_event":"2026-01-01","source":"s""#);
+        let e = parse(odd.as_bytes()).unwrap();
+        assert_eq!((e.ty.as_ref(), e.ts_event, e.source), ("a.b", None, None));
+        let refs = line(r#""type":"a.b","refs":{"x":true,"y":[1],"z":null,"w":"ok"}"#);
+        let e = parse(refs.as_bytes()).unwrap();
         assert_eq!(e.refs.len(), 1);
     }
+
+    const H: &str = r#"{"seq":1,"ts_recorded":2,"prev":"0000000000000000000000000000000000000000000000000000000000000000""#;
 }
