@@ -93,6 +93,28 @@ fn raise(py: Python<'_>, cls: &Py<PyAny>, message: String, attrs: &[(&str, Py<Py
     build().unwrap_or_else(|e| e)
 }
 
+/// The error and its causes on one line, `a: b: c`, each cause once: the text the CLI
+/// prints after `error: ` (a cause whose text the error before it already holds is
+/// left out).
+fn message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut prev: Option<String> = None;
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        let repeated = prev.as_deref().is_some_and(|p| p.contains(&text));
+        if !repeated {
+            if prev.is_some() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        prev = Some(text);
+        cause = c.source();
+    }
+    out
+}
+
 /// What went wrong in a call made without the GIL; turned into an exception after it.
 enum Failure {
     /// Validation problems: (position in the call, field, reason).
@@ -107,17 +129,15 @@ impl Failure {
     fn from_core(e: tradetrail_core::Error) -> Failure {
         match e {
             tradetrail_core::Error::Journal(j) => Failure::from_journal(j),
-            e => Failure::Other(e.to_string()),
+            e => Failure::Other(message(&e)),
         }
     }
 
     fn from_journal(e: tradetrail_journal::Error) -> Failure {
         use tradetrail_journal::Error as J;
         match e {
-            e @ (J::Conflict { .. } | J::ConflictInBatch { .. }) => {
-                Failure::Conflict(e.to_string())
-            }
-            e => Failure::Other(e.to_string()),
+            e @ (J::Conflict { .. } | J::ConflictInBatch { .. }) => Failure::Conflict(message(&e)),
+            e => Failure::Other(message(&e)),
         }
     }
 
@@ -275,7 +295,7 @@ impl NativeRecorder {
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<NativeRecorder> {
         let dir = DataDir::new(path);
-        let opened = py.detach(|| Store::open(&dir).map_err(|e| e.to_string()));
+        let opened = py.detach(|| Store::open(&dir).map_err(|e| message(&e)));
         let store = opened.map_err(|m| Failure::Other(m).into_pyerr(py, true))?;
         let report = store.recovery();
         let truncated_bytes = report.truncated_bytes;
@@ -356,8 +376,8 @@ impl NativeRecorder {
         let dir = self.dir.clone();
         py.detach(|| {
             let verdict =
-                tradetrail_store::verify(&dir, &|_| {}, &|_, _| {}).map_err(|e| e.to_string())?;
-            serde_json::to_string(&verdict).map_err(|e| e.to_string())
+                tradetrail_store::verify(&dir, &|_| {}, &|_, _| {}).map_err(|e| message(&e))?;
+            serde_json::to_string(&verdict).map_err(|e| message(&e))
         })
         .map_err(|m| Failure::Other(m).into_pyerr(py, true))
     }
@@ -373,7 +393,10 @@ impl NativeRecorder {
             rec.journal().flush().map_err(Failure::from_journal)?;
             let warning = match tradetrail_core::checkpoints::checkpoint_if_due(&rec) {
                 Ok(_) => None,
-                Err(e) => Some(format!("a checkpoint was due but not taken: {e}")),
+                Err(e) => Some(format!(
+                    "a checkpoint was due but not taken: {}",
+                    message(&e)
+                )),
             };
             drop(rec);
             Ok(warning)
@@ -397,7 +420,7 @@ fn init(py: Python<'_>, path: PathBuf, origin: Option<String>) -> PyResult<()> {
             },
         )
         .map(drop)
-        .map_err(|e| e.to_string())
+        .map_err(|e| message(&e))
     })
     .map_err(|m| Failure::Other(m).into_pyerr(py, true))
 }
