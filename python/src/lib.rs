@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
-use tradetrail_journal::{Durability, Entry, Receipt as JournalReceipt};
+use tradetrail_journal::{Durability, Entry, Ticket};
 use tradetrail_store::Store;
 
 /// The exception classes, made once per interpreter.
@@ -209,17 +209,27 @@ impl Receipt {
     }
 }
 
-/// The receipt, with the record's `ts_recorded` read back from its line.
-fn receipt(rec: &Recorder, r: &JournalReceipt) -> Result<Receipt, Failure> {
-    let line = rec.read_line(r.seq).map_err(Failure::from_core)?;
-    let header = tradetrail_journal::parse_header(&line).map_err(|reason| {
-        Failure::Other(format!("record {} cannot be read back: {reason}", r.seq))
-    })?;
+/// The receipt of `ticket` once acknowledged. A new record's `ts_recorded` is the
+/// ticket's; a duplicate's is read back from the original record's line.
+fn receipt(rec: &Recorder, ticket: Ticket) -> Result<Receipt, Failure> {
+    let ts = ticket.ts_recorded();
+    let r = rec.wait(ticket).map_err(Failure::from_core)?;
+    let ts_recorded = match ts {
+        Some(ts) => ts,
+        None => {
+            let line = rec.read_line(r.seq).map_err(Failure::from_core)?;
+            tradetrail_journal::parse_header(&line)
+                .map_err(|reason| {
+                    Failure::Other(format!("record {} cannot be read back: {reason}", r.seq))
+                })?
+                .ts_recorded
+        }
+    };
     Ok(Receipt {
         seq: r.seq,
         hash: r.hash.to_string(),
         duplicate: r.duplicate,
-        ts_recorded: header.ts_recorded,
+        ts_recorded,
     })
 }
 
@@ -253,8 +263,20 @@ fn record_lines(
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let receipts = rec.record_batch(entries).map_err(Failure::from_core)?;
-    receipts.iter().map(|r| receipt(rec, r)).collect()
+    // One run of seqs, all or nothing (an `event_id` reused with another body refuses
+    // the whole call). Waiting on the last ticket first writes the run at once; the
+    // earlier waits then return at once (one sync per durability asked for).
+    let tickets = rec
+        .journal()
+        .submit_batch(entries)
+        .map_err(Failure::from_journal)?;
+    let mut receipts = tickets
+        .into_iter()
+        .rev()
+        .map(|t| receipt(rec, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    receipts.reverse();
+    Ok(receipts)
 }
 
 /// An open data directory, recording. Made by `NativeRecorder.open`; the Python
