@@ -110,12 +110,20 @@ pub struct Ticket {
     hash: RecordHash,
     durability: Durability,
     duplicate: bool,
+    /// The record's `ts_recorded`; `None` for a duplicate (the original's is on disk).
+    ts_recorded: Option<i64>,
 }
 
 impl Ticket {
     /// The `seq` the record got (or, for a duplicate, the original record's).
     pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// The `ts_recorded` the record got, known when it was sequenced; `None` for a
+    /// duplicate (read the original record's line for its time).
+    pub fn ts_recorded(&self) -> Option<i64> {
+        self.ts_recorded
     }
 }
 
@@ -752,6 +760,7 @@ impl Journal {
                     hash,
                     durability: entry.durability,
                     duplicate: true,
+                    ts_recorded: None,
                 };
             }
         }
@@ -807,6 +816,7 @@ impl Journal {
             hash,
             durability: entry.durability,
             duplicate: false,
+            ts_recorded: Some(ts),
         }
     }
 

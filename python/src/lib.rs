@@ -1,0 +1,460 @@
+//! `tradetrail._tradetrail`: the native half of the Python package.
+//!
+//! It opens a data directory through the one door, [`tradetrail_store::Store::open`],
+//! and records JSON events through the recorder it hands out, exactly as
+//! `tradetrail append` does: [`Recorder::prepare_line`] validates (the same errors, word
+//! for word), [`Recorder::record_batch`] sequences all or nothing. The pure-Python
+//! `tradetrail` package around it turns dicts and Pydantic models into JSON.
+//!
+//! Every call into the journal runs with the GIL released, and no error crosses into
+//! Python as a panic: each becomes `tradetrail.TradetrailError` or one of its
+//! subclasses.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use tradetrail_core::{DataDir, InitOptions, Recorder};
+use tradetrail_journal::{Durability, Entry, Ticket};
+use tradetrail_store::Store;
+
+/// The exception classes, made once per interpreter.
+struct Classes {
+    /// `tradetrail.TradetrailError(Exception)`: damaged journal, locked, I/O, closed.
+    base: Py<PyAny>,
+    /// `tradetrail.ValidationError(TradetrailError, ValueError)`: a bad event.
+    validation: Py<PyAny>,
+    /// `tradetrail.ConflictError(TradetrailError, ValueError)`: an `event_id` reused
+    /// with another body.
+    conflict: Py<PyAny>,
+}
+
+static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
+
+fn new_class(
+    py: Python<'_>,
+    name: &str,
+    bases: Bound<'_, PyTuple>,
+    doc: &str,
+) -> PyResult<Py<PyAny>> {
+    let ns = PyDict::new(py);
+    ns.set_item("__module__", "tradetrail")?;
+    ns.set_item("__doc__", doc)?;
+    let ty = py.import("builtins")?.getattr("type")?;
+    Ok(ty.call1((name, bases, ns))?.unbind())
+}
+
+fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
+    CLASSES.get_or_try_init(py, || {
+        let base = new_class(
+            py,
+            "TradetrailError",
+            PyTuple::new(py, [py.get_type::<PyException>()])?,
+            "A tradetrail operation failed: a damaged or contradicted journal, a locked \
+             or missing data directory, an I/O error, or a closed recorder. The message \
+             is the Rust library's, as the CLI prints it.",
+        )?;
+        let value_error = py.get_type::<PyValueError>().into_any();
+        let validation = new_class(
+            py,
+            "ValidationError",
+            PyTuple::new(py, [base.bind(py).clone(), value_error.clone()])?,
+            "One or more events are not valid; nothing was written. `errors` lists \
+             (index, field, reason) for every problem; the message has one \
+             `field: reason` line per problem, as `tradetrail append` prints them.",
+        )?;
+        let conflict = new_class(
+            py,
+            "ConflictError",
+            PyTuple::new(py, [base.bind(py).clone(), value_error])?,
+            "An event reuses the event_id of a recorded event (or of an earlier event \
+             of the same call) with a different body; nothing was written.",
+        )?;
+        Ok(Classes {
+            base,
+            validation,
+            conflict,
+        })
+    })
+}
+
+/// An instance of `cls(message)` with `attrs` set on it, as a `PyErr`.
+fn raise(py: Python<'_>, cls: &Py<PyAny>, message: String, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let exc = cls.bind(py).call1((message,))?;
+        for (name, value) in attrs {
+            exc.setattr(*name, value.bind(py))?;
+        }
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// The error and its causes on one line, `a: b: c`, each cause once: the text the CLI
+/// prints after `error: ` (a cause whose text the error before it already holds is
+/// left out).
+fn message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut prev: Option<String> = None;
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        let repeated = prev.as_deref().is_some_and(|p| p.contains(&text));
+        if !repeated {
+            if prev.is_some() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        prev = Some(text);
+        cause = c.source();
+    }
+    out
+}
+
+/// What went wrong in a call made without the GIL; turned into an exception after it.
+enum Failure {
+    /// Validation problems: (position in the call, field, reason).
+    Invalid(Vec<(usize, String, String)>),
+    /// A reused `event_id`.
+    Conflict(String),
+    /// Anything else, with its message.
+    Other(String),
+}
+
+impl Failure {
+    fn from_core(e: tradetrail_core::Error) -> Failure {
+        match e {
+            tradetrail_core::Error::Journal(j) => Failure::from_journal(j),
+            e => Failure::Other(message(&e)),
+        }
+    }
+
+    fn from_journal(e: tradetrail_journal::Error) -> Failure {
+        use tradetrail_journal::Error as J;
+        match e {
+            e @ (J::Conflict { .. } | J::ConflictInBatch { .. }) => Failure::Conflict(message(&e)),
+            e => Failure::Other(message(&e)),
+        }
+    }
+
+    /// `single`: the call took one event, so its problems are not prefixed by its
+    /// position (the message is then exactly the CLI's `field: reason` lines).
+    fn into_pyerr(self, py: Python<'_>, single: bool) -> PyErr {
+        let cls = match classes(py) {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        match self {
+            Failure::Invalid(problems) => {
+                let message = problems
+                    .iter()
+                    .map(|(i, field, reason)| {
+                        if single {
+                            format!("{field}: {reason}")
+                        } else {
+                            format!("events[{i}]: {field}: {reason}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let list = PyList::empty(py);
+                for (i, field, reason) in &problems {
+                    let item = (*i, field.as_str(), reason.as_str());
+                    if let Err(e) = list.append(item) {
+                        return e;
+                    }
+                }
+                raise(
+                    py,
+                    &cls.validation,
+                    message,
+                    &[("errors", list.into_any().unbind())],
+                )
+            }
+            Failure::Conflict(message) => raise(py, &cls.conflict, message, &[]),
+            Failure::Other(message) => raise(py, &cls.base, message, &[]),
+        }
+    }
+}
+
+/// The receipt of one recorded event.
+#[pyclass(module = "tradetrail", name = "Receipt", frozen, eq, get_all)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Receipt {
+    /// The record's position in the journal (for a duplicate, the original's).
+    seq: u64,
+    /// SHA-256 of the record's line, 64 lowercase hex digits.
+    hash: String,
+    /// True when the `event_id` was already recorded with this body: nothing new
+    /// was written, and `seq`, `hash` and `ts_recorded` are the original record's.
+    duplicate: bool,
+    /// When the journal accepted the record, ns since the Unix epoch (UTC).
+    ts_recorded: i64,
+}
+
+#[pymethods]
+impl Receipt {
+    fn __repr__(&self) -> String {
+        format!(
+            "Receipt(seq={}, hash='{}', duplicate={}, ts_recorded={})",
+            self.seq,
+            self.hash,
+            if self.duplicate { "True" } else { "False" },
+            self.ts_recorded
+        )
+    }
+}
+
+/// The receipt of `ticket` once acknowledged. A new record's `ts_recorded` is the
+/// ticket's; a duplicate's is read back from the original record's line.
+fn receipt(rec: &Recorder, ticket: Ticket) -> Result<Receipt, Failure> {
+    let ts = ticket.ts_recorded();
+    let r = rec.wait(ticket).map_err(Failure::from_core)?;
+    let ts_recorded = match ts {
+        Some(ts) => ts,
+        None => {
+            let line = rec.read_line(r.seq).map_err(Failure::from_core)?;
+            tradetrail_journal::parse_header(&line)
+                .map_err(|reason| {
+                    Failure::Other(format!("record {} cannot be read back: {reason}", r.seq))
+                })?
+                .ts_recorded
+        }
+    };
+    Ok(Receipt {
+        seq: r.seq,
+        hash: r.hash.to_string(),
+        duplicate: r.duplicate,
+        ts_recorded,
+    })
+}
+
+/// `"os"`, `"fsync"` (the journal's names), or `None` for the configuration's.
+fn parse_durability(d: Option<&str>) -> PyResult<Option<Durability>> {
+    d.map(|s| s.parse::<Durability>().map_err(PyValueError::new_err))
+        .transpose()
+}
+
+/// Validates every line, then records them as one run: all or nothing.
+fn record_lines(
+    rec: &Recorder,
+    lines: &[&[u8]],
+    durability: Option<Durability>,
+) -> Result<Vec<Receipt>, Failure> {
+    let mut entries: Vec<Entry> = Vec::with_capacity(lines.len());
+    let mut problems = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match rec.prepare_line(line, durability) {
+            Ok(e) => entries.push(e),
+            Err(errors) => problems.extend(
+                errors
+                    .iter()
+                    .map(|fe| (i, fe.field.clone(), fe.reason.clone())),
+            ),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::Invalid(problems));
+    }
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One run of seqs, all or nothing (an `event_id` reused with another body refuses
+    // the whole call). Waiting on the last ticket first writes the run at once; the
+    // earlier waits then return at once (one sync per durability asked for).
+    let tickets = rec
+        .journal()
+        .submit_batch(entries)
+        .map_err(Failure::from_journal)?;
+    let mut receipts = tickets
+        .into_iter()
+        .rev()
+        .map(|t| receipt(rec, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    receipts.reverse();
+    Ok(receipts)
+}
+
+/// An open data directory, recording. Made by `NativeRecorder.open`; the Python
+/// `tradetrail.Recorder` wraps it.
+#[pyclass(module = "tradetrail._tradetrail", name = "NativeRecorder", frozen)]
+struct NativeRecorder {
+    /// `None` once closed.
+    rec: Mutex<Option<Recorder>>,
+    dir: DataDir,
+    /// Bytes of an unfinished last line that opening cut (a write never acknowledged).
+    truncated_bytes: u64,
+    truncated_segment: Option<String>,
+}
+
+impl NativeRecorder {
+    fn lock(&self) -> MutexGuard<'_, Option<Recorder>> {
+        self.rec.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A handle on the open recorder (clones share one journal), or the error of a
+    /// closed one.
+    fn recorder(&self, py: Python<'_>) -> PyResult<Recorder> {
+        match self.lock().as_ref() {
+            Some(r) => Ok(r.clone()),
+            None => Err(Failure::Other(format!(
+                "the recorder of {} is closed",
+                self.dir.root().display()
+            ))
+            .into_pyerr(py, true)),
+        }
+    }
+}
+
+#[pymethods]
+impl NativeRecorder {
+    /// Opens the data directory `path` through the one door (the configuration, the
+    /// journal failing closed, the archive as cold tier, the checkpoint guard).
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> PyResult<NativeRecorder> {
+        let dir = DataDir::new(path);
+        let opened = py.detach(|| Store::open(&dir).map_err(|e| message(&e)));
+        let store = opened.map_err(|m| Failure::Other(m).into_pyerr(py, true))?;
+        let report = store.recovery();
+        let truncated_bytes = report.truncated_bytes;
+        let truncated_segment = report
+            .truncated_segment
+            .as_deref()
+            .map(|p| p.display().to_string());
+        Ok(NativeRecorder {
+            rec: Mutex::new(Some(store.into_recorder())),
+            dir,
+            truncated_bytes,
+            truncated_segment,
+        })
+    }
+
+    /// The data directory.
+    #[getter]
+    fn path(&self) -> String {
+        self.dir.root().display().to_string()
+    }
+
+    /// True once closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock().is_none()
+    }
+
+    /// `(bytes, segment)` of an unfinished last line that opening cut, or `None`.
+    fn recovered(&self) -> Option<(u64, Option<String>)> {
+        (self.truncated_bytes > 0).then(|| (self.truncated_bytes, self.truncated_segment.clone()))
+    }
+
+    /// Records one event given as JSON bytes; returns its receipt.
+    #[pyo3(signature = (line, durability=None))]
+    fn record_json(
+        &self,
+        py: Python<'_>,
+        line: &[u8],
+        durability: Option<&str>,
+    ) -> PyResult<Receipt> {
+        let d = parse_durability(durability)?;
+        let rec = self.recorder(py)?;
+        let out = py.detach(|| record_lines(&rec, &[line], d));
+        match out {
+            Ok(mut v) => v.pop().ok_or_else(|| {
+                Failure::Other("the journal gave no receipt".into()).into_pyerr(py, true)
+            }),
+            Err(f) => Err(f.into_pyerr(py, true)),
+        }
+    }
+
+    /// Records several events given as JSON bytes, all or nothing: every one is
+    /// validated first, and they are sequenced as one run.
+    #[pyo3(signature = (lines, durability=None))]
+    fn record_many_json(
+        &self,
+        py: Python<'_>,
+        lines: Vec<Vec<u8>>,
+        durability: Option<&str>,
+    ) -> PyResult<Vec<Receipt>> {
+        let d = parse_durability(durability)?;
+        let rec = self.recorder(py)?;
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        py.detach(|| record_lines(&rec, &refs, d))
+            .map_err(|f| f.into_pyerr(py, false))
+    }
+
+    /// Writes and syncs everything recorded so far.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let rec = self.recorder(py)?;
+        py.detach(|| rec.journal().flush().map_err(Failure::from_journal))
+            .map_err(|f| f.into_pyerr(py, true))
+    }
+
+    /// Verifies the data directory whole, changing nothing; the verdict as JSON (what
+    /// `tradetrail verify --json` prints). Works after `close` too.
+    fn verify_json(&self, py: Python<'_>) -> PyResult<String> {
+        let dir = self.dir.clone();
+        py.detach(|| {
+            let verdict =
+                tradetrail_store::verify(&dir, &|_| {}, &|_, _| {}).map_err(|e| message(&e))?;
+            serde_json::to_string(&verdict).map_err(|e| message(&e))
+        })
+        .map_err(|m| Failure::Other(m).into_pyerr(py, true))
+    }
+
+    /// Flushes, takes a checkpoint if the configured policy says one is due, and
+    /// closes. Returns a warning when a due checkpoint could not be taken. Closing a
+    /// closed recorder does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let Some(rec) = self.lock().take() else {
+            return Ok(None);
+        };
+        py.detach(move || {
+            rec.journal().flush().map_err(Failure::from_journal)?;
+            let warning = match tradetrail_core::checkpoints::checkpoint_if_due(&rec) {
+                Ok(_) => None,
+                Err(e) => Some(format!(
+                    "a checkpoint was due but not taken: {}",
+                    message(&e)
+                )),
+            };
+            drop(rec);
+            Ok(warning)
+        })
+        .map_err(|f: Failure| f.into_pyerr(py, true))
+    }
+}
+
+/// Creates a data directory at `path`: its configuration and a journal whose record
+/// 0 is `journal.created` (what `tradetrail init` does).
+#[pyfunction]
+#[pyo3(signature = (path, origin=None))]
+fn init(py: Python<'_>, path: PathBuf, origin: Option<String>) -> PyResult<()> {
+    let dir = DataDir::new(path);
+    py.detach(|| {
+        Recorder::init(
+            &dir,
+            InitOptions {
+                origin,
+                segment_max_bytes: None,
+            },
+        )
+        .map(drop)
+        .map_err(|e| message(&e))
+    })
+    .map_err(|m| Failure::Other(m).into_pyerr(py, true))
+}
+
+#[pymodule]
+fn _tradetrail(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let cls = classes(m.py())?;
+    m.add("TradetrailError", cls.base.bind(m.py()))?;
+    m.add("ValidationError", cls.validation.bind(m.py()))?;
+    m.add("ConflictError", cls.conflict.bind(m.py()))?;
+    m.add_class::<Receipt>()?;
+    m.add_class::<NativeRecorder>()?;
+    m.add_function(wrap_pyfunction!(init, m)?)?;
+    Ok(())
+}
