@@ -18,8 +18,10 @@
 //! The blocks of one file run in order, in one `sh` process (so `export` and `cd` carry
 //! over), in a fresh scratch directory that holds links to the checkout's `examples/`,
 //! `testdata/` and `docs/` (the docs are written from the checkout's root), with the
-//! freshly built `tradetrail` first on `PATH` and `$TRADETRAIL_DATA` set to
-//! `<scratch>/data`. The first command that exits otherwise than expected stops its
+//! freshly built `tradetrail` first on `PATH` and without `$TRADETRAIL_DATA`, as in a
+//! new user's shell: a command without `--data` uses `./tradetrail-data`, which is in
+//! the scratch directory (`demo` without `--data` writes `./tradetrail-demo`; with
+//! `$TRADETRAIL_DATA` set, the two would agree here and differ for the reader). The first command that exits otherwise than expected stops its
 //! file and fails the test with the file, the line, the command and its output.
 //!
 //! `TRADETRAIL_DOCS_FILE=docs/query.md cargo test -p tradetrail-cli --test docs` runs
@@ -223,7 +225,7 @@ fn run_file(name: &str, cmds: &[Cmd]) -> Result<(), String> {
         .arg(&script)
         .current_dir(tmp.path())
         .env("PATH", path)
-        .env("TRADETRAIL_DATA", tmp.path().join("data"))
+        .env_remove("TRADETRAIL_DATA")
         .env("NO_COLOR", "1")
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null())
