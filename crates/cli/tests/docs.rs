@@ -2,7 +2,7 @@
 //!
 //! The convention (also in docs/cli.md, *Examples in these docs*):
 //!
-//! * A fenced block tagged ` ```sh ` is a shell script: every line runs (comments and
+//! * A fenced block tagged ` ```sh ` (or ` ```bash `) is a shell script: every line runs (comments and
 //!   blank lines are fine, a line ending in `\` continues on the next).
 //! * A block tagged ` ```console `, or an untagged block holding a line that starts with
 //!   `$ `, is a session: the `$ ` lines (and their `\` continuations) run, the other
@@ -15,7 +15,8 @@
 //!   benchmark of minutes, the network) is preceded by the line
 //!   `<!-- docs-test: skip: REASON -->`; the test prints each one skipped and why.
 //!
-//! The blocks of one file run in order, in one `sh` process (so `export` and `cd` carry
+//! The blocks of one file run in order, in one `bash` process with `set -o pipefail` (so
+//! a failing command in a pipeline fails) (so `export` and `cd` carry
 //! over), in a fresh scratch directory that holds links to the checkout's `examples/`,
 //! `testdata/` and `docs/` (the docs are written from the checkout's root), with the
 //! freshly built `tradetrail` first on `PATH` and without `$TRADETRAIL_DATA`, as in a
@@ -81,25 +82,32 @@ fn expected_exit(text: &str) -> i32 {
 /// Whether a line starts like a command rather than like output or a diagram.
 fn looks_like_command(line: &str) -> bool {
     let first = line.split_whitespace().next().unwrap_or("");
-    [
-        "tradetrail",
-        "cargo",
-        "curl",
-        "export",
-        "python3",
-        "python",
-    ]
-    .contains(&first)
+    ["tradetrail", "cargo", "curl", "export", "python3", "python"].contains(&first)
 }
 
-/// Joins the `\`-continued lines of `lines` starting at `i`; returns the text and the
-/// index after the last line used.
+/// How far `line` opens (+) or closes (-) a compound command (`for`/`while`/`if` ...
+/// `done`/`fi`, `{` ... `}`).
+fn depth_change(line: &str) -> i32 {
+    let t = line.trim();
+    let first = t.split_whitespace().next().unwrap_or("");
+    let opens = i32::from(["for", "while", "until", "if", "case"].contains(&first))
+        + i32::from(t.ends_with('{'));
+    let closes = i32::from(["done", "fi", "esac", "}"].contains(&first))
+        + i32::from(t.ends_with("; done") || t.ends_with("; fi"));
+    opens - closes
+}
+
+/// Joins the `\`-continued lines of `lines` starting at `i`, and the lines of a
+/// compound command up to its end; returns the text and the index after the last line
+/// used.
 fn joined(lines: &[&str], mut i: usize, first: &str) -> (String, usize) {
     let mut text = first.to_string();
-    while text.trim_end().ends_with('\\') && i + 1 < lines.len() {
+    let mut depth = depth_change(first);
+    while (text.trim_end().ends_with('\\') || depth > 0) && i + 1 < lines.len() {
         i += 1;
         text.push('\n');
         text.push_str(lines[i]);
+        depth += depth_change(lines[i]);
     }
     (text, i + 1)
 }
@@ -126,7 +134,8 @@ fn parse_file(name: &str, content: &str) -> Parsed {
         }
         let body = &lines[start..end];
         i = end + 1;
-        let session = tag == "console" || (tag.is_empty() && body.iter().any(|l| l.starts_with("$ ")));
+        let session =
+            tag == "console" || (tag.is_empty() && body.iter().any(|l| l.starts_with("$ ")));
         let script = tag == "sh" || tag == "bash";
         if !session && !script {
             if tag.is_empty() {
@@ -177,7 +186,7 @@ fn parse_file(name: &str, content: &str) -> Parsed {
 /// The script that runs `cmds` in order and stops at the first unexpected exit,
 /// saying which on stderr (`@@docs-test fail INDEX CODE`).
 fn script_of(cmds: &[Cmd]) -> String {
-    let mut s = String::new();
+    let mut s = String::from("set -o pipefail\n");
     for (n, c) in cmds.iter().enumerate() {
         s.push_str(&format!(
             "echo @@docs-test run {n}; echo @@docs-test run {n} >&2\n{}\n__rc=$?\n\
@@ -221,7 +230,7 @@ fn run_file(name: &str, cmds: &[Cmd]) -> Result<(), String> {
     std::fs::write(&script, script_of(cmds)).expect("write the script");
     let stdout = tmp.path().join("docs-test.stdout");
     let stderr = tmp.path().join("docs-test.stderr");
-    let mut child = Command::new("sh")
+    let mut child = Command::new("bash")
         .arg(&script)
         .current_dir(tmp.path())
         .env("PATH", path)
@@ -232,7 +241,7 @@ fn run_file(name: &str, cmds: &[Cmd]) -> Result<(), String> {
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))
         .spawn()
-        .expect("spawn sh");
+        .expect("spawn bash");
     let t0 = Instant::now();
     let timed_out = loop {
         if child.try_wait().expect("wait for sh").is_some() {
@@ -268,7 +277,10 @@ fn run_file(name: &str, cmds: &[Cmd]) -> Result<(), String> {
             None => format!("{name}: timed out before the first command"),
         });
     }
-    if let Some(fail) = err.lines().find_map(|l| l.strip_prefix("@@docs-test fail ")) {
+    if let Some(fail) = err
+        .lines()
+        .find_map(|l| l.strip_prefix("@@docs-test fail "))
+    {
         let mut parts = fail.split_whitespace();
         let n: usize = parts.next().and_then(|p| p.parse().ok()).expect("index");
         let code = parts.next().unwrap_or("?");
@@ -324,7 +336,10 @@ fn every_command_block_in_the_docs_runs_as_written() {
     }
     let total: usize = parsed.iter().map(|(_, c)| c.len()).sum();
     if std::env::var_os("TRADETRAIL_DOCS_FILE").is_none() {
-        assert!(total >= 50, "only {total} commands found: is the parser right?");
+        assert!(
+            total >= 50,
+            "only {total} commands found: is the parser right?"
+        );
     }
     // Two files at a time: the machine has few cores and each file runs a shell.
     let failures: Vec<String> = std::thread::scope(|scope| {
@@ -332,7 +347,11 @@ fn every_command_block_in_the_docs_runs_as_written() {
             let mut a = Vec::new();
             let mut b = Vec::new();
             for (i, f) in parsed.iter().enumerate() {
-                if i % 2 == 0 { a.push(f) } else { b.push(f) }
+                if i % 2 == 0 {
+                    a.push(f)
+                } else {
+                    b.push(f)
+                }
             }
             vec![a, b]
         };
@@ -402,6 +421,11 @@ tradetrail query [--limit N]
 ```sh
 tradetrail serve
 ```
+```sh
+for f in a b; do
+  tradetrail show $f
+done
+```
 ```
 tradetrail hold list
 ```
@@ -424,9 +448,14 @@ tradetrail hold list
             (9, "tradetrail status", 0),
             (11, "tradetrail verify   # exits 1", 1),
             (15, "tradetrail stats", 0),
+            (28, "for f in a b; do\n  tradetrail show $f\ndone", 0),
         ]
     );
     assert_eq!(p.skipped, vec![(24, "runs until stopped".to_string())]);
     assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
-    assert!(p.errors[0].starts_with("x.md:27: an untagged block"), "{:?}", p.errors);
+    assert!(
+        p.errors[0].starts_with("x.md:32: an untagged block"),
+        "{:?}",
+        p.errors
+    );
 }
