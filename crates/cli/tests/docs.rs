@@ -258,9 +258,9 @@ fn run_file(name: &str, cmds: &[Cmd]) -> Result<(), String> {
     let err = std::fs::read_to_string(&stderr).unwrap_or_default();
     let last_run = err
         .lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("@@docs-test run "))
-        .filter_map(|n| n.trim().parse::<usize>().ok())
-        .last();
+        .find_map(|n| n.trim().parse::<usize>().ok());
     let describe = |n: usize, what: String| {
         let c = &cmds[n];
         format!(
