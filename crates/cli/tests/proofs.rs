@@ -1060,22 +1060,9 @@ fn verify_proof_exits_1_for_every_corruption() {
         &a.record,
         &seq_changed,
     );
-    let at_head = prove_inclusion(s, 4, None).to_string();
-    case(
-        "a proof for another size",
-        &a.note,
-        &a.vkey,
-        &a.record,
-        &at_head,
-    );
+    // (A proof for another size than the checkpoint's is not evidence of anything:
+    // `verify_proof_of_another_size_exits_2_and_says_which_sizes`.)
     let at_10 = prove_inclusion(s, 4, Some(10)).to_string();
-    case(
-        "a proof for a smaller size",
-        &a.note,
-        &a.vkey,
-        &a.record,
-        &at_10,
-    );
     let size_relabelled = edit_proof(&at_10, |v| {
         v["size"] = 11.into();
         v["root"] = hex(&parse_note(&a.note).root).into();
@@ -1610,7 +1597,8 @@ fn proofs_and_checkpoints_across_segments() {
     seqs.dedup();
 
     for &seq in &seqs {
-        let p = prove_inclusion(&s, seq, None);
+        // (Without --size, proofs are at the newest checkpoint's size.)
+        let p = prove_inclusion(&s, seq, Some(total));
         check_inclusion(&p, &lines, &leaves, seq, total);
         if seq < n2 {
             let p = prove_inclusion(&s, seq, Some(n2));
@@ -1659,4 +1647,188 @@ fn proofs_and_checkpoints_across_segments() {
     let (code, v) = verify_cp_json(&c, &mid_cp, None);
     assert_eq!(code, Some(1), "the saved head checkpoint still fails: {v}");
     assert_eq!(v["checkpoint"]["ok"], true, "the mid one is covered: {v}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The README's sequence, as written: checkpoint, prove, verify-proof.
+
+/// Runs `script` with `sh` in the scratch directory, with the freshly built binary first
+/// on PATH and `$TRADETRAIL_DATA` the scratch data directory (no `--data` anywhere).
+fn sh(s: &Scratch, script: &str) -> Run {
+    let bin = Path::new(env!("CARGO_BIN_EXE_tradetrail"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(script)
+        .current_dir(s.path())
+        .env("PATH", path)
+        .env("TRADETRAIL_DATA", &s.data)
+        .env("NO_COLOR", "1");
+    run_cmd(c, None)
+}
+
+#[test]
+fn the_readmes_checkpoint_prove_verify_proof_sequence_verifies() {
+    let s = journal_with(60);
+    // Exactly the README's lines ("Using it"), in a shell, with VKEY filled in.
+    let r = sh(
+        &s,
+        "tradetrail checkpoint > cp.txt\n\
+         tradetrail prove inclusion --seq 42 --json --record-out line.json > p.json\n\
+         tradetrail verify-proof --checkpoint cp.txt --key \"$(tradetrail key show)\" --record line.json --proof p.json",
+    )
+    .expect(0);
+    assert!(
+        r.stdout.contains(
+            "ok: record 42 is in test.example/proofs as of the signed checkpoint of size 61"
+        ),
+        "{}",
+        r.stdout
+    );
+    // The checkpoint appended its own record, so the journal is one past the checkpoint;
+    // the proof is the checkpoint's size, not the journal's.
+    assert_eq!(s.lines().len(), 62);
+    let note = parse_note(&std::fs::read_to_string(s.path().join("cp.txt")).unwrap());
+    let p = parse(
+        std::fs::read_to_string(s.path().join("p.json"))
+            .unwrap()
+            .trim(),
+    );
+    assert_eq!(note.size, 61);
+    assert_eq!(p["size"], 61, "{p}");
+    assert_eq!(hash_field(&p, "root"), note.root);
+    assert!(
+        r.stderr
+            .contains("proof at tree size 61, the newest saved checkpoint's"),
+        "prove says which size it chose: {}",
+        r.stderr
+    );
+    // And it is a real proof of that record (checked independently).
+    let line = std::fs::read_to_string(s.path().join("line.json")).unwrap();
+    assert_eq!(line.trim_end(), s.lines()[42]);
+    assert!(rfc_verify_inclusion(
+        &leaf(line.trim_end().as_bytes()),
+        42,
+        61,
+        &hash_list(&p, "proof"),
+        &note.root
+    ));
+}
+
+#[test]
+fn prove_with_checkpoint_proves_at_that_notes_size_and_the_default_is_the_newest() {
+    let s = journal_with(20);
+    let r = sh(&s, "tradetrail checkpoint > old.txt").expect(0);
+    assert!(r.stderr.contains("tree size 21"), "{}", r.stderr);
+    append_events(&s, 100, 110);
+    sh(&s, "tradetrail checkpoint > new.txt").expect(0);
+    // new.txt: 21 + the checkpoint record + 10 events = 32.
+    let old = parse(
+        sh(
+            &s,
+            "tradetrail prove inclusion --seq 5 --checkpoint old.txt --json",
+        )
+        .expect(0)
+        .stdout
+        .trim(),
+    );
+    assert_eq!(old["size"], 21, "{old}");
+    let newest = parse(
+        sh(&s, "tradetrail prove inclusion --seq 5 --json")
+            .expect(0)
+            .stdout
+            .trim(),
+    );
+    assert_eq!(newest["size"], 32, "{newest}");
+    // Each verifies against its own checkpoint.
+    sh(
+        &s,
+        "tradetrail prove inclusion --seq 5 --checkpoint old.txt --json --record-out l.json > p.json && \
+         tradetrail verify-proof --checkpoint old.txt --key \"$(tradetrail key show)\" --record l.json --proof p.json",
+    )
+    .expect(0);
+    // `--size` still wins, and cannot be combined with --checkpoint.
+    let sized = parse(
+        sh(&s, "tradetrail prove inclusion --seq 5 --size 7 --json")
+            .expect(0)
+            .stdout
+            .trim(),
+    );
+    assert_eq!(sized["size"], 7, "{sized}");
+    sh(
+        &s,
+        "tradetrail prove inclusion --seq 5 --size 7 --checkpoint old.txt",
+    )
+    .expect(2);
+    // A record written after the newest checkpoint: exit 2, saying what to do.
+    let r = sh(&s, "tradetrail prove inclusion --seq 32").expect(2);
+    assert!(
+        r.stderr
+            .contains("--seq 32: record 32 was written after the newest saved checkpoint")
+            && r.stderr.contains("tradetrail checkpoint > cp.txt"),
+        "{}",
+        r.stderr
+    );
+    // A checkpoint of another journal is refused, naming the flag and the file.
+    let other = journal_with(3);
+    sh(&other, "tradetrail checkpoint > theirs.txt").expect(0);
+    std::fs::copy(other.path().join("theirs.txt"), s.path().join("theirs.txt")).unwrap();
+    let r = sh(
+        &s,
+        "tradetrail prove inclusion --seq 1 --checkpoint theirs.txt",
+    )
+    .expect(2);
+    assert!(
+        r.stderr.contains("--checkpoint theirs.txt: "),
+        "{}",
+        r.stderr
+    );
+    let r = sh(
+        &s,
+        "tradetrail prove inclusion --seq 1 --checkpoint missing.txt",
+    )
+    .expect(2);
+    assert!(
+        r.stderr.contains("--checkpoint missing.txt: "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn verify_proof_of_another_size_exits_2_and_says_which_sizes() {
+    let s = journal_with(60);
+    sh(&s, "tradetrail checkpoint > cp.txt").expect(0);
+    for size in ["40", "62"] {
+        let r = sh(
+            &s,
+            &format!(
+                "tradetrail prove inclusion --seq 12 --size {size} --json --record-out line.json > p.json && \
+                 tradetrail verify-proof --checkpoint cp.txt --key \"$(tradetrail key show)\" --record line.json --proof p.json"
+            ),
+        )
+        .expect(2);
+        assert!(
+            r.stderr.contains(&format!(
+                "the proof is for tree size {size} but the checkpoint is for tree size 61"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("tradetrail prove inclusion --seq 12 --checkpoint cp.txt --json"),
+            "says how to get a matching proof: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stdout.contains("FAILED"),
+            "not a failed check: {}",
+            r.stdout
+        );
+    }
 }

@@ -469,6 +469,23 @@ pub enum OfflineError {
         /// What is wrong.
         reason: String,
     },
+    /// The proof is for another tree size than the checkpoint: the two cannot be
+    /// checked against each other (exit 2, not a sign of tampering). Get a proof at the
+    /// checkpoint's size.
+    #[error(
+        "the proof is for tree size {proof} but the checkpoint is for tree size {checkpoint}: \
+         a proof can only be checked against a checkpoint of its own size, so this says nothing \
+         about whether record {seq} is in the journal; make the proof at the checkpoint's size \
+         (`tradetrail prove inclusion --seq {seq} --size {checkpoint}`)"
+    )]
+    SizeMismatch {
+        /// The record's seq, as the proof names it.
+        seq: u64,
+        /// The proof's tree size.
+        proof: u64,
+        /// The checkpoint's tree size.
+        checkpoint: u64,
+    },
     /// The inputs are well formed but do not prove inclusion (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -507,12 +524,11 @@ pub fn verify_offline(
         });
     }
     if proof.size != cp.size() {
-        return Err(OfflineError::Failed(format!(
-            "the proof is for tree size {} but the checkpoint is for {}; ask for a proof at --size {}",
-            proof.size,
-            cp.size(),
-            cp.size()
-        )));
+        return Err(OfflineError::SizeMismatch {
+            seq: proof.seq,
+            proof: proof.size,
+            checkpoint: cp.size(),
+        });
     }
     if proof.root.0 != *cp.root() {
         return Err(OfflineError::Failed(
@@ -563,5 +579,110 @@ pub fn read_input(what: &'static str, path: &Path) -> Result<Vec<u8>, OfflineErr
     std::fs::read(path).map_err(|e| OfflineError::Malformed {
         what,
         reason: format!("{}: {e}", path.display()),
+    })
+}
+
+/// Where the tree size of an inclusion proof came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofSizeFrom {
+    /// Asked for explicitly (`--size`).
+    Asked,
+    /// The size of a checkpoint note given (`--checkpoint FILE`).
+    Checkpoint(PathBuf),
+    /// The size of the newest checkpoint saved in `DIR/checkpoints`.
+    Newest(PathBuf),
+    /// No checkpoint saved: every record written.
+    Everything,
+}
+
+/// An inclusion proof and the tree size it was made for.
+#[derive(Debug, Clone)]
+pub struct SizedProof {
+    /// The proof.
+    pub proof: InclusionProof,
+    /// Where its size came from.
+    pub from: ProofSizeFrom,
+}
+
+/// The size of a checkpoint note given to a command: the note must be signed by this
+/// journal's key and be for its origin (so a proof made for it verifies against it).
+pub fn note_size(rec: &Recorder, path: &Path) -> Result<u64> {
+    let bad = |reason: String| Error::CheckpointFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let vkey = verifier_key(rec.data_dir())?;
+    let cp = open_note(&text, &vkey).map_err(|e| {
+        bad(format!(
+            "{e} (a checkpoint printed by `tradetrail checkpoint` for this journal is expected)"
+        ))
+    })?;
+    if cp.origin() != rec.config().origin {
+        return Err(bad(format!(
+            "it is for origin {:?}, this journal is {:?}",
+            cp.origin(),
+            rec.config().origin
+        )));
+    }
+    Ok(cp.size())
+}
+
+/// The size of the newest saved checkpoint, with its file.
+fn newest_size(dir: &DataDir) -> Option<(PathBuf, u64)> {
+    let path = checkpoint_files(dir).pop()?;
+    let size = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse().ok())?;
+    Some((path, size))
+}
+
+/// Proves that record `seq` is in the tree of the size an auditor can check it
+/// against: `size` if given, else the size of the checkpoint note at `checkpoint`,
+/// else that of the newest checkpoint saved in `DIR/checkpoints` (`tradetrail
+/// checkpoint` appends a `journal.checkpoint` record after signing, so "every record"
+/// is always one more than the checkpoint just taken), else every record written.
+pub fn prove_inclusion_for(
+    rec: &Recorder,
+    tree: &Tree,
+    seq: u64,
+    size: Option<u64>,
+    checkpoint: Option<&Path>,
+) -> Result<SizedProof> {
+    let (size, from) = match (size, checkpoint) {
+        (Some(n), _) => (Some(n), ProofSizeFrom::Asked),
+        (None, Some(path)) => (
+            Some(note_size(rec, path)?),
+            ProofSizeFrom::Checkpoint(path.to_path_buf()),
+        ),
+        (None, None) => match newest_size(rec.data_dir()) {
+            Some((path, n)) => (Some(n), ProofSizeFrom::Newest(path)),
+            None => (None, ProofSizeFrom::Everything),
+        },
+    };
+    if let Some(n) = size {
+        if seq >= n && seq < tree.size() {
+            let whose = match &from {
+                ProofSizeFrom::Asked => format!("--size {n}"),
+                ProofSizeFrom::Checkpoint(p) => {
+                    format!("the checkpoint {} (tree size {n})", p.display())
+                }
+                ProofSizeFrom::Newest(p) => format!(
+                    "the newest saved checkpoint {} (tree size {n}), the size proofs are made for by default",
+                    p.display()
+                ),
+                ProofSizeFrom::Everything => format!("tree size {n}"),
+            };
+            return Err(Error::OutOfRange {
+                reason: format!(
+                    "--seq {seq}: record {seq} was written after {whose}: take a new checkpoint (`tradetrail checkpoint > cp.txt`) and prove against it (`--checkpoint cp.txt`)"
+                ),
+            });
+        }
+    }
+    Ok(SizedProof {
+        proof: tree.prove_inclusion(seq, size)?,
+        from,
     })
 }

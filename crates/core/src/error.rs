@@ -77,6 +77,15 @@ pub enum Error {
         /// The origin record 0 names.
         recorded: String,
     },
+    /// A checkpoint file given to a command is not one of this journal's: unreadable,
+    /// malformed, not signed by its key, or for another origin. Give the right file.
+    #[error("--checkpoint {path}: {reason}")]
+    CheckpointFile {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A bug or an impossible state; report it.
     #[error("internal error: {0}")]
     Internal(String),

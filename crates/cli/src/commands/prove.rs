@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use tradetrail_core::checkpoints::{prove_inclusion_for, ProofSizeFrom, SizedProof};
 use tradetrail_core::{DataDir, Tree};
 
 #[derive(Debug, clap::Args)]
@@ -19,9 +20,14 @@ enum Kind {
         /// The record's seq
         #[arg(long)]
         seq: u64,
-        /// Tree size the proof is for [default: every record written]
-        #[arg(long)]
+        /// Tree size the proof is for [default: the newest saved checkpoint's, else
+        /// every record written]
+        #[arg(long, conflicts_with = "checkpoint")]
         size: Option<u64>,
+        /// Prove against this signed checkpoint (as printed by `tradetrail checkpoint`):
+        /// the proof is for its tree size
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
         /// Also write the record's line (the leaf, with its newline) to this file
         #[arg(long, value_name = "FILE")]
         record_out: Option<PathBuf>,
@@ -53,10 +59,24 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         Kind::Inclusion {
             seq,
             size,
+            checkpoint,
             record_out,
             json,
         } => {
-            let proof = tree.prove_inclusion(seq, size)?;
+            let SizedProof { proof, from } =
+                prove_inclusion_for(&rec, &tree, seq, size, checkpoint.as_deref())?;
+            match &from {
+                ProofSizeFrom::Newest(path) => eprintln!(
+                    "proof at tree size {}, the newest saved checkpoint's ({}): verify it with that checkpoint",
+                    proof.size,
+                    path.display()
+                ),
+                ProofSizeFrom::Everything => eprintln!(
+                    "proof at tree size {} (every record; no checkpoint saved yet: `tradetrail checkpoint` signs one, then prove again)",
+                    proof.size
+                ),
+                ProofSizeFrom::Asked | ProofSizeFrom::Checkpoint(_) => {}
+            }
             if let Some(path) = record_out {
                 let mut line = rec.journal().read_line(seq)?;
                 line.push(b'\n');

@@ -56,6 +56,16 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("error: {e}");
             Err(Exit(BAD_INPUT).into())
         }
+        Err(e @ OfflineError::SizeMismatch { .. }) => {
+            eprintln!("error: {e}");
+            if let OfflineError::SizeMismatch { seq, .. } = e {
+                eprintln!(
+                    "hint: on the journal's host, `tradetrail prove inclusion --seq {seq} --checkpoint {} --json --record-out line.json > p.json` makes the proof for this checkpoint",
+                    args.checkpoint.display()
+                );
+            }
+            Err(Exit(BAD_INPUT).into())
+        }
         Err(OfflineError::Failed(reason)) => {
             writeln!(std::io::stdout().lock(), "FAILED: {reason}")?;
             Err(Exit(TAMPERED).into())
