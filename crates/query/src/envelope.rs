@@ -21,19 +21,11 @@ pub(crate) struct RefEntry<'a> {
     pub value: Cow<'a, str>,
 }
 
-/// What the index reads from a line.
-#[derive(Debug, Default)]
+/// What the index reads from a line: the journal's view of it, and its `refs` as ids.
+#[derive(Debug)]
 pub(crate) struct Envelope<'a> {
-    pub ty: Cow<'a, str>,
-    pub ts_event: Option<i64>,
-    pub source: Option<Cow<'a, str>>,
-    pub actor: Option<Cow<'a, str>>,
-    pub trader: Option<Cow<'a, str>>,
-    pub strategy: Option<Cow<'a, str>>,
-    pub account: Option<Cow<'a, str>>,
-    pub instrument: Option<Cow<'a, str>>,
-    pub entity_kind: Option<Cow<'a, str>>,
-    pub entity_id: Option<Cow<'a, str>>,
+    /// The record, as the journal reads it.
+    pub view: RecordView<'a>,
     /// `refs` other than `correction_of`, in the line's order.
     pub refs: Vec<RefEntry<'a>>,
     /// `refs.correction_of`: the seq of the record this one corrects.
@@ -96,19 +88,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Refs<'a> {
 pub(crate) fn parse(line: &[u8]) -> Option<Envelope<'_>> {
     let view = RecordView::parse(line).ok()?;
     let mut env = Envelope {
-        ty: view.ty,
-        ts_event: view.ts_event,
-        source: view.source,
-        actor: view.actor,
-        trader: view.trader_id,
-        strategy: view.strategy_id,
-        account: view.account_id,
-        instrument: view.instrument_id,
-        entity_kind: view.entity_kind,
-        entity_id: view.entity_id,
-        ..Envelope::default()
+        view,
+        refs: Vec::new(),
+        correction_of: None,
     };
-    let refs = view
+    let refs = env
+        .view
         .refs
         .and_then(|text| serde_json::from_str::<Refs<'_>>(text).ok());
     if let Some(Refs(refs)) = refs {
@@ -141,16 +126,16 @@ mod tests {
     fn reads_a_canonical_line() {
         let line = br#"{"seq":7,"ts_recorded":9,"prev":"00","type":"order.submitted","ts_event":1795703440005869502,"source":"oms","actor":"trader:T-02","event_id":"x","trader_id":"T-02","strategy_id":"mean_rev_2","account_id":"U1","instrument_id":"TSLA.XNAS","entity":{"kind":"order","id":"O-5"},"refs":{"recommendation_id":"R-2","evaluation_id":"E-3","n":17,"correction_of":4},"data":{"side":"sell","nested":{"a":[1,2,{"b":"c"}]}}}"#;
         let e = parse(line).unwrap();
-        assert_eq!(e.ty, "order.submitted");
-        assert_eq!(e.ts_event, Some(1_795_703_440_005_869_502));
-        assert_eq!(e.source.as_deref(), Some("oms"));
-        assert_eq!(e.actor.as_deref(), Some("trader:T-02"));
-        assert_eq!(e.trader.as_deref(), Some("T-02"));
-        assert_eq!(e.strategy.as_deref(), Some("mean_rev_2"));
-        assert_eq!(e.account.as_deref(), Some("U1"));
-        assert_eq!(e.instrument.as_deref(), Some("TSLA.XNAS"));
-        assert_eq!(e.entity_kind.as_deref(), Some("order"));
-        assert_eq!(e.entity_id.as_deref(), Some("O-5"));
+        assert_eq!(e.view.ty, "order.submitted");
+        assert_eq!(e.view.ts_event, Some(1_795_703_440_005_869_502));
+        assert_eq!(e.view.source.as_deref(), Some("oms"));
+        assert_eq!(e.view.actor.as_deref(), Some("trader:T-02"));
+        assert_eq!(e.view.trader_id.as_deref(), Some("T-02"));
+        assert_eq!(e.view.strategy_id.as_deref(), Some("mean_rev_2"));
+        assert_eq!(e.view.account_id.as_deref(), Some("U1"));
+        assert_eq!(e.view.instrument_id.as_deref(), Some("TSLA.XNAS"));
+        assert_eq!(e.view.entity_kind.as_deref(), Some("order"));
+        assert_eq!(e.view.entity_id.as_deref(), Some("O-5"));
         let refs: Vec<(&str, &str)> = e.refs.iter().map(|r| (&*r.key, &*r.value)).collect();
         assert_eq!(
             refs,
@@ -162,8 +147,8 @@ mod tests {
         );
         assert_eq!(e.correction_of, Some(4));
         // No escapes: nothing was copied.
-        assert!(matches!(e.source, Some(Cow::Borrowed(_))));
-        assert!(matches!(e.entity_id, Some(Cow::Borrowed(_))));
+        assert!(matches!(e.view.source, Some(Cow::Borrowed(_))));
+        assert!(matches!(e.view.entity_id, Some(Cow::Borrowed(_))));
         assert!(matches!(e.refs[0].key, Cow::Borrowed(_)));
         assert!(matches!(e.refs[0].value, Cow::Borrowed(_)));
     }
@@ -174,8 +159,8 @@ mod tests {
             r#"{H},"type":"custom.x","ts_event":1,"source":"a\"b","actor":"system","entity":{{"kind":"k","id":"I\u00e9"}},"refs":{{"x":"R\n1"}}}}"#
         );
         let e = parse(line.as_bytes()).unwrap();
-        assert_eq!(e.source.as_deref(), Some("a\"b"));
-        assert_eq!(e.entity_id.as_deref(), Some("I\u{e9}"));
+        assert_eq!(e.view.source.as_deref(), Some("a\"b"));
+        assert_eq!(e.view.entity_id.as_deref(), Some("I\u{e9}"));
         assert_eq!(e.refs[0].value, "R\n1");
     }
 
@@ -189,7 +174,10 @@ mod tests {
         // Another shape: the type, nothing else.
         let odd = line(r#""type":"a.b","ts_event":"2026-01-01","source":"s""#);
         let e = parse(odd.as_bytes()).unwrap();
-        assert_eq!((e.ty.as_ref(), e.ts_event, e.source), ("a.b", None, None));
+        assert_eq!(
+            (e.view.ty.as_ref(), e.view.ts_event, e.view.source),
+            ("a.b", None, None)
+        );
         let refs = line(r#""type":"a.b","refs":{"x":true,"y":[1],"z":null,"w":"ok"}"#);
         let e = parse(refs.as_bytes()).unwrap();
         assert_eq!(e.refs.len(), 1);

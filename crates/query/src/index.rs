@@ -966,21 +966,21 @@ impl Index {
         match &env {
             Some(e) => {
                 let vals = [
-                    Some(&*e.ty),
-                    e.source.as_deref(),
-                    e.actor.as_deref(),
-                    e.trader.as_deref(),
-                    e.strategy.as_deref(),
-                    e.account.as_deref(),
-                    e.instrument.as_deref(),
-                    e.entity_kind.as_deref(),
+                    Some(&*e.view.ty),
+                    e.view.source.as_deref(),
+                    e.view.actor.as_deref(),
+                    e.view.trader_id.as_deref(),
+                    e.view.strategy_id.as_deref(),
+                    e.view.account_id.as_deref(),
+                    e.view.instrument_id.as_deref(),
+                    e.view.entity_kind.as_deref(),
                 ];
                 for (i, dim) in Dim::ALL.iter().enumerate() {
                     combo[i] = self.dicts.intern(*dim, vals[i]);
                 }
-                ts_event = e.ts_event.unwrap_or(NO_TIME);
+                ts_event = e.view.ts_event.unwrap_or(NO_TIME);
                 let mut keys: Vec<(u64, bool)> = Vec::with_capacity(1 + e.refs.len());
-                if let Some(id) = &e.entity_id {
+                if let Some(id) = &e.view.entity_id {
                     entity_key = id_key(id);
                     keys.push((entity_key, true));
                 }

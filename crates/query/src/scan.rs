@@ -126,7 +126,7 @@ impl Plan {
         let Some(env) = envelope::parse(line) else {
             return false;
         };
-        let ent = env.entity_id.as_deref();
+        let ent = env.view.entity_id.as_deref();
         if let Some((_, id)) = &self.entity {
             if ent != Some(id.as_str()) {
                 return false;

@@ -128,18 +128,20 @@ pub(crate) fn trail(ix: &Index, src: &Source, id: &str) -> Result<Trail> {
             let Some(env) = envelope::parse(line) else {
                 return Ok(true);
             };
-            let names_x = env.entity_id.as_deref() == Some(x.as_str())
+            let names_x = env.view.entity_id.as_deref() == Some(x.as_str())
                 || env.refs.iter().any(|r| r.value == x);
             if !names_x {
                 // Another id with the same key.
                 return Ok(true);
             }
             let chain = env
+                .view
                 .entity_kind
                 .as_deref()
                 .is_some_and(|k| CHAIN_KINDS.contains(&k));
             if chain {
                 for next in env
+                    .view
                     .entity_id
                     .iter()
                     .chain(env.refs.iter().map(|r| &r.value))
