@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""`tradetrail append FILE` against the plain-Python writer (python_writer.py), whole
+process, on the same realistic events, with both durabilities.
+
+    cargo build --release -p tradetrail-cli
+    python3 benches/append/run.py [--bin target/release/tradetrail] [--events 200000]
+                                  [--dir /path/on/the/disk] [--runs 3]
+
+The events are those of `tradetrail demo` (a simulated trading day: orders, fills,
+positions, signals, risk checks, approvals…), taken from its journal with the
+journal's header (`seq`, `ts_recorded`, `prev`) removed: ~390 bytes each. Each run
+appends them to a freshly `init`ed data directory (or a fresh output file for Python),
+stdout (the receipts) to /dev/null; the wall time of the whole process is measured. Prints
+events/s, the median of `--runs`, and tradetrail's ratio to Python.
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def make_events(binary, n, scratch):
+    """n demo events without the journal header, one per line."""
+    demo = os.path.join(scratch, "demo")
+    subprocess.run(
+        [binary, "demo", "--data", demo, "--events", str(n + 100)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    path = os.path.join(scratch, "events.jsonl")
+    written = 0
+    with open(path, "wb") as out:
+        for seg in sorted(glob.glob(os.path.join(demo, "journal", "*.jsonl"))):
+            with open(seg, "rb") as f:
+                for line in f:
+                    # {"seq":N,"ts_recorded":N,"prev":"<64 hex>",<body fields>}
+                    at = line.index(b'"prev":"') + len(b'"prev":"') + 64 + 2
+                    body = b"{" + line[at:]
+                    if body.startswith((b'{"type":"journal.', b'{"type":"system.started')):
+                        continue
+                    out.write(body)
+                    written += 1
+                    if written == n:
+                        break
+            if written == n:
+                break
+    shutil.rmtree(demo)
+    if written < n:
+        sys.exit(f"the demo gave {written} events, not {n}")
+    return path
+
+
+def timed(cmd, **kw):
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    took = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {r.stderr.decode()}")
+    return took
+
+
+def run_tradetrail(binary, events, scratch, durability):
+    data = os.path.join(scratch, "tt")
+    shutil.rmtree(data, ignore_errors=True)
+    subprocess.run(
+        [binary, "init", "--data", data, "--origin", "bench/append"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    cmd = [binary, "append", "--data", data, events]
+    if durability == "os":
+        cmd[2:2] = ["--durability", "os"]
+    took = timed(cmd)
+    shutil.rmtree(data)
+    return took
+
+
+def run_python(events, scratch, durability):
+    out = os.path.join(scratch, "py.jsonl")
+    if os.path.exists(out):
+        os.remove(out)
+    took = timed(
+        [
+            sys.executable,
+            os.path.join(HERE, "python_writer.py"),
+            events,
+            out,
+            "--durability",
+            durability,
+        ]
+    )
+    os.remove(out)
+    return took
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="target/release/tradetrail")
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--dir", default=".")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    binary = os.path.abspath(args.bin)
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="append-bench-") as scratch:
+        events = make_events(binary, args.events, scratch)
+        size = os.path.getsize(events)
+        print(f"{args.events} events, {size / args.events:.0f} B each, {binary}")
+        for durability in ["os", "default"]:
+            tt = statistics.median(
+                run_tradetrail(binary, events, scratch, durability) for _ in range(args.runs)
+            )
+            py = statistics.median(
+                run_python(events, scratch, durability) for _ in range(args.runs)
+            )
+            n = args.events
+            print(
+                f"durability {durability:7}  tradetrail {n / tt:>11,.0f} /s ({tt:.3f} s)   "
+                f"python {n / py:>9,.0f} /s ({py:.3f} s)   ratio {py / tt:.1f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()
