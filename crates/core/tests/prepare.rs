@@ -19,7 +19,7 @@ fn init(tmp: &tempfile::TempDir) -> Recorder {
 /// A valid event whose data carries `i`; every other one is an `order.filled` (fsync'd
 /// by default), the rest `custom.*` (not).
 fn event(i: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!(
             r#"{{"type":"order.filled","ts_event":{},"source":"oms","actor":"system","trader_id":"T-1","instrument_id":"AAPL.XNAS","entity":{{"kind":"order","id":"O-{i}"}},"data":{{"fill_qty":"1","fill_price":"2.5","trade_id":"X-{i}"}}}}"#,
             1_795_000_000_000_000_000u64 + i as u64
