@@ -115,6 +115,12 @@ def main():
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--dir", default=".")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--durability",
+        action="append",
+        choices=["os", "default"],
+        help="measure only this durability (repeatable; default both)",
+    )
     args = ap.parse_args()
     binaries = [os.path.abspath(b) for b in (args.bin or ["target/release/tradetrail"])]
     n = args.events
@@ -122,7 +128,7 @@ def main():
         events = make_events(binaries[0], n, scratch)
         size = os.path.getsize(events)
         print(f"{n} events, {size / n:.0f} B each; median of {args.runs} run(s)")
-        for durability in ["os", "default"]:
+        for durability in args.durability or ["os", "default"]:
             py = statistics.median(
                 run_python(events, scratch, durability) for _ in range(args.runs)
             )

@@ -43,17 +43,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     // unless all are good.
     let lines = split_lines(&input);
     let stderr = std::io::stderr();
-    let mut err = std::io::BufWriter::new(stderr.lock());
+    let mut err = stderr.lock();
     let entries = match rec.prepare_lines(&lines, args.durability) {
         Ok(entries) => entries,
         Err(bad) => {
+            let mut report = std::io::BufWriter::new(&mut err);
             for b in &bad {
                 for fe in b.errors.iter() {
-                    writeln!(err, "{name}:{}: {}: {}", b.line, fe.field, fe.reason)?;
+                    writeln!(report, "{name}:{}: {}: {}", b.line, fe.field, fe.reason)?;
                 }
             }
-            writeln!(err, "error: {} bad line(s); nothing was written", bad.len())?;
-            err.flush()?;
+            writeln!(report, "error: {} bad line(s); nothing was written", bad.len())?;
+            report.flush()?;
             return Err(Exit(BAD_INPUT).into());
         }
     };
