@@ -38,6 +38,8 @@ pub use config::{
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
-pub use prepare::{split_lines, write_receipt_json, BadLine, Line, MIN_LINES_PER_THREAD};
+pub use prepare::{
+    split_lines, write_receipt_json, BadLine, Line, Prepared, MIN_LINES_PER_THREAD, READ_BLOCK,
+};
 pub use recorder::{event_id_key, InitOptions, Recorder};
 pub use tree::{purged_runs, push_purged, PurgedRun, Tree, TreeLoad};

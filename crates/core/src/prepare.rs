@@ -2,6 +2,8 @@
 //! one place where `tradetrail append` and the server's `POST /v1/events` turn an
 //! input of JSON Lines into entries, and where receipts are written back as JSON.
 
+use std::io::Read;
+
 use tradetrail_journal::{Durability, Entry, Receipt};
 use tradetrail_model::ValidationErrors;
 
@@ -28,21 +30,42 @@ pub const MIN_LINES_PER_THREAD: usize = 512;
 /// input. Blank (whitespace-only) lines are counted but not returned.
 pub fn split_lines(input: &[u8]) -> Vec<Line<'_>> {
     let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
+    split_lines_from(input, 1).0
+}
+
+/// [`split_lines`] of a part of an input whose first line is number `first` (no
+/// byte-order mark is looked for); also returns the number the line after the last
+/// `\n` gets.
+fn split_lines_from(input: &[u8], first: usize) -> (Vec<Line<'_>>, usize) {
     let mut lines = Vec::with_capacity(input.len() / 256 + 1);
     let mut start = 0;
-    let mut number = 0;
+    let mut number = first;
     while start < input.len() {
-        number += 1;
         let end = memchr::memchr(b'\n', &input[start..]).map_or(input.len(), |i| start + i);
         let line = &input[start..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.iter().all(u8::is_ascii_whitespace) {
             lines.push((number, line));
         }
+        if end < input.len() {
+            number += 1;
+        }
         start = end + 1;
     }
-    lines
+    (lines, number)
 }
+
+/// Entries prepared from an input, with the input line number of each.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The entries, in input order.
+    pub entries: Vec<Entry>,
+    /// `lines[i]` is the 1-based input line of `entries[i]`.
+    pub lines: Vec<usize>,
+}
+
+/// How much of its input [`Recorder::prepare_reader`] reads at a time.
+pub const READ_BLOCK: usize = 8 << 20;
 
 impl Recorder {
     /// Validates and serializes every line into an entry ([`Recorder::prepare_line`]),
@@ -107,6 +130,82 @@ impl Recorder {
         } else {
             Err(bad)
         }
+    }
+
+    /// [`Recorder::prepare_lines`] over JSON Lines read from `input` (as
+    /// [`split_lines`] splits them) in blocks of [`READ_BLOCK`] bytes, so that the
+    /// input is never held whole: only its entries are. All or nothing as
+    /// `prepare_lines`; an error reading `input` is the outer error.
+    pub fn prepare_reader(
+        &self,
+        input: impl Read,
+        durability: Option<Durability>,
+    ) -> std::io::Result<Result<Prepared, Vec<BadLine>>> {
+        self.prepare_reader_in_blocks(input, durability, READ_BLOCK)
+    }
+
+    /// [`Recorder::prepare_reader`] reading `block` bytes at a time (a line longer
+    /// than that is read whole all the same).
+    pub fn prepare_reader_in_blocks(
+        &self,
+        mut input: impl Read,
+        durability: Option<Durability>,
+        block: usize,
+    ) -> std::io::Result<Result<Prepared, Vec<BadLine>>> {
+        let block = block.max(1);
+        let mut out = Prepared::default();
+        let mut bad = Vec::new();
+        let mut buf: Vec<u8> = Vec::with_capacity(block);
+        let mut next_line = 1;
+        // Bytes at the start of `buf` that are not input: a byte-order mark.
+        let mut skip = 0;
+        let mut bom_checked = false;
+        loop {
+            // Fill up to one more block; `buf` may hold the start of a line already.
+            let want = (buf.len() + block) as u64;
+            let read = input
+                .by_ref()
+                .take(want - buf.len() as u64)
+                .read_to_end(&mut buf)?;
+            let eof = read == 0 || (buf.len() as u64) < want;
+            if !bom_checked && (buf.len() >= 3 || eof) {
+                if buf.starts_with(b"\xef\xbb\xbf") {
+                    skip = 3;
+                }
+                bom_checked = true;
+            }
+            // Whole lines only, unless the input has ended.
+            let cut = if eof {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf[skip..]) {
+                    Some(i) => skip + i + 1,
+                    None => continue, // one line longer than a block: read on
+                }
+            };
+            bom_checked = true;
+            let (lines, after) = split_lines_from(&buf[skip..cut], next_line);
+            next_line = after;
+            match self.prepare_lines(&lines, durability) {
+                Ok(entries) if bad.is_empty() => {
+                    out.entries.extend(entries);
+                    out.lines.extend(lines.iter().map(|&(n, _)| n));
+                }
+                Ok(_) => {}
+                Err(b) => {
+                    if bad.is_empty() {
+                        out = Prepared::default();
+                    }
+                    bad.extend(b);
+                }
+            }
+            if eof {
+                break;
+            }
+            buf.drain(..cut);
+            skip = 0;
+        }
+        Ok(if bad.is_empty() { Ok(out) } else { Err(bad) })
     }
 
     /// One thread's share, in order. After the first bad line the entries are dropped

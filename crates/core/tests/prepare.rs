@@ -115,3 +115,67 @@ fn every_bad_line_is_reported_in_input_order_from_every_chunk() {
         .unwrap_err();
     assert_eq!(got.iter().map(|b| b.line).collect::<Vec<_>>(), [4]);
 }
+
+#[test]
+fn reading_in_blocks_gives_what_the_whole_input_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = init(&tmp);
+    // A byte-order mark, blank lines, CRLF, a line longer than the smaller blocks and
+    // no `\n` after the last line.
+    let mut text = String::from("\u{feff}");
+    for k in 1..=2500 {
+        text.push_str(&event(k));
+        text.push_str(match k % 7 {
+            0 => "\r\n",
+            3 => "\n\n \n",
+            _ => "\n",
+        });
+    }
+    text.push_str(&event(2501));
+    let whole = rec
+        .prepare_lines(&split_lines(text.as_bytes()), None)
+        .unwrap();
+    let numbers: Vec<usize> = split_lines(text.as_bytes()).iter().map(|l| l.0).collect();
+    assert_eq!(whole.len(), 2501);
+    for block in [1, 2, 3, 7, 200, 4096, 1 << 20] {
+        let got = rec
+            .prepare_reader_in_blocks(text.as_bytes(), None, block)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.lines, numbers, "block {block}");
+        assert_eq!(got.entries.len(), whole.len(), "block {block}");
+        for (a, b) in got.entries.iter().zip(&whole) {
+            assert_eq!(a.body(), b.body(), "block {block}");
+        }
+    }
+}
+
+#[test]
+fn reading_in_blocks_names_every_bad_line_by_its_input_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = init(&tmp);
+    let mut lines: Vec<String> = (1..=3000).map(event).collect();
+    for k in [1, 1500, 2999] {
+        lines[k - 1] = format!(r#"{{"type":"custom.n","ts_event":{k},"source":"s"}}"#);
+    }
+    // The byte-order mark does not hide line 1's problem, nor shift the numbers.
+    let text = format!("\u{feff}{}\n", lines.join("\n"));
+    for block in [5, 1000, 1 << 20] {
+        let bad = rec
+            .prepare_reader_in_blocks(text.as_bytes(), None, block)
+            .unwrap()
+            .unwrap_err();
+        let at: Vec<usize> = bad.iter().map(|b| b.line).collect();
+        assert_eq!(at, [1, 1500, 2999], "block {block}");
+        assert!(bad.iter().all(|b| b.errors.get("actor").is_some()));
+    }
+    // An input that cannot be read is an error of its own.
+    struct Broken;
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk on fire"))
+        }
+    }
+    let e = rec.prepare_reader(Broken, None).unwrap_err();
+    assert!(e.to_string().contains("disk on fire"));
+}

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradetrail_core::{split_lines, write_receipt_json, DataDir};
+use tradetrail_core::{write_receipt_json, DataDir, Prepared};
 use tradetrail_journal::{Durability, Receipt};
 
 use crate::exit::{BadInput, Exit, BAD_INPUT};
@@ -37,15 +37,25 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         .as_deref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "stdin".into());
-    let input = read_input(args.file.as_deref(), &name)?;
+    let input: Box<dyn Read> = match args.file.as_deref() {
+        Some(p) if p != Path::new("-") => Box::new(std::fs::File::open(p).map_err(|e| {
+            anyhow::Error::new(BadInput(format!("cannot open {}: {e}", p.display())))
+        })?),
+        _ => Box::new(std::io::stdin().lock()),
+    };
 
-    // Pass 1: validate and serialize every line (on every core). Nothing is written
-    // unless all are good.
-    let lines = split_lines(&input);
+    // Pass 1: validate and serialize every line (on every core, the input read in
+    // large blocks). Nothing is written unless all are good.
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
-    let entries = match rec.prepare_lines(&lines, args.durability) {
-        Ok(entries) => entries,
+    let prepared = rec
+        .prepare_reader(input, args.durability)
+        .with_context(|| format!("reading {name}"))?;
+    let Prepared {
+        entries,
+        lines: linenos,
+    } = match prepared {
+        Ok(p) => p,
         Err(bad) => {
             let mut report = std::io::BufWriter::new(&mut err);
             for b in &bad {
@@ -53,15 +63,15 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     writeln!(report, "{name}:{}: {}: {}", b.line, fe.field, fe.reason)?;
                 }
             }
-            writeln!(report, "error: {} bad line(s); nothing was written", bad.len())?;
+            writeln!(
+                report,
+                "error: {} bad line(s); nothing was written",
+                bad.len()
+            )?;
             report.flush()?;
             return Err(Exit(BAD_INPUT).into());
         }
     };
-    // The input line number of each entry, to name it in a conflict.
-    let linenos: Vec<usize> = lines.iter().map(|&(n, _)| n).collect();
-    drop(lines);
-    drop(input);
     // An event_id already used with another body (in the journal or earlier in the
     // input) refuses the whole input, although it is submitted in groups below.
     rec.journal()
@@ -131,25 +141,6 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
     )?;
     Ok(())
-}
-
-/// The whole input: the file, or stdin for `-` or no file.
-fn read_input(file: Option<&Path>, name: &str) -> Result<Vec<u8>> {
-    let mut input = Vec::new();
-    let read = match file {
-        Some(p) if p != Path::new("-") => {
-            let mut f = std::fs::File::open(p).map_err(|e| {
-                anyhow::Error::new(BadInput(format!("cannot open {}: {e}", p.display())))
-            })?;
-            if let Ok(m) = f.metadata() {
-                input.reserve(usize::try_from(m.len()).unwrap_or(0));
-            }
-            f.read_to_end(&mut input)
-        }
-        _ => std::io::stdin().lock().read_to_end(&mut input),
-    };
-    read.with_context(|| format!("reading {name}"))?;
-    Ok(input)
 }
 
 /// A refused repeat of an `event_id` as bad input (exit 2), naming the input line, the
