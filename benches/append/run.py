@@ -13,12 +13,14 @@ appends them to a freshly `init`ed data directory (or a fresh output file for Py
 stdout (the receipts) to /dev/null; the wall time of the whole process is measured (for
 tradetrail that includes opening the data directory and the signed checkpoint its
 default policy takes every 100,000 records). Prints events/s, the median of `--runs`,
-and tradetrail's ratio to Python.
+and tradetrail's ratio to Python, and beside them the CPU seconds (user + system) of
+the process, which a busy shared machine disturbs less than the wall time.
 """
 
 import argparse
 import glob
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,13 +63,29 @@ def make_events(binary, n, scratch):
     return path
 
 
+def cpu_of_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd, **kw):
+    """Wall seconds of the whole process; its CPU seconds (user + system) are added
+    to CPU[cmd's program]."""
+    c0 = cpu_of_children()
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
     took = time.perf_counter() - t0
+    CPU.setdefault(cmd[0] if "python" not in cmd[0] else "python", []).append(
+        cpu_of_children() - c0
+    )
     if r.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed: {r.stderr.decode()}")
     return took
+
+
+# CPU seconds of each run, by program (a shared machine's load changes wall times
+# more than CPU times).
+CPU = {}
 
 
 def run_tradetrail(binary, events, scratch, durability):
@@ -129,17 +147,24 @@ def main():
         size = os.path.getsize(events)
         print(f"{n} events, {size / n:.0f} B each; median of {args.runs} run(s)")
         for durability in args.durability or ["os", "default"]:
+            CPU.clear()
             py = statistics.median(
                 run_python(events, scratch, durability) for _ in range(args.runs)
             )
-            print(f"durability {durability:7}  python writer  {n / py:>11,.0f} /s ({py:.3f} s)")
+            py_cpu = statistics.median(CPU["python"])
+            print(
+                f"durability {durability:7}  python writer  {n / py:>11,.0f} /s ({py:.3f} s)"
+                f"                  cpu {py_cpu:.3f} s"
+            )
             for binary in binaries:
                 tt = statistics.median(
                     run_tradetrail(binary, events, scratch, durability) for _ in range(args.runs)
                 )
+                tt_cpu = statistics.median(CPU[binary])
                 print(
                     f"durability {durability:7}  tradetrail     {n / tt:>11,.0f} /s ({tt:.3f} s)"
-                    f"  {py / tt:6.1f}x python  ({binary})"
+                    f"  {py / tt:6.1f}x python  cpu {tt_cpu:.3f} s ({py_cpu / tt_cpu:.1f}x)"
+                    f"  {binary}"
                 )
 
 
