@@ -3,6 +3,7 @@
 //! input of JSON Lines into entries, and where receipts are written back as JSON.
 
 use std::io::Read;
+use std::sync::OnceLock;
 
 use tradetrail_journal::{Durability, Entry, Receipt};
 use tradetrail_model::ValidationErrors;
@@ -79,8 +80,12 @@ impl Recorder {
         lines: &[Line<'_>],
         durability: Option<Durability>,
     ) -> Result<Vec<Entry>, Vec<BadLine>> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        self.prepare_lines_with(lines, durability, cores)
+        if lines.len() < 2 * MIN_LINES_PER_THREAD {
+            // One thread in any case: do not ask for the cores (a few system calls
+            // that read the cgroup limits, on every request of a server).
+            return self.prepare_chunk(lines, durability);
+        }
+        self.prepare_lines_with(lines, durability, cores())
     }
 
     /// [`Recorder::prepare_lines`] on at most `threads` threads (the calling thread is
@@ -235,6 +240,12 @@ impl Recorder {
             Err(bad)
         }
     }
+}
+
+/// The cores this process may use, asked once.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Appends a receipt as JSON: `{"seq":N,"hash":"<64 hex>"}`, with `,"duplicate":true`
