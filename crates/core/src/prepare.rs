@@ -107,17 +107,23 @@ impl Recorder {
         let results: Vec<Result<Vec<Entry>, Vec<BadLine>>> = std::thread::scope(|s| {
             let spawned: Vec<_> = rest
                 .iter()
-                .map(|&chunk| s.spawn(move || self.prepare_chunk(chunk, durability)))
+                .map(|&chunk| {
+                    let thread = std::thread::Builder::new()
+                        .spawn_scoped(s, move || self.prepare_chunk(chunk, durability));
+                    (chunk, thread.ok())
+                })
                 .collect();
             // The calling thread takes the first chunk while the others run.
             let mut results = vec![self.prepare_chunk(first, durability)];
-            for handle in spawned {
-                // A panic in validation (a bug) goes on on the caller's thread.
-                results.push(
-                    handle
+            for (chunk, thread) in spawned {
+                results.push(match thread {
+                    // A panic in validation (a bug) goes on on the caller's thread.
+                    Some(t) => t
                         .join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
+                    // No thread to be had (the process at its limit): this one does it.
+                    None => self.prepare_chunk(chunk, durability),
+                });
             }
             results
         });
