@@ -606,3 +606,103 @@ fn a_conflict_late_in_a_long_input_rejects_all_of_it() {
     assert!(r.stdout.is_empty());
     assert_eq!(s.journal_snapshot(), before);
 }
+
+/// More lines than one validating thread takes: the input is split over threads.
+const LARGE: usize = 5000;
+
+#[test]
+fn bad_lines_of_a_large_file_are_named_in_input_order_and_nothing_is_written() {
+    let s = Scratch::new();
+    s.init("test/large-bad");
+    let before = s.journal_snapshot();
+    let mut lines: Vec<String> = (0..LARGE as u64).map(|i| custom_event("ok", i)).collect();
+    // Line 10 lacks its actor, line 4321 is not JSON, line 4322 has a bad type.
+    lines[9] = r#"{"type":"custom.ok","ts_event":1,"source":"s"}"#.to_owned();
+    lines[4320] = r#"{"type":"custom.ok","#.to_owned();
+    lines[4321] = r#"{"type":"Bad","ts_event":1,"source":"s","actor":"system"}"#.to_owned();
+    let file = s.file("large-bad.jsonl", &jsonl(&lines));
+    let r = s.on_data("append", &[&file]).expect(2);
+    assert!(r.stdout.is_empty(), "no receipts: {}", r.stdout);
+    let named: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("large-bad.jsonl:"))
+        .collect();
+    assert_eq!(named.len(), 3, "{}", r.stderr);
+    for (got, want) in named.iter().zip([
+        "large-bad.jsonl:10: actor: ",
+        "large-bad.jsonl:4321: event: ",
+        "large-bad.jsonl:4322: type: ",
+    ]) {
+        assert!(
+            got.contains(want),
+            "in input order, `FILE:LINE: field: reason`: {got}"
+        );
+    }
+    assert!(
+        r.stderr.contains("3 bad line(s); nothing was written"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.journal_snapshot(), before, "nothing written");
+}
+
+#[test]
+fn a_large_file_gets_receipts_in_input_order_with_consecutive_seqs() {
+    let s = Scratch::new();
+    s.init("test/large");
+    // A byte-order mark before line 1, and blank lines (one with a CR) here and there.
+    let mut text = String::from("\u{feff}");
+    for i in 0..LARGE as u64 {
+        text.push_str(&custom_event("ok", i));
+        text.push('\n');
+        if i % 1000 == 999 {
+            text.push_str(if i % 2000 == 999 { "\n" } else { " \r\n" });
+        }
+    }
+    let file = s.file("large.jsonl", &text);
+    let r = s.on_data("append", &[&file]).expect(0);
+    let rs = receipts(&r.stdout);
+    assert_eq!(rs.len(), LARGE);
+    for line in r.stdout.lines() {
+        assert!(
+            line.starts_with(r#"{"seq":"#) && line.ends_with(r#""}"#) && !line.contains(' '),
+            "{line}"
+        );
+    }
+    check_receipts(&s, &rs, 1);
+    // Record n holds the input's n-th event: the order of the input is kept.
+    let records = s.records();
+    assert_eq!(records.len(), LARGE + 1);
+    for (i, rec) in records.iter().skip(1).enumerate() {
+        assert_eq!(rec["data"]["i"], i as u64, "record {}", i + 1);
+    }
+    assert!(
+        r.stderr.contains(&format!("appended {LARGE} event(s)")),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_reused_event_id_late_in_a_large_file_names_both_input_lines() {
+    let s = Scratch::new();
+    s.init("test/large-conflict");
+    let before = s.journal_snapshot();
+    let mut lines: Vec<String> = (0..LARGE as u64).map(|i| custom_event("ok", i)).collect();
+    lines[99] = event_with_id(11, 1);
+    lines[4099] = event_with_id(11, 2);
+    // A blank line before both moves them to 101 and 4101.
+    lines.insert(0, String::new());
+    let file = s.file("large-conflict.jsonl", &jsonl(&lines));
+    let r = s.on_data("append", &[&file]).expect(2);
+    assert!(
+        r.stderr.contains("large-conflict.jsonl:4101:"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("also on line 101"), "{}", r.stderr);
+    assert!(r.stderr.contains(&uuid(11)), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert_eq!(s.journal_snapshot(), before);
+}

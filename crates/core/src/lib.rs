@@ -28,6 +28,7 @@ mod config;
 mod datadir;
 pub mod demo;
 mod error;
+mod prepare;
 mod recorder;
 mod tree;
 
@@ -37,5 +38,8 @@ pub use config::{
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
+pub use prepare::{
+    split_lines, write_receipt_json, BadLine, Line, Prepared, MIN_LINES_PER_THREAD, READ_BLOCK,
+};
 pub use recorder::{event_id_key, InitOptions, Recorder};
 pub use tree::{purged_runs, push_purged, PurgedRun, Tree, TreeLoad};

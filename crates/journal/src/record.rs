@@ -93,7 +93,7 @@ pub(crate) fn check_body(body: &[u8]) -> Result<(), String> {
 }
 
 /// The type of a body that starts with `{"type":"`.
-fn record_type_of_body(body: &[u8]) -> Option<&str> {
+pub(crate) fn record_type_of_body(body: &[u8]) -> Option<&str> {
     let rest = body.strip_prefix(TYPE_KEY)?;
     let end = memchr::memchr(b'"', rest)?;
     let ty = &rest[..end];

@@ -89,6 +89,11 @@ impl Entry {
     pub fn durability(&self) -> Durability {
         self.durability
     }
+
+    /// The body's `"type"` (checked when the entry was made).
+    pub fn record_type(&self) -> &str {
+        record::record_type_of_body(&self.body).unwrap_or_default()
+    }
 }
 
 /// Proof that a record was accepted: its position and the hash of its line.

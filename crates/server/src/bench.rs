@@ -17,8 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tradetrail_core::bench::percentiles;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
@@ -200,6 +199,18 @@ fn library_run(
     Ok((events, secs, lat))
 }
 
+/// The answer to `POST /v1/events`, as far as the bench reads it.
+#[derive(Deserialize)]
+struct Answer {
+    receipts: Vec<AnswerReceipt>,
+}
+
+#[derive(Deserialize)]
+struct AnswerReceipt {
+    seq: u64,
+    hash: String,
+}
+
 /// Receipts (seq, hash hex) the server returned.
 type Receipts = Vec<(u64, String)>;
 
@@ -254,23 +265,16 @@ async fn http_run(
                         String::from_utf8_lossy(&bytes)
                     )));
                 }
-                let v: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| fail(format!("the answer is not JSON: {e}")))?;
-                let list = v["receipts"]
-                    .as_array()
-                    .ok_or_else(|| fail("the answer has no receipts"))?;
-                if list.len() != batch {
-                    return Err(fail(format!("{} receipts for {batch} events", list.len())));
+                // What a client reads of the answer: each receipt's seq and hash.
+                let answer: Answer = serde_json::from_slice(&bytes)
+                    .map_err(|e| fail(format!("the answer is not a list of receipts: {e}")))?;
+                if answer.receipts.len() != batch {
+                    return Err(fail(format!(
+                        "{} receipts for {batch} events",
+                        answer.receipts.len()
+                    )));
                 }
-                for r in list {
-                    let seq = r["seq"]
-                        .as_u64()
-                        .ok_or_else(|| fail("receipt without seq"))?;
-                    let hash = r["hash"]
-                        .as_str()
-                        .ok_or_else(|| fail("receipt without hash"))?;
-                    receipts.push((seq, hash.to_string()));
-                }
+                receipts.extend(answer.receipts.into_iter().map(|r| (r.seq, r.hash)));
                 lat.push(took);
             }
             Ok::<_, HttpBenchError>((lat, receipts))

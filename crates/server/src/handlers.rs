@@ -15,7 +15,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tradetrail_core::checkpoints::{latest_checkpoint, take_checkpoint, verifier_key};
-use tradetrail_core::Tree;
+use tradetrail_core::{split_lines, write_receipt_json, Line, Tree};
 use tradetrail_journal::Receipt;
 use tradetrail_model::Event;
 
@@ -83,28 +83,45 @@ pub(crate) fn allow(caller: &Caller, roles: &[Role], what: &str) -> Result<(), A
     )))
 }
 
+/// One receipt as a JSON value (the form [`write_receipt_json`] writes).
 fn receipt_json(r: &Receipt) -> Value {
-    if r.duplicate {
-        json!({"seq": r.seq, "hash": r.hash.to_hex(), "duplicate": true})
-    } else {
-        json!({"seq": r.seq, "hash": r.hash.to_hex()})
-    }
+    let mut out = Vec::with_capacity(100);
+    write_receipt_json(&mut out, r);
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
 }
 
 /// Splits a body into numbered events: one JSON value, or JSON Lines.
 ///
 /// `application/x-ndjson` (or `jsonl`) is always read as lines. Otherwise a body that
 /// is one JSON value — even pretty-printed over several lines — is one event, and
-/// anything else is read as lines. Blank lines are skipped but counted.
-fn split_events(body: &[u8], lines_only: bool) -> Vec<(usize, &[u8])> {
+/// anything else is read as lines ([`split_lines`]: blank lines are skipped but
+/// counted).
+fn split_events(body: &[u8], lines_only: bool) -> Vec<Line<'_>> {
     if !lines_only && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
         return vec![(1, body)];
     }
-    body.split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-        .collect()
+    split_lines(body)
+}
+
+/// The answer to an acknowledged batch: `{"receipts":[{"seq":…,"hash":"…"},…]}`.
+fn receipts_response(receipts: &[Receipt]) -> Response {
+    let mut out = Vec::with_capacity(16 + receipts.len() * 100);
+    out.extend_from_slice(b"{\"receipts\":[");
+    for (i, r) in receipts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_receipt_json(&mut out, r);
+    }
+    out.extend_from_slice(b"]}");
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        out,
+    )
+        .into_response()
 }
 
 /// `POST /v1/events` (writer): one event or a JSON Lines batch, validated whole and
@@ -137,26 +154,25 @@ pub async fn post_events(
             return Err(ApiError::BadRequest("no events in the request body".into()));
         }
         let total = events.len();
-        let mut bad = Vec::new();
-        let mut entries = Vec::with_capacity(total);
-        let mut types = Vec::with_capacity(total);
-        // Line number and event_id of each entry, to name them in a conflict.
-        let mut origins = Vec::with_capacity(total);
-        for (line, bytes) in events {
-            match Event::from_json(bytes) {
-                Ok(ev) => {
-                    entries.push(rec.prepare(&ev, None));
-                    origins.push((line, ev.event_id));
-                    types.push(ev.event_type);
-                }
-                Err(v) => bad.push(LineErrors {
-                    line,
-                    errors: problems(&v),
-                }),
+        let entries = rec.prepare_lines(&events, None).map_err(|bad| {
+            let lines = bad
+                .iter()
+                .map(|b| LineErrors {
+                    line: b.line,
+                    errors: problems(&b.errors),
+                })
+                .collect();
+            ApiError::InvalidEvents { total, lines }
+        })?;
+        // Runs of entries of one type (type, length), in order: for the metrics and the
+        // reconciliation trigger, without a string per event.
+        let mut runs: Vec<(String, usize)> = Vec::new();
+        for e in &entries {
+            let t = e.record_type();
+            match runs.last_mut() {
+                Some((last, n)) if last == t => *n += 1,
+                _ => runs.push((t.to_owned(), 1)),
             }
-        }
-        if !bad.is_empty() {
-            return Err(ApiError::InvalidEvents { total, lines: bad });
         }
         let start = Instant::now();
         let receipts = rec.record_batch(entries).map_err(|e| {
@@ -165,37 +181,38 @@ pub async fn post_events(
                     state.disk_full.store(true, Ordering::Relaxed);
                 }
             }
-            name_lines(ApiError::from_core(e), &origins)
+            name_lines(ApiError::from_core(e), &events)
         })?;
-        let dups = receipts.iter().filter(|r| r.duplicate).count();
-        if state.schedule.on_fill.is_some()
-            && types
+        let secs = start.elapsed().as_secs_f64();
+        let mut fresh = Vec::with_capacity(runs.len());
+        let mut at = 0;
+        for (t, n) in &runs {
+            let new = receipts
+                .get(at..at + n)
+                .unwrap_or_default()
                 .iter()
-                .zip(&receipts)
-                .any(|(t, r)| !r.duplicate && t == "order.filled")
-        {
+                .filter(|r| !r.duplicate)
+                .count();
+            at += n;
+            if new > 0 {
+                fresh.push((t.as_str(), new as u64));
+            }
+        }
+        if state.schedule.on_fill.is_some() && fresh.iter().any(|(t, _)| *t == "order.filled") {
             state.fills.notify_one();
         }
-        state.metrics.appended(
-            types
-                .iter()
-                .zip(&receipts)
-                .filter(|(_, r)| !r.duplicate)
-                .map(|(t, _)| t.as_str()),
-            dups as u64,
-            total,
-            start.elapsed().as_secs_f64(),
-        );
+        let new: u64 = fresh.iter().map(|(_, n)| n).sum();
+        state
+            .metrics
+            .appended(fresh.into_iter(), total as u64 - new, total, secs);
         Ok(receipts)
     })
     .await?;
-    let list: Vec<Value> = receipts.iter().map(receipt_json).collect();
-    Ok(Json(json!({ "receipts": list })).into_response())
+    Ok(receipts_response(&receipts))
 }
-
 /// Turns the entry positions of an `event_id` conflict into the request's line numbers
-/// and names the `event_id`.
-fn name_lines(e: ApiError, origins: &[(usize, Option<uuid::Uuid>)]) -> ApiError {
+/// and names the `event_id` (read again from the line: this is the rare path).
+fn name_lines(e: ApiError, events: &[Line<'_>]) -> ApiError {
     match e {
         ApiError::EventIdConflict {
             line,
@@ -203,10 +220,13 @@ fn name_lines(e: ApiError, origins: &[(usize, Option<uuid::Uuid>)]) -> ApiError 
             first_line,
             ..
         } => {
-            let at = |l: usize| origins.get(l.wrapping_sub(1));
+            let at = |l: usize| events.get(l.wrapping_sub(1));
             ApiError::EventIdConflict {
                 line: at(line).map_or(line, |o| o.0),
-                event_id: at(line).and_then(|o| o.1).map(|id| id.to_string()),
+                event_id: at(line)
+                    .and_then(|o| Event::from_json(o.1).ok())
+                    .and_then(|ev| ev.event_id)
+                    .map(|id| id.to_string()),
                 seq,
                 first_line: first_line.map(|f| at(f).map_or(f, |o| o.0)),
             }

@@ -101,22 +101,23 @@ pub struct Gauges {
 }
 
 impl Metrics {
-    /// Counts an acknowledged batch: its events by type, duplicates, its size and the
-    /// time from submission to acknowledgement.
+    /// Counts an acknowledged batch: its new events as (type, count) pairs (a type may
+    /// come more than once), duplicates, its size and the time from submission to
+    /// acknowledgement.
     pub fn appended<'a>(
         &self,
-        types: impl Iterator<Item = &'a str>,
+        types: impl Iterator<Item = (&'a str, u64)>,
         duplicates: u64,
         size: usize,
         seconds: f64,
     ) {
         {
             let mut m = self.appended.lock().expect("metrics lock");
-            for t in types {
+            for (t, n) in types {
                 match m.get_mut(t) {
-                    Some(n) => *n += 1,
+                    Some(c) => *c += n,
                     None => {
-                        m.insert(t.to_string(), 1);
+                        m.insert(t.to_string(), n);
                     }
                 }
             }
@@ -251,7 +252,7 @@ mod tests {
     fn renders_counters_and_histograms() {
         let m = Metrics::default();
         m.appended(
-            ["order.submitted", "order.submitted", "fill"].into_iter(),
+            [("order.submitted", 1), ("fill", 1), ("order.submitted", 1)].into_iter(),
             1,
             3,
             0.0003,

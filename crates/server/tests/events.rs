@@ -297,3 +297,58 @@ async fn a_reused_event_id_with_another_body_is_409_naming_the_first_record() {
     assert_eq!(s.records(), records);
     s.shutdown().await;
 }
+
+/// A batch larger than one validating thread takes (validated over several threads):
+/// bad lines named in order from every part, nothing written; valid, receipts in order
+/// with consecutive seqs, each the hash of its record, and the metrics count by type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_is_validated_whole_and_answered_in_order() {
+    let s = start().await;
+    let n = 3 * tradetrail_core::MIN_LINES_PER_THREAD + 1;
+    let before = s.records();
+    let mut lines: Vec<String> = (0..n).map(|_| order("T-1", &new_id())).collect();
+    lines[1] = lines[1].replace("\"source\":\"oms\",", "");
+    lines[n - 2] = "{not json".into();
+    let body = format!("\u{feff}{}\n", lines.join("\n"));
+    let e = error_of(s.post_events(&s.writer, body).await, 400).await;
+    let got: Vec<(u64, &str)> = e["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["line"].as_u64().unwrap(),
+                l["errors"][0]["field"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(2, "source"), (n as u64 - 1, "event")], "{e}");
+    assert_eq!(s.records(), before, "nothing may be written");
+
+    let r = s.post_events(&s.writer, batch("T-1", n)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let v: Value = r.json().await.unwrap();
+    let receipts = v["receipts"].as_array().unwrap();
+    let seqs: Vec<u64> = receipts
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    let want: Vec<u64> = (before..before + n as u64).collect();
+    assert_eq!(seqs, want);
+    for (i, r) in receipts.iter().enumerate().step_by(97) {
+        let line = s.rec.journal().read_line(before + i as u64).unwrap();
+        assert_eq!(
+            r["hash"],
+            tradetrail_journal::RecordHash::of_line(&line).to_hex()
+        );
+    }
+    let metrics = s.get(None, "/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "tradetrail_events_appended_total{{type=\"order.submitted\"}} {n}\n"
+        )),
+        "{metrics}"
+    );
+    s.shutdown().await;
+}

@@ -1,11 +1,11 @@
 //! `tradetrail append [FILE|-]`
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradetrail_core::DataDir;
-use tradetrail_journal::Durability;
+use tradetrail_core::{write_receipt_json, DataDir, Prepared};
+use tradetrail_journal::{Durability, Receipt};
 
 use crate::exit::{BadInput, Exit, BAD_INPUT};
 
@@ -32,52 +32,46 @@ const GROUP: usize = 1024;
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
     let rec = super::open_recorder(&dir)?;
-    let input: Box<dyn Read> = match args.file.as_deref() {
-        None => Box::new(std::io::stdin().lock()),
-        Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
-        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| {
-            anyhow::Error::new(BadInput(format!("cannot open {}: {e}", p.display())))
-        })?),
-    };
     let name = args
         .file
         .as_deref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "stdin".into());
+    let input: Box<dyn Read> = match args.file.as_deref() {
+        Some(p) if p != Path::new("-") => Box::new(std::fs::File::open(p).map_err(|e| {
+            anyhow::Error::new(BadInput(format!("cannot open {}: {e}", p.display())))
+        })?),
+        _ => Box::new(std::io::stdin().lock()),
+    };
 
-    // Pass 1: validate and serialize every line. Nothing is written unless all are good.
-    let mut entries = Vec::new();
-    // The input line number of each entry, to name it in a conflict.
-    let mut linenos = Vec::new();
-    let mut bad = 0usize;
+    // Pass 1: validate and serialize every line (on every core, the input read in
+    // large blocks). Nothing is written unless all are good.
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
-    for (i, line) in BufReader::new(input).split(b'\n').enumerate() {
-        let mut line = line.with_context(|| format!("reading {name}"))?;
-        let lineno = i + 1;
-        if lineno == 1 && line.starts_with(b"\xef\xbb\xbf") {
-            line.drain(..3); // a UTF-8 byte-order mark is not part of the first event
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match rec.prepare_line(&line, args.durability) {
-            Ok(e) => {
-                entries.push(e);
-                linenos.push(lineno);
-            }
-            Err(errors) => {
-                bad += 1;
-                for fe in errors.iter() {
-                    writeln!(err, "{name}:{lineno}: {}: {}", fe.field, fe.reason)?;
+    let prepared = rec
+        .prepare_reader(input, args.durability)
+        .with_context(|| format!("reading {name}"))?;
+    let Prepared {
+        entries,
+        lines: linenos,
+    } = match prepared {
+        Ok(p) => p,
+        Err(bad) => {
+            let mut report = std::io::BufWriter::new(&mut err);
+            for b in &bad {
+                for fe in b.errors.iter() {
+                    writeln!(report, "{name}:{}: {}: {}", b.line, fe.field, fe.reason)?;
                 }
             }
+            writeln!(
+                report,
+                "error: {} bad line(s); nothing was written",
+                bad.len()
+            )?;
+            report.flush()?;
+            return Err(Exit(BAD_INPUT).into());
         }
-    }
-    if bad > 0 {
-        writeln!(err, "error: {bad} bad line(s); nothing was written")?;
-        return Err(Exit(BAD_INPUT).into());
-    }
+    };
     // An event_id already used with another body (in the journal or earlier in the
     // input) refuses the whole input, although it is submitted in groups below.
     rec.journal()
@@ -92,11 +86,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         return Ok(());
     }
 
-    // Pass 2: append, printing each receipt once it is acknowledged. If stdout is
-    // closed the appending goes on (the input was accepted whole); only printing stops.
+    // Pass 2: append, printing each group's receipts once it is acknowledged. If stdout
+    // is closed the appending goes on (the input was accepted whole); only printing
+    // stops.
     let stdout = std::io::stdout();
     let mut out = Receipts {
-        out: std::io::BufWriter::new(stdout.lock()),
+        out: stdout.lock(),
+        buf: Vec::with_capacity(GROUP * 100),
         closed: false,
     };
     let mut written = 0usize;
@@ -119,17 +115,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             let r = rec.wait(t)?;
             if r.duplicate {
                 dups += 1;
-                out.line(format_args!(
-                    "{{\"seq\":{},\"hash\":\"{}\",\"duplicate\":true}}",
-                    r.seq, r.hash
-                ))?;
             } else {
                 written += 1;
-                out.line(format_args!(
-                    "{{\"seq\":{},\"hash\":\"{}\"}}",
-                    r.seq, r.hash
-                ))?;
             }
+            out.push(&r);
         }
         out.flush()?;
     }
@@ -198,30 +187,31 @@ fn conflict(
     anyhow::Error::new(BadInput(msg))
 }
 
-/// Receipt printing that survives a closed stdout.
+/// Receipt printing that survives a closed stdout: a group's receipts are gathered in
+/// one buffer and written at once.
 struct Receipts<W: Write> {
     out: W,
+    buf: Vec<u8>,
     closed: bool,
 }
 
 impl<W: Write> Receipts<W> {
-    fn line(&mut self, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
-        if self.closed {
-            return Ok(());
+    fn push(&mut self, r: &Receipt) {
+        if !self.closed {
+            write_receipt_json(&mut self.buf, r);
+            self.buf.push(b'\n');
         }
-        let r = writeln!(self.out, "{args}");
-        self.absorb_closed(r)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         if self.closed {
             return Ok(());
         }
-        let r = self.out.flush();
-        self.absorb_closed(r)
-    }
-
-    fn absorb_closed(&mut self, r: std::io::Result<()>) -> std::io::Result<()> {
+        let r = self
+            .out
+            .write_all(&self.buf)
+            .and_then(|()| self.out.flush());
+        self.buf.clear();
         match r {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 self.closed = true;
