@@ -9,33 +9,30 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The database could not be reached or refused the login.
-    #[error("connecting to PostgreSQL at {url}: {source}")]
+    #[error("connecting to PostgreSQL at {url}: {reason}")]
     Connect {
         /// The URL, password removed.
         url: String,
-        /// The client's error.
-        #[source]
-        source: postgres::Error,
+        /// The client's error, in full (see [`describe`]).
+        reason: String,
     },
     /// A statement failed.
-    #[error("PostgreSQL at {url}: {what}: {source}")]
+    #[error("PostgreSQL at {url}: {what}: {reason}")]
     Db {
         /// The URL, password removed.
         url: String,
         /// What was being done.
         what: String,
-        /// The client's error.
-        #[source]
-        source: postgres::Error,
+        /// The client's error, in full (see [`describe`]).
+        reason: String,
     },
     /// The URL could not be parsed.
-    #[error("invalid PostgreSQL URL {url}: {source}")]
+    #[error("invalid PostgreSQL URL {url}: {reason}")]
     Url {
         /// The URL, password removed.
         url: String,
         /// The parser's error.
-        #[source]
-        source: postgres::Error,
+        reason: String,
     },
     /// `pg init` has not been run against this database.
     #[error("PostgreSQL at {url}: there is no tradetrail.events table (run `tradetrail pg init --url ...` first, as an administrator)")]
@@ -125,4 +122,36 @@ impl Error {
                 | Error::RoleName { .. }
         )
     }
+}
+
+/// A client error with everything it carries: the server's severity, message,
+/// SQLSTATE, detail and hint, or the chain of causes (the client's own text for a
+/// server error is only `db error`).
+pub fn describe(e: &postgres::Error) -> String {
+    if let Some(d) = e.as_db_error() {
+        let mut s = format!(
+            "{}: {} (SQLSTATE {})",
+            d.severity(),
+            d.message(),
+            d.code().code()
+        );
+        if let Some(detail) = d.detail() {
+            s.push_str(&format!("; detail: {detail}"));
+        }
+        if let Some(hint) = d.hint() {
+            s.push_str(&format!("; hint: {hint}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cause = c.source();
+    }
+    s
 }

@@ -29,7 +29,7 @@ mod verify;
 
 use postgres::{Client, NoTls};
 
-pub use error::{Error, Result};
+pub use error::{describe, Error, Result};
 pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
 pub use sync::{sync, SyncOptions, SyncReport};
 pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};
@@ -79,20 +79,25 @@ fn redact_query(url: &str) -> String {
 /// Connects to `url` (a `postgres://` URL or `key=value` pairs), without TLS.
 pub fn connect(url: &str) -> Result<Client> {
     let shown = redact(url);
-    let config: postgres::Config = url.parse().map_err(|source| Error::Url {
+    let config: postgres::Config = url.parse().map_err(|e| Error::Url {
         url: shown.clone(),
-        source,
+        reason: describe(&e),
     })?;
-    config
-        .connect(NoTls)
-        .map_err(|source| Error::Connect { url: shown, source })
+    config.connect(NoTls).map_err(|e| Error::Connect {
+        url: shown,
+        reason: describe(&e),
+    })
 }
 
 /// A statement's failure, naming the URL and what was being done.
 pub(crate) fn db(url: &str, what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
     let url = url.to_string();
     let what = what.into();
-    move |source| Error::Db { url, what, source }
+    move |e| Error::Db {
+        url,
+        what,
+        reason: describe(&e),
+    }
 }
 
 /// Whether the mirror's table is there; [`Error::NotInitialized`] when it is not.

@@ -196,7 +196,10 @@ pub fn init(url: &str, roles: &Roles) -> Result<InitReport> {
     let mut created_roles = Vec::new();
     for (what, name) in checked {
         let exists = tx
-            .query_opt("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&name])
+            .query_opt(
+                "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[&name],
+            )
             .map_err(db(&shown, format!("looking up the {what} role {name}")))?
             .is_some();
         if !exists {
@@ -240,7 +243,10 @@ pub fn init(url: &str, roles: &Roles) -> Result<InitReport> {
          );",
         owner = quote(&roles.owner)
     ))
-    .map_err(db(&shown, format!("acting as the owner role {}", roles.owner)))?;
+    .map_err(db(
+        &shown,
+        format!("acting as the owner role {}", roles.owner),
+    ))?;
     let version: i32 = tx
         .query_one(
             "SELECT coalesce(max(version), 0) FROM tradetrail.migrations",

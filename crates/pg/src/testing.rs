@@ -49,11 +49,16 @@ impl TempCluster {
         let root = tempfile::Builder::new()
             .prefix("ttpg")
             .tempdir_in(&base)
-            .map_err(|e| Error::Cluster(format!("a temporary directory in {}: {e}", base.display())))?;
+            .map_err(|e| {
+                Error::Cluster(format!("a temporary directory in {}: {e}", base.display()))
+            })?;
         let user = if is_root()? {
             let uid = os_user_uid()?;
             std::os::unix::fs::chown(root.path(), Some(uid), None).map_err(|e| {
-                Error::Cluster(format!("handing {} to {OS_USER}: {e}", root.path().display()))
+                Error::Cluster(format!(
+                    "handing {} to {OS_USER}: {e}",
+                    root.path().display()
+                ))
             })?;
             Some(OS_USER.to_string())
         } else {
@@ -191,13 +196,24 @@ fn os_user_uid() -> Result<u32> {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().ok())
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
     };
     if let Some(uid) = lookup() {
         return Ok(uid);
     }
     let _ = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OS_USER])
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            OS_USER,
+        ])
         .output();
     lookup().ok_or_else(|| {
         Error::Cluster(format!(

@@ -155,6 +155,7 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
     };
     let mut pending: Option<(i64, String, String)> = None;
     let mut failed: Option<Error> = None;
+    let mut exhausted = false;
     let jdir = dir.journal();
     let cold = tradetrail_store::cold_tier(dir)?;
     for_each_line_with(&FsStorage, &jdir, cold.as_deref(), 0, None, |seq, line| {
@@ -162,10 +163,14 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
         let want = i64::try_from(seq).unwrap_or(i64::MAX);
         // Rows before this record are no record at all.
         loop {
-            if pending.is_none() {
+            if pending.is_none() && !exhausted {
                 match rows.next() {
                     Ok(Some(row)) => pending = Some((row.get(0), row.get(1), row.get(2))),
-                    Ok(None) => break,
+                    Ok(None) => {
+                        // Polling a finished stream again fails: remember its end.
+                        exhausted = true;
+                        break;
+                    }
                     Err(e) => {
                         failed = Some(db(&shown, "reading tradetrail.events")(e));
                         return Ok(false);
@@ -230,10 +235,10 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
     if let Some((s, _, _)) = pending.take() {
         extra(&mut r, s);
     }
-    loop {
+    while !exhausted {
         match rows.next() {
             Ok(Some(row)) => extra(&mut r, row.get(0)),
-            Ok(None) => break,
+            Ok(None) => exhausted = true,
             Err(e) => return Err(db(&shown, "reading tradetrail.events")(e)),
         }
     }
