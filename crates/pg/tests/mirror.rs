@@ -39,7 +39,7 @@ impl Journal {
                 "meta",
                 "algo:m1",
             )
-            .with_trader(if i % 2 == 0 { "T1" } else { "T2" })
+            .with_trader(if i.is_multiple_of(2) { "T1" } else { "T2" })
             .with_entity("param", &format!("k{i}"))
             .with_data("name", format!("k{i}"))
             .with_data("old_value", "2")
