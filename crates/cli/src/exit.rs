@@ -98,7 +98,7 @@ fn library_errors(
 
 /// Exit 1 for damage or tampering found on the way (a writing door refusing a damaged
 /// journal, or one that contradicts a signed checkpoint), 2 for bad usage or input,
-/// 3 for everything else.
+/// 3 for everything else (the PostgreSQL mirror unreachable or busy among them).
 fn code_of(err: &anyhow::Error) -> u8 {
     let damage = library_errors(err).any(|(core, journal)| {
         matches!(
@@ -116,6 +116,11 @@ fn code_of(err: &anyhow::Error) -> u8 {
             )
         )
     });
+    let damage = damage
+        || err.chain().any(|c| {
+            c.downcast_ref::<tradetrail_pg::Error>()
+                .is_some_and(|e| e.is_damage())
+        });
     if damage {
         return TAMPERED;
     }
@@ -125,6 +130,8 @@ fn code_of(err: &anyhow::Error) -> u8 {
                 c.downcast_ref::<tradetrail_store::Error>(),
                 Some(tradetrail_store::Error::Repair(_))
             )
+            || c.downcast_ref::<tradetrail_pg::Error>()
+                .is_some_and(|e| e.is_bad_input())
     }) || library_errors(err).any(|(core, journal)| {
         matches!(
             core,

@@ -81,6 +81,8 @@ enum Command {
     Retention(commands::retention::Args),
     /// Legal holds: `hold add --entity O-123 --reason ...`, `hold list`, `hold release`
     Hold(commands::hold::Args),
+    /// PostgreSQL as a verifiable mirror: `pg init`, `pg sync`, `pg status`, `pg verify` (docs/postgres.md)
+    Pg(commands::pg::Args),
     /// SQL over one `events` table spanning archive and live journal (needs `--features sql`)
     Sql(commands::sql::Args),
 }
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
         Command::Retention(a) => commands::retention::run(data, a),
         Command::Hold(a) => commands::hold::run(data, a),
         Command::Sql(a) => commands::sql::run(data, a),
+        Command::Pg(a) => commands::pg::run(data, a),
     };
     exit::finish(result)
 }

@@ -14,6 +14,7 @@ pub mod export;
 pub mod hold;
 pub mod incident;
 pub mod init;
+pub mod pg;
 pub mod positions;
 pub mod prove;
 pub mod query;

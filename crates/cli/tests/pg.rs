@@ -1,0 +1,120 @@
+//! End to end: `tradetrail pg init | sync | status | verify` against a real, throwaway
+//! PostgreSQL (skipped, loudly, only when the binaries are not installed). Runs the
+//! real binary.
+
+mod common;
+
+use common::*;
+use tradetrail_pg::testing::TempCluster;
+
+fn events(from: u64, n: u64) -> Vec<u8> {
+    let mut s = String::new();
+    for i in from..from + n {
+        s.push_str(&custom_event("pg", i));
+        s.push('\n');
+    }
+    s.into_bytes()
+}
+
+#[test]
+fn init_sync_status_verify_and_their_exit_codes() {
+    let Some(pg) = TempCluster::start().unwrap() else {
+        return;
+    };
+    let url = pg.url_form();
+    let s = Scratch::new();
+    s.init("test.example/pg");
+    let d = s.data_arg();
+    s.tt_stdin(&["append", "--data", &d], &events(0, 12))
+        .expect(0);
+
+    // Not set up yet: bad input, with the way out.
+    let r = s.on_data("pg", &["sync", "--url", &url]).expect(2);
+    assert!(r.stderr.contains("tradetrail pg init"), "{}", r.stderr);
+
+    let r = s.tt(&["pg", "init", "--url", &url]).expect(0);
+    assert!(
+        r.stdout.contains("applied schema version 1"),
+        "{}",
+        r.stdout
+    );
+    let r = s.tt(&["pg", "init", "--url", &url]).expect(0);
+    assert!(r.stdout.contains("up to date"), "{}", r.stdout);
+
+    let r = s.on_data("pg", &["sync", "--url", &url]).expect(0);
+    assert!(
+        r.stdout
+            .contains("copied 13 rows (seq 0..=12); last mirrored seq 12"),
+        "{}",
+        r.stdout
+    );
+    s.tt_stdin(&["append", "--data", &d], &events(12, 3))
+        .expect(0);
+    let r = s
+        .on_data("pg", &["status", "--url", &url, "--json"])
+        .expect(0);
+    let st = parse(&r.stdout);
+    assert_eq!(st["rows"], 13);
+    assert_eq!(st["last_mirrored_seq"], 12);
+    assert_eq!(st["journal_head_seq"], 15);
+    assert_eq!(st["lag"], 3);
+    // Lag is no difference.
+    let r = s.on_data("pg", &["verify", "--url", &url]).expect(0);
+    assert!(
+        r.stdout.contains("3 journal records after seq 12"),
+        "{}",
+        r.stdout
+    );
+    let r = s.on_data("pg", &["sync", "--url", &url]).expect(0);
+    assert!(
+        r.stdout.contains("copied 3 rows (seq 13..=15)"),
+        "{}",
+        r.stdout
+    );
+    let r = s.on_data("pg", &["verify", "--url", &url]).expect(0);
+    assert!(r.stdout.starts_with("OK: "), "{}", r.stdout);
+
+    // An administrator edits behind the guards: exit 1, each row named.
+    let mut c = tradetrail_pg::connect(&pg.url()).unwrap();
+    c.batch_execute(
+        "ALTER TABLE tradetrail.events DISABLE TRIGGER events_append_only;
+         UPDATE tradetrail.events SET line = replace(line, '\"i\":4', '\"i\":40') WHERE seq = 5;
+         DELETE FROM tradetrail.events WHERE seq = 9;
+         ALTER TABLE tradetrail.events ENABLE ALWAYS TRIGGER events_append_only;",
+    )
+    .unwrap();
+    let r = s.on_data("pg", &["verify", "--url", &url]).expect(1);
+    assert!(
+        r.stdout.contains("CHANGED seq 5: line differs"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("MISSING seq 9:"), "{}", r.stdout);
+    assert!(r.stdout.contains("DIFFERS: "), "{}", r.stdout);
+    let r = s
+        .on_data("pg", &["verify", "--url", &url, "--json"])
+        .expect(1);
+    let v = parse(&r.stdout);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["changed"][0]["seq"], 5);
+    assert_eq!(v["missing"][0]["first"], 9);
+
+    // Unreachable: exit 3, the URL named without its password.
+    let r = s
+        .on_data(
+            "pg",
+            &[
+                "status",
+                "--url",
+                "postgres://sync:hunter2@127.0.0.1:1/audit",
+            ],
+        )
+        .expect(3);
+    assert!(
+        r.stderr
+            .contains("connecting to PostgreSQL at postgres://sync:***@127.0.0.1:1/audit"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+}

@@ -1,0 +1,140 @@
+//! PostgreSQL as a verifiable mirror of a tradetrail journal.
+//!
+//! The journal stays the source of truth; PostgreSQL holds a copy that teams query
+//! with the tools they already have, and that can be checked against the journal at
+//! any time. See `docs/postgres.md`.
+//!
+//! - [`init`] applies the schema (`tradetrail.events`, one row per record) and its
+//!   guards idempotently: a NOLOGIN owner role, a writer that may only insert and
+//!   read, append-only triggers that `session_replication_role = replica` does not
+//!   switch off, and row-level security (compliance reads all; a trader role reads the
+//!   rows of the traders `tradetrail.trader_roles` maps it to);
+//! - [`sync`] copies the records the mirror does not have yet, in seq order, one
+//!   transaction per batch, and exits;
+//! - [`status`] compares the mirror's last seq with the journal's head;
+//! - [`verify`] streams both sides in seq order and names every row that differs,
+//!   is missing or should not be there.
+//!
+//! The guards stop the roles the mirror hands out; they do not stop a superuser (see
+//! the docs), which is why [`verify`] exists.
+//!
+//! Connections use the synchronous `postgres` client without TLS (this slice): use a
+//! unix socket or a trusted network.
+
+mod error;
+mod schema;
+mod sync;
+pub mod testing;
+mod verify;
+
+use postgres::{Client, NoTls};
+
+pub use error::{describe, Error, Result};
+pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
+pub use sync::{sync, SyncOptions, SyncReport};
+pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};
+
+/// `url` with any password replaced by `***`, for messages: the URL form
+/// (`postgres://user:secret@host/db`) and the key-value form (`password=secret`).
+pub fn redact(url: &str) -> String {
+    for scheme in ["postgres://", "postgresql://"] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(auth_end);
+            if let Some(at) = authority.rfind('@') {
+                let (userinfo, host) = authority.split_at(at);
+                if let Some(colon) = userinfo.find(':') {
+                    return format!("{scheme}{}:***{host}{tail}", &userinfo[..colon]);
+                }
+            }
+            return redact_query(url);
+        }
+    }
+    // The key-value form: `host=... password=secret user=...`.
+    let mut out = Vec::new();
+    for word in url.split_whitespace() {
+        match word.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => out.push(format!("{k}=***")),
+            _ => out.push(word.to_string()),
+        }
+    }
+    out.join(" ")
+}
+
+/// A `password=` query parameter of the URL form, replaced.
+fn redact_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+/// Connects to `url` (a `postgres://` URL or `key=value` pairs), without TLS.
+pub fn connect(url: &str) -> Result<Client> {
+    let shown = redact(url);
+    let config: postgres::Config = url.parse().map_err(|e| Error::Url {
+        url: shown.clone(),
+        reason: describe(&e),
+    })?;
+    config.connect(NoTls).map_err(|e| Error::Connect {
+        url: shown,
+        reason: describe(&e),
+    })
+}
+
+/// A statement's failure, naming the URL and what was being done.
+pub(crate) fn db(url: &str, what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
+    let url = url.to_string();
+    let what = what.into();
+    move |e| Error::Db {
+        url,
+        what,
+        reason: describe(&e),
+    }
+}
+
+/// Whether the mirror's table is there; [`Error::NotInitialized`] when it is not.
+pub(crate) fn require_schema(client: &mut Client, url: &str) -> Result<()> {
+    let row = client
+        .query_one("SELECT to_regclass('tradetrail.events') IS NOT NULL", &[])
+        .map_err(db(url, "looking for tradetrail.events"))?;
+    if row.get::<_, bool>(0) {
+        Ok(())
+    } else {
+        Err(Error::NotInitialized {
+            url: url.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        assert_eq!(
+            redact("postgres://sync:s3cret@db.example:5432/audit"),
+            "postgres://sync:***@db.example:5432/audit"
+        );
+        assert_eq!(
+            redact("postgresql://sync@db/audit?password=x&sslmode=disable"),
+            "postgresql://sync@db/audit?password=***&sslmode=disable"
+        );
+        assert_eq!(
+            redact("host=/tmp user=sync password=x dbname=a"),
+            "host=/tmp user=sync password=*** dbname=a"
+        );
+        assert_eq!(
+            redact("postgres://u@%2Ftmp%2Fs/db"),
+            "postgres://u@%2Ftmp%2Fs/db"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! `pg sync`: copy the records the mirror does not have yet, then exit.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use postgres::Client;
+use tradetrail_core::DataDir;
+use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash, RecordView};
+
+use crate::{connect, db, redact, require_schema, Error, Result};
+
+/// Serialises `pg sync`s against one database (a session-level advisory lock).
+const SYNC_LOCK: i64 = 0x7472_6164_6574_7202;
+
+/// How `sync` copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Records per transaction (at least 1).
+    pub batch: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> SyncOptions {
+        SyncOptions { batch: 2000 }
+    }
+}
+
+/// What `sync` did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// The URL, password removed.
+    pub url: String,
+    /// Rows copied now.
+    pub copied: u64,
+    /// The first seq copied now, if any.
+    pub first_seq: Option<u64>,
+    /// The mirror's last seq after the run (`None`: still empty).
+    pub last_seq: Option<u64>,
+}
+
+/// The columns of one batch, in seq order.
+#[derive(Default)]
+struct Batch {
+    seq: Vec<i64>,
+    ts_event: Vec<Option<SystemTime>>,
+    ts_event_ns: Vec<Option<i64>>,
+    ts_recorded: Vec<SystemTime>,
+    ts_recorded_ns: Vec<i64>,
+    ty: Vec<String>,
+    source: Vec<Option<String>>,
+    actor: Vec<Option<String>>,
+    event_id: Vec<Option<String>>,
+    trader_id: Vec<Option<String>>,
+    account_id: Vec<Option<String>>,
+    strategy_id: Vec<Option<String>>,
+    instrument_id: Vec<Option<String>>,
+    entity_kind: Vec<Option<String>>,
+    entity_id: Vec<Option<String>>,
+    refs: Vec<Option<String>>,
+    data: Vec<Option<String>>,
+    line: Vec<String>,
+    hash: Vec<String>,
+    prev: Vec<String>,
+}
+
+/// One statement per batch: the columns go as typed arrays (binary parameters) and
+/// come back as rows through `unnest`. Not `COPY FROM`: PostgreSQL refuses it on a
+/// table with row-level security for a role the policies apply to, as they do to the
+/// writer.
+const INSERT: &str = r#"
+INSERT INTO tradetrail.events (seq, ts_event, ts_event_ns, ts_recorded, ts_recorded_ns, "type",
+    source, actor, event_id, trader_id, account_id, strategy_id, instrument_id,
+    entity_kind, entity_id, refs, data, line, hash, prev)
+SELECT seq, ts_event, ts_event_ns, ts_recorded, ts_recorded_ns, ty,
+    source, actor, event_id, trader_id, account_id, strategy_id, instrument_id,
+    entity_kind, entity_id, refs::jsonb, data::jsonb, line, hash, prev
+FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::timestamptz[], $5::bigint[],
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+    $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+    $19::text[], $20::text[])
+    AS t(seq, ts_event, ts_event_ns, ts_recorded, ts_recorded_ns, ty,
+    source, actor, event_id, trader_id, account_id, strategy_id, instrument_id,
+    entity_kind, entity_id, refs, data, line, hash, prev)
+"#;
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.seq.len()
+    }
+
+    fn push(&mut self, v: &RecordView<'_>, hash: &RecordHash) -> Result<(), String> {
+        let seq = i64::try_from(v.seq).map_err(|_| "seq is out of PostgreSQL's bigint range")?;
+        let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_ref().map(|s| s.to_string());
+        self.seq.push(seq);
+        self.ts_event.push(v.ts_event.map(time_of));
+        self.ts_event_ns.push(v.ts_event);
+        self.ts_recorded.push(time_of(v.ts_recorded));
+        self.ts_recorded_ns.push(v.ts_recorded);
+        self.ty.push(v.ty.to_string());
+        self.source.push(own(&v.source));
+        self.actor.push(own(&v.actor));
+        self.event_id.push(own(&v.event_id));
+        self.trader_id.push(own(&v.trader_id));
+        self.account_id.push(own(&v.account_id));
+        self.strategy_id.push(own(&v.strategy_id));
+        self.instrument_id.push(own(&v.instrument_id));
+        self.entity_kind.push(own(&v.entity_kind));
+        self.entity_id.push(own(&v.entity_id));
+        self.refs.push(v.refs.map(str::to_string));
+        self.data.push(v.data.map(str::to_string));
+        self.line.push(v.line.to_string());
+        self.hash.push(hash.to_hex());
+        self.prev.push(v.prev.to_string());
+        Ok(())
+    }
+
+    /// Inserts the batch in one transaction and empties it.
+    fn flush(&mut self, client: &mut Client, url: &str) -> Result<()> {
+        let (Some(first), Some(last)) = (self.seq.first(), self.seq.last()) else {
+            return Ok(());
+        };
+        let what = format!("copying records {first}..={last}");
+        let mut tx = client.transaction().map_err(db(url, what.clone()))?;
+        tx.execute(
+            INSERT,
+            &[
+                &self.seq,
+                &self.ts_event,
+                &self.ts_event_ns,
+                &self.ts_recorded,
+                &self.ts_recorded_ns,
+                &self.ty,
+                &self.source,
+                &self.actor,
+                &self.event_id,
+                &self.trader_id,
+                &self.account_id,
+                &self.strategy_id,
+                &self.instrument_id,
+                &self.entity_kind,
+                &self.entity_id,
+                &self.refs,
+                &self.data,
+                &self.line,
+                &self.hash,
+                &self.prev,
+            ],
+        )
+        .map_err(db(url, what.clone()))?;
+        tx.commit().map_err(db(url, what))?;
+        *self = Batch::default();
+        Ok(())
+    }
+}
+
+/// An instant in ns since the epoch as a `SystemTime` (PostgreSQL keeps µs; the
+/// `_ns` columns keep the exact value).
+fn time_of(ns: i64) -> SystemTime {
+    let d = Duration::from_nanos(ns.unsigned_abs());
+    if ns >= 0 {
+        UNIX_EPOCH + d
+    } else {
+        UNIX_EPOCH - d
+    }
+}
+
+/// Copies every journal record after the mirror's last one into `tradetrail.events`,
+/// in seq order, one transaction per batch (row n is only ever committed after row
+/// n-1), then returns. The journal is read without its lock (beside a running
+/// `serve`), records that left `journal/` from the archive. Before continuing, the
+/// mirror's last row must be the journal's record at that seq, byte for byte
+/// ([`Error::Diverged`] otherwise), and every record copied must name the one before
+/// it in `prev` ([`Error::Record`] otherwise).
+pub fn sync(dir: &DataDir, url: &str, opts: &SyncOptions) -> Result<SyncReport> {
+    let shown = redact(url);
+    let mut client = connect(url)?;
+    require_schema(&mut client, &shown)?;
+    crate::schema::check_encoding(&mut client, &shown)?;
+    let locked: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&SYNC_LOCK])
+        .map_err(db(&shown, "taking the sync lock"))?
+        .get(0);
+    if !locked {
+        return Err(Error::Busy { url: shown });
+    }
+    let last: Option<(i64, String, String)> = client
+        .query_opt(
+            "SELECT seq, line, hash FROM tradetrail.events ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .map_err(db(&shown, "reading the mirror's last row"))?
+        .map(|row| (row.get(0), row.get(1), row.get(2)));
+    let jdir = dir.journal();
+    let cold = tradetrail_store::cold_tier(dir)?;
+    // Read from the mirror's last record, to check it and carry the chain on from it.
+    let start = match &last {
+        Some((seq, _, _)) => u64::try_from(*seq).map_err(|_| Error::Diverged {
+            url: shown.clone(),
+            seq: 0,
+            reason: format!("the mirror holds a row with seq {seq}"),
+        })?,
+        None => 0,
+    };
+    let mut batch = Batch::default();
+    let batch_size = opts.batch.max(1);
+    let mut prev: Option<RecordHash> = None;
+    let mut copied = 0u64;
+    let mut first_seq = None;
+    let mut last_seq = last.as_ref().map(|_| start);
+    let mut failed: Option<Error> = None;
+    let record_err = |seq: u64, reason: String| Error::Record {
+        path: jdir.clone(),
+        seq,
+        reason,
+    };
+    let end = for_each_line_with(
+        &FsStorage,
+        &jdir,
+        cold.as_deref(),
+        start,
+        None,
+        |seq, line| {
+            let hash = RecordHash::of_line(line);
+            if let Some((_, mline, mhash)) = last.as_ref().filter(|_| seq == start) {
+                if mline.as_bytes() != line || *mhash != hash.to_hex() {
+                    failed = Some(Error::Diverged {
+                        url: shown.clone(),
+                        seq,
+                        reason: "the mirror's last row is not the journal's record".into(),
+                    });
+                    return Ok(false);
+                }
+                prev = Some(hash);
+                return Ok(true);
+            }
+            let step = (|| {
+                let v = RecordView::parse(line).map_err(|r| record_err(seq, r))?;
+                if let Some(p) = &prev {
+                    if v.prev != p.to_hex() {
+                        return Err(record_err(
+                            seq,
+                            format!(
+                                "prev is {} but the record before it hashes to {}",
+                                v.prev,
+                                p.to_hex()
+                            ),
+                        ));
+                    }
+                }
+                batch.push(&v, &hash).map_err(|r| record_err(seq, r))?;
+                if batch.len() >= batch_size {
+                    batch.flush(&mut client, &shown)?;
+                }
+                Ok(())
+            })();
+            match step {
+                Ok(()) => {
+                    prev = Some(hash);
+                    first_seq.get_or_insert(seq);
+                    last_seq = Some(seq);
+                    copied += 1;
+                    Ok(true)
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(false)
+                }
+            }
+        },
+    )
+    .map_err(|source| Error::Journal {
+        path: jdir.clone(),
+        source,
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some((seq, _, _)) = &last {
+        if end <= start {
+            return Err(Error::Diverged {
+                url: shown,
+                seq: start,
+                reason: format!(
+                    "the mirror holds seq {seq} but the journal ends before it (at seq {})",
+                    end.saturating_sub(1)
+                ),
+            });
+        }
+    }
+    batch.flush(&mut client, &shown)?;
+    Ok(SyncReport {
+        url: shown,
+        copied,
+        first_seq,
+        last_seq,
+    })
+}

@@ -1,0 +1,257 @@
+//! `pg status` and `pg verify`: the mirror against the journal.
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::IsolationLevel;
+use tradetrail_core::DataDir;
+use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash};
+
+use crate::{connect, db, redact, require_schema, Error, Result};
+
+/// The most rows of each kind [`VerifyReport`] lists (the counts are always whole).
+pub const DETAIL_LIMIT: usize = 1000;
+
+/// The mirror's position against the journal's head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// The URL, password removed.
+    pub url: String,
+    /// Rows in `tradetrail.events` (as the connecting role sees them).
+    pub rows: u64,
+    /// The mirror's last seq (`None`: empty).
+    pub last_mirrored_seq: Option<u64>,
+    /// The journal's last seq.
+    pub journal_head_seq: u64,
+    /// Journal records after the mirror's last seq.
+    pub lag: u64,
+}
+
+/// The mirror's row count and last seq, and the journal's head (read without the
+/// journal's lock, from its last complete line).
+pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
+    let shown = redact(url);
+    let mut client = connect(url)?;
+    require_schema(&mut client, &shown)?;
+    let row = client
+        .query_one("SELECT count(*), max(seq) FROM tradetrail.events", &[])
+        .map_err(db(&shown, "counting tradetrail.events"))?;
+    let rows: i64 = row.get(0);
+    let last: Option<i64> = row.get(1);
+    let jdir = dir.journal();
+    let head = tradetrail_journal::inspect(&FsStorage, &jdir)
+        .map_err(|source| Error::Journal {
+            path: jdir.clone(),
+            source,
+        })?
+        .records
+        .saturating_sub(1);
+    let last = last.map(|s| u64::try_from(s).unwrap_or(0));
+    let lag = match last {
+        Some(l) => head.saturating_sub(l),
+        None => head + 1,
+    };
+    Ok(Status {
+        url: shown,
+        rows: u64::try_from(rows).unwrap_or(0),
+        last_mirrored_seq: last,
+        journal_head_seq: head,
+        lag,
+    })
+}
+
+/// A row whose `line` or `hash` is not the journal's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Changed {
+    /// The seq.
+    pub seq: u64,
+    /// `line` differs from the journal's record.
+    pub line: bool,
+    /// `hash` differs from the SHA-256 of the journal's record.
+    pub hash: bool,
+}
+
+/// A run of seqs, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SeqRange {
+    /// First seq.
+    pub first: u64,
+    /// Last seq.
+    pub last: u64,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    /// The URL, password removed.
+    pub url: String,
+    /// No row differs, none is missing, none is extra.
+    pub ok: bool,
+    /// Journal records read.
+    pub journal_records: u64,
+    /// Rows in the mirror.
+    pub mirror_rows: u64,
+    /// The mirror's last seq (`None`: empty).
+    pub last_mirrored_seq: Option<u64>,
+    /// Rows that equal their record.
+    pub equal: u64,
+    /// Rows that differ (listed up to [`DETAIL_LIMIT`]; `changed_count` is whole).
+    pub changed: Vec<Changed>,
+    /// How many rows differ.
+    pub changed_count: u64,
+    /// Journal records up to the mirror's last seq that have no row, as runs.
+    pub missing: Vec<SeqRange>,
+    /// How many records are missing.
+    pub missing_count: u64,
+    /// Rows whose seq is no journal record (listed up to [`DETAIL_LIMIT`]).
+    pub extra: Vec<i64>,
+    /// How many rows are extra.
+    pub extra_count: u64,
+    /// Journal records after the mirror's last seq: not copied yet (`pg sync`), not a
+    /// difference.
+    pub behind: u64,
+}
+
+/// Streams the mirror (one snapshot, ordered by seq) and the journal (from seq 0,
+/// records that left `journal/` from the archive) side by side and reports every row
+/// whose `line` or `hash` is not the journal's, every record up to the mirror's last
+/// seq that has no row, and every row that is no journal record. The journal is read
+/// after the mirror's snapshot is taken, so a row copied meanwhile is never counted
+/// as extra. Read the mirror as a role that sees every row (the writer, compliance,
+/// or an administrator): a trader role's view is missing other traders' rows.
+pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
+    let shown = redact(url);
+    let mut client = connect(url)?;
+    require_schema(&mut client, &shown)?;
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(db(&shown, "starting a read-only snapshot"))?;
+    let row = tx
+        .query_one("SELECT count(*), max(seq) FROM tradetrail.events", &[])
+        .map_err(db(&shown, "counting tradetrail.events"))?;
+    let mirror_rows = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+    let last: Option<i64> = row.get(1);
+    let mut rows = tx
+        .query_raw(
+            "SELECT seq, line, hash FROM tradetrail.events ORDER BY seq",
+            std::iter::empty::<i64>(),
+        )
+        .map_err(db(&shown, "reading tradetrail.events"))?;
+    let mut r = VerifyReport {
+        url: shown.clone(),
+        ok: false,
+        journal_records: 0,
+        mirror_rows,
+        last_mirrored_seq: last.map(|s| u64::try_from(s).unwrap_or(0)),
+        equal: 0,
+        changed: Vec::new(),
+        changed_count: 0,
+        missing: Vec::new(),
+        missing_count: 0,
+        extra: Vec::new(),
+        extra_count: 0,
+        behind: 0,
+    };
+    let mut pending: Option<(i64, String, String)> = None;
+    let mut failed: Option<Error> = None;
+    let mut exhausted = false;
+    let jdir = dir.journal();
+    let cold = tradetrail_store::cold_tier(dir)?;
+    for_each_line_with(&FsStorage, &jdir, cold.as_deref(), 0, None, |seq, line| {
+        r.journal_records += 1;
+        let want = i64::try_from(seq).unwrap_or(i64::MAX);
+        // Rows before this record are no record at all.
+        loop {
+            if pending.is_none() && !exhausted {
+                match rows.next() {
+                    Ok(Some(row)) => pending = Some((row.get(0), row.get(1), row.get(2))),
+                    Ok(None) => {
+                        // Polling a finished stream again fails: remember its end.
+                        exhausted = true;
+                        break;
+                    }
+                    Err(e) => {
+                        failed = Some(db(&shown, "reading tradetrail.events")(e));
+                        return Ok(false);
+                    }
+                }
+            }
+            match &pending {
+                Some((s, _, _)) if *s < want => {
+                    extra(&mut r, *s);
+                    pending = None;
+                }
+                _ => break,
+            }
+        }
+        match pending.take() {
+            Some((s, mline, mhash)) if s == want => {
+                let line_differs = mline.as_bytes() != line;
+                let hash_differs = mhash != RecordHash::of_line(line).to_hex();
+                if line_differs || hash_differs {
+                    r.changed_count += 1;
+                    if r.changed.len() < DETAIL_LIMIT {
+                        r.changed.push(Changed {
+                            seq,
+                            line: line_differs,
+                            hash: hash_differs,
+                        });
+                    }
+                } else {
+                    r.equal += 1;
+                }
+            }
+            other => {
+                pending = other;
+                if last.is_some_and(|l| want < l) {
+                    r.missing_count += 1;
+                    match r.missing.last_mut() {
+                        Some(run) if run.last + 1 == seq => run.last = seq,
+                        _ => {
+                            if r.missing.len() < DETAIL_LIMIT {
+                                r.missing.push(SeqRange {
+                                    first: seq,
+                                    last: seq,
+                                });
+                            }
+                        }
+                    }
+                } else {
+                    r.behind += 1;
+                }
+            }
+        }
+        Ok(true)
+    })
+    .map_err(|source| Error::Journal {
+        path: jdir.clone(),
+        source,
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // Rows after the journal's last record.
+    if let Some((s, _, _)) = pending.take() {
+        extra(&mut r, s);
+    }
+    while !exhausted {
+        match rows.next() {
+            Ok(Some(row)) => extra(&mut r, row.get(0)),
+            Ok(None) => exhausted = true,
+            Err(e) => return Err(db(&shown, "reading tradetrail.events")(e)),
+        }
+    }
+    drop(rows);
+    tx.commit().map_err(db(&shown, "ending the snapshot"))?;
+    r.ok = r.changed_count == 0 && r.missing_count == 0 && r.extra_count == 0;
+    Ok(r)
+}
+
+/// Counts and lists a row that is no journal record.
+fn extra(r: &mut VerifyReport, seq: i64) {
+    r.extra_count += 1;
+    if r.extra.len() < DETAIL_LIMIT {
+        r.extra.push(seq);
+    }
+}
