@@ -170,11 +170,7 @@ fn finish(dir: &DataDir, pending: &Path) -> Result<Receipt> {
 pub fn finish_interrupted(dir: &DataDir) -> Result<Vec<Receipt>> {
     let folder = repaired_dir(dir);
     let names = match std::fs::read_dir(&folder) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(PENDING) && !n.starts_with('.'))
-            .collect::<Vec<_>>(),
+        Ok(entries) => notes_in(entries),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
             return Err(tradetrail_core::Error::Io {
@@ -220,4 +216,22 @@ pub fn finish_interrupted(dir: &DataDir) -> Result<Vec<Receipt>> {
         }
     }
     Ok(receipts)
+}
+
+/// The names of the notes of interrupted repairs in `DIR/repaired/` (none when it
+/// cannot be read: `verify` reports them as a warning only).
+pub(crate) fn pending_notes(dir: &DataDir) -> Vec<String> {
+    std::fs::read_dir(repaired_dir(dir))
+        .map(notes_in)
+        .unwrap_or_default()
+}
+
+fn notes_in(entries: std::fs::ReadDir) -> Vec<String> {
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(PENDING) && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
 }

@@ -226,6 +226,11 @@ pub fn verify_with_key(
                     .iter()
                     .flat_map(|a| a.warnings.iter().map(|w| format!("archive: {w}"))),
             )
+            .chain(crate::repair::pending_notes(dir).into_iter().map(|name| {
+                format!(
+                    "repaired/{name}: a repair was interrupted before its journal.repaired record; the next writing open records it (or drops the note if its cut never happened)"
+                )
+            }))
             .collect(),
         journal: full.journal,
         journal_first_seq: full.journal_first_seq,

@@ -77,6 +77,15 @@ fn a_repair_interrupted_before_its_record_is_recorded_by_the_next_open() {
         .collect();
     std::fs::write(&seg, cut).unwrap();
 
+    // `verify` (read-only) names the note.
+    let v = tradetrail_store::verify(&dir, &|_| {}, &|_, _| {}).unwrap();
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.contains("pending.json") && w.contains("interrupted")),
+        "{:?}",
+        v.warnings
+    );
     // The next open records it, once, and the journal verifies.
     let store = Store::open(&dir).unwrap();
     let st = store.recorder().journal().status().unwrap();
@@ -92,7 +101,7 @@ fn a_repair_interrupted_before_its_record_is_recorded_by_the_next_open() {
         "the record written down before the cut"
     );
     let v = tradetrail_store::verify(&dir, &|_| {}, &|_, _| {}).unwrap();
-    assert!(v.ok, "{v:?}");
+    assert!(v.ok && v.warnings.is_empty(), "{v:?}");
     // Opening again adds nothing.
     drop(Store::open(&dir).unwrap());
     assert_eq!(lines(&segment(&dir)).len(), now.len());
