@@ -186,12 +186,8 @@ mod tests {
     #[test]
     fn delivers_each_new_match_once_in_order() {
         let tmp = tempfile::tempdir().unwrap();
-        let (j, _) = Journal::create(
-            &tmp.path().join("journal"),
-            "t",
-            JournalOptions::default(),
-        )
-        .unwrap();
+        let (j, _) =
+            Journal::create(&tmp.path().join("journal"), "t", JournalOptions::default()).unwrap();
         let inv = Investigator::open(Source::live(j.clone()), tmp.path().join("ix")).unwrap();
         append(&j, "order.filled", 1);
         append(&j, "order.submitted", 2);
