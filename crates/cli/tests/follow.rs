@@ -233,3 +233,35 @@ fn wait_exit(child: &mut Child) -> Option<i32> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn follow_runs_beside_a_server_that_holds_the_write_lock() {
+    let s = Scratch::new();
+    s.init("follow-test");
+    let token = s
+        .on_data("token", &["create", "--role", "writer", "--name", "gw"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_string();
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &[]);
+    let mut f = Follower::start(&s, &["--type", "order.filled", "--format", "jsonl"]);
+    for round in 0..2u64 {
+        let body: String = [
+            filled(10 * round + 1),
+            custom_event("other", round),
+            filled(10 * round + 2),
+        ]
+        .iter()
+        .map(|e| e.clone() + "\n")
+        .collect();
+        let answer = request(port, "POST", "/v1/events", &token, &body);
+        assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
+        f.expect(&filled_lines(&s));
+    }
+    assert_eq!(f.seen.len(), 4);
+    f.stop();
+    let _ = server.kill();
+    let _ = server.wait();
+}
