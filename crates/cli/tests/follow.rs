@@ -265,3 +265,148 @@ fn follow_runs_beside_a_server_that_holds_the_write_lock() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// `GET path` on the server, kept open: the status, and the stream's lines as they
+/// come (decoded from the chunked body by a thread); `shutdown` disconnects.
+fn open_stream(port: u16, path: &str, token: &str) -> (u16, Receiver<String>, std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let mut r = std::io::BufReader::new(s.try_clone().expect("clone"));
+    let mut status_line = String::new();
+    r.read_line(&mut status_line).expect("status line");
+    let status: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut chunked = false;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).expect("header");
+        if h.trim().is_empty() {
+            break;
+        }
+        chunked |= h
+            .to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked");
+    }
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut pending = Vec::new();
+        loop {
+            let data = if chunked {
+                let mut size = String::new();
+                if r.read_line(&mut size).unwrap_or(0) == 0 {
+                    break;
+                }
+                let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                let mut buf = vec![0; n + 2];
+                if r.read_exact(&mut buf).is_err() {
+                    break;
+                }
+                buf.truncate(n);
+                buf
+            } else {
+                let mut buf = vec![0; 4096];
+                match r.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf[..n].to_vec(),
+                }
+            };
+            pending.extend_from_slice(&data);
+            while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=i).collect();
+                let text = String::from_utf8_lossy(&line[..i]).into_owned();
+                if tx.send(text).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    (status, rx, s)
+}
+
+/// Collects lines from `rx` until there are `want.len()` (10 s at most), and checks them.
+#[track_caller]
+fn expect_lines(rx: &Receiver<String>, seen: &mut Vec<String>, want: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.len() < want.len() {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(l) => seen.push(l),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(seen.as_slice(), want, "the stream's lines");
+}
+
+#[test]
+fn events_stream_sends_each_new_match_once_and_scopes_a_trader() {
+    let s = Scratch::new();
+    s.init("follow-test");
+    let token = |args: &[&str]| {
+        let mut a = vec!["create"];
+        a.extend_from_slice(args);
+        s.on_data("token", &a).expect(0).stdout.trim().to_string()
+    };
+    let writer = token(&["--role", "writer", "--name", "gw"]);
+    let compliance = token(&["--role", "compliance", "--name", "c"]);
+    let trader = token(&["--role", "trader", "--trader", "T-2", "--name", "t2"]);
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &[]);
+    let post = |events: &[String]| {
+        let body: String = events.iter().map(|e| e.clone() + "\n").collect();
+        let answer = request(port, "POST", "/v1/events", &writer, &body);
+        assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
+    };
+    post(&[filled(1), custom_event("other", 1)]);
+
+    let (status, all_rx, all_conn) =
+        open_stream(port, "/v1/events/stream?type=order.filled", &compliance);
+    assert_eq!(status, 200);
+    let (status, t2_rx, t2_conn) = open_stream(port, "/v1/events/stream", &trader);
+    assert_eq!(status, 200);
+    let mut all_seen = Vec::new();
+    let mut t2_seen = Vec::new();
+    expect_lines(&all_rx, &mut all_seen, &filled_lines(&s));
+
+    let t2 = filled(3).replace(r#""trader_id":"T-1""#, r#""trader_id":"T-2""#);
+    post(&[custom_event("other", 2), filled(2), t2]);
+    expect_lines(&all_rx, &mut all_seen, &filled_lines(&s));
+    post(&[filled(4)]);
+    let want = filled_lines(&s);
+    assert_eq!(want.len(), 4);
+    expect_lines(&all_rx, &mut all_seen, &want);
+    // The trader's stream has its own record only.
+    let own: Vec<String> = want
+        .iter()
+        .filter(|l| parse(l)["trader_id"] == "T-2")
+        .cloned()
+        .collect();
+    assert_eq!(own.len(), 1);
+    expect_lines(&t2_rx, &mut t2_seen, &own);
+
+    // A cursor from the past resumes after it; a stream backwards is refused.
+    let cursor = seq(&want[1]);
+    let (status, rx, conn) = open_stream(
+        port,
+        &format!("/v1/events/stream?type=order.filled&after={cursor}"),
+        &compliance,
+    );
+    assert_eq!(status, 200);
+    expect_lines(&rx, &mut Vec::new(), &want[2..]);
+    let (status, _, _) = open_stream(port, "/v1/events/stream?before=3", &compliance);
+    assert_eq!(status, 400);
+    let (status, _, _) = open_stream(port, "/v1/events/stream?trader=T-1", &trader);
+    assert_eq!(status, 403);
+
+    for c in [all_conn, t2_conn, conn] {
+        let _ = c.shutdown(std::net::Shutdown::Both);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -155,6 +155,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/events",
             get(queries::events).post(handlers::post_events),
         )
+        .route("/v1/events/stream", get(queries::events_stream))
         .route("/v1/trail/{id}", get(queries::trail))
         .route("/v1/incident", get(queries::incident))
         .route("/v1/stats", get(queries::stats))
