@@ -403,10 +403,28 @@ fn events_stream_sends_each_new_match_once_and_scopes_a_trader() {
     assert_eq!(status, 400);
     let (status, _, _) = open_stream(port, "/v1/events/stream?trader=T-1", &trader);
     assert_eq!(status, 403);
+    let (status, _, _) = open_stream(port, "/v1/events/stream", &writer);
+    assert_eq!(status, 403);
 
-    for c in [all_conn, t2_conn, conn] {
+    for c in [t2_conn, conn] {
         let _ = c.shutdown(std::net::Shutdown::Both);
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    // Stopping the server ends an open stream at once (not after the grace period).
+    let start = Instant::now();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(term.success());
+    assert_eq!(wait_exit(&mut server), Some(0));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(matches!(
+        all_rx.recv_timeout(Duration::from_secs(5)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+    ));
+    drop(all_conn);
 }

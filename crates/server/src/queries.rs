@@ -289,6 +289,7 @@ const STREAM_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 /// recorded, in `seq` order, exactly once, until the client disconnects. The same
 /// roles and trader scoping as `GET /v1/events`; `before` and `reverse` are 400. A
 /// client that reconnects resumes without a gap with `after` the last `seq` it read.
+/// When the server stops, the stream ends (the body completes) at once.
 pub async fn events_stream(
     State(st): State<Arc<AppState>>,
     caller: Caller,
@@ -318,9 +319,13 @@ pub async fn events_stream(
         .await?
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(64);
+    let mut stopping = st.stopping.subscribe();
     tokio::spawn(async move {
         let (mut after, mut first_limit) = (after, first_limit);
         loop {
+            if *stopping.borrow_and_update() {
+                break;
+            }
             let (inv, filter, out) = (inv.clone(), filter.clone(), tx.clone());
             let polled = tokio::task::spawn_blocking(move || {
                 let mut view = inv.follow(filter, after, first_limit)?;
@@ -352,6 +357,8 @@ pub async fn events_stream(
             tokio::select! {
                 _ = tokio::time::sleep(STREAM_EVERY) => {}
                 _ = tx.closed() => break,
+                // Stopping (seen at the top of the loop), or the server is gone.
+                changed = stopping.changed() => if changed.is_err() { break },
             }
         }
     });
