@@ -187,7 +187,7 @@ impl Investigator {
     }
 
     /// Reopens the index from disk (revalidating it against the journal).
-    fn reopen(&self) -> Result<()> {
+    pub(crate) fn reopen(&self) -> Result<()> {
         let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
         let (mut fresh, _) = Index::open(&self.dir, &self.source, self.opts.persist)?;
         fresh.refresh(&self.source, self.opts.flush_rows, &|_| {})?;
@@ -195,7 +195,7 @@ impl Investigator {
         Ok(())
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Index> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Index> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 

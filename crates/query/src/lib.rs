@@ -45,6 +45,7 @@ mod engine;
 mod envelope;
 mod error;
 mod filter;
+mod follow;
 mod hash;
 mod index;
 mod postings;
@@ -62,6 +63,7 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use filter::{glob_match, parse_time, parse_window, Clock, Filter};
+pub use follow::{Follow, FollowBatch};
 pub use index::{OpenReport, INDEX_VERSION};
 pub use render::{Format, TimeZone};
 pub use source::Source;

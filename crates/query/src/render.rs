@@ -463,6 +463,11 @@ impl<'w> RecordWriter<'w> {
     pub fn finish(&mut self) -> io::Result<()> {
         self.header()
     }
+
+    /// Flushes what was written so far (a live view, after each batch).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Writes records.

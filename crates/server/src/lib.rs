@@ -118,6 +118,9 @@ pub struct AppState {
     recon_lock: Mutex<()>,
     /// Told after `order.filled` events are appended (the schedule's `on_fill`).
     fills: tokio::sync::Notify,
+    /// Set when the server stops: live streams (`GET /v1/events/stream`) end at once
+    /// instead of holding their connections for the whole grace period.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -138,6 +141,7 @@ impl AppState {
             schedule,
             recon_lock: Mutex::new(()),
             fills: tokio::sync::Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -155,6 +159,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/events",
             get(queries::events).post(handlers::post_events),
         )
+        .route("/v1/events/stream", get(queries::events_stream))
         .route("/v1/trail/{id}", get(queries::trail))
         .route("/v1/incident", get(queries::incident))
         .route("/v1/stats", get(queries::stats))
@@ -278,6 +283,7 @@ pub async fn serve(
     let mut conns = accept_until(&state.opts, listener, app, shutdown, stop_tx.subscribe()).await;
     // The listener is closed: no new connections. Tell the open ones to finish.
     let _ = stop_tx.send(true);
+    state.stopping.send_replace(true);
     let deadline = tokio::time::Instant::now() + state.opts.shutdown_grace;
     let open = conns.len();
     let drained = tokio::time::timeout_at(deadline, async {

@@ -111,6 +111,17 @@ pub fn document() -> Value {
     events_params.push(string_param("reverse", false, "true: newest first"));
     events_params.push(after());
     events_params.push(before());
+    let mut stream_params = filter_params();
+    stream_params.push(string_param(
+        "limit",
+        false,
+        "only the last N of the matches already there (the new ones all come)",
+    ));
+    stream_params.push(string_param(
+        "after",
+        false,
+        "only records with a greater seq: resume after the last seq read",
+    ));
     let mut incident_params = vec![
         string_param(
             "at",
@@ -226,6 +237,15 @@ pub fn document() -> Value {
                                  "properties": {"after": {"type": "integer"}, "before": {"type": "integer"}}}
                     }},
                     "next_url": {"type": "string", "nullable": true, "description": "when truncated: this request with the next page's cursor"}}})), &["400", "401", "403"])
+            }},
+            "/v1/events/stream": {"get": {
+                "summary": "A live view: the records that match, then each new one as it is recorded, as newline-delimited JSON (roles: compliance, admin; trader: its own records only)",
+                "description": "A chunked application/x-ndjson body of journal lines, as stored: first the matches already there after `after` (with `limit`, the last `limit` of them), then every new match in seq order, exactly once, polled about every 200 ms, until the client disconnects. `before` and `reverse` are 400.",
+                "security": secured,
+                "parameters": stream_params,
+                "responses": responses(json!({"description": "The records, one per line, as they come", "content": {
+                    "application/x-ndjson": {"schema": {"type": "string"}}
+                }}), &["400", "401", "403"])
             }},
             "/v1/trail/{id}": {"get": {
                 "summary": "The decision chain around an id, with its gaps (roles: compliance, admin; trader: its own records of it)",

@@ -278,6 +278,112 @@ pub async fn events(
     .await
 }
 
+/// How often `GET /v1/events/stream` looks for new records.
+const STREAM_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `GET /v1/events/stream?<the filters of /v1/events>&after=SEQ&limit=N`
+///
+/// A live view, as `tradetrail query --follow`: newline-delimited JSON (the journal's
+/// lines, `application/x-ndjson`, chunked) — first the matches already there after
+/// `after` (with `limit`, only the last `limit` of them), then each new match as it is
+/// recorded, in `seq` order, exactly once, until the client disconnects. The same
+/// roles and trader scoping as `GET /v1/events`; `before` and `reverse` are 400. A
+/// client that reconnects resumes without a gap with `after` the last `seq` it read.
+/// When the server stops, the stream ends (the body completes) at once.
+pub async fn events_stream(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read events")?;
+    let params = pairs(params)?;
+    for (k, _) in &params {
+        if k == "before" || k == "reverse" {
+            return Err(ApiError::BadRequest(format!(
+                "{k}: a stream goes forward from `after`; page newest first with GET /v1/events"
+            )));
+        }
+    }
+    let limited = params.iter().any(|(k, _)| k == "limit");
+    let (filter, opts, _) = filter_of(&caller, params, &[])?;
+    let first_limit = if limited { opts.limit } else { None };
+    let after = opts.after;
+    // A bad question is answered now, with a status; not in the middle of a stream.
+    let inv = {
+        let (st, filter) = (st.clone(), filter.clone());
+        blocking(move || {
+            let inv = st.queries.get(&st)?;
+            inv.follow(filter, after, first_limit).map_err(from_query)?;
+            Ok(inv)
+        })
+        .await?
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(64);
+    let mut stopping = st.stopping.subscribe();
+    tokio::spawn(async move {
+        let (mut after, mut first_limit) = (after, first_limit);
+        loop {
+            if *stopping.borrow_and_update() {
+                break;
+            }
+            let (inv, filter, out) = (inv.clone(), filter.clone(), tx.clone());
+            let polled = tokio::task::spawn_blocking(move || {
+                let mut view = inv.follow(filter, after, first_limit)?;
+                let mut open = true;
+                view.poll(&mut |_, line| {
+                    let mut b = Vec::with_capacity(line.len() + 1);
+                    b.extend_from_slice(line);
+                    b.push(b'\n');
+                    // Waits while the client reads slowly; fails once it is gone.
+                    open = out.blocking_send(axum::body::Bytes::from(b)).is_ok();
+                    Ok(open)
+                })?;
+                Ok::<_, tradetrail_query::Error>((view.after(), open))
+            })
+            .await;
+            match polled {
+                Ok(Ok((next, true))) => after = next,
+                Ok(Ok((_, false))) => break,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "event stream ended by a failed read");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "event stream task failed");
+                    break;
+                }
+            }
+            first_limit = None;
+            tokio::select! {
+                _ = tokio::time::sleep(STREAM_EVERY) => {}
+                _ = tx.closed() => break,
+                // Stopping (seen at the top of the loop), or the server is gone.
+                changed = stopping.changed() => if changed.is_err() { break },
+            }
+        }
+    });
+    let mut resp = Response::new(axum::body::Body::from_stream(Lines(rx)));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    Ok(resp)
+}
+
+/// The body of a stream: the lines the polling task sends, until it stops.
+struct Lines(tokio::sync::mpsc::Receiver<axum::body::Bytes>);
+
+impl futures_core::Stream for Lines {
+    type Item = Result<axum::body::Bytes, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|b| b.map(Ok))
+    }
+}
+
 /// The URL of the next page: the same parameters, with the cursor's in place of any
 /// earlier one.
 fn next_url(path: &str, params: &[(String, String)], next: Cursor) -> String {

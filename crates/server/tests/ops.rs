@@ -151,6 +151,7 @@ async fn openapi_lists_every_route() {
     let routes = [
         ("/v1/events", "post"),
         ("/v1/events", "get"),
+        ("/v1/events/stream", "get"),
         ("/v1/trail/{id}", "get"),
         ("/v1/incident", "get"),
         ("/v1/stats", "get"),

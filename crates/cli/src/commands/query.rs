@@ -3,6 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -223,6 +225,9 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     output: OutputArgs,
+    /// Keep running and print matching records as they are recorded, like tail -f, until Ctrl-C: first the matches already there (after --after; with --limit N, only the last N), then each new one, polling every 200 ms
+    #[arg(long, conflicts_with_all = ["reverse", "before", "json"])]
+    follow: bool,
 }
 
 /// Where a page starts, by `seq` (the cursor a truncated answer gives).
@@ -262,6 +267,9 @@ pub fn truncation_note(limit: Option<usize>, next: Option<Cursor>) {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    if args.follow {
+        return follow(data, args);
+    }
     let filter = args.filter.to_filter()?;
     let format = args.output.format()?;
     let opts = page_options(args.limit, args.reverse, &args.page)?;
@@ -331,4 +339,137 @@ fn json_finish(out: &mut dyn Write, started: bool, summary: &QuerySummary) -> Re
     serde_json::to_writer(&mut *out, summary)?;
     out.write_all(b"}\n")?;
     Ok(())
+}
+
+/// How often `--follow` looks for new records.
+const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+
+/// `query --follow`: the library's live view polled until Ctrl-C (or SIGTERM) or a
+/// closed stdout; every batch is flushed as soon as it is written.
+fn follow(data: Option<&Path>, args: Args) -> Result<()> {
+    let filter = args.filter.to_filter()?;
+    let format = args.output.format()?;
+    if args.limit == Some(0) {
+        return Err(BadInput("--limit: must be at least 1".into()).into());
+    }
+    let inv = open_investigator(data)?;
+    let mut view = inv
+        .follow(filter, args.page.after, args.limit)
+        .map_err(bad)?;
+    let stop = stop_flag();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut w = RecordWriter::new(&mut out, format, args.output.zone());
+    let to_stdout = |e: std::io::Error| tradetrail_query::Error::Io {
+        path: "stdout".into(),
+        source: e,
+    };
+    let mut first = true;
+    loop {
+        let batch = view
+            .poll(&mut |seq, line| {
+                w.write(seq, line).map_err(to_stdout)?;
+                Ok(!stop.load(Ordering::Relaxed))
+            })
+            .map_err(|e| match e {
+                // A closed pipe ends the view; it is not a failure (see exit.rs).
+                tradetrail_query::Error::Io { path, source } if path.as_os_str() == "stdout" => {
+                    anyhow::Error::from(source)
+                }
+                e => bad(e),
+            })?;
+        if first {
+            // The table or CSV header shows at once, even before the first match.
+            w.finish()?;
+            for n in &batch.notes {
+                eprintln!("note: {}", printable(n));
+            }
+            if let Some(before) = batch.earlier_before {
+                eprintln!(
+                    "note: showed the last {} matches; earlier ones: --before {before} \
+                     (without --follow)",
+                    batch.returned
+                );
+            }
+            first = false;
+        }
+        w.flush()?;
+        // Wait for the next poll, in slices, so that Ctrl-C and a reader that went
+        // away end the view promptly.
+        let until = std::time::Instant::now() + FOLLOW_EVERY;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if stdout_closed() {
+                return Ok(());
+            }
+            let now = std::time::Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// A flag that Ctrl-C (SIGINT) or SIGTERM sets, instead of ending the process at
+/// once: a small runtime on its own thread waits for the signals. When that cannot
+/// be set up, the signals keep their default effect.
+fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                let _ = ready_tx.send(());
+                return;
+            };
+            rt.block_on(async {
+                let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+                let term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+                let _ = ready_tx.send(());
+                match (int, term) {
+                    (Ok(mut int), Ok(mut term)) => {
+                        tokio::select! {
+                            _ = int.recv() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    (Ok(mut int), Err(_)) => {
+                        int.recv().await;
+                    }
+                    _ => std::future::pending::<()>().await,
+                }
+            });
+            set.store(true, Ordering::Relaxed);
+        });
+    if spawned.is_ok() {
+        // Handlers are in place before the first record is printed.
+        let _ = ready_rx.recv_timeout(Duration::from_secs(2));
+    }
+    flag
+}
+
+/// True when nobody reads stdout any more (a pipe whose reader closed), found
+/// without writing: `tail -f` does the same, so a view with nothing to print still
+/// ends with its reader.
+fn stdout_closed() -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let out = std::io::stdout();
+    let mut fds = [PollFd::new(&out, PollFlags::empty())];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match poll(&mut fds, Some(&zero)) {
+        Ok(n) if n > 0 => fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP),
+        _ => false,
+    }
 }
