@@ -15,7 +15,7 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.5,<2' pytest
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.5,<2' pytest pyarrow pandas
 
 if [ -z "${TRADETRAIL_BIN:-}" ]; then
     (cd "$repo" && cargo build --quiet -p tradetrail-cli)

@@ -10,13 +10,15 @@
 //! Python as a panic: each becomes `tradetrail.TradetrailError` or one of its
 //! subclasses.
 
+mod investigate;
+
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{Durability, Entry, Ticket};
 use tradetrail_store::Store;
@@ -289,9 +291,34 @@ struct NativeRecorder {
     /// Bytes of an unfinished last line that opening cut (a write never acknowledged).
     truncated_bytes: u64,
     truncated_segment: Option<String>,
+    /// The query investigator, opened on the first question.
+    inv: Mutex<Option<Arc<tradetrail_query::Investigator>>>,
+}
+
+/// Raises a question's failure: a bad parameter as `ValueError`, the rest as
+/// `TradetrailError`.
+fn asked(py: Python<'_>, a: investigate::Asked) -> PyErr {
+    match a {
+        investigate::Asked::Bad(m) => PyValueError::new_err(m),
+        investigate::Asked::Failed(m) => Failure::Other(m).into_pyerr(py, true),
+    }
 }
 
 impl NativeRecorder {
+    /// Runs `ask` on this recorder's investigator without the GIL.
+    fn ask<T: Send>(
+        &self,
+        py: Python<'_>,
+        ask: impl FnOnce(&tradetrail_query::Investigator) -> Result<T, investigate::Asked> + Send,
+    ) -> PyResult<T> {
+        let rec = self.recorder(py)?;
+        py.detach(|| {
+            let inv = investigate::open(&self.inv, &rec)?;
+            ask(&inv)
+        })
+        .map_err(|a| asked(py, a))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Option<Recorder>> {
         self.rec.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -330,6 +357,7 @@ impl NativeRecorder {
             dir,
             truncated_bytes,
             truncated_segment,
+            inv: Mutex::new(None),
         })
     }
 
@@ -404,6 +432,81 @@ impl NativeRecorder {
         .map_err(|m| Failure::Other(m).into_pyerr(py, true))
     }
 
+    /// The records matching `filters` (`(name, value)` pairs named as the CLI's flags),
+    /// one page: with `arrow`, one Arrow IPC stream of the archive's columns; else a
+    /// list of the lines, byte for byte. Returns `(payload, summary JSON)`.
+    #[pyo3(signature = (filters, limit=None, reverse=false, after=None, before=None, arrow=true))]
+    #[allow(clippy::too_many_arguments)]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        filters: Vec<(String, String)>,
+        limit: Option<usize>,
+        reverse: bool,
+        after: Option<u64>,
+        before: Option<u64>,
+        arrow: bool,
+    ) -> PyResult<(Bound<'py, PyAny>, String)> {
+        let answer = self.ask(py, |inv| {
+            let f = investigate::filter(&filters)?;
+            let opts = investigate::options(limit, reverse, after, before)?;
+            if arrow {
+                investigate::query_arrow(inv, &f, &opts).map(|(b, s)| (Ok(b), s))
+            } else {
+                investigate::query_lines(inv, &f, &opts).map(|(l, s)| (Err(l), s))
+            }
+        })?;
+        let (payload, summary) = answer;
+        let payload = match payload {
+            Ok(bytes) => PyBytes::new(py, &bytes).into_any(),
+            Err(lines) => {
+                let list = PyList::empty(py);
+                for l in &lines {
+                    list.append(PyBytes::new(py, l))?;
+                }
+                list.into_any()
+            }
+        };
+        Ok((payload, summary))
+    }
+
+    /// The trail of `id` as JSON (`{"id", "records", "gaps", "notes"}`).
+    fn trail_json(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        self.ask(py, |inv| investigate::trail(inv, &id))
+    }
+
+    /// Counts by `by` (type, source, actor, trader, ...) among the matching records,
+    /// as JSON.
+    fn stats_json(
+        &self,
+        py: Python<'_>,
+        by: String,
+        filters: Vec<(String, String)>,
+    ) -> PyResult<String> {
+        self.ask(py, |inv| {
+            let f = investigate::filter(&filters)?;
+            investigate::stats(inv, &by, &f)
+        })
+    }
+
+    /// Everything within `window` either side of `at`, grouped by source and type,
+    /// as JSON.
+    #[pyo3(signature = (at, window, filters, limit=None))]
+    fn incident_json(
+        &self,
+        py: Python<'_>,
+        at: String,
+        window: String,
+        filters: Vec<(String, String)>,
+        limit: Option<usize>,
+    ) -> PyResult<String> {
+        self.ask(py, |inv| {
+            let f = investigate::filter(&filters)?;
+            let opts = investigate::options(limit, false, None, None)?;
+            investigate::incident(inv, &at, &window, &f, &opts)
+        })
+    }
+
     /// Flushes, takes a checkpoint if the configured policy says one is due, and
     /// closes. Returns a warning when a due checkpoint could not be taken. Closing a
     /// closed recorder does nothing.
@@ -411,6 +514,9 @@ impl NativeRecorder {
         let Some(rec) = self.lock().take() else {
             return Ok(None);
         };
+        // The investigator reads through a handle on the same journal: it goes too,
+        // so that closing releases the data directory.
+        let inv = self.inv.lock().unwrap_or_else(|p| p.into_inner()).take();
         py.detach(move || {
             rec.journal().flush().map_err(Failure::from_journal)?;
             let warning = match tradetrail_core::checkpoints::checkpoint_if_due(&rec) {
@@ -420,6 +526,7 @@ impl NativeRecorder {
                     message(&e)
                 )),
             };
+            drop(inv);
             drop(rec);
             Ok(warning)
         })

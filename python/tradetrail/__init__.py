@@ -23,7 +23,7 @@ import json
 import os
 import uuid
 import warnings
-from typing import Any, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from ._tradetrail import (
     ConflictError,
@@ -38,6 +38,7 @@ __all__ = [
     "ConflictError",
     "Receipt",
     "Recorder",
+    "Records",
     "TradetrailError",
     "ValidationError",
     "init",
@@ -89,6 +90,153 @@ def to_json(event: Any) -> bytes:
     return json.dumps(
         event, ensure_ascii=False, separators=(",", ":"), default=_default
     ).encode("utf-8")
+
+
+# The query's field filters, named as the CLI's flags and the HTTP API's parameters.
+_FIELDS = (
+    "type",
+    "source",
+    "actor",
+    "trader",
+    "strategy",
+    "account",
+    "instrument",
+    "kind",
+    "entity",
+    "mentions",
+)
+
+Pattern = Union[str, Sequence[str], None]
+Instant = Union[str, int, _dt.datetime, _dt.date, None]
+
+
+def _instant(name: str, value: Instant) -> Optional[str]:
+    """An instant as the library parses it: RFC 3339, a date, or ns since the epoch."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected a time, got a bool")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"{name}: a datetime without a time zone is ambiguous; "
+                "give it one (datetime.timezone.utc)"
+            )
+        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected str, int (ns), datetime or date, got {type(value).__name__}")
+
+
+def _pairs(
+    fields: Dict[str, Pattern],
+    since: Instant = None,
+    until: Instant = None,
+    recorded: bool = False,
+) -> List[tuple]:
+    """``(name, value)`` pairs for the native filter; a list value matches any of its
+    patterns."""
+    out: List[tuple] = []
+    for name, value in fields.items():
+        if name not in _FIELDS:
+            raise TypeError(f"unknown filter {name!r}: use one of {', '.join(_FIELDS)}")
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        for v in values:
+            if not isinstance(v, str):
+                raise TypeError(f"{name}: expected str, got {type(v).__name__}")
+            out.append((name, v))
+    for name, value in (("from", _instant("since", since)), ("to", _instant("until", until))):
+        if value is not None:
+            out.append((name, value))
+    if recorded:
+        out.append(("recorded", "true"))
+    return out
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.ipc  # noqa: F401
+    except ImportError:
+        return None
+    return pyarrow
+
+
+class Records:
+    """One answer to ``Recorder.query``: the matching records, in ``seq`` order (or
+    newest first), and its ``summary``.
+
+    ``to_arrow()`` gives a ``pyarrow.Table`` with the Parquet archive's columns
+    (``seq``, ``ts_recorded``, ``prev``, ``type``, ``ts_event``, ``source``, ``actor``,
+    ``event_id``, ``trader_id``, ..., ``refs``, ``data``, ``line``), built in Rust;
+    ``to_pandas()`` and ``to_polars()`` convert it. Iterating gives each record as a
+    dict; ``lines()`` gives the journal's lines byte for byte. Without pyarrow
+    installed, everything but the three conversions works.
+    """
+
+    __slots__ = ("_ipc", "_lines", "_table", "summary")
+
+    def __init__(self, payload: Any, summary: dict) -> None:
+        self._ipc: Optional[bytes] = payload if isinstance(payload, bytes) else None
+        self._lines: Optional[List[bytes]] = None if isinstance(payload, bytes) else payload
+        self._table: Any = None
+        self.summary: dict = summary
+        """``returned``, ``notes``, ``truncated`` and ``next`` (the cursor of the next
+        page: ``{"after": seq}`` or ``{"before": seq}``), as ``GET /v1/events`` gives."""
+
+    @property
+    def truncated(self) -> bool:
+        """True when the answer stopped at ``limit`` and more records match."""
+        return bool(self.summary.get("truncated"))
+
+    @property
+    def next(self) -> Optional[dict]:
+        """Where the next page starts (pass it as ``**records.next``), or ``None``."""
+        return self.summary.get("next")
+
+    def to_arrow(self) -> Any:
+        """The records as a ``pyarrow.Table`` (the archive's columns)."""
+        if self._table is None:
+            pa = _pyarrow()
+            if pa is None or self._ipc is None:
+                raise ImportError(
+                    "to_arrow() needs pyarrow: pip install pyarrow (then ask again)"
+                )
+            self._table = pa.ipc.open_stream(pa.py_buffer(self._ipc)).read_all()
+        return self._table
+
+    def to_pandas(self, **kwargs: Any) -> Any:
+        """The records as a ``pandas.DataFrame`` (through ``to_arrow()``)."""
+        return self.to_arrow().to_pandas(**kwargs)
+
+    def to_polars(self) -> Any:
+        """The records as a ``polars.DataFrame`` (through ``to_arrow()``)."""
+        import polars
+
+        return polars.from_arrow(self.to_arrow())
+
+    def lines(self) -> List[bytes]:
+        """The journal's lines, byte for byte (what ``query --format jsonl`` prints)."""
+        if self._lines is None:
+            column = self.to_arrow().column("line").to_pylist()
+            self._lines = [s.encode("utf-8") for s in column]
+        return self._lines
+
+    def __len__(self) -> int:
+        return int(self.summary.get("returned", 0))
+
+    def __iter__(self) -> Iterator[dict]:
+        return (json.loads(line) for line in self.lines())
+
+    def __repr__(self) -> str:
+        more = f", next={self.next}" if self.truncated else ""
+        return f"<tradetrail.Records {len(self)} records{more}>"
 
 
 class Recorder:
@@ -185,6 +333,68 @@ class Recorder:
         raised; ``TradetrailError`` only when the files cannot be read.
         """
         return json.loads(self._native.verify_json())
+
+    def query(
+        self,
+        type: Pattern = None,
+        *,
+        since: Instant = None,
+        until: Instant = None,
+        recorded: bool = False,
+        limit: Optional[int] = None,
+        reverse: bool = False,
+        after: Optional[int] = None,
+        before: Optional[int] = None,
+        **fields: Pattern,
+    ) -> Records:
+        """The records that match, as ``tradetrail query`` and ``GET /v1/events``
+        answer, from the same index.
+
+        Filters are named as the CLI's flags: ``type``, ``source``, ``actor``,
+        ``trader``, ``strategy``, ``account``, ``instrument``, ``kind`` (patterns with
+        ``*``; a list matches any of them), ``entity`` and ``mentions`` (exact ids).
+        ``since``/``until`` bound ``ts_event`` (``ts_recorded`` with
+        ``recorded=True``): RFC 3339 text, a date, ns since the epoch, or a datetime
+        with a time zone. Without ``limit`` every match is returned; with it,
+        ``Records.truncated`` and ``Records.next`` say where the next page starts.
+
+        Bad filters raise ``ValueError`` naming the field, as the CLI does.
+        """
+        pairs = _pairs({"type": type, **fields}, since, until, recorded)
+        arrow = _pyarrow() is not None
+        payload, summary = self._native.query(pairs, limit, reverse, after, before, arrow)
+        return Records(payload, json.loads(summary))
+
+    def trail(self, id: str) -> dict:
+        """The decision chain around an order, recommendation, signal, evaluation or
+        approval id: ``{"id", "records", "gaps", "notes"}``, records in ``seq`` order
+        (what ``tradetrail trail ID --json`` and ``GET /v1/trail/{id}`` give)."""
+        return json.loads(self._native.trail_json(id))
+
+    def stats(
+        self,
+        by: str = "type",
+        *,
+        since: Instant = None,
+        until: Instant = None,
+        recorded: bool = False,
+        **fields: Pattern,
+    ) -> dict:
+        """Counts of the matching records by ``by`` (type, source, actor, trader,
+        strategy, account, instrument, kind): ``{"by", "rows", "total", "notes"}``."""
+        pairs = _pairs(fields, since, until, recorded)
+        return json.loads(self._native.stats_json(by, pairs))
+
+    def incident(
+        self, at: Instant, window: str = "5m", *, limit: Optional[int] = None, **fields: Pattern
+    ) -> dict:
+        """Everything within ``window`` (``30s``, ``5m``, ``1h``) either side of ``at``,
+        grouped by source and type, with its records."""
+        at_text = _instant("at", at)
+        if at_text is None:
+            raise TypeError("at: an instant is required")
+        pairs = _pairs(fields)
+        return json.loads(self._native.incident_json(at_text, window, pairs, limit))
 
     def close(self) -> None:
         """Flush, take a checkpoint if the configured policy says one is due, and

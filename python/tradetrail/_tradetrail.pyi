@@ -1,6 +1,6 @@
 """Type stubs of the native half of the package (``tradetrail._tradetrail``)."""
 
-from typing import List, Optional, Tuple, final
+from typing import List, Optional, Tuple, Union, final
 
 class TradetrailError(Exception):
     """A damaged or contradicted journal, a locked or missing data directory, an I/O
@@ -42,6 +42,24 @@ class NativeRecorder:
     ) -> List[Receipt]: ...
     def flush(self) -> None: ...
     def verify_json(self) -> str: ...
+    def query(
+        self,
+        filters: List[Tuple[str, str]],
+        limit: Optional[int] = None,
+        reverse: bool = False,
+        after: Optional[int] = None,
+        before: Optional[int] = None,
+        arrow: bool = True,
+    ) -> Tuple[Union[bytes, List[bytes]], str]: ...
+    def trail_json(self, id: str) -> str: ...
+    def stats_json(self, by: str, filters: List[Tuple[str, str]]) -> str: ...
+    def incident_json(
+        self,
+        at: str,
+        window: str,
+        filters: List[Tuple[str, str]],
+        limit: Optional[int] = None,
+    ) -> str: ...
     def close(self) -> Optional[str]: ...
 
 def init(path: str, origin: Optional[str] = None) -> None: ...

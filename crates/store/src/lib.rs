@@ -107,6 +107,19 @@ impl Store {
     }
 }
 
+/// The investigator (queries, trails, incidents, statistics) over `rec`'s journal and
+/// its cold tier, with its index kept under `DIR/index/query`: what the server and the
+/// Python package answer from, while they record. The index is shared on disk with
+/// every other process that queries this directory (a lock orders its writers).
+pub fn investigator(
+    rec: &Recorder,
+) -> std::result::Result<tradetrail_query::Investigator, tradetrail_query::Error> {
+    tradetrail_query::Investigator::open(
+        tradetrail_query::Source::live(rec.journal().clone()).with_cold(rec.cold_tier()),
+        rec.data_dir().index().join("query"),
+    )
+}
+
 /// The archive of `dir` as a cold tier (records that left `journal/` after the hot
 /// window, read back byte for byte), when it has an archive.
 pub fn cold_tier(dir: &DataDir) -> Result<Option<Arc<dyn ColdLines>>> {

@@ -1,0 +1,139 @@
+//! Questions asked from Python: queries as Arrow IPC streams (the archive's columns),
+//! trails, incidents and statistics as the JSON the CLI's `--json` and the HTTP API
+//! give. Every answer comes from the same investigator as `GET /v1/events`
+//! ([`tradetrail_store::investigator`]); the caller releases the GIL around these.
+
+use std::sync::Arc;
+
+use tradetrail_query::{Dim, Filter, Investigator, QueryOptions};
+
+/// Why a question was not answered.
+pub enum Asked {
+    /// A bad parameter: `field: reason` (raised as `ValueError`).
+    Bad(String),
+    /// Anything else (raised as `TradetrailError`).
+    Failed(String),
+}
+
+impl From<tradetrail_query::Error> for Asked {
+    fn from(e: tradetrail_query::Error) -> Asked {
+        match e {
+            tradetrail_query::Error::BadInput { field, reason } => {
+                Asked::Bad(format!("{}: {reason}", field.trim_start_matches("--")))
+            }
+            e => Asked::Failed(crate::message(&e)),
+        }
+    }
+}
+
+/// A filter from `(name, value)` pairs, named as the CLI's flags and the API's
+/// parameters (`type`, `trader`, `from`, ...); a name given twice matches either value.
+pub fn filter(pairs: &[(String, String)]) -> Result<Filter, Asked> {
+    let mut f = Filter::default();
+    for (name, value) in pairs {
+        f.set(name, value)?;
+    }
+    f.check()?;
+    Ok(f)
+}
+
+/// The page asked for: `limit` at least 1.
+pub fn options(
+    limit: Option<usize>,
+    reverse: bool,
+    after: Option<u64>,
+    before: Option<u64>,
+) -> Result<QueryOptions, Asked> {
+    if limit == Some(0) {
+        return Err(Asked::Bad("limit: must be at least 1".into()));
+    }
+    Ok(QueryOptions {
+        limit,
+        reverse,
+        after,
+        before,
+    })
+}
+
+/// The matching records as one Arrow IPC stream of the archive's schema (`seq`,
+/// `ts_recorded`, ..., `line`), and the summary as JSON.
+pub fn query_arrow(
+    inv: &Investigator,
+    f: &Filter,
+    opts: &QueryOptions,
+) -> Result<(Vec<u8>, String), Asked> {
+    let (records, summary) = inv.query(f, opts)?;
+    let mut rows = Vec::with_capacity(records.len());
+    for r in &records {
+        let row = tradetrail_archive::Row::parse(&r.line)
+            .map_err(|reason| Asked::Failed(format!("record {}: {reason}", r.seq)))?;
+        rows.push(row);
+    }
+    let order: Vec<usize> = (0..rows.len()).collect();
+    let batch = tradetrail_archive::build_batch(&rows, &order)
+        .map_err(|e| Asked::Failed(crate::message(&e)))?;
+    let mut out = Vec::new();
+    {
+        let ipc = |e: arrow_schema::ArrowError| Asked::Failed(format!("writing Arrow IPC: {e}"));
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema())
+            .map_err(ipc)?;
+        w.write(&batch).map_err(ipc)?;
+        w.finish().map_err(ipc)?;
+    }
+    Ok((out, json(&summary)?))
+}
+
+/// The matching records' lines, byte for byte, and the summary as JSON.
+pub fn query_lines(
+    inv: &Investigator,
+    f: &Filter,
+    opts: &QueryOptions,
+) -> Result<(Vec<Vec<u8>>, String), Asked> {
+    let (records, summary) = inv.query(f, opts)?;
+    Ok((
+        records.into_iter().map(|r| r.line).collect(),
+        json(&summary)?,
+    ))
+}
+
+/// The trail of `id` as JSON: `{"id", "records", "gaps", "notes"}`.
+pub fn trail(inv: &Investigator, id: &str) -> Result<String, Asked> {
+    json(&inv.trail(id)?)
+}
+
+/// Counts by `by` among the matching records, as JSON.
+pub fn stats(inv: &Investigator, by: &str, f: &Filter) -> Result<String, Asked> {
+    let dim = Dim::parse(by)?;
+    json(&inv.stats(dim, f)?)
+}
+
+/// Everything within `window` either side of `at`, grouped, as JSON.
+pub fn incident(
+    inv: &Investigator,
+    at: &str,
+    window: &str,
+    f: &Filter,
+    opts: &QueryOptions,
+) -> Result<String, Asked> {
+    let at = tradetrail_query::parse_time("at", at)?;
+    let window = tradetrail_query::parse_window("window", window)?;
+    json(&inv.incident(at, window, f, opts)?)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, Asked> {
+    serde_json::to_string(v).map_err(|e| Asked::Failed(format!("serializing the answer: {e}")))
+}
+
+/// The investigator of `rec`, opened once and kept.
+pub fn open(
+    slot: &std::sync::Mutex<Option<Arc<Investigator>>>,
+    rec: &tradetrail_core::Recorder,
+) -> Result<Arc<Investigator>, Asked> {
+    let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(inv) = g.as_ref() {
+        return Ok(inv.clone());
+    }
+    let inv = Arc::new(tradetrail_store::investigator(rec)?);
+    *g = Some(inv.clone());
+    Ok(inv)
+}

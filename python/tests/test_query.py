@@ -1,0 +1,170 @@
+"""Investigating from Python: the same answers as the CLI, as Arrow, pandas and dicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+
+import pyarrow as pa
+import pytest
+
+import tradetrail as tt
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory, cli) -> pathlib.Path:
+    """A simulated trading day recorded by the CLI's demo (several traders, orders,
+    fills, rejections)."""
+    d = tmp_path_factory.mktemp("day") / "data"
+    out = run_cli(cli, "demo", "--data", str(d), "--events", "3000", "--seed", "7")
+    assert out.returncode == 0, out.stderr.decode()
+    return d
+
+
+def cli_lines(cli, data, *args) -> list[bytes]:
+    out = run_cli(cli, "query", "--data", str(data), "--format", "jsonl", *args)
+    assert out.returncode == 0, out.stderr.decode()
+    return out.stdout.splitlines()
+
+
+CASES = [
+    ({}, []),
+    ({"type": "order.*"}, ["--type", "order.*"]),
+    ({"type": ["order.filled", "order.rejected"]}, ["--type", "order.filled,order.rejected"]),
+    ({"trader": "T-02", "type": "order.*"}, ["--trader", "T-02", "--type", "order.*"]),
+    ({"source": "risk_*", "instrument": "*.XNAS"}, ["--source", "risk_*", "--instrument", "*.XNAS"]),
+    ({"kind": "position"}, ["--kind", "position"]),
+]
+
+
+@pytest.mark.parametrize("kwargs,flags", CASES)
+def test_query_lines_equal_the_clis(day, cli, kwargs, flags):
+    expected = cli_lines(cli, day, *flags)
+    assert expected, f"the demo day has records for {flags}"
+    with tt.Recorder.open(day) as rec:
+        got = rec.query(**kwargs)
+    assert got.lines() == expected
+    assert len(got) == len(expected)
+    assert got.truncated is False and got.next is None
+
+
+def test_time_bounds_equal_the_clis(day, cli):
+    with tt.Recorder.open(day) as rec:
+        every = list(rec.query(type="order.*"))
+        mid = every[len(every) // 2]["ts_event"]
+        since_ns = rec.query(type="order.*", since=mid)
+        until_dt = rec.query(
+            type="order.*",
+            until=dt.datetime.fromtimestamp(mid / 1e9, tz=dt.timezone.utc),
+        )
+        with pytest.raises(ValueError, match="since: a datetime without a time zone"):
+            rec.query(since=dt.datetime(2026, 11, 20))
+    assert since_ns.lines() == cli_lines(cli, day, "--type", "order.*", "--from", str(mid))
+    assert all(r["ts_event"] >= mid for r in since_ns)
+    assert 0 < len(since_ns) < len(every)
+    assert all(r["ts_event"] < mid + 1000 for r in until_dt)
+
+
+def test_arrow_table_has_the_archive_columns(day):
+    with tt.Recorder.open(day) as rec:
+        records = rec.query(type="order.filled")
+        table = records.to_arrow()
+        frame = records.to_pandas()
+    assert table.num_rows == len(records) > 0
+    assert table.schema.field("seq").type == pa.uint64()
+    assert table.schema.field("ts_recorded").type == pa.timestamp("ns", tz="UTC")
+    assert table.schema.field("ts_event").type == pa.timestamp("ns", tz="UTC")
+    for name in ("prev", "type", "source", "actor", "trader_id", "entity_id", "data", "line"):
+        assert name in table.column_names
+    # Every column agrees with the record's own line.
+    for i, rec in enumerate(records):
+        assert table.column("seq")[i].as_py() == rec["seq"]
+        assert table.column("type")[i].as_py() == "order.filled"
+        assert table.column("trader_id")[i].as_py() == rec.get("trader_id")
+        assert json.loads(table.column("data")[i].as_py()) == rec["data"]
+        assert table.column("ts_event")[i].value == rec["ts_event"]
+    assert list(frame["seq"]) == [r["seq"] for r in records]
+    assert str(frame["ts_recorded"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_pages_walk_every_match_once(day, cli):
+    expected = cli_lines(cli, day, "--type", "order.*")
+    with tt.Recorder.open(day) as rec:
+        seen: list[bytes] = []
+        cursor: dict = {}
+        pages = 0
+        while True:
+            page = rec.query(type="order.*", limit=100, **cursor)
+            seen += page.lines()
+            pages += 1
+            if not page.truncated:
+                assert page.next is None
+                break
+            assert page.next == {"after": json.loads(page.lines()[-1])["seq"]}
+            cursor = page.next
+        newest = rec.query(type="order.*", limit=5, reverse=True)
+    assert seen == expected
+    assert pages == -(-len(expected) // 100)
+    assert newest.lines() == expected[::-1][:5]
+    assert newest.next == {"before": json.loads(expected[-5])["seq"]}
+
+
+def test_bad_filters_name_the_field_like_the_cli(day, cli):
+    out = run_cli(cli, "query", "--data", str(day), "--from", "yesterday-ish")
+    assert out.returncode == 2
+    with tt.Recorder.open(day) as rec:
+        with pytest.raises(ValueError) as bad:
+            rec.query(since="yesterday-ish")
+        with pytest.raises(ValueError, match="limit: must be at least 1"):
+            rec.query(limit=0)
+        with pytest.raises(TypeError, match="unknown filter 'colour'"):
+            rec.query(colour="red")
+    message = str(bad.value)
+    assert message.startswith("from: ")
+    assert message in out.stderr.decode()
+
+
+def test_trail_stats_and_incident_equal_the_clis(day, cli):
+    with tt.Recorder.open(day) as rec:
+        filled = next(iter(rec.query(type="order.filled", limit=1)))
+        order = filled["entity"]["id"]
+        trail = rec.trail(order)
+        stats = rec.stats(by="type", trader="T-02")
+        incident = rec.incident(filled["ts_event"], "2s", limit=50)
+    out = run_cli(cli, "trail", "--data", str(day), order, "--format", "jsonl")
+    assert out.returncode == 0, out.stderr.decode()
+    assert [json.dumps(r, separators=(",", ":")) for r in trail["records"]] != []
+    assert [r["seq"] for r in trail["records"]] == [
+        json.loads(line)["seq"] for line in out.stdout.splitlines()
+    ]
+    assert trail["id"] == order
+    types = [r["type"] for r in trail["records"]]
+    assert types.index("order.submitted") < types.index("order.filled")
+
+    out = run_cli(cli, "stats", "--data", str(day), "--by", "type", "--trader", "T-02",
+                  "--format", "jsonl")
+    assert out.returncode == 0, out.stderr.decode()
+    cli_rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert {r["type"]: r["count"] for r in cli_rows} == {
+        r["value"]: r["count"] for r in stats["rows"]
+    }
+    assert stats["total"] == sum(r["count"] for r in cli_rows)
+
+    assert incident["from"] <= filled["ts_event"] <= incident["until"]
+    assert filled["seq"] in [r["seq"] for r in incident["records"]] or incident["truncated"]
+    assert incident["total"] == sum(g["count"] for g in incident["groups"])
+
+
+def test_closing_after_a_query_releases_the_directory(day, cli):
+    rec = tt.Recorder.open(day)
+    assert len(rec.query(type="order.*", limit=3)) == 3
+    rec.close()
+    with pytest.raises(tt.TradetrailError, match="closed"):
+        rec.query()
+    # Another process can record now: the query's handle on the journal went too.
+    out = run_cli(cli, "verify", "--data", str(day))
+    assert out.returncode == 0, out.stderr.decode()
+    with tt.Recorder.open(day) as again:
+        assert len(again.query(type="order.*", limit=1)) == 1
