@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
-use tradetrail_journal::{Durability, Entry, Ticket};
+use tradetrail_journal::{Durability, Ticket};
 use tradetrail_store::Store;
 
 /// The exception classes, made once per interpreter.
@@ -241,27 +241,26 @@ fn parse_durability(d: Option<&str>) -> PyResult<Option<Durability>> {
         .transpose()
 }
 
-/// Validates every line, then records them as one run: all or nothing.
+/// Validates every line (on every core when there are many), then records them as
+/// one run: all or nothing.
 fn record_lines(
     rec: &Recorder,
     lines: &[&[u8]],
     durability: Option<Durability>,
 ) -> Result<Vec<Receipt>, Failure> {
-    let mut entries: Vec<Entry> = Vec::with_capacity(lines.len());
-    let mut problems = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match rec.prepare_line(line, durability) {
-            Ok(e) => entries.push(e),
-            Err(errors) => problems.extend(
-                errors
-                    .iter()
-                    .map(|fe| (i, fe.field.clone(), fe.reason.clone())),
-            ),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Failure::Invalid(problems));
-    }
+    let numbered: Vec<(usize, &[u8])> =
+        lines.iter().enumerate().map(|(i, l)| (i + 1, *l)).collect();
+    let entries = rec.prepare_lines(&numbered, durability).map_err(|bad| {
+        Failure::Invalid(
+            bad.iter()
+                .flat_map(|b| {
+                    b.errors
+                        .iter()
+                        .map(move |fe| (b.line - 1, fe.field.clone(), fe.reason.clone()))
+                })
+                .collect(),
+        )
+    })?;
     if entries.is_empty() {
         return Ok(Vec::new());
     }
@@ -279,6 +278,31 @@ fn record_lines(
         .collect::<Result<Vec<_>, _>>()?;
     receipts.reverse();
     Ok(receipts)
+}
+
+/// The JSON bytes of one event given from Python: `bytes`/`str` as they are; a dict
+/// (of str, int, float, bool, None, list, dict) serialized here, straight from the
+/// Python objects (pythonize reading them, serde_json writing, no intermediate value);
+/// anything else (a Pydantic model, `Decimal`, `datetime`, ...) through `fallback`,
+/// the package's `tradetrail.to_json`. The journal stores the validator's canonical
+/// body either way, so both paths record the same bytes.
+fn event_json(event: &Bound<'_, PyAny>, fallback: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = event.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = event.cast::<pyo3::types::PyString>() {
+        return Ok(s.to_str()?.as_bytes().to_vec());
+    }
+    if event.is_instance_of::<PyDict>() {
+        let mut out = Vec::with_capacity(512);
+        let mut de = pythonize::Depythonizer::from_object(event);
+        let mut ser = serde_json::Serializer::new(&mut out);
+        if serde_transcode::transcode(&mut de, &mut ser).is_ok() {
+            return Ok(out);
+        }
+    }
+    let b = fallback.call1((event,))?;
+    Ok(b.cast::<PyBytes>()?.as_bytes().to_vec())
 }
 
 /// An open data directory, recording. Made by `NativeRecorder.open`; the Python
@@ -411,6 +435,40 @@ impl NativeRecorder {
         let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
         py.detach(|| record_lines(&rec, &refs, d))
             .map_err(|f| f.into_pyerr(py, false))
+    }
+
+    /// Records several events given as Python objects (see `event_json`), all or
+    /// nothing; `to_json` serializes what is not a plain dict.
+    #[pyo3(signature = (events, to_json, durability=None))]
+    fn record_many(
+        &self,
+        py: Python<'_>,
+        events: &Bound<'_, PyAny>,
+        to_json: &Bound<'_, PyAny>,
+        durability: Option<&str>,
+    ) -> PyResult<Vec<Receipt>> {
+        let d = parse_durability(durability)?;
+        let rec = self.recorder(py)?;
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for ev in events.try_iter()? {
+            lines.push(event_json(&ev?, to_json)?);
+        }
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        py.detach(|| record_lines(&rec, &refs, d))
+            .map_err(|f| f.into_pyerr(py, false))
+    }
+
+    /// Records one event given as a Python object (see `record_many`).
+    #[pyo3(signature = (event, to_json, durability=None))]
+    fn record(
+        &self,
+        py: Python<'_>,
+        event: &Bound<'_, PyAny>,
+        to_json: &Bound<'_, PyAny>,
+        durability: Option<&str>,
+    ) -> PyResult<Receipt> {
+        let line = event_json(event, to_json)?;
+        self.record_json(py, &line, durability)
     }
 
     /// Writes and syncs everything recorded so far.

@@ -242,3 +242,35 @@ def test_unfinished_last_line_is_cut_with_a_warning(data):
     with rec:
         assert rec.record(param_changed()).seq == 2
         assert rec.verify()["ok"] is True
+
+
+def test_dicts_serialized_natively_record_what_to_json_records(data):
+    """Plain dicts are serialized in Rust; anything else through `to_json`. Both
+    paths must record the same body."""
+    events = [
+        param_changed(event_id="00000000-0000-4000-8000-000000000001", data={"name": "é ü 漢", "old_value": 2, "new_value": 2.5,
+                                            "reason": "line\nbreak \"quoted\" \\ tab\t"}),
+        param_changed(event_id="00000000-0000-4000-8000-000000000002", data={"name": "big", "old_value": 10**30,
+                                            "new_value": None, "reason": "x"}),
+        param_changed(event_id="00000000-0000-4000-8000-000000000003", data={"name": "dec", "old_value": decimal.Decimal("2.50"),
+                                            "new_value": [1, {"a": True}], "reason": "y"}),
+    ]
+    direct = pathlib.Path(str(data) + "-bytes")
+    tt.init(direct, origin="tradetrail.test/python")
+    with tt.Recorder.open(data) as rec:
+        native = rec.record_many(events)
+    with tt.Recorder.open(direct) as rec:
+        via_json = [rec.record(tt.to_json(e)) for e in events]
+
+    def bodies(d):
+        out = []
+        for line in journal_lines(d)[1:]:
+            rec = json.loads(line)
+            for k in ("seq", "ts_recorded", "prev"):
+                rec.pop(k)
+            out.append(rec)
+        return out
+
+    assert len(native) == len(via_json) == 3
+    assert bodies(data) == bodies(direct)
+    assert bodies(data)[2]["data"]["old_value"] == "2.50"

@@ -296,7 +296,7 @@ class Recorder:
         ``ConflictError`` for an ``event_id`` already used with another body, and
         ``TradetrailError`` for the rest.
         """
-        return self._native.record_json(to_json(event), durability)
+        return self._native.record(event, to_json, durability)
 
     def record_many(
         self, events: Iterable[Any], *, durability: Optional[str] = None
@@ -306,7 +306,7 @@ class Recorder:
         Every event is validated first; if any is bad, ``ValidationError`` lists
         every problem as ``(index, field, reason)`` and nothing is written.
         """
-        return self._native.record_many_json([to_json(e) for e in events], durability)
+        return self._native.record_many(events, to_json, durability)
 
     async def arecord(self, event: Any, *, durability: Optional[str] = None) -> Receipt:
         """``record`` for asyncio: runs in a worker thread, never blocking the loop."""

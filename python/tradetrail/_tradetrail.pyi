@@ -1,6 +1,6 @@
 """Type stubs of the native half of the package (``tradetrail._tradetrail``)."""
 
-from typing import List, Optional, Tuple, Union, final
+from typing import Any, Callable, Iterable, List, Optional, Tuple, Union, final
 
 class TradetrailError(Exception):
     """A damaged or contradicted journal, a locked or missing data directory, an I/O
@@ -39,6 +39,15 @@ class NativeRecorder:
     def record_json(self, line: bytes, durability: Optional[str] = None) -> Receipt: ...
     def record_many_json(
         self, lines: List[bytes], durability: Optional[str] = None
+    ) -> List[Receipt]: ...
+    def record(
+        self, event: Any, to_json: Callable[[Any], bytes], durability: Optional[str] = None
+    ) -> Receipt: ...
+    def record_many(
+        self,
+        events: Iterable[Any],
+        to_json: Callable[[Any], bytes],
+        durability: Optional[str] = None,
     ) -> List[Receipt]: ...
     def flush(self) -> None: ...
     def verify_json(self) -> str: ...
