@@ -25,6 +25,7 @@ import uuid
 import warnings
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
+from . import events
 from ._tradetrail import (
     ConflictError,
     NativeRecorder as _NativeRecorder,
@@ -41,6 +42,7 @@ __all__ = [
     "Records",
     "TradetrailError",
     "ValidationError",
+    "events",
     "init",
     "to_json",
 ]
@@ -73,14 +75,17 @@ def to_json(event: Any) -> bytes:
     """The JSON bytes recorded for ``event``.
 
     ``event`` may be JSON already (``bytes``, ``bytearray``, ``memoryview`` or
-    ``str``), a mapping, or an object with ``model_dump()`` (a Pydantic model, dumped
-    with ``mode="json"``). ``Decimal``, ``datetime``/``date`` and ``UUID`` values are
+    ``str``), a mapping, a typed event from ``tradetrail.events``, or an object with
+    ``model_dump()`` (a Pydantic model, dumped with ``mode="json"``). ``Decimal``, ``datetime``/``date`` and ``UUID`` values are
     written as strings (``datetime`` in ISO 8601: give it a time zone).
     """
     if isinstance(event, (bytes, bytearray, memoryview)):
         return bytes(event)
     if isinstance(event, str):
         return event.encode("utf-8")
+    to_event = getattr(event, "to_event", None)
+    if callable(to_event):
+        event = to_event()
     dump = getattr(event, "model_dump", None)
     if callable(dump):
         try:
