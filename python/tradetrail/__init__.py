@@ -36,8 +36,10 @@ from ._tradetrail import (
 )
 
 __all__ = [
+    "Client",
     "ConflictError",
     "Receipt",
+    "RemoteReceipt",
     "Recorder",
     "Records",
     "TradetrailError",
@@ -417,3 +419,6 @@ class Recorder:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<tradetrail.Recorder {self.path!r} ({state})>"
+
+
+from .client import Client, RemoteReceipt  # noqa: E402  (needs _pairs, to_json above)
