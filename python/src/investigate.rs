@@ -75,8 +75,8 @@ pub fn query_arrow(
     let mut out = Vec::new();
     {
         let ipc = |e: arrow_schema::ArrowError| Asked::Failed(format!("writing Arrow IPC: {e}"));
-        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema())
-            .map_err(ipc)?;
+        let mut w =
+            arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema()).map_err(ipc)?;
         w.write(&batch).map_err(ipc)?;
         w.finish().map_err(ipc)?;
     }

@@ -118,3 +118,99 @@ fn init_sync_status_verify_and_their_exit_codes() {
     );
     assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
 }
+
+/// The number of rows in the mirror (`None` while it cannot be read).
+fn mirrored(url: &str) -> Option<i64> {
+    let mut c = tradetrail_pg::connect(url).ok()?;
+    c.query_one("SELECT count(*) FROM tradetrail.events", &[])
+        .ok()
+        .map(|r| r.get(0))
+}
+
+fn wait_rows(url: &str, n: i64) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while mirrored(url) != Some(n) {
+        assert!(
+            std::time::Instant::now() < end,
+            "the mirror has {:?} rows, waited for {n}",
+            mirrored(url)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn serve_keeps_the_mirror_current_and_sync_follow_does_too() {
+    let Some(pg) = TempCluster::start().unwrap() else {
+        return;
+    };
+    let url = pg.url_form();
+    let s = Scratch::new();
+    s.init("test.example/pg-follow");
+    s.tt(&["pg", "init", "--url", &url]).expect(0);
+    let token = s
+        .on_data("token", &["create", "--role", "writer", "--name", "gw"])
+        .expect(0)
+        .stdout
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &["--pg-url", &url, "--pg-interval", "0.05"]);
+    let body = String::from_utf8(events(0, 20)).unwrap();
+    let (status, _) = request(port, "POST", "/v1/events", &token, &body).unwrap();
+    assert_eq!(status, 200);
+    wait_rows(&pg.url(), 21);
+    // Stopped while the database is down, appends still answer.
+    pg.stop().unwrap();
+    let body = String::from_utf8(events(20, 5)).unwrap();
+    let (status, _) = request(port, "POST", "/v1/events", &token, &body).unwrap();
+    assert_eq!(status, 200, "appends never wait for PostgreSQL");
+    pg.restart().unwrap();
+    wait_rows(&pg.url(), 26);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    s.on_data("pg", &["verify", "--url", &url]).expect(0);
+
+    // `pg sync --follow` runs until it is stopped, printing what it copied.
+    s.tt_stdin(&["append", "--data", &s.data_arg()], &events(25, 4))
+        .expect(0);
+    let mut c = command(s.path());
+    c.args([
+        "pg",
+        "sync",
+        "--follow",
+        "--interval",
+        "0.05",
+        "--url",
+        &url,
+        "--data",
+    ])
+    .arg(s.data_arg())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    wait_rows(&pg.url(), 30);
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "copied 4 rows (seq 26..=29)\n"
+    );
+    let r = s
+        .on_data("pg", &["sync", "--url", &url, "--interval", "1"])
+        .expect(2);
+    assert!(r.stderr.contains("--follow"), "{}", r.stderr);
+}

@@ -10,7 +10,8 @@
 //!   switch off, and row-level security (compliance reads all; a trader role reads the
 //!   rows of the traders `tradetrail.trader_roles` maps it to);
 //! - [`sync`] copies the records the mirror does not have yet, in seq order, one
-//!   transaction per batch, and exits;
+//!   transaction per batch, and exits; [`follow`] does it again and again, riding
+//!   out a database that is down;
 //! - [`status`] compares the mirror's last seq with the journal's head;
 //! - [`verify`] streams both sides in seq order and names every row that differs,
 //!   is missing or should not be there.
@@ -22,6 +23,7 @@
 //! unix socket or a trusted network.
 
 mod error;
+mod follow;
 mod schema;
 mod sync;
 pub mod testing;
@@ -30,6 +32,7 @@ mod verify;
 use postgres::{Client, NoTls};
 
 pub use error::{describe, Error, Result};
+pub use follow::{follow, FollowOptions, Follower, Pass};
 pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
 pub use sync::{sync, SyncOptions, SyncReport};
 pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};

@@ -80,10 +80,7 @@ impl TempCluster {
                 "-N",
             ],
         )?;
-        let opts = format!(
-            "-p {PORT} -k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=30",
-            c.root.path().display()
-        );
+        let opts = c.options();
         c.run(
             "pg_ctl",
             &[
@@ -136,6 +133,41 @@ impl TempCluster {
     /// The server's log, for a failing test's message.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`: as if it crashed).
+    pub fn stop(&self) -> Result<()> {
+        let data = self.data.to_string_lossy().into_owned();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Starts the server again after [`TempCluster::stop`], with the same settings.
+    pub fn restart(&self) -> Result<()> {
+        let data = self.data.to_string_lossy().into_owned();
+        let log = self.root.path().join("server.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data,
+                "-o",
+                &self.options(),
+                "-l",
+                &log.to_string_lossy(),
+                "-t",
+                "60",
+                "-w",
+                "start",
+            ],
+        )
+    }
+
+    /// The server's settings: a unix socket in the directory, no TCP, no fsync.
+    fn options(&self) -> String {
+        format!(
+            "-p {PORT} -k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=30",
+            self.root.path().display()
+        )
     }
 
     /// Runs a PostgreSQL program, as the cluster's OS user when there is one.

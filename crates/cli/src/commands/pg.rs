@@ -9,7 +9,7 @@ use anyhow::Result;
 use tradetrail_core::DataDir;
 use tradetrail_pg::{Roles, SyncOptions};
 
-use crate::exit::{Exit, TAMPERED};
+use crate::exit::{BadInput, Exit, TAMPERED};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -69,6 +69,18 @@ struct SyncArgs {
     /// Records per transaction
     #[arg(long, value_name = "N", default_value_t = SyncOptions::default().batch)]
     batch: usize,
+    /// Keep the mirror current until Ctrl-C: copy, wait --interval, copy again; while
+    /// the database is down, retry with backoff (the journal never waits for it)
+    #[arg(long)]
+    follow: bool,
+    /// With --follow: seconds between passes (fractions allowed)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        requires = "follow"
+    )]
+    interval: f64,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -107,6 +119,42 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                         .join(", ")
                 )?;
             }
+        }
+        What::Sync(a) if a.follow => {
+            let dir = DataDir::resolve(data);
+            let opts = follow_options(a.batch, a.interval, "--interval")?;
+            let stop = super::query::stop_flag();
+            let json = a.conn.json;
+            let mut failed = false;
+            tradetrail_pg::follow(&dir, &a.conn.url, &opts, &stop, &mut |pass| match pass {
+                tradetrail_pg::Pass::Synced(r) => {
+                    if failed {
+                        eprintln!("{}: reached again", r.url);
+                        failed = false;
+                    }
+                    if r.copied == 0 {
+                        return;
+                    }
+                    let line = if json {
+                        serde_json::to_string(r).unwrap_or_default()
+                    } else {
+                        format!(
+                            "copied {} rows (seq {}..={})",
+                            r.copied,
+                            r.first_seq.unwrap_or_default(),
+                            r.last_seq.unwrap_or_default()
+                        )
+                    };
+                    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+                }
+                tradetrail_pg::Pass::Failed { error, retry_in } => {
+                    failed = true;
+                    eprintln!(
+                        "warning: {error}; trying again in {:.1} s",
+                        retry_in.as_secs_f64()
+                    );
+                }
+            })?;
         }
         What::Sync(a) => {
             let dir = DataDir::resolve(data);
@@ -223,4 +271,26 @@ fn print_verify(out: &mut impl Write, r: &tradetrail_pg::VerifyReport) -> Result
         )?;
     }
     Ok(())
+}
+
+/// The follower's pace: `batch` records per transaction, `interval` seconds between
+/// passes (`flag` names it in the error), backing off to 30 s while failing.
+pub fn follow_options(
+    batch: usize,
+    interval: f64,
+    flag: &str,
+) -> Result<tradetrail_pg::FollowOptions> {
+    if !(interval.is_finite() && interval > 0.0 && interval <= 3600.0) {
+        return Err(BadInput(format!(
+            "{flag}: must be a number of seconds above 0, at most 3600"
+        ))
+        .into());
+    }
+    Ok(tradetrail_pg::FollowOptions {
+        sync: SyncOptions {
+            batch: batch.max(1),
+        },
+        interval: std::time::Duration::from_secs_f64(interval),
+        max_backoff: std::time::Duration::from_secs(30),
+    })
 }

@@ -416,7 +416,7 @@ fn follow(data: Option<&Path>, args: Args) -> Result<()> {
 /// A flag that Ctrl-C (SIGINT) or SIGTERM sets, instead of ending the process at
 /// once: a small runtime on its own thread waits for the signals. When that cannot
 /// be set up, the signals keep their default effect.
-fn stop_flag() -> Arc<AtomicBool> {
+pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = flag.clone();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();

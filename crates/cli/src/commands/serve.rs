@@ -37,6 +37,23 @@ pub struct Args {
     /// [default: [reconciliation.schedule] every_seconds of tradetrail.toml]
     #[arg(long, value_name = "SECONDS")]
     reconcile_interval: Option<u64>,
+    /// Keep a PostgreSQL mirror current while serving (what `tradetrail pg sync
+    /// --follow` does, docs/postgres.md); appends never wait for the database
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TRADETRAIL_PG_URL",
+        hide_env_values = true
+    )]
+    pg_url: Option<String>,
+    /// With --pg-url: seconds between mirror passes
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        requires = "pg_url"
+    )]
+    pg_interval: f64,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -64,6 +81,24 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
              `tradetrail token create --role writer --name NAME`"
         );
     }
-    tradetrail_server::run(state, &args.listen)?;
+    let mirror = match &args.pg_url {
+        Some(url) => {
+            let opts = super::pg::follow_options(
+                tradetrail_pg::SyncOptions::default().batch,
+                args.pg_interval,
+                "--pg-interval",
+            )?;
+            Some(
+                tradetrail_pg::Follower::spawn(&dir, url, opts)
+                    .context("starting the PostgreSQL mirror")?,
+            )
+        }
+        None => None,
+    };
+    let served = tradetrail_server::run(state, &args.listen);
+    if let Some(m) = mirror {
+        m.stop();
+    }
+    served?;
     Ok(())
 }
