@@ -5,7 +5,7 @@ use postgres::Client;
 use crate::{connect, db, redact, Error, Result};
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Serialises concurrent `pg init`s (a transaction-level advisory lock).
 const INIT_LOCK: i64 = 0x7472_6164_6574_7201;
@@ -89,7 +89,14 @@ pub struct InitReport {
 /// The migrations, in order: `(version, description, SQL)`. The SQL runs as the owner
 /// role, with `{owner}`, `{writer}`, `{compliance}` and `{trader}` replaced by the
 /// (checked) role names.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "events, trader_roles, guards", V1)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "events, trader_roles, guards", V1),
+    (
+        2,
+        "views: execution_logs, audit_trail, reconciliation_results, daily_summaries, checkpoints",
+        V2,
+    ),
+];
 
 const V1: &str = r#"
 CREATE TABLE tradetrail.events (
@@ -177,6 +184,135 @@ CREATE POLICY trader_read ON tradetrail.trader_roles FOR SELECT TO {trader} USIN
         WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')
     )
 );
+"#;
+
+/// Views in the vocabulary trading teams already use. `security_invoker` (PostgreSQL
+/// 15): a view reads `tradetrail.events` as the role that queries it, so the row-level
+/// policies hold through every view (a trader sees its own rows, everywhere).
+/// Producer fields that the model does not check (`retry_attempt`) go through
+/// `tradetrail.int_or_null`, so one odd value cannot make a view fail.
+const V2: &str = r#"
+CREATE INDEX events_refs_order ON tradetrail.events ((refs->>'order_id'));
+
+CREATE FUNCTION tradetrail.int_or_null(v text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $fn$ SELECT CASE WHEN v ~ '^\s*-?[0-9]{1,9}\s*$' THEN v::integer END $fn$;
+CREATE FUNCTION tradetrail.num_or_null(v text) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $fn$ SELECT CASE WHEN v ~ '^\s*-?[0-9]{1,30}(\.[0-9]{1,30})?\s*$' THEN v::numeric END $fn$;
+
+CREATE VIEW tradetrail.execution_logs WITH (security_invoker = true) AS
+SELECT seq, ts_event, ts_recorded,
+    coalesce(CASE WHEN entity_kind = 'order' THEN entity_id END, refs->>'order_id') AS order_id,
+    trader_id, account_id, strategy_id, instrument_id,
+    "type" AS event_type,
+    split_part("type", '.', 2) AS action,
+    CASE "type"
+        WHEN 'order.submitted' THEN 'submitted'
+        WHEN 'order.accepted' THEN 'accepted'
+        WHEN 'order.modified' THEN 'modified'
+        WHEN 'order.filled' THEN
+            CASE WHEN tradetrail.num_or_null(data->>'leaves_qty') > 0
+                 THEN 'partially_filled' ELSE 'filled' END
+        WHEN 'order.rejected' THEN 'rejected'
+        WHEN 'order.cancelled' THEN 'cancelled'
+        WHEN 'order.expired' THEN 'expired'
+        WHEN 'approval.requested' THEN 'pending_approval'
+        WHEN 'approval.approved' THEN 'approved'
+        WHEN 'approval.rejected' THEN 'rejected'
+        WHEN 'approval.expired' THEN 'expired'
+        ELSE split_part("type", '.', 2)
+    END AS status,
+    lower(data->>'side') AS side,
+    lower(data->>'order_type') AS order_type,
+    tradetrail.num_or_null(data->>'quantity') AS quantity,
+    tradetrail.num_or_null(data->>'price') AS price,
+    tradetrail.num_or_null(data->>'fill_qty') AS fill_qty,
+    tradetrail.num_or_null(data->>'fill_price') AS fill_price,
+    tradetrail.num_or_null(data->>'commission') AS commission,
+    data->>'trade_id' AS trade_id,
+    data->>'venue_order_id' AS venue_order_id,
+    data->>'reason' AS reason,
+    data->>'error_code' AS error_code,
+    tradetrail.int_or_null(data->>'retry_attempt') AS retry_attempt,
+    source, actor, event_id, hash
+FROM tradetrail.events
+WHERE "type" LIKE 'order.%' OR "type" LIKE 'approval.%';
+
+CREATE VIEW tradetrail.audit_trail WITH (security_invoker = true) AS
+SELECT seq, ts_event, ts_recorded, "type", split_part("type", '.', 1) AS family,
+    source, actor, trader_id, account_id, strategy_id, instrument_id,
+    entity_kind, entity_id, data->>'reason' AS reason, refs, data, event_id, hash, prev
+FROM tradetrail.events;
+
+CREATE VIEW tradetrail.reconciliation_results WITH (security_invoker = true) AS
+SELECT seq, ts_event, ts_recorded,
+    data->>'statement' AS statement,
+    data->>'statement_sha256' AS statement_sha256,
+    data->>'format' AS format,
+    data->>'from' AS period_from,
+    data->>'to' AS period_to,
+    tradetrail.int_or_null(data->>'broker_trades') AS broker_trades,
+    tradetrail.int_or_null(data->>'our_trades') AS our_trades,
+    tradetrail.int_or_null(data->>'discrepancies') AS discrepancies,
+    tradetrail.int_or_null(data->>'minor') AS minor,
+    tradetrail.int_or_null(data->>'major') AS major,
+    tradetrail.int_or_null(data->>'corrections') AS corrections,
+    tradetrail.int_or_null(data->>'reviews_requested') AS reviews_requested,
+    data, hash
+FROM tradetrail.events
+WHERE "type" = 'reconciliation.completed';
+
+CREATE VIEW tradetrail.daily_summaries WITH (security_invoker = true) AS
+WITH fills AS (
+    SELECT (ts_event AT TIME ZONE 'UTC')::date AS day, trader_id, account_id,
+        count(*) AS trades,
+        sum(tradetrail.num_or_null(data->>'fill_qty') * tradetrail.num_or_null(data->>'fill_price')) AS volume,
+        coalesce(sum(tradetrail.num_or_null(data->>'commission')), 0) AS commission
+    FROM tradetrail.events
+    WHERE "type" = 'order.filled'
+    GROUP BY 1, 2, 3
+), closes AS (
+    SELECT (ts_event AT TIME ZONE 'UTC')::date AS day, trader_id, account_id,
+        count(*) AS closed_positions,
+        count(*) FILTER (WHERE tradetrail.num_or_null(data->>'realized_pnl') > 0) AS winners,
+        coalesce(sum(tradetrail.num_or_null(data->>'realized_pnl')), 0) AS gross_pnl
+    FROM tradetrail.events
+    WHERE "type" = 'position.closed'
+    GROUP BY 1, 2, 3
+)
+SELECT coalesce(f.day, c.day) AS day,
+    coalesce(f.trader_id, c.trader_id) AS trader_id,
+    coalesce(f.account_id, c.account_id) AS account_id,
+    coalesce(f.trades, 0) AS trades,
+    coalesce(f.volume, 0) AS volume,
+    coalesce(c.gross_pnl, 0) AS gross_pnl,
+    coalesce(f.commission, 0) AS commission,
+    coalesce(c.gross_pnl, 0) - coalesce(f.commission, 0) AS net_pnl,
+    coalesce(c.closed_positions, 0) AS closed_positions,
+    round(c.winners::numeric / nullif(c.closed_positions, 0), 4) AS win_rate
+FROM fills f
+FULL JOIN closes c
+    ON f.day = c.day
+   AND f.trader_id IS NOT DISTINCT FROM c.trader_id
+   AND f.account_id IS NOT DISTINCT FROM c.account_id;
+
+CREATE VIEW tradetrail.checkpoints WITH (security_invoker = true) AS
+SELECT seq, ts_recorded,
+    (data->>'size')::bigint AS size,
+    data->>'root' AS root,
+    data->>'key_id' AS key_id,
+    data->>'note' AS note,
+    hash
+FROM tradetrail.events
+WHERE "type" = 'journal.checkpoint';
+
+REVOKE ALL ON tradetrail.execution_logs, tradetrail.audit_trail,
+    tradetrail.reconciliation_results, tradetrail.daily_summaries, tradetrail.checkpoints
+    FROM PUBLIC;
+GRANT SELECT ON tradetrail.execution_logs, tradetrail.audit_trail,
+    tradetrail.reconciliation_results, tradetrail.daily_summaries, tradetrail.checkpoints
+    TO {compliance}, {trader};
 "#;
 
 /// Applies the schema and its guards to the database at `url` (see the crate doc),

@@ -110,7 +110,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             } else {
                 writeln!(
                     out,
-                    "{}: applied schema version {} (tradetrail.events, tradetrail.trader_roles, append-only triggers, row-level security)",
+                    "{}: applied schema version {} (tradetrail.events and trader_roles, append-only triggers, row-level security, and the views execution_logs, audit_trail, reconciliation_results, daily_summaries, checkpoints)",
                     r.url,
                     r.applied
                         .iter()
