@@ -85,6 +85,10 @@ enum Command {
     Pg(commands::pg::Args),
     /// SQL over one `events` table spanning archive and live journal (needs `--features sql`)
     Sql(commands::sql::Args),
+    /// Shell completions: `tradetrail completions bash > /etc/bash_completion.d/tradetrail`
+    Completions(commands::shell::CompletionArgs),
+    /// Man pages, one per command, into a directory: `tradetrail man --dir /usr/local/share/man/man1`
+    Man(commands::shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,10 @@ fn main() -> ExitCode {
         Command::Hold(a) => commands::hold::run(data, a),
         Command::Sql(a) => commands::sql::run(data, a),
         Command::Pg(a) => commands::pg::run(data, a),
+        Command::Completions(a) => {
+            commands::shell::completions(<Cli as clap::CommandFactory>::command(), a)
+        }
+        Command::Man(a) => commands::shell::man(<Cli as clap::CommandFactory>::command(), a),
     };
     exit::finish(result)
 }

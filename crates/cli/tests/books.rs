@@ -138,7 +138,7 @@ fn reconcile_a_generated_day_then_review() {
     let again = s
         .on_data(
             "review",
-            &["resolve", &id, "--by", "operator:carol", "--note", "x"],
+            &["resolve", &id, "--actor", "operator:carol", "--note", "x"],
         )
         .expect(2);
     assert!(

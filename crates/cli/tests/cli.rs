@@ -290,3 +290,113 @@ fn a_closed_stdout_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{sub}: {stderr}");
     }
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_commands() {
+    let s = Scratch::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = s.tt(&["completions", shell]).expect(0);
+        assert!(
+            r.stdout.contains("verify-proof"),
+            "{shell}: {}",
+            &r.stdout[..200.min(r.stdout.len())]
+        );
+    }
+    let r = s.tt(&["completions", "tcsh"]).expect(2);
+    assert!(r.stderr.contains("tcsh"), "{}", r.stderr);
+
+    let dir = s.path().join("man1");
+    let r = s.tt(&["man", "--dir", &dir.to_string_lossy()]).expect(0);
+    assert!(r.stderr.starts_with("wrote "), "{}", r.stderr);
+    let query = std::fs::read_to_string(dir.join("tradetrail-query.1")).unwrap();
+    assert!(query.contains("after") && query.contains(".TH"), "{query}");
+    assert!(dir.join("tradetrail.1").exists());
+    assert!(dir.join("tradetrail-pg-sync.1").exists());
+}
+
+#[test]
+fn append_quiet_prints_one_summary() {
+    let s = Scratch::new();
+    s.init("test.example/quiet");
+    let d = s.data_arg();
+    let events: String = (0..5)
+        .map(|i| {
+            custom_event("q", i).replace(
+                r#""actor":"system","#,
+                &format!(r#""actor":"system","event_id":"{}","#, uuid(i)),
+            ) + "\n"
+        })
+        .collect();
+    let r = s
+        .tt_stdin(&["append", "--data", &d, "--quiet"], events.as_bytes())
+        .expect(0);
+    let v = parse(r.stdout.trim());
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert_eq!(v["appended"], 5);
+    assert_eq!(v["duplicates"], 0);
+    assert_eq!(
+        (v["first_seq"].as_u64(), v["last_seq"].as_u64()),
+        (Some(1), Some(5))
+    );
+    let lines = s.lines();
+    let last = tradetrail_journal::RecordHash::of_line(lines[5].as_bytes()).to_hex();
+    assert_eq!(v["last_hash"], last.as_str());
+    // Again: every event already recorded (they carry event_ids).
+    let r = s
+        .tt_stdin(&["append", "--data", &d, "--quiet"], events.as_bytes())
+        .expect(0);
+    let v = parse(r.stdout.trim());
+    assert_eq!(
+        (v["appended"].as_u64(), v["duplicates"].as_u64()),
+        (Some(0), Some(5))
+    );
+    assert_eq!(s.lines().len(), 6);
+}
+
+#[test]
+fn tables_name_the_trader_and_instrument_and_say_nothing_when_empty() {
+    let s = Scratch::new();
+    s.on_data("demo", &["--events", "2000"]).expect(0);
+    let r = s
+        .on_data("query", &["--type", "order.filled", "--limit", "1"])
+        .expect(0);
+    let rows: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        rows[0].contains("trader") && rows[0].contains("instrument"),
+        "{}",
+        rows[0]
+    );
+    let rec = &s.records()[rows[1]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse::<usize>()
+        .unwrap()];
+    assert!(
+        rows[1].contains(rec["trader_id"].as_str().unwrap()),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[1].contains(rec["instrument_id"].as_str().unwrap()),
+        "{}",
+        rows[1]
+    );
+
+    // No match: nothing on stdout, the reason on stderr; CSV keeps its header.
+    let r = s.on_data("query", &["--type", "order.nothing"]).expect(0);
+    assert_eq!(r.stdout, "");
+    assert!(r.stderr.contains("no records match"), "{}", r.stderr);
+    let r = s
+        .on_data("query", &["--type", "order.nothing", "--format", "csv"])
+        .expect(0);
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert!(r.stdout.starts_with("seq,"), "{}", r.stdout);
+
+    let r = s.on_data("positions", &["--account", "NOPE"]).expect(0);
+    assert!(
+        r.stderr.contains("no position or fill of account NOPE") && r.stderr.contains("U"),
+        "{}",
+        r.stderr
+    );
+}

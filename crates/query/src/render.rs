@@ -374,12 +374,14 @@ impl<'w> RecordWriter<'w> {
             Format::Csv => self.out.write_all(csv_row(CSV_HEADER).as_bytes()),
             Format::Table => writeln!(
                 self.out,
-                "{:>8}  {:<tw$}  {:<25}  {:<17}  {:<20}  {:<22}  details",
+                "{:>8}  {:<tw$}  {:<25}  {:<17}  {:<20}  {:<8}  {:<14}  {:<22}  details",
                 "seq",
                 format!("time ({})", self.zone.label()),
                 "type",
                 "source",
                 "actor",
+                "trader",
+                "instrument",
                 "entity",
                 tw = self.time_width()
             ),
@@ -409,10 +411,12 @@ impl<'w> RecordWriter<'w> {
         match self.format {
             Format::Table => writeln!(
                 self.out,
-                "{seq:>8}  {time:<tw$}  {:<25}  {:<17}  {:<20}  {:<22}  {}",
+                "{seq:>8}  {time:<tw$}  {:<25}  {:<17}  {:<20}  {:<8}  {:<14}  {:<22}  {}",
                 printable(&ty),
                 printable(&field(&v, &["source"]).unwrap_or_default()),
                 printable(&field(&v, &["actor"]).unwrap_or_default()),
+                printable(&field(&v, &["trader_id"]).unwrap_or_default()),
+                printable(&field(&v, &["instrument_id"]).unwrap_or_default()),
                 printable(&entity_text(&v)),
                 printable(&describe(&v)),
                 tw = self.time_width()
@@ -459,9 +463,13 @@ impl<'w> RecordWriter<'w> {
         }
     }
 
-    /// Writes the header even when there were no records (tables and CSV).
+    /// Ends the output: a CSV answer without records is still its header (a valid,
+    /// empty file); an empty table prints nothing (the caller says why on stderr).
     pub fn finish(&mut self) -> io::Result<()> {
-        self.header()
+        match self.format {
+            Format::Csv => self.header(),
+            Format::Table | Format::Jsonl => Ok(()),
+        }
     }
 
     /// Flushes what was written so far (a live view, after each batch).

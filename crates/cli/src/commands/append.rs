@@ -19,6 +19,10 @@ pub struct Args {
     /// Validate only: report every bad line, write nothing
     #[arg(long)]
     dry_run: bool,
+    /// Print one summary line instead of a receipt per event:
+    /// {"appended":N,"duplicates":N,"first_seq":S,"last_seq":S,"last_hash":"…"}
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -97,6 +101,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     };
     let mut written = 0usize;
     let mut dups = 0usize;
+    let mut span: Option<(u64, Receipt)> = None;
     let total = entries.len();
     let mut group_start = 0usize;
     let mut it = entries.into_iter();
@@ -118,8 +123,25 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             } else {
                 written += 1;
             }
-            out.push(&r);
+            if args.quiet {
+                let first = span.as_ref().map_or(r.seq, |(f, _)| *f);
+                span = Some((first, r));
+            } else {
+                out.push(&r);
+            }
         }
+        out.flush()?;
+    }
+    if args.quiet {
+        let summary = serde_json::json!({
+            "appended": written,
+            "duplicates": dups,
+            "first_seq": span.as_ref().map(|(f, _)| *f),
+            "last_seq": span.as_ref().map(|(_, r)| r.seq),
+            "last_hash": span.as_ref().map(|(_, r)| r.hash.to_hex()),
+        });
+        out.buf.extend_from_slice(summary.to_string().as_bytes());
+        out.buf.push(b'\n');
         out.flush()?;
     }
     let closed = out.closed;

@@ -130,6 +130,12 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
             if holds.is_empty() {
                 writeln!(out, "no holds")?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<8} {:<18} {:<32} actor | scope | reason",
+                    "ID", "STATUS", "PLACED (UTC)"
+                )?;
             }
             for h in &holds {
                 let status = match h.released_by {

@@ -26,6 +26,7 @@ pub mod retention;
 pub mod review;
 pub mod schema;
 pub mod serve;
+pub mod shell;
 pub mod sql;
 pub mod stats;
 pub mod status;

@@ -248,6 +248,32 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
     }
     out.flush()?;
+    if let Some(account) = &args.account {
+        let mut known: Vec<&str> = books
+            .positions()
+            .iter()
+            .map(|p| p.account_id.as_str())
+            .chain(books.fills().iter().map(|f| f.account_id.as_str()))
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        if !known.contains(&account.as_str()) {
+            let list = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known
+                    .iter()
+                    .take(10)
+                    .map(|a| printable(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            eprintln!(
+                "note: no position or fill of account {} is recorded (accounts recorded: {list})",
+                printable(account)
+            );
+        }
+    }
     for a in books.anomalies().iter().take(5) {
         eprintln!(
             "anomaly: seq {} order {}: {} ({})",

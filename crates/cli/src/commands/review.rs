@@ -1,4 +1,4 @@
-//! `tradetrail review list [--all] | show ID | resolve ID --by ACTOR --note TEXT`
+//! `tradetrail review list [--all] | show ID | resolve ID --actor ACTOR --note TEXT`
 
 use std::io::Write;
 use std::path::Path;
@@ -38,8 +38,8 @@ enum Sub {
     Resolve {
         /// The review id (REV-...)
         id: String,
-        /// Who resolves it, e.g. operator:carol
-        #[arg(long, value_name = "ACTOR")]
+        /// Who resolves it, e.g. operator:carol (--by is the older name)
+        #[arg(long = "actor", visible_alias = "by", value_name = "ACTOR")]
         by: String,
         /// How it was resolved
         #[arg(long, value_name = "TEXT")]
