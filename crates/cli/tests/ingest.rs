@@ -260,6 +260,25 @@ fn events_from_several_producers_are_recorded_exactly_once_and_verify() {
     let r = drain(&s, &url);
     assert!(r.stderr.contains("3000 recorded"), "{}", r.stderr);
     assert_exactly_once(&s, 0..3000);
+    // Redelivery is idempotent: a second consumer gets every message again, and each
+    // is acknowledged as a duplicate (the same event_id and body), nothing written.
+    let before = s.lines();
+    let mut c = command(s.path());
+    let mut args = ingest_args(&s, &url, &["--stop-when-drained"]);
+    let at = args
+        .iter()
+        .position(|a| a == "recorder")
+        .expect("consumer arg");
+    args[at] = "replay".into();
+    c.args(args);
+    let r = common::run_cmd(c, None).expect(0);
+    assert!(
+        r.stderr
+            .contains("0 recorded, 3000 duplicates, 0 rejected, 3000 acked"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.lines(), before, "a redelivery writes nothing");
     // Every record holds the producer's event as published (the canonical body).
     let recs = s.records();
     let by_id: HashMap<&str, &serde_json::Value> = recs
@@ -297,7 +316,7 @@ fn a_bad_message_goes_to_the_dead_letter_subject_with_its_reason_and_a_record() 
 
     // The dead letters: body unchanged, headers naming reason, subject and stream seq.
     let dead = runtime().block_on(async {
-        let client = tradetrail_ingest::connect(&[url.clone()])
+        let client = tradetrail_ingest::connect(std::slice::from_ref(&url))
             .await
             .expect("connect");
         let js = jetstream::new(client);
@@ -365,7 +384,7 @@ fn a_bad_message_goes_to_the_dead_letter_subject_with_its_reason_and_a_record() 
     assert_eq!(rejected.len(), 3, "{rejected:?}");
     let rec = rejected
         .iter()
-        .find(|r| r["data"]["stream_seq"] == bad_seq.to_string())
+        .find(|r| r["data"]["stream_seq"].as_str() == Some(bad_seq.to_string().as_str()))
         .expect("the bad message's record");
     assert_eq!(rec["data"]["stream"], STREAM);
     assert_eq!(rec["data"]["subject"], "audit.p9");
@@ -401,6 +420,7 @@ fn a_recorder_killed_mid_ingest_loses_nothing_and_records_nothing_twice() {
     let _ = child.kill();
     let _ = child.wait();
     let r = drain(&s, &url);
+    eprintln!("after two SIGKILLs: {}", r.stderr);
     assert!(r.stderr.contains("0 rejected"), "{}", r.stderr);
     assert_exactly_once(&s, 0..5000);
 }
