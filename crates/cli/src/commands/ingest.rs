@@ -87,6 +87,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         progress_every: Duration::from_secs(a.progress_every.max(1)),
         ..NatsOptions::new(a.url, &a.stream, &a.consumer)
     };
+    run_loop(rec, &opts)
+}
+
+/// Runs the ingest loop on a runtime of its own until SIGINT or SIGTERM (or drained),
+/// printing progress on stderr: `ingest nats`, and `serve --ingest-nats` beside the
+/// server.
+pub fn run_loop(rec: tradetrail_core::Recorder, opts: &NatsOptions) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -95,7 +102,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     let result = runtime.block_on(tradetrail_ingest::run(
         rec,
-        &opts,
+        opts,
         metrics,
         stop_signal(),
         |p| eprintln!("{p}"),
