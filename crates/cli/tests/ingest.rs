@@ -201,7 +201,11 @@ fn wait_for_records(s: &Scratch, records: usize, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while common::lines_of(&s.data).len() <= records {
         if let Ok(Some(st)) = child.try_wait() {
-            panic!("ingest exited early: {st}");
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("ingest exited early: {st}: {err}");
         }
         assert!(Instant::now() < deadline, "ingest recorded nothing in 60 s");
         std::thread::sleep(Duration::from_millis(10));

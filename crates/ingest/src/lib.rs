@@ -291,8 +291,29 @@ pub async fn run(
     let client = connect(&opts.urls).await?;
     let js = jetstream::new(client.clone());
     let dead = opts.dead_letter_subject();
-    prepare_stream(&js, opts, &dead).await?;
-    let mut consumer = consumer(&js, opts).await?;
+    tokio::pin!(stop);
+    // A cluster electing a leader (a node just restarted) answers with errors for a
+    // moment: a few tries before giving up.
+    let mut tries = 0;
+    let mut consumer = loop {
+        let setup = async {
+            prepare_stream(&js, opts, &dead).await?;
+            consumer(&js, opts).await
+        };
+        match setup.await {
+            Ok(c) => break c,
+            Err(e @ Error::Options { .. }) => return Err(e),
+            Err(e) if tries >= 5 => return Err(e),
+            Err(e) => {
+                tries += 1;
+                eprintln!("ingest: {e}; trying again");
+                tokio::select! {
+                    _ = &mut stop => return Ok(metrics.snapshot()),
+                    _ = tokio::time::sleep(Duration::from_millis(400)) => {}
+                }
+            }
+        }
+    };
     let ctx = Ctx {
         rec,
         js: js.clone(),
@@ -302,7 +323,6 @@ pub async fn run(
         metrics: metrics.clone(),
     };
 
-    tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_progress = (Instant::now(), 0u64);
@@ -437,11 +457,11 @@ async fn prepare_stream(js: &jetstream::Context, opts: &NatsOptions, dead: &str)
     };
     // A dead letter that lands in the stream it came from would be consumed again.
     if let Some(p) = subjects.iter().find(|p| subject::matches(p, dead)) {
-        return Err(Error::DeadLetter {
-            subject: dead.to_owned(),
+        return Err(Error::Options {
+            field: "--dead-letter",
             reason: format!(
-                "it is one of stream {}'s subjects ({p}), so dead letters would be ingested \
-                 again; choose a subject outside it (--dead-letter)",
+                "{dead} is one of stream {}'s subjects ({p}), so dead letters would be \
+                 ingested again; choose a subject outside it",
                 opts.stream
             ),
         });

@@ -115,9 +115,7 @@ pub fn run_loop(rec: tradetrail_core::Recorder, opts: &NatsOptions) -> Result<()
             );
             Ok(())
         }
-        Err(e @ (Error::Options { .. } | Error::DeadLetter { .. })) => {
-            Err(BadInput(e.to_string()).into())
-        }
+        Err(e @ Error::Options { .. }) => Err(BadInput(e.to_string()).into()),
         Err(e) => Err(e.into()),
     }
 }
