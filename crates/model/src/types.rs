@@ -564,6 +564,8 @@ mod tests {
             "config.changed",
             "trading.mode_changed",
             "correction.recorded",
+            // Written by `tradetrail ingest` for a message sent to the dead-letter subject.
+            "ingest.rejected",
         ];
         let mut known = known_types().to_vec();
         known.sort_unstable();
