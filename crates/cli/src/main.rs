@@ -57,6 +57,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Measure append throughput and latency beside this machine's own floor (`bench query`: the query figures)
     Bench(commands::bench::Args),
+    /// Consume events from a stream: `ingest nats --url nats://h:4222 --stream AUDIT --consumer recorder` (docs/ingest.md)
+    Ingest(commands::ingest::Args),
     /// Serve the HTTP API (docs/server.md): events in, answers out, roles enforced
     Serve(commands::serve::Args),
     /// Reports: daily, monthly, execution, tax, compliance, reconciliation (table, json, csv, html)
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => commands::stats::run(data, a),
         Command::Demo(a) => commands::demo::run(data, a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Ingest(a) => commands::ingest::run(data, a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
         Command::Positions(a) => commands::positions::run(data, a),

@@ -345,6 +345,25 @@ pub(crate) const TYPES: &[TypeSpec] = &[
         REASON_ONLY,
         NO_RULES,
     ),
+    // ingest: a message from a stream that could not be recorded (it went to the
+    // dead-letter subject); written by `tradetrail ingest`, one per rejected message.
+    spec(
+        "ingest.rejected",
+        NONE,
+        &[
+            req("stream", ID),
+            req(
+                "stream_seq",
+                Kind::Decimal(Sign::NonNegative, Magnitude::Amount),
+            ),
+            req("subject", TEXT),
+            req("reason", TEXT),
+            req("body_sha256", ID),
+            opt("dead_letter_subject", TEXT),
+            opt("body", TEXT),
+        ],
+        NO_RULES,
+    ),
 ];
 
 const KNOWN_TYPES: [&str; TYPES.len()] = {
@@ -545,6 +564,8 @@ mod tests {
             "config.changed",
             "trading.mode_changed",
             "correction.recorded",
+            // Written by `tradetrail ingest` for a message sent to the dead-letter subject.
+            "ingest.rejected",
         ];
         let mut known = known_types().to_vec();
         known.sort_unstable();

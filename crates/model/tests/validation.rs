@@ -217,6 +217,24 @@ fn samples() -> Vec<(Value, Vec<&'static str>)> {
             ),
             cat(&ENV, &["refs.correction_of", "data.reason"]),
         ),
+        (
+            plain(
+                "ingest.rejected",
+                json!({"stream": "AUDIT", "stream_seq": "42", "subject": "audit.oms",
+                       "reason": "invalid event: type: unknown", "body_sha256": "ab12",
+                       "body": "{}"}),
+            ),
+            cat(
+                &ENV,
+                &[
+                    "data.stream",
+                    "data.stream_seq",
+                    "data.subject",
+                    "data.reason",
+                    "data.body_sha256",
+                ],
+            ),
+        ),
     ]
 }
 

@@ -46,6 +46,8 @@ enum What {
     Archive(super::bench_archive::Args),
     /// Validation and normalization of one event per thread, beside the memory floor
     Validate(ValidateArgs),
+    /// NATS JetStream → journal beside the stream's own accept rate; latency at a steady rate
+    Nats(super::bench_nats::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +72,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(What::Query(a)) => return super::bench_query::run(a),
         Some(What::Http(a)) => return super::bench_http::run(a),
         Some(What::Archive(a)) => return super::bench_archive::run(a),
+        Some(What::Nats(a)) => return super::bench_nats::run(a),
         Some(What::Validate(a)) => {
             let lines = tradetrail_core::bench::model_lines(a.event_size, a.events);
             let mut out = Table::new(a.json, "validation per thread, on one core")?;

@@ -54,6 +54,22 @@ pub struct Args {
         requires = "pg_url"
     )]
     pg_interval: f64,
+    /// Also consume a NATS JetStream stream into the journal, as `ingest nats` does
+    /// (docs/ingest.md): the NATS servers, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "URL[,URL...]")]
+    ingest_nats: Vec<String>,
+    /// The stream for --ingest-nats
+    #[arg(long, default_value = "AUDIT", value_name = "NAME")]
+    ingest_stream: String,
+    /// The durable consumer for --ingest-nats
+    #[arg(long, default_value = "recorder", value_name = "NAME")]
+    ingest_consumer: String,
+    /// The dead-letter subject for --ingest-nats [default: deadletter.<stream>]
+    #[arg(long, value_name = "SUBJECT")]
+    ingest_dead_letter: Option<String>,
+    /// Create the stream (and <stream>_DEAD) for --ingest-nats when missing
+    #[arg(long)]
+    ingest_create_stream: bool,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -95,9 +111,44 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         None => None,
     };
+    // The ingest loop on a thread of its own, through the same recorder; it stops on
+    // the same SIGINT/SIGTERM, finishing (journaling, then acking) its batch in hand.
+    let ingest = if args.ingest_nats.is_empty() {
+        None
+    } else {
+        let opts = tradetrail_ingest::NatsOptions {
+            dead_letter: args.ingest_dead_letter,
+            create_stream: args.ingest_create_stream,
+            ..tradetrail_ingest::NatsOptions::new(
+                args.ingest_nats,
+                &args.ingest_stream,
+                &args.ingest_consumer,
+            )
+        };
+        let rec = state.recorder().clone();
+        Some(
+            std::thread::Builder::new()
+                .name("ingest-nats".into())
+                .spawn(move || {
+                    let r = super::ingest::run_loop(rec, &opts);
+                    if let Err(e) = &r {
+                        // Said at once: the server goes on serving without it.
+                        eprintln!("ingest: stopped: {e:#}");
+                    }
+                    r
+                })
+                .context("starting the ingest thread")?,
+        )
+    };
     let served = tradetrail_server::run(state, &args.listen);
     if let Some(m) = mirror {
         m.stop();
+    }
+    if let Some(t) = ingest {
+        match t.join() {
+            Ok(r) => r?,
+            Err(_) => anyhow::bail!("the ingest thread panicked"),
+        }
     }
     served?;
     Ok(())
