@@ -129,7 +129,7 @@ fn see_other(to: &str) -> Response {
 pub(crate) struct ConsoleError {
     status: StatusCode,
     message: String,
-    session: Option<Session>,
+    session: Option<Box<Session>>,
 }
 
 impl ConsoleError {
@@ -148,7 +148,7 @@ impl ConsoleError {
 
     /// The page keeps its navigation for this session.
     pub(crate) fn within(mut self, s: &Session) -> ConsoleError {
-        self.session = Some(s.clone());
+        self.session = Some(Box::new(s.clone()));
         self
     }
 }
@@ -176,7 +176,7 @@ impl IntoResponse for ConsoleError {
             "<p class=\"error\" role=\"alert\" id=\"error\">{}</p><p><a href=\"/search\">Back to search</a></p>",
             esc(&self.message)
         );
-        html(self.status, page(title, self.session.as_ref(), "", &body))
+        html(self.status, page(title, self.session.as_deref(), "", &body))
     }
 }
 
@@ -392,9 +392,9 @@ fn login_form(st: &AppState, notice: Option<(&str, &str)>, status: StatusCode) -
 
 fn human_duration(d: std::time::Duration) -> String {
     let s = d.as_secs();
-    if s % 3600 == 0 && s >= 3600 {
+    if s.is_multiple_of(3600) && s >= 3600 {
         format!("{} h", s / 3600)
-    } else if s % 60 == 0 && s >= 60 {
+    } else if s.is_multiple_of(60) && s >= 60 {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")
