@@ -761,6 +761,12 @@ async fn sessions_expire_csrf_is_required_and_headers_are_set() {
     assert_eq!(s.lines().len(), before, "nothing was recorded");
     let (status, _, _) = http(port, "GET", "/search", &[("Cookie", &cookie)], "").unwrap();
     assert_eq!(status, 200, "the session still stands");
+    // A live tail is server-sent events, and ends with its session.
+    let tail = {
+        let cookie = cookie.clone();
+        std::thread::spawn(move || http(port, "GET", "/live/stream", &[("Cookie", &cookie)], ""))
+    };
+    std::thread::sleep(Duration::from_millis(300));
     let (status, head, _) = http(
         port,
         "POST",
@@ -773,6 +779,13 @@ async fn sessions_expire_csrf_is_required_and_headers_are_set() {
     )
     .unwrap();
     assert_eq!(status, 303, "{head}");
+    let (status, head, events) = tail
+        .join()
+        .unwrap()
+        .expect("the stream ended with the session");
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    assert!(events.contains("data: {\"seq\":0,"), "{events}");
     let (status, head, _) = http(port, "GET", "/search", &[("Cookie", &cookie)], "").unwrap();
     assert_eq!(status, 303);
     assert!(head.contains("location: /login"), "{head}");
@@ -789,5 +802,73 @@ async fn sessions_expire_csrf_is_required_and_headers_are_set() {
     assert_eq!(path_of(&c).await, "/login?ended=expired");
     let notice = texts(&c, "#notice").await.join(" ");
     assert!(notice.contains("expired"), "{notice}");
+    c.close().await.unwrap();
+}
+
+/// First paint of search, trail and dashboard on a large journal (`TRADETRAIL_CONSOLE_SCALE`
+/// records, e.g. 1000000): printed, never asserted. Off by default (the journal takes a
+/// while to record).
+#[tokio::test(flavor = "current_thread")]
+async fn first_paint_at_scale() {
+    let Some(n) = std::env::var("TRADETRAIL_CONSOLE_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        println!("set TRADETRAIL_CONSOLE_SCALE=1000000 to measure first paint on a large journal");
+        return;
+    };
+    let s = Scratch::new();
+    let d = s.data_arg();
+    let t0 = Instant::now();
+    s.tt(&["demo", "--data", &d, "--events", &n.to_string()])
+        .expect(0);
+    println!("recorded {n} events in {:.1} s", t0.elapsed().as_secs_f64());
+    let carol = token(&s, "compliance", "carol", None);
+    let order = jsonl(
+        &s.on_data(
+            "query",
+            &[
+                "--type",
+                "order.filled",
+                "--limit",
+                "1",
+                "--reverse",
+                "--format",
+                "jsonl",
+            ],
+        )
+        .expect(0)
+        .stdout,
+    )[0]["entity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let port = free_port();
+    let _server = Killed(start_server_with(&s, port, &[]));
+    // The query index is built on the first query: not part of a page's paint.
+    let t0 = Instant::now();
+    let (cookie, _) = sign_in_http(port, &carol);
+    println!(
+        "first query (opens the index) {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    drop(cookie);
+    let (_driver, driver_port) = start_chromedriver();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(driver_port, profile.path()).await;
+    sign_in(&c, port, &carol).await;
+    let base = format!("http://127.0.0.1:{port}");
+    for (name, path) in [
+        ("search (everything)", "/search".to_string()),
+        (
+            "search (order.filled, T-02)",
+            "/search?type=order.filled&trader=T-02".to_string(),
+        ),
+        ("trail", format!("/trail?id={order}")),
+        ("dashboard", "/dashboard".to_string()),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        paint(&c, &format!("{name} at {n} records")).await;
+    }
     c.close().await.unwrap();
 }

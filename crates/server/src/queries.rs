@@ -318,12 +318,21 @@ pub async fn events_stream(
         })
         .await?
     };
-    let body = follow_body(st, inv, filter, after, first_limit, |_, line| {
+    let frame = |_, line: &[u8]| {
         let mut b = Vec::with_capacity(line.len() + 1);
         b.extend_from_slice(line);
         b.push(b'\n');
         b
-    });
+    };
+    let body = follow_body(
+        st,
+        inv,
+        filter,
+        after,
+        first_limit,
+        frame,
+        Box::new(|| true),
+    );
     let mut resp = Response::new(body);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -334,7 +343,8 @@ pub async fn events_stream(
 
 /// The body of a live view: the matches after `after` (with `first_limit`, only the
 /// last that many), then each new match as it is recorded, each framed by `frame`
-/// (its seq and journal line), until the client goes or the server stops. The one
+/// (its seq and journal line), until the client goes, the server stops or `keep`
+/// says no (a console session ended). The one
 /// follow loop of `GET /v1/events/stream` and the console's live tail.
 pub(crate) fn follow_body(
     st: Arc<AppState>,
@@ -343,13 +353,14 @@ pub(crate) fn follow_body(
     after: Option<u64>,
     first_limit: Option<usize>,
     frame: fn(u64, &[u8]) -> Vec<u8>,
+    keep: Box<dyn Fn() -> bool + Send + Sync>,
 ) -> axum::body::Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(64);
     let mut stopping = st.stopping.subscribe();
     tokio::spawn(async move {
         let (mut after, mut first_limit) = (after, first_limit);
         loop {
-            if *stopping.borrow_and_update() {
+            if *stopping.borrow_and_update() || !keep() {
                 break;
             }
             let (inv, filter, out) = (inv.clone(), filter.clone(), tx.clone());

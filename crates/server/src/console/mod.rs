@@ -238,7 +238,7 @@ const LOGIN: &str = "tt_login";
 #[derive(Debug)]
 pub(crate) struct Signed {
     pub s: Session,
-    id: String,
+    pub id: String,
 }
 
 impl FromRequestParts<Arc<AppState>> for Signed {
@@ -524,6 +524,10 @@ async fn login(
             StatusCode::FORBIDDEN,
         )
         .await;
+    }
+    // A browser signing in again leaves its old session behind: end it.
+    if let Some(old) = cookie(&headers, &cookie_name(&opts, SESSION)) {
+        st.sessions.remove(&old);
     }
     let (id, s) = st.sessions.create(caller.clone(), digest, &opts);
     let st2 = st.clone();

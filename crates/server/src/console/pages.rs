@@ -938,7 +938,7 @@ pub(crate) async fn live_stream(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Result<Response, ConsoleError> {
-    let s = signed.s;
+    let s = signed.s.clone();
     let params = given(params)
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit" | "reverse"))
@@ -961,13 +961,17 @@ pub(crate) async fn live_stream(
         Ok(inv)
     })
     .await?;
-    let body = crate::queries::follow_body(st, inv, filter, resume, first_limit, |seq, line| {
+    let frame = |seq: u64, line: &[u8]| {
         let mut b = Vec::with_capacity(line.len() + 32);
         b.extend_from_slice(format!("id: {seq}\ndata: ").as_bytes());
         b.extend_from_slice(line);
         b.extend_from_slice(b"\n\n");
         b
-    });
+    };
+    // The stream ends with its session (signed out, expired, token revoked).
+    let (st3, id) = (st.clone(), signed.id.clone());
+    let keep = Box::new(move || st3.sessions.is_live(&id, &st3.opts.console));
+    let body = crate::queries::follow_body(st, inv, filter, resume, first_limit, frame, keep);
     let mut resp = Response::new(body);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -117,6 +117,13 @@ impl Sessions {
         Lookup::Live(s.clone())
     }
 
+    /// Whether the session of `id` is live, without restarting its idle clock.
+    pub(crate) fn is_live(&self, id: &str, opts: &ConsoleOptions) -> bool {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&key(id))
+            .is_some_and(|s| !expired(s, Instant::now(), opts))
+    }
+
     /// Ends the session of `id`; the session it was, if any.
     pub(crate) fn remove(&self, id: &str) -> Option<Session> {
         self.map
