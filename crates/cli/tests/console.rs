@@ -51,22 +51,39 @@ fn ensure_chromium() {
     );
 }
 
+/// chromedriver in its own process group, which holds the browsers it starts: dropped,
+/// the whole group is killed, so a failing test leaves no browser behind.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 /// chromedriver on a free port, up and answering.
-fn start_chromedriver() -> (Killed, u16) {
+fn start_chromedriver() -> (Driver, u16) {
+    use std::os::unix::process::CommandExt;
     ensure_chromium();
     let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn chromedriver");
+    let child = Driver(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn chromedriver"),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "chromedriver did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Killed(child), port)
+    (child, port)
 }
 
 /// A headless Chromium session with a fresh profile; the profile is removed with `dir`.
