@@ -54,6 +54,18 @@ pub enum Error {
     /// not an actor, ...). Nothing was written.
     #[error("{0}")]
     Invalid(String),
+    /// Four eyes: the actor resolving a review is the one who requested it. Another
+    /// person must resolve it. Nothing was written.
+    #[error(
+        "review {id}: {actor} requested it and may not also resolve it (four eyes): \
+         another person must resolve it"
+    )]
+    FourEyes {
+        /// The review.
+        id: String,
+        /// Who requested it and tried to resolve it.
+        actor: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

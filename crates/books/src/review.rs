@@ -111,7 +111,8 @@ pub fn reviews(
 }
 
 /// Appends `review.resolved` for an open review. `actor` is who resolved it
-/// (`operator:carol`); `note` is required. Refuses an unknown or already resolved id.
+/// (`operator:carol`); `note` is required. Refuses an unknown or already resolved id,
+/// and a resolver who is the review's requester (four eyes: [`Error::FourEyes`]).
 pub fn resolve(
     recorder: &Recorder,
     id: &str,
@@ -136,6 +137,12 @@ pub fn resolve(
             review.resolved_by.as_deref().unwrap_or("?"),
             review.resolved_seq.unwrap_or_default()
         )));
+    }
+    if review.requested_by == actor {
+        return Err(Error::FourEyes {
+            id: review.id,
+            actor: actor.to_owned(),
+        });
     }
     let mut e = Event::new("review.resolved", now, "review_desk", actor)
         .with_event_id(uuid::Uuid::new_v4())

@@ -118,6 +118,14 @@ fn reconcile_a_generated_day_then_review() {
         .on_data("review", &["resolve", &id, "--by", "carol", "--note", "x"])
         .expect(2);
     assert!(bad.stderr.contains("actor"), "{}", bad.stderr);
+    // Four eyes: the run's actor (`system`, the default) requested it and may not
+    // resolve it too; nothing is written.
+    let n = s.records().len();
+    let own = s
+        .on_data("review", &["resolve", &id, "--by", "system", "--note", "x"])
+        .expect(2);
+    assert!(own.stderr.contains("four eyes"), "{}", own.stderr);
+    assert_eq!(s.records().len(), n);
     s.on_data(
         "review",
         &[

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod bench;
+mod console;
 mod error;
 mod handlers;
 mod metrics;
@@ -45,6 +46,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tradetrail_core::Recorder;
 
+pub use console::{ConsoleOptions, CSP as CONSOLE_CSP};
 pub use error::{ApiError, FieldProblem, LineErrors};
 pub use metrics::Metrics;
 pub use openapi::document as openapi_document;
@@ -82,6 +84,8 @@ pub struct ServerOptions {
     /// may take to finish before their connections are cut; the journal is flushed
     /// either way. Default 10 s.
     pub shutdown_grace: Duration,
+    /// The web console's sessions (docs/console.md).
+    pub console: ConsoleOptions,
 }
 
 impl Default for ServerOptions {
@@ -94,6 +98,7 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 512,
             shutdown_grace: Duration::from_secs(10),
+            console: ConsoleOptions::default(),
         }
     }
 }
@@ -121,6 +126,10 @@ pub struct AppState {
     /// Set when the server stops: live streams (`GET /v1/events/stream`) end at once
     /// instead of holding their connections for the whole grace period.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The console's signed-in sessions (in memory: a restart signs everyone out).
+    sessions: console::Sessions,
+    /// The console's last verification: when, and the verdict.
+    last_verify: Mutex<Option<(std::time::SystemTime, tradetrail_store::Verdict)>>,
 }
 
 impl AppState {
@@ -142,6 +151,8 @@ impl AppState {
             recon_lock: Mutex::new(()),
             fills: tokio::sync::Notify::new(),
             stopping: tokio::sync::watch::Sender::new(false),
+            sessions: console::Sessions::default(),
+            last_verify: Mutex::new(None),
         })
     }
 
@@ -151,10 +162,12 @@ impl AppState {
     }
 }
 
-/// The routes (docs/server.md) that this server answers, with limits, request logs,
-/// JSON errors and the rejection metric.
+/// The routes (docs/server.md) that this server answers — the API under `/v1` and the
+/// console under `/` (docs/console.md) — with limits, request logs, JSON errors (HTML
+/// pages for the console) and the rejection metric.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .merge(console::routes())
         .route(
             "/v1/events",
             get(queries::events).post(handlers::post_events),
@@ -227,6 +240,10 @@ fn json_errors(resp: Response, max_body_bytes: usize) -> Response {
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error())
         || resp.extensions().get::<ErrorCode>().is_some()
+        || resp
+            .extensions()
+            .get::<console::ConsoleResponse>()
+            .is_some()
     {
         return resp;
     }

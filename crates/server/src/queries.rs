@@ -36,7 +36,7 @@ pub struct Queries {
 }
 
 impl Queries {
-    fn get(&self, st: &AppState) -> Result<Arc<Investigator>, ApiError> {
+    pub(crate) fn get(&self, st: &AppState) -> Result<Arc<Investigator>, ApiError> {
         let mut g = self.inv.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(inv) = g.as_ref() {
             return Ok(inv.clone());
@@ -53,7 +53,7 @@ impl Queries {
 }
 
 /// Maps a query error, logging what the client is not told.
-fn from_query(e: tradetrail_query::Error) -> ApiError {
+pub(crate) fn from_query(e: tradetrail_query::Error) -> ApiError {
     match e {
         tradetrail_query::Error::BadInput { field, reason } => {
             ApiError::BadRequest(format!("{}: {reason}", field.trim_start_matches("--")))
@@ -107,7 +107,7 @@ fn parse_seq(name: &str, v: &str) -> Result<u64, ApiError> {
 
 /// Builds the filter and options from query parameters, scoped to a trader's own
 /// records. `skip` names parameters the route reads itself.
-fn filter_of(
+pub(crate) fn filter_of(
     caller: &Caller,
     params: Vec<(String, String)>,
     skip: &[&str],
@@ -318,22 +318,57 @@ pub async fn events_stream(
         })
         .await?
     };
+    let frame = |_, line: &[u8]| {
+        let mut b = Vec::with_capacity(line.len() + 1);
+        b.extend_from_slice(line);
+        b.push(b'\n');
+        b
+    };
+    let body = follow_body(
+        st,
+        inv,
+        filter,
+        after,
+        first_limit,
+        frame,
+        Box::new(|| true),
+    );
+    let mut resp = Response::new(body);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    Ok(resp)
+}
+
+/// The body of a live view: the matches after `after` (with `first_limit`, only the
+/// last that many), then each new match as it is recorded, each framed by `frame`
+/// (its seq and journal line), until the client goes, the server stops or `keep`
+/// says no (a console session ended). The one
+/// follow loop of `GET /v1/events/stream` and the console's live tail.
+pub(crate) fn follow_body(
+    st: Arc<AppState>,
+    inv: Arc<Investigator>,
+    filter: Filter,
+    after: Option<u64>,
+    first_limit: Option<usize>,
+    frame: fn(u64, &[u8]) -> Vec<u8>,
+    keep: Box<dyn Fn() -> bool + Send + Sync>,
+) -> axum::body::Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(64);
     let mut stopping = st.stopping.subscribe();
     tokio::spawn(async move {
         let (mut after, mut first_limit) = (after, first_limit);
         loop {
-            if *stopping.borrow_and_update() {
+            if *stopping.borrow_and_update() || !keep() {
                 break;
             }
             let (inv, filter, out) = (inv.clone(), filter.clone(), tx.clone());
             let polled = tokio::task::spawn_blocking(move || {
                 let mut view = inv.follow(filter, after, first_limit)?;
                 let mut open = true;
-                view.poll(&mut |_, line| {
-                    let mut b = Vec::with_capacity(line.len() + 1);
-                    b.extend_from_slice(line);
-                    b.push(b'\n');
+                view.poll(&mut |seq, line| {
+                    let b = frame(seq, line);
                     // Waits while the client reads slowly; fails once it is gone.
                     open = out.blocking_send(axum::body::Bytes::from(b)).is_ok();
                     Ok(open)
@@ -362,12 +397,7 @@ pub async fn events_stream(
             }
         }
     });
-    let mut resp = Response::new(axum::body::Body::from_stream(Lines(rx)));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
-    Ok(resp)
+    axum::body::Body::from_stream(Lines(rx))
 }
 
 /// The body of a stream: the lines the polling task sends, until it stops.
@@ -408,16 +438,25 @@ pub async fn trail(
     let scope = Scope::of(&caller)?;
     blocking(move || {
         let inv = st.queries.get(&st)?;
-        let mut trail = inv.trail(&id).map_err(from_query)?;
-        if scope != Scope::All {
-            trail.records.retain(|r| scope.admits_line(&r.line));
-            let kept: std::collections::HashSet<u64> =
-                trail.records.iter().map(|r| r.seq).collect();
-            trail.gaps.retain(|g| kept.contains(&g.seq));
-        }
-        json_bytes(&trail)
+        json_bytes(&scoped_trail(&inv, &scope, &id)?)
     })
     .await
+}
+
+/// The trail of `id` as `scope` may see it: for a trader, only its own records and
+/// the gaps that show on them (the API's and the console's one rule).
+pub(crate) fn scoped_trail(
+    inv: &Investigator,
+    scope: &Scope,
+    id: &str,
+) -> Result<tradetrail_query::Trail, ApiError> {
+    let mut trail = inv.trail(id).map_err(from_query)?;
+    if *scope != Scope::All {
+        trail.records.retain(|r| scope.admits_line(&r.line));
+        let kept: std::collections::HashSet<u64> = trail.records.iter().map(|r| r.seq).collect();
+        trail.gaps.retain(|g| kept.contains(&g.seq));
+    }
+    Ok(trail)
 }
 
 /// `GET /v1/incident?at=T&window=5m&<filters>`: everything around an instant.

@@ -139,8 +139,8 @@ pub fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("auth").join("tokens.json")
 }
 
-/// SHA-256 of a token, lowercase hex.
-fn digest(token: &str) -> [u8; 32] {
+/// SHA-256 of a token.
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -426,8 +426,17 @@ impl TokenStore {
     /// The caller a presented token belongs to, or `None` for an unknown token.
     /// Every stored digest is compared, in constant time.
     pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, TokenError> {
+        self.authenticate_digest(&digest(token))
+    }
+
+    /// The caller whose token has this SHA-256, or `None` (revoked, unknown): how a
+    /// console session, which keeps only the digest, checks its token still stands.
+    pub(crate) fn authenticate_digest(
+        &self,
+        presented: &[u8; 32],
+    ) -> Result<Option<Caller>, TokenError> {
         self.refresh()?;
-        let presented = digest(token);
+        let presented = *presented;
         let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
         let mut found: Option<&Caller> = None;
         for (d, caller) in &cache.tokens {

@@ -35,9 +35,9 @@ pub fn books_err(e: tradetrail_books::Error) -> anyhow::Error {
     match e {
         tradetrail_books::Error::Core(c) => c.into(),
         tradetrail_books::Error::Journal(j) => j.into(),
-        e @ (tradetrail_books::Error::Statement { .. } | tradetrail_books::Error::Invalid(_)) => {
-            BadInput(e.to_string()).into()
-        }
+        e @ (tradetrail_books::Error::Statement { .. }
+        | tradetrail_books::Error::Invalid(_)
+        | tradetrail_books::Error::FourEyes { .. }) => BadInput(e.to_string()).into(),
         e => e.into(),
     }
 }

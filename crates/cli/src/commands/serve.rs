@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tradetrail_core::DataDir;
-use tradetrail_server::{AppState, ReconcileSchedule, ServerOptions};
+use tradetrail_server::{AppState, ConsoleOptions, ReconcileSchedule, ServerOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -70,6 +70,24 @@ pub struct Args {
     /// Create the stream (and <stream>_DEAD) for --ingest-nats when missing
     #[arg(long)]
     ingest_create_stream: bool,
+    /// Console: minutes of inactivity after which a session ends
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "MINUTES",
+        conflicts_with = "session_idle_seconds"
+    )]
+    session_idle: u64,
+    /// Console: the idle expiry in seconds instead (for tests and demos)
+    #[arg(long, value_name = "SECONDS", hide = true)]
+    session_idle_seconds: Option<u64>,
+    /// Console: hours after sign-in at which a session ends, used or not
+    #[arg(long, default_value_t = 12, value_name = "HOURS")]
+    session_max: u64,
+    /// Console: the server is reached over HTTPS through a TLS proxy, so session
+    /// cookies are marked Secure (and named with the __Host- prefix)
+    #[arg(long)]
+    behind_tls: bool,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -89,6 +107,15 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
         max_connections: args.max_connections.max(1),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        console: ConsoleOptions {
+            idle: Duration::from_secs(
+                args.session_idle_seconds
+                    .unwrap_or(args.session_idle.saturating_mul(60))
+                    .max(1),
+            ),
+            absolute: Duration::from_secs(args.session_max.saturating_mul(3600).max(60)),
+            behind_tls: args.behind_tls,
+        },
     };
     let state = Arc::new(AppState::new(rec, opts).context("reading the token store")?);
     if !tradetrail_server::tokens::store_path(dir.root()).exists() {

@@ -1,0 +1,76 @@
+// tradetrail console: the one script. Progressive: every page works without it
+// except the live tail, which needs it to read /live/stream (server-sent events).
+"use strict";
+
+(function () {
+  function cell(tr, text) {
+    var td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    tr.appendChild(td);
+    return td;
+  }
+
+  function utc(ns) {
+    // ns since the epoch → "YYYY-MM-DD HH:MM:SS.mmm UTC" (milliseconds are enough here).
+    var ms = Number(BigInt(ns) / 1000000n);
+    return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC");
+  }
+
+  function thousands(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  function liveTail() {
+    var table = document.getElementById("live");
+    if (!table || typeof EventSource === "undefined") return;
+    var tbody = table.tBodies[0];
+    var status = document.getElementById("live-status");
+    var pause = document.getElementById("pause");
+    var paused = false, held = [], shown = 0;
+
+    function show(rec) {
+      var tr = document.createElement("tr");
+      tr.className = "new";
+      tr.setAttribute("data-seq", String(rec.seq));
+      var a = document.createElement("a");
+      a.href = "/record/" + rec.seq;
+      a.textContent = thousands(rec.seq);
+      cell(tr, "").appendChild(a);
+      cell(tr, typeof rec.ts_event === "number" || typeof rec.ts_event === "string" ? utc(rec.ts_event) : "");
+      cell(tr, rec.type);
+      cell(tr, rec.source);
+      cell(tr, rec.actor);
+      cell(tr, rec.trader_id);
+      cell(tr, rec.instrument_id);
+      tbody.insertBefore(tr, tbody.firstChild);
+      shown += 1;
+      window.setTimeout(function () { tr.className = ""; }, 1500);
+    }
+
+    function report() {
+      status.textContent = (paused ? "paused, " + thousands(held.length) + " waiting; " : "live; ") +
+        thousands(shown) + " shown";
+    }
+
+    var src = new EventSource("/live/stream" + window.location.search);
+    src.onopen = report;
+    src.onmessage = function (ev) {
+      var rec;
+      try { rec = JSON.parse(ev.data); } catch (e) { return; }
+      if (paused) held.push(rec); else show(rec);
+      report();
+    };
+    src.onerror = function () {
+      status.textContent = "disconnected; reconnecting (nothing is lost: it resumes after the last record)";
+    };
+    pause.addEventListener("click", function () {
+      paused = !paused;
+      pause.setAttribute("aria-pressed", paused ? "true" : "false");
+      pause.textContent = paused ? "Resume" : "Pause";
+      if (!paused) { held.forEach(show); held = []; }
+      report();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", liveTail);
+})();

@@ -1,0 +1,981 @@
+//! The console's pages. Each reads through the same library calls and the same
+//! scoping as the `/v1` routes, on the blocking pool.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tradetrail_core::checkpoints::{latest_checkpoint, prove_inclusion_for, verifier_key};
+use tradetrail_core::Tree;
+use tradetrail_query::Dim;
+
+use super::html::{csrf_field, delta, esc, num, page, query_string, time};
+use super::{actor_of, allow, blocking, html, record_user, ConsoleError, Signed};
+use crate::error::ApiError;
+use crate::queries::{filter_of, scoped_trail, Scope};
+use crate::tokens::Role;
+use crate::AppState;
+
+type St = State<Arc<AppState>>;
+type Params = Query<Vec<(String, String)>>;
+
+/// The search form's filters: (parameter, label, hint).
+const FILTERS: &[(&str, &str, &str)] = &[
+    (
+        "from",
+        "From",
+        "RFC 3339 with zone, e.g. 2026-11-20T14:30:00Z, or a date (UTC)",
+    ),
+    ("to", "To", "exclusive; same forms as From"),
+    (
+        "type",
+        "Type",
+        "e.g. order.*, or order.filled,order.cancelled",
+    ),
+    ("trader", "Trader", "e.g. T-01"),
+    ("instrument", "Instrument", "e.g. AAPL.XNAS"),
+    ("account", "Account", "e.g. U1234567"),
+    ("source", "Source", "e.g. oms"),
+    ("actor", "Actor", "e.g. trader:T-01, algo:*"),
+    ("entity", "Entity", "kind/id or id, e.g. order/O-12"),
+    ("mentions", "Mentions", "an id anywhere in entity or refs"),
+];
+
+/// Records per page unless the form says otherwise.
+const PAGE: usize = 100;
+
+/// The non-empty parameters of a request, in order.
+fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
+    params
+        .into_iter()
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A journal line's JSON (the journal writes only JSON objects).
+fn parse(line: &[u8]) -> Value {
+    serde_json::from_slice(line).unwrap_or(Value::Null)
+}
+
+fn text(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn ts(v: &Value, key: &str) -> Option<i64> {
+    v.get(key).and_then(Value::as_i64).or_else(|| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| tradetrail_query::parse_time(key, s).ok())
+    })
+}
+
+/// `entity` as `kind/id`, linked to its trail.
+fn entity_cell(v: &Value) -> String {
+    let (Some(kind), Some(id)) = (
+        v.pointer("/entity/kind").and_then(Value::as_str),
+        v.pointer("/entity/id").and_then(Value::as_str),
+    ) else {
+        return String::new();
+    };
+    format!(
+        "<a href=\"/trail?{}\">{}/{}</a>",
+        esc(&query_string([("id", id)])),
+        esc(kind),
+        esc(id)
+    )
+}
+
+/// The search form, filled with the parameters asked.
+fn search_form(params: &[(String, String)], limit: usize) -> String {
+    let mut out =
+        String::from("<form method=\"get\" action=\"/search\" class=\"filters\" role=\"search\">");
+    for (name, label, hint) in FILTERS {
+        let _ = write!(
+            out,
+            "<label for=\"f-{name}\">{label}<input id=\"f-{name}\" name=\"{name}\" value=\"{}\" \
+             placeholder=\"{}\" spellcheck=\"false\"></label>",
+            esc(get(params, name).unwrap_or("")),
+            esc(hint)
+        );
+    }
+    out.push_str("<label for=\"f-limit\">Per page<select id=\"f-limit\" name=\"limit\">");
+    for n in [50, 100, 500, 1000] {
+        let sel = if n == limit { " selected" } else { "" };
+        let _ = write!(out, "<option value=\"{n}\"{sel}>{n}</option>");
+    }
+    out.push_str(
+        "</select></label><button type=\"submit\" id=\"search\">Search</button>\
+         <a href=\"/search\" class=\"button\">Clear</a></form>",
+    );
+    out
+}
+
+/// `GET /search?<filters>&limit=&after=&before=`: a page of matching records, with the
+/// number that match and Next/Previous by `seq` cursor (as `GET /v1/events`).
+pub(crate) async fn search(
+    State(st): St,
+    signed: Signed,
+    Query(params): Params,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let params = given(params);
+    let limit = match get(&params, "limit") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=crate::queries::MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ConsoleError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "limit: {v:?} is not a count from 1 to {}",
+                        crate::queries::MAX_LIMIT
+                    ),
+                )
+                .within(&s)
+            })?,
+        None => PAGE,
+    };
+    let mut asked: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "limit")
+        .cloned()
+        .collect();
+    asked.push(("limit".into(), limit.to_string()));
+    let (filter, mut opts, _) =
+        filter_of(&s.caller, asked, &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    // Previous pages are read newest first from `before`, and shown in seq order.
+    let backward = opts.before.is_some() && opts.after.is_none();
+    opts.reverse = backward;
+    let (st2, s2) = (st.clone(), s.clone());
+    let (mut records, summary, total) = blocking(move || {
+        let inv = st2
+            .queries
+            .get(&st2)
+            .map_err(|e| ConsoleError::from(e).within(&s2))?;
+        let (records, summary) = inv
+            .query(&filter, &opts)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
+        let total = inv
+            .stats(Dim::Type, &filter)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?
+            .total;
+        Ok((records, summary, total))
+    })
+    .await?;
+    if backward {
+        records.reverse();
+    }
+    let filters: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit"))
+        .cloned()
+        .collect();
+    let link = |cursor: &str, seq: u64| {
+        let mut q: Vec<(&str, String)> = filters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        q.push(("limit", limit.to_string()));
+        q.push((cursor, seq.to_string()));
+        format!(
+            "/search?{}",
+            query_string(q.iter().map(|(k, v)| (*k, v.as_str())))
+        )
+    };
+    let first = records.first().map(|r| r.seq);
+    let last = records.last().map(|r| r.seq);
+    let (has_prev, has_next) = if backward {
+        (summary.truncated, last.is_some())
+    } else {
+        (
+            opts.after.is_some() && first.is_some(),
+            summary.next.is_some(),
+        )
+    };
+    let mut body = search_form(&params, limit);
+    let _ = write!(
+        body,
+        "<p id=\"summary\" data-total=\"{total}\" data-returned=\"{}\"><strong>{}</strong> record{} match.",
+        records.len(),
+        num(total),
+        if total == 1 { "" } else { "s" }
+    );
+    match (first, last) {
+        (Some(a), Some(b)) => {
+            let _ = write!(
+                body,
+                " Showing {} (seq {} – {}).",
+                num(records.len() as u64),
+                num(a),
+                num(b)
+            );
+        }
+        _ => body.push_str(" None on this page."),
+    }
+    if has_next {
+        body.push_str(" More follow: use Next.");
+    } else {
+        body.push_str(" <span id=\"end\">This is the last page.</span>");
+    }
+    body.push_str("</p>");
+    for n in &summary.notes {
+        let _ = write!(body, "<p class=\"notice\">{}</p>", esc(n));
+    }
+    let mut nav = String::from("<nav class=\"pager\" aria-label=\"Pages of results\">");
+    if let (true, Some(a)) = (has_prev, first) {
+        let _ = write!(
+            nav,
+            "<a id=\"prev\" rel=\"prev\" href=\"{}\">← Previous</a>",
+            esc(&link("before", a))
+        );
+    } else if let (true, None, Some(a)) = (opts.after.is_some(), first, opts.after) {
+        let _ = write!(
+            nav,
+            "<a id=\"prev\" rel=\"prev\" href=\"{}\">← Previous</a>",
+            esc(&link("before", a + 1))
+        );
+    }
+    if let (true, Some(b)) = (has_next, last) {
+        let _ = write!(
+            nav,
+            "<a id=\"next\" rel=\"next\" href=\"{}\">Next →</a>",
+            esc(&link("after", b))
+        );
+    }
+    nav.push_str("</nav>");
+    body.push_str(&nav);
+    body.push_str(
+        "<table id=\"results\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th>\
+         <th scope=\"col\">type</th><th scope=\"col\">source</th><th scope=\"col\">actor</th>\
+         <th scope=\"col\">trader</th><th scope=\"col\">instrument</th><th scope=\"col\">account</th>\
+         <th scope=\"col\">entity</th></tr></thead><tbody>",
+    );
+    for r in &records {
+        let v = parse(&r.line);
+        let _ = write!(
+            body,
+            "<tr data-seq=\"{seq}\"><td class=\"num\"><a href=\"/record/{seq}\">{}</a></td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td class=\"trader\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            num(r.seq),
+            ts(&v, "ts_event").map(time).unwrap_or_default(),
+            esc(&text(&v, "type")),
+            esc(&text(&v, "source")),
+            esc(&text(&v, "actor")),
+            esc(&text(&v, "trader_id")),
+            esc(&text(&v, "instrument_id")),
+            esc(&text(&v, "account_id")),
+            entity_cell(&v),
+            seq = r.seq,
+        );
+    }
+    body.push_str("</tbody></table>");
+    body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
+    Ok(html(
+        StatusCode::OK,
+        page("Search", Some(&s), "/search", &body),
+    ))
+}
+
+/// Reads record `seq` if the session may see it.
+fn scoped_line(st: &AppState, scope: &Scope, seq: u64) -> Result<Vec<u8>, ApiError> {
+    let line = st.rec.read_line(seq).map_err(ApiError::from_core)?;
+    if !scope.admits_line(&line) {
+        return Err(ApiError::Forbidden(format!(
+            "record {seq} is not one of trader {}'s records",
+            scope.trader().unwrap_or("?")
+        )));
+    }
+    Ok(line)
+}
+
+/// `GET /record/{seq}`: one record — seq, hash, prev, envelope, data — with links to
+/// the trails of the ids it names and its inclusion proof.
+pub(crate) async fn record(
+    State(st): St,
+    signed: Signed,
+    Path(seq): Path<u64>,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let scope = Scope::of(&s.caller).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (st2, s2) = (st.clone(), s.clone());
+    let line = blocking(move || {
+        scoped_line(&st2, &scope, seq).map_err(|e| ConsoleError::from(e).within(&s2))
+    })
+    .await?;
+    let v = parse(&line);
+    let hash = hex::encode(Sha256::digest(&line));
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<dl class=\"record\" id=\"record\"><dt>seq</dt><dd id=\"seq\">{seq}</dd>\
+         <dt>hash</dt><dd><code id=\"hash\">{hash}</code></dd>\
+         <dt>prev</dt><dd><code id=\"prev-hash\">{}</code></dd>\
+         <dt>time (ts_event)</dt><dd>{}</dd><dt>recorded (ts_recorded)</dt><dd>{}</dd>",
+        esc(&text(&v, "prev")),
+        ts(&v, "ts_event").map(time).unwrap_or_default(),
+        ts(&v, "ts_recorded").map(time).unwrap_or_default(),
+    );
+    if let Value::Object(map) = &v {
+        for (k, val) in map {
+            if matches!(
+                k.as_str(),
+                "seq" | "prev" | "ts_event" | "ts_recorded" | "data"
+            ) {
+                continue;
+            }
+            let shown = match val {
+                Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            let _ = write!(body, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&shown));
+        }
+    }
+    body.push_str("</dl>");
+    // Trails of the ids this record names.
+    let mut ids: Vec<String> = Vec::new();
+    if let Some(id) = v.pointer("/entity/id").and_then(Value::as_str) {
+        ids.push(id.to_string());
+    }
+    if let Some(Value::Object(refs)) = v.get("refs") {
+        for r in refs.values() {
+            if let Value::String(x) = r {
+                if !ids.contains(x) {
+                    ids.push(x.clone());
+                }
+            }
+        }
+    }
+    body.push_str("<p class=\"actions\">");
+    for id in &ids {
+        let _ = write!(
+            body,
+            "<a class=\"button trail-link\" href=\"/trail?{}\">Trail of {}</a> ",
+            esc(&query_string([("id", id.as_str())])),
+            esc(id)
+        );
+    }
+    let _ = write!(
+        body,
+        "<a class=\"button\" id=\"download-proof\" href=\"/record/{seq}/proof\" download>Download proof</a></p>\
+         <p class=\"hint\">The proof is the record's RFC 9162 inclusion proof against the newest signed \
+         checkpoint, with the record's line, the checkpoint and the verifier key in one JSON file; \
+         check it offline with <code>tradetrail verify-proof</code> (docs/console.md).</p>"
+    );
+    let data = v
+        .get("data")
+        .map(|d| serde_json::to_string_pretty(d).unwrap_or_default())
+        .unwrap_or_default();
+    let _ = write!(
+        body,
+        "<h2>data</h2><pre id=\"data\">{}</pre><details><summary>The journal line, as stored</summary><pre class=\"wrap\">{}</pre></details>",
+        esc(&data),
+        esc(&String::from_utf8_lossy(&line))
+    );
+    Ok(html(
+        StatusCode::OK,
+        page(&format!("Record {}", num(seq)), Some(&s), "", &body),
+    ))
+}
+
+/// `GET /record/{seq}/proof`: the inclusion proof against the newest saved checkpoint,
+/// as `tradetrail prove inclusion --json` writes it, plus `record` (the line),
+/// `checkpoint` (the signed note) and `verifier_key`; recorded as `user.exported`.
+pub(crate) async fn proof(
+    State(st): St,
+    signed: Signed,
+    Path(seq): Path<u64>,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let scope = Scope::of(&s.caller).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (st2, s2) = (st.clone(), s.clone());
+    let bundle = blocking(move || {
+        let within = |e: ApiError| ConsoleError::from(e).within(&s2);
+        let line = scoped_line(&st2, &scope, seq).map_err(within)?;
+        let dir = st2.rec.data_dir();
+        let Some((path, note)) =
+            latest_checkpoint(dir).map_err(|e| within(ApiError::from_core(e)))?
+        else {
+            return Err(within(ApiError::NotFound(
+                "no checkpoint has been signed yet, so there is nothing to prove against; an \
+                 admin takes one with POST /v1/checkpoint (or the server's checkpoint policy does)"
+                    .into(),
+            )));
+        };
+        let sized = {
+            let _g = st2.tree_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let (tree, _) = Tree::load(&st2.rec).map_err(|e| within(ApiError::from_core(e)))?;
+            prove_inclusion_for(&st2.rec, &tree, seq, None, Some(&path))
+                .map_err(|e| within(ApiError::from_core(e)))?
+        };
+        let vkey = verifier_key(dir).map_err(|e| within(ApiError::from_core(e)))?;
+        let mut out = serde_json::to_value(&sized.proof).map_err(|_| within(ApiError::Internal))?;
+        out["record"] = Value::String(String::from_utf8_lossy(&line).into_owned());
+        out["checkpoint"] = Value::String(note);
+        out["verifier_key"] = Value::String(vkey.to_string());
+        record_user(
+            &st2,
+            "user.exported",
+            &actor_of(&s2.caller),
+            Some(&s2.caller),
+            &[
+                ("what", "inclusion_proof".into()),
+                ("record_seq", seq.into()),
+                ("tree_size", sized.proof.size.into()),
+            ],
+        )
+        .map_err(within)?;
+        serde_json::to_vec_pretty(&out).map_err(|_| within(ApiError::Internal))
+    })
+    .await?;
+    let mut resp = bundle.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"tradetrail-proof-seq-{seq}.json\""
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// A short line of what a step did: status, side, quantity, price, reason...
+fn gist(v: &Value) -> String {
+    let Some(Value::Object(d)) = v.get("data") else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    for k in [
+        "side",
+        "quantity",
+        "fill_qty",
+        "fill_price",
+        "price",
+        "order_type",
+        "status",
+        "decision",
+        "reason",
+        "score",
+        "note",
+    ] {
+        if let Some(val) = d.get(k) {
+            let shown = match val {
+                Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            parts.push(format!("{k} {shown}"));
+        }
+    }
+    parts.join(" · ")
+}
+
+/// `GET /trail?id=`: an order, recommendation or signal as a timeline: its steps in
+/// order with the time since the previous step, and what looks wrong marked.
+pub(crate) async fn trail(
+    State(st): St,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let id = q
+        .get("id")
+        .map(|x| x.trim().to_string())
+        .unwrap_or_default();
+    let mut body = format!(
+        "<form method=\"get\" action=\"/trail\" class=\"filters\"><label for=\"f-id\">Order, recommendation or signal id\
+         <input id=\"f-id\" name=\"id\" value=\"{}\" placeholder=\"O-123\" spellcheck=\"false\" required></label>\
+         <button type=\"submit\">Show trail</button></form>",
+        esc(&id)
+    );
+    if id.is_empty() {
+        return Ok(html(
+            StatusCode::OK,
+            page("Trail", Some(&s), "/trail", &body),
+        ));
+    }
+    let scope = Scope::of(&s.caller).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (st2, s2, id2) = (st.clone(), s.clone(), id.clone());
+    let trail = blocking(move || {
+        let inv = st2
+            .queries
+            .get(&st2)
+            .map_err(|e| ConsoleError::from(e).within(&s2))?;
+        scoped_trail(&inv, &scope, &id2).map_err(|e| ConsoleError::from(e).within(&s2))
+    })
+    .await?;
+    if trail.records.is_empty() {
+        if let Some(me) = s
+            .caller
+            .trader_id
+            .as_deref()
+            .filter(|_| s.caller.role == Role::Trader)
+        {
+            return Err(ConsoleError::forbidden(format!(
+                "trail {id}: none of its records are trader {me}'s, and a trader token sees only its own records"
+            ))
+            .within(&s));
+        }
+        let _ = write!(body, "<p id=\"empty\">No record names {}.</p>", esc(&id));
+        return Ok(html(
+            StatusCode::OK,
+            page(&format!("Trail of {id}"), Some(&s), "/trail", &body),
+        ));
+    }
+    let _ = write!(
+        body,
+        "<p>{} step{}, {} anomal{}.</p><ol class=\"timeline\" id=\"timeline\">",
+        num(trail.records.len() as u64),
+        if trail.records.len() == 1 { "" } else { "s" },
+        num(trail.gaps.len() as u64),
+        if trail.gaps.len() == 1 { "y" } else { "ies" }
+    );
+    let mut prev_ts: Option<i64> = None;
+    for r in &trail.records {
+        let v = parse(&r.line);
+        let t = ts(&v, "ts_event");
+        let d = match (prev_ts, t) {
+            (Some(a), Some(b)) => delta(b - a),
+            _ => "start".to_string(),
+        };
+        prev_ts = t.or(prev_ts);
+        let gaps: Vec<&tradetrail_query::Gap> =
+            trail.gaps.iter().filter(|g| g.seq == r.seq).collect();
+        let class = if gaps.is_empty() {
+            "step"
+        } else {
+            "step anomaly"
+        };
+        let _ = write!(
+            body,
+            "<li class=\"{class}\" data-seq=\"{seq}\" data-type=\"{ty}\"><span class=\"delta\">{d}</span>\
+             <span class=\"when\">{}</span><a href=\"/record/{seq}\" class=\"type\">{ty}</a>\
+             <span class=\"actor\">{}</span><span class=\"entity\">{}</span><span class=\"gist\">{}</span>",
+            t.map(time).unwrap_or_default(),
+            esc(&text(&v, "actor")),
+            entity_cell(&v),
+            esc(&gist(&v)),
+            seq = r.seq,
+            ty = esc(&text(&v, "type")),
+        );
+        for g in gaps {
+            let _ = write!(
+                body,
+                "<p class=\"gap\" role=\"note\"><span aria-hidden=\"true\">⚠</span> {}: {}</p>",
+                esc(&serde_json::to_value(g.kind)
+                    .ok()
+                    .and_then(|k| k.as_str().map(str::to_string))
+                    .unwrap_or_default()),
+                esc(&g.message)
+            );
+        }
+        body.push_str("</li>");
+    }
+    body.push_str("</ol>");
+    for n in &trail.notes {
+        let _ = write!(body, "<p class=\"notice\">{}</p>", esc(n));
+    }
+    Ok(html(
+        StatusCode::OK,
+        page(&format!("Trail of {id}"), Some(&s), "/trail", &body),
+    ))
+}
+
+/// `GET /reviews[?all=1]` (compliance, admin): the reconciliation reviews, each open
+/// one with a form to resolve it with a note.
+pub(crate) async fn reviews(
+    State(st): St,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    allow(&s, &[Role::Compliance, Role::Admin], "read reviews")?;
+    let all = q.contains_key("all");
+    let (st2, s2) = (st.clone(), s.clone());
+    let list = blocking(move || {
+        tradetrail_books::review::reviews(st2.rec.data_dir(), st2.rec.cold()).map_err(|e| {
+            tracing::error!(error = %e, "reading reviews");
+            ConsoleError::from(ApiError::Internal).within(&s2)
+        })
+    })
+    .await?;
+    let mut body = String::new();
+    if let Some(id) = q.get("resolved") {
+        let _ = write!(
+            body,
+            "<p class=\"ok\" role=\"status\" id=\"notice\">Review {} resolved.</p>",
+            esc(id)
+        );
+    }
+    let open = list
+        .iter()
+        .filter(|r| r.status == tradetrail_books::ReviewStatus::Open)
+        .count();
+    let _ = write!(
+        body,
+        "<p>{} open review{}. {}</p>\
+         <p class=\"hint\">Four eyes: a review cannot be resolved by the one who requested it. You resolve as <code>{}</code>.</p>",
+        num(open as u64),
+        if open == 1 { "" } else { "s" },
+        if all {
+            "<a href=\"/reviews\">Show open only</a>"
+        } else {
+            "<a href=\"/reviews?all=1\">Show resolved too</a>"
+        },
+        esc(&actor_of(&s.caller))
+    );
+    body.push_str(
+        "<table id=\"reviews\"><thead><tr><th scope=\"col\">review</th><th scope=\"col\">status</th>\
+         <th scope=\"col\">what</th><th scope=\"col\">account</th><th scope=\"col\">detail</th>\
+         <th scope=\"col\">requested</th><th scope=\"col\">resolution</th></tr></thead><tbody>",
+    );
+    for r in list
+        .iter()
+        .filter(|r| all || r.status == tradetrail_books::ReviewStatus::Open)
+    {
+        let open = r.status == tradetrail_books::ReviewStatus::Open;
+        let _ = write!(
+            body,
+            "<tr data-review=\"{id}\"><td><a href=\"/record/{seq}\">{id}</a></td><td>{}</td><td>{}.{}</td><td>{}</td><td>{}</td>\
+             <td>{} by {}</td><td>",
+            if open { "open" } else { "resolved" },
+            esc(r.field("category").unwrap_or("?")),
+            esc(r.field("field").unwrap_or("?")),
+            esc(r.account_id.as_deref().unwrap_or("-")),
+            esc(r.field("detail").unwrap_or("")),
+            time(r.requested_at),
+            esc(&r.requested_by),
+            id = esc(&r.id),
+            seq = r.requested_seq,
+        );
+        if open {
+            let _ = write!(
+                body,
+                "<form method=\"post\" action=\"/reviews/resolve\" class=\"resolve\">{}\
+                 <input type=\"hidden\" name=\"id\" value=\"{id}\">\
+                 <label>Note<textarea name=\"note\" required rows=\"2\"></textarea></label>\
+                 <button type=\"submit\">Resolve</button></form>",
+                csrf_field(&s),
+                id = esc(&r.id)
+            );
+        } else {
+            let _ = write!(
+                body,
+                "by {} at {}: {}",
+                esc(r.resolved_by.as_deref().unwrap_or("?")),
+                r.resolved_at.map(time).unwrap_or_default(),
+                esc(r.note.as_deref().unwrap_or(""))
+            );
+        }
+        body.push_str("</td></tr>");
+    }
+    body.push_str("</tbody></table>");
+    Ok(html(
+        StatusCode::OK,
+        page("Reviews", Some(&s), "/reviews", &body),
+    ))
+}
+
+/// `POST /reviews/resolve` (compliance, admin; CSRF; form `id`, `note`): appends
+/// `review.resolved` through the same library call as `tradetrail review resolve`,
+/// with the session's actor (`operator:<token name>`). Four eyes: refused (403) when
+/// that actor requested the review.
+pub(crate) async fn resolve(
+    State(st): St,
+    signed: Signed,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Result<Response, ConsoleError> {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    signed.check_csrf(&form, &headers)?;
+    let s = signed.s;
+    allow(&s, &[Role::Compliance, Role::Admin], "resolve reviews")?;
+    let id = form.get("id").cloned().unwrap_or_default();
+    let note = form.get("note").cloned().unwrap_or_default();
+    let (st2, s2) = (st.clone(), s.clone());
+    let done = blocking(move || {
+        let actor = actor_of(&s2.caller);
+        tradetrail_books::review::resolve(&st2.rec, &id, &actor, &note, super::now_ns()).map_err(
+            |e| {
+                let c = match e {
+                    e @ tradetrail_books::Error::FourEyes { .. } => {
+                        ConsoleError::forbidden(e.to_string())
+                    }
+                    e @ tradetrail_books::Error::Invalid(_) => {
+                        ConsoleError::new(StatusCode::BAD_REQUEST, e.to_string())
+                    }
+                    tradetrail_books::Error::Core(c) => ApiError::from_core(c).into(),
+                    other => {
+                        tracing::error!(error = %other, "resolving a review");
+                        ApiError::Internal.into()
+                    }
+                };
+                c.within(&s2)
+            },
+        )
+    })
+    .await?;
+    Ok(super::see_other(&format!(
+        "/reviews?{}",
+        query_string([("resolved", done.0.id.as_str())])
+    )))
+}
+
+/// `GET /integrity[?verify=now]`: the newest signed checkpoint and its age, the
+/// verifier key, and (compliance, admin) the last verification's verdict.
+pub(crate) async fn integrity(
+    State(st): St,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let may_verify = matches!(s.caller.role, Role::Compliance | Role::Admin);
+    let run = may_verify && q.get("verify").is_some_and(|v| v == "now");
+    let (st2, s2) = (st.clone(), s.clone());
+    let body = blocking(move || {
+        let within = |e: ApiError| ConsoleError::from(e).within(&s2);
+        let dir = st2.rec.data_dir();
+        if run {
+            let verdict = tradetrail_store::verify(dir, &|_| {}, &|_, _| {})
+                .map_err(|e| within(ApiError::from_store(e)))?;
+            *st2.last_verify.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((std::time::SystemTime::now(), verdict));
+        }
+        let mut body = String::new();
+        if may_verify {
+            body.push_str("<h2>Verification</h2>");
+            let last = st2.last_verify.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match last {
+                Some((at, v)) => {
+                    let at_ns = at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as i64);
+                    let verdict = if v.ok {
+                        format!(
+                            "<p class=\"ok\" id=\"verdict\" data-ok=\"true\">Intact: {} records checked, head {}.</p>",
+                            num(v.records),
+                            esc(v.head_hash.as_deref().unwrap_or("-"))
+                        )
+                    } else {
+                        format!(
+                            "<p class=\"error\" id=\"verdict\" data-ok=\"false\">NOT intact: first bad record {}: {}.</p>",
+                            v.first_bad_seq.map(num).unwrap_or_else(|| "?".into()),
+                            esc(v.reason.as_deref().unwrap_or("?"))
+                        )
+                    };
+                    let _ = write!(
+                        body,
+                        "{verdict}<p>Verified at {} (by this console; a restart forgets it).</p>\
+                         <details><summary>The whole verdict (as <code>tradetrail verify --json</code>)</summary><pre>{}</pre></details>",
+                        time(at_ns),
+                        esc(&serde_json::to_string_pretty(&v).unwrap_or_default())
+                    );
+                }
+                None => body.push_str("<p id=\"verdict\">Not verified since the server started.</p>"),
+            }
+            body.push_str(
+                "<form method=\"get\" action=\"/integrity\"><input type=\"hidden\" name=\"verify\" value=\"now\">\
+                 <button type=\"submit\" id=\"verify-now\">Verify now</button></form>\
+                 <p class=\"hint\">Reads every record, the archive and every checkpoint: on a large journal this takes a while.</p>",
+            );
+        }
+        body.push_str("<h2>Newest signed checkpoint</h2>");
+        match latest_checkpoint(dir).map_err(|e| within(ApiError::from_core(e)))? {
+            Some((path, note)) => {
+                let size: u64 = path
+                    .file_stem()
+                    .and_then(|x| x.to_str())
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0);
+                let age = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map(|d| delta(d.as_nanos() as i64).trim_start_matches('+').to_string())
+                    .unwrap_or_else(|| "?".into());
+                let _ = write!(
+                    body,
+                    "<p id=\"checkpoint\">Tree size <strong>{}</strong>, signed {} ago.</p><pre>{}</pre>",
+                    num(size),
+                    esc(&age),
+                    esc(&note)
+                );
+            }
+            None => body.push_str("<p id=\"checkpoint\">No checkpoint has been signed yet.</p>"),
+        }
+        let vkey = verifier_key(dir).map_err(|e| within(ApiError::from_core(e)))?;
+        let _ = write!(
+            body,
+            "<h2>Verifier key</h2><p>Publish it; auditors check checkpoints and proofs with it.</p><pre id=\"vkey\">{}</pre>",
+            esc(&vkey.to_string())
+        );
+        Ok(body)
+    })
+    .await?;
+    Ok(html(
+        StatusCode::OK,
+        page("Integrity", Some(&s), "/integrity", &body),
+    ))
+}
+
+/// `GET /dashboard`: counts by type (the same stats call as `GET /v1/stats`, scoped),
+/// drawn as bars in inline SVG.
+pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let (filter, _, _) =
+        filter_of(&s.caller, Vec::new(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (st2, s2) = (st.clone(), s.clone());
+    let stats = blocking(move || {
+        let inv = st2
+            .queries
+            .get(&st2)
+            .map_err(|e| ConsoleError::from(e).within(&s2))?;
+        inv.stats(Dim::Type, &filter)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))
+    })
+    .await?;
+    let mut body = format!(
+        "<p id=\"total\" data-total=\"{}\"><strong>{}</strong> records{}.</p>",
+        stats.total,
+        num(stats.total),
+        match &s.caller.trader_id {
+            Some(t) if s.caller.role == Role::Trader => format!(" of trader {}", esc(t)),
+            _ => String::new(),
+        }
+    );
+    let max = stats.rows.iter().map(|r| r.count).max().unwrap_or(1).max(1);
+    let (row_h, label_w, bar_w) = (22u64, 230u64, 560u64);
+    let height = row_h * stats.rows.len() as u64 + 10;
+    let _ = write!(
+        body,
+        "<figure><figcaption>Records by type</figcaption><svg id=\"by-type\" class=\"bars\" role=\"img\" \
+         aria-label=\"Records by type\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">",
+        w = label_w + bar_w + 110
+    );
+    for (i, r) in stats.rows.iter().enumerate() {
+        let y = i as u64 * row_h + 4;
+        let w = (r.count * bar_w / max).max(1);
+        let name = r.value.as_deref().unwrap_or("(none)");
+        let link = query_string([("type", name)]);
+        let _ = write!(
+            body,
+            "<a href=\"/search?{}\"><text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"label\">{}</text>\
+             <rect x=\"{label_w}\" y=\"{y}\" width=\"{w}\" height=\"{bh}\" class=\"bar\"><title>{}: {}</title></rect>\
+             <text x=\"{cx}\" y=\"{ty}\" class=\"count\">{}</text></a>",
+            esc(&link),
+            esc(name),
+            esc(name),
+            num(r.count),
+            num(r.count),
+            lx = label_w - 8,
+            ty = y + 14,
+            bh = row_h - 6,
+            cx = label_w + w + 6,
+        );
+    }
+    body.push_str("</svg></figure>");
+    Ok(html(
+        StatusCode::OK,
+        page("Dashboard", Some(&s), "/dashboard", &body),
+    ))
+}
+
+/// `GET /live?<filters>`: the live tail page; its script reads `/live/stream`.
+pub(crate) async fn live(signed: Signed, Query(params): Params) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let params = given(params);
+    let mut body = String::from("<form method=\"get\" action=\"/live\" class=\"filters\">");
+    for (name, label, hint) in FILTERS.iter().filter(|f| !matches!(f.0, "from" | "to")) {
+        let _ = write!(
+            body,
+            "<label for=\"f-{name}\">{label}<input id=\"f-{name}\" name=\"{name}\" value=\"{}\" placeholder=\"{}\" spellcheck=\"false\"></label>",
+            esc(get(&params, name).unwrap_or("")),
+            esc(hint)
+        );
+    }
+    body.push_str(
+        "<button type=\"submit\">Apply</button></form>\
+         <p><button type=\"button\" id=\"pause\" aria-pressed=\"false\">Pause</button> \
+         <span id=\"live-status\" role=\"status\">connecting…</span></p>\
+         <table id=\"live\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th><th scope=\"col\">type</th>\
+         <th scope=\"col\">source</th><th scope=\"col\">actor</th><th scope=\"col\">trader</th><th scope=\"col\">instrument</th></tr></thead><tbody></tbody></table>\
+         <p class=\"hint\">The newest 50 matches first, then each new one as it is recorded. Paused, new records are kept and shown on resume.</p>",
+    );
+    Ok(html(
+        StatusCode::OK,
+        page("Live tail", Some(&s), "/live", &body),
+    ))
+}
+
+/// `GET /live/stream?<filters>`: server-sent events, one journal line per event (`id`
+/// its seq), scoped like `GET /v1/events/stream`; a reconnecting browser resumes after
+/// `Last-Event-ID`.
+pub(crate) async fn live_stream(
+    State(st): St,
+    signed: Signed,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s.clone();
+    let params = given(params)
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit" | "reverse"))
+        .collect();
+    let (filter, _, _) =
+        filter_of(&s.caller, params, &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let first_limit = if resume.is_some() { None } else { Some(50) };
+    let (st2, s2, f2) = (st.clone(), s.clone(), filter.clone());
+    let inv = blocking(move || {
+        let inv = st2
+            .queries
+            .get(&st2)
+            .map_err(|e| ConsoleError::from(e).within(&s2))?;
+        inv.follow(f2, resume, first_limit)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
+        Ok(inv)
+    })
+    .await?;
+    let frame = |seq: u64, line: &[u8]| {
+        let mut b = Vec::with_capacity(line.len() + 32);
+        b.extend_from_slice(format!("id: {seq}\ndata: ").as_bytes());
+        b.extend_from_slice(line);
+        b.extend_from_slice(b"\n\n");
+        b
+    };
+    // The stream ends with its session (signed out, expired, token revoked).
+    let (st3, id) = (st.clone(), signed.id.clone());
+    let keep = Box::new(move || st3.sessions.is_live(&id, &st3.opts.console));
+    let body = crate::queries::follow_body(st, inv, filter, resume, first_limit, frame, keep);
+    let mut resp = Response::new(body);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    Ok(resp)
+}

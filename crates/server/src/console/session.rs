@@ -1,0 +1,184 @@
+//! Console sessions: a random 256-bit id in a cookie, kept in memory with the token's
+//! digest, a CSRF token, and idle and absolute expiry.
+//!
+//! Sessions live only in the server's memory: a restart signs everyone out. The map is
+//! keyed by the SHA-256 of the session id, so a lookup's timing says nothing about the
+//! ids that exist, and a memory dump of the map holds no usable cookie.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::tokens::Caller;
+
+/// How console sessions behave.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    /// A session not used for this long ends (default 30 min).
+    pub idle: Duration,
+    /// A session ends this long after sign-in, used or not (default 12 h).
+    pub absolute: Duration,
+    /// The server is reached through HTTPS (a TLS proxy in front): cookies get
+    /// `Secure` and the `__Host-` prefix. Default `false`.
+    pub behind_tls: bool,
+}
+
+impl Default for ConsoleOptions {
+    fn default() -> ConsoleOptions {
+        ConsoleOptions {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(12 * 3600),
+            behind_tls: false,
+        }
+    }
+}
+
+/// One signed-in user.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    /// Who, as the token said at sign-in (checked again on every request).
+    pub caller: Caller,
+    /// SHA-256 of the token signed in with: a revoked token ends its sessions.
+    pub token_digest: [u8; 32],
+    /// The token every state-changing request of this session must carry.
+    pub csrf: String,
+    created: Instant,
+    last_used: Instant,
+}
+
+/// What a session id looked up to.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// A live session (its idle clock restarted).
+    Live(Session),
+    /// It was there but expired (now removed).
+    Expired,
+    /// No such session.
+    Unknown,
+}
+
+/// The sessions of one server.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    map: Mutex<HashMap<[u8; 32], Session>>,
+}
+
+/// 32 random bytes from the OS, as 64 hex digits.
+pub(crate) fn random_id() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn key(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
+impl Sessions {
+    /// Starts a session; returns its id (for the cookie) and the session.
+    pub(crate) fn create(
+        &self,
+        caller: Caller,
+        token_digest: [u8; 32],
+        opts: &ConsoleOptions,
+    ) -> (String, Session) {
+        let now = Instant::now();
+        let id = random_id();
+        let s = Session {
+            caller,
+            token_digest,
+            csrf: random_id(),
+            created: now,
+            last_used: now,
+        };
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        // Expired sessions are dropped whenever one starts, so the map stays small.
+        map.retain(|_, s| !expired(s, now, opts));
+        map.insert(key(&id), s.clone());
+        (id, s)
+    }
+
+    /// The session of `id`, its idle clock restarted; an expired one is removed.
+    pub(crate) fn touch(&self, id: &str, opts: &ConsoleOptions) -> Lookup {
+        let now = Instant::now();
+        let k = key(id);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(s) = map.get_mut(&k) else {
+            return Lookup::Unknown;
+        };
+        if expired(s, now, opts) {
+            map.remove(&k);
+            return Lookup::Expired;
+        }
+        s.last_used = now;
+        Lookup::Live(s.clone())
+    }
+
+    /// Whether the session of `id` is live, without restarting its idle clock.
+    pub(crate) fn is_live(&self, id: &str, opts: &ConsoleOptions) -> bool {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&key(id))
+            .is_some_and(|s| !expired(s, Instant::now(), opts))
+    }
+
+    /// Ends the session of `id`; the session it was, if any.
+    pub(crate) fn remove(&self, id: &str) -> Option<Session> {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key(id))
+    }
+}
+
+fn expired(s: &Session, now: Instant, opts: &ConsoleOptions) -> bool {
+    now.duration_since(s.last_used) >= opts.idle || now.duration_since(s.created) >= opts.absolute
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::Role;
+
+    fn caller() -> Caller {
+        Caller {
+            name: "carol".into(),
+            role: Role::Compliance,
+            trader_id: None,
+        }
+    }
+
+    #[test]
+    fn ids_are_random_and_sessions_expire() {
+        let a = random_id();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, random_id());
+        let opts = ConsoleOptions {
+            idle: Duration::from_millis(50),
+            absolute: Duration::from_secs(60),
+            behind_tls: false,
+        };
+        let sessions = Sessions::default();
+        let (id, s) = sessions.create(caller(), [7; 32], &opts);
+        assert_ne!(id, s.csrf);
+        assert!(matches!(sessions.touch(&id, &opts), Lookup::Live(_)));
+        assert!(matches!(sessions.touch("nope", &opts), Lookup::Unknown));
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(matches!(sessions.touch(&id, &opts), Lookup::Expired));
+        assert!(matches!(sessions.touch(&id, &opts), Lookup::Unknown));
+        // Absolute expiry ends a session in use.
+        let opts = ConsoleOptions {
+            idle: Duration::from_secs(60),
+            absolute: Duration::from_millis(50),
+            behind_tls: false,
+        };
+        let (id, _) = sessions.create(caller(), [7; 32], &opts);
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(matches!(sessions.touch(&id, &opts), Lookup::Expired));
+        let (id, _) = sessions.create(caller(), [7; 32], &opts);
+        assert!(sessions.remove(&id).is_some());
+        assert!(matches!(sessions.touch(&id, &opts), Lookup::Unknown));
+    }
+}
