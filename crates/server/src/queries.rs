@@ -14,9 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tradetrail_query::{
-    parse_time, parse_window, Cursor, Dim, Filter, Investigator, QueryOptions, Source,
-};
+use tradetrail_query::{parse_time, parse_window, Cursor, Dim, Filter, Investigator, QueryOptions};
 
 use crate::error::ApiError;
 use crate::tokens::{Caller, Role};
@@ -41,11 +39,7 @@ impl Queries {
         if let Some(inv) = g.as_ref() {
             return Ok(inv.clone());
         }
-        let inv = Investigator::open(
-            Source::live(st.rec.journal().clone()).with_cold(st.rec.cold_tier()),
-            st.rec.data_dir().index().join("query"),
-        )
-        .map_err(from_query)?;
+        let inv = tradetrail_store::investigator(&st.rec).map_err(from_query)?;
         let inv = Arc::new(inv);
         *g = Some(inv.clone());
         Ok(inv)
