@@ -31,6 +31,10 @@ HINTS = {
 }
 
 
+# The keyword that carries a required entity's id, by entity kind.
+ENTITY_PARAM = {"order": "order_id", "log": "category"}
+
+
 def class_name(type_name: str) -> str:
     return "".join(part.capitalize() for part in type_name.replace(".", "_").split("_"))
 
@@ -77,6 +81,7 @@ def render(schema: dict) -> str:
         "    type: ClassVar[str] = \"\"",
         "    _data_fields: ClassVar[tuple] = ()",
         "    _entity_kind: ClassVar[Optional[str]] = None",
+        "    _entity_param: ClassVar[str] = \"\"",
         "",
         "    source: str",
         "    actor: str",
@@ -102,7 +107,7 @@ def render(schema: dict) -> str:
         "                ev[name] = value",
         "        entity = self.entity",
         "        if self._entity_kind is not None:",
-        "            entity = {\"kind\": self._entity_kind, \"id\": getattr(self, self._entity_kind + \"_id\")}",
+        "            entity = {\"kind\": self._entity_kind, \"id\": getattr(self, self._entity_param)}",
         "        if entity is not None:",
         "            ev[\"entity\"] = entity",
         "        refs = dict(self.refs or {})",
@@ -146,8 +151,10 @@ def render(schema: dict) -> str:
             (e.split('"')[1] for e in envelope if e.startswith("entity (kind")), None
         )
         if kind is not None:
+            param = ENTITY_PARAM.get(kind, f"{kind}_id")
             out.append(f"    _entity_kind: ClassVar[Optional[str]] = {kind!r}")
-            out.append(f"    {kind}_id: str")
+            out.append(f"    _entity_param: ClassVar[str] = {param!r}")
+            out.append(f"    {param}: str")
         for e in needs:
             out.append(f"    {e}: str = dataclasses.field()")
         if "refs.correction_of" in envelope:

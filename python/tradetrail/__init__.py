@@ -38,6 +38,7 @@ from ._tradetrail import (
 __all__ = [
     "Client",
     "ConflictError",
+    "LogHandler",
     "Receipt",
     "RemoteReceipt",
     "Recorder",
@@ -111,6 +112,8 @@ _FIELDS = (
     "kind",
     "entity",
     "mentions",
+    "level",
+    "category",
 )
 
 Pattern = Union[str, Sequence[str], None]
@@ -403,6 +406,26 @@ class Recorder:
         pairs = _pairs(fields)
         return json.loads(self._native.incident_json(at_text, window, pairs, limit))
 
+    def log_metric(
+        self,
+        name: str,
+        value: Any,
+        *,
+        tags: Optional[dict] = None,
+        unit: Optional[str] = None,
+        category: Optional[str] = None,
+        source: str = "python",
+        actor: str = "system",
+    ) -> Receipt:
+        """Record a ``log.metric`` event: a named value (a decimal) with optional
+        ``tags``, ``unit`` and ``category``."""
+        from .logs import metric_event
+
+        ev = metric_event(
+            name, value, tags=tags, unit=unit, category=category, source=source, actor=actor
+        )
+        return self.record(ev, durability="os")
+
     def close(self) -> None:
         """Flush, take a checkpoint if the configured policy says one is due, and
         release the data directory. Closing twice does nothing."""
@@ -422,3 +445,4 @@ class Recorder:
 
 
 from .client import Client, RemoteReceipt  # noqa: E402  (needs _pairs, to_json above)
+from .logs import LogHandler  # noqa: E402

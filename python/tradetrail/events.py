@@ -38,6 +38,7 @@ class Event:
     type: ClassVar[str] = ""
     _data_fields: ClassVar[tuple] = ()
     _entity_kind: ClassVar[Optional[str]] = None
+    _entity_param: ClassVar[str] = ""
 
     source: str
     actor: str
@@ -63,7 +64,7 @@ class Event:
                 ev[name] = value
         entity = self.entity
         if self._entity_kind is not None:
-            entity = {"kind": self._entity_kind, "id": getattr(self, self._entity_kind + "_id")}
+            entity = {"kind": self._entity_kind, "id": getattr(self, self._entity_param)}
         if entity is not None:
             ev["entity"] = entity
         refs = dict(self.refs or {})
@@ -251,6 +252,7 @@ class OrderSubmitted(Event):
     type: ClassVar[str] = 'order.submitted'
     _data_fields: ClassVar[tuple] = ('side', 'quantity', 'order_type', 'price', 'stop_price', 'time_in_force', 'idempotency_key')
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -274,6 +276,7 @@ class OrderAccepted(Event):
     type: ClassVar[str] = 'order.accepted'
     _data_fields: ClassVar[tuple] = ('venue_order_id', 'reason')
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -293,6 +296,7 @@ class OrderModified(Event):
     type: ClassVar[str] = 'order.modified'
     _data_fields: ClassVar[tuple] = ('quantity', 'price', 'stop_price')
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -319,6 +323,7 @@ class OrderFilled(Event):
     type: ClassVar[str] = 'order.filled'
     _data_fields: ClassVar[tuple] = ('fill_qty', 'fill_price', 'trade_id', 'cum_qty', 'leaves_qty', 'commission', 'liquidity', 'slippage_bps', 'currency')
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -345,6 +350,7 @@ class OrderRejected(Event):
     type: ClassVar[str] = 'order.rejected'
     _data_fields: ClassVar[tuple] = ('reason', 'error_code', 'rejection_source')
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -363,6 +369,7 @@ class OrderCancelled(Event):
     type: ClassVar[str] = 'order.cancelled'
     _data_fields: ClassVar[tuple] = ('reason',)
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -379,6 +386,7 @@ class OrderExpired(Event):
     type: ClassVar[str] = 'order.expired'
     _data_fields: ClassVar[tuple] = ('reason',)
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -395,6 +403,7 @@ class OrderRecovered(Event):
     type: ClassVar[str] = 'order.recovered'
     _data_fields: ClassVar[tuple] = ('reason',)
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -411,6 +420,7 @@ class OrderDuplicatePrevented(Event):
     type: ClassVar[str] = 'order.duplicate_prevented'
     _data_fields: ClassVar[tuple] = ('reason',)
     _entity_kind: ClassVar[Optional[str]] = 'order'
+    _entity_param: ClassVar[str] = 'order_id'
     order_id: str
     trader_id: str = dataclasses.field()
     instrument_id: str = dataclasses.field()
@@ -591,6 +601,191 @@ class CorrectionRecorded(Event):
     reason: str
 
 
+@dataclasses.dataclass(kw_only=True)
+class IngestRejected(Event):
+    """``ingest.rejected``.
+
+    stream: id (a string of 1 to 128 characters, no control characters)
+    stream_seq: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    subject: text (a non-empty string)
+    reason: text (a non-empty string)
+    body_sha256: id (a string of 1 to 128 characters, no control characters)
+    dead_letter_subject: text (a non-empty string)
+    body: text (a non-empty string)
+    """
+
+    type: ClassVar[str] = 'ingest.rejected'
+    _data_fields: ClassVar[tuple] = ('stream', 'stream_seq', 'subject', 'reason', 'body_sha256', 'dead_letter_subject', 'body')
+    stream: str
+    stream_seq: Num
+    subject: str
+    reason: str
+    body_sha256: str
+    dead_letter_subject: Optional[str] = None
+    body: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogDebug(Event):
+    """``log.debug``.
+
+    message: text (a non-empty string)
+    context: an array or an object
+    user_id: id (a string of 1 to 128 characters, no control characters)
+    session_id: id (a string of 1 to 128 characters, no control characters)
+    logger: text (a non-empty string)
+    exception: text (a non-empty string)
+    """
+
+    type: ClassVar[str] = 'log.debug'
+    _data_fields: ClassVar[tuple] = ('message', 'context', 'user_id', 'session_id', 'logger', 'exception')
+    _entity_kind: ClassVar[Optional[str]] = 'log'
+    _entity_param: ClassVar[str] = 'category'
+    category: str
+    message: str
+    context: Optional[Union[Dict[str, Any], List[Any]]] = None
+    user_id: Optional[str] = None
+    session_id: Optional[str] = None
+    logger: Optional[str] = None
+    exception: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogInfo(Event):
+    """``log.info``.
+
+    message: text (a non-empty string)
+    context: an array or an object
+    user_id: id (a string of 1 to 128 characters, no control characters)
+    session_id: id (a string of 1 to 128 characters, no control characters)
+    logger: text (a non-empty string)
+    exception: text (a non-empty string)
+    """
+
+    type: ClassVar[str] = 'log.info'
+    _data_fields: ClassVar[tuple] = ('message', 'context', 'user_id', 'session_id', 'logger', 'exception')
+    _entity_kind: ClassVar[Optional[str]] = 'log'
+    _entity_param: ClassVar[str] = 'category'
+    category: str
+    message: str
+    context: Optional[Union[Dict[str, Any], List[Any]]] = None
+    user_id: Optional[str] = None
+    session_id: Optional[str] = None
+    logger: Optional[str] = None
+    exception: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogWarning(Event):
+    """``log.warning``.
+
+    message: text (a non-empty string)
+    context: an array or an object
+    user_id: id (a string of 1 to 128 characters, no control characters)
+    session_id: id (a string of 1 to 128 characters, no control characters)
+    logger: text (a non-empty string)
+    exception: text (a non-empty string)
+    """
+
+    type: ClassVar[str] = 'log.warning'
+    _data_fields: ClassVar[tuple] = ('message', 'context', 'user_id', 'session_id', 'logger', 'exception')
+    _entity_kind: ClassVar[Optional[str]] = 'log'
+    _entity_param: ClassVar[str] = 'category'
+    category: str
+    message: str
+    context: Optional[Union[Dict[str, Any], List[Any]]] = None
+    user_id: Optional[str] = None
+    session_id: Optional[str] = None
+    logger: Optional[str] = None
+    exception: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogError(Event):
+    """``log.error``.
+
+    message: text (a non-empty string)
+    context: an array or an object
+    user_id: id (a string of 1 to 128 characters, no control characters)
+    session_id: id (a string of 1 to 128 characters, no control characters)
+    logger: text (a non-empty string)
+    exception: text (a non-empty string)
+    """
+
+    type: ClassVar[str] = 'log.error'
+    _data_fields: ClassVar[tuple] = ('message', 'context', 'user_id', 'session_id', 'logger', 'exception')
+    _entity_kind: ClassVar[Optional[str]] = 'log'
+    _entity_param: ClassVar[str] = 'category'
+    category: str
+    message: str
+    context: Optional[Union[Dict[str, Any], List[Any]]] = None
+    user_id: Optional[str] = None
+    session_id: Optional[str] = None
+    logger: Optional[str] = None
+    exception: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogCritical(Event):
+    """``log.critical``.
+
+    message: text (a non-empty string)
+    context: an array or an object
+    user_id: id (a string of 1 to 128 characters, no control characters)
+    session_id: id (a string of 1 to 128 characters, no control characters)
+    logger: text (a non-empty string)
+    exception: text (a non-empty string)
+    """
+
+    type: ClassVar[str] = 'log.critical'
+    _data_fields: ClassVar[tuple] = ('message', 'context', 'user_id', 'session_id', 'logger', 'exception')
+    _entity_kind: ClassVar[Optional[str]] = 'log'
+    _entity_param: ClassVar[str] = 'category'
+    category: str
+    message: str
+    context: Optional[Union[Dict[str, Any], List[Any]]] = None
+    user_id: Optional[str] = None
+    session_id: Optional[str] = None
+    logger: Optional[str] = None
+    exception: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogMetric(Event):
+    """``log.metric``.
+
+    name: id (a string of 1 to 128 characters, no control characters)
+    value: decimal, at most 10^18 in magnitude (a string like "10.50" or a number)
+    unit: text (a non-empty string)
+    tags: an array or an object
+    category: id (a string of 1 to 128 characters, no control characters)
+    """
+
+    type: ClassVar[str] = 'log.metric'
+    _data_fields: ClassVar[tuple] = ('name', 'value', 'unit', 'tags', 'category')
+    name: str
+    value: Num
+    unit: Optional[str] = None
+    tags: Optional[Union[Dict[str, Any], List[Any]]] = None
+    category: Optional[str] = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class LogDropped(Event):
+    """``log.dropped``.
+
+    dropped: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    reason: text (a non-empty string)
+    category: id (a string of 1 to 128 characters, no control characters)
+    """
+
+    type: ClassVar[str] = 'log.dropped'
+    _data_fields: ClassVar[tuple] = ('dropped', 'reason', 'category')
+    dropped: Num
+    reason: str
+    category: Optional[str] = None
+
+
 BY_TYPE: Dict[str, type] = {
     'signal.generated': SignalGenerated,
     'signal.filtered': SignalFiltered,
@@ -621,7 +816,15 @@ BY_TYPE: Dict[str, type] = {
     'config.changed': ConfigChanged,
     'trading.mode_changed': TradingModeChanged,
     'correction.recorded': CorrectionRecorded,
+    'ingest.rejected': IngestRejected,
+    'log.debug': LogDebug,
+    'log.info': LogInfo,
+    'log.warning': LogWarning,
+    'log.error': LogError,
+    'log.critical': LogCritical,
+    'log.metric': LogMetric,
+    'log.dropped': LogDropped,
 }
 """The class of each known type, by type name."""
 
-__all__ = ["BY_TYPE", "Event", "SignalGenerated", "SignalFiltered", "RecommendationGenerated", "RecommendationSuppressed", "RiskEvaluated", "RiskRejected", "TradingKillSwitch", "ApprovalRequested", "ApprovalApproved", "ApprovalRejected", "ApprovalExpired", "OrderSubmitted", "OrderAccepted", "OrderModified", "OrderFilled", "OrderRejected", "OrderCancelled", "OrderExpired", "OrderRecovered", "OrderDuplicatePrevented", "PositionOpened", "PositionUpdated", "PositionClosed", "PositionSnapshot", "AccountSnapshot", "ParamChanged", "ConfigChanged", "TradingModeChanged", "CorrectionRecorded"]
+__all__ = ["BY_TYPE", "Event", "SignalGenerated", "SignalFiltered", "RecommendationGenerated", "RecommendationSuppressed", "RiskEvaluated", "RiskRejected", "TradingKillSwitch", "ApprovalRequested", "ApprovalApproved", "ApprovalRejected", "ApprovalExpired", "OrderSubmitted", "OrderAccepted", "OrderModified", "OrderFilled", "OrderRejected", "OrderCancelled", "OrderExpired", "OrderRecovered", "OrderDuplicatePrevented", "PositionOpened", "PositionUpdated", "PositionClosed", "PositionSnapshot", "AccountSnapshot", "ParamChanged", "ConfigChanged", "TradingModeChanged", "CorrectionRecorded", "IngestRejected", "LogDebug", "LogInfo", "LogWarning", "LogError", "LogCritical", "LogMetric", "LogDropped"]

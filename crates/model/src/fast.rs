@@ -326,7 +326,7 @@ impl<'a> Top<'a> {
                 Need::Strategy => self.ids[1].is_some(),
                 Need::Account => self.ids[2].is_some(),
                 Need::Instrument => self.ids[3].is_some(),
-                Need::OrderEntity => matches!(self.entity, Some(("order", _))),
+                Need::Entity(kind) => matches!(self.entity, Some((k, _)) if k == *kind),
                 Need::CorrectionOf => self.refs().iter().any(|(k, _)| *k == "correction_of"),
             };
             if !ok {

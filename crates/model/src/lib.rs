@@ -91,7 +91,7 @@ pub use event::{Entity, Event};
 pub use fast::Normalized;
 pub use schema::{json_schema, type_table, TypeTable};
 pub use time::{format_time, parse_time};
-pub use types::{is_known_type, known_types, open_families};
+pub use types::{is_known_type, known_types, open_families, LOG_LEVELS};
 
 /// Validates one JSON event and writes its canonical body, as
 /// `Event::from_json(line)?.to_body()` does, with the same acceptance rules and the same

@@ -198,7 +198,9 @@ fn need_words(need: Need) -> &'static str {
         Need::Strategy => "strategy_id",
         Need::Account => "account_id",
         Need::Instrument => "instrument_id",
-        Need::OrderEntity => "entity (kind \"order\")",
+        Need::Entity("order") => "entity (kind \"order\")",
+        Need::Entity("log") => "entity (kind \"log\", id the category)",
+        Need::Entity(_) => "entity",
         Need::CorrectionOf => "refs.correction_of",
     }
 }
@@ -377,11 +379,11 @@ fn type_schema(spec: &TypeSpec) -> Value {
             Need::Strategy => required.push("strategy_id"),
             Need::Account => required.push("account_id"),
             Need::Instrument => required.push("instrument_id"),
-            Need::OrderEntity => {
+            Need::Entity(kind) => {
                 required.push("entity");
                 props.insert(
                     "entity".into(),
-                    json!({"properties": {"kind": {"const": "order"}}}),
+                    json!({"properties": {"kind": {"const": kind}}}),
                 );
             }
             Need::CorrectionOf => {

@@ -84,8 +84,9 @@ pub(crate) enum Need {
     Strategy,
     Account,
     Instrument,
-    /// `entity` present with kind `order`.
-    OrderEntity,
+    /// `entity` present with this kind (`order` for orders; `log` for operational
+    /// log lines, whose `entity.id` is the category).
+    Entity(&'static str),
     /// `refs.correction_of` present.
     CorrectionOf,
 }
@@ -141,7 +142,19 @@ const SIGNED_QTY: Kind = Kind::Decimal(Sign::Any, Magnitude::QuantityOrPrice);
 /// A signed amount: P&L, cash, commission (rebates are negative), bps, scores.
 const DEC: Kind = Kind::Decimal(Sign::Any, Magnitude::Amount);
 
-const ORDER: &[Need] = &[Need::Trader, Need::Instrument, Need::OrderEntity];
+const ORDER: &[Need] = &[Need::Trader, Need::Instrument, Need::Entity("order")];
+/// An operational log line: `entity` is `{"kind":"log","id":<category>}`.
+const LOG: &[Need] = &[Need::Entity("log")];
+/// The levels of operational log lines, lowest first: `log.<level>` types.
+pub const LOG_LEVELS: &[&str] = &["debug", "info", "warning", "error", "critical"];
+const LOG_FIELDS: &[Field] = &[
+    req("message", TEXT),
+    opt("context", Kind::Collection),
+    opt("user_id", ID),
+    opt("session_id", ID),
+    opt("logger", TEXT),
+    opt("exception", TEXT),
+];
 const POSITION: &[Need] = &[Need::Instrument, Need::Account];
 const NONE: &[Need] = &[];
 const NO_RULES: &[Rule] = &[];
@@ -364,6 +377,38 @@ pub(crate) const TYPES: &[TypeSpec] = &[
         ],
         NO_RULES,
     ),
+    // log: operational logs beside the audit trail (levels as types, so that
+    // `--level` is a type filter; the category is the entity's id).
+    spec("log.debug", LOG, LOG_FIELDS, NO_RULES),
+    spec("log.info", LOG, LOG_FIELDS, NO_RULES),
+    spec("log.warning", LOG, LOG_FIELDS, NO_RULES),
+    spec("log.error", LOG, LOG_FIELDS, NO_RULES),
+    spec("log.critical", LOG, LOG_FIELDS, NO_RULES),
+    spec(
+        "log.metric",
+        NONE,
+        &[
+            req("name", ID),
+            req("value", DEC),
+            opt("unit", TEXT),
+            opt("tags", Kind::Collection),
+            opt("category", ID),
+        ],
+        NO_RULES,
+    ),
+    spec(
+        "log.dropped",
+        NONE,
+        &[
+            req(
+                "dropped",
+                Kind::Decimal(Sign::NonNegative, Magnitude::Amount),
+            ),
+            req("reason", TEXT),
+            opt("category", ID),
+        ],
+        NO_RULES,
+    ),
 ];
 
 const KNOWN_TYPES: [&str; TYPES.len()] = {
@@ -566,6 +611,14 @@ mod tests {
             "correction.recorded",
             // Written by `tradetrail ingest` for a message sent to the dead-letter subject.
             "ingest.rejected",
+            // Operational logs (the Python LogHandler, the tracing layer).
+            "log.debug",
+            "log.info",
+            "log.warning",
+            "log.error",
+            "log.critical",
+            "log.metric",
+            "log.dropped",
         ];
         let mut known = known_types().to_vec();
         known.sort_unstable();

@@ -251,20 +251,23 @@ fn check_needs(spec: &TypeSpec, ev: &Event, reported: Slots, out: &mut Problems)
             Need::Strategy => (Slot::Strategy, ev.strategy_id.is_some()),
             Need::Account => (Slot::Account, ev.account_id.is_some()),
             Need::Instrument => (Slot::Instrument, ev.instrument_id.is_some()),
-            Need::OrderEntity => {
+            Need::Entity(kind) => {
+                let kind = *kind;
+                let id = match kind {
+                    "log" => "<category: order, connection, ...>",
+                    "order" => "<order id>",
+                    _ => "<id>",
+                };
                 match &ev.entity {
-                    Some(e) if e.kind != "order" => report(
+                    Some(e) if e.kind != kind => report(
                         out,
                         "entity.kind",
-                        format!("must be \"order\" for {}", spec.name),
+                        format!("must be \"{kind}\" for {}", spec.name),
                     ),
                     None if !reported.has(Slot::Entity) => report(
                         out,
                         "entity",
-                        format!(
-                            "{}: {{\"kind\":\"order\",\"id\":\"<order id>\"}}",
-                            required()
-                        ),
+                        format!("{}: {{\"kind\":\"{kind}\",\"id\":\"{id}\"}}", required()),
                     ),
                     _ => {}
                 }

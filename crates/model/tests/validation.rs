@@ -235,7 +235,36 @@ fn samples() -> Vec<(Value, Vec<&'static str>)> {
                 ],
             ),
         ),
+        (
+            plain(
+                "log.metric",
+                json!({"name": "queue_depth", "value": 12, "tags": {"venue": "XNAS"}}),
+            ),
+            cat(&ENV, &["data.name", "data.value"]),
+        ),
+        (
+            plain(
+                "log.dropped",
+                json!({"dropped": "3", "reason": "queue full"}),
+            ),
+            cat(&ENV, &["data.dropped", "data.reason"]),
+        ),
     ]
+    .into_iter()
+    .chain(tradetrail_model::LOG_LEVELS.iter().map(|level| {
+        (
+            with(
+                plain(
+                    &format!("log.{level}"),
+                    json!({"message": "reconnecting", "context": {"attempt": 2}}),
+                ),
+                "entity",
+                json!({"kind": "log", "id": "connection"}),
+            ),
+            cat(&ENV, &["entity", "data.message"]),
+        )
+    }))
+    .collect()
 }
 
 fn remove(v: &mut Value, path: &str) {

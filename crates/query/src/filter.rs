@@ -50,14 +50,23 @@ pub struct Filter {
     pub entity: Option<String>,
     /// Records that name this id, as `entity.id` or as a value in `refs`.
     pub mentions: Option<String>,
+    /// `level`: operational log lines at or above this level (`types` holds their
+    /// `log.<level>` types).
+    pub level: Option<String>,
 }
+
+/// Why `level` and `type` do not go together.
+const LEVEL_AND_TYPE: &str =
+    "--level picks the log.* types itself: give --level or --type, not both";
 
 impl Filter {
     /// Sets one condition from a `name=value` pair, as the HTTP query string and the
     /// CLI flags name them: `from`, `to` (times, see [`parse_time`]), `recorded`
     /// (`true` puts `from`/`to` on `ts_recorded`), `type`, `source`, `actor`, `trader`,
     /// `strategy`, `account`, `instrument`, `kind` (patterns; a comma separates
-    /// several), `entity`, `mentions` (exact ids).
+    /// several), `entity`, `mentions` (exact ids); for operational log lines, `level`
+    /// (`warning`: the `log.warning`, `log.error` and `log.critical` types) and
+    /// `category` (the log line's entity, kind `log`).
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let field = format!("--{name}");
         let list = |v: &str| -> Result<Vec<String>> {
@@ -83,7 +92,39 @@ impl Filter {
                     _ => return Err(Error::bad_input(&field, "use true or false")),
                 }
             }
-            "type" => self.types.extend(list(value)?),
+            "type" => {
+                if self.level.is_some() {
+                    return Err(Error::bad_input(&field, LEVEL_AND_TYPE));
+                }
+                self.types.extend(list(value)?)
+            }
+            "level" => {
+                if !self.types.is_empty() && self.level.is_none() {
+                    return Err(Error::bad_input(&field, LEVEL_AND_TYPE));
+                }
+                let levels = tradetrail_model::LOG_LEVELS;
+                let Some(at) = levels
+                    .iter()
+                    .position(|l| l.eq_ignore_ascii_case(value.trim()))
+                else {
+                    return Err(Error::bad_input(
+                        &field,
+                        format!("unknown level {value:?}: use {}", levels.join(", ")),
+                    ));
+                };
+                self.level = levels.get(at).map(|l| (*l).to_owned());
+                self.types = levels
+                    .get(at..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| format!("log.{l}"))
+                    .collect();
+            }
+            "category" => {
+                // A log line's category is its entity's id (kind `log`).
+                self.kinds = vec!["log".to_owned()];
+                self.entity = Some(id(value)?);
+            }
             "source" => self.sources.extend(list(value)?),
             "actor" => self.actors.extend(list(value)?),
             "trader" | "trader_id" => self.traders.extend(list(value)?),
@@ -97,7 +138,7 @@ impl Filter {
                 return Err(Error::bad_input(
                     name,
                     "unknown filter: use from, to, recorded, type, source, actor, trader, \
-                     strategy, account, instrument, kind, entity or mentions",
+                     strategy, account, instrument, kind, entity, mentions, level or category",
                 ))
             }
         }

@@ -74,6 +74,16 @@ fn filter_params() -> Vec<Value> {
             false,
             "records that name this id anywhere (entity or refs)",
         ),
+        string_param(
+            "level",
+            false,
+            "operational log lines at or above this level (debug, info, warning, error, critical); not with type",
+        ),
+        string_param(
+            "category",
+            false,
+            "operational log lines of this category (their entity, kind log)",
+        ),
     ]
 }
 

@@ -67,6 +67,12 @@ pub struct FieldArgs {
     /// Records that name this id as entity.id or in refs
     #[arg(long, value_name = "ID")]
     mentions: Option<String>,
+    /// Operational log lines (log.*) at or above this level: debug, info, warning, error, critical
+    #[arg(long, value_name = "LEVEL", conflicts_with = "types")]
+    level: Option<String>,
+    /// Operational log lines of this category (order, connection, ...)
+    #[arg(long, value_name = "CATEGORY", conflicts_with_all = ["entity", "kind"])]
+    category: Option<String>,
 }
 
 impl FilterArgs {
@@ -111,6 +117,12 @@ impl FieldArgs {
         }
         if let Some(v) = &self.mentions {
             set_checked(&mut f, "mentions", v)?;
+        }
+        if let Some(v) = &self.level {
+            set_checked(&mut f, "level", v)?;
+        }
+        if let Some(v) = &self.category {
+            set_checked(&mut f, "category", v)?;
         }
         Ok(f)
     }
