@@ -16,20 +16,10 @@ pub(crate) struct Context<'a> {
     pub notes: &'a [String],
 }
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values
+/// ([`tradetrail_query::render::html_escape`]).
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    tradetrail_query::render::html_escape(s)
 }
 
 fn text(v: &Value, path: &[&str]) -> String {

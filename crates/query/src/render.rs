@@ -122,6 +122,26 @@ impl TimeZone {
 /// the C1 controls (U+0080..=U+009F; some terminals take U+009B as CSI), the line and
 /// paragraph separators, and the bidirectional embedding, override and isolate
 /// controls (U+202A..=U+202E, U+2066..=U+2069), which reorder what is shown.
+/// `s` safe in HTML (and XML) text and in a single- or double-quoted attribute value:
+/// `&`, `<`, `>`, `"` and `'` become entities, and control characters other than tab
+/// and newline become spaces (XML 1.0 has no way to write them). The one escaper of
+/// every HTML page tradetrail writes: reports, export bundles, the console.
+pub fn html_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')

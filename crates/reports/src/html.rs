@@ -24,21 +24,10 @@ th{background:#f2f4f8}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 tbody tr:nth-child(even){background:#fafbfc}p.none{color:#5b6478;font-style:italic}\
 ul.notes{color:#7a4b00}";
 
-/// Escapes text for HTML/XML content and attribute values.
+/// Escapes text for HTML/XML content and attribute values
+/// ([`tradetrail_query::render::html_escape`]).
 pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
+    tradetrail_query::render::html_escape(s)
 }
 
 /// Writes the whole page.

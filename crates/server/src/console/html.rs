@@ -8,20 +8,10 @@ use std::fmt::Write;
 
 use super::session::Session;
 
-/// `s` safe inside HTML text and inside a double- or single-quoted attribute.
+/// `s` safe inside HTML text and inside a double- or single-quoted attribute
+/// ([`tradetrail_query::render::html_escape`]).
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    tradetrail_query::render::html_escape(s)
 }
 
 /// `1234567` → `1,234,567`.
