@@ -479,6 +479,23 @@ fn serve_ingest_nats_runs_the_same_loop_inside_the_server() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The loop's counters are in the server's /metrics and /healthz.
+    let recorded = || -> f64 {
+        let (_, metrics) = common::request(port, "GET", "/metrics", "", "").expect("metrics");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("tradetrail_ingest_recorded_total "))
+            .and_then(|v| v.parse().ok())
+            .expect("tradetrail_ingest_recorded_total in /metrics")
+    };
+    // Counted just after the journal's acknowledgement: wait for the last batch's.
+    while recorded() < 1000.0 {
+        assert!(Instant::now() < deadline, "metrics: {}", recorded());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, health) = common::request(port, "GET", "/healthz", "", "").expect("healthz");
+    let health: serde_json::Value = serde_json::from_str(&health).expect("JSON");
+    assert_eq!(health["components"]["ingest"]["healthy"], true, "{health}");
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

@@ -127,6 +127,30 @@ fn mirrored(url: &str) -> Option<i64> {
         .map(|r| r.get(0))
 }
 
+fn health(port: u16) -> serde_json::Value {
+    request(port, "GET", "/healthz", "", "")
+        .map(|(_, b)| serde_json::from_str(&b).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// A sample's value in `/metrics` (the line that starts with `name `).
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, text) = request(port, "GET", "/metrics", "", "")?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < end,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 fn wait_rows(url: &str, n: i64) {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while mirrored(url) != Some(n) {
@@ -163,13 +187,39 @@ fn serve_keeps_the_mirror_current_and_sync_follow_does_too() {
     let (status, _) = request(port, "POST", "/v1/events", &token, &body).unwrap();
     assert_eq!(status, 200);
     wait_rows(&pg.url(), 21);
+    wait_for(
+        "a healthy, caught-up mirror in /healthz and /metrics",
+        || {
+            health(port)["components"]["pg_mirror"]["healthy"] == true
+                && metric(port, "tradetrail_pg_mirror_lag_records") == Some(0.0)
+        },
+    );
+    assert_eq!(
+        metric(port, "tradetrail_pg_mirror_copied_total"),
+        Some(21.0)
+    );
     // Stopped while the database is down, appends still answer.
     pg.stop().unwrap();
     let body = String::from_utf8(events(20, 5)).unwrap();
     let (status, _) = request(port, "POST", "/v1/events", &token, &body).unwrap();
     assert_eq!(status, 200, "appends never wait for PostgreSQL");
+    wait_for("the mirror reported down", || {
+        let h = health(port);
+        h["status"] == "ok" && h["degraded"] == serde_json::json!(["pg_mirror"])
+    });
+    assert_eq!(metric(port, "tradetrail_pg_mirror_lag_records"), Some(5.0));
+    assert_eq!(
+        metric(
+            port,
+            "tradetrail_component_healthy{component=\"pg_mirror\"}"
+        ),
+        Some(0.0)
+    );
     pg.restart().unwrap();
     wait_rows(&pg.url(), 26);
+    wait_for("the mirror healthy again", || {
+        health(port)["degraded"] == serde_json::json!([])
+    });
     server.kill().unwrap();
     server.wait().unwrap();
     s.on_data("pg", &["verify", "--url", &url]).expect(0);

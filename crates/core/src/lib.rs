@@ -24,6 +24,7 @@
 
 pub mod bench;
 pub mod checkpoints;
+mod component;
 mod config;
 mod datadir;
 pub mod demo;
@@ -32,6 +33,7 @@ mod prepare;
 mod recorder;
 mod tree;
 
+pub use component::{Component, ComponentReport, Gauge};
 pub use config::{
     CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, ReconciliationConfig,
     ReconciliationSchedule, RetentionPolicy,

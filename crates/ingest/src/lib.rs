@@ -199,6 +199,33 @@ pub struct Snapshot {
     pub errors: u64,
 }
 
+impl tradetrail_core::Component for Metrics {
+    fn name(&self) -> &'static str {
+        "ingest"
+    }
+
+    fn report(&self, _journal_records: u64) -> tradetrail_core::ComponentReport {
+        use tradetrail_core::Gauge;
+        let s = self.snapshot();
+        tradetrail_core::ComponentReport {
+            healthy: true,
+            detail: format!(
+                "{} recorded, {} duplicates, {} rejected, {} acked, {} pending in the stream, {} errors survived",
+                s.recorded, s.duplicates, s.rejected, s.acked, s.lag, s.errors
+            ),
+            gauges: vec![
+                Gauge::count("received_total", "Messages taken from the stream (redeliveries again).", s.received),
+                Gauge::count("recorded_total", "Events from the stream newly written to the journal.", s.recorded),
+                Gauge::count("duplicates_total", "Redelivered messages whose event was already recorded.", s.duplicates),
+                Gauge::count("rejected_total", "Messages sent to the dead-letter subject.", s.rejected),
+                Gauge::count("acked_total", "Messages acknowledged to the stream.", s.acked),
+                Gauge::count("errors_total", "Stream errors met and survived.", s.errors),
+                Gauge::level("lag_messages", "Messages in the stream not yet delivered to the consumer.", s.lag as f64),
+            ],
+        }
+    }
+}
+
 impl Metrics {
     /// The counters now.
     pub fn snapshot(&self) -> Snapshot {

@@ -98,36 +98,156 @@ fn sleep_unless(stop: &AtomicBool, d: Duration) {
     }
 }
 
+/// What a running [`Follower`] has done, shared with whoever reports on it.
+#[derive(Debug)]
+struct MirrorState {
+    url: String,
+    copied: std::sync::atomic::AtomicU64,
+    failed_passes: std::sync::atomic::AtomicU64,
+    /// The mirror's last seq + 1 (0: nothing known yet).
+    next_seq: std::sync::atomic::AtomicU64,
+    /// `None` while the last pass succeeded; else why it failed (or why it stopped).
+    problem: std::sync::Mutex<Option<String>>,
+    last_success: std::sync::Mutex<Option<Instant>>,
+}
+
+impl MirrorState {
+    fn heard(&self, pass: &Pass) {
+        let set_problem = |p: Option<String>| {
+            *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = p;
+        };
+        match pass {
+            Pass::Synced(r) => {
+                self.copied.fetch_add(r.copied, Ordering::Relaxed);
+                if let Some(last) = r.last_seq {
+                    self.next_seq.store(last + 1, Ordering::Relaxed);
+                }
+                *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                set_problem(None);
+            }
+            Pass::Failed { error, .. } => {
+                self.failed_passes.fetch_add(1, Ordering::Relaxed);
+                set_problem(Some(error.to_string()));
+            }
+        }
+    }
+}
+
+impl tradetrail_core::Component for MirrorState {
+    fn name(&self) -> &'static str {
+        "pg_mirror"
+    }
+
+    fn report(&self, journal_records: u64) -> tradetrail_core::ComponentReport {
+        use tradetrail_core::Gauge;
+        let next = self.next_seq.load(Ordering::Relaxed);
+        let lag = journal_records.saturating_sub(next);
+        let since = self
+            .last_success
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed().as_secs_f64());
+        let problem = self
+            .problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut gauges =
+            vec![
+            Gauge::level(
+                "lag_records",
+                "Journal records the PostgreSQL mirror does not hold yet.",
+                lag as f64,
+            ),
+            Gauge::count(
+                "copied_total",
+                "Rows copied into the PostgreSQL mirror by this server.",
+                self.copied.load(Ordering::Relaxed),
+            ),
+            Gauge::count(
+                "failed_passes_total",
+                "Mirror passes that failed (database down, statement refused) and were retried.",
+                self.failed_passes.load(Ordering::Relaxed),
+            ),
+            Gauge::level(
+                "up",
+                "1 when the last mirror pass reached PostgreSQL, else 0.",
+                if problem.is_none() && since.is_some() { 1.0 } else { 0.0 },
+            ),
+        ];
+        if let Some(s) = since {
+            gauges.push(Gauge::level(
+                "seconds_since_success",
+                "Seconds since a mirror pass last reached the journal's end.",
+                s,
+            ));
+        }
+        let detail = match (&problem, since) {
+            (Some(p), _) => p.clone(),
+            (None, Some(_)) => format!("{}: {lag} records behind", self.url),
+            (None, None) => format!("{}: first pass not done yet", self.url),
+        };
+        tradetrail_core::ComponentReport {
+            healthy: problem.is_none(),
+            detail,
+            gauges,
+        }
+    }
+}
+
 /// A follower on its own thread, its passes logged (`tracing`): what `serve --pg-url`
-/// runs beside the server.
+/// runs beside the server. [`Follower::component`] reports its lag and failures.
 #[derive(Debug)]
 pub struct Follower {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
+    state: Arc<MirrorState>,
 }
 
 impl Follower {
     /// Starts following `url` from `dir`'s journal.
     pub fn spawn(dir: &DataDir, url: &str, opts: FollowOptions) -> std::io::Result<Follower> {
         let stop = Arc::new(AtomicBool::new(false));
-        let (dir, url, flag) = (dir.clone(), url.to_string(), stop.clone());
+        let state = Arc::new(MirrorState {
+            url: crate::redact(url),
+            copied: Default::default(),
+            failed_passes: Default::default(),
+            next_seq: Default::default(),
+            problem: Default::default(),
+            last_success: Default::default(),
+        });
+        let (dir, url, flag, shared) = (dir.clone(), url.to_string(), stop.clone(), state.clone());
         let thread = std::thread::Builder::new()
             .name("pg-mirror".into())
             .spawn(move || {
-                let ended = follow(&dir, &url, &opts, &flag, &mut |pass| match pass {
-                    Pass::Synced(r) if r.copied > 0 => {
-                        tracing::info!(url = %r.url, copied = r.copied, last_seq = ?r.last_seq, "pg mirror: copied");
-                    }
-                    Pass::Synced(_) => {}
-                    Pass::Failed { error, retry_in } => {
-                        tracing::warn!(%error, retry_in_s = retry_in.as_secs_f64(), "pg mirror: pass failed; trying again");
+                let ended = follow(&dir, &url, &opts, &flag, &mut |pass| {
+                    shared.heard(pass);
+                    match pass {
+                        Pass::Synced(r) if r.copied > 0 => {
+                            tracing::info!(url = %r.url, copied = r.copied, last_seq = ?r.last_seq, "pg mirror: copied");
+                        }
+                        Pass::Synced(_) => {}
+                        Pass::Failed { error, retry_in } => {
+                            tracing::warn!(%error, retry_in_s = retry_in.as_secs_f64(), "pg mirror: pass failed; trying again");
+                        }
                     }
                 });
                 if let Err(error) = ended {
                     tracing::error!(%error, "pg mirror: stopped, not retried (the server goes on; fix the cause and restart it)");
+                    *shared.problem.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(format!("stopped: {error}"));
                 }
             })?;
-        Ok(Follower { stop, thread })
+        Ok(Follower {
+            stop,
+            thread,
+            state,
+        })
+    }
+
+    /// What the follower reports to `/metrics` and `/healthz`.
+    pub fn component(&self) -> Arc<dyn tradetrail_core::Component> {
+        self.state.clone()
     }
 
     /// Stops the follower after its current pass and waits for it.

@@ -478,7 +478,26 @@ pub async fn healthz(State(st): St) -> Result<Json<Value>, ApiError> {
                 message: message.into(),
             });
         }
-        Ok(Json(json!({"status": "ok", "records": status.records})))
+        let mut components = serde_json::Map::new();
+        let mut degraded = Vec::new();
+        for c in &st.components {
+            let r = c.report(status.records);
+            if !r.healthy {
+                degraded.push(c.name());
+            }
+            components.insert(
+                c.name().into(),
+                json!({"healthy": r.healthy, "detail": r.detail}),
+            );
+        }
+        // The journal takes writes: 200, even while a component beside it is down
+        // (appends never wait for it); `degraded` names those.
+        let mut body = json!({"status": "ok", "records": status.records});
+        if !components.is_empty() {
+            body["components"] = components.into();
+            body["degraded"] = json!(degraded);
+        }
+        Ok(Json(body))
     })
     .await
 }
@@ -504,7 +523,14 @@ pub async fn metrics(State(st): St) -> Result<Response, ApiError> {
                 .and_then(|t| t.elapsed().ok())
                 .map(|d| d.as_secs_f64());
         }
-        Ok(st.metrics.render(&g))
+        let mut text = st.metrics.render(&g);
+        let reports: Vec<_> = st
+            .components
+            .iter()
+            .map(|c| (c.name(), c.report(status.records)))
+            .collect();
+        crate::metrics::render_components(&mut text, &reports);
+        Ok(text)
     })
     .await?;
     let mut resp = text.into_response();

@@ -123,6 +123,9 @@ pub struct AppState {
     recon_lock: Mutex<()>,
     /// Told after `order.filled` events are appended (the schedule's `on_fill`).
     fills: tokio::sync::Notify,
+    /// What runs beside the server (a PostgreSQL mirror, a stream ingest), reported in
+    /// `/metrics` and `/healthz`.
+    components: Vec<Arc<dyn tradetrail_core::Component>>,
     /// Set when the server stops: live streams (`GET /v1/events/stream`) end at once
     /// instead of holding their connections for the whole grace period.
     stopping: tokio::sync::watch::Sender<bool>,
@@ -150,10 +153,16 @@ impl AppState {
             schedule,
             recon_lock: Mutex::new(()),
             fills: tokio::sync::Notify::new(),
+            components: Vec::new(),
             stopping: tokio::sync::watch::Sender::new(false),
             sessions: console::Sessions::default(),
             last_verify: Mutex::new(None),
         })
+    }
+
+    /// Reports `c` in `/metrics` (as `tradetrail_<name>_<gauge>`) and `/healthz`.
+    pub fn add_component(&mut self, c: Arc<dyn tradetrail_core::Component>) {
+        self.components.push(c);
     }
 
     /// The recorder underneath.

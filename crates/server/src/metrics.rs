@@ -238,6 +238,35 @@ impl Metrics {
     }
 }
 
+/// Appends each component's numbers (`tradetrail_<component>_<gauge>`) and whether
+/// it is healthy (`tradetrail_component_healthy{component="..."}`).
+pub fn render_components(out: &mut String, reports: &[(&str, tradetrail_core::ComponentReport)]) {
+    for (name, r) in reports {
+        for g in &r.gauges {
+            let kind = if g.counter { "counter" } else { "gauge" };
+            let _ = writeln!(
+                out,
+                "# HELP tradetrail_{name}_{n} {help}\n# TYPE tradetrail_{name}_{n} {kind}\ntradetrail_{name}_{n} {v}",
+                n = g.name,
+                help = g.help,
+                v = g.value
+            );
+        }
+    }
+    if reports.is_empty() {
+        return;
+    }
+    out.push_str("# HELP tradetrail_component_healthy 1 when a component beside the journal can do its work.\n# TYPE tradetrail_component_healthy gauge\n");
+    for (name, r) in reports {
+        let _ = writeln!(
+            out,
+            "tradetrail_component_healthy{{component=\"{}\"}} {}",
+            escape(name),
+            u8::from(r.healthy)
+        );
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")

@@ -87,19 +87,22 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         progress_every: Duration::from_secs(a.progress_every.max(1)),
         ..NatsOptions::new(a.url, &a.stream, &a.consumer)
     };
-    run_loop(rec, &opts)
+    run_loop(rec, &opts, Arc::new(Metrics::default()))
 }
 
 /// Runs the ingest loop on a runtime of its own until SIGINT or SIGTERM (or drained),
 /// printing progress on stderr: `ingest nats`, and `serve --ingest-nats` beside the
 /// server.
-pub fn run_loop(rec: tradetrail_core::Recorder, opts: &NatsOptions) -> Result<()> {
+pub fn run_loop(
+    rec: tradetrail_core::Recorder,
+    opts: &NatsOptions,
+    metrics: Arc<Metrics>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let metrics = Arc::new(Metrics::default());
     let result = runtime.block_on(tradetrail_ingest::run(
         rec,
         opts,

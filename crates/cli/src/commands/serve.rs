@@ -117,13 +117,14 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             behind_tls: args.behind_tls,
         },
     };
-    let state = Arc::new(AppState::new(rec, opts).context("reading the token store")?);
+    let mut state = AppState::new(rec.clone(), opts).context("reading the token store")?;
     if !tradetrail_server::tokens::store_path(dir.root()).exists() {
         eprintln!(
             "warning: no tokens yet; every authenticated route answers 401. Create one with \
              `tradetrail token create --role writer --name NAME`"
         );
     }
+    // What runs beside the server reports to /metrics and /healthz.
     let mirror = match &args.pg_url {
         Some(url) => {
             let opts = super::pg::follow_options(
@@ -131,10 +132,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 args.pg_interval,
                 "--pg-interval",
             )?;
-            Some(
-                tradetrail_pg::Follower::spawn(&dir, url, opts)
-                    .context("starting the PostgreSQL mirror")?,
-            )
+            let m = tradetrail_pg::Follower::spawn(&dir, url, opts)
+                .context("starting the PostgreSQL mirror")?;
+            state.add_component(m.component());
+            Some(m)
         }
         None => None,
     };
@@ -152,12 +153,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 &args.ingest_consumer,
             )
         };
-        let rec = state.recorder().clone();
+        let metrics = Arc::new(tradetrail_ingest::Metrics::default());
+        state.add_component(metrics.clone());
         Some(
             std::thread::Builder::new()
                 .name("ingest-nats".into())
                 .spawn(move || {
-                    let r = super::ingest::run_loop(rec, &opts);
+                    let r = super::ingest::run_loop(rec, &opts, metrics);
                     if let Err(e) = &r {
                         // Said at once: the server goes on serving without it.
                         eprintln!("ingest: stopped: {e:#}");
@@ -167,6 +169,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 .context("starting the ingest thread")?,
         )
     };
+    let state = Arc::new(state);
     let served = tradetrail_server::run(state, &args.listen);
     if let Some(m) = mirror {
         m.stop();
