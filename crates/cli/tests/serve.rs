@@ -152,3 +152,63 @@ fn sigterm_with_a_stalled_connection_exits_within_the_grace_period() {
     drop(stalled);
     s.on_data("verify", &[]).expect(0);
 }
+
+/// Runs `serve` with `extra` until one request has been logged, stops it, and gives
+/// its stderr.
+fn logs_of(extra: &[&str]) -> String {
+    let s = Scratch::new();
+    s.init("test.example/logs");
+    let port = free_port();
+    let mut c = common::command(s.path());
+    c.args([
+        "serve",
+        "--data",
+        &s.data_arg(),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .args(extra)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("spawn serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while request(port, "GET", "/healthz", "", "").map(|r| r.0) != Some(200) {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    request(port, "GET", "/v1/events", "tt_wrong", "").expect("answer");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let out = child.wait_with_output().expect("wait");
+    String::from_utf8(out.stderr).expect("UTF-8 logs")
+}
+
+#[test]
+fn logs_are_plain_text_off_a_terminal_or_json_lines() {
+    let text = logs_of(&[]);
+    assert!(text.contains("listening"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no ANSI colours into a file: {text:?}"
+    );
+
+    let json = logs_of(&["--log-format", "json"]);
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(lines.len() >= 2, "{json}");
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+    assert!(
+        lines.iter().any(|l| l["fields"]["status"] == 401),
+        "the refused request is logged with its status: {json}"
+    );
+    let bad = Scratch::new();
+    let r = bad.tt(&["serve", "--log-format", "xml"]).expect(2);
+    assert!(r.stderr.contains("text or json"), "{}", r.stderr);
+}

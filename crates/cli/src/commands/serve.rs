@@ -88,10 +88,13 @@ pub struct Args {
     /// cookies are marked Secure (and named with the __Host- prefix)
     #[arg(long)]
     behind_tls: bool,
+    /// Log lines on stderr: text (colours only on a terminal) or json (one object per line)
+    #[arg(long, default_value = "text", value_name = "FORMAT")]
+    log_format: tradetrail_server::LogFormat,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
-    tradetrail_server::init_logging();
+    tradetrail_server::init_logging(args.log_format);
     let dir = DataDir::resolve(data);
     let rec = super::open_recorder(&dir)?;
     let mut schedule = ReconcileSchedule::from_config(&rec.config().reconciliation.schedule);
