@@ -51,9 +51,9 @@ pub use records::{
     NEVER_PURGED, PURGE_TYPE,
 };
 pub use remote::{mirror, verify_remote, MirrorReport};
-pub use tradetrail_objstore::Bucket;
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
 pub use row::{build_batch, file_order, ColumnBuffers, Row};
+pub use tradetrail_objstore::{Bucket, Error as StoreError};
 pub use verify::{check_archive, verify_all, verify_all_with, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;

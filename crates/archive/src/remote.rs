@@ -104,8 +104,7 @@ fn load_remote(bucket: &Bucket) -> Result<Remote> {
         let Some(bytes) = bucket.get(key)? else {
             return Err(Error::Remote {
                 url,
-                reason: "listed but gone when read: is something else changing the bucket?"
-                    .into(),
+                reason: "listed but gone when read: is something else changing the bucket?".into(),
             });
         };
         let m = Manifest::parse(&bytes, Path::new(&url))?;
@@ -131,9 +130,11 @@ fn same_records(a: &FileEntry, b: &FileEntry) -> bool {
 
 /// Checks that the bucket's manifest `rm` is an earlier state of the local `lm`.
 fn check_compatible(url: &str, lm: &Manifest, rm: &Manifest) -> Result<()> {
-    let conflict = |reason: String| Error::Remote {
+    let conflict = |reason: String| {
+        Error::Remote {
         url: url.to_string(),
         reason: format!("{reason}; nothing was uploaded to this partition (use another prefix, or run `tradetrail verify --archive` on it)"),
+    }
     };
     if rm.origin != lm.origin {
         return Err(conflict(format!(
@@ -401,10 +402,8 @@ pub fn verify_remote(
         ));
     }
     for t in &idx.temps {
-        c.warnings.push(format!(
-            "{}: a temporary file; not counted",
-            t.display()
-        ));
+        c.warnings
+            .push(format!("{}: a temporary file; not counted", t.display()));
     }
     let base = format!("{}/", bucket.location());
     let fetch = |p: &Partition, f: &FileEntry| {

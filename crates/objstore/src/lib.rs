@@ -28,7 +28,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt as _;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use std::str::FromStr as _;
+
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore as _;
 
@@ -96,12 +98,27 @@ impl Bucket {
     /// Opens `s3://bucket[/prefix]` with the configuration from the environment.
     /// Nothing is requested yet: a wrong endpoint or credentials show on first use.
     pub fn open(location: &str) -> Result<Bucket> {
+        Bucket::open_with(location, &[])
+    }
+
+    /// [`Bucket::open`], with `vars` (`("AWS_ENDPOINT_URL", "http://...")`, ...)
+    /// taking precedence over the process environment: for an embedding program, or
+    /// tests that run several servers at once.
+    pub fn open_with(location: &str, vars: &[(&str, String)]) -> Result<Bucket> {
+        let var = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(name).ok())
+        };
         let bad = |reason: &str| Error::Location {
             location: location.to_string(),
             reason: reason.to_string(),
         };
         let Some(rest) = location.strip_prefix("s3://") else {
-            return Err(bad("not an object storage location (use s3://bucket/prefix)"));
+            return Err(bad(
+                "not an object storage location (use s3://bucket/prefix)",
+            ));
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -111,19 +128,24 @@ impl Bucket {
         if prefix.split('/').any(|p| p == "." || p == "..") {
             return Err(bad("the prefix may not contain . or .. parts"));
         }
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-            .or_else(|_| std::env::var("AWS_ENDPOINT"))
-            .ok();
+        let mut b = AmazonS3Builder::from_env();
+        for (k, v) in vars {
+            if let Ok(key) = AmazonS3ConfigKey::from_str(&k.to_ascii_lowercase()) {
+                b = b.with_config(key, v.clone());
+            }
+        }
+        b = b.with_bucket_name(bucket);
+        let endpoint = var("AWS_ENDPOINT_URL_S3")
+            .or_else(|| var("AWS_ENDPOINT_URL"))
+            .or_else(|| var("AWS_ENDPOINT"));
         if let Some(ep) = &endpoint {
             b = b.with_endpoint(ep.clone());
             if ep.starts_with("http://") {
                 b = b.with_allow_http(true);
             }
         }
-        if std::env::var_os("AWS_REGION").is_none() {
-            if let Ok(r) = std::env::var("AWS_DEFAULT_REGION") {
+        if var("AWS_REGION").is_none() {
+            if let Some(r) = var("AWS_DEFAULT_REGION") {
                 b = b.with_region(r);
             }
         }
