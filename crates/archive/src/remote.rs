@@ -178,6 +178,39 @@ fn read_checked(path: &Path, f: &FileEntry) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Objects uploaded (or checked) at once.
+const UPLOADS_AT_ONCE: usize = 4;
+
+/// What [`transfer`] did.
+enum Transfer {
+    /// The object was uploaded.
+    Uploaded,
+    /// A complete object of an interrupted run was found (SHA-256 checked) and kept.
+    Resumed,
+}
+
+/// Puts one local file into the bucket as `plan` says (not [`Plan::Present`]).
+fn transfer(
+    bucket: &Bucket,
+    p: &Partition,
+    key: &str,
+    f: &FileEntry,
+    plan: &Plan,
+) -> Result<Transfer> {
+    let okey = format!("{key}/{}", f.file);
+    if matches!(plan, Plan::Check) {
+        let there = bucket.get(&okey)?;
+        if there.is_some_and(|b| {
+            b.len() as u64 == f.bytes && Hash(Sha256::digest(&b).into()) == f.sha256
+        }) {
+            return Ok(Transfer::Resumed);
+        }
+    }
+    let bytes = read_checked(&p.dir.join(&f.file), f)?;
+    bucket.put(&okey, bytes)?;
+    Ok(Transfer::Uploaded)
+}
+
 /// What to do with one local file.
 enum Plan {
     /// Listed by the bucket's manifest, its object there with the right size.
@@ -277,32 +310,37 @@ pub fn mirror(
         }
     };
     for ((p, key), plan) in idx.partitions.iter().zip(&local_keys).zip(plans) {
-        for (f, what) in plan {
-            let okey = format!("{key}/{}", f.file);
-            let upload = match what {
-                Plan::Present => {
-                    report.present_files += 1;
-                    continue;
-                }
-                Plan::Check => {
-                    let there = bucket.get(&okey)?;
-                    let same = there.is_some_and(|b| {
-                        b.len() as u64 == f.bytes && Hash(Sha256::digest(&b).into()) == f.sha256
-                    });
-                    if same {
-                        report.resumed_files += 1;
+        let todo: Vec<(&FileEntry, Plan)> = plan
+            .into_iter()
+            .filter(|(_, what)| {
+                let present = matches!(what, Plan::Present);
+                report.present_files += usize::from(present);
+                !present
+            })
+            .collect();
+        // A few objects at a time: an object store's latency, not its bandwidth, is
+        // what a single upload waits on.
+        for chunk in todo.chunks(UPLOADS_AT_ONCE) {
+            let outcomes: Vec<Result<Transfer>> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|(f, what)| s.spawn(move || transfer(bucket, p, key, f, what)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            for (outcome, (f, _)) in outcomes.into_iter().zip(chunk) {
+                match outcome? {
+                    Transfer::Uploaded => {
+                        report.uploaded_files += 1;
+                        report.uploaded_bytes += f.bytes;
                     }
-                    !same
+                    Transfer::Resumed => report.resumed_files += 1,
                 }
-                Plan::Upload => true,
-            };
-            if upload {
-                let bytes = read_checked(&p.dir.join(&f.file), f)?;
-                bucket.put(&okey, bytes)?;
-                report.uploaded_files += 1;
-                report.uploaded_bytes += f.bytes;
+                step(f.bytes, &mut done)?;
             }
-            step(f.bytes, &mut done)?;
         }
         // Every file it lists is complete in the bucket: now the manifest.
         let mpath = p.dir.join(MANIFEST_FILE);
