@@ -56,6 +56,28 @@ pub enum Error {
     /// Bad input from the user (arguments, a retention rule): nothing was written.
     #[error("{0}")]
     BadInput(String),
+    /// Object storage could not be reached or refused a request (`archive --to`,
+    /// `verify --archive`). Fix the cause and run again: what was uploaded is kept,
+    /// and no manifest in the bucket names an object that is not complete.
+    #[error(transparent)]
+    Store(#[from] tradetrail_objstore::Error),
+    /// The archive in the bucket disagrees with the local one (another journal's
+    /// archive under the same prefix, an object changed after it was uploaded).
+    /// Nothing was overwritten; the message says what to do.
+    #[error("{url}: {reason}")]
+    Remote {
+        /// `s3://bucket/prefix/key`.
+        url: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The upload was stopped before it was done. Run it again: what was uploaded
+    /// completely is kept, and nothing half-written is counted.
+    #[error("interrupted after {done} bytes were uploaded or checked; run the command again to finish (what was uploaded is kept)")]
+    Interrupted {
+        /// Bytes uploaded or checked before the stop.
+        done: u64,
+    },
     /// The SQL engine refused the query or failed running it.
     #[error("sql: {0}")]
     Sql(String),

@@ -64,10 +64,17 @@ impl ArchiveIndex {
                 idx.partitions.push(Partition { dir, manifest });
             }
         }
-        idx.partitions.sort_by_key(|p| p.manifest.first_seq);
+        idx.check_sequence()?;
+        Ok(idx)
+    }
+
+    /// Sorts the partitions by seq and checks that their files run from seq 0 on
+    /// without gaps or overlaps, each linking to the one before.
+    pub fn check_sequence(&mut self) -> Result<()> {
+        self.partitions.sort_by_key(|p| p.manifest.first_seq);
         let mut next = 0u64;
         let mut prev: Option<&FileEntry> = None;
-        for p in &idx.partitions {
+        for p in &self.partitions {
             for f in &p.manifest.files {
                 let here = p.dir.join(&f.file);
                 if f.first_seq != next {
@@ -101,7 +108,7 @@ impl ArchiveIndex {
                 prev = Some(f);
             }
         }
-        Ok(idx)
+        Ok(())
     }
 
     /// The seq after the last archived record (0 for an empty archive).

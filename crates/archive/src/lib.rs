@@ -28,6 +28,7 @@ pub mod layout;
 mod manifest;
 mod reader;
 mod records;
+mod remote;
 mod retention;
 mod row;
 pub mod schema;
@@ -49,8 +50,10 @@ pub use records::{
     purge_records, records_of_types, PurgeData, PurgedRange, HOLD_ADDED, HOLD_RELEASED,
     NEVER_PURGED, PURGE_TYPE,
 };
+pub use remote::{mirror, verify_remote, MirrorReport};
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
 pub use row::{build_batch, file_order, ColumnBuffers, Row};
+pub use tradetrail_objstore::{Bucket, Error as StoreError};
 pub use verify::{check_archive, verify_all, verify_all_with, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;

@@ -138,7 +138,13 @@ impl Manifest {
     /// Reads and checks a manifest.
     pub fn load(path: &Path) -> Result<Manifest> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+        Manifest::parse(&bytes, path)
+    }
+
+    /// Checks a manifest's bytes; `path` names it in errors (a file, or an object's
+    /// URL).
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
             path: path.to_path_buf(),
             reason: format!("not a manifest: {e}"),
         })?;
@@ -198,10 +204,16 @@ impl Manifest {
     /// Writes the manifest so that a crash leaves the old one or the new one.
     pub fn save(&self, partition: &Path) -> Result<PathBuf> {
         let path = partition.join(MANIFEST_FILE);
-        let mut text = serde_json::to_vec_pretty(self).expect("a manifest serializes");
-        text.push(b'\n');
-        layout::write_atomically(&path, &text)?;
+        layout::write_atomically(&path, &self.to_bytes()?)?;
         Ok(path)
+    }
+
+    /// The manifest as it is saved: pretty JSON and a newline.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut text = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::BadInput(format!("the manifest of {}: {e}", self.day)))?;
+        text.push(b'\n');
+        Ok(text)
     }
 }
 

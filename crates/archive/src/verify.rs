@@ -225,6 +225,40 @@ pub fn check_archive(
         .map(|s| !s.is_empty())
         .unwrap_or(false)
         .then_some(journal_first_seq);
+    let fetch = |p: &Partition, f: &FileEntry| {
+        Ok(std::fs::read(p.dir.join(&f.file))
+            .map(bytes::Bytes::from)
+            .map_err(|e| format!("cannot be read: {e}")))
+    };
+    check_files(
+        c,
+        idx,
+        Some(&purges),
+        Some((&jdir, journal_from)),
+        &fetch,
+        progress,
+    )
+}
+
+/// Gives the bytes of an archive file (from a directory or object storage), or why
+/// they are not there (a verdict: the file is missing); `Err` when the store could
+/// not be asked (the network, the credentials).
+pub(crate) type Fetch<'a> = &'a (dyn Fn(&Partition, &FileEntry) -> Result<std::result::Result<bytes::Bytes, String>>
+         + Sync);
+
+/// Checks every file of `idx` (see [`check_archive`]) whose bytes `fetch` gives.
+/// Tombstones are checked against their purge records when `purges` is given (the
+/// journal's), and on their own (subtrees, frontier, root) otherwise. Archived
+/// records the journal still holds are compared with it when `journal` gives its
+/// directory and first seq.
+pub(crate) fn check_files(
+    mut c: ArchiveCheck,
+    idx: &ArchiveIndex,
+    purges: Option<&BTreeMap<u64, PurgeData>>,
+    journal: Option<(&std::path::Path, Option<u64>)>,
+    fetch: Fetch<'_>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<ArchiveCheck> {
     // Each file is checked on top of the frontier the manifest gives the file before
     // it, so files are independent and are checked in parallel; the verdicts are
     // then read in seq order, and the first bad one is the one reported.
@@ -244,14 +278,14 @@ pub fn check_archive(
                 _ => files[k - 1].1.frontier.clone(),
             };
             let v = match f.purged_by {
-                Some(by) => Ok(match check_tombstone(p, f, by, &purges, &before) {
+                Some(by) => Ok(match check_tombstone(p, f, by, purges, &before) {
                     Ok(()) => Verdict::Good { compared: 0 },
                     Err(reason) => Verdict::Bad {
                         seq: f.first_seq,
                         reason,
                     },
                 }),
-                None => check_file(p, f, &before, &jdir, journal_from),
+                None => check_file(p, f, &before, fetch, journal),
             };
             progress(
                 done.fetch_add(f.records, Ordering::Relaxed) + f.records,
@@ -336,31 +370,12 @@ fn check_tombstone(
     p: &Partition,
     f: &FileEntry,
     by: u64,
-    purges: &BTreeMap<u64, PurgeData>,
+    purges: Option<&BTreeMap<u64, PurgeData>>,
     before: &Frontier,
 ) -> Result<(), String> {
     let subtrees = p.manifest.subtrees_of(&f.file);
-    let Some(d) = purges.get(&by) else {
-        return Err(format!(
-            "{}: marked purged by record {by}, which is not a journal.retention_purged record",
-            p.dir.join(&f.file).display()
-        ));
-    };
-    let listed = d.ranges.iter().any(|r| {
-        r.file == f.file
-            && r.first_seq == f.first_seq
-            && r.last_seq == f.last_seq
-            && r.records == f.records
-            && r.first_hash == f.first_hash
-            && r.last_hash == f.last_hash
-            && r.root == f.root
-            && r.subtrees == subtrees
-    });
-    if !listed {
-        return Err(format!(
-            "{}: purge record {by} does not list this file with these hashes",
-            p.dir.join(&f.file).display()
-        ));
+    if let Some(purges) = purges {
+        check_purge_record(p, f, by, purges, subtrees)?;
     }
     if f.frontier.root() != f.root {
         return Err(format!(
@@ -400,6 +415,39 @@ fn check_tombstone(
     Ok(())
 }
 
+/// The tombstone `f` is listed, with its hashes and subtrees, by purge record `by`.
+fn check_purge_record(
+    p: &Partition,
+    f: &FileEntry,
+    by: u64,
+    purges: &BTreeMap<u64, PurgeData>,
+    subtrees: &[tradetrail_merkle::Subtree],
+) -> Result<(), String> {
+    let Some(d) = purges.get(&by) else {
+        return Err(format!(
+            "{}: marked purged by record {by}, which is not a journal.retention_purged record",
+            p.dir.join(&f.file).display()
+        ));
+    };
+    let listed = d.ranges.iter().any(|r| {
+        r.file == f.file
+            && r.first_seq == f.first_seq
+            && r.last_seq == f.last_seq
+            && r.records == f.records
+            && r.first_hash == f.first_hash
+            && r.last_hash == f.last_hash
+            && r.root == f.root
+            && r.subtrees == subtrees
+    });
+    if !listed {
+        return Err(format!(
+            "{}: purge record {by} does not list this file with these hashes",
+            p.dir.join(&f.file).display()
+        ));
+    }
+    Ok(())
+}
+
 /// Checks one present file on top of `before` (the frontier of the file before it)
 /// and, where the journal still holds its records (`journal_from` is the journal's
 /// first seq when it has segments), compares them with the journal's byte for byte.
@@ -407,8 +455,8 @@ fn check_file(
     p: &Partition,
     f: &FileEntry,
     before: &Frontier,
-    jdir: &std::path::Path,
-    journal_from: Option<u64>,
+    fetch: Fetch<'_>,
+    journal: Option<(&std::path::Path, Option<u64>)>,
 ) -> Result<Verdict> {
     let path = p.dir.join(&f.file);
     let bad = |(seq, reason): (u64, String)| Verdict::Bad {
@@ -416,9 +464,9 @@ fn check_file(
         reason: format!("{}: {reason}", path.display()),
     };
     let at = |reason: String| bad((f.first_seq, reason));
-    let bytes = match std::fs::read(&path) {
+    let bytes = match fetch(p, f)? {
         Ok(b) => b,
-        Err(e) => return Ok(at(format!("cannot be read: {e}"))),
+        Err(e) => return Ok(at(e)),
     };
     if Hash(Sha256::digest(&bytes).into()) != f.sha256 || bytes.len() as u64 != f.bytes {
         return Ok(at(
@@ -427,13 +475,16 @@ fn check_file(
         ));
     }
     // Decoded from the bytes just hashed: what is checked is what the manifest names.
-    let batches = match decode_batches(bytes::Bytes::from(bytes), &path, None) {
+    let batches = match decode_batches(bytes, &path, None) {
         Ok(b) => b,
         Err(e) => return Ok(at(e.to_string())),
     };
     let lines = match check_batches(&batches, f, before) {
         Ok(lines) => lines,
         Err(e) => return Ok(bad(e)),
+    };
+    let Some((jdir, journal_from)) = journal else {
+        return Ok(Verdict::Good { compared: 0 });
     };
     let Some(from) = journal_from.filter(|&j| f.last_seq >= j) else {
         return Ok(Verdict::Good { compared: 0 });

@@ -7,12 +7,8 @@
 //! is atomic by itself.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use futures::TryStreamExt as _;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::path::Path as ObjectPath;
-use object_store::ObjectStore as _;
+use tradetrail_objstore::Bucket;
 
 use crate::{Error, Result};
 
@@ -32,8 +28,8 @@ pub trait Store: Send + Sync {
 
 /// Opens the store a location names: `s3://bucket[/prefix]` or a local directory.
 pub fn open_store(location: &str) -> Result<Box<dyn Store>> {
-    if let Some(rest) = location.strip_prefix("s3://") {
-        return Ok(Box::new(S3Store::from_env(location, rest)?));
+    if tradetrail_objstore::is_object_location(location) {
+        return Ok(Box::new(S3Store::open(location)?));
     }
     if location.contains("://") {
         return Err(Error::bad(
@@ -132,139 +128,66 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(Error::io(path))
 }
 
-/// A backup in an S3-compatible bucket, configured from the standard AWS variables:
-/// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`), `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` / `AWS_DEFAULT_REGION`
-/// and `AWS_ALLOW_HTTP`. A plain `http://` endpoint is allowed (a local server).
-///
-/// object_store is async; each call runs on a small single-threaded tokio runtime
-/// owned by the store, so callers stay synchronous.
+/// A backup in an S3-compatible bucket: a [`tradetrail_objstore::Bucket`], configured
+/// from the standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, ...; see that crate).
+#[derive(Debug)]
 pub struct S3Store {
-    location: String,
-    prefix: String,
-    s3: Arc<AmazonS3>,
-    rt: tokio::runtime::Runtime,
-}
-
-impl std::fmt::Debug for S3Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Store")
-            .field("location", &self.location)
-            .finish_non_exhaustive()
-    }
+    bucket: Bucket,
 }
 
 impl S3Store {
-    /// `rest` is what follows `s3://`: `bucket[/prefix]`.
-    fn from_env(location: &str, rest: &str) -> Result<S3Store> {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(Error::bad(
-                "location",
-                format!("{location:?}: no bucket (use s3://bucket/prefix)"),
-            ));
-        }
-        let prefix = prefix.trim_matches('/').to_string();
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-            .or_else(|_| std::env::var("AWS_ENDPOINT"))
-            .ok();
-        if let Some(ep) = &endpoint {
-            b = b.with_endpoint(ep.clone());
-            if ep.starts_with("http://") {
-                b = b.with_allow_http(true);
+    fn open(location: &str) -> Result<S3Store> {
+        let bucket = Bucket::open(location).map_err(|e| match e {
+            tradetrail_objstore::Error::Location { location, reason } => {
+                Error::bad("location", format!("{location}: {reason}"))
             }
-        }
-        if std::env::var_os("AWS_REGION").is_none() {
-            if let Ok(r) = std::env::var("AWS_DEFAULT_REGION") {
-                b = b.with_region(r);
-            }
-        }
-        let s3 = b
-            .build()
-            .map_err(|e| Error::bad("location", format!("{location}: {e}")))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::io("tokio runtime"))?;
-        Ok(S3Store {
-            location: location.trim_end_matches('/').to_string(),
-            prefix,
-            s3: Arc::new(s3),
-            rt,
-        })
+            e => Error::Store {
+                location: location.to_string(),
+                reason: e.to_string(),
+            },
+        })?;
+        Ok(S3Store { bucket })
     }
+}
 
-    fn object(&self, key: &str) -> ObjectPath {
-        if self.prefix.is_empty() {
-            ObjectPath::from(key)
-        } else {
-            ObjectPath::from(format!("{}/{key}", self.prefix))
-        }
-    }
-
-    fn err(&self, key: &str, e: object_store::Error) -> Error {
-        Error::Store {
-            location: format!("{}/{key}", self.location),
+fn store_err(e: tradetrail_objstore::Error) -> Error {
+    match e {
+        tradetrail_objstore::Error::Request { url, reason } => Error::Store {
+            location: url,
+            reason,
+        },
+        e => Error::Store {
+            location: String::new(),
             reason: e.to_string(),
-        }
+        },
     }
 }
 
 impl Store for S3Store {
     fn describe(&self) -> String {
-        self.location.clone()
+        self.bucket.location().to_string()
     }
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.object(key);
-        self.rt
-            .block_on(self.s3.put(&path, bytes.to_vec().into()))
-            .map(|_| ())
-            .map_err(|e| self.err(key, e))
+        self.bucket.put(key, bytes.to_vec()).map_err(store_err)
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let path = self.object(key);
-        let r = self.rt.block_on(async {
-            let got = self.s3.get(&path).await?;
-            got.bytes().await
-        });
-        match r {
-            Ok(b) => Ok(Some(b.to_vec())),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.err(key, e)),
-        }
+        Ok(self.bucket.get(key).map_err(store_err)?.map(|b| b.to_vec()))
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let base = self.object(prefix.trim_end_matches('/'));
-        let metas: Vec<object_store::ObjectMeta> = self
-            .rt
-            .block_on(self.s3.list(Some(&base)).try_collect())
-            .map_err(|e| self.err(prefix, e))?;
-        let strip = if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
-        };
-        Ok(metas
+        Ok(self
+            .bucket
+            .list(prefix)
+            .map_err(store_err)?
             .into_iter()
-            .filter_map(|m| {
-                m.location
-                    .as_ref()
-                    .strip_prefix(strip.as_str())
-                    .map(str::to_string)
-            })
+            .map(|o| o.key)
             .collect())
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let path = self.object(key);
-        match self.rt.block_on(self.s3.delete(&path)) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.err(key, e)),
-        }
+        self.bucket.delete(key).map_err(store_err)
     }
 }

@@ -420,3 +420,80 @@ fn a_purged_journal_still_proves_verifies_its_old_checkpoint_backs_up_and_restor
     let r = tt("verify", &[]).expect(1);
     assert!(r.stdout.contains("archive: FAILED"), "{}", r.stdout);
 }
+
+/// `archive --to s3://...` and `verify --archive s3://...` against a local moto server.
+#[test]
+fn archive_to_object_storage_then_verify_it_there() {
+    let moto = tradetrail_testkit::moto::Moto::start();
+    moto.create_bucket("tt-lake");
+    let s = with_events(300);
+    let run = |args: &[&str]| {
+        let mut c = command(s.path());
+        c.args(args)
+            .envs(moto.env())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+        run_cmd(c, None)
+    };
+    let d = s.data_arg();
+    let url = "s3://tt-lake/desk-1/";
+    // A location that is not object storage is refused before anything is archived.
+    let r = run(&["archive", "--data", &d, "--to", "/tmp/not-s3"]).expect(2);
+    assert!(r.stderr.contains("s3://bucket/prefix"), "{}", r.stderr);
+    assert!(!s.data.join("archive").exists());
+
+    let r = run(&["archive", "--data", &d, "--to", url, "--json"]).expect(0);
+    let v = parse(&r.stdout);
+    let files = parquet_files(&s.data.join("archive"));
+    assert!(v["records"].as_u64().unwrap() > 0);
+    assert_eq!(v["upload"]["uploaded_files"], files.len() as u64);
+    assert_eq!(v["upload"]["end_seq"], v["end_seq"]);
+    let r = run(&["archive", "--data", &d, "--to", url]).expect(0);
+    assert!(
+        r.stdout.contains("s3://tt-lake/desk-1: up to date"),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(&["verify", "--archive", url]).expect(0);
+    assert!(
+        r.stdout.starts_with(&format!(
+            "archive s3://tt-lake/desk-1: ok, {} records in {} file(s)",
+            v["end_seq"],
+            files.len()
+        )),
+        "{}",
+        r.stdout
+    );
+    let local = s.on_data("verify", &[]).expect(0);
+    let root_line = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("archive: Merkle root"))
+            .map(str::to_string)
+    };
+    assert_eq!(root_line(&r.stdout), root_line(&local.stdout));
+
+    // One byte of one object changed in the bucket: exit 1, naming the object.
+    let rel = files[1]
+        .strip_prefix(s.data.join("archive"))
+        .unwrap()
+        .display()
+        .to_string();
+    let bucket = tradetrail_archive::Bucket::open_with(url, &moto.env()).unwrap();
+    let mut bytes = bucket.get(&rel).unwrap().unwrap().to_vec();
+    let n = bytes.len();
+    bytes[n / 3] ^= 0x20;
+    bucket.put(&rel, bytes).unwrap();
+    let r = run(&["verify", "--archive", url, "--json"]).expect(1);
+    let j = parse(&r.stdout);
+    assert_eq!(j["ok"], false);
+    assert!(
+        j["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("s3://tt-lake/desk-1/{rel}")),
+        "{j}"
+    );
+    let r = run(&["verify", "--archive", "s3:///x"]).expect(2);
+    assert!(r.stderr.contains("no bucket"), "{}", r.stderr);
+}

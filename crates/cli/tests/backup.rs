@@ -555,78 +555,22 @@ fn a_source_whose_sealed_segment_changed_is_not_backed_up_over_the_good_copy() {
     restore(&t.s, &t.bk, &t.s.path().join("intact"), &[]).expect(0);
 }
 
-/// A moto S3 server on a free local port, stopped on drop.
-struct Moto {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A moto S3 server on a free local port (tradetrail-testkit's), stopped on drop.
+struct Moto(tradetrail_testkit::moto::Moto);
 
 impl Moto {
     fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start moto_server ({e}): install it with pip install 'moto[server]' (.ci/run does)")
-            });
-        let mut moto = Moto { child, port };
-        // Readiness, not timing: wait until it accepts connections (or died).
-        for _ in 0..600 {
-            if let Some(status) = moto.child.try_wait().unwrap() {
-                panic!("moto_server exited before it was ready: {status}");
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let _ = moto.child.kill();
-        panic!("moto_server did not accept connections on port {port} within 60 s");
+        Moto(tradetrail_testkit::moto::Moto::start())
     }
 
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Creates a bucket with a plain HTTP PUT (moto does not check signatures).
     fn create_bucket(&self, bucket: &str) {
-        use std::io::{Read as _, Write as _};
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            c,
-            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.port
-        )
-        .unwrap();
-        let mut resp = String::new();
-        c.read_to_string(&mut resp).unwrap();
-        assert!(
-            resp.starts_with("HTTP/1.1 200"),
-            "creating the bucket: {resp}"
-        );
+        self.0.create_bucket(bucket)
     }
 
     fn command(&self, s: &Scratch, args: &[&str]) -> common::Run {
         let mut c = common::command(s.path());
         c.args(args)
-            .env("AWS_ENDPOINT_URL", self.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
+            .envs(self.0.env())
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN");
         common::run_cmd(c, None)

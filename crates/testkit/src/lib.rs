@@ -10,10 +10,13 @@
 //!   every failure point poisons the journal and a reopen is clean.
 //! * [`fuzz`] is a small fuzzing harness for stable Rust: seeded, structure-aware
 //!   mutations of valid samples, run for a fixed number of cases or a fixed time.
+//! * [`moto::Moto`] runs a local S3-compatible server (moto) for the object
+//!   storage tests.
 
 mod fault;
 pub mod fuzz;
 mod mem;
+pub mod moto;
 
 pub use fault::FaultStorage;
 pub use mem::MemStorage;

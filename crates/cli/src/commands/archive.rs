@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use tradetrail_archive::{archive, ArchiveOptions};
+use tradetrail_archive::{archive, archive_dir, mirror, ArchiveOptions, Bucket, MirrorReport};
 use tradetrail_core::DataDir;
 
 use crate::exit::BadInput;
@@ -19,6 +19,11 @@ pub struct Args {
     /// Print one JSON object instead of a summary
     #[arg(long)]
     json: bool,
+    /// Then upload the archive to object storage, s3://bucket/prefix (same layout;
+    /// files before their manifest; only what is new or changed). Configured from
+    /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+    #[arg(long, value_name = "S3_URL")]
+    to: Option<String>,
 }
 
 /// Maps the archive crate's errors onto the CLI's exit codes (bad input: 2).
@@ -27,6 +32,9 @@ pub fn cli_error(e: tradetrail_archive::Error) -> anyhow::Error {
         tradetrail_archive::Error::BadInput(s) => BadInput(s).into(),
         tradetrail_archive::Error::Core(c) => c.into(),
         tradetrail_archive::Error::Journal(j) => j.into(),
+        tradetrail_archive::Error::Store(e @ tradetrail_archive::StoreError::Location { .. }) => {
+            BadInput(e.to_string()).into()
+        }
         e => e.into(),
     }
 }
@@ -40,6 +48,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         ))
         .into());
     }
+    // A bad location is refused before anything is archived.
+    let bucket = match &args.to {
+        Some(to) => Some(Bucket::open(to).map_err(|e| cli_error(e.into()))?),
+        None => None,
+    };
     let opts = ArchiveOptions {
         zstd_level: args.zstd_level,
         ..ArchiveOptions::default()
@@ -56,9 +69,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     .map_err(cli_error)?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
+    let upload = match &bucket {
+        Some(b) => Some(upload(&dir, b, args.json)?),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        let mut v = serde_json::to_value(&report)?;
+        if let Some((u, secs)) = &upload {
+            v["upload"] = serde_json::to_value(u)?;
+            v["upload"]["seconds"] = serde_json::json!(secs);
+        }
+        writeln!(out, "{v}")?;
         return Ok(());
     }
     if report.records == 0 {
@@ -98,5 +120,65 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             report.removed_temps
         )?;
     }
+    if let Some((u, secs)) = upload {
+        if u.unchanged() {
+            writeln!(
+                out,
+                "{}: up to date, {} file(s) over {} partition(s), archive ends at seq {}",
+                u.location, u.present_files, u.partitions, u.end_seq
+            )?;
+        } else {
+            writeln!(
+                out,
+                "uploaded {} file(s) ({}) and {} manifest(s) to {} in {:.2} s ({}/s); {} file(s) were already there{}{}",
+                u.uploaded_files,
+                super::human_bytes(u.uploaded_bytes),
+                u.uploaded_manifests,
+                u.location,
+                secs,
+                super::human_bytes((u.uploaded_bytes as f64 / secs.max(1e-9)) as u64),
+                u.present_files,
+                if u.resumed_files > 0 {
+                    format!(", {} complete from an interrupted run (SHA-256 checked)", u.resumed_files)
+                } else {
+                    String::new()
+                },
+                if u.deleted_purged > 0 {
+                    format!(", {} purged by retention were deleted", u.deleted_purged)
+                } else {
+                    String::new()
+                },
+            )?;
+            writeln!(
+                out,
+                "{}: archive ends at seq {} ({} records)",
+                u.location, u.end_seq, u.records
+            )?;
+        }
+    }
     Ok(())
+}
+
+/// Mirrors `DIR/archive` into the bucket, with a progress bar in bytes.
+fn upload(dir: &DataDir, bucket: &Bucket, quiet: bool) -> Result<(MirrorReport, f64)> {
+    let pb = super::progress_bar(0, "uploading");
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} uploading [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .map_err(|e| anyhow::anyhow!("progress template: {e}"))?
+        .progress_chars("=> "),
+    );
+    if quiet || !std::io::stderr().is_terminal() {
+        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let t0 = Instant::now();
+    let report = mirror(&archive_dir(dir), bucket, &mut |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+        true
+    })
+    .map_err(cli_error)?;
+    pb.finish_and_clear();
+    Ok((report, t0.elapsed().as_secs_f64()))
 }

@@ -23,9 +23,17 @@ pub struct Args {
     /// Verifier key for --checkpoint [default: DIR/keys/verifier.vkey]
     #[arg(long, value_name = "VKEY", requires = "checkpoint")]
     key: Option<String>,
+    /// Verify the archive uploaded to object storage (s3://bucket/prefix, written by
+    /// `archive --to`) on its own, instead of the data directory: every manifest,
+    /// file hash, record chain and Merkle root
+    #[arg(long, value_name = "S3_URL", conflicts_with = "checkpoint")]
+    archive: Option<String>,
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
+    if let Some(location) = &args.archive {
+        return verify_bucket(location, args.json);
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let dir = DataDir::resolve(data);
@@ -219,6 +227,71 @@ fn check_checkpoint(
             Ok(tradetrail_core::checkpoints::CheckpointCheck::unsigned(&e))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `verify --archive s3://...`: the archive in a bucket, on its own.
+fn verify_bucket(location: &str, json: bool) -> Result<()> {
+    let bucket = tradetrail_archive::Bucket::open(location)
+        .map_err(|e| super::archive::cli_error(e.into()))?;
+    let pb = super::progress_bar(0, "verifying");
+    pb.set_style(archive_style());
+    if json || !std::io::stderr().is_terminal() {
+        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let t0 = std::time::Instant::now();
+    let a = tradetrail_archive::verify_remote(&bucket, &|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })
+    .map_err(super::archive::cli_error)?;
+    pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let mut v = serde_json::to_value(&a)?;
+        v["location"] = serde_json::Value::String(bucket.location().to_string());
+        v["seconds"] = serde_json::json!(secs);
+        writeln!(out, "{v}")?;
+    } else {
+        for w in &a.warnings {
+            eprintln!("warning: archive: {w}");
+        }
+        if a.ok {
+            writeln!(
+                out,
+                "archive {}: ok, {} records in {} file(s) over {} partition(s) match their manifests and Merkle roots{}; checked in {:.2} s ({:.0} records/s)",
+                bucket.location(),
+                a.records,
+                a.files,
+                a.partitions,
+                if a.purged_records > 0 {
+                    format!("; {} purged records are accounted for by their tombstones' Merkle subtrees", a.purged_records)
+                } else {
+                    String::new()
+                },
+                secs,
+                a.records as f64 / secs.max(1e-9)
+            )?;
+            if let Some(root) = a.root {
+                writeln!(out, "archive: Merkle root at seq {} is {root}", a.end_seq)?;
+            }
+        } else {
+            writeln!(
+                out,
+                "archive {}: FAILED: {}{}",
+                bucket.location(),
+                a.first_bad_seq
+                    .map(|s| format!("first bad seq {s}: "))
+                    .unwrap_or_default(),
+                a.reason.as_deref().unwrap_or("unknown")
+            )?;
+        }
+    }
+    if a.ok {
+        Ok(())
+    } else {
+        Err(Exit(TAMPERED).into())
     }
 }
 
