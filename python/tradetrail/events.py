@@ -626,6 +626,30 @@ class IngestRejected(Event):
 
 
 @dataclasses.dataclass(kw_only=True)
+class ImportCompleted(Event):
+    """``import.completed``.
+
+    source: text (a non-empty string)
+    rows: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    imported: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    duplicates: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    mapping_sha256: id (a string of 1 to 128 characters, no control characters)
+    first_seq: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    last_seq: decimal >= 0, at most 10^18 in magnitude (a string like "10.50" or a number)
+    """
+
+    type: ClassVar[str] = 'import.completed'
+    _data_fields: ClassVar[tuple] = ('source', 'rows', 'imported', 'duplicates', 'mapping_sha256', 'first_seq', 'last_seq')
+    source: str
+    rows: Num
+    imported: Num
+    duplicates: Num
+    mapping_sha256: Optional[str] = None
+    first_seq: Optional[Num] = None
+    last_seq: Optional[Num] = None
+
+
+@dataclasses.dataclass(kw_only=True)
 class LogDebug(Event):
     """``log.debug``.
 
@@ -817,6 +841,7 @@ BY_TYPE: Dict[str, type] = {
     'trading.mode_changed': TradingModeChanged,
     'correction.recorded': CorrectionRecorded,
     'ingest.rejected': IngestRejected,
+    'import.completed': ImportCompleted,
     'log.debug': LogDebug,
     'log.info': LogInfo,
     'log.warning': LogWarning,
@@ -827,4 +852,4 @@ BY_TYPE: Dict[str, type] = {
 }
 """The class of each known type, by type name."""
 
-__all__ = ["BY_TYPE", "Event", "SignalGenerated", "SignalFiltered", "RecommendationGenerated", "RecommendationSuppressed", "RiskEvaluated", "RiskRejected", "TradingKillSwitch", "ApprovalRequested", "ApprovalApproved", "ApprovalRejected", "ApprovalExpired", "OrderSubmitted", "OrderAccepted", "OrderModified", "OrderFilled", "OrderRejected", "OrderCancelled", "OrderExpired", "OrderRecovered", "OrderDuplicatePrevented", "PositionOpened", "PositionUpdated", "PositionClosed", "PositionSnapshot", "AccountSnapshot", "ParamChanged", "ConfigChanged", "TradingModeChanged", "CorrectionRecorded", "IngestRejected", "LogDebug", "LogInfo", "LogWarning", "LogError", "LogCritical", "LogMetric", "LogDropped"]
+__all__ = ["BY_TYPE", "Event", "SignalGenerated", "SignalFiltered", "RecommendationGenerated", "RecommendationSuppressed", "RiskEvaluated", "RiskRejected", "TradingKillSwitch", "ApprovalRequested", "ApprovalApproved", "ApprovalRejected", "ApprovalExpired", "OrderSubmitted", "OrderAccepted", "OrderModified", "OrderFilled", "OrderRejected", "OrderCancelled", "OrderExpired", "OrderRecovered", "OrderDuplicatePrevented", "PositionOpened", "PositionUpdated", "PositionClosed", "PositionSnapshot", "AccountSnapshot", "ParamChanged", "ConfigChanged", "TradingModeChanged", "CorrectionRecorded", "IngestRejected", "ImportCompleted", "LogDebug", "LogInfo", "LogWarning", "LogError", "LogCritical", "LogMetric", "LogDropped"]

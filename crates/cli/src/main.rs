@@ -85,6 +85,8 @@ enum Command {
     Hold(commands::hold::Args),
     /// PostgreSQL as a verifiable mirror: `pg init`, `pg sync`, `pg status`, `pg verify` (docs/postgres.md)
     Pg(commands::pg::Args),
+    /// Bring an existing audit trail in (a PostgreSQL table, CSV, JSON Lines) through a mapping file, all or nothing
+    Import(commands::import::Args),
     /// SQL over one `events` table spanning archive and live journal (needs `--features sql`)
     Sql(commands::sql::Args),
     /// Shell completions: `tradetrail completions bash > /etc/bash_completion.d/tradetrail`
@@ -127,6 +129,7 @@ fn main() -> ExitCode {
         Command::Retention(a) => commands::retention::run(data, a),
         Command::Hold(a) => commands::hold::run(data, a),
         Command::Sql(a) => commands::sql::run(data, a),
+        Command::Import(a) => commands::import::run(data, a),
         Command::Pg(a) => commands::pg::run(data, a),
         Command::Completions(a) => {
             commands::shell::completions(<Cli as clap::CommandFactory>::command(), a)

@@ -377,6 +377,33 @@ pub(crate) const TYPES: &[TypeSpec] = &[
         ],
         NO_RULES,
     ),
+    // import: history brought in from another audit store (`tradetrail import`).
+    spec(
+        "import.completed",
+        NONE,
+        &[
+            req("source", TEXT),
+            req("rows", Kind::Decimal(Sign::NonNegative, Magnitude::Amount)),
+            req(
+                "imported",
+                Kind::Decimal(Sign::NonNegative, Magnitude::Amount),
+            ),
+            req(
+                "duplicates",
+                Kind::Decimal(Sign::NonNegative, Magnitude::Amount),
+            ),
+            opt("mapping_sha256", ID),
+            opt(
+                "first_seq",
+                Kind::Decimal(Sign::NonNegative, Magnitude::Amount),
+            ),
+            opt(
+                "last_seq",
+                Kind::Decimal(Sign::NonNegative, Magnitude::Amount),
+            ),
+        ],
+        NO_RULES,
+    ),
     // log: operational logs beside the audit trail (levels as types, so that
     // `--level` is a type filter; the category is the entity's id).
     spec("log.debug", LOG, LOG_FIELDS, NO_RULES),
@@ -611,6 +638,8 @@ mod tests {
             "correction.recorded",
             // Written by `tradetrail ingest` for a message sent to the dead-letter subject.
             "ingest.rejected",
+            // Written by `tradetrail import` after bringing history in.
+            "import.completed",
             // Operational logs (the Python LogHandler, the tracing layer).
             "log.debug",
             "log.info",

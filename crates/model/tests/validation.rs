@@ -244,6 +244,22 @@ fn samples() -> Vec<(Value, Vec<&'static str>)> {
         ),
         (
             plain(
+                "import.completed",
+                json!({"source": "postgres audit_events", "rows": 10, "imported": 9,
+                       "duplicates": 1}),
+            ),
+            cat(
+                &ENV,
+                &[
+                    "data.source",
+                    "data.rows",
+                    "data.imported",
+                    "data.duplicates",
+                ],
+            ),
+        ),
+        (
+            plain(
                 "log.dropped",
                 json!({"dropped": "3", "reason": "queue full"}),
             ),

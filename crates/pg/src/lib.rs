@@ -24,6 +24,7 @@
 
 mod error;
 mod follow;
+mod rows;
 mod schema;
 mod sync;
 pub mod testing;
@@ -33,6 +34,7 @@ use postgres::{Client, NoTls};
 
 pub use error::{describe, Error, Result};
 pub use follow::{follow, FollowOptions, Follower, Pass};
+pub use rows::table_rows;
 pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
 pub use sync::{sync, SyncOptions, SyncReport};
 pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};

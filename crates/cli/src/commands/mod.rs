@@ -13,6 +13,7 @@ pub mod demo;
 pub mod demo_statement;
 pub mod export;
 pub mod hold;
+pub mod import;
 pub mod incident;
 pub mod ingest;
 pub mod init;
