@@ -120,6 +120,35 @@ pub fn incident(
     json(&inv.incident(at, window, f, opts)?)
 }
 
+/// The positions derived from the trail as of `at` (everything recorded when `None`),
+/// one JSON object each as `positions --format jsonl` prints them; flat ones only with
+/// `all`.
+pub fn positions(
+    rec: &tradetrail_core::Recorder,
+    at: Option<&str>,
+    account: Option<&str>,
+    all: bool,
+) -> Result<String, Asked> {
+    let at = at
+        .map(|t| tradetrail_model::parse_time(t).map_err(|e| Asked::Bad(format!("at: {e}"))))
+        .transpose()?;
+    let opts = tradetrail_books::BooksOptions {
+        at,
+        ..tradetrail_books::BooksOptions::default()
+    };
+    let cold = rec.cold_tier();
+    let books = tradetrail_books::Books::from_data_dir(rec.data_dir(), cold.as_deref(), &opts)
+        .map_err(|e| Asked::Failed(crate::message(&e)))?;
+    let rows: Vec<serde_json::Value> = books
+        .positions()
+        .iter()
+        .filter(|p| account.is_none_or(|a| a == p.account_id))
+        .filter(|p| all || !p.quantity.is_zero())
+        .map(|p| p.row_json())
+        .collect();
+    json(&rows)
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String, Asked> {
     serde_json::to_string(v).map_err(|e| Asked::Failed(format!("serializing the answer: {e}")))
 }

@@ -528,6 +528,20 @@ impl NativeRecorder {
         Ok((payload, summary))
     }
 
+    /// The positions as of `at` as a JSON array (`positions --format jsonl`'s rows).
+    #[pyo3(signature = (at=None, account=None, all=false))]
+    fn positions_json(
+        &self,
+        py: Python<'_>,
+        at: Option<String>,
+        account: Option<String>,
+        all: bool,
+    ) -> PyResult<String> {
+        let rec = self.recorder(py)?;
+        py.detach(|| investigate::positions(&rec, at.as_deref(), account.as_deref(), all))
+            .map_err(|a| asked(py, a))
+    }
+
     /// The trail of `id` as JSON (`{"id", "records", "gaps", "notes"}`).
     fn trail_json(&self, py: Python<'_>, id: String) -> PyResult<String> {
         self.ask(py, |inv| investigate::trail(inv, &id))

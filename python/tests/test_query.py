@@ -168,3 +168,23 @@ def test_closing_after_a_query_releases_the_directory(day, cli):
     assert out.returncode == 0, out.stderr.decode()
     with tt.Recorder.open(day) as again:
         assert len(again.query(type="order.*", limit=1)) == 1
+
+
+def test_positions_equal_the_clis(day, cli):
+    with tt.Recorder.open(day) as rec:
+        now = rec.positions()
+        flat_too = rec.positions(all=True)
+        early = rec.positions(at="2026-11-26T15:00:00Z")
+        with pytest.raises(ValueError, match="^at: "):
+            rec.positions(at="noonish")
+    out = run_cli(cli, "positions", "--data", str(day), "--format", "jsonl")
+    assert out.returncode == 0, out.stderr.decode()
+    assert now == [json.loads(line) for line in out.stdout.splitlines()]
+    assert now and all(p["quantity"] != "0" for p in now)
+    assert len(flat_too) >= len(now)
+    out = run_cli(cli, "positions", "--data", str(day), "--format", "jsonl",
+                  "--at", "2026-11-26T15:00:00Z")
+    assert early == [json.loads(line) for line in out.stdout.splitlines()]
+    account = now[0]["account"]
+    with tt.Recorder.open(day) as rec:
+        assert all(p["account"] == account for p in rec.positions(account=account))

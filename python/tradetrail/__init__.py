@@ -395,6 +395,15 @@ class Recorder:
         pairs = _pairs(fields, since, until, recorded)
         return json.loads(self._native.stats_json(by, pairs))
 
+    def positions(
+        self, at: Instant = None, *, account: Optional[str] = None, all: bool = False
+    ) -> List[dict]:
+        """Positions, average cost, P&L derived from the trail as of ``at`` (everything
+        recorded by default): one dict per account and instrument, as ``tradetrail
+        positions --format jsonl`` prints them (decimals as exact text). Flat
+        positions only with ``all=True``."""
+        return json.loads(self._native.positions_json(_instant("at", at), account, all))
+
     def incident(
         self, at: Instant, window: str = "5m", *, limit: Optional[int] = None, **fields: Pattern
     ) -> dict:

@@ -200,6 +200,28 @@ pub struct Position {
     pub open_lots: Vec<OpenLot>,
 }
 
+impl Position {
+    /// The position as one JSON object: what `tradetrail positions --format jsonl`
+    /// prints and the Python package's `Recorder.positions` gives. Decimals are text
+    /// (exact); averages and P&L rounded to 8 places.
+    pub fn row_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "account": self.account_id,
+            "instrument": self.instrument_id,
+            "quantity": self.quantity.to_string(),
+            "avg_cost": self.avg_cost.round_dp(8).to_string(),
+            "mark": self.mark_price.map(|d| d.to_string()),
+            "unrealized_pnl": self.unrealized_pnl.map(|d| d.round_dp(8).to_string()),
+            "realized_pnl": self.realized_pnl.round_dp(8).to_string(),
+            "commission": self.commission.to_string(),
+            "currency": self.currency,
+            "multiplier": self.multiplier.to_string(),
+            "fills": self.fills,
+            "open_lots": self.open_lots.len(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ledger {
     pub lots: BTreeMap<(String, String), PositionState>,

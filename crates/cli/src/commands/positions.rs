@@ -114,16 +114,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     match format {
         "jsonl" => {
             for p in &rows {
-                let v = json!({
-                    "account": p.account_id, "instrument": p.instrument_id,
-                    "quantity": p.quantity.to_string(), "avg_cost": p.avg_cost.round_dp(8).to_string(),
-                    "mark": p.mark_price.map(|d| d.to_string()),
-                    "unrealized_pnl": p.unrealized_pnl.map(|d| d.round_dp(8).to_string()),
-                    "realized_pnl": p.realized_pnl.round_dp(8).to_string(),
-                    "commission": p.commission.to_string(), "currency": p.currency,
-                    "multiplier": p.multiplier.to_string(), "fills": p.fills,
-                    "open_lots": p.open_lots.len(),
-                });
+                let v = p.row_json();
                 writeln!(out, "{v}")?;
             }
         }
