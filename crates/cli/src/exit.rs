@@ -141,6 +141,7 @@ fn code_of(err: &anyhow::Error) -> u8 {
                     | tradetrail_core::Error::Config { .. }
                     | tradetrail_core::Error::Invalid(_)
                     | tradetrail_core::Error::OutOfRange { .. }
+                    | tradetrail_core::Error::BadArgument { .. }
                     | tradetrail_core::Error::CheckpointFile { .. }
             )
         ) || matches!(journal, Some(tradetrail_journal::Error::NotFound { .. }))

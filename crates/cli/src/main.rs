@@ -77,6 +77,8 @@ enum Command {
     Restore(commands::restore::Args),
     /// A bundle of records with proofs and a readable report, checkable offline (docs/backup.md)
     Export(commands::export::Args),
+    /// Seal the active segment (a journal.sealed record starts a new one), so `archive` takes everything recorded so far
+    Seal(commands::seal::Args),
     /// Sealed segments into zstd Parquet under DIR/archive/year=/month=/day=, with a manifest per day
     Archive(commands::archive::Args),
     /// Retention: `status`, `plan` (exactly what `apply` would remove) and `apply`
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Export(a) => commands::export::run(data, a),
         Command::Report(a) => commands::report::run(data, a),
         Command::Archive(a) => commands::archive::run(data, a),
+        Command::Seal(a) => commands::seal::run(data, a),
         Command::Retention(a) => commands::retention::run(data, a),
         Command::Hold(a) => commands::hold::run(data, a),
         Command::Sql(a) => commands::sql::run(data, a),

@@ -497,3 +497,67 @@ fn archive_to_object_storage_then_verify_it_there() {
     let r = run(&["verify", "--archive", "s3:///x"]).expect(2);
     assert!(r.stderr.contains("no bucket"), "{}", r.stderr);
 }
+
+#[test]
+fn seal_lets_archive_take_everything_recorded_so_far() {
+    let s = Scratch::new();
+    s.init("test.example/seal");
+    let input: String = (0..20).map(|i| custom_event("n", i) + "\n").collect();
+    let f = s.file("in.jsonl", &input);
+    s.on_data("append", &[f.as_str()]).expect(0);
+    // One active segment: nothing to archive.
+    let r = s.on_data("archive", &["--json"]).expect(0);
+    assert_eq!(parse(&r.stdout)["records"], 0);
+
+    let r = s
+        .on_data(
+            "seal",
+            &["--actor", "operator:carol", "--reason", "month end"],
+        )
+        .expect(0);
+    assert!(
+        r.stdout.contains("records 0..=20 are in sealed segments"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(s.segments().len(), 2);
+    let sealed = &s.records()[21];
+    assert_eq!(sealed["type"], "journal.sealed");
+    assert_eq!(sealed["actor"], "operator:carol");
+    assert_eq!(sealed["data"]["reason"], "month end");
+    let r = s.on_data("archive", &["--json"]).expect(0);
+    let v = parse(&r.stdout);
+    assert_eq!(
+        (v["records"].as_u64(), v["end_seq"].as_u64()),
+        (Some(21), Some(21))
+    );
+
+    // archive --seal does both; a sealed journal still verifies.
+    let more: String = (20..25).map(|i| custom_event("n", i) + "\n").collect();
+    let g = s.file("more.jsonl", &more);
+    s.on_data("append", &[g.as_str()]).expect(0);
+    let r = s.on_data("archive", &["--seal", "--json"]).expect(0);
+    let recs = s.records();
+    let last_seal = recs
+        .iter()
+        .rposition(|r| r["type"] == "journal.sealed")
+        .unwrap();
+    assert!(last_seal > 21, "archive --seal sealed again");
+    // Everything before the new seal is archived.
+    assert_eq!(parse(&r.stdout)["end_seq"], last_seal, "{}", r.stdout);
+    s.on_data("verify", &[]).expect(0);
+
+    let r = s
+        .on_data("seal", &["--actor", "carol", "--reason", "x"])
+        .expect(2);
+    assert!(r.stderr.contains("actor"), "{}", r.stderr);
+    let r = s
+        .on_data("seal", &["--actor", "operator:carol", "--reason", " "])
+        .expect(2);
+    assert!(
+        r.stderr.contains("reason: must be non-empty"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.records().len(), recs.len(), "refused seals write nothing");
+}

@@ -41,6 +41,14 @@ pub enum Error {
     /// A checkpoint note is malformed or not signed by the expected key.
     #[error("checkpoint: {0}")]
     Note(#[from] tradetrail_checkpoint::NoteError),
+    /// An argument of a call is not acceptable: fix the named field.
+    #[error("{field}: {reason}")]
+    BadArgument {
+        /// The argument.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A seq or size outside the journal. Ask for one inside it.
     #[error("{reason}")]
     OutOfRange {

@@ -163,6 +163,42 @@ impl Recorder {
         self.cold.as_deref()
     }
 
+    /// Seals the active segment: appends a `journal.sealed` record (naming `actor` and
+    /// `reason`) as the first record of a new segment, so every record before it is in
+    /// a sealed segment that never changes again and that `archive` takes. `actor` is
+    /// checked as an event's actor is (`operator:carol`, `system`, ...).
+    pub fn seal(&self, actor: &str, reason: &str) -> Result<Receipt> {
+        if reason.trim().is_empty() || reason.chars().any(char::is_control) {
+            return Err(Error::BadArgument {
+                field: "reason",
+                reason: "must be non-empty text without control characters".into(),
+            });
+        }
+        let now = self.journal.options().clock.now_ns().max(0);
+        let body = serde_json::json!({
+            "type": "journal.sealed",
+            "ts_event": now,
+            "source": "tradetrail",
+            "actor": actor,
+            "data": {"reason": reason},
+        });
+        // The actor is checked by the one validator, on the same body as a producer
+        // event (journal.* types are the journal's own, so through an open family).
+        let mut probe = body.clone();
+        probe["type"] = "system.seal_requested".into();
+        let probe = serde_json::to_vec(&probe).map_err(|e| Error::BadArgument {
+            field: "actor",
+            reason: e.to_string(),
+        })?;
+        tradetrail_model::normalize(&probe)?;
+        let bytes = serde_json::to_vec(&body).map_err(|e| Error::BadArgument {
+            field: "reason",
+            reason: e.to_string(),
+        })?;
+        let entry = Entry::new(bytes, Durability::Fsync)?;
+        Ok(self.journal.append_sealing(entry)?)
+    }
+
     /// The cold tier, shared (for a query source over the same directory).
     pub fn cold_tier(&self) -> Option<Arc<dyn ColdLines>> {
         self.cold.clone()

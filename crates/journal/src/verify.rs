@@ -25,6 +25,7 @@ pub const JOURNAL_TYPES: &[&str] = &[
     "journal.checkpoint",
     "journal.retention_purged",
     "journal.repaired",
+    "journal.sealed",
 ];
 
 /// The outcome of [`verify`].

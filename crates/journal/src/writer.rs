@@ -221,6 +221,8 @@ struct State {
     unsynced_bytes: u64,
     /// Records that were in the journal when it was opened (the dedup loader reads these).
     opened_at: u64,
+    /// The next record starts a new segment ([`Journal::append_sealing`]).
+    seal_next: bool,
 }
 
 #[derive(Debug)]
@@ -363,6 +365,7 @@ impl Journal {
             segments: rec.segments.iter().map(|s| s.first_seq).collect(),
             sparse,
             dedup: HashMap::new(),
+            seal_next: false,
             dedup_state: DedupState::NotLoaded,
             cold_keys: None,
             spare: Vec::new(),
@@ -398,6 +401,16 @@ impl Journal {
     pub fn append(&self, entry: Entry) -> Result<Receipt> {
         let ticket = self.submit(entry)?;
         self.wait(ticket)
+    }
+
+    /// Appends `entry` as the first record of a new segment, so that the segment
+    /// before it is sealed (it never changes again, and `archive` takes it). When
+    /// another record is sequenced first, that one starts the new segment instead;
+    /// either way every record before the call is in a sealed segment. A journal whose
+    /// active segment is empty gains no empty segment.
+    pub fn append_sealing(&self, entry: Entry) -> Result<Receipt> {
+        self.lock().seal_next = true;
+        self.append(entry)
     }
 
     /// Appends entries as one contiguous run of `seq`s and waits until all are
@@ -774,8 +787,10 @@ impl Journal {
         let day = ts.div_euclid(NS_PER_DAY);
         let estimate = entry.body.len() as u64 + HEADER_ESTIMATE;
         let rotate = st.seg_len > 0
-            && (st.seg_len + estimate > self.inner.opts.segment_max_bytes
+            && (st.seal_next
+                || st.seg_len + estimate > self.inner.opts.segment_max_bytes
                 || (self.inner.opts.rotate_daily && st.seg_day != Some(day)));
+        st.seal_next = false;
         if rotate || st.pending.is_empty() {
             st.pending.push(Chunk {
                 new_segment: rotate.then_some(seq),

@@ -24,6 +24,10 @@ pub struct Args {
     /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
     #[arg(long, value_name = "S3_URL")]
     to: Option<String>,
+    /// First seal the active segment (a journal.sealed record starts a new one), so
+    /// everything recorded so far is archived; needs the journal's lock (not beside serve)
+    #[arg(long)]
+    seal: bool,
 }
 
 /// Maps the archive crate's errors onto the CLI's exit codes (bad input: 2).
@@ -53,6 +57,19 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         Some(to) => Some(Bucket::open(to).map_err(|e| cli_error(e.into()))?),
         None => None,
     };
+    if args.seal {
+        let rec = super::open_recorder(&dir)?;
+        let r = rec.seal(
+            "system",
+            "archive --seal: archive everything recorded so far",
+        )?;
+        if !args.json {
+            eprintln!(
+                "sealed: journal.sealed at seq {} starts a new segment",
+                r.seq
+            );
+        }
+    }
     let opts = ArchiveOptions {
         zstd_level: args.zstd_level,
         ..ArchiveOptions::default()

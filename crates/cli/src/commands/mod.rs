@@ -28,6 +28,7 @@ pub mod restore;
 pub mod retention;
 pub mod review;
 pub mod schema;
+pub mod seal;
 pub mod serve;
 pub mod shell;
 pub mod sql;
