@@ -49,6 +49,9 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
     if is_locked(&err) {
         eprintln!("{LOCKED_HINT}");
     }
+    if is_missing_signing_key(&err) {
+        eprintln!("{MISSING_KEY_HINT}");
+    }
     ExitCode::from(code_of(&err))
 }
 
@@ -152,6 +155,26 @@ fn code_of(err: &anyhow::Error) -> u8 {
         FAILURE
     }
 }
+
+/// Whether the signing key file is missing (a data directory restored without
+/// `--include-keys`, or copied without its keys/).
+fn is_missing_signing_key(err: &anyhow::Error) -> bool {
+    library_errors(err).any(|(core, _)| {
+        matches!(
+            core,
+            Some(tradetrail_core::Error::Key(tradetrail_checkpoint::KeyError::Io { path, source }))
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && path.file_name().is_some_and(|n| n == "signing.key")
+        )
+    })
+}
+
+/// What to do when the signing key is missing, printed under the error.
+pub const MISSING_KEY_HINT: &str =
+    "hint: this data directory has no signing key (keys/signing.key), so it cannot sign \
+     checkpoints: copy keys/ from the original data directory, or restore the backup \
+     again with `restore --include-keys`; verify and proofs against existing checkpoints \
+     need only the verifier key";
 
 /// What to do when the journal is locked, printed under the error.
 pub const LOCKED_HINT: &str =

@@ -627,3 +627,31 @@ fn s3_round_trip_against_a_local_moto_server() {
     assert!(r.stderr.contains("manifest.json"), "{}", r.stderr);
     assert!(!none.exists());
 }
+
+#[test]
+fn without_its_keys_a_restored_directory_says_how_to_sign_again() {
+    let s = Scratch::new();
+    journal_with_segments(&s, 10);
+    let bk = s.path().join("bk");
+    backup(&s, &bk, &[]);
+    let dest = s.path().join("restored");
+    restore(&s, &bk, &dest, &[]).expect(0);
+    let d = p(&dest);
+    let r = s.tt(&["checkpoint", "--data", &d]).expect(3);
+    assert_eq!(
+        r.stderr.matches("signing.key").count(),
+        2,
+        "once, then the hint: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("hint: ") && r.stderr.contains("--include-keys"),
+        "{}",
+        r.stderr
+    );
+
+    let missing = s.path().join("no-such-backup");
+    let r = restore(&s, &missing, &s.path().join("r2"), &[]).expect(2);
+    assert!(r.stderr.contains("no such directory"), "{}", r.stderr);
+    assert!(!s.path().join("r2").exists());
+}

@@ -34,6 +34,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         other => other.clone(),
     };
+    if !args.from.contains("://") && !Path::new(&args.from).is_dir() {
+        return Err(BadInput(format!(
+            "--from {}: no such directory (give the directory a `tradetrail backup --to` wrote, or s3://bucket/prefix)",
+            args.from
+        ))
+        .into());
+    }
     let store = open_store(&args.from).map_err(map_err)?;
     let pb = super::progress_bar(0, "restoring");
     pb.set_style(
