@@ -122,6 +122,19 @@ impl TimeZone {
 /// the C1 controls (U+0080..=U+009F; some terminals take U+009B as CSI), the line and
 /// paragraph separators, and the bidirectional embedding, override and isolate
 /// controls (U+202A..=U+202E, U+2066..=U+2069), which reorder what is shown.
+/// `n` with thousands separators: `1234567` → `1,234,567` (tables, pages, progress).
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `s` safe in HTML (and XML) text and in a single- or double-quoted attribute value:
 /// `&`, `<`, `>`, `"` and `'` become entities, and control characters other than tab
 /// and newline become spaces (XML 1.0 has no way to write them). The one escaper of

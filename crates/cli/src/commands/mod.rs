@@ -73,15 +73,32 @@ pub fn open_recorder(dir: &tradetrail_core::DataDir) -> anyhow::Result<tradetrai
 /// A progress bar on stderr, hidden when stderr is not a terminal.
 pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {what} [{{bar:40}}] {{human_pos}}/{{human_len}} ({{per_sec}}, {{eta}} left)"
-        ))
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    pb.set_style(counting_style(&format!(
+        "{{spinner}} {what} [{{bar:40}}] {{human_pos}}/{{human_len}} ({{rate}}/s, {{eta}} left)"
+    )));
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
+}
+
+/// A progress style from `template`, where `{rate}` is the items per second as a whole
+/// number with thousands separators (indicatif's `{per_sec}` prints four decimals).
+pub fn counting_style(template: &str) -> ProgressStyle {
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    style
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let per_sec = s.per_sec();
+                let n = if per_sec.is_finite() && per_sec > 0.0 {
+                    per_sec.round() as u64
+                } else {
+                    0
+                };
+                let _ = write!(w, "{}", tradetrail_query::render::thousands(n));
+            },
+        )
+        .progress_chars("=> ")
 }
 
 /// Bytes in a human unit.

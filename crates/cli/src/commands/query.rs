@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget};
 use tradetrail_core::DataDir;
 use tradetrail_query::render::{printable, RecordWriter};
 use tradetrail_query::{
@@ -176,12 +176,9 @@ pub fn open_investigator(data: Option<&Path>) -> Result<Investigator> {
         .into());
     }
     let pb = ProgressBar::new_spinner();
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} indexing the journal: {human_pos} records ({per_sec})",
-        )
-        .expect("valid template"),
-    );
+    pb.set_style(super::counting_style(
+        "{spinner} indexing the journal: {human_pos} records ({rate}/s)",
+    ));
     if !std::io::stderr().is_terminal() {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     }

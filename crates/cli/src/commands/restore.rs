@@ -44,11 +44,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let store = open_store(&args.from).map_err(map_err)?;
     let pb = super::progress_bar(0, "restoring");
     pb.set_style(
-        indicatif::ProgressStyle::with_template(
+        super::counting_style(
             "{spinner} restoring and verifying [{bar:40}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta} left)",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ),
     );
     if !std::io::stderr().is_terminal() {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());

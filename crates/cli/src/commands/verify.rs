@@ -45,26 +45,35 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 .sum()
         })
         .unwrap_or(0);
-    let pb = super::progress_bar(total, "verifying");
+    // The journal and the archive are checked at once: one bar each.
+    let bars = indicatif::MultiProgress::new();
     if args.json || !std::io::stderr().is_terminal() {
-        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    let pb = bars.add(super::progress_bar(total, "verifying"));
+    pb.set_style(super::counting_style(
+        "{spinner} verifying journal [{bar:40}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta} left)",
+    ));
+    let archive_bar: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
     // The one verify (journal, archive, every stored checkpoint): the server's
     // `GET /v1/verify` serialises the same verdict.
     let verdict =
         tradetrail_store::verify(&dir, &|bytes| pb.set_position(bytes), &|done, total| {
-            // The journal is done: the same bar now counts archived records.
-            if pb.length() != Some(total) {
-                pb.set_length(total);
-                pb.set_message("archive");
-                pb.set_style(archive_style());
-            }
-            pb.set_position(done)
+            let ab = archive_bar.get_or_init(|| {
+                let ab = bars.add(super::progress_bar(total, "verifying archive"));
+                ab.set_style(archive_style());
+                ab
+            });
+            ab.set_length(total);
+            ab.set_position(done)
         })?;
     let report = &verdict.journal;
     let first = verdict.journal_first_seq;
     let secs = verdict.journal_seconds;
     pb.finish_and_clear();
+    if let Some(ab) = archive_bar.get() {
+        ab.finish_and_clear();
+    }
     let cp_check = match &args.checkpoint {
         None => None,
         Some(path) => Some(check_checkpoint(&dir, path, args.key.as_deref())?),
@@ -297,11 +306,9 @@ fn verify_bucket(location: &str, json: bool) -> Result<()> {
 
 /// The progress bar's look while it counts archived records.
 fn archive_style() -> indicatif::ProgressStyle {
-    indicatif::ProgressStyle::with_template(
-        "{spinner} verifying archive [{bar:40}] {human_pos}/{human_len} records ({per_sec}, {eta} left)",
+    super::counting_style(
+        "{spinner} verifying archive [{bar:40}] {human_pos}/{human_len} records ({elapsed}, {eta} left)",
     )
-    .expect("valid template")
-    .progress_chars("=> ")
 }
 
 /// The stored checkpoints' and the index's parts of the verdict, and the overall first

@@ -14,17 +14,9 @@ pub(crate) fn esc(s: &str) -> String {
     tradetrail_query::render::html_escape(s)
 }
 
-/// `1234567` → `1,234,567`.
+/// `1234567` → `1,234,567` ([`tradetrail_query::render::thousands`]).
 pub(crate) fn num(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    tradetrail_query::render::thousands(n)
 }
 
 /// A time in ns since the epoch, shown in UTC and saying so: `2026-11-20 14:30:01.5 UTC`.
