@@ -180,7 +180,13 @@ pub fn run(args: Args) -> Result<()> {
     let idx_dir = dir.index().join("query");
     let src = || Source::dir(dir.journal());
     let t0 = Instant::now();
-    let inv = Investigator::open_with(src(), &idx_dir, IndexOptions::default(), &|_| {})?;
+    // Saved whole, as a one-shot `tradetrail query` saves it (the default keeps up to
+    // 65,536 records in memory between saves, which a small journal never reaches).
+    let opts = IndexOptions {
+        persist: true,
+        flush_rows: 1,
+    };
+    let inv = Investigator::open_with(src(), &idx_dir, opts, &|_| {})?;
     let build = t0.elapsed();
     let status = inv.status();
     p.line(Line {
