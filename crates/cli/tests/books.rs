@@ -273,3 +273,20 @@ fn bad_statements_are_refused_whole_naming_the_place() {
         "nothing written for bad statements"
     );
 }
+
+#[test]
+fn a_dry_run_reconciles_beside_a_running_server() {
+    let s = Scratch::new();
+    let st = demo_with_statement(&s);
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &[]);
+    let dry = s
+        .on_data("reconcile", &["--statement", &st, "--dry-run"])
+        .expect(0);
+    assert!(dry.stdout.contains("4 discrepancies"), "{}", dry.stdout);
+    // Recording the result needs the lock the server holds: refused, with the way out.
+    let run = s.on_data("reconcile", &["--statement", &st]).expect(3);
+    assert!(run.stderr.contains("locked") && run.stderr.contains("hint:"), "{}", run.stderr);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -53,8 +53,15 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         .transpose()
         .map_err(books_err)?;
     let dir = DataDir::resolve(data);
-    let rec = super::open_recorder(&dir)?;
-    let cfg = &rec.config().reconciliation;
+    // A dry run only reads: it needs the configuration, not the journal's lock (so it
+    // runs beside `serve`).
+    let config = dir.load_config()?;
+    let rec = if args.dry_run {
+        None
+    } else {
+        Some(super::open_recorder(&dir)?)
+    };
+    let cfg = &config.reconciliation;
     let read = ReadOptions {
         flex_utc_offset_seconds: cfg.flex_offset_seconds().map_err(BadInput)?,
     };
@@ -68,23 +75,26 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (recon, actions) = if args.dry_run {
-        let cold = super::cold_tier(&dir)?;
-        let records =
-            tradetrail_books::read_records(&dir.journal(), cold.as_deref()).map_err(books_err)?;
-        (
-            tradetrail_books::reconcile(&records, &statement, &tol),
-            None,
-        )
-    } else {
-        let opts = tradetrail_books::RunOptions {
-            actor: args.actor.clone(),
-            statement_name: name.clone(),
-            statement_sha256: hex_of(&bytes),
-            now: now_ns(),
-        };
-        let o = tradetrail_books::run(&rec, &statement, &tol, &opts).map_err(books_err)?;
-        (o.reconciliation.clone(), Some(o))
+    let (recon, actions) = match &rec {
+        None => {
+            let cold = super::cold_tier(&dir)?;
+            let records = tradetrail_books::read_records(&dir.journal(), cold.as_deref())
+                .map_err(books_err)?;
+            (
+                tradetrail_books::reconcile(&records, &statement, &tol),
+                None,
+            )
+        }
+        Some(rec) => {
+            let opts = tradetrail_books::RunOptions {
+                actor: args.actor.clone(),
+                statement_name: name.clone(),
+                statement_sha256: hex_of(&bytes),
+                now: now_ns(),
+            };
+            let o = tradetrail_books::run(rec, &statement, &tol, &opts).map_err(books_err)?;
+            (o.reconciliation.clone(), Some(o))
+        }
     };
     let action = |id: &str| -> String {
         let Some(o) = &actions else {
