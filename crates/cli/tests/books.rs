@@ -286,7 +286,11 @@ fn a_dry_run_reconciles_beside_a_running_server() {
     assert!(dry.stdout.contains("4 discrepancies"), "{}", dry.stdout);
     // Recording the result needs the lock the server holds: refused, with the way out.
     let run = s.on_data("reconcile", &["--statement", &st]).expect(3);
-    assert!(run.stderr.contains("locked") && run.stderr.contains("hint:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("locked") && run.stderr.contains("hint:"),
+        "{}",
+        run.stderr
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }

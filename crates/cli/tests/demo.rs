@@ -162,3 +162,29 @@ fn demo_without_data_writes_to_tradetrail_demo() {
         "away from real data"
     );
 }
+
+#[test]
+fn a_second_demo_records_the_next_trading_day_with_new_ids() {
+    let s = Scratch::new();
+    s.on_data("demo", &["--events", "2000"]).expect(0);
+    s.on_data("demo", &["--events", "2000"]).expect(0);
+    let starts: Vec<String> = s
+        .records()
+        .iter()
+        .filter(|r| r["type"] == "system.started")
+        .map(|r| tradetrail_model::format_time(r["ts_event"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(starts, ["2026-11-26T14:30:00Z", "2026-11-27T14:30:00Z"]);
+    let mut orders: Vec<String> = s
+        .records()
+        .iter()
+        .filter(|r| r["type"] == "order.submitted")
+        .map(|r| r["entity"]["id"].as_str().unwrap().to_string())
+        .collect();
+    let n = orders.len();
+    orders.sort();
+    orders.dedup();
+    assert_eq!(orders.len(), n, "no order id repeats across the two days");
+    let r = s.on_data("positions", &[]).expect(0);
+    assert!(r.stdout.contains(" 0 anomalies"), "{}", r.stdout);
+}

@@ -771,6 +771,35 @@ impl Sim {
     }
 }
 
+const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// The midnight (UTC) of the day a demo into a journal of `already` records simulates:
+/// `default` for a new journal, else the first weekday after the day of its last record.
+fn next_session_day(recorder: &Recorder, already: u64, default: i64) -> i64 {
+    if already <= 1 {
+        return default;
+    }
+    // The last producer event's time (the journal's own records, checkpoints among
+    // them, carry the wall clock's).
+    let last_ts = (1..already).rev().take(1000).find_map(|seq| {
+        let line = recorder.read_line(seq).ok()?;
+        let v = tradetrail_journal::RecordView::parse(&line).ok()?;
+        if v.ty.starts_with("journal.") {
+            return None;
+        }
+        v.ts_event
+    });
+    let Some(ts) = last_ts else {
+        return default;
+    };
+    let mut day = ts.div_euclid(NS_PER_DAY) + 1;
+    // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5 and 6 at weekends.
+    while (day + 3).rem_euclid(7) >= 5 {
+        day += 1;
+    }
+    (day * NS_PER_DAY).max(default)
+}
+
 /// Runs the simulated day into `recorder`. `progress` is called with events recorded so far.
 pub fn run_demo(
     recorder: &Recorder,
@@ -781,15 +810,18 @@ pub fn run_demo(
     // Ids depend on the journal's size too, so a second demo into the same journal
     // records a new day instead of being deduplicated away.
     let id_seed = opts.seed ^ already.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // A journal that already holds a day records the next trading day, with ids that
+    // continue after the earlier ones (O-<n> never repeats).
+    let day_start_ns = next_session_day(recorder, already, opts.day_start_ns);
     let day_len: i64 = 6 * 3600 + 1800; // 14:30 to 21:00 UTC, the US session
     let stories = (opts.events / 9).max(1) as i64;
     let mut sim = Sim {
         rng: ChaCha8Rng::seed_from_u64(opts.seed),
         ids: ChaCha8Rng::seed_from_u64(id_seed),
-        now: opts.day_start_ns + (14 * 3600 + 1800) * 1_000_000_000,
+        now: day_start_ns + (14 * 3600 + 1800) * 1_000_000_000,
         step: day_len * 1_000_000_000 / stories / 2,
         prices: INSTRUMENTS.iter().map(|i| i.1).collect(),
-        counter: 0,
+        counter: already,
         positions: BTreeMap::new(),
         kill_switch: false,
         kill_remaining: 0,
