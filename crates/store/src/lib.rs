@@ -42,6 +42,7 @@
 mod error;
 mod repair;
 mod verify;
+pub mod replica;
 
 use std::sync::Arc;
 

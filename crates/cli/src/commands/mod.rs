@@ -21,6 +21,7 @@ pub mod positions;
 pub mod prove;
 pub mod query;
 pub mod reconcile;
+pub mod replica;
 pub mod repair;
 pub mod report;
 pub mod restore;
