@@ -75,13 +75,12 @@ impl Recorder {
             source,
         })?;
         crate::checkpoints::create_key(dir, &config.origin)?;
-        let (journal, _) =
-            Journal::create_at(
-                &dir.journal(),
-                &config.origin,
-                opts.created_at,
-                journal_options(&config),
-            )?;
+        let (journal, _) = Journal::create_at(
+            &dir.journal(),
+            &config.origin,
+            opts.created_at,
+            journal_options(&config),
+        )?;
         write_atomically(&dir.config(), config.to_toml().as_bytes())?;
         Ok(Recorder {
             dir: dir.clone(),

@@ -766,10 +766,7 @@ impl Ctx {
             .map_err(|e| err(e.to_string()))?;
         match stream.get_raw_message(seq).await {
             Ok(m) => {
-                let msg_id = m
-                    .headers
-                    .get("Nats-Msg-Id")
-                    .map(|v| v.as_str().to_owned());
+                let msg_id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
                 Ok(Some(Delivered {
                     subject: m.subject.to_string(),
                     stream_seq: m.sequence,

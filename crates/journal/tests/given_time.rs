@@ -8,8 +8,8 @@ fn body(i: u64) -> Vec<u8> {
 }
 
 fn build(dir: &std::path::Path, times: &[i64]) -> Vec<u8> {
-    let (j, r0) = Journal::create_at(dir, "test/replica", Some(1_000), JournalOptions::default())
-        .unwrap();
+    let (j, r0) =
+        Journal::create_at(dir, "test/replica", Some(1_000), JournalOptions::default()).unwrap();
     assert_eq!(r0.seq, 0);
     let entries = times
         .iter()
@@ -45,10 +45,18 @@ fn given_times_make_identical_journals_and_stay_monotonic() {
         .map(|l| parse_header(l).unwrap().ts_recorded)
         .collect();
     // Record 0 at the given time; then the given times, held up to the previous one.
-    assert_eq!(ts, vec![1_000, base + 5, base + 5, base + 9, base + 9, base + 9]);
+    assert_eq!(
+        ts,
+        vec![1_000, base + 5, base + 5, base + 9, base + 9, base + 9]
+    );
     // Without a given time, the clock's (now) is used.
-    let (j, _) = Journal::create_at(&tmp.path().join("c"), "x/y", None, JournalOptions::default())
-        .unwrap();
+    let (j, _) = Journal::create_at(
+        &tmp.path().join("c"),
+        "x/y",
+        None,
+        JournalOptions::default(),
+    )
+    .unwrap();
     let line = j.read_line(0).unwrap();
     assert!(parse_header(&line).unwrap().ts_recorded > base / 2);
 }

@@ -41,8 +41,8 @@
 
 mod error;
 mod repair;
-mod verify;
 pub mod replica;
+mod verify;
 
 use std::sync::Arc;
 

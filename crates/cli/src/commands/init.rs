@@ -25,7 +25,9 @@ pub struct Args {
 fn parse_created_at(s: &str) -> Result<i64, String> {
     let t = tradetrail_model::parse_time(s)?;
     if t < 0 {
-        return Err(format!("{s:?} is before 1970; give a time at or after the epoch"));
+        return Err(format!(
+            "{s:?} is before 1970; give a time at or after the epoch"
+        ));
     }
     Ok(t)
 }

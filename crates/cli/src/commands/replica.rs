@@ -56,8 +56,18 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         });
         writeln!(out, "{v}")?;
     } else {
-        writeln!(out, "local  {} records  {}", c.local_records, local.root().display())?;
-        writeln!(out, "peer   {} records  {}", c.peer_records, peer.root().display())?;
+        writeln!(
+            out,
+            "local  {} records  {}",
+            c.local_records,
+            local.root().display()
+        )?;
+        writeln!(
+            out,
+            "peer   {} records  {}",
+            c.peer_records,
+            peer.root().display()
+        )?;
         match c.first_difference {
             None => {
                 writeln!(
