@@ -749,6 +749,42 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         .on_data("replica", &["status", "--peer", &b.data_arg()])
         .expect(0);
     assert!(r.stdout.contains("identical"), "{}", r.stdout);
+    // The same through a peer's server: D, a copy of B that other doors wrote to
+    // (an append, and the token it is asked with: two records).
+    let d = Scratch::new();
+    let cp = std::process::Command::new("cp")
+        .args(["-a", &b.data_arg(), &d.data_arg()])
+        .status()
+        .expect("cp");
+    assert!(cp.success());
+    let dd = d.data_arg();
+    d.tt_stdin(
+        &["append", "--data", &dd, "-"],
+        common::custom_event("custom.extra", 1).as_bytes(),
+    )
+    .expect(0);
+    let token = d
+        .on_data(
+            "token",
+            &["create", "--role", "compliance", "--name", "peer"],
+        )
+        .expect(0)
+        .stdout
+        .trim()
+        .to_string();
+    let port = common::free_port();
+    let mut server = common::start_server_with(&d, port, &[]);
+    let url = format!("http://127.0.0.1:{port}");
+    let r = a
+        .on_data("replica", &["status", "--peer", &url, "--token", &token])
+        .expect(0);
+    assert!(
+        r.stdout.contains("local is behind by 2 records"),
+        "{}",
+        r.stdout
+    );
+    let r = a.on_data("replica", &["status", "--peer", &url]);
+    assert_eq!(r.code, Some(2), "a URL peer needs a token: {}", r.stderr);
     // B behind A: A holds one more record (a checkpoint); A is still a prefix-superset.
     let ca = a.on_data("checkpoint", &[]).expect(0);
     let r = a
@@ -759,6 +795,13 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         "{}",
         r.stdout
     );
+    // A's checkpoint record and D's extra event hold the same seq: they differ there,
+    // found by a binary search over the peer's roots.
+    let r = a.on_data("replica", &["status", "--peer", &url, "--token", &token]);
+    assert_eq!(r.code, Some(1), "{} {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("DIFFER at seq 3002"), "{}", r.stdout);
+    let _ = server.kill();
+    let _ = server.wait();
     let cb = b.on_data("checkpoint", &[]).expect(0);
     // Equal sizes give equal roots (the signatures are each directory's own).
     let head = |n: &str| n.lines().take(3).collect::<Vec<_>>().join("\n");

@@ -105,3 +105,76 @@ fn count_from(dir: &DataDir, mut from: u64) -> Result<u64> {
         }
     }
 }
+
+/// A peer replica seen through its Merkle tree: its size, and its root at any size up
+/// to that (a `tradetrail serve` answers both: `tradetrail_server::peer::HttpPeer`).
+pub trait PeerTree {
+    /// Where the peer is, for messages.
+    fn describe(&self) -> String;
+    /// The peer's records now (the comparison is made up to this size).
+    fn size(&mut self) -> std::result::Result<u64, String>;
+    /// The root of the peer's first `size` records, `1 <= size <= self.size()`.
+    fn root_at(&mut self, size: u64) -> std::result::Result<Hash, String>;
+}
+
+/// Compares this data directory with a peer known by its tree: the roots at the
+/// smaller size are compared; when they differ, a binary search over sizes (log2 of
+/// the size questions to the peer) finds the first seq where the two differ.
+pub fn compare_tree(local: &DataDir, peer: &mut dyn PeerTree) -> Result<Comparison> {
+    local.load_config()?;
+    let described = peer.describe();
+    let peer_records = peer.size().map_err(|reason| crate::Error::Peer {
+        peer: described.clone(),
+        reason,
+    })?;
+    let mut log = MerkleLog::new();
+    let mut from = 0;
+    loop {
+        let a = leaves(local, from)?;
+        for h in &a {
+            log.push_leaf_hash(*h);
+        }
+        if (a.len() as u64) < CHUNK {
+            break;
+        }
+        from += CHUNK;
+    }
+    let local_records = log.len();
+    let n = local_records.min(peer_records);
+    let peer_root = |peer: &mut dyn PeerTree, size: u64| {
+        peer.root_at(size).map_err(|reason| crate::Error::Peer {
+            peer: described.clone(),
+            reason,
+        })
+    };
+    let local_root = |size: u64| {
+        log.root_at(size)
+            .map_err(|e| crate::Error::Core(tradetrail_core::Error::Merkle(e)))
+    };
+    // Sizes known equal (lo) and known different (hi).
+    let (mut lo, mut hi) = (0u64, None);
+    if n > 0 {
+        if peer_root(peer, n)? == local_root(n)? {
+            lo = n;
+        } else {
+            hi = Some(n);
+        }
+    }
+    if let Some(mut h) = hi {
+        while h - lo > 1 {
+            let mid = lo + (h - lo) / 2;
+            if peer_root(peer, mid)? == local_root(mid)? {
+                lo = mid;
+            } else {
+                h = mid;
+            }
+        }
+    }
+    Ok(Comparison {
+        local_records,
+        peer_records,
+        common: lo,
+        common_root: local_root(lo)?,
+        first_difference: hi.map(|_| lo),
+    })
+}

@@ -1,13 +1,13 @@
-//! `tradetrail replica status --peer DIR`: do two replicas hold the same records?
+//! `tradetrail replica status --peer DIR|URL`: do two replicas hold the same records?
 //! The comparison lives in `tradetrail_store::replica`; this parses and prints.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use tradetrail_core::DataDir;
 
-use crate::exit::{Exit, TAMPERED};
+use crate::exit::{BadInput, Exit, TAMPERED};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,9 +24,18 @@ enum What {
 
 #[derive(Debug, clap::Args)]
 struct StatusArgs {
-    /// The peer replica's data directory (a copy, a mount, or the standby's own)
-    #[arg(long, value_name = "DIR")]
-    peer: PathBuf,
+    /// The peer replica: its data directory (a copy, a mount, the standby's own), or
+    /// the URL of its `tradetrail serve` (http://host:port)
+    #[arg(long, value_name = "DIR|URL")]
+    peer: String,
+    /// With a URL peer: a bearer token of role compliance or admin on it
+    #[arg(
+        long,
+        env = "TRADETRAIL_PEER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
     /// Print the result as one JSON object
     #[arg(long)]
     json: bool,
@@ -35,8 +44,27 @@ struct StatusArgs {
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let What::Status(a) = args.what;
     let local = DataDir::resolve(data);
-    let peer = DataDir::new(&a.peer);
-    let c = tradetrail_store::replica::compare(&local, &peer)?;
+    let remote = a.peer.starts_with("http://") || a.peer.starts_with("https://");
+    let c = if remote {
+        let Some(token) = a.token.as_deref() else {
+            return Err(BadInput(
+                "--token: a URL peer needs a token of role compliance or admin on it \
+                 (--token or $TRADETRAIL_PEER_TOKEN)"
+                    .into(),
+            )
+            .into());
+        };
+        let mut peer =
+            tradetrail_server::peer::HttpPeer::new(&a.peer, token).map_err(|reason| {
+                tradetrail_store::Error::Peer {
+                    peer: a.peer.clone(),
+                    reason,
+                }
+            })?;
+        tradetrail_store::replica::compare_tree(&local, &mut peer)?
+    } else {
+        tradetrail_store::replica::compare(&local, &DataDir::new(&a.peer))?
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let behind = match c.local_records.cmp(&c.peer_records) {
@@ -62,12 +90,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             c.local_records,
             local.root().display()
         )?;
-        writeln!(
-            out,
-            "peer   {} records  {}",
-            c.peer_records,
-            peer.root().display()
-        )?;
+        writeln!(out, "peer   {} records  {}", c.peer_records, a.peer)?;
         match c.first_difference {
             None => {
                 writeln!(
