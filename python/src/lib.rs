@@ -618,6 +618,7 @@ fn init(py: Python<'_>, path: PathBuf, origin: Option<String>) -> PyResult<()> {
             InitOptions {
                 origin,
                 segment_max_bytes: None,
+                created_at: None,
             },
         )
         .map(drop)

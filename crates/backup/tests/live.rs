@@ -24,6 +24,7 @@ fn init(tmp: &std::path::Path) -> (DataDir, Recorder) {
         InitOptions {
             origin: Some("test/live".into()),
             segment_max_bytes: Some(8192),
+            created_at: None,
         },
     )
     .unwrap();

@@ -18,6 +18,7 @@ fn backed_up(tmp: &Path) -> LocalStore {
         InitOptions {
             origin: Some("test/stale".into()),
             segment_max_bytes: None,
+            created_at: None,
         },
     )
     .unwrap();

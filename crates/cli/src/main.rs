@@ -59,6 +59,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Consume events from a stream: `ingest nats --url nats://h:4222 --stream AUDIT --consumer recorder` (docs/ingest.md)
     Ingest(commands::ingest::Args),
+    /// Compare this data directory with a replica's: `replica status --peer DIR` (docs/ingest.md)
+    Replica(commands::replica::Args),
     /// Serve the HTTP API (docs/server.md): events in, answers out, roles enforced
     Serve(commands::serve::Args),
     /// Reports: daily, monthly, execution, tax, compliance, reconciliation (table, json, csv, html)
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(data, a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Ingest(a) => commands::ingest::run(data, a),
+        Command::Replica(a) => commands::replica::run(data, a),
         Command::Serve(a) => commands::serve::run(data, a),
         Command::Token(a) => commands::token::run(data, a),
         Command::Positions(a) => commands::positions::run(data, a),

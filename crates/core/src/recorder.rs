@@ -33,6 +33,10 @@ pub struct InitOptions {
     pub origin: Option<String>,
     /// Segment size limit (default 64 MiB).
     pub segment_max_bytes: Option<u64>,
+    /// Record 0's time (ns since the epoch) instead of now: replicas of one stream are
+    /// initialised with the same origin and the same time, so their record 0 is the
+    /// same, byte for byte (docs/ingest.md).
+    pub created_at: Option<i64>,
 }
 
 fn default_origin() -> String {
@@ -71,8 +75,12 @@ impl Recorder {
             source,
         })?;
         crate::checkpoints::create_key(dir, &config.origin)?;
-        let (journal, _) =
-            Journal::create(&dir.journal(), &config.origin, journal_options(&config))?;
+        let (journal, _) = Journal::create_at(
+            &dir.journal(),
+            &config.origin,
+            opts.created_at,
+            journal_options(&config),
+        )?;
         write_atomically(&dir.config(), config.to_toml().as_bytes())?;
         Ok(Recorder {
             dir: dir.clone(),

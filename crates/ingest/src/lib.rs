@@ -89,6 +89,10 @@ pub struct NatsOptions {
     pub stop_when_drained: bool,
     /// How often [`run`] hands a [`Progress`] to its callback.
     pub progress_every: Duration,
+    /// Replica mode: the journal's records are a function of the stream alone (see
+    /// [`run`]), so that recorders initialised alike and fed the same stream hold the
+    /// same bytes.
+    pub replica: bool,
 }
 
 impl NatsOptions {
@@ -106,6 +110,7 @@ impl NatsOptions {
             durability: None,
             stop_when_drained: false,
             progress_every: Duration::from_secs(5),
+            replica: false,
         }
     }
 
@@ -307,6 +312,16 @@ pub async fn connect(urls: &[String]) -> Result<async_nats::Client> {
 /// A journal failure ends it with an error (nothing of that batch acknowledged); NATS
 /// failures (a server restarting, a failed pull or ack) are counted in `errors` and
 /// survived.
+///
+/// With `opts.replica`, what is journaled is a function of the stream alone: messages
+/// are journaled strictly in stream order (the next one expected starts after the
+/// consumer's ack floor; a message delivered out of order — a redelivery after a
+/// crash comes late — is preceded by the missing ones, read from the stream by
+/// sequence; one below the expected sequence is journaled already and only
+/// acknowledged); each record's `ts_recorded` is its message's stream timestamp (held
+/// up to the previous record's); and a bad message's `ingest.rejected` record takes
+/// the message's place in that order. The journal must be written by this ingest alone
+/// (no other door, no timer checkpoints).
 pub async fn run(
     rec: Recorder,
     opts: &NatsOptions,
@@ -341,6 +356,11 @@ pub async fn run(
             }
         }
     };
+    let next = if opts.replica {
+        first_expected(&js, &mut consumer, opts).await?
+    } else {
+        0
+    };
     let ctx = Ctx {
         rec,
         js: js.clone(),
@@ -348,6 +368,7 @@ pub async fn run(
         dead,
         durability: opts.durability,
         metrics: metrics.clone(),
+        replica: opts.replica.then(|| AtomicU64::new(next)),
     };
 
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -430,7 +451,11 @@ pub async fn run(
                     _ => break,
                 }
             }
-            ctx.process(batch).await?;
+            if ctx.replica.is_some() {
+                ctx.process_in_order(batch).await?;
+            } else {
+                ctx.process(batch).await?;
+            }
             report(&metrics, false);
         }
     }
@@ -593,9 +618,174 @@ struct Ctx {
     dead: String,
     durability: Option<Durability>,
     metrics: Arc<Metrics>,
+    /// Replica mode: the stream sequence to journal next (everything below it is
+    /// journaled).
+    replica: Option<AtomicU64>,
+}
+
+/// Replica mode: where the journal resumes — after the consumer's ack floor (every
+/// message up to it was acknowledged, so journaled), and not before the stream's first
+/// message.
+async fn first_expected(
+    js: &jetstream::Context,
+    consumer: &mut PullConsumer,
+    opts: &NatsOptions,
+) -> Result<u64> {
+    let err = |reason: String| Error::Consumer {
+        stream: opts.stream.clone(),
+        consumer: opts.consumer.clone(),
+        reason,
+    };
+    let floor = consumer
+        .info()
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .ack_floor
+        .stream_sequence;
+    let first = js
+        .get_stream(&opts.stream)
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .info()
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .state
+        .first_sequence;
+    Ok((floor + 1).max(first))
 }
 
 impl Ctx {
+    /// Replica mode: journals a batch strictly in stream order (filling a gap from the
+    /// stream), rejection records in their messages' places, every record at its
+    /// message's stream time; then acks every message of the batch.
+    async fn process_in_order(&self, batch: Vec<jetstream::Message>) -> Result<()> {
+        let Some(next) = &self.replica else {
+            return self.process(batch).await;
+        };
+        Metrics::add(&self.metrics.received, batch.len());
+        let expected = next.load(Ordering::Acquire);
+        let mut fresh: Vec<Delivered> = batch
+            .iter()
+            .map(|m| self.delivered(m))
+            .filter(|d| d.stream_seq >= expected)
+            .collect();
+        fresh.sort_by_key(|d| d.stream_seq);
+        fresh.dedup_by_key(|d| d.stream_seq);
+        let below = batch.len() - fresh.len();
+        // Messages missing before the first delivered one (delivered to a recorder that
+        // died, to come again only after the ack wait) are read from the stream.
+        let mut ordered = Vec::with_capacity(fresh.len());
+        let mut want = expected;
+        for d in fresh {
+            while want < d.stream_seq {
+                match self.fetch(want).await {
+                    Ok(Some(f)) => ordered.push(f),
+                    Ok(None) => {}
+                    Err(e) => {
+                        Metrics::add(&self.metrics.errors, 1);
+                        eprintln!(
+                            "ingest: {e}; the batch is not acknowledged and will be delivered again"
+                        );
+                        return Ok(());
+                    }
+                }
+                want += 1;
+            }
+            want = d.stream_seq + 1;
+            ordered.push(d);
+        }
+        let rec = self.rec.clone();
+        let durability = self.durability;
+        let (ordered, checked) = tokio::task::spawn_blocking(move || {
+            let checked = check_in_order(&rec, &ordered, durability);
+            (ordered, checked)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
+        let checked = checked?;
+        let rejected: Vec<(&Delivered, &str)> = ordered
+            .iter()
+            .zip(&checked)
+            .filter_map(|(d, c)| c.as_ref().err().map(|r| (d, r.as_str())))
+            .collect();
+        if !rejected.is_empty() {
+            if let Err(e) = self.dead_letters(&rejected).await {
+                Metrics::add(&self.metrics.errors, 1);
+                eprintln!("ingest: {e}; the batch is not acknowledged and will be delivered again");
+                return Ok(());
+            }
+        }
+        let n_rejected = rejected.len();
+        let mut entries = Vec::with_capacity(ordered.len());
+        for (d, c) in ordered.iter().zip(checked) {
+            let entry = match c {
+                Ok(e) => e,
+                Err(reason) => self.rejection_entry(d, &reason)?,
+            };
+            entries.push(entry.with_ts_recorded(d.published));
+        }
+        let rec = self.rec.clone();
+        let receipts = tokio::task::spawn_blocking(move || record_all(&rec, entries))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        let dups = receipts.iter().filter(|r| r.duplicate).count();
+        if let Some(last) = ordered.last() {
+            next.store(last.stream_seq + 1, Ordering::Release);
+        }
+        let written = receipts.len() - dups;
+        Metrics::add(&self.metrics.recorded, written.saturating_sub(n_rejected));
+        Metrics::add(&self.metrics.duplicates, dups + below);
+        Metrics::add(&self.metrics.rejected, n_rejected);
+        Metrics::add(&self.metrics.batches, 1);
+        let mut acked = 0;
+        for m in &batch {
+            if m.info().is_err() {
+                // No stream sequence: cannot be placed; the server delivers it again.
+                continue;
+            }
+            match m.ack().await {
+                Ok(()) => acked += 1,
+                Err(_) => Metrics::add(&self.metrics.errors, 1),
+            }
+        }
+        Metrics::add(&self.metrics.acked, acked);
+        Ok(())
+    }
+
+    /// Message `seq` of the stream, read by sequence; `None` when the stream no longer
+    /// holds it (deleted, or aged out).
+    async fn fetch(&self, seq: u64) -> Result<Option<Delivered>> {
+        let err = |reason: String| Error::Stream {
+            stream: self.stream.clone(),
+            reason: format!("reading message {seq}: {reason}"),
+        };
+        let stream = self
+            .js
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        match stream.get_raw_message(seq).await {
+            Ok(m) => {
+                let msg_id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
+                Ok(Some(Delivered {
+                    subject: m.subject.to_string(),
+                    stream_seq: m.sequence,
+                    published: i64::try_from(m.time.unix_timestamp_nanos()).unwrap_or(0),
+                    msg_id,
+                    headers: Some(m.headers),
+                    payload: m.payload,
+                }))
+            }
+            Err(e)
+                if e.kind()
+                    == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
     /// Journals a batch, sends its dead letters, then acks every message.
     async fn process(&self, batch: Vec<jetstream::Message>) -> Result<()> {
         Metrics::add(&self.metrics.received, batch.len());
@@ -796,9 +986,47 @@ fn journal_batch(
         .collect()
 }
 
+/// Replica mode: each message's entry, or why it cannot be recorded, in order; writes
+/// nothing. A message whose `event_id` is recorded (or used earlier in the run) with
+/// another body is refused, as in [`journal_batch`].
+fn check_in_order(
+    rec: &Recorder,
+    delivered: &[Delivered],
+    durability: Option<Durability>,
+) -> Result<Vec<std::result::Result<Entry, String>>> {
+    let mut out: Vec<std::result::Result<Entry, String>> = delivered
+        .iter()
+        .map(|d| prepare(rec, d, durability))
+        .collect();
+    loop {
+        let (index, entries): (Vec<usize>, Vec<Entry>) = out
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.as_ref().ok().map(|e| (i, e.clone())))
+            .unzip();
+        match rec.journal().check_repeats(&entries) {
+            Ok(()) => return Ok(out),
+            Err(tradetrail_journal::Error::Conflict { seq, index: at }) => {
+                out[index[at]] = Err(format!(
+                    "event_id is already recorded at seq {seq} with a different body (a \
+                     producer reused it for another event)"
+                ));
+            }
+            Err(tradetrail_journal::Error::ConflictInBatch { first, index: at }) => {
+                out[index[at]] = Err(format!(
+                    "event_id is also used, with a different body, by stream seq {} (a \
+                     producer reused it for another event)",
+                    delivered[index[first]].stream_seq
+                ));
+            }
+            Err(e) => return Err(Error::Journal(e.into())),
+        }
+    }
+}
+
 /// Appends entries, taking out those whose `event_id` is already recorded with another
 /// body (an `ingest.rejected` record written before, under another reason text).
-fn record_all(rec: &Recorder, mut entries: Vec<Entry>) -> Result<()> {
+fn record_all(rec: &Recorder, mut entries: Vec<Entry>) -> Result<Vec<Receipt>> {
     loop {
         match rec.journal().check_repeats(&entries) {
             Ok(()) => break,
@@ -811,8 +1039,7 @@ fn record_all(rec: &Recorder, mut entries: Vec<Entry>) -> Result<()> {
             Err(e) => return Err(Error::Journal(e.into())),
         }
     }
-    rec.record_batch(entries)?;
-    Ok(())
+    Ok(rec.record_batch(entries)?)
 }
 
 /// One message's entry, or why it cannot be recorded.

@@ -46,6 +46,9 @@ pub struct Entry {
     body: Vec<u8>,
     durability: Durability,
     dedup_key: Option<DedupKey>,
+    /// A `ts_recorded` given by the caller instead of the clock's (replicas take the
+    /// stream's timestamp); still never below the previous record's.
+    ts_recorded: Option<i64>,
 }
 
 impl Entry {
@@ -57,6 +60,7 @@ impl Entry {
             body,
             durability,
             dedup_key: None,
+            ts_recorded: None,
         })
     }
 
@@ -70,6 +74,7 @@ impl Entry {
             body,
             durability,
             dedup_key: None,
+            ts_recorded: None,
         })
     }
 
@@ -78,6 +83,20 @@ impl Entry {
     pub fn with_dedup_key(mut self, key: DedupKey) -> Entry {
         self.dedup_key = Some(key);
         self
+    }
+
+    /// Records the entry with this `ts_recorded` (ns since the epoch) instead of the
+    /// journal clock's time — a replica takes it from its stream, so that two
+    /// journals fed the same stream hold the same bytes. The journal's guarantee
+    /// stands: a time below the previous record's becomes the previous record's.
+    pub fn with_ts_recorded(mut self, ts: i64) -> Entry {
+        self.ts_recorded = Some(ts);
+        self
+    }
+
+    /// The `ts_recorded` given with [`Entry::with_ts_recorded`], if any.
+    pub fn given_ts_recorded(&self) -> Option<i64> {
+        self.ts_recorded
     }
 
     /// The body bytes.
@@ -254,6 +273,19 @@ impl Journal {
     /// Creates a new journal in `dir` (created if missing) and writes record 0,
     /// `journal.created`, naming `origin`. Record 0 is synced before this returns.
     pub fn create(dir: &Path, origin: &str, opts: JournalOptions) -> Result<(Journal, Receipt)> {
+        Journal::create_at(dir, origin, None, opts)
+    }
+
+    /// Like [`Journal::create`], with record 0's `ts_event` and `ts_recorded` set to
+    /// `created_at` (ns since the epoch, at least 0) instead of the clock's time when
+    /// given: two journals created with the same origin and time start with the same
+    /// record 0, byte for byte (replicas of one stream).
+    pub fn create_at(
+        dir: &Path,
+        origin: &str,
+        created_at: Option<i64>,
+        opts: JournalOptions,
+    ) -> Result<(Journal, Receipt)> {
         let storage = opts.storage.as_ref();
         if storage
             .exists(dir)
@@ -268,7 +300,7 @@ impl Journal {
             .create_dir_all(dir)
             .map_err(|e| Error::io(storage, "mkdir", dir, e))?;
         let lock = take_lock(storage, dir)?;
-        let now = opts.clock.now_ns().max(0);
+        let now = created_at.unwrap_or_else(|| opts.clock.now_ns()).max(0);
         let body = format!(
             "{{\"type\":\"journal.created\",\"ts_event\":{now},\"source\":\"tradetrail\",\"actor\":\"system\",\"data\":{{\"origin\":{},\"format_version\":{}}}}}",
             serde_json::Value::String(origin.to_string()),
@@ -783,7 +815,11 @@ impl Journal {
             }
         }
         let seq = st.next_seq;
-        let ts = self.inner.opts.clock.now_ns().max(st.last_ts);
+        let ts = match entry.ts_recorded {
+            None => self.inner.opts.clock.now_ns(),
+            Some(t) => t,
+        }
+        .max(st.last_ts);
         let day = ts.div_euclid(NS_PER_DAY);
         let estimate = entry.body.len() as u64 + HEADER_ESTIMATE;
         let rotate = st.seg_len > 0

@@ -51,6 +51,7 @@ fn records_in_the_archive_are_mirrored_from_it() {
         InitOptions {
             origin: Some("test.example/pg-cold".into()),
             segment_max_bytes: Some(16 * 1024),
+            ..Default::default()
         },
     )
     .unwrap();

@@ -30,6 +30,7 @@ mod error;
 mod handlers;
 mod metrics;
 mod openapi;
+pub mod peer;
 mod queries;
 mod reconcile;
 pub mod tokens;

@@ -29,6 +29,15 @@ pub enum Error {
     /// A repair was refused. Nothing was changed.
     #[error("repair refused: {0}")]
     Repair(String),
+    /// A peer replica could not be asked (unreachable, refused the token, answered
+    /// something else than a tradetrail server would). Check `--peer` and `--token`.
+    #[error("the peer {peer}: {reason}")]
+    Peer {
+        /// The peer, as given.
+        peer: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -41,6 +41,7 @@
 
 mod error;
 mod repair;
+pub mod replica;
 mod verify;
 
 use std::sync::Arc;

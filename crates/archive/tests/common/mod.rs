@@ -48,6 +48,7 @@ impl Fixture {
             InitOptions {
                 origin: Some("test.example/archive".into()),
                 segment_max_bytes: Some(16 * 1024),
+                created_at: None,
             },
         )
         .unwrap();

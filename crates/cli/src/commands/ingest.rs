@@ -66,6 +66,11 @@ pub struct NatsArgs {
     /// Seconds between progress lines on stderr
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     progress_every: u64,
+    /// Replica mode: journal strictly in stream order, at the stream's timestamps, so
+    /// recorders initialised alike (`init --origin X --created-at T`) hold the same
+    /// bytes; the journal must be written by this ingest alone
+    #[arg(long)]
+    replica: bool,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -85,6 +90,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         durability: a.durability,
         stop_when_drained: a.stop_when_drained,
         progress_every: Duration::from_secs(a.progress_every.max(1)),
+        replica: a.replica,
         ..NatsOptions::new(a.url, &a.stream, &a.consumer)
     };
     run_loop(rec, &opts, Arc::new(Metrics::default()))

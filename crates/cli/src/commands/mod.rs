@@ -23,6 +23,7 @@ pub mod prove;
 pub mod query;
 pub mod reconcile;
 pub mod repair;
+pub mod replica;
 pub mod report;
 pub mod restore;
 pub mod retention;

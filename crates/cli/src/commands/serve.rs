@@ -70,6 +70,11 @@ pub struct Args {
     /// Create the stream (and <stream>_DEAD) for --ingest-nats when missing
     #[arg(long)]
     ingest_create_stream: bool,
+    /// --ingest-nats in replica mode (as `ingest nats --replica`): also turns off the
+    /// checkpoint timer and scheduled reconciliation, whose records would come at this
+    /// server's own moments; nothing but the ingest may write to a replica's journal
+    #[arg(long, requires = "ingest_nats")]
+    ingest_replica: bool,
     /// Console: minutes of inactivity after which a session ends
     #[arg(
         long,
@@ -101,10 +106,15 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if let Some(n) = args.reconcile_interval {
         schedule.every = (n > 0).then(|| Duration::from_secs(n));
     }
+    if args.ingest_replica {
+        schedule.every = None;
+        schedule.daily_at = None;
+        schedule.on_fill = None;
+    }
     let opts = ServerOptions {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.timeout.max(1)),
-        checkpoint_interval: (args.checkpoint_interval > 0)
+        checkpoint_interval: (args.checkpoint_interval > 0 && !args.ingest_replica)
             .then(|| Duration::from_secs(args.checkpoint_interval)),
         reconcile: Some(schedule),
         header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
@@ -150,6 +160,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         let opts = tradetrail_ingest::NatsOptions {
             dead_letter: args.ingest_dead_letter,
             create_stream: args.ingest_create_stream,
+            replica: args.ingest_replica,
             ..tradetrail_ingest::NatsOptions::new(
                 args.ingest_nats,
                 &args.ingest_stream,
