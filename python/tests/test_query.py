@@ -87,6 +87,13 @@ def test_arrow_table_has_the_archive_columns(day):
         assert table.column("ts_event")[i].value == rec["ts_event"]
     assert list(frame["seq"]) == [r["seq"] for r in records]
     assert str(frame["ts_recorded"].dtype) == "datetime64[ns, UTC]"
+    # Text stays Arrow-backed by default (no Python object per cell); "pandas" leaves
+    # it to pandas' own conversion. Both hold the same values.
+    assert str(frame["type"].dtype) == "string[pyarrow]"
+    plain = records.to_pandas(strings="pandas")
+    assert list(plain["line"]) == list(frame["line"]) == [l.decode() for l in records.lines()]
+    with pytest.raises(ValueError, match="strings"):
+        records.to_pandas(strings="bytes")
 
 
 def test_pages_walk_every_match_once(day, cli):

@@ -221,9 +221,31 @@ class Records:
             self._table = pa.ipc.open_stream(pa.py_buffer(self._ipc)).read_all()
         return self._table
 
-    def to_pandas(self, **kwargs: Any) -> Any:
-        """The records as a ``pandas.DataFrame`` (through ``to_arrow()``)."""
-        return self.to_arrow().to_pandas(**kwargs)
+    def to_pandas(self, *, strings: str = "arrow", **kwargs: Any) -> Any:
+        """The records as a ``pandas.DataFrame`` (through ``to_arrow()``).
+
+        ``strings="arrow"`` (the default) keeps the text columns Arrow-backed
+        (``pd.ArrowDtype(pa.string())``: no copy, no Python object per cell, about ten
+        times faster on large answers; needs pandas 2); ``strings="pandas"`` leaves
+        them to ``pyarrow.Table.to_pandas()``'s own conversion (Python ``str`` cells on
+        pandas 2, pandas 3's default string dtype).
+        Numbers and times are NumPy columns either way (``seq`` uint64,
+        ``ts_recorded``/``ts_event`` datetime64[ns, UTC]). Other keyword arguments go
+        to ``pyarrow.Table.to_pandas``.
+        """
+        table = self.to_arrow()
+        if strings == "pandas":
+            return table.to_pandas(**kwargs)
+        if strings != "arrow":
+            raise ValueError(f"strings: use 'arrow' or 'pandas', not {strings!r}")
+        import pandas as pd
+        import pyarrow as pa
+
+        def mapper(t: Any) -> Any:
+            return pd.ArrowDtype(t) if pa.types.is_string(t) or pa.types.is_large_string(t) else None
+
+        kwargs.setdefault("types_mapper", mapper)
+        return table.to_pandas(**kwargs)
 
     def to_polars(self) -> Any:
         """The records as a ``polars.DataFrame`` (through ``to_arrow()``)."""
