@@ -800,6 +800,27 @@ fn next_session_day(recorder: &Recorder, already: u64, default: i64) -> i64 {
     (day * NS_PER_DAY).max(default)
 }
 
+/// The largest `<PREFIX>-<n>` entity id among the journal's last records (the ids an
+/// earlier demo gave, in the order it gave them), so a new day's ids continue after
+/// them; 0 for a journal without any.
+fn last_demo_id(recorder: &Recorder, already: u64) -> u64 {
+    (1..already)
+        .rev()
+        .take(1000)
+        .filter_map(|seq| {
+            let line = recorder.read_line(seq).ok()?;
+            let v = tradetrail_journal::RecordView::parse(&line).ok()?;
+            let id = v.entity_id?;
+            let (prefix, n) = id.split_once('-')?;
+            if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
+                return None;
+            }
+            n.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Runs the simulated day into `recorder`. `progress` is called with events recorded so far.
 pub fn run_demo(
     recorder: &Recorder,
@@ -821,7 +842,7 @@ pub fn run_demo(
         now: day_start_ns + (14 * 3600 + 1800) * 1_000_000_000,
         step: day_len * 1_000_000_000 / stories / 2,
         prices: INSTRUMENTS.iter().map(|i| i.1).collect(),
-        counter: already,
+        counter: last_demo_id(recorder, already),
         positions: BTreeMap::new(),
         kill_switch: false,
         kill_remaining: 0,
