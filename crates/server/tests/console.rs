@@ -144,3 +144,184 @@ async fn a_trader_session_sees_only_its_own_records_on_every_page() {
     assert_eq!(r.headers()["location"], "/login?ended=revoked");
     s.shutdown().await;
 }
+
+fn ev(ty: &str, at: &str, trader: &str, kind: &str, id: &str, data: &str) -> String {
+    format!(
+        r#"{{"type":"{ty}","ts_event":"{at}","source":"oms","actor":"trader:{trader}","trader_id":"{trader}","instrument_id":"AAPL.XNAS","account_id":"U-{trader}","entity":{{"kind":"{kind}","id":"{id}"}},"data":{data}}}"#
+    )
+}
+
+/// The `data-count` values of an SVG's marks, summed.
+fn marks(html: &str, svg_id: &str) -> u64 {
+    let start = html.find(&format!("id=\"{svg_id}\"")).unwrap();
+    let end = start + html[start..].find("</svg>").unwrap();
+    html[start..end]
+        .split("data-count=\"")
+        .skip(1)
+        .map(|x| x[..x.find('"').unwrap()].parse::<u64>().unwrap())
+        .sum()
+}
+
+fn attr(html: &str, name: &str) -> u64 {
+    let i = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    html[i..i + html[i..].find('"').unwrap()].parse().unwrap()
+}
+
+/// The seqs of a results table, in order.
+fn rows(html: &str) -> Vec<u64> {
+    html.split("<tr data-seq=\"")
+        .skip(1)
+        .map(|x| x[..x.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+async fn journal(s: &TestServer) {
+    let order = r#"{"side":"buy","quantity":"10","order_type":"market"}"#;
+    let body = [
+        ev(
+            "signal.generated",
+            "2026-11-21T14:29:00Z",
+            "T-1",
+            "signal",
+            "S-1",
+            r#"{"direction":"long"}"#,
+        )
+        .replace("\"source\"", "\"strategy_id\":\"ST-1\",\"source\""),
+        ev(
+            "recommendation.generated",
+            "2026-11-21T14:29:10Z",
+            "T-1",
+            "recommendation",
+            "R-1",
+            r#"{"side":"buy","quantity":"10"}"#,
+        ),
+        ev(
+            "risk.evaluated",
+            "2026-11-21T14:29:20Z",
+            "T-1",
+            "recommendation",
+            "R-1",
+            r#"{"decision":"approved"}"#,
+        ),
+        ev(
+            "order.submitted",
+            "2026-11-21T14:30:00Z",
+            "T-1",
+            "order",
+            "O-1",
+            order,
+        ),
+        ev(
+            "order.filled",
+            "2026-11-21T14:30:05Z",
+            "T-1",
+            "order",
+            "O-1",
+            r#"{"fill_qty":"10","fill_price":"190.25","trade_id":"X-1"}"#,
+        ),
+        ev(
+            "order.submitted",
+            "2026-11-21T14:30:30Z",
+            "T-2",
+            "order",
+            "O-2",
+            order,
+        ),
+        ev(
+            "order.rejected",
+            "2026-11-21T14:30:31Z",
+            "T-2",
+            "order",
+            "O-2",
+            r#"{"reason":"bob-only reason"}"#,
+        ),
+        ev(
+            "order.submitted",
+            "2026-11-21T14:31:00Z",
+            "T-1",
+            "order",
+            "O-3",
+            order,
+        ),
+        ev(
+            "order.rejected",
+            "2026-11-21T14:31:01Z",
+            "T-1",
+            "order",
+            "O-3",
+            r#"{"reason":"price band"}"#,
+        ),
+        ev(
+            "order.submitted",
+            "2026-11-22T09:00:00Z",
+            "T-1",
+            "order",
+            "O-9",
+            order,
+        ),
+    ]
+    .join("\n");
+    let r = s.post_events(&s.writer, body).await;
+    let status = r.status();
+    assert_eq!(status, 200, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn incident_page_groups_the_window_on_a_time_axis_pages_by_seq_and_is_scoped() {
+    let s = start().await;
+    journal(&s).await;
+    let q = "/incident?at=2026-11-21T14:30:30Z&window=5m";
+    // A trader: its own 7 records of the window (not O-9 the next day, nothing of T-2).
+    let alice = sign_in(&s, &s.alice).await;
+    let (status, html) = page(&alice, &s, q).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(attr(&html, "data-total"), 7, "{html}");
+    assert_eq!(
+        marks(&html, "incident-timeline"),
+        7,
+        "every record in one slice"
+    );
+    assert!(html.contains("oms · order.submitted"), "{html}");
+    assert!(!html.contains("T-2") && !html.contains("O-2") && !html.contains("bob-only"));
+    assert_eq!(rows(&html).len(), 7);
+    assert!(!html.contains("style="), "no inline style under the CSP");
+    let (status, _) = page(&alice, &s, &format!("{q}&trader=T-2")).await;
+    assert_eq!(status, 403);
+    // Compliance: all 9, by source and type; pages of 4 by seq, to the end.
+    let cco = sign_in(&s, &s.compliance).await;
+    let (status, html) = page(&cco, &s, q).await;
+    assert_eq!(status, 200);
+    assert_eq!(attr(&html, "data-total"), 9);
+    assert_eq!(marks(&html, "incident-timeline"), 9);
+    assert_eq!(
+        attr(&html, "data-lanes"),
+        6,
+        "signal, recommendation, risk, submitted, filled, rejected"
+    );
+    let all = rows(&html);
+    let mut seen = Vec::new();
+    let mut next = format!("{q}&limit=4");
+    loop {
+        let (status, html) = page(&cco, &s, &next).await;
+        assert_eq!(status, 200);
+        seen.extend(rows(&html));
+        match html.find("id=\"next\" rel=\"next\" href=\"") {
+            Some(i) => {
+                let rest = &html[i + 27..];
+                next = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+            }
+            None => {
+                assert!(html.contains("This is the last page"));
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, all, "every record once, in seq order");
+    // Bad input names the field.
+    let (status, html) = page(&cco, &s, "/incident?at=yesterday").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("at:"), "{html}");
+    let (status, html) = page(&cco, &s, &format!("{q}&from=2026-11-21")).await;
+    assert_eq!(status, 400, "{html}");
+    s.shutdown().await;
+}

@@ -66,8 +66,10 @@ const NAV: &[(&str, &str)] = &[
     ("/search", "Search"),
     ("/live", "Live tail"),
     ("/trail", "Trail"),
-    ("/reviews", "Reviews"),
+    ("/incident", "Incident"),
     ("/dashboard", "Dashboard"),
+    ("/reports", "Reports"),
+    ("/reviews", "Reviews"),
     ("/integrity", "Integrity"),
 ];
 

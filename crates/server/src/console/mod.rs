@@ -16,6 +16,7 @@
 //! - Every console response has a strict Content-Security-Policy (no inline script or
 //!   style), `nosniff`, `no-referrer`, `DENY` framing and `no-store` caching.
 
+mod analysis;
 mod html;
 mod pages;
 pub(crate) mod session;
@@ -65,6 +66,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/reviews/resolve", post(pages::resolve))
         .route("/integrity", get(pages::integrity))
         .route("/dashboard", get(pages::dashboard))
+        .route("/incident", get(analysis::incident))
+        .route("/reports", get(analysis::reports))
+        .route("/reports/download", get(analysis::report_download))
         .route("/live", get(pages::live))
         .route("/live/stream", get(pages::live_stream))
         .route("/assets/console.css", get(css))

@@ -27,7 +27,7 @@ type St = State<Arc<AppState>>;
 type Params = Query<Vec<(String, String)>>;
 
 /// The search form's filters: (parameter, label, hint).
-const FILTERS: &[(&str, &str, &str)] = &[
+pub(crate) const FILTERS: &[(&str, &str, &str)] = &[
     (
         "from",
         "From",
@@ -52,7 +52,7 @@ const FILTERS: &[(&str, &str, &str)] = &[
 const PAGE: usize = 100;
 
 /// The non-empty parameters of a request, in order.
-fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
+pub(crate) fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
     params
         .into_iter()
         .map(|(k, v)| (k, v.trim().to_string()))
@@ -60,7 +60,7 @@ fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -68,11 +68,11 @@ fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// A journal line's JSON (the journal writes only JSON objects).
-fn parse(line: &[u8]) -> Value {
+pub(crate) fn parse(line: &[u8]) -> Value {
     serde_json::from_slice(line).unwrap_or(Value::Null)
 }
 
-fn text(v: &Value, key: &str) -> String {
+pub(crate) fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -80,7 +80,7 @@ fn text(v: &Value, key: &str) -> String {
     }
 }
 
-fn ts(v: &Value, key: &str) -> Option<i64> {
+pub(crate) fn ts(v: &Value, key: &str) -> Option<i64> {
     v.get(key).and_then(Value::as_i64).or_else(|| {
         v.get(key)
             .and_then(Value::as_str)
@@ -264,13 +264,26 @@ pub(crate) async fn search(
     }
     nav.push_str("</nav>");
     body.push_str(&nav);
-    body.push_str(
-        "<table id=\"results\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th>\
+    body.push_str(&records_table("results", &records));
+    body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
+    Ok(html(
+        StatusCode::OK,
+        page("Search", Some(&s), "/search", &body),
+    ))
+}
+
+/// The records as the search table (`id` the table's), each row linked to its record
+/// and its entity's trail.
+pub(crate) fn records_table(id: &str, records: &[tradetrail_query::Record]) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<table id=\"{id}\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th>\
          <th scope=\"col\">type</th><th scope=\"col\">source</th><th scope=\"col\">actor</th>\
          <th scope=\"col\">trader</th><th scope=\"col\">instrument</th><th scope=\"col\">account</th>\
          <th scope=\"col\">entity</th></tr></thead><tbody>",
     );
-    for r in &records {
+    for r in records {
         let v = parse(&r.line);
         let _ = write!(
             body,
@@ -289,11 +302,7 @@ pub(crate) async fn search(
         );
     }
     body.push_str("</tbody></table>");
-    body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
-    Ok(html(
-        StatusCode::OK,
-        page("Search", Some(&s), "/search", &body),
-    ))
+    body
 }
 
 /// Reads record `seq` if the session may see it.
@@ -846,13 +855,16 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     let (filter, _, _) =
         filter_of(&s.caller, Vec::new(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
     let (st2, s2) = (st.clone(), s.clone());
-    let stats = blocking(move || {
+    let (stats, extra) = blocking(move || {
         let inv = st2
             .queries
             .get(&st2)
             .map_err(|e| ConsoleError::from(e).within(&s2))?;
-        inv.stats(Dim::Type, &filter)
-            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))
+        let stats = inv
+            .stats(Dim::Type, &filter)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
+        let extra = super::analysis::dashboard_extra(&st2, &s2, &filter, &stats)?;
+        Ok((stats, extra))
     })
     .await?;
     let mut body = format!(
@@ -896,6 +908,7 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
         );
     }
     body.push_str("</svg></figure>");
+    body.push_str(&extra);
     Ok(html(
         StatusCode::OK,
         page("Dashboard", Some(&s), "/dashboard", &body),
