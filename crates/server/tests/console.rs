@@ -325,3 +325,177 @@ async fn incident_page_groups_the_window_on_a_time_axis_pages_by_seq_and_is_scop
     assert_eq!(status, 400, "{html}");
     s.shutdown().await;
 }
+
+async fn api(s: &TestServer, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let r = client()
+        .get(s.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+}
+
+async fn download(cookie: &str, s: &TestServer, path: &str) -> (u16, String, Vec<u8>) {
+    let r = client()
+        .get(s.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let disp = r
+        .headers()
+        .get("content-disposition")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (r.status().as_u16(), disp, r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn reports_page_shows_every_kind_downloads_what_the_api_answers_and_records_it() {
+    let s = start().await;
+    journal(&s).await;
+    let alice = sign_in(&s, &s.alice).await;
+    let cco = sign_in(&s, &s.compliance).await;
+    for kind in [
+        "daily",
+        "monthly",
+        "execution",
+        "tax",
+        "compliance",
+        "reconciliation",
+    ] {
+        let period = if kind == "monthly" || kind == "tax" {
+            "month=2026-11"
+        } else {
+            "date=2026-11-21"
+        };
+        for (who, cookie, token) in [("alice", &alice, &s.alice), ("cco", &cco, &s.compliance)] {
+            let (status, html) = page(cookie, &s, &format!("/reports?kind={kind}&{period}")).await;
+            assert_eq!(status, 200, "{kind} {who}: {html}");
+            assert!(html.contains("id=\"report-title\""), "{kind}");
+            assert!(!html.contains("style="), "no inline style: {kind}");
+            // Every table of the CSV is on the page.
+            let (status, disp, csv) = download(
+                cookie,
+                &s,
+                &format!("/reports/download?kind={kind}&format=csv&{period}"),
+            )
+            .await;
+            assert_eq!(status, 200, "{kind} {who}");
+            assert!(
+                disp.starts_with("attachment; filename=\"tradetrail-"),
+                "{disp}"
+            );
+            let csv = String::from_utf8(csv).unwrap();
+            for section in csv.lines().filter_map(|l| l.strip_prefix("# ")) {
+                assert!(
+                    html.contains(&format!("data-table=\"{section}\"")),
+                    "{kind} {who}: table {section} on the page"
+                );
+            }
+            // The downloads are the API's answers for the same token, byte for byte.
+            for format in ["json", "csv", "html"] {
+                let (status, _, got) = download(
+                    cookie,
+                    &s,
+                    &format!("/reports/download?kind={kind}&format={format}&{period}"),
+                )
+                .await;
+                assert_eq!(status, 200);
+                let (status, want) = api(
+                    &s,
+                    token,
+                    &format!("/v1/reports/{kind}?format={format}&{period}"),
+                )
+                .await;
+                assert_eq!(status, 200);
+                let (got, want) = (
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(want).unwrap(),
+                );
+                let at = got
+                    .chars()
+                    .zip(want.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                assert_eq!(
+                    got,
+                    want,
+                    "{kind} {format} {who}: from char {at}: {:?} vs {:?}",
+                    got.chars().skip(at).take(200).collect::<String>(),
+                    want.chars().skip(at).take(200).collect::<String>()
+                );
+            }
+        }
+    }
+    // A trader's report is its own: T-2's rejection is in compliance's, not alice's.
+    let (_, _, mine) = download(
+        &alice,
+        &s,
+        "/reports/download?kind=compliance&format=json&date=2026-11-21",
+    )
+    .await;
+    let (_, _, all) = download(
+        &cco,
+        &s,
+        "/reports/download?kind=compliance&format=json&date=2026-11-21",
+    )
+    .await;
+    assert_ne!(mine, all);
+    assert!(!String::from_utf8_lossy(&mine).contains("T-2"));
+    let (status, _) = page(&alice, &s, "/reports?kind=daily&date=2026-11-21&trader=T-2").await;
+    assert_eq!(status, 403);
+    let (status, _, _) = download(
+        &alice,
+        &s,
+        "/reports/download?kind=daily&format=csv&trader=T-2",
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Bad input names the field; nothing is exported.
+    let (status, html) = page(&cco, &s, "/reports?kind=weekly").await;
+    assert_eq!(status, 400, "{html}");
+    let (status, _, _) = download(&cco, &s, "/reports/download?kind=daily&format=pdf").await;
+    assert_eq!(status, 400);
+    // Every download was recorded as user.exported (6 kinds × 4 files × 2 people + 2).
+    let (_, body) = api(
+        &s,
+        &s.compliance,
+        "/v1/events?type=user.exported&limit=1000",
+    )
+    .await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let exported = v["records"].as_array().unwrap();
+    assert_eq!(exported.len(), 6 * 4 * 2 + 2, "{v}");
+    let first = &exported[0];
+    assert_eq!(first["data"]["what"], "report");
+    assert_eq!(first["data"]["kind"], "daily");
+    assert_eq!(first["data"]["format"], "csv");
+    assert_eq!(first["data"]["parameters"], "date=2026-11-21");
+    assert_eq!(first["trader_id"], "T-1");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope() {
+    let s = start().await;
+    journal(&s).await;
+    let alice = sign_in(&s, &s.alice).await;
+    let (status, html) = page(&alice, &s, "/dashboard").await;
+    assert_eq!(status, 200, "{html}");
+    // Funnel of T-1: 1 signal, 1 recommendation, 1 risk evaluated, 0 approvals, 3 orders, 1 fill.
+    assert_eq!(marks(&html, "funnel"), 1 + 1 + 1 + 3 + 1, "{html}");
+    assert!(html.contains("order rejected: price band"), "{html}");
+    assert_eq!(marks(&html, "rejections"), 1);
+    assert!(!html.contains("bob-only"));
+    assert!(!html.contains("reviews open"), "reviews are compliance's");
+    assert!(!html.contains("style="));
+    let cco = sign_in(&s, &s.compliance).await;
+    let (_, html) = page(&cco, &s, "/dashboard").await;
+    assert_eq!(marks(&html, "funnel"), 1 + 1 + 1 + 4 + 1);
+    assert!(html.contains("order rejected: bob-only reason"));
+    assert_eq!(marks(&html, "rejections"), 2);
+    assert!(html.contains("reviews open"));
+    s.shutdown().await;
+}

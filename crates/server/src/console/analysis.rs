@@ -130,7 +130,7 @@ pub(crate) async fn incident(
     let (filter, mut opts, _) = filter_of(&s.caller, asked, &[]).map_err(within(&s))?;
     let backward = opts.before.is_some() && opts.after.is_none();
     opts.reverse = backward;
-    let (st2, s2, f2, o2) = (st.clone(), s.clone(), filter, opts.clone());
+    let (st2, s2, f2, o2) = (st.clone(), s.clone(), filter, opts);
     let (mut inc, slices) = blocking(move || {
         let inv = st2.queries.get(&st2).map_err(within(&s2))?;
         let inc = inv
