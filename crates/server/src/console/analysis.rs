@@ -241,7 +241,7 @@ fn timeline_svg(
     if inc.groups.is_empty() {
         return "<p id=\"no-records\">Nothing was recorded in this window.</p>".into();
     }
-    let (label_w, plot_w, count_w, lane_h, axis_h) = (280i64, 720i64, 90i64, 22i64, 34i64);
+    let (label_w, plot_w, count_w, lane_h, axis_h) = (360i64, 680i64, 80i64, 22i64, 34i64);
     let lanes = inc.groups.len() as i64;
     let (w, h) = (label_w + plot_w + count_w, lanes * lane_h + axis_h);
     let span = i128::from(inc.until) + 1 - i128::from(inc.from);
@@ -487,7 +487,7 @@ pub(crate) async fn reports(
     for t in tab.tables() {
         let _ = write!(
             body,
-            "<h3>{}</h3><table class=\"report\" data-table=\"{}\" data-rows=\"{}\"><thead><tr>",
+            "<h3>{}</h3><div class=\"scroll\"><table class=\"report\" data-table=\"{}\" data-rows=\"{}\"><thead><tr>",
             esc(&t.title),
             esc(&t.name),
             t.rows.len()
@@ -511,7 +511,7 @@ pub(crate) async fn reports(
                 t.columns.len().max(1)
             );
         }
-        body.push_str("</tbody></table>");
+        body.push_str("</tbody></table></div>");
     }
     Ok(html(
         StatusCode::OK,
@@ -606,9 +606,9 @@ pub(crate) async fn report_download(
 /// Horizontal bars: (label, count, link, note) rows; `id` the SVG's.
 fn hbars(id: &str, caption: &str, rows: &[(String, u64, Option<String>, String)]) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
-    let (row_h, label_w, bar_w) = (24u64, 260u64, 520u64);
+    let (row_h, label_w, bar_w) = (24u64, 340u64, 420u64);
     let height = row_h * rows.len().max(1) as u64 + 8;
-    let w = label_w + bar_w + 200;
+    let w = label_w + bar_w + 430;
     let mut out = format!(
         "<figure><figcaption>{}</figcaption><svg id=\"{id}\" class=\"bars\" role=\"img\" \
          aria-label=\"{}\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" \

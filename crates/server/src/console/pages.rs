@@ -879,9 +879,11 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     let max = stats.rows.iter().map(|r| r.count).max().unwrap_or(1).max(1);
     let (row_h, label_w, bar_w) = (22u64, 230u64, 560u64);
     let height = row_h * stats.rows.len() as u64 + 10;
+    // The funnel, rejections and reconciliation first, then the counts by type.
+    body.push_str(&extra);
     let _ = write!(
         body,
-        "<figure><figcaption>Records by type</figcaption><svg id=\"by-type\" class=\"bars\" role=\"img\" \
+        "<h2>Records by type</h2><figure><figcaption>Records by type</figcaption><svg id=\"by-type\" class=\"bars\" role=\"img\" \
          aria-label=\"Records by type\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" \
          xmlns=\"http://www.w3.org/2000/svg\">",
         w = label_w + bar_w + 110
@@ -908,7 +910,6 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
         );
     }
     body.push_str("</svg></figure>");
-    body.push_str(&extra);
     Ok(html(
         StatusCode::OK,
         page("Dashboard", Some(&s), "/dashboard", &body),
