@@ -499,3 +499,68 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     assert!(html.contains("reviews open"));
     s.shutdown().await;
 }
+
+async fn post_form(cookie: &str, s: &TestServer, path: &str, form: &str) -> reqwest::Response {
+    client()
+        .post(s.url(path))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_time_zone_preference_shows_times_in_that_zone_for_that_session_only() {
+    let s = start().await;
+    journal(&s).await;
+    let cco = sign_in(&s, &s.compliance).await;
+    let alice = sign_in(&s, &s.alice).await;
+    let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
+    assert!(html.contains("2026-11-21 14:30:00 UTC<"), "{html}");
+    let csrf = {
+        let i = html.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+        html[i..i + 64].to_string()
+    };
+    // Without the CSRF token: refused, nothing changes.
+    let r = post_form(&cco, &s, "/prefs", "tz=%2B01:00").await;
+    assert_eq!(r.status(), 403);
+    let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
+    assert!(html.contains("14:30:00 UTC<"));
+    // A bad zone names the field.
+    let r = post_form(&cco, &s, "/prefs", &format!("csrf={csrf}&tz=CET")).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("tz: &quot;CET&quot;"));
+    // UTC+01:00, back to the page it was set on (never to another site).
+    let back = "/incident?at=2026-11-21T14:30:30Z";
+    let r = post_form(
+        &cco,
+        &s,
+        "/prefs",
+        &format!("csrf={csrf}&tz=%2B01:00&back={}", back.replace('&', "%26")),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], back);
+    let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
+    assert!(html.contains("2026-11-21 15:30:00 UTC+01:00<"), "{html}");
+    assert!(!html.contains("14:30:00 UTC"));
+    assert!(html.contains("<meta name=\"tz-offset\" content=\"60\">"));
+    let (_, html) = page(&cco, &s, back).await;
+    assert!(html.contains("2026-11-21 15:30:30 UTC+01:00"), "{html}");
+    let r = post_form(
+        &cco,
+        &s,
+        "/prefs",
+        &format!("csrf={csrf}&tz=-05:30&back=//evil.example/"),
+    )
+    .await;
+    assert_eq!(r.headers()["location"], "/search");
+    let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
+    assert!(html.contains("2026-11-21 09:00:00 UTC-05:30<"), "{html}");
+    // Another session keeps its own.
+    let (_, html) = page(&alice, &s, "/search?type=order.submitted").await;
+    assert!(html.contains("2026-11-21 14:30:00 UTC<"));
+    s.shutdown().await;
+}

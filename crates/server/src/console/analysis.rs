@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tradetrail_query::{parse_time, parse_window, Filter, Funnel, IncidentSlice};
 
-use super::html::{esc, num, page, query_string, time};
+use super::html::{esc, num, page, query_string, time, Tz};
 use super::pages::{get, given, records_table, FILTERS};
 use super::session::Session;
 use super::{actor_of, blocking, html, record_user, ConsoleError, Signed};
@@ -100,6 +100,7 @@ pub(crate) async fn incident(
     Query(params): Params,
 ) -> Result<Response, ConsoleError> {
     let s = signed.s;
+    let tz = s.tz;
     let params = given(params);
     let limit = page_limit(&params, &s)?;
     let mut body = incident_form(&params, limit);
@@ -153,9 +154,9 @@ pub(crate) async fn incident(
         inc.records.len(),
         num(inc.total),
         if inc.total == 1 { "" } else { "s" },
-        time(inc.from),
-        time(inc.until),
-        time(at),
+        time(inc.from, tz),
+        time(inc.until, tz),
+        time(at, tz),
         esc(&window_text)
     );
     let first = inc.records.first().map(|r| r.seq);
@@ -188,7 +189,7 @@ pub(crate) async fn incident(
         .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit"))
         .cloned()
         .collect();
-    body.push_str(&timeline_svg(&inc, &slices, at, &keep));
+    body.push_str(&timeline_svg(&inc, &slices, at, &keep, tz));
     let link = |cursor: &str, seq: u64| {
         let mut q: Vec<(&str, String)> =
             keep.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
@@ -223,7 +224,7 @@ pub(crate) async fn incident(
     nav.push_str("</nav>");
     body.push_str("<h2>Records</h2>");
     body.push_str(&nav);
-    body.push_str(&records_table("results", &inc.records));
+    body.push_str(&records_table("results", &inc.records, tz));
     Ok(html(
         StatusCode::OK,
         page("Incident", Some(&s), "/incident", &body),
@@ -237,6 +238,7 @@ fn timeline_svg(
     slices: &[IncidentSlice],
     at: i64,
     keep: &[(String, String)],
+    tz: Tz,
 ) -> String {
     if inc.groups.is_empty() {
         return "<p id=\"no-records\">Nothing was recorded in this window.</p>".into();
@@ -261,8 +263,8 @@ fn timeline_svg(
          <svg id=\"incident-timeline\" class=\"timeline\" role=\"img\" aria-label=\"Records by source \
          and type over the window\" data-lanes=\"{lanes}\" data-slices=\"{}\" width=\"{w}\" height=\"{h}\" \
          viewBox=\"0 0 {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        time(inc.from),
-        time(inc.until),
+        time(inc.from, tz),
+        time(inc.until, tz),
         super::html::delta(
             i64::try_from(span / i128::try_from(slices.len().max(1)).unwrap_or(1)).unwrap_or(0)
         )
@@ -323,8 +325,8 @@ fn timeline_svg(
                 top + lane_h - 3 - ch,
                 esc(&label),
                 num(c.count),
-                time(sl.from),
-                time(sl.to),
+                time(sl.from, tz),
+                time(sl.to, tz),
             );
         }
     }
@@ -340,12 +342,12 @@ fn timeline_svg(
         label_w + plot_w,
         plot_h + 4,
         plot_h + 14,
-        esc(&time(inc.from)),
+        esc(&time(inc.from, tz)),
         plot_h + 28,
-        esc(&time(at)),
+        esc(&time(at, tz)),
         label_w + plot_w,
         plot_h + 14,
-        esc(&time(inc.until)),
+        esc(&time(inc.until, tz)),
     );
     out
 }

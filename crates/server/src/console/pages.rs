@@ -264,7 +264,7 @@ pub(crate) async fn search(
     }
     nav.push_str("</nav>");
     body.push_str(&nav);
-    body.push_str(&records_table("results", &records));
+    body.push_str(&records_table("results", &records, s.tz));
     body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
     Ok(html(
         StatusCode::OK,
@@ -274,11 +274,15 @@ pub(crate) async fn search(
 
 /// The records as the search table (`id` the table's), each row linked to its record
 /// and its entity's trail.
-pub(crate) fn records_table(id: &str, records: &[tradetrail_query::Record]) -> String {
+pub(crate) fn records_table(
+    id: &str,
+    records: &[tradetrail_query::Record],
+    tz: super::html::Tz,
+) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
-        "<table id=\"{id}\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th>\
+        "<table id=\"{id}\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time</th>\
          <th scope=\"col\">type</th><th scope=\"col\">source</th><th scope=\"col\">actor</th>\
          <th scope=\"col\">trader</th><th scope=\"col\">instrument</th><th scope=\"col\">account</th>\
          <th scope=\"col\">entity</th></tr></thead><tbody>",
@@ -290,7 +294,7 @@ pub(crate) fn records_table(id: &str, records: &[tradetrail_query::Record]) -> S
             "<tr data-seq=\"{seq}\"><td class=\"num\"><a href=\"/record/{seq}\">{}</a></td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td class=\"trader\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             num(r.seq),
-            ts(&v, "ts_event").map(time).unwrap_or_default(),
+            ts(&v, "ts_event").map(|t| time(t, tz)).unwrap_or_default(),
             esc(&text(&v, "type")),
             esc(&text(&v, "source")),
             esc(&text(&v, "actor")),
@@ -341,8 +345,12 @@ pub(crate) async fn record(
          <dt>prev</dt><dd><code id=\"prev-hash\">{}</code></dd>\
          <dt>time (ts_event)</dt><dd>{}</dd><dt>recorded (ts_recorded)</dt><dd>{}</dd>",
         esc(&text(&v, "prev")),
-        ts(&v, "ts_event").map(time).unwrap_or_default(),
-        ts(&v, "ts_recorded").map(time).unwrap_or_default(),
+        ts(&v, "ts_event")
+            .map(|t| time(t, s.tz))
+            .unwrap_or_default(),
+        ts(&v, "ts_recorded")
+            .map(|t| time(t, s.tz))
+            .unwrap_or_default(),
     );
     if let Value::Object(map) = &v {
         for (k, val) in map {
@@ -581,7 +589,7 @@ pub(crate) async fn trail(
             "<li class=\"{class}\" data-seq=\"{seq}\" data-type=\"{ty}\"><span class=\"delta\">{d}</span>\
              <span class=\"when\">{}</span><a href=\"/record/{seq}\" class=\"type\">{ty}</a>\
              <span class=\"actor\">{}</span><span class=\"entity\">{}</span><span class=\"gist\">{}</span>",
-            t.map(time).unwrap_or_default(),
+            t.map(|t| time(t, s.tz)).unwrap_or_default(),
             esc(&text(&v, "actor")),
             entity_cell(&v),
             esc(&gist(&v)),
@@ -673,7 +681,7 @@ pub(crate) async fn reviews(
             esc(r.field("field").unwrap_or("?")),
             esc(r.account_id.as_deref().unwrap_or("-")),
             esc(r.field("detail").unwrap_or("")),
-            time(r.requested_at),
+            time(r.requested_at, s.tz),
             esc(&r.requested_by),
             id = esc(&r.id),
             seq = r.requested_seq,
@@ -693,7 +701,7 @@ pub(crate) async fn reviews(
                 body,
                 "by {} at {}: {}",
                 esc(r.resolved_by.as_deref().unwrap_or("?")),
-                r.resolved_at.map(time).unwrap_or_default(),
+                r.resolved_at.map(|t| time(t, s.tz)).unwrap_or_default(),
                 esc(r.note.as_deref().unwrap_or(""))
             );
         }
@@ -797,7 +805,7 @@ pub(crate) async fn integrity(
                         body,
                         "{verdict}<p>Verified at {} (by this console; a restart forgets it).</p>\
                          <details><summary>The whole verdict (as <code>tradetrail verify --json</code>)</summary><pre>{}</pre></details>",
-                        time(at_ns),
+                        time(at_ns, s2.tz),
                         esc(&serde_json::to_string_pretty(&v).unwrap_or_default())
                     );
                 }
@@ -933,7 +941,7 @@ pub(crate) async fn live(signed: Signed, Query(params): Params) -> Result<Respon
         "<button type=\"submit\">Apply</button></form>\
          <p><button type=\"button\" id=\"pause\" aria-pressed=\"false\">Pause</button> \
          <span id=\"live-status\" role=\"status\">connecting…</span></p>\
-         <table id=\"live\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th><th scope=\"col\">type</th>\
+         <table id=\"live\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time</th><th scope=\"col\">type</th>\
          <th scope=\"col\">source</th><th scope=\"col\">actor</th><th scope=\"col\">trader</th><th scope=\"col\">instrument</th></tr></thead><tbody></tbody></table>\
          <p class=\"hint\">The newest 50 matches first, then each new one as it is recorded. Paused, new records are kept and shown on resume.</p>",
     );
