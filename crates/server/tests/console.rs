@@ -491,9 +491,35 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     assert!(!html.contains("bob-only"));
     assert!(!html.contains("reviews open"), "reviews are compliance's");
     assert!(!html.contains("style="));
+    // Two reviews requested, one resolved through the console: one open.
+    let reviews = (1..=2)
+        .map(|i| format!(r#"{{"type":"review.requested","ts_event":"2026-11-25T09:00:00Z","source":"review_desk","actor":"system","entity":{{"kind":"review","id":"REV-{i}"}},"data":{{"category":"trade","field":"price","detail":"d"}}}}"#))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = s.post_events(&s.writer, reviews).await;
+    assert_eq!(r.status(), 200);
     let cco = sign_in(&s, &s.compliance).await;
+    let (_, html) = page(&cco, &s, "/reviews").await;
+    let csrf = {
+        let i = html.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+        html[i..i + 64].to_string()
+    };
+    let r = post_form(
+        &cco,
+        &s,
+        "/reviews/resolve",
+        &format!("csrf={csrf}&id=REV-1&note=ok"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
     let (_, html) = page(&cco, &s, "/dashboard").await;
     assert_eq!(marks(&html, "funnel"), 1 + 1 + 1 + 4 + 1);
+    // runs 0, corrected 0, sent to review 2, open 1.
+    assert_eq!(marks(&html, "reconciliation"), 3, "{html}");
+    assert!(
+        html.contains("data-count=\"1\"><title>reviews open: 1</title>"),
+        "{html}"
+    );
     assert!(html.contains("order rejected: bob-only reason"));
     assert_eq!(marks(&html, "rejections"), 2);
     assert!(html.contains("reviews open"));

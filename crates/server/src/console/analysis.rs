@@ -779,14 +779,28 @@ pub(crate) fn dashboard_extra(
     let funnel = inv
         .conversion(filter)
         .map_err(|e| within(s)(from_query(e)))?;
+    // Open reviews: the review records found through the query index (not a read of
+    // the whole journal), folded by the books' own `reviews_of`.
     let open = if matches!(s.caller.role, Role::Compliance | Role::Admin) {
-        let list =
-            tradetrail_books::review::reviews(st.rec.data_dir(), st.rec.cold()).map_err(|e| {
-                tracing::error!(error = %e, "reading reviews");
-                within(s)(ApiError::Internal)
-            })?;
+        let mut f = Filter::default();
+        f.set("type", "review.requested,review.resolved")
+            .map_err(|e| within(s)(from_query(e)))?;
+        let (lines, _) = inv
+            .query(&f, &tradetrail_query::QueryOptions::default())
+            .map_err(|e| within(s)(from_query(e)))?;
+        let mut records = Vec::with_capacity(lines.len());
+        for r in &lines {
+            match tradetrail_books::Record::parse(&r.line) {
+                Ok(rec) => records.push(rec),
+                Err(e) => {
+                    tracing::error!(seq = r.seq, error = %e, "a review record does not parse");
+                    return Err(within(s)(ApiError::Internal));
+                }
+            }
+        }
         Some(
-            list.iter()
+            tradetrail_books::review::reviews_of(&records)
+                .iter()
                 .filter(|r| r.status == tradetrail_books::ReviewStatus::Open)
                 .count(),
         )
