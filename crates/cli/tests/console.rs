@@ -627,10 +627,12 @@ async fn console_in_a_browser() {
     assert!(texts(&c, "#vkey").await[0].contains(vkey.split('+').next().unwrap()));
     c.goto(&format!("{base}/dashboard")).await.unwrap();
     paint(&c, "dashboard").await;
-    shot(&c, &shots, "dashboard").await;
     let bars = c.find_all(Locator::Css("#by-type rect")).await.unwrap();
     assert!(bars.len() > 10, "a bar per type");
-    // The funnel: one bar per stage, signals first, the CLI's figures.
+    // The funnel (fetched by the script into the dashboard): one bar per stage,
+    // signals first, the CLI's figures.
+    wait_for(&c, "#funnel-slot #funnel rect").await;
+    shot(&c, &shots, "dashboard").await;
     let funnel: Vec<u64> = attrs(&c, "#funnel rect", "data-count")
         .await
         .iter()
@@ -952,6 +954,7 @@ async fn first_paint_at_scale() {
         ),
         ("trail", format!("/trail?id={order}")),
         ("dashboard", "/dashboard".to_string()),
+        ("dashboard funnel", "/dashboard/funnel".to_string()),
         ("incident", format!("/incident?at={order_at}&window=5m")),
     ] {
         c.goto(&format!("{base}{path}")).await.unwrap();

@@ -484,6 +484,10 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     let alice = sign_in(&s, &s.alice).await;
     let (status, html) = page(&alice, &s, "/dashboard").await;
     assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-src=\"/dashboard/funnel\""));
+    assert!(!html.contains("reviews open"), "reviews are compliance's");
+    let (status, html) = page(&alice, &s, "/dashboard/funnel").await;
+    assert_eq!(status, 200, "{html}");
     // Funnel of T-1: 1 signal, 1 recommendation, 1 risk evaluated, 0 approvals, 3 orders, 1 fill.
     assert_eq!(marks(&html, "funnel"), 1 + 1 + 1 + 3 + 1, "{html}");
     assert!(html.contains("order rejected: price band"), "{html}");
@@ -512,16 +516,17 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     )
     .await;
     assert_eq!(r.status(), 303);
-    let (_, html) = page(&cco, &s, "/dashboard").await;
+    let (_, html) = page(&cco, &s, "/dashboard/funnel").await;
     assert_eq!(marks(&html, "funnel"), 1 + 1 + 1 + 4 + 1);
+    assert!(html.contains("order rejected: bob-only reason"));
+    assert_eq!(marks(&html, "rejections"), 2);
+    let (_, html) = page(&cco, &s, "/dashboard").await;
     // runs 0, corrected 0, sent to review 2, open 1.
     assert_eq!(marks(&html, "reconciliation"), 3, "{html}");
     assert!(
         html.contains("data-count=\"1\"><title>reviews open: 1</title>"),
         "{html}"
     );
-    assert!(html.contains("order rejected: bob-only reason"));
-    assert_eq!(marks(&html, "rejections"), 2);
     assert!(html.contains("reviews open"));
     s.shutdown().await;
 }

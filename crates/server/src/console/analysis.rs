@@ -664,14 +664,9 @@ fn pct(part: u64, whole: u64) -> String {
     format!("{:.1}%", part as f64 * 100.0 / whole as f64)
 }
 
-/// The dashboard's funnel, rejections by reason, and reconciliation: from the
-/// conversion funnel (`tradetrail stats --conversion`), the counts by type, and (for
-/// compliance and admin) the review list, all scoped like the rest of the page.
-pub(crate) fn funnel_sections(
-    funnel: &Funnel,
-    counts: &tradetrail_query::Stats,
-    open_reviews: Option<usize>,
-) -> String {
+/// The conversion funnel (`tradetrail stats --conversion`) and the rejections and
+/// drop-outs by reason.
+fn funnel_sections(funnel: &Funnel) -> String {
     let mut body = String::from("<h2>Conversion funnel</h2>");
     let stage_type = |stage: &str| match stage {
         "signals" => Some("signal.generated"),
@@ -723,7 +718,13 @@ pub(crate) fn funnel_sections(
     } else {
         body.push_str(&hbars("rejections", "Outcome: reason", &drops));
     }
-    body.push_str("<h2>Reconciliation</h2>");
+    body
+}
+
+/// Reconciliation runs, breaks corrected and sent to review (from the counts by type)
+/// and, for compliance and admin, the reviews still open.
+fn reconciliation_section(counts: &tradetrail_query::Stats, open_reviews: Option<usize>) -> String {
+    let mut body = String::from("<h2>Reconciliation</h2>");
     let count = |t: &str| {
         counts
             .rows
@@ -768,7 +769,8 @@ pub(crate) fn funnel_sections(
     body
 }
 
-/// The funnel and, for compliance and admin, the number of open reviews.
+/// The dashboard's reconciliation section: its counts and, for compliance and admin,
+/// the number of open reviews.
 pub(crate) fn dashboard_extra(
     st: &AppState,
     s: &Session,
@@ -776,9 +778,6 @@ pub(crate) fn dashboard_extra(
     counts: &tradetrail_query::Stats,
 ) -> Result<String, ConsoleError> {
     let inv = st.queries.get(st).map_err(within(s))?;
-    let funnel = inv
-        .conversion(filter)
-        .map_err(|e| within(s)(from_query(e)))?;
     // Open reviews: the review records found through the query index (not a read of
     // the whole journal), folded by the books' own `reviews_of`.
     let open = if matches!(s.caller.role, Role::Compliance | Role::Admin) {
@@ -807,5 +806,33 @@ pub(crate) fn dashboard_extra(
     } else {
         None
     };
-    Ok(funnel_sections(&funnel, counts, open))
+    Ok(reconciliation_section(counts, open))
+}
+
+/// Where the dashboard loads its funnel from (a link without JavaScript).
+pub(crate) const FUNNEL_SLOT: &str = "<section id=\"funnel-slot\" data-src=\"/dashboard/funnel\">\
+     <h2>Conversion funnel</h2><p id=\"funnel-loading\"><a href=\"/dashboard/funnel\">The conversion \
+     funnel and the rejections by reason</a> (loading…: on a large journal it takes a moment)</p></section>";
+
+/// `GET /dashboard/funnel`: the conversion funnel and the rejections by reason (the
+/// `tradetrail stats --conversion` call, scoped), in `#funnel-body`; the dashboard's
+/// script puts it in the dashboard once the rest of the dashboard is shown.
+pub(crate) async fn dashboard_funnel(
+    State(st): St,
+    signed: Signed,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let (filter, _, _) = filter_of(&s.caller, Vec::new(), &[]).map_err(within(&s))?;
+    let (st2, s2) = (st.clone(), s.clone());
+    let funnel = blocking(move || {
+        let inv = st2.queries.get(&st2).map_err(within(&s2))?;
+        inv.conversion(&filter)
+            .map_err(|e| within(&s2)(from_query(e)))
+    })
+    .await?;
+    let body = format!("<div id=\"funnel-body\">{}</div>", funnel_sections(&funnel));
+    Ok(html(
+        StatusCode::OK,
+        page("Conversion funnel", Some(&s), "/dashboard", &body),
+    ))
 }

@@ -98,4 +98,22 @@
 
   document.addEventListener("DOMContentLoaded", liveTail);
   document.addEventListener("DOMContentLoaded", tzForm);
+
+  // The dashboard's funnel: fetched once the rest of the dashboard is shown.
+  function funnel() {
+    var slot = document.getElementById("funnel-slot");
+    if (!slot || typeof fetch === "undefined") return;
+    fetch(slot.getAttribute("data-src"), { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (text) {
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        var body = doc.getElementById("funnel-body");
+        if (body) slot.replaceChildren(document.importNode(body, true));
+      })
+      .catch(function () {
+        var p = document.getElementById("funnel-loading");
+        if (p) p.appendChild(document.createTextNode(" Could not load it; follow the link."));
+      });
+  }
+  document.addEventListener("DOMContentLoaded", funnel);
 })();

@@ -67,6 +67,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/reviews/resolve", post(pages::resolve))
         .route("/integrity", get(pages::integrity))
         .route("/dashboard", get(pages::dashboard))
+        .route("/dashboard/funnel", get(analysis::dashboard_funnel))
         .route("/incident", get(analysis::incident))
         .route("/reports", get(analysis::reports))
         .route("/reports/download", get(analysis::report_download))

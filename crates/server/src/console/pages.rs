@@ -887,7 +887,9 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     let max = stats.rows.iter().map(|r| r.count).max().unwrap_or(1).max(1);
     let (row_h, label_w, bar_w) = (22u64, 230u64, 560u64);
     let height = row_h * stats.rows.len() as u64 + 10;
-    // The funnel, rejections and reconciliation first, then the counts by type.
+    // The funnel (loaded by the script: it reads more), reconciliation, then the
+    // counts by type.
+    body.push_str(super::analysis::FUNNEL_SLOT);
     body.push_str(&extra);
     let _ = write!(
         body,
