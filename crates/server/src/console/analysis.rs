@@ -774,7 +774,6 @@ fn reconciliation_section(counts: &tradetrail_query::Stats, open_reviews: Option
 pub(crate) fn dashboard_extra(
     st: &AppState,
     s: &Session,
-    filter: &Filter,
     counts: &tradetrail_query::Stats,
 ) -> Result<String, ConsoleError> {
     let inv = st.queries.get(st).map_err(within(s))?;

@@ -871,7 +871,7 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
         let stats = inv
             .stats(Dim::Type, &filter)
             .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
-        let extra = super::analysis::dashboard_extra(&st2, &s2, &filter, &stats)?;
+        let extra = super::analysis::dashboard_extra(&st2, &s2, &stats)?;
         Ok((stats, extra))
     })
     .await?;
