@@ -317,6 +317,15 @@ async fn incident_page_groups_the_window_on_a_time_axis_pages_by_seq_and_is_scop
         }
     }
     assert_eq!(seen, all, "every record once, in seq order");
+    // A record links to the incident around it.
+    let (_, html) = page(&cco, &s, &format!("/record/{}", all[0])).await;
+    let at = tradetrail_model::parse_time("2026-11-21T14:29:00Z").unwrap();
+    assert!(
+        html.contains(&format!(
+            "id=\"incident-around\" href=\"/incident?at={at}&amp;window=5m\""
+        )),
+        "{html}"
+    );
     // Bad input names the field.
     let (status, html) = page(&cco, &s, "/incident?at=yesterday").await;
     assert_eq!(status, 400);

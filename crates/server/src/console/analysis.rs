@@ -769,6 +769,33 @@ fn reconciliation_section(counts: &tradetrail_query::Stats, open_reviews: Option
     body
 }
 
+/// Every reconciliation review: the `review.*` records found through the query index
+/// (not a read of the whole journal), folded by the books' own
+/// [`tradetrail_books::review::reviews_of`].
+pub(crate) fn reviews(
+    st: &AppState,
+    s: &Session,
+) -> Result<Vec<tradetrail_books::Review>, ConsoleError> {
+    let inv = st.queries.get(st).map_err(within(s))?;
+    let mut f = Filter::default();
+    f.set("type", "review.requested,review.resolved")
+        .map_err(|e| within(s)(from_query(e)))?;
+    let (lines, _) = inv
+        .query(&f, &tradetrail_query::QueryOptions::default())
+        .map_err(|e| within(s)(from_query(e)))?;
+    let mut records = Vec::with_capacity(lines.len());
+    for r in &lines {
+        match tradetrail_books::Record::parse(&r.line) {
+            Ok(rec) => records.push(rec),
+            Err(e) => {
+                tracing::error!(seq = r.seq, error = %e, "a review record does not parse");
+                return Err(within(s)(ApiError::Internal));
+            }
+        }
+    }
+    Ok(tradetrail_books::review::reviews_of(&records))
+}
+
 /// The dashboard's reconciliation section: its counts and, for compliance and admin,
 /// the number of open reviews.
 pub(crate) fn dashboard_extra(
@@ -776,28 +803,9 @@ pub(crate) fn dashboard_extra(
     s: &Session,
     counts: &tradetrail_query::Stats,
 ) -> Result<String, ConsoleError> {
-    let inv = st.queries.get(st).map_err(within(s))?;
-    // Open reviews: the review records found through the query index (not a read of
-    // the whole journal), folded by the books' own `reviews_of`.
     let open = if matches!(s.caller.role, Role::Compliance | Role::Admin) {
-        let mut f = Filter::default();
-        f.set("type", "review.requested,review.resolved")
-            .map_err(|e| within(s)(from_query(e)))?;
-        let (lines, _) = inv
-            .query(&f, &tradetrail_query::QueryOptions::default())
-            .map_err(|e| within(s)(from_query(e)))?;
-        let mut records = Vec::with_capacity(lines.len());
-        for r in &lines {
-            match tradetrail_books::Record::parse(&r.line) {
-                Ok(rec) => records.push(rec),
-                Err(e) => {
-                    tracing::error!(seq = r.seq, error = %e, "a review record does not parse");
-                    return Err(within(s)(ApiError::Internal));
-                }
-            }
-        }
         Some(
-            tradetrail_books::review::reviews_of(&records)
+            reviews(st, s)?
                 .iter()
                 .filter(|r| r.status == tradetrail_books::ReviewStatus::Open)
                 .count(),

@@ -393,10 +393,18 @@ pub(crate) async fn record(
     }
     let _ = write!(
         body,
-        "<a class=\"button\" id=\"download-proof\" href=\"/record/{seq}/proof\" download>Download proof</a></p>\
+        "<a class=\"button\" id=\"incident-around\" href=\"/incident?{}\">Everything 5 min around it</a> \
+         <a class=\"button\" id=\"download-proof\" href=\"/record/{seq}/proof\" download>Download proof</a></p>\
          <p class=\"hint\">The proof is the record's RFC 9162 inclusion proof against the newest signed \
          checkpoint, with the record's line, the checkpoint and the verifier key in one JSON file; \
-         check it offline with <code>tradetrail verify-proof</code> (docs/console.md).</p>"
+         check it offline with <code>tradetrail verify-proof</code> (docs/console.md).</p>",
+        esc(&query_string([
+            (
+                "at",
+                ts(&v, "ts_event").unwrap_or_default().to_string().as_str()
+            ),
+            ("window", "5m")
+        ]))
     );
     let data = v
         .get("data")
@@ -630,13 +638,7 @@ pub(crate) async fn reviews(
     allow(&s, &[Role::Compliance, Role::Admin], "read reviews")?;
     let all = q.contains_key("all");
     let (st2, s2) = (st.clone(), s.clone());
-    let list = blocking(move || {
-        tradetrail_books::review::reviews(st2.rec.data_dir(), st2.rec.cold()).map_err(|e| {
-            tracing::error!(error = %e, "reading reviews");
-            ConsoleError::from(ApiError::Internal).within(&s2)
-        })
-    })
-    .await?;
+    let list = blocking(move || super::analysis::reviews(&st2, &s2)).await?;
     let mut body = String::new();
     if let Some(id) = q.get("resolved") {
         let _ = write!(
