@@ -361,6 +361,37 @@ async fn console_in_a_browser() {
             .unwrap()
     };
     let (own_order, other_order) = (order_of("T-01"), order_of("T-02"));
+    let incident_at = fills[0]["ts_event"].as_i64().unwrap();
+    let day = tradetrail_model::format_time(incident_at)[..10].to_string();
+    let cli_incident: u64 = jsonl(
+        &s.on_data(
+            "incident",
+            &[
+                "--at",
+                &incident_at.to_string(),
+                "--window",
+                "2m",
+                "--counts",
+                "--format",
+                "jsonl",
+            ],
+        )
+        .expect(0)
+        .stdout,
+    )
+    .iter()
+    .map(|g| g["count"].as_u64().unwrap())
+    .sum();
+    assert!(cli_incident > 0);
+    let cli_funnel: Vec<u64> = jsonl(
+        &s.on_data("stats", &["--conversion", "--format", "jsonl"])
+            .expect(0)
+            .stdout,
+    )
+    .iter()
+    .filter(|st| st.get("outcome").is_none())
+    .map(|st| st["count"].as_u64().unwrap())
+    .collect();
     let cli_trail = jsonl(
         &s.on_data("trail", &[&other_order, "--format", "jsonl"])
             .expect(0)
@@ -596,9 +627,49 @@ async fn console_in_a_browser() {
     assert!(texts(&c, "#vkey").await[0].contains(vkey.split('+').next().unwrap()));
     c.goto(&format!("{base}/dashboard")).await.unwrap();
     paint(&c, "dashboard").await;
-    shot(&c, &shots, "dashboard").await;
     let bars = c.find_all(Locator::Css("#by-type rect")).await.unwrap();
     assert!(bars.len() > 10, "a bar per type");
+    // The funnel (fetched by the script into the dashboard): one bar per stage,
+    // signals first, the CLI's figures.
+    wait_for(&c, "#funnel-slot #funnel rect").await;
+    shot(&c, &shots, "dashboard").await;
+    let funnel: Vec<u64> = attrs(&c, "#funnel rect", "data-count")
+        .await
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(
+        funnel, cli_funnel,
+        "the funnel of `tradetrail stats --conversion`"
+    );
+    assert!(!texts(&c, "#rejections text").await.is_empty());
+    // Incident: the window around a fill, by source and type on a time axis; its
+    // total is the CLI's.
+    c.goto(&format!("{base}/incident?at={incident_at}&window=2m"))
+        .await
+        .unwrap();
+    paint(&c, "incident").await;
+    shot(&c, &shots, "incident").await;
+    assert_eq!(
+        attrs(&c, "#summary", "data-total").await,
+        [cli_incident.to_string()]
+    );
+    let cells = c
+        .find_all(Locator::Css("#incident-timeline rect.cell"))
+        .await
+        .unwrap();
+    assert!(!cells.is_empty(), "marks on the time axis");
+    // Reports: a report's tables in the page.
+    c.goto(&format!("{base}/reports?kind=execution&date={day}"))
+        .await
+        .unwrap();
+    paint(&c, "reports").await;
+    shot(&c, &shots, "reports").await;
+    assert!(!c
+        .find_all(Locator::Css("table.report"))
+        .await
+        .unwrap()
+        .is_empty());
     c.goto(&format!("{base}/live?type=order.submitted"))
         .await
         .unwrap();
@@ -856,10 +927,10 @@ async fn first_paint_at_scale() {
         )
         .expect(0)
         .stdout,
-    )[0]["entity"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    )[0]
+    .clone();
+    let order_at = order["ts_event"].as_i64().unwrap();
+    let order = order["entity"]["id"].as_str().unwrap().to_string();
     let port = free_port();
     let _server = Killed(start_server_with(&s, port, &[]));
     // The query index is built on the first query: not part of a page's paint.
@@ -883,6 +954,8 @@ async fn first_paint_at_scale() {
         ),
         ("trail", format!("/trail?id={order}")),
         ("dashboard", "/dashboard".to_string()),
+        ("dashboard funnel", "/dashboard/funnel".to_string()),
+        ("incident", format!("/incident?at={order_at}&window=5m")),
     ] {
         c.goto(&format!("{base}{path}")).await.unwrap();
         paint(&c, &format!("{name} at {n} records")).await;

@@ -273,6 +273,19 @@ impl Investigator {
         self.answer(|ix, src| crate::stats::incident(ix, src, at, window, filter, opts))
     }
 
+    /// The window of [`Investigator::incident`] cut into `slices` consecutive slices,
+    /// each with its counts by source and type: the incident on a time axis (every
+    /// record of the window in exactly one slice).
+    pub fn incident_timeline(
+        &self,
+        at: i64,
+        window: i64,
+        filter: &Filter,
+        slices: usize,
+    ) -> Result<Vec<crate::IncidentSlice>> {
+        self.answer(|ix, src| crate::stats::incident_timeline(ix, src, at, window, filter, slices))
+    }
+
     /// The decision chain around `id` (see [`crate::trail`]).
     pub fn trail(&self, id: &str) -> Result<crate::Trail> {
         if id.trim().is_empty() {

@@ -149,7 +149,31 @@ pub(crate) fn incident(
     f.to = Some(until.saturating_add(1));
     f.check()?;
     let plan = Plan::new(ix, &f);
-    let counts = combo_counts(ix, src, &plan)?;
+    let groups = source_type_groups(ix, &combo_counts(ix, src, &plan)?);
+    let mut records = Vec::new();
+    let summary = query_each_in(ix, src, &f, opts, &mut |seq, line| {
+        records.push(Record {
+            seq,
+            line: line.to_vec(),
+        });
+        Ok(true)
+    })?;
+    Ok(Incident {
+        at,
+        window,
+        from,
+        until,
+        total: groups.iter().map(|g| g.count).sum(),
+        groups,
+        records,
+        notes: summary.notes,
+        truncated: summary.truncated,
+        next: summary.next,
+    })
+}
+
+/// Combo counts summed by (source, type): by source, then largest count first.
+fn source_type_groups(ix: &Index, counts: &[u64]) -> Vec<IncidentGroup> {
     let mut grouped: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for (code, &n) in counts.iter().enumerate() {
         if n > 0 {
@@ -173,26 +197,67 @@ pub(crate) fn incident(
             .then(b.count.cmp(&a.count))
             .then_with(|| a.r#type.cmp(&b.r#type))
     });
-    let mut records = Vec::new();
-    let summary = query_each_in(ix, src, &f, opts, &mut |seq, line| {
-        records.push(Record {
-            seq,
-            line: line.to_vec(),
+    groups
+}
+
+/// One slice of an incident window on its time axis: the records from `from`
+/// (inclusive) to `to` (exclusive), grouped by source and type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentSlice {
+    /// First instant of the slice, ns since the epoch.
+    pub from: i64,
+    /// First instant after the slice, ns since the epoch.
+    pub to: i64,
+    /// Counts by source and type in the slice (as [`Incident::groups`]).
+    pub groups: Vec<IncidentGroup>,
+}
+
+/// The window of [`incident`] cut into `slices` consecutive slices of (nearly) equal
+/// length, each with its counts by source and type: the incident on a time axis.
+/// Every record of the window is in exactly one slice.
+pub(crate) fn incident_timeline(
+    ix: &Index,
+    src: &Source,
+    at: i64,
+    window: i64,
+    filter: &Filter,
+    slices: usize,
+) -> Result<Vec<IncidentSlice>> {
+    if window <= 0 {
+        return Err(Error::bad_input("--window", "must be longer than zero"));
+    }
+    if filter.has_time() {
+        return Err(Error::bad_input(
+            "--from/--to",
+            "an incident's range is --at and --window",
+        ));
+    }
+    if slices == 0 || slices > 1000 {
+        return Err(Error::bad_input("slices", "must be from 1 to 1,000"));
+    }
+    let from = at.saturating_sub(window);
+    let end = at.saturating_add(window).saturating_add(1);
+    let span = i128::from(end) - i128::from(from);
+    let n = i128::try_from(slices).unwrap_or(1);
+    let mut out = Vec::with_capacity(slices);
+    for i in 0..n {
+        let a = i64::try_from(i128::from(from) + span * i / n).unwrap_or(i64::MAX);
+        let b = i64::try_from(i128::from(from) + span * (i + 1) / n).unwrap_or(i64::MAX);
+        if b <= a {
+            continue;
+        }
+        let mut f = filter.clone();
+        f.from = Some(a);
+        f.to = Some(b);
+        f.check()?;
+        let plan = Plan::new(ix, &f);
+        out.push(IncidentSlice {
+            from: a,
+            to: b,
+            groups: source_type_groups(ix, &combo_counts(ix, src, &plan)?),
         });
-        Ok(true)
-    })?;
-    Ok(Incident {
-        at,
-        window,
-        from,
-        until,
-        total: groups.iter().map(|g| g.count).sum(),
-        groups,
-        records,
-        notes: summary.notes,
-        truncated: summary.truncated,
-        next: summary.next,
-    })
+    }
+    Ok(out)
 }
 
 /// The conversion funnel: signals → recommendations → risk → approvals → orders → fills.

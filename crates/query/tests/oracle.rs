@@ -315,6 +315,23 @@ fn incident_matches_brute_force() {
         assert_eq!(got, want);
         assert_eq!(inc.total, want.len() as u64);
         assert_eq!(inc.groups.iter().map(|g| g.count).sum::<u64>(), inc.total);
+        // On a time axis: consecutive slices covering the window, each counted exactly.
+        let slices = inv.incident_timeline(at, w, &f, 7).unwrap();
+        assert_eq!(slices.first().unwrap().from, at - w);
+        assert_eq!(slices.last().unwrap().to, at + w + 1);
+        let mut sum = 0;
+        for (i, s) in slices.iter().enumerate() {
+            if i > 0 {
+                assert_eq!(s.from, slices[i - 1].to);
+            }
+            let mut sf = f.clone();
+            sf.from = Some(s.from);
+            sf.to = Some(s.to);
+            let n: u64 = s.groups.iter().map(|g| g.count).sum();
+            assert_eq!(n, brute(&lines, &sf).len() as u64);
+            sum += n;
+        }
+        assert_eq!(sum, inc.total);
         // With a limit the counts still cover everything.
         let inc = inv
             .incident(

@@ -509,7 +509,7 @@ pub async fn stats(
 }
 
 /// Maps a report error: bad parameters are 400, the rest as the query routes do.
-fn from_report(e: tradetrail_reports::Error) -> ApiError {
+pub(crate) fn from_report(e: tradetrail_reports::Error) -> ApiError {
     match e {
         tradetrail_reports::Error::BadInput { field, reason } => {
             ApiError::BadRequest(format!("{}: {reason}", field.trim_start_matches("--")))
@@ -525,20 +525,22 @@ fn from_report(e: tradetrail_reports::Error) -> ApiError {
     }
 }
 
-/// `GET /v1/reports/{kind}?date=|month=|year=|from=&to=&trader=&strategy=&account=&format=json|csv|html|table&section=`
-///
-/// The same reports as `tradetrail report KIND`. A trader's token gets its own
-/// trader's records only (naming another trader is 403).
-pub async fn report(
-    State(st): State<Arc<AppState>>,
-    caller: Caller,
-    Path(kind): Path<String>,
-    params: Params,
-) -> Result<Response, ApiError> {
-    readers(&caller, "read reports")?;
-    let scope = Scope::of(&caller)?;
-    let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
-    let kind = tradetrail_reports::ReportKind::parse(&kind).map_err(from_report)?;
+/// A report's request, format and CSV section from the parameters of
+/// `GET /v1/reports/{kind}` (and the console's reports page): a trader's scope forces
+/// its own trader (naming another is 403).
+pub(crate) fn report_request(
+    scope: &Scope,
+    kind: &str,
+    params: Vec<(String, String)>,
+) -> Result<
+    (
+        tradetrail_reports::ReportRequest,
+        tradetrail_reports::Format,
+        Option<String>,
+    ),
+    ApiError,
+> {
+    let kind = tradetrail_reports::ReportKind::parse(kind).map_err(from_report)?;
     let mut req = tradetrail_reports::ReportRequest::new(kind);
     let mut format = tradetrail_reports::Format::Json;
     let mut section = None;
@@ -563,6 +565,23 @@ pub async fn report(
     if let Some(me) = scope.trader() {
         req.set("trader", me).map_err(from_report)?;
     }
+    Ok((req, format, section))
+}
+
+/// `GET /v1/reports/{kind}?date=|month=|year=|from=&to=&trader=&strategy=&account=&format=json|csv|html|table&section=`
+///
+/// The same reports as `tradetrail report KIND`. A trader's token gets its own
+/// trader's records only (naming another trader is 403).
+pub async fn report(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    readers(&caller, "read reports")?;
+    let scope = Scope::of(&caller)?;
+    let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let (req, format, section) = report_request(&scope, &kind, params)?;
     blocking(move || {
         let inv = st.queries.get(&st)?;
         let report = tradetrail_reports::run(&inv, &req).map_err(from_report)?;

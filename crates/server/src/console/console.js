@@ -10,10 +10,34 @@
     return td;
   }
 
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  // The session's time zone (minutes east of UTC), as the server draws the pages.
+  function tzMinutes() {
+    var m = document.querySelector('meta[name="tz-offset"]');
+    return m ? (Number(m.getAttribute("content")) || 0) : 0;
+  }
+
   function utc(ns) {
-    // ns since the epoch → "YYYY-MM-DD HH:MM:SS.mmm UTC" (milliseconds are enough here).
-    var ms = Number(BigInt(ns) / 1000000n);
-    return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC");
+    // ns since the epoch → "YYYY-MM-DD HH:MM:SS.mmm UTC[+HH:MM]" (milliseconds are enough here).
+    var off = tzMinutes();
+    var ms = Number(BigInt(ns) / 1000000n) + off * 60000;
+    var label = off === 0 ? "UTC" :
+      "UTC" + (off < 0 ? "-" : "+") + pad(Math.floor(Math.abs(off) / 60)) + ":" + pad(Math.abs(off) % 60);
+    return new Date(ms).toISOString().replace("T", " ").replace("Z", " " + label);
+  }
+
+  // The time zone form: say which offset is this browser's, and come back to this page.
+  function tzForm() {
+    var sel = document.getElementById("tz");
+    if (!sel) return;
+    var mine = -new Date().getTimezoneOffset();
+    for (var i = 0; i < sel.options.length; i++) {
+      var o = sel.options[i];
+      if (Number(o.getAttribute("data-minutes")) === mine) o.textContent += " (this browser)";
+    }
+    var back = document.querySelector('form.tz input[name="back"]');
+    if (back) back.value = window.location.pathname + window.location.search;
   }
 
   function thousands(n) {
@@ -73,4 +97,23 @@
   }
 
   document.addEventListener("DOMContentLoaded", liveTail);
+  document.addEventListener("DOMContentLoaded", tzForm);
+
+  // The dashboard's funnel: fetched once the rest of the dashboard is shown.
+  function funnel() {
+    var slot = document.getElementById("funnel-slot");
+    if (!slot || typeof fetch === "undefined") return;
+    fetch(slot.getAttribute("data-src"), { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (text) {
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        var body = doc.getElementById("funnel-body");
+        if (body) slot.replaceChildren(document.importNode(body, true));
+      })
+      .catch(function () {
+        var p = document.getElementById("funnel-loading");
+        if (p) p.appendChild(document.createTextNode(" Could not load it; follow the link."));
+      });
+  }
+  document.addEventListener("DOMContentLoaded", funnel);
 })();

@@ -19,11 +19,62 @@ pub(crate) fn num(n: u64) -> String {
     tradetrail_query::render::thousands(n)
 }
 
-/// A time in ns since the epoch, shown in UTC and saying so: `2026-11-20 14:30:01.5 UTC`.
-pub(crate) fn time(ns: i64) -> String {
-    let t = tradetrail_model::format_time(ns);
+/// The time zone a session's pages show times in: a fixed offset from UTC, in minutes
+/// east (0: UTC). The console's `tz` preference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tz(pub i32);
+
+impl Tz {
+    /// `UTC`, or an offset `+HH:MM` / `-HH:MM` from −12:00 to +14:00.
+    pub(crate) fn parse(s: &str) -> Result<Tz, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("utc") || s == "Z" {
+            return Ok(Tz(0));
+        }
+        let bad = || format!("tz: {s:?} is not UTC or an offset like +01:00 or -05:00");
+        let (sign, rest) = match s.as_bytes().first() {
+            Some(b'+') => (1, &s[1..]),
+            Some(b'-') => (-1, &s[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+        if h.len() != 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if m >= 60 {
+            return Err(bad());
+        }
+        let off = sign * (h * 60 + m);
+        if !(-12 * 60..=14 * 60).contains(&off) {
+            return Err(format!("tz: {s} is outside −12:00 to +14:00"));
+        }
+        Ok(Tz(off))
+    }
+
+    /// `UTC` or `UTC+01:00`.
+    pub(crate) fn label(self) -> String {
+        if self.0 == 0 {
+            return "UTC".into();
+        }
+        format!("UTC{}", self.offset())
+    }
+
+    /// `+01:00`, `-05:30`, `+00:00`.
+    pub(crate) fn offset(self) -> String {
+        let sign = if self.0 < 0 { '-' } else { '+' };
+        let m = self.0.unsigned_abs();
+        format!("{sign}{:02}:{:02}", m / 60, m % 60)
+    }
+}
+
+/// A time in ns since the epoch, in the zone `tz` and saying so:
+/// `2026-11-20 14:30:01.500 UTC`, `2026-11-20 15:30:01.500 UTC+01:00`.
+pub(crate) fn time(ns: i64, tz: Tz) -> String {
+    let shifted = ns.saturating_add(i64::from(tz.0) * 60_000_000_000);
+    let t = tradetrail_model::format_time(shifted);
     let t = t.strip_suffix('Z').unwrap_or(&t).replacen('T', " ", 1);
-    format!("{t} UTC")
+    format!("{t} {}", tz.label())
 }
 
 /// A time difference: `+0.250 s`, `+2 min 5.0 s`, `+3 h 4 min`, `+2 d 1 h`.
@@ -58,8 +109,10 @@ const NAV: &[(&str, &str)] = &[
     ("/search", "Search"),
     ("/live", "Live tail"),
     ("/trail", "Trail"),
-    ("/reviews", "Reviews"),
+    ("/incident", "Incident"),
     ("/dashboard", "Dashboard"),
+    ("/reports", "Reports"),
+    ("/reviews", "Reviews"),
     ("/integrity", "Integrity"),
 ];
 
@@ -79,8 +132,9 @@ pub(crate) fn page(title: &str, session: Option<&Session>, current: &str, body: 
     if let Some(s) = session {
         let _ = write!(
             out,
-            "<meta name=\"csrf-token\" content=\"{}\">",
-            esc(&s.csrf)
+            "<meta name=\"csrf-token\" content=\"{}\"><meta name=\"tz-offset\" content=\"{}\">",
+            esc(&s.csrf),
+            s.tz.0
         );
     }
     out.push_str("</head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header>");
@@ -110,10 +164,40 @@ pub(crate) fn page(title: &str, session: Option<&Session>, current: &str, body: 
     }
     let _ = write!(
         out,
-        "</header><main id=\"main\"><h1>{}</h1>{body}</main>\
-         <footer>All times are UTC. tradetrail compliance console.</footer></body></html>",
+        "</header><main id=\"main\"><h1>{}</h1>{body}</main><footer>",
         esc(title)
     );
+    match session {
+        Some(s) => {
+            let _ = write!(
+                out,
+                "<form method=\"post\" action=\"/prefs\" class=\"tz\">{}\
+                 <input type=\"hidden\" name=\"back\" value=\"{}\">\
+                 <label for=\"tz\">All times are <span id=\"tz-label\">{}</span>. Show times in</label>\
+                 <select id=\"tz\" name=\"tz\">",
+                csrf_field(s),
+                esc(if current.is_empty() { "/search" } else { current }),
+                esc(&s.tz.label())
+            );
+            for off in (-12 * 60..=14 * 60).step_by(30) {
+                let tz = Tz(off);
+                let sel = if tz == s.tz { " selected" } else { "" };
+                let value = if off == 0 {
+                    "UTC".to_string()
+                } else {
+                    tz.offset()
+                };
+                let _ = write!(
+                    out,
+                    "<option value=\"{value}\" data-minutes=\"{off}\"{sel}>{}</option>",
+                    tz.label()
+                );
+            }
+            out.push_str("</select><button type=\"submit\" id=\"save-tz\">Save</button></form>");
+        }
+        None => out.push_str("All times are UTC. "),
+    }
+    out.push_str("tradetrail compliance console.</footer></body></html>");
     out
 }
 
@@ -139,7 +223,18 @@ mod tests {
         assert_eq!(num(999), "999");
         assert_eq!(num(1000), "1,000");
         assert_eq!(num(1_234_567), "1,234,567");
-        assert_eq!(time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(time(0, Tz(0)), "1970-01-01 00:00:00 UTC");
+        let tz = Tz::parse("+01:00").unwrap();
+        assert_eq!(tz, Tz(60));
+        assert_eq!(time(1_500_000_000, tz), "1970-01-01 01:00:01.500 UTC+01:00");
+        assert_eq!(
+            time(0, Tz::parse("-05:30").unwrap()),
+            "1969-12-31 18:30:00 UTC-05:30"
+        );
+        assert_eq!(Tz::parse("utc").unwrap(), Tz(0));
+        for bad in ["", "1", "+1:00", "+01:60", "+15:00", "-13:00", "CET"] {
+            assert!(Tz::parse(bad).unwrap_err().starts_with("tz:"), "{bad}");
+        }
         assert_eq!(delta(250_000_000), "+0.250 s");
         assert_eq!(delta(125_000_000_000), "+2 min 5.0 s");
         assert_eq!(delta(-1_000_000_000), "−1.000 s");

@@ -16,6 +16,7 @@
 //! - Every console response has a strict Content-Security-Policy (no inline script or
 //!   style), `nosniff`, `no-referrer`, `DENY` framing and `no-store` caching.
 
+mod analysis;
 mod html;
 mod pages;
 pub(crate) mod session;
@@ -57,6 +58,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/prefs", post(prefs))
         .route("/search", get(pages::search))
         .route("/record/{seq}", get(pages::record))
         .route("/record/{seq}/proof", get(pages::proof))
@@ -65,6 +67,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/reviews/resolve", post(pages::resolve))
         .route("/integrity", get(pages::integrity))
         .route("/dashboard", get(pages::dashboard))
+        .route("/dashboard/funnel", get(analysis::dashboard_funnel))
+        .route("/incident", get(analysis::incident))
+        .route("/reports", get(analysis::reports))
+        .route("/reports/download", get(analysis::report_download))
         .route("/live", get(pages::live))
         .route("/live/stream", get(pages::live_stream))
         .route("/assets/console.css", get(css))
@@ -602,4 +608,25 @@ async fn logout(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// `POST /prefs` (CSRF; form `tz`: `UTC` or `+HH:MM`/`-HH:MM`, `back`: the page to
+/// return to): the session's time zone, until the session ends.
+async fn prefs(
+    State(st): State<Arc<AppState>>,
+    signed: Signed,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, ConsoleError> {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    signed.check_csrf(&form, &headers)?;
+    let tz = html::Tz::parse(form.get("tz").map_or("", String::as_str))
+        .map_err(|m| ConsoleError::new(StatusCode::BAD_REQUEST, m).within(&signed.s))?;
+    st.sessions.set_tz(&signed.id, tz);
+    // Back to a page of this console only (a path, never another site).
+    let back = form
+        .get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .map_or("/search", String::as_str);
+    Ok(see_other(back))
 }

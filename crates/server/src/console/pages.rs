@@ -27,7 +27,7 @@ type St = State<Arc<AppState>>;
 type Params = Query<Vec<(String, String)>>;
 
 /// The search form's filters: (parameter, label, hint).
-const FILTERS: &[(&str, &str, &str)] = &[
+pub(crate) const FILTERS: &[(&str, &str, &str)] = &[
     (
         "from",
         "From",
@@ -52,7 +52,7 @@ const FILTERS: &[(&str, &str, &str)] = &[
 const PAGE: usize = 100;
 
 /// The non-empty parameters of a request, in order.
-fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
+pub(crate) fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
     params
         .into_iter()
         .map(|(k, v)| (k, v.trim().to_string()))
@@ -60,7 +60,7 @@ fn given(params: Vec<(String, String)>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -68,11 +68,11 @@ fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// A journal line's JSON (the journal writes only JSON objects).
-fn parse(line: &[u8]) -> Value {
+pub(crate) fn parse(line: &[u8]) -> Value {
     serde_json::from_slice(line).unwrap_or(Value::Null)
 }
 
-fn text(v: &Value, key: &str) -> String {
+pub(crate) fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -80,7 +80,7 @@ fn text(v: &Value, key: &str) -> String {
     }
 }
 
-fn ts(v: &Value, key: &str) -> Option<i64> {
+pub(crate) fn ts(v: &Value, key: &str) -> Option<i64> {
     v.get(key).and_then(Value::as_i64).or_else(|| {
         v.get(key)
             .and_then(Value::as_str)
@@ -264,20 +264,37 @@ pub(crate) async fn search(
     }
     nav.push_str("</nav>");
     body.push_str(&nav);
-    body.push_str(
-        "<table id=\"results\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th>\
+    body.push_str(&records_table("results", &records, s.tz));
+    body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
+    Ok(html(
+        StatusCode::OK,
+        page("Search", Some(&s), "/search", &body),
+    ))
+}
+
+/// The records as the search table (`id` the table's), each row linked to its record
+/// and its entity's trail.
+pub(crate) fn records_table(
+    id: &str,
+    records: &[tradetrail_query::Record],
+    tz: super::html::Tz,
+) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<table id=\"{id}\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time</th>\
          <th scope=\"col\">type</th><th scope=\"col\">source</th><th scope=\"col\">actor</th>\
          <th scope=\"col\">trader</th><th scope=\"col\">instrument</th><th scope=\"col\">account</th>\
          <th scope=\"col\">entity</th></tr></thead><tbody>",
     );
-    for r in &records {
+    for r in records {
         let v = parse(&r.line);
         let _ = write!(
             body,
             "<tr data-seq=\"{seq}\"><td class=\"num\"><a href=\"/record/{seq}\">{}</a></td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td class=\"trader\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             num(r.seq),
-            ts(&v, "ts_event").map(time).unwrap_or_default(),
+            ts(&v, "ts_event").map(|t| time(t, tz)).unwrap_or_default(),
             esc(&text(&v, "type")),
             esc(&text(&v, "source")),
             esc(&text(&v, "actor")),
@@ -289,11 +306,7 @@ pub(crate) async fn search(
         );
     }
     body.push_str("</tbody></table>");
-    body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
-    Ok(html(
-        StatusCode::OK,
-        page("Search", Some(&s), "/search", &body),
-    ))
+    body
 }
 
 /// Reads record `seq` if the session may see it.
@@ -332,8 +345,12 @@ pub(crate) async fn record(
          <dt>prev</dt><dd><code id=\"prev-hash\">{}</code></dd>\
          <dt>time (ts_event)</dt><dd>{}</dd><dt>recorded (ts_recorded)</dt><dd>{}</dd>",
         esc(&text(&v, "prev")),
-        ts(&v, "ts_event").map(time).unwrap_or_default(),
-        ts(&v, "ts_recorded").map(time).unwrap_or_default(),
+        ts(&v, "ts_event")
+            .map(|t| time(t, s.tz))
+            .unwrap_or_default(),
+        ts(&v, "ts_recorded")
+            .map(|t| time(t, s.tz))
+            .unwrap_or_default(),
     );
     if let Value::Object(map) = &v {
         for (k, val) in map {
@@ -376,10 +393,18 @@ pub(crate) async fn record(
     }
     let _ = write!(
         body,
-        "<a class=\"button\" id=\"download-proof\" href=\"/record/{seq}/proof\" download>Download proof</a></p>\
+        "<a class=\"button\" id=\"incident-around\" href=\"/incident?{}\">Everything 5 min around it</a> \
+         <a class=\"button\" id=\"download-proof\" href=\"/record/{seq}/proof\" download>Download proof</a></p>\
          <p class=\"hint\">The proof is the record's RFC 9162 inclusion proof against the newest signed \
          checkpoint, with the record's line, the checkpoint and the verifier key in one JSON file; \
-         check it offline with <code>tradetrail verify-proof</code> (docs/console.md).</p>"
+         check it offline with <code>tradetrail verify-proof</code> (docs/console.md).</p>",
+        esc(&query_string([
+            (
+                "at",
+                ts(&v, "ts_event").unwrap_or_default().to_string().as_str()
+            ),
+            ("window", "5m")
+        ]))
     );
     let data = v
         .get("data")
@@ -572,7 +597,7 @@ pub(crate) async fn trail(
             "<li class=\"{class}\" data-seq=\"{seq}\" data-type=\"{ty}\"><span class=\"delta\">{d}</span>\
              <span class=\"when\">{}</span><a href=\"/record/{seq}\" class=\"type\">{ty}</a>\
              <span class=\"actor\">{}</span><span class=\"entity\">{}</span><span class=\"gist\">{}</span>",
-            t.map(time).unwrap_or_default(),
+            t.map(|t| time(t, s.tz)).unwrap_or_default(),
             esc(&text(&v, "actor")),
             entity_cell(&v),
             esc(&gist(&v)),
@@ -613,13 +638,7 @@ pub(crate) async fn reviews(
     allow(&s, &[Role::Compliance, Role::Admin], "read reviews")?;
     let all = q.contains_key("all");
     let (st2, s2) = (st.clone(), s.clone());
-    let list = blocking(move || {
-        tradetrail_books::review::reviews(st2.rec.data_dir(), st2.rec.cold()).map_err(|e| {
-            tracing::error!(error = %e, "reading reviews");
-            ConsoleError::from(ApiError::Internal).within(&s2)
-        })
-    })
-    .await?;
+    let list = blocking(move || super::analysis::reviews(&st2, &s2)).await?;
     let mut body = String::new();
     if let Some(id) = q.get("resolved") {
         let _ = write!(
@@ -664,7 +683,7 @@ pub(crate) async fn reviews(
             esc(r.field("field").unwrap_or("?")),
             esc(r.account_id.as_deref().unwrap_or("-")),
             esc(r.field("detail").unwrap_or("")),
-            time(r.requested_at),
+            time(r.requested_at, s.tz),
             esc(&r.requested_by),
             id = esc(&r.id),
             seq = r.requested_seq,
@@ -684,7 +703,7 @@ pub(crate) async fn reviews(
                 body,
                 "by {} at {}: {}",
                 esc(r.resolved_by.as_deref().unwrap_or("?")),
-                r.resolved_at.map(time).unwrap_or_default(),
+                r.resolved_at.map(|t| time(t, s.tz)).unwrap_or_default(),
                 esc(r.note.as_deref().unwrap_or(""))
             );
         }
@@ -788,7 +807,7 @@ pub(crate) async fn integrity(
                         body,
                         "{verdict}<p>Verified at {} (by this console; a restart forgets it).</p>\
                          <details><summary>The whole verdict (as <code>tradetrail verify --json</code>)</summary><pre>{}</pre></details>",
-                        time(at_ns),
+                        time(at_ns, s2.tz),
                         esc(&serde_json::to_string_pretty(&v).unwrap_or_default())
                     );
                 }
@@ -846,13 +865,16 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     let (filter, _, _) =
         filter_of(&s.caller, Vec::new(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
     let (st2, s2) = (st.clone(), s.clone());
-    let stats = blocking(move || {
+    let (stats, extra) = blocking(move || {
         let inv = st2
             .queries
             .get(&st2)
             .map_err(|e| ConsoleError::from(e).within(&s2))?;
-        inv.stats(Dim::Type, &filter)
-            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))
+        let stats = inv
+            .stats(Dim::Type, &filter)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
+        let extra = super::analysis::dashboard_extra(&st2, &s2, &stats)?;
+        Ok((stats, extra))
     })
     .await?;
     let mut body = format!(
@@ -867,9 +889,13 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     let max = stats.rows.iter().map(|r| r.count).max().unwrap_or(1).max(1);
     let (row_h, label_w, bar_w) = (22u64, 230u64, 560u64);
     let height = row_h * stats.rows.len() as u64 + 10;
+    // The funnel (loaded by the script: it reads more), reconciliation, then the
+    // counts by type.
+    body.push_str(super::analysis::FUNNEL_SLOT);
+    body.push_str(&extra);
     let _ = write!(
         body,
-        "<figure><figcaption>Records by type</figcaption><svg id=\"by-type\" class=\"bars\" role=\"img\" \
+        "<h2>Records by type</h2><figure><figcaption>Records by type</figcaption><svg id=\"by-type\" class=\"bars\" role=\"img\" \
          aria-label=\"Records by type\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" \
          xmlns=\"http://www.w3.org/2000/svg\">",
         w = label_w + bar_w + 110
@@ -919,7 +945,7 @@ pub(crate) async fn live(signed: Signed, Query(params): Params) -> Result<Respon
         "<button type=\"submit\">Apply</button></form>\
          <p><button type=\"button\" id=\"pause\" aria-pressed=\"false\">Pause</button> \
          <span id=\"live-status\" role=\"status\">connecting…</span></p>\
-         <table id=\"live\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time (UTC)</th><th scope=\"col\">type</th>\
+         <table id=\"live\"><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">time</th><th scope=\"col\">type</th>\
          <th scope=\"col\">source</th><th scope=\"col\">actor</th><th scope=\"col\">trader</th><th scope=\"col\">instrument</th></tr></thead><tbody></tbody></table>\
          <p class=\"hint\">The newest 50 matches first, then each new one as it is recorded. Paused, new records are kept and shown on resume.</p>",
     );

@@ -45,6 +45,8 @@ pub(crate) struct Session {
     pub token_digest: [u8; 32],
     /// The token every state-changing request of this session must carry.
     pub csrf: String,
+    /// The time zone its pages show times in (UTC unless the user chose another).
+    pub tz: super::html::Tz,
     created: Instant,
     last_used: Instant,
 }
@@ -91,6 +93,7 @@ impl Sessions {
             caller,
             token_digest,
             csrf: random_id(),
+            tz: super::html::Tz::default(),
             created: now,
             last_used: now,
         };
@@ -122,6 +125,18 @@ impl Sessions {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&key(id))
             .is_some_and(|s| !expired(s, Instant::now(), opts))
+    }
+
+    /// Sets the time zone of the session of `id`; whether there was one.
+    pub(crate) fn set_tz(&self, id: &str, tz: super::html::Tz) -> bool {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(&key(id)) {
+            Some(s) => {
+                s.tz = tz;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Ends the session of `id`; the session it was, if any.
