@@ -773,22 +773,36 @@ impl Sim {
 
 const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
-/// The midnight (UTC) of the day a demo into a journal of `already` records simulates:
-/// `default` for a new journal, else the first weekday after the day of its last record.
-fn next_session_day(recorder: &Recorder, already: u64, default: i64) -> i64 {
-    if already <= 1 {
-        return default;
-    }
-    // The last producer event's time (the journal's own records, checkpoints among
-    // them, carry the wall clock's).
-    let last_ts = (1..already).rev().take(1000).find_map(|seq| {
-        let line = recorder.read_line(seq).ok()?;
-        let v = tradetrail_journal::RecordView::parse(&line).ok()?;
-        if v.ty.starts_with("journal.") {
-            return None;
+/// What an earlier demo left in the journal's last records (at most 1000, read once):
+/// the last producer event's time (the journal's own records, checkpoints among them,
+/// carry the wall clock's) and the largest `<PREFIX>-<n>` entity id it gave, so a new
+/// day's ids continue after it.
+fn earlier_day(recorder: &Recorder, already: u64) -> (Option<i64>, u64) {
+    let mut last_ts = None;
+    let mut last_id = 0;
+    for seq in (1..already).rev().take(1000) {
+        let Ok(line) = recorder.read_line(seq) else {
+            continue;
+        };
+        let Ok(v) = tradetrail_journal::RecordView::parse(&line) else {
+            continue;
+        };
+        if last_ts.is_none() && !v.ty.starts_with("journal.") {
+            last_ts = v.ts_event;
         }
-        v.ts_event
-    });
+        let n = v.entity_id.as_deref().and_then(|id| {
+            let (prefix, n) = id.split_once('-')?;
+            let plain = !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_uppercase());
+            plain.then(|| n.parse::<u64>().ok()).flatten()
+        });
+        last_id = last_id.max(n.unwrap_or(0));
+    }
+    (last_ts, last_id)
+}
+
+/// The midnight (UTC) of the day after `last_ts`, skipping weekends; `default` when
+/// the journal holds no earlier day.
+fn next_session_day(last_ts: Option<i64>, default: i64) -> i64 {
     let Some(ts) = last_ts else {
         return default;
     };
@@ -798,27 +812,6 @@ fn next_session_day(recorder: &Recorder, already: u64, default: i64) -> i64 {
         day += 1;
     }
     (day * NS_PER_DAY).max(default)
-}
-
-/// The largest `<PREFIX>-<n>` entity id among the journal's last records (the ids an
-/// earlier demo gave, in the order it gave them), so a new day's ids continue after
-/// them; 0 for a journal without any.
-fn last_demo_id(recorder: &Recorder, already: u64) -> u64 {
-    (1..already)
-        .rev()
-        .take(1000)
-        .filter_map(|seq| {
-            let line = recorder.read_line(seq).ok()?;
-            let v = tradetrail_journal::RecordView::parse(&line).ok()?;
-            let id = v.entity_id?;
-            let (prefix, n) = id.split_once('-')?;
-            if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
-                return None;
-            }
-            n.parse::<u64>().ok()
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 /// Runs the simulated day into `recorder`. `progress` is called with events recorded so far.
@@ -833,7 +826,8 @@ pub fn run_demo(
     let id_seed = opts.seed ^ already.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     // A journal that already holds a day records the next trading day, with ids that
     // continue after the earlier ones (O-<n> never repeats).
-    let day_start_ns = next_session_day(recorder, already, opts.day_start_ns);
+    let (last_ts, last_id) = earlier_day(recorder, already);
+    let day_start_ns = next_session_day(last_ts, opts.day_start_ns);
     let day_len: i64 = 6 * 3600 + 1800; // 14:30 to 21:00 UTC, the US session
     let stories = (opts.events / 9).max(1) as i64;
     let mut sim = Sim {
@@ -842,7 +836,7 @@ pub fn run_demo(
         now: day_start_ns + (14 * 3600 + 1800) * 1_000_000_000,
         step: day_len * 1_000_000_000 / stories / 2,
         prices: INSTRUMENTS.iter().map(|i| i.1).collect(),
-        counter: last_demo_id(recorder, already),
+        counter: last_id,
         positions: BTreeMap::new(),
         kill_switch: false,
         kill_remaining: 0,

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tradetrail_query::{parse_time, parse_window, Filter, Funnel, IncidentSlice};
 
-use super::html::{esc, num, page, query_string, time, Tz};
+use super::html::{esc, num, page, per_page, query_string, time, Tz};
 use super::pages::{get, given, records_table, FILTERS};
 use super::session::Session;
 use super::{actor_of, blocking, html, record_user, ConsoleError, Signed};
@@ -79,11 +79,7 @@ fn incident_form(params: &[(String, String)], limit: usize) -> String {
     for (name, label, hint) in FILTERS.iter().filter(|f| !matches!(f.0, "from" | "to")) {
         out.push_str(&input(name, label, hint, get(params, name).unwrap_or("")));
     }
-    out.push_str("<label for=\"f-limit\">Per page<select id=\"f-limit\" name=\"limit\">");
-    for n in [50, 100, 500, 1000] {
-        let sel = if n == limit { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"{n}\"{sel}>{n}</option>");
-    }
+    out.push_str(&per_page(limit));
     out.push_str(
         "</select></label><button type=\"submit\" id=\"show\">Show</button>\
          <a href=\"/incident\" class=\"button\">Clear</a></form>",

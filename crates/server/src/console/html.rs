@@ -14,6 +14,18 @@ pub(crate) fn esc(s: &str) -> String {
     tradetrail_query::render::html_escape(s)
 }
 
+/// The "Per page" choice of a search form, `limit` selected (the `</select></label>`
+/// that closes it follows in the form).
+pub(crate) fn per_page(limit: usize) -> String {
+    let mut out =
+        String::from("<label for=\"f-limit\">Per page<select id=\"f-limit\" name=\"limit\">");
+    for n in [50, 100, 500, 1000] {
+        let sel = if n == limit { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{n}\"{sel}>{n}</option>"));
+    }
+    out
+}
+
 /// `1234567` → `1,234,567` ([`tradetrail_query::render::thousands`]).
 pub(crate) fn num(n: u64) -> String {
     tradetrail_query::render::thousands(n)

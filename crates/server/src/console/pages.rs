@@ -16,7 +16,7 @@ use tradetrail_core::checkpoints::{latest_checkpoint, prove_inclusion_for, verif
 use tradetrail_core::Tree;
 use tradetrail_query::Dim;
 
-use super::html::{csrf_field, delta, esc, num, page, query_string, time};
+use super::html::{csrf_field, delta, esc, num, page, per_page, query_string, time};
 use super::{actor_of, allow, blocking, html, record_user, ConsoleError, Signed};
 use crate::error::ApiError;
 use crate::queries::{filter_of, scoped_trail, Scope};
@@ -117,11 +117,7 @@ fn search_form(params: &[(String, String)], limit: usize) -> String {
             esc(hint)
         );
     }
-    out.push_str("<label for=\"f-limit\">Per page<select id=\"f-limit\" name=\"limit\">");
-    for n in [50, 100, 500, 1000] {
-        let sel = if n == limit { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"{n}\"{sel}>{n}</option>");
-    }
+    out.push_str(&per_page(limit));
     out.push_str(
         "</select></label><button type=\"submit\" id=\"search\">Search</button>\
          <a href=\"/search\" class=\"button\">Clear</a></form>",
