@@ -183,38 +183,72 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
         kept: Vec::new(),
     };
     // The hot window: oldest first, fully archived, past the window, never the newest sealed one.
+    // `stays` names, for each segment that stays, why (the first one's reason holds the rest).
     let sealed = segs.len().saturating_sub(1);
-    let mut removable = true;
+    let mut blocked: Option<String> = None;
+    let mut stays: Vec<(u64, String)> = Vec::new();
     let mut first_after = journal_first_seq;
     for i in 0..sealed {
         let end = segs[i + 1].first_seq;
-        if end > idx.end() {
+        let why = if end > idx.end() {
             plan.unarchived_segments += 1;
-            removable = false;
-            continue;
-        }
-        if !removable || i + 1 == sealed {
-            removable = false;
-            continue;
-        }
-        // Files never span segments, so one ends exactly where this segment does.
-        let Some(last) = idx.ending_at(end - 1) else {
-            removable = false;
-            continue;
+            Some("its segment is not wholly archived yet".to_owned())
+        } else if let Some(first) = &blocked {
+            Some(format!(
+                "segments leave journal/ oldest first, and an older one stays ({first})"
+            ))
+        } else if i + 1 == sealed {
+            Some(
+                "its segment is the newest sealed one, which always stays in journal/ \
+                 (seal again and archive to let it go)"
+                    .to_owned(),
+            )
+        } else {
+            // Files never span segments, so one ends exactly where this segment does.
+            match idx.ending_at(end - 1) {
+                None => Some("its segment is not wholly archived yet".to_owned()),
+                Some(last) => {
+                    let last_day = day_of(last.last_ts_recorded);
+                    let leaves = add_period(last_day, policy.hot_window());
+                    if leaves >= today {
+                        Some(format!(
+                            "within the hot window of {}: its segment ends on {} and may leave journal/ after {}",
+                            policy.hot_window,
+                            day_name(last_day),
+                            day_name(leaves)
+                        ))
+                    } else {
+                        plan.remove_segments.push(SegmentRemoval {
+                            path: segs[i].path.clone(),
+                            first_seq: segs[i].first_seq,
+                            last_seq: end - 1,
+                            last_ts_recorded: last.last_ts_recorded,
+                        });
+                        first_after = end;
+                        None
+                    }
+                }
+            }
         };
-        let last_ts = last.last_ts_recorded;
-        if add_period(day_of(last_ts), policy.hot_window()) >= today {
-            removable = false;
-            continue;
+        if let Some(why) = why {
+            if blocked.is_none() {
+                blocked = Some(why.clone());
+            }
+            stays.push((end - 1, why));
         }
-        plan.remove_segments.push(SegmentRemoval {
-            path: segs[i].path.clone(),
-            first_seq: segs[i].first_seq,
-            last_seq: end - 1,
-            last_ts_recorded: last_ts,
-        });
-        first_after = end;
     }
+    // Why the records up to `seq` are still in journal/ (the active segment holds the rest).
+    let stays_for = |seq: u64| -> String {
+        let why = stays
+            .iter()
+            .find(|(last, _)| seq <= *last)
+            .map(|(_, why)| why.clone())
+            .unwrap_or_else(|| {
+                "its records are in the active segment (seal and archive to let them go)"
+                    .to_owned()
+            });
+        format!("its records are still in journal/: {why}")
+    };
     // Partitions.
     for p in &idx.partitions {
         let m = &p.manifest;
@@ -230,9 +264,7 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
             holds: Vec::new(),
         };
         if m.last_seq >= first_after {
-            plan.kept.push(kept(
-                "its records are still in journal/ (within the hot window)".into(),
-            ));
+            plan.kept.push(kept(stays_for(m.last_seq)));
             continue;
         }
         let mut types: BTreeSet<&str> = BTreeSet::new();

@@ -178,13 +178,21 @@ fn retention_plan_and_apply_on_recent_data_remove_nothing_and_bad_rules_are_refu
     s.on_data("archive", &[]).expect(0);
     let r = s.on_data("retention", &["plan"]).expect(0);
     assert!(r.stdout.contains("nothing to remove"), "{}", r.stdout);
-    assert!(r.stdout.contains("within the hot window"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("within the hot window of 90d: its segment ends on")
+            && r.stdout.contains("may leave journal/ after"),
+        "{}",
+        r.stdout
+    );
     // As of ten years on: segments past the hot window would leave journal/, but with
-    // no rule, nothing would ever be purged.
+    // no rule, nothing would ever be purged; what stays says why (the newest sealed
+    // segment, not the hot window).
     let r = s
         .on_data("retention", &["plan", "--as-of", "2040-01-01"])
         .expect(0);
     assert!(r.stdout.contains("remove JSONL"), "{}", r.stdout);
+    assert!(!r.stdout.contains("within the hot window"), "{}", r.stdout);
+    assert!(r.stdout.contains("the newest sealed one"), "{}", r.stdout);
     assert!(!r.stdout.contains("purge 2"), "{}", r.stdout);
     let before = s.journal_snapshot();
     let r = s.on_data("retention", &["apply"]).expect(0);
