@@ -244,8 +244,7 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
             .find(|(last, _)| seq <= *last)
             .map(|(_, why)| why.clone())
             .unwrap_or_else(|| {
-                "its records are in the active segment (seal and archive to let them go)"
-                    .to_owned()
+                "its records are in the active segment (seal and archive to let them go)".to_owned()
             });
         format!("its records are still in journal/: {why}")
     };

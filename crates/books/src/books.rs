@@ -87,6 +87,9 @@ pub struct FillPatch {
     pub price: Option<Decimal>,
     /// Commission.
     pub commission: Option<Decimal>,
+    /// Side (a reconciliation's "with the broker's side"; never from a correction
+    /// record: a side difference is always for an operator).
+    pub side: Option<Side>,
 }
 
 /// How to derive the books.
@@ -641,6 +644,7 @@ impl Builder<'_> {
         };
         let mut commission = r.decimal("commission").unwrap_or_default();
         let mut corrected_by = Vec::new();
+        let mut side_patch = None;
         for patch in [
             self.corr
                 .fills
@@ -658,10 +662,12 @@ impl Builder<'_> {
             qty = patch.0.quantity.unwrap_or(qty);
             price = patch.0.price.unwrap_or(price);
             commission = patch.0.commission.unwrap_or(commission);
+            side_patch = patch.0.side.or(side_patch);
             corrected_by.extend_from_slice(patch.1);
         }
         let order = &self.orders[order_id];
-        let side = order.side.or_else(|| r.text("side").and_then(Side::parse));
+        let side =
+            side_patch.or_else(|| order.side.or_else(|| r.text("side").and_then(Side::parse)));
         let Some(side) = side else {
             return self.flag(
                 r,

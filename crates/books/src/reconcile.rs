@@ -10,7 +10,7 @@
 //!    breaks (`missing_in_books`, `missing_at_broker`). Only our fills inside the
 //!    statement's period and accounts count as missing at the broker.
 //! 2. The books are derived again **with the broker's trades** (matched fills at the
-//!    broker's values, our unmatched fills left out, the broker's unmatched trades
+//!    broker's values, side included, our unmatched fills left out, the broker's unmatched trades
 //!    added). What still differs from the broker after that is not explained by the
 //!    trade breaks: **positions** at the end of the period, **cash** change over the
 //!    period per currency, **realized P&L** per instrument over the period (when the
@@ -432,6 +432,9 @@ pub fn reconcile(records: &[Record], statement: &Statement, tol: &Tolerances) ->
         let loc = Some(t.location.clone());
         let mut patch = FillPatch::default();
         if t.side != f.side {
+            // The books are derived again with the broker's side, so the position,
+            // cash and realized P&L it moves are explained by this one break.
+            patch.side = Some(t.side);
             out.push(
                 "trade",
                 "side",

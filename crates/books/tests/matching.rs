@@ -229,3 +229,51 @@ fn flex_open_positions_and_cash() {
         Some("<CashReportCurrency> #2 (line 5)")
     );
 }
+
+#[test]
+fn a_side_difference_is_one_break_not_four() {
+    // The broker has OUR-3 as a buy of 10 where the books have a sell. The books are
+    // derived again with the broker's side, so the position (100 - 40 + 10 = 70) and
+    // the cash it moves are explained by the one trade break.
+    let csv = format!(
+        "record,account,trade_id,order_id,instrument,side,quantity,price,time,currency,amount\n\
+         trade,U1,OUR-1,,AAPL.XNAS,buy,100,228.50,{t},,\n\
+         trade,U1,OUR-2,,AAPL.XNAS,sell,40,229.00,{t2},,\n\
+         trade,U1,OUR-3,,AAPL.XNAS,buy,10,230.00,{t3},,\n\
+         position,U1,,,AAPL.XNAS,,70,,,,\n\
+         cash,U1,,,,,,,,USD,{cash}\n",
+        t = T0 + 2 * S,
+        t2 = T0 + 12 * S,
+        t3 = T0 + 22 * S,
+        cash = "-15991.05",
+    );
+    let st =
+        Statement::parse(&csv, StatementFormat::Csv, "b.csv", &ReadOptions::default()).unwrap();
+    let r = reconcile(&records(), &st, &Tolerances::default());
+    assert_eq!(r.matched_by_id, 3);
+    let got: Vec<String> = r
+        .discrepancies
+        .iter()
+        .map(|d| format!("{}.{} {}", d.category, d.field, d.key))
+        .collect();
+    assert_eq!(got, ["trade.side OUR-3"], "{:#?}", r.discrepancies);
+    let d = &r.discrepancies[0];
+    assert_eq!(d.severity, Severity::Major);
+    assert_eq!(
+        (d.broker.as_deref(), d.ours.as_deref()),
+        (Some("buy"), Some("sell"))
+    );
+    // The same statement with the books' side for OUR-3 but a position of 70: that
+    // position is not explained by any trade break, so it is its own break.
+    let csv = csv.replace(",buy,10,", ",sell,10,");
+    let st =
+        Statement::parse(&csv, StatementFormat::Csv, "b.csv", &ReadOptions::default()).unwrap();
+    let r = reconcile(&records(), &st, &Tolerances::default());
+    let got: Vec<String> = r
+        .discrepancies
+        .iter()
+        .map(|d| format!("{}.{}", d.category, d.field))
+        .collect();
+    assert!(got.contains(&"position.quantity".to_string()), "{got:?}");
+    assert!(!got.contains(&"trade.side".to_string()), "{got:?}");
+}

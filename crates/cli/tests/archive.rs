@@ -179,7 +179,8 @@ fn retention_plan_and_apply_on_recent_data_remove_nothing_and_bad_rules_are_refu
     let r = s.on_data("retention", &["plan"]).expect(0);
     assert!(r.stdout.contains("nothing to remove"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("within the hot window of 90d: its segment ends on")
+        r.stdout
+            .contains("within the hot window of 90d: its segment ends on")
             && r.stdout.contains("may leave journal/ after"),
         "{}",
         r.stdout
