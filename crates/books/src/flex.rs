@@ -162,6 +162,13 @@ fn memchr_lt(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'<')
 }
 
+/// The line and column (1-based, in characters) just past the last character of `text`.
+fn end_position(text: &str) -> (usize, usize) {
+    let row = text.matches('\n').count() + 1;
+    let last = text.rsplit('\n').next().unwrap_or("");
+    (row, last.chars().count() + 1)
+}
+
 fn document<'a>(text: &'a str, label: &str) -> Result<roxmltree::Document<'a>> {
     if nesting_depth(text) > MAX_DEPTH {
         return Err(Error::Statement {
@@ -170,12 +177,27 @@ fn document<'a>(text: &'a str, label: &str) -> Result<roxmltree::Document<'a>> {
             reason: format!("not a Flex Query: elements nested more than {MAX_DEPTH} deep"),
         });
     }
-    let doc = roxmltree::Document::parse(text).map_err(|e| {
-        let p = e.pos();
-        Error::Statement {
-            path: label.into(),
-            location: format!("line {}, column {}", p.row, p.col),
-            reason: format!("not well-formed XML: {e}"),
+    let doc = roxmltree::Document::parse(text).map_err(|e| match e {
+        // roxmltree places these at line 1, column 1; what the user needs is where
+        // the file stops.
+        roxmltree::Error::UnexpectedEndOfStream | roxmltree::Error::UnclosedRootNode => {
+            let (row, col) = end_position(text);
+            Error::Statement {
+                path: label.into(),
+                location: format!("line {row}, column {col} (the end of the file)"),
+                reason: format!(
+                    "the file ends before the XML does ({e}): it looks truncated; \
+                     download the statement again"
+                ),
+            }
+        }
+        _ => {
+            let p = e.pos();
+            Error::Statement {
+                path: label.into(),
+                location: format!("line {}, column {}", p.row, p.col),
+                reason: format!("not well-formed XML: {e}"),
+            }
         }
     })?;
     if !doc.root_element().has_tag_name("FlexQueryResponse") {

@@ -137,7 +137,25 @@ fn truncated_and_malformed_flex_name_the_place() {
     let text = sample();
     let cut = &text[..text.len() / 2];
     let (loc, reason) = err_of(cut);
-    assert!(loc.starts_with("line "), "{loc}");
+    // Where the file stops, not line 1, column 1.
+    let rows = cut.matches('\n').count() + 1;
+    let col = cut.rsplit('\n').next().unwrap().chars().count() + 1;
+    assert!(rows > 1, "the cut should be past line 1");
+    assert_eq!(
+        loc,
+        format!("line {rows}, column {col} (the end of the file)")
+    );
+    assert!(reason.contains("looks truncated"), "{reason}");
+    // A file cut inside its first tag too.
+    let (loc, reason) = err_of(&text[..20]);
+    assert_eq!(loc, "line 1, column 21 (the end of the file)");
+    assert!(reason.contains("looks truncated"), "{reason}");
+    // Malformed, not truncated: the place of the fault.
+    let (loc, reason) = err_of(&text.replacen("<FlexStatements", "<FlexStatements <", 1));
+    assert!(
+        loc.starts_with("line ") && !loc.contains("end of the file"),
+        "{loc}"
+    );
     assert!(reason.contains("not well-formed XML"), "{reason}");
 
     let bad_price = text.replacen("tradePrice=\"6.6415\"", "tradePrice=\"6,6415\"", 1);
