@@ -83,6 +83,27 @@ const INSTRUMENTS: &[(&str, f64, &str)] = &[
     ("GLD.ARCX", 245.3, "USD"),
 ];
 
+/// A broker's commission on one fill, in the instrument's currency, to the cent, after
+/// a retail broker's published fixed rates: US shares 0.0035 a share (at least 0.35,
+/// at most 1% of the value); European shares 0.05% of the value (at least 1.25);
+/// CME futures 2.25 a contract (broker, exchange and clearing); spot FX 0.2 bps of the
+/// value (at least 2.00). FX at a share rate would charge 35 bps: 525 USD on 150,000 EUR.
+fn commission(instrument: &str, qty: Decimal, price: Decimal) -> Decimal {
+    let value = (qty * price).abs();
+    let fee = if instrument.ends_with(".XCME") {
+        qty * Decimal::new(225, 2)
+    } else if instrument.ends_with(".IDEALPRO") {
+        (value * Decimal::new(2, 5)).max(Decimal::from(2))
+    } else if instrument.ends_with(".XETR") || instrument.ends_with(".XAMS") {
+        (value * Decimal::new(5, 4)).max(Decimal::new(125, 2))
+    } else {
+        (qty * Decimal::new(35, 4))
+            .max(Decimal::new(35, 2))
+            .min(value * Decimal::new(1, 2))
+    };
+    fee.round_dp(2)
+}
+
 const STRATEGIES: &[(&str, &str, &str)] = &[
     // (strategy, trader, account)
     ("momentum_v3", "T-01", "U1234567"),
@@ -496,9 +517,7 @@ impl Sim {
             };
             let slip = if side == "buy" { slip } else { -slip };
             let trade_id = format!("{}.{}", 100_000_000 + self.counter, part);
-            let commission = (this * Decimal::new(35, 4))
-                .max(Decimal::new(35, 2))
-                .round_dp(2);
+            let commission = commission(INSTRUMENTS[inst].0, this, fill_px);
             let e = order_ev(self, "order.filled", "broker_gateway", "system")
                 .with_data("fill_qty", this.to_string())
                 .with_data("fill_price", fill_px.to_string())

@@ -169,3 +169,40 @@ fn the_day_is_a_coherent_story() {
     }
     assert!(fills.values().any(|&n| n > 1));
 }
+
+#[test]
+fn commissions_are_a_brokers_not_a_flat_share_rate() {
+    // FX at a share rate charged 35 bps (525 USD on 150,000 EUR); a broker charges
+    // about 0.2 bps. Every fill's commission is checked against the rate of its market.
+    let (_t, values, _) = run(11, 20_000);
+    let dec = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let mut seen = HashSet::new();
+    for v in values.iter().filter(|v| v["type"] == "order.filled") {
+        let inst = v["instrument_id"].as_str().unwrap();
+        let (qty, px, fee) = (
+            dec(&v["data"]["fill_qty"]),
+            dec(&v["data"]["fill_price"]),
+            dec(&v["data"]["commission"]),
+        );
+        let value = qty * px;
+        let (market, want) = if inst.ends_with(".IDEALPRO") {
+            ("fx", (value * 0.00002).max(2.0))
+        } else if inst.ends_with(".XCME") {
+            ("futures", qty * 2.25)
+        } else if inst.ends_with(".XETR") || inst.ends_with(".XAMS") {
+            ("eu shares", (value * 0.0005).max(1.25))
+        } else {
+            ("us shares", (qty * 0.0035).max(0.35).min(value * 0.01))
+        };
+        assert!(
+            (fee - want).abs() <= 0.005 + 1e-9,
+            "{inst}: {qty} at {px} paid {fee}, expected about {want}"
+        );
+        if market == "fx" && value > 100_000.0 {
+            // Past the minimum: well under one basis point.
+            assert!(fee / value * 10_000.0 < 1.0, "{inst}: {fee} on {value}");
+        }
+        seen.insert(market);
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+}
