@@ -32,6 +32,54 @@ fn reconcile_a_generated_day_then_review() {
         dry.stdout
     );
     assert_eq!(s.lines().len(), before, "a dry run appends nothing");
+    // The values compared are printed whole, however long, in columns that line up:
+    // every row's UNEXPLAINED ends where its header does. (A statement whose USD cash
+    // change is -246,545,140.9012: the table once cut it to `-246545140.90…`.)
+    let text = std::fs::read_to_string(&st).unwrap();
+    let big: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("cash,") && l.contains(",USD,") {
+                let mut cells: Vec<&str> = l.split(',').collect();
+                cells[16] = "-246545140.9012";
+                cells.join(",")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        big.contains("-246545140.9012"),
+        "the cash amount is column 17"
+    );
+    let big_st = s.path().join("broker-big.csv");
+    std::fs::write(&big_st, big).unwrap();
+    let dry = s
+        .on_data(
+            "reconcile",
+            &["--statement", big_st.to_str().unwrap(), "--dry-run"],
+        )
+        .expect(0);
+    let cash = dry
+        .stdout
+        .lines()
+        .find(|l| l.contains("cash.change") && l.contains("-246545140.9012"))
+        .unwrap_or_else(|| panic!("the whole cash value in {}", dry.stdout));
+    assert!(!cash.contains('…'), "{cash}");
+    let header = dry
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ID "))
+        .expect("a header");
+    let end = header.find("UNEXPLAINED").unwrap() + "UNEXPLAINED".len();
+    for row in dry.stdout.lines().filter(|l| l.starts_with("D-")) {
+        let at = row.char_indices().nth(end - 1).map(|(i, _)| i).unwrap();
+        assert!(
+            row[..=at].ends_with(|c: char| c.is_ascii_digit()) && row[at + 1..].starts_with("  "),
+            "{header}\n{row}"
+        );
+    }
 
     let run = s
         .on_data(

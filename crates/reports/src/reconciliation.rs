@@ -82,6 +82,10 @@ pub struct DiscrepancyEntry {
     pub our_value: String,
     /// Broker − ours, where numeric.
     pub difference: String,
+    /// The part of the difference the trade breaks do not explain: what the
+    /// severity was judged on (a cash change can differ by thousands because of a
+    /// missing trade and still leave cents unexplained).
+    pub unexplained: String,
     /// `corrected` or `review`.
     pub action: String,
 }
@@ -251,6 +255,7 @@ pub fn reconciliation_from(records: &[Record], filter: &ReportFilter) -> Reconci
                     broker_value: text(r, "broker_value"),
                     our_value: text(r, "our_value"),
                     difference: text(r, "difference"),
+                    unexplained: text(r, "unexplained"),
                     action: if r.event_type == "review.requested" {
                         "review"
                     } else {
@@ -430,6 +435,7 @@ impl Tabular for ReconciliationReport {
                 "broker",
                 "ours",
                 "difference",
+                "unexplained",
                 "action",
             ],
         );
@@ -445,6 +451,7 @@ impl Tabular for ReconciliationReport {
                 x.broker_value.clone(),
                 x.our_value.clone(),
                 x.difference.clone(),
+                x.unexplained.clone(),
                 x.action.clone(),
             ]);
         }

@@ -99,6 +99,17 @@ fn reconciliation_report_counts_runs_discrepancies_and_reviews() {
         2
     );
     assert!(r.discrepancies.iter().all(|d| d.run_id == run.run_id));
+    // What the severity was judged on is shown: the cash change differs by the missing
+    // trades' amounts, and only the planted fee is unexplained (a minor break).
+    let dec = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    let cash = r
+        .discrepancies
+        .iter()
+        .find(|d| d.category == "cash")
+        .expect("the planted fee is a cash break");
+    assert_eq!(cash.severity, "minor");
+    assert!(dec(&cash.unexplained).abs() <= dec("25"), "{cash:?}");
+    assert!(dec(&cash.difference).abs() > dec("25"), "{cash:?}");
     assert_eq!(r.open_reviews.len(), 1);
     assert_eq!(r.resolved_reviews.len(), 1);
     let done = &r.resolved_reviews[0];

@@ -144,33 +144,74 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         )?;
         if !recon.discrepancies.is_empty() {
             writeln!(out)?;
-            writeln!(
-                out,
-                "{:<16} {:<6} {:<28} {:<10} {:<20} {:>14} {:>14} {:>12}  ACTION",
-                "ID", "SEV", "WHAT", "ACCOUNT", "KEY", "BROKER", "OURS", "UNEXPLAINED"
-            )?;
-            for d in &recon.discrepancies {
-                let short = |s: &Option<String>| {
-                    let s = s.clone().unwrap_or_default();
-                    if s.len() > 14 {
-                        format!("{}…", &s[..13])
-                    } else {
-                        s
+            // Compared values are never cut: the columns are as wide as their widest
+            // value. A value that is a description (a whole trade) is shortened here,
+            // since the line under the row gives it whole.
+            let value = |s: &Option<String>| {
+                let s = s.clone().unwrap_or_default();
+                if s.contains(' ') && s.chars().count() > 24 {
+                    format!("{}…", s.chars().take(23).collect::<String>())
+                } else {
+                    s
+                }
+            };
+            let rows: Vec<[String; 9]> = recon
+                .discrepancies
+                .iter()
+                .map(|d| {
+                    [
+                        d.id.clone(),
+                        d.severity.as_str().to_owned(),
+                        format!("{}.{}", d.category, d.field),
+                        d.account_id.clone(),
+                        d.key.clone(),
+                        value(&d.broker),
+                        value(&d.ours),
+                        d.unexplained.map(|x| x.to_string()).unwrap_or_default(),
+                        action(&d.id),
+                    ]
+                })
+                .collect();
+            let head = [
+                "ID",
+                "SEV",
+                "WHAT",
+                "ACCOUNT",
+                "KEY",
+                "BROKER",
+                "OURS",
+                "UNEXPLAINED",
+                "ACTION",
+            ];
+            let mut width = head.map(str::len);
+            for r in &rows {
+                for (w, c) in width.iter_mut().zip(r) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |cells: [&str; 9]| {
+                let mut l = String::new();
+                for (i, c) in cells.iter().enumerate() {
+                    let pad = width[i].saturating_sub(c.chars().count());
+                    if i > 0 {
+                        l.push_str("  ");
                     }
-                };
-                writeln!(
-                    out,
-                    "{:<16} {:<6} {:<28} {:<10} {:<20} {:>14} {:>14} {:>12}  {}",
-                    d.id,
-                    d.severity.as_str(),
-                    format!("{}.{}", d.category, d.field),
-                    d.account_id,
-                    d.key,
-                    short(&d.broker),
-                    short(&d.ours),
-                    d.unexplained.map(|x| x.to_string()).unwrap_or_default(),
-                    action(&d.id)
-                )?;
+                    // Compared values and the unexplained amount align right.
+                    if (5..=7).contains(&i) {
+                        l.push_str(&" ".repeat(pad));
+                        l.push_str(c);
+                    } else {
+                        l.push_str(c);
+                        if i + 1 < cells.len() {
+                            l.push_str(&" ".repeat(pad));
+                        }
+                    }
+                }
+                l
+            };
+            writeln!(out, "{}", line(head))?;
+            for (r, d) in rows.iter().zip(&recon.discrepancies) {
+                writeln!(out, "{}", line(r.each_ref().map(String::as_str)))?;
                 writeln!(out, "    {}", d.detail)?;
             }
         }
