@@ -802,6 +802,90 @@ fn consistency_proofs_are_rfc6962_for_every_pair_of_sizes() {
 }
 
 #[test]
+fn consistency_defaults_to_the_last_two_checkpoints_and_verifies_offline() {
+    let s = journal_with(10);
+    // One checkpoint: no earlier one to start from, so --old is asked for.
+    let old_note = checkpoint(&s);
+    let r = s.on_data("prove", &["consistency", "--json"]).expect(2);
+    assert!(r.stderr.contains("--old-checkpoint"), "{}", r.stderr);
+    append_events(&s, 50, 53);
+    let new_note = checkpoint(&s);
+    let (old, new) = (parse_note(&old_note).size, parse_note(&new_note).size);
+    assert_eq!((old, new), (11, 15));
+    append_events(&s, 60, 62); // past the newest checkpoint: not the default size
+    let leaves = leaves_of(&s);
+    let r = s.on_data("prove", &["consistency", "--json"]).expect(0);
+    assert!(r.stderr.contains("the saved checkpoint"), "{}", r.stderr);
+    let p = parse(r.stdout.trim());
+    check_consistency(&p, &leaves, old, new);
+    // The same proof from the checkpoint files an auditor holds.
+    let old_cp = s.file("old.txt", &old_note);
+    let new_cp = s.file("cp.txt", &new_note);
+    let r = s
+        .on_data(
+            "prove",
+            &[
+                "consistency",
+                "--old-checkpoint",
+                &old_cp,
+                "--new-checkpoint",
+                &new_cp,
+                "--json",
+            ],
+        )
+        .expect(0);
+    assert_eq!(parse(r.stdout.trim()), p);
+    let vkey = vkey_of(&s);
+    let proof = s.file("p.json", &p.to_string());
+    let check = |old_cp: &str, new_cp: &str, proof: &str, code: i32| {
+        s.tt(&[
+            "verify-proof",
+            "--old-checkpoint",
+            old_cp,
+            "--checkpoint",
+            new_cp,
+            "--key",
+            &vkey,
+            "--proof",
+            proof,
+        ])
+        .expect(code)
+    };
+    let ok = check(&old_cp, &new_cp, &proof, 0);
+    assert!(
+        ok.stdout.starts_with("ok: ") && ok.stdout.contains("size 15 extends"),
+        "{}",
+        ok.stdout
+    );
+    // A changed proof hash: exit 1.
+    let bad = edit_proof(&p.to_string(), |v| {
+        let h = v["proof"][0].as_str().unwrap().to_owned();
+        v["proof"][0] = Value::String(flip_hex(&h));
+    });
+    let bad = s.file("bad.json", &bad);
+    assert!(check(&old_cp, &new_cp, &bad, 1)
+        .stdout
+        .starts_with("FAILED"));
+    // A root that is not the checkpoint's: exit 1.
+    let bad = edit_proof(&p.to_string(), |v| {
+        let h = v["new_root"].as_str().unwrap().to_owned();
+        v["new_root"] = Value::String(flip_hex(&h));
+    });
+    let bad = s.file("bad2.json", &bad);
+    assert!(check(&old_cp, &new_cp, &bad, 1)
+        .stdout
+        .starts_with("FAILED"));
+    // Checkpoints swapped, or a proof of other sizes: exit 2, not "tampered".
+    let r = check(&new_cp, &old_cp, &proof, 2);
+    assert!(r.stderr.contains("give the older one"), "{}", r.stderr);
+    let other = prove_consistency(&s, 3, Some(new));
+    let other = s.file("other.json", &other.to_string());
+    let r = check(&old_cp, &new_cp, &other, 2);
+    assert!(r.stderr.contains("from tree size 3 to 15"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint: "), "{}", r.stderr);
+}
+
+#[test]
 fn prove_consistency_out_of_range_exits_2() {
     let s = journal_with(SMALL - 1);
     let over = (SMALL + 1).to_string();
@@ -1620,7 +1704,7 @@ fn proofs_and_checkpoints_across_segments() {
         }
     }
     for &old in firsts.iter().filter(|&&f| f > 0) {
-        let p = prove_consistency(&s, old, None);
+        let p = prove_consistency(&s, old, Some(total));
         check_consistency(&p, &leaves, old, total);
     }
     let p = prove_consistency(&s, n1, Some(n2));

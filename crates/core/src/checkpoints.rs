@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use tradetrail_checkpoint::{open_note, sign, Checkpoint, KeyPair, NoteError, VerifierKey};
 use tradetrail_journal::{ColdLines, Durability, Entry, FsStorage, Receipt};
-use tradetrail_merkle::{leaf_hash, verify_inclusion, Hash, InclusionProof, MerkleLog};
+use tradetrail_merkle::{
+    leaf_hash, verify_consistency, verify_inclusion, ConsistencyProof, Hash, InclusionProof,
+    MerkleLog,
+};
 
 use crate::{DataDir, Error, Recorder, Result, Tree};
 
@@ -486,9 +489,125 @@ pub enum OfflineError {
         /// The checkpoint's tree size.
         checkpoint: u64,
     },
-    /// The inputs are well formed but do not prove inclusion (exit 1).
+    /// A consistency proof between other tree sizes than the two checkpoints' (exit 2,
+    /// not a sign of tampering). Make the proof for the checkpoints.
+    #[error(
+        "the proof is from tree size {proof_old} to {proof_new} but the checkpoints are of \
+         tree sizes {old} and {new}: a proof can only be checked against checkpoints of its \
+         own sizes, so this says nothing about the journal; make the proof for these \
+         checkpoints (`tradetrail prove consistency --old-checkpoint OLD --new-checkpoint NEW`)"
+    )]
+    ConsistencySizes {
+        /// The proof's old size.
+        proof_old: u64,
+        /// The proof's new size.
+        proof_new: u64,
+        /// The older checkpoint's size.
+        old: u64,
+        /// The newer checkpoint's size.
+        new: u64,
+    },
+    /// The inputs are well formed but do not prove what was asked (exit 1).
     #[error("{0}")]
     Failed(String),
+}
+
+/// What an offline consistency check established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineConsistency {
+    /// The journal's origin, from the checkpoints.
+    pub origin: String,
+    /// The older checkpoint's tree size.
+    pub old: u64,
+    /// The newer checkpoint's tree size.
+    pub new: u64,
+}
+
+/// Opens a signed note for an offline check: malformed input is `Malformed` naming
+/// `what`, a bad signature is `Failed`.
+fn open_offline(
+    what: &'static str,
+    note: &str,
+    vkey: &VerifierKey,
+) -> Result<Checkpoint, OfflineError> {
+    open_note(note, vkey).map_err(|e| match e {
+        NoteError::Malformed { .. } => OfflineError::Malformed {
+            what,
+            reason: e.to_string(),
+        },
+        other => OfflineError::Failed(format!("{what} signature: {other}")),
+    })
+}
+
+/// Checks, with nothing but public material, that the journal as of the signed
+/// checkpoint `new_note` extends the journal as of `old_note`: both signatures by
+/// `vkey`, one origin, the proof's sizes and roots against the checkpoints', and the
+/// RFC 9162 consistency proof. Equal sizes need equal roots and an empty proof.
+pub fn verify_consistency_offline(
+    old_note: &str,
+    new_note: &str,
+    vkey: &str,
+    proof_json: &[u8],
+) -> Result<OfflineConsistency, OfflineError> {
+    let vkey = VerifierKey::parse(vkey.trim()).map_err(|e| OfflineError::Malformed {
+        what: "key",
+        reason: e.to_string(),
+    })?;
+    let old = open_offline("old checkpoint", old_note, &vkey)?;
+    let new = open_offline("checkpoint", new_note, &vkey)?;
+    if old.origin() != new.origin() {
+        return Err(OfflineError::Malformed {
+            what: "old checkpoint",
+            reason: format!(
+                "it is of origin {:?} and the checkpoint of origin {:?}: two journals cannot be compared",
+                old.origin(),
+                new.origin()
+            ),
+        });
+    }
+    if old.size() > new.size() {
+        return Err(OfflineError::Malformed {
+            what: "old checkpoint",
+            reason: format!(
+                "it is of tree size {}, larger than the checkpoint's {}: give the older one as --old-checkpoint",
+                old.size(),
+                new.size()
+            ),
+        });
+    }
+    let proof: ConsistencyProof =
+        serde_json::from_slice(proof_json).map_err(|e| OfflineError::Malformed {
+            what: "proof",
+            reason: format!(
+                "{e} (a proof printed by `tradetrail prove consistency --json` is expected)"
+            ),
+        })?;
+    if (proof.old, proof.new) != (old.size(), new.size()) {
+        return Err(OfflineError::ConsistencySizes {
+            proof_old: proof.old,
+            proof_new: proof.new,
+            old: old.size(),
+            new: new.size(),
+        });
+    }
+    if proof.old_root.0 != *old.root() || proof.new_root.0 != *new.root() {
+        return Err(OfflineError::Failed(
+            "the proof's roots are not the checkpoints' roots".into(),
+        ));
+    }
+    verify_consistency(
+        old.size(),
+        new.size(),
+        &Hash(*old.root()),
+        &Hash(*new.root()),
+        &proof.proof,
+    )
+    .map_err(|e| OfflineError::Failed(format!("consistency proof: {e}")))?;
+    Ok(OfflineConsistency {
+        origin: new.origin().to_string(),
+        old: old.size(),
+        new: new.size(),
+    })
 }
 
 /// Checks, with nothing but public material, that `record` (one journal line) is in
@@ -504,13 +623,7 @@ pub fn verify_offline(
         what: "key",
         reason: e.to_string(),
     })?;
-    let cp = open_note(note, &vkey).map_err(|e| match e {
-        NoteError::Malformed { .. } => OfflineError::Malformed {
-            what: "checkpoint",
-            reason: e.to_string(),
-        },
-        other => OfflineError::Failed(format!("checkpoint signature: {other}")),
-    })?;
+    let cp = open_offline("checkpoint", note, &vkey)?;
     let proof: InclusionProof =
         serde_json::from_slice(proof_json).map_err(|e| OfflineError::Malformed {
             what: "proof",
@@ -636,6 +749,77 @@ fn newest_size(dir: &DataDir) -> Option<(PathBuf, u64)> {
         .and_then(|s| s.to_str())
         .and_then(|s| s.parse().ok())?;
     Some((path, size))
+}
+
+/// A consistency proof and where its two sizes came from.
+#[derive(Debug, Clone)]
+pub struct SizedConsistency {
+    /// The proof.
+    pub proof: ConsistencyProof,
+    /// Where the old size came from ([`ProofSizeFrom::Newest`] here: the saved
+    /// checkpoint before the new size).
+    pub old_from: ProofSizeFrom,
+    /// Where the new size came from.
+    pub new_from: ProofSizeFrom,
+}
+
+/// Proves that the tree of an older size is a prefix of a newer one, at sizes an
+/// auditor can check against signed checkpoints. The new size: `new` if given, else
+/// the checkpoint note at `new_checkpoint`, else the newest checkpoint saved in
+/// `DIR/checkpoints`, else every record written. The old size: `old` if given, else
+/// the note at `old_checkpoint`, else the newest saved checkpoint smaller than the new
+/// size (so with no sizes given: "the journal only grew between its last two
+/// checkpoints").
+pub fn prove_consistency_for(
+    rec: &Recorder,
+    tree: &Tree,
+    old: Option<u64>,
+    old_checkpoint: Option<&Path>,
+    new: Option<u64>,
+    new_checkpoint: Option<&Path>,
+) -> Result<SizedConsistency> {
+    let (new, new_from) = match (new, new_checkpoint) {
+        (Some(n), _) => (n, ProofSizeFrom::Asked),
+        (None, Some(path)) => (
+            note_size(rec, path)?,
+            ProofSizeFrom::Checkpoint(path.to_path_buf()),
+        ),
+        (None, None) => match newest_size(rec.data_dir()) {
+            Some((path, n)) => (n, ProofSizeFrom::Newest(path)),
+            None => (tree.size(), ProofSizeFrom::Everything),
+        },
+    };
+    let (old, old_from) = match (old, old_checkpoint) {
+        (Some(n), _) => (n, ProofSizeFrom::Asked),
+        (None, Some(path)) => (
+            note_size(rec, path)?,
+            ProofSizeFrom::Checkpoint(path.to_path_buf()),
+        ),
+        (None, None) => {
+            let earlier = checkpoint_files(rec.data_dir())
+                .into_iter()
+                .filter_map(|p| {
+                    let n: u64 = p.file_stem()?.to_str()?.parse().ok()?;
+                    (n < new).then_some((p, n))
+                })
+                .next_back();
+            match earlier {
+                Some((path, n)) => (n, ProofSizeFrom::Newest(path)),
+                None => {
+                    return Err(Error::OutOfRange {
+                        reason: format!(
+                            "--old: no checkpoint is saved before tree size {new}: give --old N or --old-checkpoint FILE (a checkpoint you were given earlier)"
+                        ),
+                    })
+                }
+            }
+        }
+    };
+    Ok(SizedConsistency {
+        proof: tree.prove_consistency(old, Some(new))?,
+        old_from,
+        new_from,
+    })
 }
 
 /// Proves that record `seq` is in the tree of the size an auditor can check it

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradetrail_core::checkpoints::{prove_inclusion_for, ProofSizeFrom, SizedProof};
+use tradetrail_core::checkpoints::{
+    prove_consistency_for, prove_inclusion_for, ProofSizeFrom, SizedConsistency, SizedProof,
+};
 use tradetrail_core::{DataDir, Tree};
 
 #[derive(Debug, clap::Args)]
@@ -37,12 +39,20 @@ enum Kind {
     },
     /// Prove that the tree of the first OLD records is a prefix of the first NEW
     Consistency {
-        /// The older tree size (e.g. a saved checkpoint's)
-        #[arg(long)]
-        old: u64,
-        /// The newer tree size [default: every record written]
-        #[arg(long)]
+        /// The older tree size [default: the saved checkpoint before the new size]
+        #[arg(long, conflicts_with = "old_checkpoint")]
+        old: Option<u64>,
+        /// The older size is this signed checkpoint's (one you were given earlier)
+        #[arg(long, value_name = "FILE")]
+        old_checkpoint: Option<PathBuf>,
+        /// The newer tree size [default: the newest saved checkpoint's, else every
+        /// record written]
+        #[arg(long, conflicts_with = "new_checkpoint")]
         new: Option<u64>,
+        /// The newer size is this signed checkpoint's (as printed by `tradetrail
+        /// checkpoint`)
+        #[arg(long, value_name = "FILE")]
+        new_checkpoint: Option<PathBuf>,
         /// Print the proof as one JSON object
         #[arg(long)]
         json: bool,
@@ -98,8 +108,44 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 }
             }
         }
-        Kind::Consistency { old, new, json } => {
-            let proof = tree.prove_consistency(old, new)?;
+        Kind::Consistency {
+            old,
+            old_checkpoint,
+            new,
+            new_checkpoint,
+            json,
+        } => {
+            let SizedConsistency {
+                proof,
+                old_from,
+                new_from,
+            } = prove_consistency_for(
+                &rec,
+                &tree,
+                old,
+                old_checkpoint.as_deref(),
+                new,
+                new_checkpoint.as_deref(),
+            )?;
+            if let ProofSizeFrom::Newest(path) = &old_from {
+                eprintln!(
+                    "from tree size {}, the saved checkpoint {} (the one before the new size)",
+                    proof.old,
+                    path.display()
+                );
+            }
+            match &new_from {
+                ProofSizeFrom::Newest(path) => eprintln!(
+                    "to tree size {}, the newest saved checkpoint's ({}): verify it with that checkpoint",
+                    proof.new,
+                    path.display()
+                ),
+                ProofSizeFrom::Everything => eprintln!(
+                    "to tree size {} (every record; no checkpoint saved yet: `tradetrail checkpoint` signs one, then prove again)",
+                    proof.new
+                ),
+                ProofSizeFrom::Asked | ProofSizeFrom::Checkpoint(_) => {}
+            }
             if json {
                 writeln!(out, "{}", serde_json::to_string(&proof)?)?;
             } else {
