@@ -2,9 +2,9 @@
 //! half-written file.
 //!
 //! ```text
-//! DIR/archive/year=2026/month=11/day=03/_manifest.json
-//! DIR/archive/year=2026/month=11/day=03/00000000000000001000-00000000000000001999.parquet
-//! DIR/archive/year=2026/month=11/day=03/_tmp-....partial      (only while being written)
+//! DIR/archive/year=2026/month=11/day=3/_manifest.json
+//! DIR/archive/year=2026/month=11/day=3/00000000000000001000-00000000000000001999.parquet
+//! DIR/archive/year=2026/month=11/day=3/_tmp-....partial      (only while being written)
 //! ```
 
 use std::io::Write;
@@ -42,13 +42,23 @@ pub fn day_name(day: i64) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-/// `archive/year=YYYY/month=MM/day=DD` of a day.
+/// `archive/year=YYYY/month=M/day=D` of a day. The keys are plain integers, as Hive
+/// and Spark write them, so DuckDB, pyarrow and Spark all read `year`, `month` and
+/// `day` as integers without being told. Archives written before this layout used
+/// zero-padded keys (`month=01/day=04`, which DuckDB reads as text on the 4th and as
+/// an integer on the 14th): a day whose padded directory exists stays in it.
 pub fn partition_dir(archive: &Path, day: i64) -> PathBuf {
     let d = date_of_day(day);
-    archive
-        .join(format!("year={:04}", d.year()))
-        .join(format!("month={:02}", u8::from(d.month())))
-        .join(format!("day={:02}", d.day()))
+    let (month, dom) = (u8::from(d.month()), d.day());
+    let year = archive.join(format!("year={:04}", d.year()));
+    let padded = year
+        .join(format!("month={month:02}"))
+        .join(format!("day={dom:02}"));
+    if padded.is_dir() {
+        return padded;
+    }
+    year.join(format!("month={month}"))
+        .join(format!("day={dom}"))
 }
 
 /// The file name for records `first..=last`.
@@ -75,17 +85,21 @@ pub fn partition_dirs(archive: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The directories `prefix<number>` in `dir`, in numeric order (`day=4` before
+/// `day=10`; padded and plain keys of old and new archives sort together).
 fn sorted_children(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
         let e = e.map_err(|e| Error::io("list", dir, e))?;
-        let name = e.file_name();
-        if name.to_string_lossy().starts_with(prefix) && e.path().is_dir() {
-            v.push(e.path());
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(key) = name.strip_prefix(prefix) {
+            if e.path().is_dir() {
+                v.push((key.parse::<u32>().ok(), name, e.path()));
+            }
         }
     }
     v.sort();
-    Ok(v)
+    Ok(v.into_iter().map(|(_, _, p)| p).collect())
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory: write,
@@ -125,6 +139,52 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Month;
+
+    #[test]
+    fn keys_are_plain_integers_and_old_padded_days_stay_where_they_are() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let day = |y: i32, m: u8, d: u8| {
+            day_of_date(Date::from_calendar_date(y, Month::try_from(m).unwrap(), d).unwrap())
+        };
+        assert_eq!(
+            partition_dir(root, day(2027, 1, 4)),
+            root.join("year=2027/month=1/day=4")
+        );
+        // An archive written with padded keys keeps its day there.
+        std::fs::create_dir_all(root.join("year=2026/month=03/day=04")).unwrap();
+        assert_eq!(
+            partition_dir(root, day(2026, 3, 4)),
+            root.join("year=2026/month=03/day=04")
+        );
+        assert_eq!(
+            partition_dir(root, day(2026, 3, 5)),
+            root.join("year=2026/month=3/day=5")
+        );
+        for d in [
+            "year=2026/month=3/day=5",
+            "year=2026/month=3/day=10",
+            "year=2027/month=1/day=4",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        // Listed in calendar order, padded and plain together.
+        let got: Vec<String> = partition_dirs(root)
+            .unwrap()
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "year=2026/month=03/day=04",
+                "year=2026/month=3/day=5",
+                "year=2026/month=3/day=10",
+                "year=2027/month=1/day=4"
+            ]
+        );
+    }
 
     #[test]
     fn days_and_dirs() {

@@ -76,7 +76,7 @@ fn every_field_and_line_matches_the_journal() {
             .dir
             .strip_prefix(archive_dir(&f.dir))
             .unwrap(),
-        std::path::Path::new("year=2030/month=01/day=01")
+        std::path::Path::new("year=2030/month=1/day=1")
     );
     let mut seen = 0u64;
     for (p, fe) in idx.files() {

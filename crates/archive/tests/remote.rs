@@ -274,6 +274,44 @@ print(t.num_rows, min(t.column("seq").to_pylist()), max(t.column("seq").to_pylis
     );
 }
 
+/// DuckDB, told nothing but `hive_partitioning`, reads `year`, `month` and `day` as
+/// integers on every day: the keys are plain integers. (With zero-padded keys it read
+/// `month=01/day=01` as text and `month=12` as an integer.) The fixture's days are
+/// the day of `init` (today) and 2030-01-01 to 2030-01-03.
+#[test]
+fn duckdb_reads_the_partition_keys_as_integers_without_being_told() {
+    ensure_python_module("duckdb");
+    let f = three_days();
+    let root = archive_dir(&f.dir);
+    let idx = ArchiveIndex::load(&root).unwrap();
+    let script = format!(
+        r#"
+import duckdb
+rows = duckdb.sql("SELECT DISTINCT typeof(year), typeof(month), typeof(day) FROM read_parquet('{root}/**/*.parquet', hive_partitioning=true)").fetchall()
+days = duckdb.sql("SELECT DISTINCT year, month, day FROM read_parquet('{root}/**/*.parquet', hive_partitioning=true) ORDER BY ALL").fetchall()
+print(rows, len(days), days[1], days[-1])
+"#,
+        root = root.display()
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        got,
+        format!(
+            "[('BIGINT', 'BIGINT', 'BIGINT')] {} (2030, 1, 1) (2030, 1, 3)",
+            idx.partitions.len()
+        )
+    );
+}
+
 /// Installs a Python package with pip when it is missing (as `.ci/run` does), or
 /// fails saying how.
 fn ensure_python_module(m: &str) {

@@ -13,7 +13,7 @@
 //!   `AWS_*` variables `object_store`'s `AmazonS3Builder::from_env` reads.
 //!
 //! Keys are `/`-separated names relative to the prefix (`manifest.json`,
-//! `year=2026/month=11/day=03/_manifest.json`). A [`Bucket::put`] is all or nothing:
+//! `year=2026/month=11/day=3/_manifest.json`). A [`Bucket::put`] is all or nothing:
 //! an S3 PUT is atomic, so a reader never sees half an object.
 //!
 //! object_store is async; each call runs on a small tokio runtime owned by the
