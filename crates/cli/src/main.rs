@@ -16,7 +16,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "tradetrail", version, about, long_about = None)]
 struct Cli {
-    /// Data directory [default: $TRADETRAIL_DATA, else ./tradetrail-data]
+    /// Data directory [default: $TRADETRAIL_DATA, else ./tradetrail-data; for `demo`,
+    /// ./tradetrail-demo]
     #[arg(long, global = true, value_name = "DIR")]
     data: Option<PathBuf>,
     #[command(subcommand)]
