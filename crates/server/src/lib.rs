@@ -400,8 +400,17 @@ async fn accept_until(
                 continue;
             }
         };
-        let conn =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        // Each request knows the address it came from (`ConnectInfo`): the console
+        // counts failed sign-ins per address.
+        let svc = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        );
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
         let mut stop = stop.clone();
         conns.spawn(async move {
             let _slot = slot;

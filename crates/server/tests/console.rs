@@ -604,3 +604,79 @@ async fn a_time_zone_preference_shows_times_in_that_zone_for_that_session_only()
     assert!(html.contains("2026-11-21 14:30:00 UTC<"));
     s.shutdown().await;
 }
+
+/// Posts the sign-in form with `token`; the answer.
+async fn try_sign_in(s: &TestServer, token: &str) -> reqwest::Response {
+    let c = client();
+    let page = c.get(s.url("/login")).send().await.unwrap();
+    let nonce = set_cookie(&page, "tt_login");
+    c.post(s.url("/login"))
+        .header("cookie", format!("tt_login={nonce}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("login_csrf={nonce}&token={token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_lock_the_address_out_and_are_recorded_once() {
+    let s = common::start_with(tradetrail_server::ServerOptions {
+        checkpoint_interval: None,
+        console: tradetrail_server::ConsoleOptions {
+            sign_in_failures: 3,
+            sign_in_window: std::time::Duration::from_secs(600),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    // A success forgets earlier failures.
+    assert_eq!(try_sign_in(&s, "tt_guess0").await.status(), 401);
+    assert_eq!(try_sign_in(&s, "tt_guess1").await.status(), 401);
+    sign_in(&s, &s.compliance).await;
+    for i in 0..3 {
+        let r = try_sign_in(&s, &format!("tt_wrong{i}")).await;
+        assert_eq!(r.status(), 401, "attempt {i}");
+        let body = r.text().await.unwrap();
+        assert_eq!(body.contains("Too many failed sign-ins"), i == 2, "{body}");
+    }
+    // Now even the right token waits: 429 with Retry-After, and nothing recorded.
+    let before = s.rec.journal().status().unwrap().records;
+    let r = try_sign_in(&s, &s.compliance).await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 600, "{wait}");
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("try again in 10 minute(s)"));
+    assert_eq!(
+        s.rec.journal().status().unwrap().records,
+        before,
+        "a refused try appends nothing"
+    );
+    // Five failures recorded, the last one saying the address is now refused.
+    let failed: Vec<String> = (0..s.rec.journal().status().unwrap().records)
+        .filter_map(|seq| {
+            let v: Value = serde_json::from_slice(&s.rec.journal().read_line(seq).ok()?).ok()?;
+            (v["type"] == "user.sign_in_failed")
+                .then(|| v["data"]["reason"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "unknown token",
+            "unknown token",
+            "unknown token",
+            "unknown token",
+            "unknown token; address refused"
+        ]
+    );
+}

@@ -128,6 +128,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             ),
             absolute: Duration::from_secs(args.session_max.saturating_mul(3600).max(60)),
             behind_tls: args.behind_tls,
+            ..ConsoleOptions::default()
         },
     };
     let mut state = AppState::new(rec.clone(), opts).context("reading the token store")?;

@@ -453,10 +453,33 @@ async fn refuse_sign_in(
 /// admin token; recorded as `user.signed_in` or `user.sign_in_failed`.
 async fn login(
     State(st): State<Arc<AppState>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let opts = st.opts.console.clone();
+    let ip = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
+    // An address that has used up its failed sign-ins waits out the window: guessing
+    // tokens is slowed to a few tries per window, and the journal gets one record of
+    // it (when the limit was reached), not one per try.
+    if let Some(wait) = ip.and_then(|ip| st.sessions.sign_in_blocked(ip, &opts)) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        tracing::warn!(peer = ?ip, "console sign-in refused: too many failed sign-ins from this address");
+        let mut r = login_form(
+            &st,
+            Some((
+                "error",
+                &format!(
+                    "Too many failed sign-ins from this address: try again in {minutes} minute(s)."
+                ),
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let Ok(Form(form)) = form else {
         return login_form(
             &st,
@@ -497,14 +520,22 @@ async fn login(
     let caller = match found {
         Ok(Ok(Some(c))) => c,
         Ok(Ok(None)) => {
-            return refuse_sign_in(
-                st,
-                None,
-                "unknown token",
-                "That token is not known to this server.".into(),
-                StatusCode::UNAUTHORIZED,
-            )
-            .await
+            let used_up = ip.is_some_and(|ip| st.sessions.sign_in_failed(ip, &opts));
+            let (reason, message) = if used_up {
+                (
+                    "unknown token; address refused",
+                    format!(
+                        "That token is not known to this server. Too many failed sign-ins from this address: try again in {} minute(s).",
+                        opts.sign_in_window.as_secs().div_ceil(60).max(1)
+                    ),
+                )
+            } else {
+                (
+                    "unknown token",
+                    "That token is not known to this server.".to_owned(),
+                )
+            };
+            return refuse_sign_in(st, None, reason, message, StatusCode::UNAUTHORIZED).await;
         }
         _ => return ConsoleError::from(ApiError::Internal).into_response(),
     };
@@ -534,6 +565,9 @@ async fn login(
     // A browser signing in again leaves its old session behind: end it.
     if let Some(old) = cookie(&headers, &cookie_name(&opts, SESSION)) {
         st.sessions.remove(&old);
+    }
+    if let Some(ip) = ip {
+        st.sessions.sign_in_succeeded(ip);
     }
     let (id, s) = st.sessions.create(caller.clone(), digest, &opts);
     let st2 = st.clone();

@@ -6,6 +6,7 @@
 //! ids that exist, and a memory dump of the map holds no usable cookie.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,11 @@ pub struct ConsoleOptions {
     /// The server is reached through HTTPS (a TLS proxy in front): cookies get
     /// `Secure` and the `__Host-` prefix. Default `false`.
     pub behind_tls: bool,
+    /// Failed sign-ins one client address may make within [`Self::sign_in_window`]
+    /// before its sign-ins are refused (429) until the window has passed (default 5).
+    pub sign_in_failures: u32,
+    /// The window failed sign-ins are counted over (default 15 min).
+    pub sign_in_window: Duration,
 }
 
 impl Default for ConsoleOptions {
@@ -32,6 +38,8 @@ impl Default for ConsoleOptions {
             idle: Duration::from_secs(30 * 60),
             absolute: Duration::from_secs(12 * 3600),
             behind_tls: false,
+            sign_in_failures: 5,
+            sign_in_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -62,11 +70,22 @@ pub(crate) enum Lookup {
     Unknown,
 }
 
-/// The sessions of one server.
+/// The sessions of one server, and the failed sign-ins per client address.
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Session>>,
+    failures: Mutex<HashMap<IpAddr, Failures>>,
 }
+
+/// Failed sign-ins of one address since `since`.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+}
+
+/// Addresses remembered at most; past it, windows that have passed are forgotten.
+const MAX_FAILING_ADDRESSES: usize = 10_000;
 
 /// 32 random bytes from the OS, as 64 hex digits.
 pub(crate) fn random_id() -> String {
@@ -148,6 +167,46 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// How long `ip` must wait before it may try to sign in again, when it has used up
+    /// its failed sign-ins in the window.
+    pub(crate) fn sign_in_blocked(&self, ip: IpAddr, opts: &ConsoleOptions) -> Option<Duration> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let f = map.get(&ip)?;
+        let passed = f.since.elapsed();
+        (f.count >= opts.sign_in_failures && passed < opts.sign_in_window)
+            .then(|| opts.sign_in_window - passed)
+    }
+
+    /// Counts a failed sign-in of `ip`; true when it is the one that used up the
+    /// address's failures (the moment worth recording).
+    pub(crate) fn sign_in_failed(&self, ip: IpAddr, opts: &ConsoleOptions) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() >= MAX_FAILING_ADDRESSES {
+            map.retain(|_, f| now.duration_since(f.since) < opts.sign_in_window);
+        }
+        let f = map.entry(ip).or_insert(Failures {
+            count: 0,
+            since: now,
+        });
+        if now.duration_since(f.since) >= opts.sign_in_window {
+            *f = Failures {
+                count: 0,
+                since: now,
+            };
+        }
+        f.count = f.count.saturating_add(1);
+        f.count == opts.sign_in_failures
+    }
+
+    /// A sign-in of `ip` succeeded: its failures are forgotten.
+    pub(crate) fn sign_in_succeeded(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&ip);
+    }
+}
+
 fn expired(s: &Session, now: Instant, opts: &ConsoleOptions) -> bool {
     now.duration_since(s.last_used) >= opts.idle || now.duration_since(s.created) >= opts.absolute
 }
@@ -173,7 +232,7 @@ mod tests {
         let opts = ConsoleOptions {
             idle: Duration::from_millis(50),
             absolute: Duration::from_secs(60),
-            behind_tls: false,
+            ..ConsoleOptions::default()
         };
         let sessions = Sessions::default();
         let (id, s) = sessions.create(caller(), [7; 32], &opts);
@@ -187,7 +246,7 @@ mod tests {
         let opts = ConsoleOptions {
             idle: Duration::from_secs(60),
             absolute: Duration::from_millis(50),
-            behind_tls: false,
+            ..ConsoleOptions::default()
         };
         let (id, _) = sessions.create(caller(), [7; 32], &opts);
         std::thread::sleep(Duration::from_millis(80));
@@ -195,5 +254,33 @@ mod tests {
         let (id, _) = sessions.create(caller(), [7; 32], &opts);
         assert!(sessions.remove(&id).is_some());
         assert!(matches!(sessions.touch(&id, &opts), Lookup::Unknown));
+    }
+
+    #[test]
+    fn failed_sign_ins_block_an_address_for_the_rest_of_the_window() {
+        let opts = ConsoleOptions {
+            sign_in_failures: 3,
+            sign_in_window: Duration::from_millis(200),
+            ..ConsoleOptions::default()
+        };
+        let s = Sessions::default();
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        assert!(!s.sign_in_failed(a, &opts));
+        assert!(!s.sign_in_failed(a, &opts));
+        assert_eq!(s.sign_in_blocked(a, &opts), None);
+        assert!(s.sign_in_failed(a, &opts), "the third uses them up");
+        let wait = s.sign_in_blocked(a, &opts).expect("blocked");
+        assert!(wait <= opts.sign_in_window);
+        assert_eq!(s.sign_in_blocked(b, &opts), None, "only that address");
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(s.sign_in_blocked(a, &opts), None, "the window passed");
+        assert!(!s.sign_in_failed(a, &opts), "a new window starts at one");
+        s.sign_in_succeeded(a);
+        assert!(!s.sign_in_failed(a, &opts));
+        assert!(!s.sign_in_failed(a, &opts));
+        assert!(
+            s.sign_in_failed(a, &opts),
+            "a success forgot the earlier failures"
+        );
     }
 }
