@@ -36,6 +36,7 @@ CASES = [
     ({"trader": "T-02", "type": "order.*"}, ["--trader", "T-02", "--type", "order.*"]),
     ({"source": "risk_*", "instrument": "*.XNAS"}, ["--source", "risk_*", "--instrument", "*.XNAS"]),
     ({"kind": "position"}, ["--kind", "position"]),
+    ({"text": "PRICE MOVED", "type": "order.*"}, ["--text", "price moved", "--type", "order.*"]),
 ]
 
 

@@ -112,6 +112,7 @@ _FIELDS = (
     "kind",
     "entity",
     "mentions",
+    "text",
     "level",
     "category",
 )
@@ -384,7 +385,8 @@ class Recorder:
 
         Filters are named as the CLI's flags: ``type``, ``source``, ``actor``,
         ``trader``, ``strategy``, ``account``, ``instrument``, ``kind`` (patterns with
-        ``*``; a list matches any of them), ``entity`` and ``mentions`` (exact ids).
+        ``*``; a list matches any of them), ``entity`` and ``mentions`` (exact ids),
+        ``text`` (free text in ``data``, ignoring ASCII case).
         ``since``/``until`` bound ``ts_event`` (``ts_recorded`` with
         ``recorded=True``): RFC 3339 text, a date, ns since the epoch, or a datetime
         with a time zone. Without ``limit`` every match is returned; with it,

@@ -473,3 +473,45 @@ fn query_pages_by_seq_and_says_where_to_go_on() {
     let r = s.on_data("query", &["--after", "x"]).expect(2);
     assert!(r.stderr.contains("--after"), "{}", r.stderr);
 }
+
+#[test]
+fn free_text_finds_records_by_what_their_data_says() {
+    let s = Scratch::new();
+    demo(&s);
+    let lines = s.lines();
+    let data_has = |l: &str, needle: &str| {
+        parse(l)
+            .get("data")
+            .map(|d| d.to_string().to_ascii_lowercase().contains(needle))
+            .unwrap_or(false)
+    };
+    for (args, needle, ty) in [
+        (vec!["--text", "LIMIT"], "limit", None),
+        (
+            vec!["--text", "\"Rejected\"", "--type", "risk.*"],
+            "\"rejected\"",
+            Some("risk."),
+        ),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--format", "jsonl"]);
+        let r = s.on_data("query", &a).expect(0);
+        let want: Vec<&String> = lines
+            .iter()
+            .filter(|l| data_has(l, needle))
+            .filter(|l| ty.is_none_or(|t| parse(l)["type"].as_str().unwrap().starts_with(t)))
+            .collect();
+        assert!(
+            !want.is_empty() && want.len() < lines.len(),
+            "{args:?}: {}",
+            want.len()
+        );
+        assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want, "{args:?}");
+    }
+    let r = s.on_data("query", &["--text", " "]).expect(2);
+    assert!(r.stderr.contains("--text"), "{}", r.stderr);
+    let r = s
+        .on_data("stats", &["--conversion", "--text", "x"])
+        .expect(2);
+    assert!(r.stderr.contains("free text"), "{}", r.stderr);
+}

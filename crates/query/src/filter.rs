@@ -53,6 +53,10 @@ pub struct Filter {
     /// `level`: operational log lines at or above this level (`types` holds their
     /// `log.<level>` types).
     pub level: Option<String>,
+    /// Free text: records whose `data` (its JSON text, as recorded) contains this,
+    /// ignoring ASCII case. Checked on each candidate's line, after the other
+    /// conditions have narrowed them down.
+    pub text: Option<String>,
 }
 
 /// Why `level` and `type` do not go together.
@@ -64,7 +68,8 @@ impl Filter {
     /// CLI flags name them: `from`, `to` (times, see [`parse_time`]), `recorded`
     /// (`true` puts `from`/`to` on `ts_recorded`), `type`, `source`, `actor`, `trader`,
     /// `strategy`, `account`, `instrument`, `kind` (patterns; a comma separates
-    /// several), `entity`, `mentions` (exact ids); for operational log lines, `level`
+    /// several), `entity`, `mentions` (exact ids), `text` (free text in `data`,
+    /// ignoring ASCII case); for operational log lines, `level`
     /// (`warning`: the `log.warning`, `log.error` and `log.critical` types) and
     /// `category` (the log line's entity, kind `log`).
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
@@ -134,11 +139,22 @@ impl Filter {
             "kind" | "entity_kind" => self.kinds.extend(list(value)?),
             "entity" => self.entity = Some(id(value)?),
             "mentions" | "id" => self.mentions = Some(id(value)?),
+            "text" => {
+                let t = value.trim();
+                if t.is_empty() {
+                    return Err(Error::bad_input(&field, "empty text"));
+                }
+                if t.len() > 200 {
+                    return Err(Error::bad_input(&field, "longer than 200 bytes"));
+                }
+                self.text = Some(t.to_owned());
+            }
             _ => {
                 return Err(Error::bad_input(
                     name,
                     "unknown filter: use from, to, recorded, type, source, actor, trader, \
-                     strategy, account, instrument, kind, entity, mentions, level or category",
+                     strategy, account, instrument, kind, entity, mentions, text, level or \
+                     category",
                 ))
             }
         }

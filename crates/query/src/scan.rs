@@ -32,6 +32,8 @@ pub(crate) struct Plan {
     /// `(key, id)` of `--entity` and `--mentions`.
     entity: Option<(u64, String)>,
     mentions: Option<(u64, String)>,
+    /// Free text in `data`, ASCII-lowercased.
+    text: Option<Vec<u8>>,
     /// Only records with `seq` in `[lo, hi)` (a page's cursor).
     lo: u64,
     hi: u64,
@@ -83,6 +85,7 @@ impl Plan {
             to: f.to,
             entity: f.entity.as_ref().map(|id| (id_key(id), id.clone())),
             mentions: f.mentions.as_ref().map(|id| (id_key(id), id.clone())),
+            text: f.text.as_ref().map(|t| t.to_ascii_lowercase().into_bytes()),
             lo: 0,
             hi: u64::MAX,
             empty,
@@ -113,12 +116,18 @@ impl Plan {
         self.combo_ok.as_ref().is_none_or(|ok| ok[code as usize])
     }
 
-    /// Whether matches must be confirmed on their lines (ids are posted by hash).
-    pub fn verifies_lines(&self) -> bool {
+    /// Whether candidates come from the id postings (`--entity`, `--mentions`).
+    fn by_ids(&self) -> bool {
         self.entity.is_some() || self.mentions.is_some()
     }
 
-    /// Whether a fetched line really names the ids of the plan.
+    /// Whether matches must be confirmed on their lines (ids are posted by hash; free
+    /// text is not indexed).
+    pub fn verifies_lines(&self) -> bool {
+        self.by_ids() || self.text.is_some()
+    }
+
+    /// Whether a fetched line really names the ids of the plan and holds its text.
     pub fn line_ok(&self, line: &[u8]) -> bool {
         if !self.verifies_lines() {
             return true;
@@ -137,8 +146,32 @@ impl Plan {
                 return false;
             }
         }
+        if let Some(needle) = &self.text {
+            let data = env.view.data.unwrap_or("").as_bytes();
+            if !contains_ignoring_ascii_case(data, needle) {
+                return false;
+            }
+        }
         true
     }
+}
+
+/// Whether `hay` contains `needle` (already ASCII-lowercased), ignoring ASCII case.
+fn contains_ignoring_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    let upper = first.to_ascii_uppercase();
+    let mut at = 0;
+    while let Some(p) = memchr::memchr2(first, upper, &hay[at..]) {
+        let start = at + p;
+        match hay.get(start..start + needle.len()) {
+            Some(w) if w.eq_ignore_ascii_case(needle) => return true,
+            Some(_) => at = start + 1,
+            None => return false,
+        }
+    }
+    false
 }
 
 fn no_match_note(ix: &Index, dim: Dim, pats: &[String]) -> String {
@@ -227,8 +260,8 @@ fn time_ranges(ix: &Index, plan: &Plan) -> Vec<(u64, u64)> {
     out
 }
 
-/// Calls `f(seq, combo)` for every record the plan selects by the index alone (ids
-/// still to be confirmed on the line when [`Plan::verifies_lines`]), in `seq` order or
+/// Calls `f(seq, combo)` for every record the plan selects by the index alone (ids and
+/// text still to be confirmed on the line when [`Plan::verifies_lines`]), in `seq` order or
 /// reverse, until `f` returns `Ok(false)`.
 pub(crate) fn scan<F>(ix: &Index, plan: &Plan, reverse: bool, mut f: F) -> Result<()>
 where
@@ -237,7 +270,7 @@ where
     if plan.empty {
         return Ok(());
     }
-    if plan.verifies_lines() {
+    if plan.by_ids() {
         let mut seqs = id_candidates(ix, plan)?;
         if reverse {
             seqs.reverse();

@@ -326,6 +326,14 @@ struct ReasonData<'a> {
 }
 
 pub(crate) fn funnel(ix: &Index, src: &Source, filter: &Filter) -> Result<Funnel> {
+    if filter.text.is_some() {
+        // Its order sets come from the index alone, which does not hold `data`.
+        return Err(Error::bad_input(
+            "--text",
+            "the conversion funnel does not take free text; filter by type, trader, \
+             instrument, ... instead",
+        ));
+    }
     let by_type = stats(ix, src, Dim::Type, filter)?;
     let count = |t: &str| {
         by_type

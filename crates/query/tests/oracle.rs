@@ -26,6 +26,7 @@ struct Spec {
     strategies: Vec<String>,
     entity: Option<String>,
     mentions: Option<String>,
+    text: Option<String>,
     from: Option<i64>,
     to: Option<i64>,
     recorded: bool,
@@ -54,6 +55,14 @@ fn id() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
+fn text() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        6 => Just(None),
+        1 => proptest::sample::select(vec!["TWO", "\"i\":1", "Nested", "nope"])
+            .prop_map(|s| Some(s.to_owned())),
+    ]
+}
+
 fn spec() -> impl Strategy<Value = Spec> {
     let time = (
         proptest::option::of(0i64..5000),
@@ -71,14 +80,14 @@ fn spec() -> impl Strategy<Value = Spec> {
             pats(ACCOUNTS, &[]),
             pats(STRATEGIES, &[]),
         ),
-        (id(), id()),
+        (id(), id(), text()),
         time,
         (proptest::option::of(0usize..40), any::<bool>()),
     )
         .prop_map(
             |(
                 (types, sources, actors, traders, instruments, kinds, accounts, strategies),
-                (entity, mentions),
+                (entity, mentions, text),
                 (from, len, recorded),
                 (limit, reverse),
             )| {
@@ -99,6 +108,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                     strategies,
                     entity,
                     mentions,
+                    text,
                     from,
                     to,
                     recorded,
@@ -121,6 +131,7 @@ fn filter_of(s: &Spec, recorded: &[i64]) -> Filter {
         strategies: s.strategies.clone(),
         entity: s.entity.clone(),
         mentions: s.mentions.clone(),
+        text: s.text.clone(),
         from: s.from,
         to: s.to,
         ..Filter::default()

@@ -75,6 +75,11 @@ fn filter_params() -> Vec<Value> {
             "records that name this id anywhere (entity or refs)",
         ),
         string_param(
+            "text",
+            false,
+            "free text: records whose data (its JSON text) contains it, ignoring ASCII case",
+        ),
+        string_param(
             "level",
             false,
             "operational log lines at or above this level (debug, info, warning, error, critical); not with type",

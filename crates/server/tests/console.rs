@@ -680,3 +680,40 @@ async fn failed_sign_ins_lock_the_address_out_and_are_recorded_once() {
         ]
     );
 }
+
+/// Free text in `data`: the API and the console's search find what a reason says,
+/// within the caller's scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_search_in_data_through_the_api_and_the_console() {
+    let s = start().await;
+    journal(&s).await;
+    let seqs = |body: &[u8]| -> Vec<u64> {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_u64().unwrap())
+            .collect()
+    };
+    // "REASON" (any case) is in both rejections; compliance sees both, alice only hers.
+    let (status, body) = api(&s, &s.compliance, "/v1/events?text=REASON").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let all = seqs(&body);
+    assert_eq!(all.len(), 2, "{}", String::from_utf8_lossy(&body));
+    let (_, body) = api(&s, &s.alice, "/v1/events?text=reason").await;
+    let mine = seqs(&body);
+    assert_eq!(mine.len(), 1);
+    let (_, body) = api(&s, &s.compliance, "/v1/events?text=price%20BAND").await;
+    assert_eq!(seqs(&body), mine);
+    let cookie = sign_in(&s, &s.alice).await;
+    let (status, html) = page(&cookie, &s, "/search?text=Reason").await;
+    assert_eq!(status, 200);
+    assert_eq!(rows(&html), mine, "{html}");
+    assert!(
+        html.contains("name=\"text\""),
+        "the search form has the field"
+    );
+    let (status, body) = api(&s, &s.compliance, "/v1/events?text=").await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+}

@@ -67,6 +67,9 @@ pub struct FieldArgs {
     /// Records that name this id as entity.id or in refs
     #[arg(long, value_name = "ID")]
     mentions: Option<String>,
+    /// Free text: records whose data contains it (its JSON text, ignoring ASCII case)
+    #[arg(long, value_name = "TEXT")]
+    text: Option<String>,
     /// Operational log lines (log.*) at or above this level: debug, info, warning, error, critical
     #[arg(long, value_name = "LEVEL", conflicts_with = "types")]
     level: Option<String>,
@@ -117,6 +120,9 @@ impl FieldArgs {
         }
         if let Some(v) = &self.mentions {
             set_checked(&mut f, "mentions", v)?;
+        }
+        if let Some(v) = &self.text {
+            set_checked(&mut f, "text", v)?;
         }
         if let Some(v) = &self.level {
             set_checked(&mut f, "level", v)?;

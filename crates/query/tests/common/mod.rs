@@ -193,6 +193,12 @@ pub fn matches(v: &Value, f: &Filter) -> bool {
             _ => return false,
         }
     }
+    if let Some(t) = &f.text {
+        let data = v.get("data").map(Value::to_string).unwrap_or_default();
+        if !data.to_ascii_lowercase().contains(&t.to_ascii_lowercase()) {
+            return false;
+        }
+    }
     let ent = s(v, &["entity", "id"]);
     if let Some(id) = &f.entity {
         if ent != Some(id.as_str()) {

@@ -46,6 +46,11 @@ pub(crate) const FILTERS: &[(&str, &str, &str)] = &[
     ("actor", "Actor", "e.g. trader:T-01, algo:*"),
     ("entity", "Entity", "kind/id or id, e.g. order/O-12"),
     ("mentions", "Mentions", "an id anywhere in entity or refs"),
+    (
+        "text",
+        "Text in data",
+        "free text, e.g. fat finger (any case)",
+    ),
 ];
 
 /// Records per page unless the form says otherwise.
