@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use tradetrail_checkpoint::{open_note, VerifierKey, VERIFIER_KEY_FILE};
 use tradetrail_core::checkpoints::{latest_checkpoint, take_checkpoint, verify_offline};
-use tradetrail_core::{Config, DataDir, Tree};
+use tradetrail_core::{Config, DataDir, Recorder, Tree};
 use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_merkle::{Hash, InclusionProof, MerkleLog};
 use tradetrail_query::render::RecordWriter;
@@ -97,18 +97,12 @@ impl Prover {
     }
 }
 
-/// Writes an export bundle for the records `opts.selection` picks.
-pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result<ExportReport> {
-    if !is_empty_or_missing(&opts.out)? {
-        return Err(Error::bad(
-            "--out",
-            format!(
-                "{} exists and is not empty; export into a new directory",
-                opts.out.display()
-            ),
-        ));
-    }
-    let (records, gaps, mut notes) = match &opts.selection {
+/// The records a selection picks, with a trail's gaps and notes. Nothing picked is
+/// bad input: an empty bundle proves nothing.
+type Picked = (Vec<Record>, Vec<(u64, String)>, Vec<String>);
+
+fn pick(inv: &Investigator, selection: &Selection, description: &str) -> Result<Picked> {
+    let picked = match selection {
         Selection::Trail(id) => {
             let t = inv.trail(id)?;
             let gaps: Vec<(u64, String)> =
@@ -120,52 +114,79 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
             (r, Vec::new(), s.notes)
         }
     };
-    let Some(last) = records.last().map(|r| r.seq) else {
+    if picked.0.is_empty() {
         return Err(Error::bad(
             "selection",
-            format!("no record matches {}; nothing written", opts.description),
+            format!("no record matches {description}; nothing written"),
         ));
-    };
-    let config = Config::load(&dir.config())?;
-    let vkey_text = std::fs::read_to_string(dir.keys().join(VERIFIER_KEY_FILE))
-        .map_err(Error::io(dir.keys().join(VERIFIER_KEY_FILE)))?;
-    let vkey = VerifierKey::parse(vkey_text.trim())
-        .map_err(|e| Error::refused("keys/verifier.vkey", e.to_string()))?;
+    }
+    Ok(picked)
+}
 
-    // A checkpoint that covers every record, and a tree to prove against.
-    let covering = |note: &str| -> Result<Option<u64>> {
-        let cp = open_note(note, &vkey).map_err(|e| {
-            Error::refused(
-                "checkpoints/",
-                format!("the latest checkpoint does not verify: {e}"),
-            )
-        })?;
-        Ok((cp.size() > last).then_some(cp.size()))
-    };
+/// A bundle's files by their path inside it, and what it holds.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Every file of the bundle (see the module's layout), by relative path.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Records exported.
+    pub records: usize,
+    /// The checkpoint's size and root (hex).
+    pub checkpoint: (u64, String),
+    /// True when no saved checkpoint covered the records and one was taken.
+    pub took_checkpoint: bool,
+    /// Remarks of a trail (gaps, ids not followed).
+    pub notes: Vec<String>,
+}
+
+impl Bundle {
+    /// The bundle as one ZIP file (deflated), every file under `folder/`: what a
+    /// browser downloads. The files are the same bytes `export` writes to a directory,
+    /// so `bundle.json`'s SHA-256 sums and the offline checks hold for both.
+    pub fn to_zip(&self, folder: &str) -> Result<Vec<u8>> {
+        use std::io::Write as _;
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let fail = |e: zip::result::ZipError| Error::refused("bundle.zip", e.to_string());
+        for (rel, bytes) in &self.files {
+            w.start_file(format!("{folder}/{rel}"), opts).map_err(fail)?;
+            w.write_all(bytes).map_err(Error::io("bundle.zip"))?;
+        }
+        Ok(w.finish().map_err(fail)?.into_inner())
+    }
+}
+
+/// Writes an export bundle for the records `opts.selection` picks.
+pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result<ExportReport> {
+    if !is_empty_or_missing(&opts.out)? {
+        return Err(Error::bad(
+            "--out",
+            format!(
+                "{} exists and is not empty; export into a new directory",
+                opts.out.display()
+            ),
+        ));
+    }
+    let picked = pick(inv, &opts.selection, &opts.description)?;
+    let last = picked.0.last().map_or(0, |r| r.seq);
+    let vkey = read_vkey(dir)?;
     let saved = latest_checkpoint(dir)?;
-    let mut took = false;
     let cold = inv.source().cold_tier();
     // Through the one door: a damaged journal, or one contradicting a signed
     // checkpoint, is refused rather than exported.
-    let (note, cp_path, prover) = match tradetrail_store::Store::open(dir) {
+    let (note, cp_path, prover, took) = match tradetrail_store::Store::open(dir) {
         Ok(store) => {
             let rec = store.into_recorder();
-            let (note, path) = match &saved {
-                Some((path, note)) if covering(note)?.is_some() => (note.clone(), path.clone()),
-                _ => {
-                    took = true;
-                    let t = take_checkpoint(&rec)?;
-                    (t.note, t.path)
-                }
-            };
+            let (note, path, took) = covering_checkpoint(&rec, &vkey.1, saved, last)?;
             let (tree, _) = Tree::load(&rec)?;
-            (note, path, Prover::Tree(tree))
+            (note, path, Prover::Tree(tree), took)
         }
         Err(tradetrail_store::Error::Core(tradetrail_core::Error::Journal(
             tradetrail_journal::Error::Locked { .. },
         ))) => {
-            let Some((path, note)) = saved.filter(|(_, n)| covering(n).ok().flatten().is_some())
-            else {
+            let Some((path, note)) = saved.filter(|(_, n)| {
+                covers(&vkey.1, n, last).ok().flatten().is_some()
+            }) else {
                 return Err(Error::bad(
                     "checkpoint",
                     format!(
@@ -173,7 +194,7 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
                     ),
                 ));
             };
-            let size = covering(&note)?.unwrap_or(0);
+            let size = covers(&vkey.1, &note, last)?.unwrap_or(0);
             let mut log = MerkleLog::new();
             for_each_line_with(
                 &FsStorage,
@@ -186,11 +207,117 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
                     Ok(true)
                 },
             )?;
-            (note, path, Prover::Log(log))
+            (note, path, Prover::Log(log), false)
         }
         Err(e) => return Err(e.into()),
     };
-    let cp = open_note(&note, &vkey).map_err(|e| {
+    let bundle = build(
+        dir,
+        &vkey,
+        picked,
+        &opts.description,
+        (&note, &cp_path),
+        &prover,
+        took,
+    )?;
+    write_dir(&bundle, &opts.out)?;
+    Ok(ExportReport {
+        out: opts.out.clone(),
+        records: bundle.records,
+        checkpoint: bundle.checkpoint,
+        took_checkpoint: bundle.took_checkpoint,
+        notes: bundle.notes,
+    })
+}
+
+/// An export bundle built in memory by a process that holds the journal open (the
+/// server): proofs from its tree, against the newest saved checkpoint if it covers the
+/// records, else a checkpoint taken now. At most `max_records` records: a larger
+/// selection is bad input (narrow it), since each record carries its own proof.
+/// The caller serializes tree access (the server's tree lock).
+pub fn export_open(
+    rec: &Recorder,
+    inv: &Investigator,
+    selection: &Selection,
+    description: &str,
+    max_records: usize,
+) -> Result<Bundle> {
+    let picked = pick(inv, selection, description)?;
+    if picked.0.len() > max_records {
+        return Err(Error::bad(
+            "selection",
+            format!(
+                "{} records match {description}; a bundle holds at most {max_records} (each with its own proof): narrow the filter, or run `tradetrail export` on the journal's host",
+                picked.0.len()
+            ),
+        ));
+    }
+    let last = picked.0.last().map_or(0, |r| r.seq);
+    let dir = rec.data_dir();
+    let vkey = read_vkey(dir)?;
+    let saved = latest_checkpoint(dir)?;
+    let (note, path, took) = covering_checkpoint(rec, &vkey.1, saved, last)?;
+    let (tree, _) = Tree::load(rec)?;
+    build(
+        dir,
+        &vkey,
+        picked,
+        description,
+        (&note, &path),
+        &Prover::Tree(tree),
+        took,
+    )
+}
+
+/// The verifier key's text and the key.
+fn read_vkey(dir: &DataDir) -> Result<(String, VerifierKey)> {
+    let path = dir.keys().join(VERIFIER_KEY_FILE);
+    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let key = VerifierKey::parse(text.trim())
+        .map_err(|e| Error::refused("keys/verifier.vkey", e.to_string()))?;
+    Ok((text, key))
+}
+
+/// The checkpoint's size when it covers record `last`.
+fn covers(vkey: &VerifierKey, note: &str, last: u64) -> Result<Option<u64>> {
+    let cp = open_note(note, vkey).map_err(|e| {
+        Error::refused(
+            "checkpoints/",
+            format!("the latest checkpoint does not verify: {e}"),
+        )
+    })?;
+    Ok((cp.size() > last).then_some(cp.size()))
+}
+
+/// The saved checkpoint if it covers `last`, else one taken now; whether it was taken.
+fn covering_checkpoint(
+    rec: &Recorder,
+    vkey: &VerifierKey,
+    saved: Option<(PathBuf, String)>,
+    last: u64,
+) -> Result<(String, PathBuf, bool)> {
+    match saved {
+        Some((path, note)) if covers(vkey, &note, last)?.is_some() => Ok((note, path, false)),
+        _ => {
+            let t = take_checkpoint(rec)?;
+            Ok((t.note, t.path, true))
+        }
+    }
+}
+
+/// Every file of the bundle, each proof checked as the auditor will check it.
+fn build(
+    dir: &DataDir,
+    vkey: &(String, VerifierKey),
+    (records, gaps, mut notes): Picked,
+    description: &str,
+    (note, cp_path): (&str, &Path),
+    prover: &Prover,
+    took: bool,
+) -> Result<Bundle> {
+    let (vkey_text, vkey) = vkey;
+    let config = Config::load(&dir.config())?;
+    let cp = open_note(note, vkey).map_err(|e| {
         Error::refused(
             cp_path.display().to_string(),
             format!("does not verify: {e}"),
@@ -207,28 +334,7 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
             ),
         ));
     }
-
-    // Build the bundle beside its destination, then rename it into place.
-    let name = opts
-        .out
-        .file_name()
-        .ok_or_else(|| {
-            Error::bad(
-                "--out",
-                format!("{}: not a directory name", opts.out.display()),
-            )
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let parent = match opts.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
-    let staging = Staging(parent.join(format!(".{name}.exporting-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&staging.0);
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-
     let mut jsonl = Vec::new();
     let mut csv = Vec::new();
     {
@@ -242,10 +348,11 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
         let mut line = r.line.clone();
         line.push(b'\n');
         let proof = prover.prove(r.seq, size)?;
-        let mut proof_json = serde_json::to_vec(&proof).expect("a proof serializes");
+        let mut proof_json = serde_json::to_vec(&proof)
+            .map_err(|e| Error::refused(format!("proofs/{}.json", r.seq), e.to_string()))?;
         proof_json.push(b'\n');
         // Every proof is checked exactly as the auditor will check it.
-        verify_offline(&note, &vkey_text, &line, &proof_json).map_err(|e| {
+        verify_offline(note, vkey_text, &line, &proof_json).map_err(|e| {
             Error::refused(
                 format!("record {}", r.seq),
                 format!("its proof does not verify against the checkpoint: {e}"),
@@ -263,7 +370,7 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
     );
     let ctx = crate::html::Context {
         origin: &config.origin,
-        description: &opts.description,
+        description,
         generated: &generated,
         size,
         root: &root.to_string(),
@@ -273,17 +380,17 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
     files.insert("records.jsonl".into(), jsonl);
     files.insert("records.csv".into(), csv);
     files.insert("report.html".into(), crate::html::report(&ctx).into_bytes());
-    files.insert("checkpoint.txt".into(), note.clone().into_bytes());
+    files.insert("checkpoint.txt".into(), note.to_owned().into_bytes());
     files.insert("verifier.vkey".into(), vkey_text.clone().into_bytes());
     files.insert(
         "README.md".into(),
-        readme(&config.origin, &opts.description, &records, size).into_bytes(),
+        readme(&config.origin, description, &records, size).into_bytes(),
     );
     let sums: BTreeMap<&String, String> = files.iter().map(|(k, v)| (k, sha256_hex(v))).collect();
-    let bundle = json!({
+    let manifest = json!({
         "format": "tradetrail-export/1",
         "origin": config.origin,
-        "selection": opts.description,
+        "selection": description,
         "generated": generated,
         "records": records.len(),
         "seqs": records.iter().map(|r| r.seq).collect::<Vec<_>>(),
@@ -291,24 +398,43 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
         "notes": notes,
         "sha256": sums,
     });
-    let mut bundle = serde_json::to_vec_pretty(&bundle).expect("JSON");
-    bundle.push(b'\n');
-    files.insert("bundle.json".into(), bundle);
-    for (rel, bytes) in &files {
-        crate::store::write_atomically(&staging.0.join(rel), bytes)?;
-    }
-    if opts.out.exists() {
-        std::fs::remove_dir(&opts.out).map_err(Error::io(&opts.out))?;
-    }
-    std::fs::rename(&staging.0, &opts.out).map_err(Error::io(&opts.out))?;
-    std::mem::forget(staging);
-    Ok(ExportReport {
-        out: opts.out.clone(),
+    let mut manifest = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::refused("bundle.json", e.to_string()))?;
+    manifest.push(b'\n');
+    files.insert("bundle.json".into(), manifest);
+    Ok(Bundle {
+        files,
         records: records.len(),
         checkpoint: (size, root.to_string()),
         took_checkpoint: took,
         notes,
     })
+}
+
+/// Writes the bundle's files beside `out`, then renames them into place, so a failed
+/// export leaves nothing.
+fn write_dir(bundle: &Bundle, out: &Path) -> Result<()> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::bad("--out", format!("{}: not a directory name", out.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
+    let staging = Staging(parent.join(format!(".{name}.exporting-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&staging.0);
+    for (rel, bytes) in &bundle.files {
+        crate::store::write_atomically(&staging.0.join(rel), bytes)?;
+    }
+    if out.exists() {
+        std::fs::remove_dir(out).map_err(Error::io(out))?;
+    }
+    std::fs::rename(&staging.0, out).map_err(Error::io(out))?;
+    std::mem::forget(staging);
+    Ok(())
 }
 
 /// Removes a half-built bundle.

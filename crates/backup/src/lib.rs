@@ -45,7 +45,7 @@ mod store;
 pub use backup::{backup, BackupOptions};
 pub use chain::{ChainCheck, SegmentSeen};
 pub use error::{Error, Result};
-pub use export::{check_out, export, ExportOptions, ExportReport, Selection};
+pub use export::{check_out, export, export_open, Bundle, ExportOptions, ExportReport, Selection};
 pub use manifest::{FileEntry, FileKind, KeysIncluded, Manifest};
 pub use restore::{restore, RestoreOptions, RestoreReport};
 pub use store::{open_store, LocalStore, S3Store, Store};
