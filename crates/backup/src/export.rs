@@ -149,7 +149,8 @@ impl Bundle {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let fail = |e: zip::result::ZipError| Error::refused("bundle.zip", e.to_string());
         for (rel, bytes) in &self.files {
-            w.start_file(format!("{folder}/{rel}"), opts).map_err(fail)?;
+            w.start_file(format!("{folder}/{rel}"), opts)
+                .map_err(fail)?;
             w.write_all(bytes).map_err(Error::io("bundle.zip"))?;
         }
         Ok(w.finish().map_err(fail)?.into_inner())
@@ -184,9 +185,9 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
         Err(tradetrail_store::Error::Core(tradetrail_core::Error::Journal(
             tradetrail_journal::Error::Locked { .. },
         ))) => {
-            let Some((path, note)) = saved.filter(|(_, n)| {
-                covers(&vkey.1, n, last).ok().flatten().is_some()
-            }) else {
+            let Some((path, note)) =
+                saved.filter(|(_, n)| covers(&vkey.1, n, last).ok().flatten().is_some())
+            else {
                 return Err(Error::bad(
                     "checkpoint",
                     format!(

@@ -60,6 +60,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/prefs", post(prefs))
         .route("/search", get(pages::search))
+        .route("/export", get(pages::export_bundle))
         .route("/record/{seq}", get(pages::record))
         .route("/record/{seq}/proof", get(pages::proof))
         .route("/trail", get(pages::trail))

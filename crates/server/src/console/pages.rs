@@ -239,6 +239,24 @@ pub(crate) async fn search(
         body.push_str(" <span id=\"end\">This is the last page.</span>");
     }
     body.push_str("</p>");
+    if total > 0 {
+        let q = query_string(filters.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if total <= MAX_EXPORT as u64 {
+            let _ = write!(
+                body,
+                "<p><a id=\"export\" class=\"button\" href=\"/export?{}\">Export {} record{} as a bundle (ZIP, with a proof for each)</a></p>",
+                esc(&q),
+                num(total),
+                if total == 1 { "" } else { "s" }
+            );
+        } else {
+            let _ = write!(
+                body,
+                "<p class=\"notice\" id=\"export-too-many\">An export bundle holds at most {} records: narrow the search to export it.</p>",
+                num(MAX_EXPORT as u64)
+            );
+        }
+    }
     for n in &summary.notes {
         let _ = write!(body, "<p class=\"notice\">{}</p>", esc(n));
     }
@@ -1004,5 +1022,91 @@ pub(crate) async fn live_stream(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream"),
     );
+    Ok(resp)
+}
+
+/// Records a console export bundle may hold (each has its own proof file).
+pub(crate) const MAX_EXPORT: usize = 10_000;
+
+/// `GET /export?<filters>`: the records a search matches (within the session's scope)
+/// as an export bundle, one ZIP: the journal's lines, CSV, an HTML report, the signed
+/// checkpoint, the verifier key and one inclusion proof per record, each checked
+/// before it is written (docs/console.md). Recorded as `user.exported`.
+pub(crate) async fn export_bundle(
+    State(st): St,
+    signed: Signed,
+    Query(params): Params,
+) -> Result<Response, ConsoleError> {
+    let s = signed.s;
+    let asked: Vec<(String, String)> = given(params)
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit"))
+        .collect();
+    let (filter, _, _) =
+        filter_of(&s.caller, asked.clone(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let shown = query_string(asked.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let description = if shown.is_empty() {
+        "every record (console export)".to_owned()
+    } else {
+        format!("the records matching {shown} (console export)")
+    };
+    let (st2, s2) = (st.clone(), s.clone());
+    let (zip, name) = blocking(move || {
+        let within = |e: ConsoleError| e.within(&s2);
+        let inv = st2
+            .queries
+            .get(&st2)
+            .map_err(|e| within(ConsoleError::from(e)))?;
+        let bundle = {
+            let _g = st2.tree_lock.lock().unwrap_or_else(|e| e.into_inner());
+            tradetrail_backup::export_open(
+                &st2.rec,
+                &inv,
+                &tradetrail_backup::Selection::Query(Box::new(filter)),
+                &description,
+                MAX_EXPORT,
+            )
+        }
+        .map_err(|e| {
+            let status = match e {
+                tradetrail_backup::Error::BadInput { .. } => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            within(ConsoleError::new(status, e.to_string()))
+        })?;
+        let zip = bundle.to_zip("tradetrail-export").map_err(|e| {
+            within(ConsoleError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ))
+        })?;
+        record_user(
+            &st2,
+            "user.exported",
+            &actor_of(&s2.caller),
+            Some(&s2.caller),
+            &[
+                ("what", "bundle".into()),
+                ("records", bundle.records.into()),
+                ("tree_size", bundle.checkpoint.0.into()),
+                ("parameters", shown.clone().into()),
+            ],
+        )
+        .map_err(|e| within(ConsoleError::from(e)))?;
+        Ok((
+            zip,
+            format!("tradetrail-export-{}.zip", bundle.checkpoint.0),
+        ))
+    })
+    .await?;
+    let mut resp = zip.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
     Ok(resp)
 }
