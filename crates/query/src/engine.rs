@@ -286,6 +286,11 @@ impl Investigator {
         self.answer(|ix, src| crate::stats::incident_timeline(ix, src, at, window, filter, slices))
     }
 
+    /// Records over time: counts by type per hour or day (see [`crate::Activity`]).
+    pub fn activity(&self, filter: &Filter, max_buckets: usize) -> Result<Option<crate::Activity>> {
+        self.answer(|ix, src| crate::stats::activity(ix, src, filter, max_buckets))
+    }
+
     /// The decision chain around `id` (see [`crate::trail`]).
     pub fn trail(&self, id: &str) -> Result<crate::Trail> {
         if id.trim().is_empty() {

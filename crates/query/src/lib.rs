@@ -67,5 +67,8 @@ pub use follow::{Follow, FollowBatch};
 pub use index::{OpenReport, INDEX_VERSION};
 pub use render::{Format, TimeZone};
 pub use source::Source;
-pub use stats::{DropOut, Funnel, Incident, IncidentGroup, IncidentSlice, Stage, StatRow, Stats};
+pub use stats::{
+    Activity, ActivityBucket, DropOut, Funnel, Incident, IncidentGroup, IncidentSlice, Stage,
+    StatRow, Stats,
+};
 pub use trail::{Gap, GapKind, Trail};

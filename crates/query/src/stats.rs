@@ -486,3 +486,96 @@ pub(crate) fn funnel(ix: &Index, src: &Source, filter: &Filter) -> Result<Funnel
     ];
     Ok(Funnel { stages, signals })
 }
+
+/// Records over time: counts by type in consecutive buckets of an hour or a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Activity {
+    /// `hour` or `day` (UTC): the buckets' length.
+    pub unit: &'static str,
+    /// The buckets, oldest first, every one of the span (empty ones included).
+    pub buckets: Vec<ActivityBucket>,
+}
+
+/// One bucket of [`Activity`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityBucket {
+    /// First instant, ns since the epoch.
+    pub from: i64,
+    /// First instant after it.
+    pub to: i64,
+    /// Records in it by type, largest first.
+    pub by_type: Vec<(String, u64)>,
+}
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+const DAY_NS: i64 = 24 * HOUR_NS;
+
+/// The records the filter selects, counted by type per hour (when their `ts_event`
+/// spans at most two days) or per day (at most `max_buckets` of them: the newest),
+/// UTC. `None` when no record has a `ts_event` in range.
+pub(crate) fn activity(
+    ix: &Index,
+    src: &Source,
+    filter: &Filter,
+    max_buckets: usize,
+) -> Result<Option<Activity>> {
+    if filter.clock != crate::Clock::Event {
+        return Err(Error::bad_input(
+            "--recorded",
+            "activity is over ts_event, not ts_recorded",
+        ));
+    }
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for z in ix.zones.iter().filter(|z| z.min_ev <= z.max_ev) {
+        lo = lo.min(z.min_ev);
+        hi = hi.max(z.max_ev);
+    }
+    if let Some(f) = filter.from {
+        lo = lo.max(f);
+    }
+    if let Some(t) = filter.to {
+        hi = hi.min(t.saturating_sub(1));
+    }
+    if lo > hi || max_buckets == 0 {
+        return Ok(None);
+    }
+    let (unit, width) = if hi - lo <= 2 * DAY_NS {
+        ("hour", HOUR_NS)
+    } else {
+        ("day", DAY_NS)
+    };
+    let mut start = lo.div_euclid(width) * width;
+    let end = hi.div_euclid(width) * width + width;
+    let n = ((end - start) / width) as usize;
+    if n > max_buckets {
+        start = end - width * max_buckets as i64;
+    }
+    let mut buckets = Vec::new();
+    let mut from = start;
+    while from < end {
+        let mut f = filter.clone();
+        f.from = Some(filter.from.map_or(from, |x| x.max(from)));
+        f.to = Some(filter.to.map_or(from + width, |x| x.min(from + width)));
+        let counts = combo_counts(ix, src, &Plan::new(ix, &f))?;
+        let mut by: BTreeMap<u32, u64> = BTreeMap::new();
+        for (code, &n) in counts.iter().enumerate() {
+            if n > 0 {
+                *by.entry(ix.dicts.combos()[code][Dim::Type.index()])
+                    .or_default() += n;
+            }
+        }
+        let mut by_type: Vec<(String, u64)> = by
+            .into_iter()
+            .map(|(t, n)| (ix.dicts.value(Dim::Type, t).unwrap_or("").to_owned(), n))
+            .collect();
+        by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        buckets.push(ActivityBucket {
+            from,
+            to: from + width,
+            by_type,
+        });
+        from += width;
+    }
+    Ok(Some(Activity { unit, buckets }))
+}

@@ -446,3 +446,76 @@ fn range_bounds_at_zone_edges() {
         }
     }
 }
+
+/// Activity: every record with a `ts_event` the filter selects is counted once, in
+/// the bucket (hour or day) it falls in, by type; only the newest buckets are kept.
+#[test]
+fn activity_counts_every_record_in_its_bucket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = create(tmp.path());
+    let mut g = Gen::new(11);
+    fill(&j, &mut g, 3000);
+    let inv = Investigator::open(Source::live(j.clone()), index_dir(tmp.path())).unwrap();
+    let values: Vec<Value> = lines(&tmp.path().join("journal"))
+        .iter()
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    const HOUR: i64 = 3600 * SEC;
+    let mut units = Vec::new();
+    for (f, max) in [
+        (Filter::default(), 1000),
+        (Filter::default(), 3),
+        (
+            {
+                let mut f = Filter::default();
+                f.set("source", "oms").unwrap();
+                f
+            },
+            1000,
+        ),
+        (
+            Filter {
+                from: Some(T0 + 100 * SEC),
+                to: Some(T0 + 2000 * SEC),
+                ..Filter::default()
+            },
+            1000,
+        ),
+    ] {
+        let a = inv.activity(&f, max).unwrap().expect("records in range");
+        units.push(a.unit);
+        let width = if a.unit == "hour" { HOUR } else { 24 * HOUR };
+        assert!(a.buckets.len() <= max);
+        let first = a.buckets[0].from;
+        let mut want: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for i in brute_parsed(&values, &f) {
+            let v = &values[i as usize];
+            let Some(ts) = v["ts_event"].as_i64() else {
+                continue;
+            };
+            if ts < first {
+                continue;
+            }
+            let ty = v["type"].as_str().unwrap().to_owned();
+            *want.entry((ts.div_euclid(width) * width, ty)).or_default() += 1;
+        }
+        let mut got: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for (i, b) in a.buckets.iter().enumerate() {
+            assert_eq!(b.to - b.from, width);
+            if i > 0 {
+                assert_eq!(b.from, a.buckets[i - 1].to, "consecutive");
+            }
+            for (t, n) in &b.by_type {
+                got.insert((b.from, t.clone()), *n);
+            }
+        }
+        assert_eq!(got, want, "{f:?}");
+    }
+    assert!(units.contains(&"hour"), "{units:?}");
+    let none = Filter {
+        from: Some(T0 - 10 * HOUR),
+        to: Some(T0 - 9 * HOUR),
+        ..Filter::default()
+    };
+    assert!(inv.activity(&none, 100).unwrap().is_none());
+}

@@ -495,6 +495,14 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("data-src=\"/dashboard/funnel\""));
     assert!(!html.contains("reviews open"), "reviews are compliance's");
+    // Records over time: every one of hers counted once, in a bar of its day.
+    assert_eq!(
+        marks(&html, "over-time"),
+        attr(&html, "data-total"),
+        "{html}"
+    );
+    assert!(html.contains("Records per day"), "{html}");
+    assert!(!html.contains("style="));
     let (status, html) = page(&alice, &s, "/dashboard/funnel").await;
     assert_eq!(status, 200, "{html}");
     // Funnel of T-1: 1 signal, 1 recommendation, 1 risk evaluated, 0 approvals, 3 orders, 1 fill.
@@ -532,6 +540,7 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     let (_, html) = page(&cco, &s, "/dashboard").await;
     // runs 0, corrected 0, sent to review 2, open 1.
     assert_eq!(marks(&html, "reconciliation"), 3, "{html}");
+    assert_eq!(marks(&html, "over-time"), attr(&html, "data-total"));
     assert!(
         html.contains("data-count=\"1\"><title>reviews open: 1</title>"),
         "{html}"

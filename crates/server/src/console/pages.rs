@@ -884,7 +884,7 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     let (filter, _, _) =
         filter_of(&s.caller, Vec::new(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
     let (st2, s2) = (st.clone(), s.clone());
-    let (stats, extra) = blocking(move || {
+    let (stats, extra, activity) = blocking(move || {
         let inv = st2
             .queries
             .get(&st2)
@@ -892,8 +892,11 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
         let stats = inv
             .stats(Dim::Type, &filter)
             .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
+        let activity = inv
+            .activity(&filter, ACTIVITY_BUCKETS)
+            .map_err(|e| ConsoleError::from(crate::queries::from_query(e)).within(&s2))?;
         let extra = super::analysis::dashboard_extra(&st2, &s2, &stats)?;
-        Ok((stats, extra))
+        Ok((stats, extra, activity))
     })
     .await?;
     let mut body = format!(
@@ -911,6 +914,9 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     // The funnel (loaded by the script: it reads more), reconciliation, then the
     // counts by type.
     body.push_str(super::analysis::FUNNEL_SLOT);
+    if let Some(a) = &activity {
+        body.push_str(&activity_chart(a));
+    }
     body.push_str(&extra);
     let _ = write!(
         body,
@@ -1109,4 +1115,135 @@ pub(crate) async fn export_bundle(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+/// Buckets on the dashboard's "records over time" (the newest).
+const ACTIVITY_BUCKETS: usize = 60;
+
+/// Types drawn on their own in "records over time"; the rest are "other".
+const ACTIVITY_SERIES: usize = 5;
+
+/// "Records over time": one stacked bar per hour or day, the largest types each in
+/// its own colour, the rest as "other"; every bar's `data-count` is its total.
+fn activity_chart(a: &tradetrail_query::Activity) -> String {
+    let mut totals: HashMap<&str, u64> = HashMap::new();
+    for b in &a.buckets {
+        for (t, n) in &b.by_type {
+            *totals.entry(t.as_str()).or_default() += n;
+        }
+    }
+    let mut top: Vec<(&str, u64)> = totals.into_iter().collect();
+    top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+    let named: Vec<&str> = top.iter().take(ACTIVITY_SERIES).map(|t| t.0).collect();
+    let has_other = top.len() > named.len();
+    let series = |t: &str| {
+        named
+            .iter()
+            .position(|n| *n == t)
+            .unwrap_or(ACTIVITY_SERIES)
+    };
+    let sums: Vec<u64> = a
+        .buckets
+        .iter()
+        .map(|b| b.by_type.iter().map(|(_, n)| n).sum())
+        .collect();
+    let max = sums.iter().copied().max().unwrap_or(0).max(1);
+    // An integer scale: the top tick is a round count at or above the largest bar.
+    let step = nice_step(max);
+    let top_tick = max.div_ceil(step) * step;
+    let (left, plot_w, plot_h, top_pad) = (70u64, 800u64, 220u64, 10u64);
+    let n = a.buckets.len().max(1) as u64;
+    let slot = plot_w / n;
+    let bar_w = (slot * 4 / 5).max(1);
+    let height = top_pad + plot_h + 40;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<h2>Records over time</h2><figure><figcaption>Records per {unit} (ts_event, UTC), by type</figcaption>\
+         <svg id=\"over-time\" class=\"bars\" role=\"img\" aria-label=\"Records per {unit} by type\" \
+         width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        unit = a.unit,
+        w = left + plot_w + 10,
+    );
+    let y_of = |v: u64| top_pad + plot_h - v * plot_h / top_tick;
+    let mut tick = 0;
+    while tick <= top_tick {
+        let _ = write!(
+            out,
+            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y}\" y2=\"{y}\" class=\"grid\"/>\
+             <text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\" class=\"count\">{}</text>",
+            num(tick),
+            x2 = left + plot_w,
+            y = y_of(tick),
+            tx = left - 6,
+            ty = y_of(tick) + 4,
+        );
+        tick += step;
+    }
+    // At most about twelve labels, the last bucket always labelled.
+    let every = (a.buckets.len() / 12).max(1);
+    for (i, (b, total)) in a.buckets.iter().zip(&sums).enumerate() {
+        let x = left + i as u64 * slot + (slot - bar_w) / 2;
+        let label = if a.unit == "hour" {
+            tradetrail_model::format_time(b.from)[11..16].to_owned()
+        } else {
+            tradetrail_model::format_time(b.from)[5..10].to_owned()
+        };
+        let _ = write!(out, "<g class=\"bucket\" data-from=\"{}\" data-count=\"{total}\"><title>{} {}: {} records</title>",
+            b.from,
+            esc(&tradetrail_model::format_time(b.from)[..10]),
+            if a.unit == "hour" { esc(&label) } else { String::new() },
+            num(*total));
+        let mut stack = [0u64; ACTIVITY_SERIES + 1];
+        for (t, c) in &b.by_type {
+            stack[series(t)] += c;
+        }
+        let mut acc = 0u64;
+        for (k, c) in stack.iter().enumerate().filter(|(_, c)| **c > 0) {
+            let (y_hi, y_lo) = (y_of(acc + c), y_of(acc));
+            let _ = write!(
+                out,
+                "<rect x=\"{x}\" y=\"{y_hi}\" width=\"{bar_w}\" height=\"{}\" class=\"s{k}\"/>",
+                (y_lo - y_hi).max(1)
+            );
+            acc += c;
+        }
+        out.push_str("</g>");
+        if i % every == 0 || i + 1 == a.buckets.len() {
+            let _ = write!(
+                out,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"label\">{}</text>",
+                x + bar_w / 2,
+                top_pad + plot_h + 16,
+                esc(&label)
+            );
+        }
+    }
+    out.push_str("</svg><ul class=\"legend\">");
+    for (k, t) in named.iter().enumerate() {
+        let _ = write!(out, "<li><span class=\"key s{k}\"></span>{}</li>", esc(t));
+    }
+    if has_other {
+        let _ = write!(
+            out,
+            "<li><span class=\"key s{ACTIVITY_SERIES}\"></span>other types</li>"
+        );
+    }
+    out.push_str("</ul></figure>");
+    out
+}
+
+/// A round step (1, 2 or 5 times a power of ten) giving at most about five integer
+/// ticks up to `max`.
+fn nice_step(max: u64) -> u64 {
+    let rough = max.div_ceil(5).max(1);
+    let mut p = 1u64;
+    while p.saturating_mul(10) <= rough {
+        p *= 10;
+    }
+    [1, 2, 5, 10]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| *s >= rough)
+        .unwrap_or(10 * p)
 }
