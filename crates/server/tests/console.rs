@@ -495,6 +495,21 @@ async fn dashboard_draws_the_funnel_rejections_and_reconciliation_within_scope()
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("data-src=\"/dashboard/funnel\""));
     assert!(!html.contains("reviews open"), "reviews are compliance's");
+    // Positions and P&L, after first paint: hers is one open position of 10 bought at
+    // 190.25; bob has no fills.
+    assert!(html.contains("data-src=\"/dashboard/positions\""));
+    let (status, pos) = page(&alice, &s, "/dashboard/positions").await;
+    assert_eq!(status, 200, "{pos}");
+    assert_eq!(pos.matches("<tr data-quantity=").count(), 1, "{pos}");
+    assert!(
+        pos.contains("<tr data-quantity=\"10\"><td>U-T-1</td><td>AAPL.XNAS</td>"),
+        "{pos}"
+    );
+    assert!(pos.contains(">190.25<"), "{pos}");
+    assert!(!pos.contains("style="));
+    let bob = sign_in(&s, &s.bob).await;
+    let (_, pos) = page(&bob, &s, "/dashboard/positions").await;
+    assert!(pos.contains("id=\"no-positions\""), "{pos}");
     // Records over time: every one of hers counted once, in a bar of its day.
     assert_eq!(
         marks(&html, "over-time"),

@@ -839,3 +839,165 @@ pub(crate) async fn dashboard_funnel(
         page("Conversion funnel", Some(&s), "/dashboard", &body),
     ))
 }
+
+/// The dashboard's positions section, filled in by its script after first paint (the
+/// books read every record of the journal).
+pub(crate) const POSITIONS_SLOT: &str = "<section id=\"positions-slot\" class=\"lazy\" \
+     data-src=\"/dashboard/positions\" data-body=\"positions-body\"><h2>Positions and P&amp;L</h2>\
+     <p class=\"loading\"><a href=\"/dashboard/positions\">Positions and P&amp;L</a> (loading…: \
+     the books read the whole journal)</p></section>";
+
+/// Instruments on the P&L chart (the largest by absolute P&L).
+const PNL_BARS: usize = 12;
+
+/// `GET /dashboard/positions`: the books as `tradetrail positions` derives them (FIFO,
+/// marked at the latest price), in `#positions-body`: P&L by currency, a chart of P&L by
+/// instrument, and the open positions. A trader's books are derived from its own
+/// records only.
+pub(crate) async fn dashboard_positions(
+    State(st): St,
+    signed: Signed,
+) -> Result<Response, ConsoleError> {
+    use rust_decimal::Decimal;
+    let s = signed.s;
+    let trader = match s.caller.role {
+        Role::Trader => s.caller.trader_id.clone(),
+        _ => None,
+    };
+    let (st2, s2) = (st.clone(), s.clone());
+    let books = blocking(move || {
+        let fail = |e: tradetrail_books::Error| {
+            ConsoleError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).within(&s2)
+        };
+        let inv = st2.queries.get(&st2).map_err(within(&s2))?;
+        let cold = inv.source().cold_tier();
+        let mut records =
+            tradetrail_books::read_records(&st2.rec.data_dir().journal(), cold.as_deref())
+                .map_err(fail)?;
+        if let Some(t) = &trader {
+            records.retain(|r| r.trader_id.as_deref() == Some(t.as_str()));
+        }
+        tradetrail_books::Books::try_from_records(&records, &Default::default()).map_err(fail)
+    })
+    .await?;
+    let positions = books.positions();
+    let mut body = String::from("<div id=\"positions-body\">");
+    // P&L by currency.
+    let mut by_ccy: std::collections::BTreeMap<&str, (Decimal, Decimal, Decimal)> =
+        std::collections::BTreeMap::new();
+    for p in positions {
+        let e = by_ccy.entry(p.currency.as_str()).or_default();
+        e.0 += p.realized_pnl;
+        e.1 += p.unrealized_pnl.unwrap_or_default();
+        e.2 += p.commission;
+    }
+    if by_ccy.is_empty() {
+        body.push_str(
+            "<p id=\"no-positions\">No fills are recorded, so there are no positions.</p></div>",
+        );
+        return Ok(html(
+            StatusCode::OK,
+            page("Positions", Some(&s), "/dashboard", &body),
+        ));
+    }
+    body.push_str(
+        "<table id=\"pnl\"><thead><tr><th>Currency</th><th class=\"num\">Realized P&amp;L</th>\
+         <th class=\"num\">Unrealized P&amp;L</th><th class=\"num\">Commission</th></tr></thead><tbody>",
+    );
+    for (ccy, (r, u, c)) in &by_ccy {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(ccy),
+            html::money(*r),
+            html::money(*u),
+            html::money(*c)
+        );
+    }
+    body.push_str("</tbody></table>");
+    // P&L by instrument: realized + unrealized, the largest in absolute value.
+    let mut pnl: Vec<(String, &str, Decimal)> = positions
+        .iter()
+        .map(|p| {
+            (
+                format!("{} {}", p.instrument_id, p.account_id),
+                p.currency.as_str(),
+                p.realized_pnl + p.unrealized_pnl.unwrap_or_default(),
+            )
+        })
+        .collect();
+    pnl.sort_by(|a, b| b.2.abs().cmp(&a.2.abs()).then_with(|| a.0.cmp(&b.0)));
+    pnl.truncate(PNL_BARS);
+    let max = pnl.iter().map(|p| p.2.abs()).max().unwrap_or_default();
+    if !max.is_zero() {
+        let (row_h, label_w, half) = (22u64, 260u64, 260u64);
+        let height = row_h * pnl.len() as u64 + 10;
+        let zero = label_w + half;
+        let _ = write!(
+            body,
+            "<figure><figcaption>P&amp;L by instrument and account (realized + unrealized), the {} largest</figcaption>\
+             <svg id=\"pnl-by-instrument\" class=\"bars\" role=\"img\" aria-label=\"P&amp;L by instrument\" \
+             width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" xmlns=\"http://www.w3.org/2000/svg\">\
+             <line x1=\"{zero}\" x2=\"{zero}\" y1=\"0\" y2=\"{height}\" class=\"grid\"/>",
+            pnl.len(),
+            w = zero + half + 10,
+        );
+        for (i, (label, ccy, v)) in pnl.iter().enumerate() {
+            let y = i as u64 * row_h + 4;
+            let len = (v.abs() * Decimal::from(half) / max)
+                .round()
+                .try_into()
+                .unwrap_or(0u64)
+                .max(1);
+            let (x, class) = if v.is_sign_negative() {
+                (zero - len, "loss")
+            } else {
+                (zero, "gain")
+            };
+            let _ = write!(
+                body,
+                "<g><text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"label\">{}</text>\
+                 <rect x=\"{x}\" y=\"{y}\" width=\"{len}\" height=\"{bh}\" class=\"{class}\" data-pnl=\"{v}\">\
+                 <title>{}: {} {}</title></rect></g>",
+                esc(label),
+                esc(label),
+                html::money(*v),
+                esc(ccy),
+                lx = label_w - 8,
+                ty = y + 14,
+                bh = row_h - 6,
+            );
+        }
+        body.push_str("</svg></figure>");
+    }
+    // Open positions.
+    let open: Vec<_> = positions.iter().filter(|p| !p.quantity.is_zero()).collect();
+    let _ = write!(
+        body,
+        "<h3>Open positions ({})</h3><table id=\"open-positions\"><thead><tr><th>Account</th><th>Instrument</th>\
+         <th class=\"num\">Quantity</th><th class=\"num\">Average cost</th><th class=\"num\">Mark</th>\
+         <th class=\"num\">Unrealized P&amp;L</th><th class=\"num\">Realized P&amp;L</th><th>Currency</th></tr></thead><tbody>",
+        num(open.len() as u64)
+    );
+    for p in &open {
+        let _ = write!(
+            body,
+            "<tr data-quantity=\"{}\"><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            p.quantity,
+            esc(&p.account_id),
+            esc(&p.instrument_id),
+            html::quantity(p.quantity),
+            html::price(p.avg_cost),
+            p.mark_price.map(html::price).unwrap_or_else(|| "—".into()),
+            p.unrealized_pnl.map(html::money).unwrap_or_else(|| "—".into()),
+            html::money(p.realized_pnl),
+            esc(&p.currency)
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    Ok(html(
+        StatusCode::OK,
+        page("Positions", Some(&s), "/dashboard", &body),
+    ))
+}

@@ -99,21 +99,25 @@
   document.addEventListener("DOMContentLoaded", liveTail);
   document.addEventListener("DOMContentLoaded", tzForm);
 
-  // The dashboard's funnel: fetched once the rest of the dashboard is shown.
-  function funnel() {
-    var slot = document.getElementById("funnel-slot");
-    if (!slot || typeof fetch === "undefined") return;
-    fetch(slot.getAttribute("data-src"), { credentials: "same-origin" })
-      .then(function (r) { return r.text(); })
-      .then(function (text) {
-        var doc = new DOMParser().parseFromString(text, "text/html");
-        var body = doc.getElementById("funnel-body");
-        if (body) slot.replaceChildren(document.importNode(body, true));
-      })
-      .catch(function () {
-        var p = document.getElementById("funnel-loading");
-        if (p) p.appendChild(document.createTextNode(" Could not load it; follow the link."));
-      });
+  // The dashboard's slow sections (the funnel, positions and P&L): fetched once the
+  // rest of the dashboard is shown, each put in its slot.
+  function lazySections() {
+    if (typeof fetch === "undefined") return;
+    [["funnel-slot", "funnel-body"], ["positions-slot", "positions-body"]].forEach(function (ids) {
+      var slot = document.getElementById(ids[0]);
+      if (!slot) return;
+      fetch(slot.getAttribute("data-src"), { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (text) {
+          var doc = new DOMParser().parseFromString(text, "text/html");
+          var body = doc.getElementById(ids[1]);
+          if (body) slot.replaceChildren(document.importNode(body, true));
+        })
+        .catch(function () {
+          var p = slot.querySelector("p");
+          if (p) p.appendChild(document.createTextNode(" Could not load it; follow the link."));
+        });
+    });
   }
-  document.addEventListener("DOMContentLoaded", funnel);
+  document.addEventListener("DOMContentLoaded", lazySections);
 })();

@@ -31,6 +31,28 @@ pub(crate) fn num(n: u64) -> String {
     tradetrail_query::render::thousands(n)
 }
 
+/// Money: two places, thousands separators (`-1,234.50`).
+pub(crate) fn money(d: rust_decimal::Decimal) -> String {
+    let r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    tradetrail_query::render::group_digits(&format!("{r:.2}"))
+}
+
+/// A price as recorded (no trailing zeros past two places), thousands separated.
+pub(crate) fn price(d: rust_decimal::Decimal) -> String {
+    let n = d.normalize();
+    let text = if n.scale() < 2 {
+        format!("{n:.2}")
+    } else {
+        n.to_string()
+    };
+    tradetrail_query::render::group_digits(&text)
+}
+
+/// A quantity without trailing zeros, thousands separated.
+pub(crate) fn quantity(d: rust_decimal::Decimal) -> String {
+    tradetrail_query::render::group_digits(&d.normalize().to_string())
+}
+
 /// The time zone a session's pages show times in: a fixed offset from UTC, in minutes
 /// east (0: UTC). The console's `tz` preference.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -224,6 +246,19 @@ pub(crate) fn csrf_field(s: &Session) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_prices_and_quantities_read_as_people_write_them() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(money(d("1242369902.225")), "1,242,369,902.22");
+        assert_eq!(money(d("-33929.385")), "-33,929.38");
+        assert_eq!(money(d("5")), "5.00");
+        assert_eq!(price(d("228.5000")), "228.50");
+        assert_eq!(price(d("1.05425")), "1.05425");
+        assert_eq!(price(d("21034.5")), "21,034.50");
+        assert_eq!(quantity(d("150000.000")), "150,000");
+        assert_eq!(quantity(d("-0.5")), "-0.5");
+    }
 
     #[test]
     fn escapes_and_formats() {

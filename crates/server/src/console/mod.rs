@@ -69,6 +69,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/integrity", get(pages::integrity))
         .route("/dashboard", get(pages::dashboard))
         .route("/dashboard/funnel", get(analysis::dashboard_funnel))
+        .route("/dashboard/positions", get(analysis::dashboard_positions))
         .route("/incident", get(analysis::incident))
         .route("/reports", get(analysis::reports))
         .route("/reports/download", get(analysis::report_download))

@@ -914,6 +914,7 @@ pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response,
     // The funnel (loaded by the script: it reads more), reconciliation, then the
     // counts by type.
     body.push_str(super::analysis::FUNNEL_SLOT);
+    body.push_str(super::analysis::POSITIONS_SLOT);
     if let Some(a) = &activity {
         body.push_str(&activity_chart(a));
     }
