@@ -124,15 +124,7 @@ impl TimeZone {
 /// controls (U+202A..=U+202E, U+2066..=U+2069), which reorder what is shown.
 /// `n` with thousands separators: `1234567` → `1,234,567` (tables, pages, progress).
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::numfmt::count(n)
 }
 
 /// `s` safe in HTML (and XML) text and in a single- or double-quoted attribute value:
@@ -772,11 +764,11 @@ pub fn write_stats(out: &mut dyn Write, s: &Stats, format: Format) -> io::Result
                     out,
                     "{:<w$}  {:>12}  {:>6.2}%",
                     printable(r.value.as_deref().unwrap_or("(none)")),
-                    r.count,
+                    thousands(r.count),
                     share
                 )?;
             }
-            writeln!(out, "{:<w$}  {:>12}", "total", s.total)?;
+            writeln!(out, "{:<w$}  {:>12}", "total", thousands(s.total))?;
         }
     }
     Ok(())
@@ -852,7 +844,7 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
                     out,
                     "{:<30}  {:>10}  {:>10}  {}",
                     s.label,
-                    s.count,
+                    thousands(s.count),
                     pct(s.count),
                     printable(&extra.join("; "))
                 )?;
@@ -863,7 +855,7 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
                         out,
                         "  - {:<26}  {:>10}  {:>10}  {}",
                         dr.outcome.replace('_', " "),
-                        dr.count,
+                        thousands(dr.count),
                         pct(dr.count),
                         printable(&reasons.join(", "))
                     )?;

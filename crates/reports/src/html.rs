@@ -5,10 +5,13 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::ranged1d::{
+    AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, SegmentValue,
+};
 use plotters::prelude::*;
 
-use crate::table::{Chart, Table, Tabular};
+use crate::axis;
+use crate::table::{Chart, Kind, Table, Tabular};
 use crate::{Error, Result};
 
 const W: u32 = 860;
@@ -20,7 +23,8 @@ h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #d8dde6;padding-bot
 p.meta{color:#5b6478;margin-top:0}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}\
 table{border-collapse:collapse;font-size:.85em;margin:.4em 0}\
 th,td{border:1px solid #d8dde6;padding:.25em .6em;text-align:left;vertical-align:top}\
-th{background:#f2f4f8}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+th{background:#f2f4f8}th.n{text-align:right}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+td.id{max-width:14em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\
 tbody tr:nth-child(even){background:#fafbfc}p.none{color:#5b6478;font-style:italic}\
 ul.notes{color:#7a4b00}";
 
@@ -81,18 +85,39 @@ fn html_table(s: &mut String, t: &Table) {
         s.push_str("<p class=\"none\">None.</p>\n</section>\n");
         return;
     }
+    let h = t.human();
     s.push_str("<table>\n<thead><tr>");
-    for c in &t.columns {
-        let _ = write!(s, "<th>{}</th>", escape(c));
+    for (i, c) in h.headers.iter().enumerate() {
+        let class = if h.right.get(i).copied().unwrap_or(false) {
+            " class=\"n\""
+        } else {
+            ""
+        };
+        // The machine name (CSV header, JSON field) as a tooltip.
+        let _ = write!(
+            s,
+            "<th{class} title=\"{}\">{}</th>",
+            escape(t.columns.get(i).map_or("", String::as_str)),
+            escape(c)
+        );
     }
     s.push_str("</tr></thead>\n<tbody>\n");
-    for r in &t.rows {
+    for r in &h.rows {
         s.push_str("<tr>");
-        for c in r {
-            if c.parse::<f64>().is_ok() {
-                let _ = write!(s, "<td class=\"n\">{}</td>", escape(c));
+        for (i, c) in r.iter().enumerate() {
+            if h.kinds.get(i) == Some(&Kind::Id) {
+                // Cut by CSS (`text-overflow`); the whole id stays in the text (copy,
+                // search) and in the title.
+                let _ = write!(
+                    s,
+                    "<td class=\"id\" title=\"{}\">{}</td>",
+                    escape(&c.raw),
+                    escape(&c.text)
+                );
+            } else if h.right.get(i).copied().unwrap_or(false) {
+                let _ = write!(s, "<td class=\"n\">{}</td>", escape(&c.text));
             } else {
-                let _ = write!(s, "<td>{}</td>", escape(c));
+                let _ = write!(s, "<td>{}</td>", escape(&c.text));
             }
         }
         s.push_str("</tr>\n");
@@ -139,53 +164,84 @@ fn no_data(root: &Area<'_>) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-fn pad_range(lo: f64, hi: f64) -> (f64, f64) {
-    if (hi - lo).abs() < f64::EPSILON {
-        (lo - 1.0, hi + 1.0)
-    } else {
-        let m = (hi - lo) * 0.05;
-        (lo - m, hi + m)
+/// An axis with the ticks `axis.rs` chose (plotters' own `WithKeyPoints` gives an
+/// `f64` axis no label formatter). Labels come from the charts' formatters.
+struct Ticked<R: Ranged> {
+    inner: R,
+    ticks: Vec<R::ValueType>,
+}
+
+fn ticked<T: AsRangedCoord>(range: T, ticks: Vec<T::Value>) -> Ticked<T::CoordDescType> {
+    Ticked {
+        inner: range.into(),
+        ticks,
     }
 }
 
-fn time_label(ns: i64, span_ns: i64) -> String {
-    let t = tradetrail_model::format_time(ns);
-    if span_ns <= 86_400 * 1_000_000_000 {
-        // HH:MM of the RFC 3339 text.
-        t.get(11..16).unwrap_or(&t).to_owned()
-    } else {
-        t.get(..10).unwrap_or(&t).to_owned()
+impl<R: Ranged> Ranged for Ticked<R>
+where
+    R::ValueType: Clone + std::fmt::Debug,
+{
+    type ValueType = R::ValueType;
+    type FormatOption = DefaultFormatting;
+
+    fn range(&self) -> std::ops::Range<Self::ValueType> {
+        self.inner.range()
     }
+
+    fn map(&self, value: &Self::ValueType, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<Self::ValueType> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> std::ops::Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+/// Whether every value is a whole number (then the axis counts: whole ticks only).
+fn all_whole(values: impl IntoIterator<Item = f64>) -> bool {
+    values.into_iter().all(|v| v.fract() == 0.0)
 }
 
 fn line(root: &Area<'_>, y_label: &str, points: &[(i64, f64)]) -> Result<(), String> {
-    if points.is_empty() {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return no_data(root);
-    }
-    let (x0, x1) = (points[0].0, points[points.len() - 1].0.max(points[0].0 + 1));
+    };
+    let xt = axis::time_ticks(first.0, last.0, 10);
     let lo = points.iter().map(|p| p.1).fold(0.0f64, f64::min);
     let hi = points.iter().map(|p| p.1).fold(0.0f64, f64::max);
-    let (lo, hi) = pad_range(lo, hi);
+    let yt = axis::value_ticks(lo, hi, 8, all_whole(points.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(root)
         .margin(12)
+        .margin_right(28)
         .x_label_area_size(32)
-        .y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, lo..hi)
+        .y_label_area_size(84)
+        .build_cartesian_2d(
+            ticked(xt.lo..xt.hi, xt.ticks.iter().map(|t| t.0).collect()),
+            ticked(yt.lo..yt.hi, yt.ticks.clone()),
+        )
         .map_err(|e| e.to_string())?;
-    let span = x1 - x0;
-    let fmt_x = |ns: &i64| time_label(*ns, span);
+    let fmt_x = |ns: &i64| xt.label(*ns);
+    let fmt_y = |v: &f64| yt.label(*v);
     chart
         .configure_mesh()
-        .x_labels(8)
-        .y_labels(8)
         .x_label_formatter(&fmt_x)
+        .y_label_formatter(&fmt_y)
         .y_desc(y_label)
         .light_line_style(RGBColor(236, 239, 244))
         .draw()
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(LineSeries::new(
-            [(x0, 0.0), (x1, 0.0)],
+            [(xt.lo, 0.0), (xt.hi, 0.0)],
             RGBColor(160, 168, 184),
         ))
         .map_err(|e| e.to_string())?;
@@ -204,13 +260,17 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
     }
     let lo = bars.iter().map(|b| b.1).fold(0.0f64, f64::min);
     let hi = bars.iter().map(|b| b.1).fold(0.0f64, f64::max);
-    let (lo, hi) = pad_range(lo, hi);
-    let n = bars.len() as u32;
+    let yt = axis::value_ticks(lo, hi, 8, all_whole(bars.iter().map(|b| b.1)));
+    // `0..=last` as plotters counts: `0..n` would be n + 1 slots, the last one empty.
+    let last = u32::try_from(bars.len() - 1).unwrap_or(u32::MAX);
     let mut chart = ChartBuilder::on(root)
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(72)
-        .build_cartesian_2d((0..n).into_segmented(), lo..hi)
+        .y_label_area_size(84)
+        .build_cartesian_2d(
+            (0..last).into_segmented(),
+            ticked(yt.lo..yt.hi, yt.ticks.clone()),
+        )
         .map_err(|e| e.to_string())?;
     let label = |v: &SegmentValue<u32>| match v {
         SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars
@@ -219,12 +279,13 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
             .unwrap_or_default(),
         SegmentValue::Last => String::new(),
     };
+    let fmt_y = |v: &f64| yt.label(*v);
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(bars.len().min(16))
         .x_label_formatter(&label)
-        .y_labels(8)
+        .y_label_formatter(&fmt_y)
         .y_desc(y_label)
         .light_line_style(RGBColor(236, 239, 244))
         .draw()
@@ -254,23 +315,30 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
 }
 
 fn histogram(root: &Area<'_>, x_label: &str, bins: &[(f64, f64, u64)]) -> Result<(), String> {
-    if bins.is_empty() {
+    let (Some(first), Some(last)) = (bins.first(), bins.last()) else {
         return no_data(root);
-    }
-    let x0 = bins[0].0;
-    let x1 = bins[bins.len() - 1].1;
-    let top = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64 * 1.08;
+    };
+    let (x0, x1) = (first.0, last.1);
+    let xt = axis::value_ticks(x0, x1, 12, false);
+    let top = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64;
+    // Fills are counted: whole ticks only.
+    let yt = axis::value_ticks(0.0, top, 6, true);
     let mut chart = ChartBuilder::on(root)
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, 0.0..top)
+        .y_label_area_size(72)
+        .build_cartesian_2d(
+            ticked(xt.lo..xt.hi, xt.ticks.clone()),
+            ticked(yt.lo..yt.hi, yt.ticks.clone()),
+        )
         .map_err(|e| e.to_string())?;
+    let fmt_x = |v: &f64| xt.label(*v);
+    let fmt_y = |v: &f64| yt.label(*v);
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(12)
-        .y_labels(6)
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&fmt_y)
         .x_desc(x_label)
         .y_desc("fills")
         .light_line_style(RGBColor(236, 239, 244))
