@@ -5,9 +5,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use plotters::coord::ranged1d::{
-    AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, SegmentValue,
-};
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 
 use crate::axis;
@@ -261,29 +259,35 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
     let lo = bars.iter().map(|b| b.1).fold(0.0f64, f64::min);
     let hi = bars.iter().map(|b| b.1).fold(0.0f64, f64::max);
     let yt = axis::value_ticks(lo, hi, 8, all_whole(bars.iter().map(|b| b.1)));
-    // `0..=last` as plotters counts: `0..n` would be n + 1 slots, the last one empty.
-    let last = u32::try_from(bars.len() - 1).unwrap_or(u32::MAX);
+    // Slot i spans [i, i + 1) on a plain axis: exactly one slot per bar (plotters'
+    // segmented `0..n` has n + 1 slots, the last one empty, and breaks on one bar).
+    // A label at each slot's centre, every k-th when there are many.
+    let n = bars.len();
+    let every = n.div_ceil(16).max(1);
+    let centres: Vec<f64> = (0..n).step_by(every).map(|i| i as f64 + 0.5).collect();
     let mut chart = ChartBuilder::on(root)
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(84)
         .build_cartesian_2d(
-            (0..last).into_segmented(),
+            ticked(0.0..n as f64, centres),
             ticked(yt.lo..yt.hi, yt.ticks.clone()),
         )
         .map_err(|e| e.to_string())?;
-    let label = |v: &SegmentValue<u32>| match v {
-        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars
-            .get(*i as usize)
-            .map(|b| b.0.clone())
-            .unwrap_or_default(),
-        SegmentValue::Last => String::new(),
+    let label = |v: &f64| {
+        let i = v.floor();
+        if i >= 0.0 {
+            bars.get(i as usize)
+                .map(|b| b.0.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
     };
     let fmt_y = |v: &f64| yt.label(*v);
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(bars.len().min(16))
         .x_label_formatter(&label)
         .y_label_formatter(&fmt_y)
         .y_desc(y_label)
@@ -292,23 +296,16 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
         .map_err(|e| e.to_string())?;
     // Rectangles in the bars' order (plotters' `Histogram` series collects its data
     // in a hash map, which made the SVG's element order differ from run to run).
+    let gap = if n > 40 { 0.05 } else { 0.1 };
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let i = i as u32;
+            let x = i as f64;
             let style = if b.1 < 0.0 {
                 RGBColor(196, 58, 49).filled()
             } else {
                 RGBColor(46, 139, 87).filled()
             };
-            let mut r = Rectangle::new(
-                [
-                    (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), b.1),
-                ],
-                style,
-            );
-            r.set_margin(0, 0, 4, 4);
-            r
+            Rectangle::new([(x + gap, 0.0), (x + 1.0 - gap, b.1)], style)
         }))
         .map_err(|e| e.to_string())?;
     Ok(())
@@ -394,5 +391,74 @@ mod tests {
         // One filled mark per bar, negative ones in the other colour.
         assert_eq!(first.matches("fill=\"#C43A31\"").count(), 3, "{first}");
         assert_eq!(first.matches("fill=\"#2E8B57\"").count(), 5);
+    }
+
+    fn rects(svg: &str, fill: &str) -> Vec<(f64, f64, f64, f64)> {
+        let num = |r: &str, a: &str| -> f64 {
+            let k = format!(" {a}=\"");
+            let at = r.find(&k).unwrap() + k.len();
+            r[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        svg.split("<rect")
+            .skip(1)
+            .filter(|r| r.contains(&format!("fill=\"{fill}\"")))
+            .map(|r| (num(r, "x"), num(r, "y"), num(r, "width"), num(r, "height")))
+            .collect()
+    }
+
+    fn labels(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>').map(|x| x.1))
+            .filter_map(|t| t.split_once('<').map(|x| x.0.trim().to_owned()))
+            .collect()
+    }
+
+    fn bars(values: &[f64]) -> String {
+        draw(&Chart::Bars {
+            title: "t".into(),
+            y_label: "discrepancies".into(),
+            bars: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("b{i}"), *v))
+                .collect(),
+        })
+        .unwrap()
+    }
+
+    /// One slot per bar: the last bar ends at the right edge of the plot (no empty
+    /// slot after it), and a single bar is drawn too.
+    #[test]
+    fn bar_charts_have_one_slot_per_bar() {
+        for n in [1usize, 2, 3, 8, 40] {
+            let svg = bars(&vec![1.0; n]);
+            let r = rects(&svg, "#2E8B57");
+            assert_eq!(r.len(), n, "{n} bars: {svg}");
+            assert!(r.iter().all(|x| x.2 > 0.0 && x.3 > 0.0), "{n}: {r:?}");
+            let left = r.iter().map(|x| x.0).fold(f64::MAX, f64::min);
+            let right = r.iter().map(|x| x.0 + x.2).fold(0.0, f64::max);
+            let slot = (right - left) / n as f64;
+            // The plot ends at W - margin; the last bar within a slot's gap of it.
+            assert!(
+                right > f64::from(W) - 12.0 - slot * 0.5,
+                "{n} bars end at {right} of {W}: an empty slot after them"
+            );
+            let l = labels(&svg);
+            let every = n.div_ceil(16);
+            for i in (0..n).step_by(every) {
+                assert!(l.contains(&format!("b{i}")), "{n}: label b{i} in {l:?}");
+            }
+            assert!(l.iter().filter(|x| x.starts_with('b')).count() <= 16);
+        }
+    }
+
+    /// Counted bars get whole ticks: no `0.5` or `1.5` discrepancies.
+    #[test]
+    fn count_bars_have_whole_ticks() {
+        let svg = bars(&[1.0, 1.0]);
+        let labels = labels(&svg);
+        assert!(labels.contains(&"1".to_owned()), "{labels:?}");
+        assert!(!labels.iter().any(|l| l.contains('.')), "{labels:?}");
     }
 }

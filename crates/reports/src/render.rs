@@ -227,4 +227,69 @@ mod tests {
             "{csv}"
         );
     }
+
+    struct LongIds;
+
+    const LONG: &str = "REV-6a1c975584a0-0123456789abcdef-reconciliation-2026-11-27";
+
+    impl Tabular for LongIds {
+        fn title(&self) -> String {
+            "ids".into()
+        }
+        fn tables(&self) -> Vec<Table> {
+            let mut t = Table::new("reviews", "Reviews", &["review", "net_pnl", "seq"]);
+            t.push(vec![LONG.into(), "-1234567.5".into(), "20005".into()]);
+            t.push(vec!["REV-1".into(), "12".into(), "7".into()]);
+            vec![t]
+        }
+    }
+
+    /// A long id is shortened in the middle in the text table, so the figures after
+    /// it stay in their column; CSV and HTML keep it whole; figures are formatted for
+    /// people (grouped, 2 places for money) and exact in CSV.
+    #[test]
+    fn long_ids_keep_columns_aligned_and_whole_in_csv() {
+        let mut out = Vec::new();
+        write_text(&mut out, &LongIds).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(LONG), "{text}");
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("REV-")).collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        let short = shorten_middle(LONG, ID_WIDTH);
+        assert_eq!(short.chars().count(), ID_WIDTH);
+        assert!(short.starts_with("REV-6a1c975") && short.ends_with("2026-11-27"));
+        assert!(rows[0].contains(short.as_ref()), "{text}");
+        assert!(
+            rows[0].contains("-1,234,567.50") && rows[1].contains("12.00"),
+            "{text}"
+        );
+        // Same width, figures right-aligned: both rows end at the same column.
+        assert_eq!(rows[0].chars().count(), rows[1].chars().count(), "{text}");
+        assert!(
+            text.contains("Net P&L") && text.contains("Review"),
+            "{text}"
+        );
+        // The seq is a label: not grouped.
+        assert!(rows[0].ends_with(" 20005"), "{text}");
+
+        let mut out = Vec::new();
+        write_csv(&mut out, &LongIds, Some("reviews")).unwrap();
+        let csv = String::from_utf8(out).unwrap();
+        assert_eq!(
+            csv,
+            format!("review,net_pnl,seq\n{LONG},-1234567.5,20005\nREV-1,12,7\n")
+        );
+
+        let mut out = Vec::new();
+        crate::html::write_html(&mut out, &LongIds).unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(
+            html.contains(&format!("<td class=\"id\" title=\"{LONG}\">{LONG}</td>")),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td class=\"n\">-1,234,567.50</td>"),
+            "{html}"
+        );
+    }
 }
