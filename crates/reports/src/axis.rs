@@ -143,7 +143,7 @@ pub fn time_ticks(x0: i64, x1: i64, max: usize) -> TimeTicks {
     }
     let lo = midnight(d0);
     let hi = midnight(d1.next_day().unwrap_or(d1)).max(lo + NS_PER_DAY);
-    let days = i64::from((d1 - d0).whole_days()) + 1;
+    let days = (d1 - d0).whole_days() + 1;
     let mut ticks: Vec<(i64, String)> = Vec::new();
     let step_days = [1, 2, 3, 7, 14]
         .into_iter()
