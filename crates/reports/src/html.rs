@@ -296,7 +296,14 @@ fn bars_chart(root: &Area<'_>, y_label: &str, bars: &[(String, f64)]) -> Result<
         .map_err(|e| e.to_string())?;
     // Rectangles in the bars' order (plotters' `Histogram` series collects its data
     // in a hash map, which made the SVG's element order differ from run to run).
-    let gap = if n > 40 { 0.05 } else { 0.1 };
+    // A gap of a tenth of a slot between bars (a twentieth when there are many);
+    // no bar wider than about 120 px (one bar alone would fill the chart).
+    let slot_px = f64::from(W - 120) / n as f64;
+    let gap = if n > 40 {
+        0.05
+    } else {
+        (0.5 - 60.0 / slot_px).max(0.1)
+    };
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
             let x = i as f64;
@@ -436,14 +443,18 @@ mod tests {
             let r = rects(&svg, "#2E8B57");
             assert_eq!(r.len(), n, "{n} bars: {svg}");
             assert!(r.iter().all(|x| x.2 > 0.0 && x.3 > 0.0), "{n}: {r:?}");
-            let left = r.iter().map(|x| x.0).fold(f64::MAX, f64::min);
-            let right = r.iter().map(|x| x.0 + x.2).fold(0.0, f64::max);
-            let slot = (right - left) / n as f64;
-            // The plot ends at W - margin; the last bar within a slot's gap of it.
-            assert!(
-                right > f64::from(W) - 12.0 - slot * 0.5,
-                "{n} bars end at {right} of {W}: an empty slot after them"
-            );
+            // Each bar is centred in its slot, and the slots fill the plot, from the
+            // y axis (margin + label area) to the right margin.
+            let (plot_l, plot_r) = (12.0 + 84.0, f64::from(W) - 12.0);
+            let centres: Vec<f64> = r.iter().map(|x| x.0 + x.2 / 2.0).collect();
+            let slot = (plot_r - plot_l) / n as f64;
+            for (i, c) in centres.iter().enumerate() {
+                let want = plot_l + slot * (i as f64 + 0.5);
+                assert!(
+                    (c - want).abs() < 3.0,
+                    "{n} bars: bar {i} centred at {c}, its slot's centre is {want}"
+                );
+            }
             let l = labels(&svg);
             let every = n.div_ceil(16);
             for i in (0..n).step_by(every) {
