@@ -46,6 +46,14 @@ pub fn value_ticks(lo: f64, hi: f64, max: usize, integer: bool) -> ValueTicks {
         lo -= 1.0;
         hi += 1.0;
     }
+    // Some headroom, so the tallest bar or the peak does not touch the frame.
+    let span = hi - lo;
+    if hi > 0.0 {
+        hi += span * 0.04;
+    }
+    if lo < 0.0 {
+        lo -= span * 0.04;
+    }
     let raw = (hi - lo) / max.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
     let mut step = [1.0, 2.0, 5.0, 10.0]
@@ -321,7 +329,9 @@ mod tests {
             assert!(labels.iter().all(|l| !l.contains('.')), "{labels:?}");
         }
         let t = value_ticks(0.0, 1.0, 6, true);
-        assert_eq!(t.ticks, [0.0, 1.0]);
+        assert_eq!(t.ticks, [0.0, 1.0, 2.0]);
+        let t = value_ticks(0.0, 7.0, 6, true);
+        assert_eq!(t.ticks, [0.0, 2.0, 4.0, 6.0, 8.0]);
         let t = value_ticks(0.0, 2500.0, 6, true);
         assert_eq!(t.label(2000.0), "2,000");
     }

@@ -22,7 +22,7 @@ p.meta{color:#5b6478;margin-top:0}figure{margin:1em 0}figcaption{font-weight:600
 table{border-collapse:collapse;font-size:.85em;margin:.4em 0}\
 th,td{border:1px solid #d8dde6;padding:.25em .6em;text-align:left;vertical-align:top}\
 th{background:#f2f4f8}th.n{text-align:right}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
-td.id{max-width:14em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\
+td.t{white-space:nowrap}td.id{max-width:14em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\
 tbody tr:nth-child(even){background:#fafbfc}p.none{color:#5b6478;font-style:italic}\
 ul.notes{color:#7a4b00}";
 
@@ -112,6 +112,8 @@ fn html_table(s: &mut String, t: &Table) {
                     escape(&c.raw),
                     escape(&c.text)
                 );
+            } else if h.kinds.get(i) == Some(&Kind::Time) {
+                let _ = write!(s, "<td class=\"t\">{}</td>", escape(&c.text));
             } else if h.right.get(i).copied().unwrap_or(false) {
                 let _ = write!(s, "<td class=\"n\">{}</td>", escape(&c.text));
             } else {

@@ -129,6 +129,8 @@ pub enum Kind {
     Figure,
     /// A number that is a label (a `seq`, an error code): right-aligned, as written.
     Number,
+    /// An instant (RFC 3339 text): left-aligned, never wrapped in HTML.
+    Time,
 }
 
 /// Longest id a text table shows whole; longer ones keep their start and end.
@@ -216,6 +218,10 @@ pub fn column(name: &str) -> (Cow<'static, str>, Kind) {
         "major" => ("Major", Count),
         "corrections" => ("Corrections", Count),
         "reviews" => ("Reviews", Count),
+        // Instants.
+        "time" => ("Time", Time),
+        "requested" => ("Requested", Time),
+        "resolved" => ("Resolved", Time),
         // Labels that are numbers.
         "seq" => ("Seq", Number),
         "error_code" => ("Error code", Number),
@@ -355,7 +361,7 @@ impl Table {
                                 .is_none_or(|c| c == "-" || c.is_empty() || is_number(c))
                         })
                 }
-                Kind::Id => false,
+                Kind::Id | Kind::Time => false,
                 _ => true,
             })
             .collect();
@@ -372,7 +378,7 @@ impl Table {
 pub fn format_cell(cell: &str, kind: Kind, price_dp: Option<u32>) -> String {
     let dec = || cell.parse::<Decimal>().ok();
     let shown = match kind {
-        Kind::Text | Kind::Id | Kind::Number => None,
+        Kind::Text | Kind::Id | Kind::Number | Kind::Time => None,
         Kind::Money => dec().map(numfmt::money),
         Kind::Price => dec().map(|d| match price_dp {
             Some(p) => numfmt::price(d, p),
