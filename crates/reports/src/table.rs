@@ -411,3 +411,85 @@ pub fn shorten_middle(s: &str, max: usize) -> Cow<'_, str> {
     out.extend(s.chars().skip(n - tail));
     Cow::Owned(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_words_and_kinds_come_from_the_name() {
+        assert_eq!(
+            column("realized_gross"),
+            ("Realized gross".into(), Kind::Money)
+        );
+        assert_eq!(
+            column("slip_decision_bps"),
+            ("Slippage vs decision (bps)".into(), Kind::Bps)
+        );
+        assert_eq!(column("fill_ratio").1, Kind::Percent);
+        assert_eq!(column("seq").1, Kind::Number);
+        // Not listed: words, units in brackets, shown as text.
+        assert_eq!(
+            column("rejection_source"),
+            ("Rejection source".into(), Kind::Text)
+        );
+        assert_eq!(column("wait_ms"), ("Wait (ms)".into(), Kind::Text));
+        assert_eq!(column("unrealized_pnl").0, "Unrealized P&L");
+    }
+
+    /// Each instrument's prices with that instrument's decimals, whatever the row.
+    #[test]
+    fn prices_take_their_instruments_decimals() {
+        let mut t = Table::new(
+            "lots",
+            "Lots",
+            &[
+                "instrument",
+                "open_price",
+                "close_price",
+                "proceeds",
+                "quantity",
+            ],
+        );
+        t.push(vec![
+            "KO.XNYS".into(),
+            "62.9".into(),
+            "62.97".into(),
+            "16498.1".into(),
+            "262.00".into(),
+        ]);
+        t.push(vec![
+            "EURUSD.IDEALPRO".into(),
+            "1.08".into(),
+            "1.08345".into(),
+            "-5".into(),
+            "100000".into(),
+        ]);
+        t.push(vec![
+            "ESZ6.XCME".into(),
+            "6019".into(),
+            "6020".into(),
+            "1234567.891".into(),
+            "1.5".into(),
+        ]);
+        let h = t.human();
+        let cells: Vec<Vec<&str>> = h
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.text.as_str()).collect())
+            .collect();
+        assert_eq!(cells[0], ["KO.XNYS", "62.90", "62.97", "16,498.10", "262"]);
+        assert_eq!(
+            cells[1],
+            ["EURUSD.IDEALPRO", "1.08000", "1.08345", "-5.00", "100,000"]
+        );
+        assert_eq!(
+            cells[2],
+            ["ESZ6.XCME", "6,019", "6,020", "1,234,567.89", "1.5"]
+        );
+        // The cells as written stay beside them.
+        assert_eq!(h.rows[0][1].raw, "62.9");
+        assert_eq!(h.right, [false, true, true, true, true]);
+        assert_eq!(h.headers[1], "Open price");
+    }
+}
