@@ -680,7 +680,7 @@ pub fn write_incident(
         "incident at {} ± {}: {} records from {} to {} (both included)",
         zone.format(inc.at),
         exact_duration(inc.window),
-        inc.total,
+        thousands(inc.total),
         zone.format(inc.from),
         zone.format(inc.until)
     )?;
@@ -690,8 +690,8 @@ pub fn write_incident(
         writeln!(
             out,
             "the first {} of {} records:",
-            inc.records.len(),
-            inc.total
+            thousands(inc.records.len() as u64),
+            thousands(inc.total)
         )?;
     }
     write_records(out, &inc.records, format, zone)
@@ -712,7 +712,7 @@ fn write_groups(out: &mut dyn Write, inc: &Incident) -> io::Result<()> {
             "{:<20}  {:<28}  {:>8}",
             printable(src),
             printable(&g.r#type),
-            g.count
+            thousands(g.count)
         )?;
     }
     Ok(())

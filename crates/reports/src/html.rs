@@ -474,4 +474,52 @@ mod tests {
         assert!(labels.contains(&"1".to_owned()), "{labels:?}");
         assert!(!labels.iter().any(|l| l.contains('.')), "{labels:?}");
     }
+
+    /// The equity curve: three days of points. Each day is labelled once
+    /// (the last day too), the money axis has separators and no `.0`.
+    #[test]
+    fn an_equity_curve_labels_each_day_once() {
+        // 2026-11-26T14:30Z, then every 10 minutes for 52 hours.
+        let t0 = 1_795_703_400_000_000_000i64;
+        let points: Vec<(i64, f64)> = (0..312)
+            .map(|i| {
+                (
+                    t0 + i * 600_000_000_000,
+                    (i as f64 * 0.37).sin() * 40_000.0 - 1.5,
+                )
+            })
+            .collect();
+        let svg = draw(&Chart::Line {
+            title: "t".into(),
+            y_label: "EUR".into(),
+            points,
+        })
+        .unwrap();
+        let l = labels(&svg);
+        for day in ["2026-11-26", "2026-11-27", "2026-11-28"] {
+            assert_eq!(l.iter().filter(|x| *x == day).count(), 1, "{day}: {l:?}");
+        }
+        assert!(
+            l.contains(&"40,000".to_owned()) || l.contains(&"-40,000".to_owned()),
+            "{l:?}"
+        );
+        assert!(!l.iter().any(|x| x.ends_with(".0")), "{l:?}");
+    }
+
+    /// Fills are counted: the histogram's y axis has whole ticks.
+    #[test]
+    fn a_histogram_counts_in_whole_fills() {
+        let svg = draw(&Chart::Histogram {
+            title: "t".into(),
+            x_label: "bps".into(),
+            bins: vec![(-10.0, -5.0, 1), (-5.0, 0.0, 2500), (0.0, 5.0, 3)],
+        })
+        .unwrap();
+        let l = labels(&svg);
+        assert!(
+            l.contains(&"2,500".to_owned()) || l.contains(&"2,000".to_owned()),
+            "{l:?}"
+        );
+        assert!(!l.iter().any(|x| x.contains('.')), "{l:?}");
+    }
 }
