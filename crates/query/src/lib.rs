@@ -48,6 +48,7 @@ mod filter;
 mod follow;
 mod hash;
 mod index;
+pub mod numfmt;
 mod postings;
 pub mod render;
 mod scan;

@@ -124,15 +124,7 @@ impl TimeZone {
 /// controls (U+202A..=U+202E, U+2066..=U+2069), which reorder what is shown.
 /// `n` with thousands separators: `1234567` → `1,234,567` (tables, pages, progress).
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::numfmt::count(n)
 }
 
 /// A decimal's text with thousands separators in its integer part: `-1242369902.23`
@@ -717,7 +709,7 @@ pub fn write_incident(
         "incident at {} ± {}: {} records from {} to {} (both included)",
         zone.format(inc.at),
         exact_duration(inc.window),
-        inc.total,
+        thousands(inc.total),
         zone.format(inc.from),
         zone.format(inc.until)
     )?;
@@ -727,8 +719,8 @@ pub fn write_incident(
         writeln!(
             out,
             "the first {} of {} records:",
-            inc.records.len(),
-            inc.total
+            thousands(inc.records.len() as u64),
+            thousands(inc.total)
         )?;
     }
     write_records(out, &inc.records, format, zone)
@@ -749,7 +741,7 @@ fn write_groups(out: &mut dyn Write, inc: &Incident) -> io::Result<()> {
             "{:<20}  {:<28}  {:>8}",
             printable(src),
             printable(&g.r#type),
-            g.count
+            thousands(g.count)
         )?;
     }
     Ok(())
@@ -801,11 +793,11 @@ pub fn write_stats(out: &mut dyn Write, s: &Stats, format: Format) -> io::Result
                     out,
                     "{:<w$}  {:>12}  {:>6.2}%",
                     printable(r.value.as_deref().unwrap_or("(none)")),
-                    r.count,
+                    thousands(r.count),
                     share
                 )?;
             }
-            writeln!(out, "{:<w$}  {:>12}", "total", s.total)?;
+            writeln!(out, "{:<w$}  {:>12}", "total", thousands(s.total))?;
         }
     }
     Ok(())
@@ -881,7 +873,7 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
                     out,
                     "{:<30}  {:>10}  {:>10}  {}",
                     s.label,
-                    s.count,
+                    thousands(s.count),
                     pct(s.count),
                     printable(&extra.join("; "))
                 )?;
@@ -892,7 +884,7 @@ pub fn write_funnel(out: &mut dyn Write, f: &Funnel, format: Format) -> io::Resu
                         out,
                         "  - {:<26}  {:>10}  {:>10}  {}",
                         dr.outcome.replace('_', " "),
-                        dr.count,
+                        thousands(dr.count),
                         pct(dr.count),
                         printable(&reasons.join(", "))
                     )?;

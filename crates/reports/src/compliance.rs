@@ -645,14 +645,24 @@ impl Tabular for ComplianceReport {
         vec![Chart::Bars {
             title: "Orders per trader and strategy".into(),
             y_label: "orders".into(),
+            // The group without a key (`-`/`-`: desk-wide records with no trader and
+            // no strategy — changes, kill switches) has no orders of its own; it
+            // is left out rather than drawn as an empty `-/-` slot (or named, if it
+            // has orders after all).
             bars: self
                 .rows
                 .iter()
-                .map(|r| {
-                    (
-                        format!("{}/{}", r.trader_id, r.strategy_id),
-                        r.orders as f64,
-                    )
+                .filter_map(|r| {
+                    let keyless = r.trader_id == "-" && r.strategy_id == "-";
+                    let label = if keyless {
+                        if r.orders == 0 {
+                            return None;
+                        }
+                        "no trader or strategy".to_owned()
+                    } else {
+                        format!("{}/{}", r.trader_id, r.strategy_id)
+                    };
+                    Some((label, r.orders as f64))
                 })
                 .collect(),
         }]

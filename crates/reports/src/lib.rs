@@ -56,6 +56,7 @@
 //! assert_eq!(r.totals.accept_latency.p50_ns, Some(2_999_000));
 //! ```
 
+pub mod axis;
 mod books_input;
 pub mod compliance;
 mod error;

@@ -711,6 +711,9 @@ fn pnl_charts(days: &[DayRow], equity: &[EquityPoint]) -> Vec<Chart> {
         });
     }
     let currencies: BTreeSet<&str> = days.iter().map(|d| d.figures.currency.as_str()).collect();
+    // `MM-DD` within one year; across years the whole date, so no label repeats.
+    let years: BTreeSet<&str> = days.iter().filter_map(|d| d.date.get(..4)).collect();
+    let short = years.len() <= 1;
     for cur in currencies {
         charts.push(Chart::Bars {
             title: format!("Daily net P&L, {cur}"),
@@ -720,7 +723,11 @@ fn pnl_charts(days: &[DayRow], equity: &[EquityPoint]) -> Vec<Chart> {
                 .filter(|d| d.figures.currency == cur)
                 .map(|d| {
                     (
-                        d.date.get(5..).unwrap_or(&d.date).to_owned(),
+                        if short {
+                            d.date.get(5..).unwrap_or(&d.date).to_owned()
+                        } else {
+                            d.date.clone()
+                        },
                         to_f64(d.figures.net_pnl),
                     )
                 })

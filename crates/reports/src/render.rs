@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 use tradetrail_query::render::printable;
 
-use crate::table::{Table, Tabular};
+use crate::table::{shorten_middle, Kind, Table, Tabular, ID_WIDTH};
 use crate::{Error, Result};
 
 /// How a report comes out.
@@ -63,44 +63,52 @@ fn width(s: &str) -> usize {
     s.chars().count()
 }
 
+/// One table as aligned text: human headers, figures formatted by their column's
+/// kind and right-aligned ([`Table::human`]), ids longer than [`ID_WIDTH`]
+/// shortened in the middle so the columns stay aligned (CSV and JSON keep them whole).
 fn write_text_table(out: &mut dyn Write, t: &Table) -> Result<()> {
     writeln!(out, "{}", printable(&t.title))?;
-    let esc = |cells: &[String]| -> Vec<String> {
-        cells.iter().map(|c| printable(c).into_owned()).collect()
-    };
-    let columns = esc(&t.columns);
-    let rows: Vec<Vec<String>> = t.rows.iter().map(|r| esc(r)).collect();
-    let t = Table {
-        name: t.name.clone(),
-        title: String::new(),
-        columns,
-        rows,
-    };
     if t.rows.is_empty() {
         writeln!(out, "  (none)")?;
         return Ok(());
     }
-    let mut w: Vec<usize> = t.columns.iter().map(|c| width(c)).collect();
-    for r in &t.rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(width(c));
-        }
-    }
-    // Figures are right-aligned, text left-aligned.
-    let numeric: Vec<bool> = (0..t.columns.len())
-        .map(|i| {
-            t.rows.iter().all(|r| {
-                let c = &r[i];
-                c == "-" || c.parse::<f64>().is_ok()
-            })
+    let h = t.human();
+    let columns: Vec<String> = h
+        .headers
+        .iter()
+        .map(|c| printable(c).into_owned())
+        .collect();
+    let rows: Vec<Vec<String>> = h
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let p = printable(&c.text);
+                    if h.kinds.get(i) == Some(&Kind::Id) {
+                        shorten_middle(&p, ID_WIDTH).into_owned()
+                    } else {
+                        p.into_owned()
+                    }
+                })
+                .collect()
         })
         .collect();
+    let mut w: Vec<usize> = columns.iter().map(|c| width(c)).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(x) = w.get_mut(i) {
+                *x = (*x).max(width(c));
+            }
+        }
+    }
     let line = |out: &mut dyn Write, cells: &[String]| -> Result<()> {
         let mut s = String::from(" ");
         for (i, c) in cells.iter().enumerate() {
-            let pad = w[i] - width(c);
+            let pad = w.get(i).copied().unwrap_or(0).saturating_sub(width(c));
             s.push(' ');
-            if numeric[i] {
+            if h.right.get(i).copied().unwrap_or(false) {
                 s.extend(std::iter::repeat_n(' ', pad));
                 s.push_str(c);
             } else {
@@ -112,10 +120,10 @@ fn write_text_table(out: &mut dyn Write, t: &Table) -> Result<()> {
         writeln!(out, "{}", s.trim_end())?;
         Ok(())
     };
-    line(out, &t.columns)?;
+    line(out, &columns)?;
     let rule: Vec<String> = w.iter().map(|n| "-".repeat(*n)).collect();
     line(out, &rule)?;
-    for r in &t.rows {
+    for r in &rows {
         line(out, r)?;
     }
     Ok(())
@@ -182,7 +190,8 @@ mod tests {
             "Report \u{1b}]0;owned\u{7}".into()
         }
         fn tables(&self) -> Vec<Table> {
-            let mut t = Table::new("by_account", "By account", &["account", "pnl"]);
+            // Free text (a reason): shown whole, however long, but escaped.
+            let mut t = Table::new("by_account", "By account", &["reason", "pnl"]);
             t.push(vec!["A-1\u{1b}[2J\n| fake | row |".into(), "1.5".into()]);
             t.push(vec!["Gesellschaft é 株".into(), "-2".into()]);
             vec![t]
@@ -216,6 +225,71 @@ mod tests {
         assert!(
             csv.contains("\"A-1\u{1b}[2J\n| fake | row |\",1.5"),
             "{csv}"
+        );
+    }
+
+    struct LongIds;
+
+    const LONG: &str = "REV-6a1c975584a0-0123456789abcdef-reconciliation-2026-11-27";
+
+    impl Tabular for LongIds {
+        fn title(&self) -> String {
+            "ids".into()
+        }
+        fn tables(&self) -> Vec<Table> {
+            let mut t = Table::new("reviews", "Reviews", &["review", "net_pnl", "seq"]);
+            t.push(vec![LONG.into(), "-1234567.5".into(), "20005".into()]);
+            t.push(vec!["REV-1".into(), "12".into(), "7".into()]);
+            vec![t]
+        }
+    }
+
+    /// A long id is shortened in the middle in the text table, so the figures after
+    /// it stay in their column; CSV and HTML keep it whole; figures are formatted for
+    /// people (grouped, 2 places for money) and exact in CSV.
+    #[test]
+    fn long_ids_keep_columns_aligned_and_whole_in_csv() {
+        let mut out = Vec::new();
+        write_text(&mut out, &LongIds).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(LONG), "{text}");
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("REV-")).collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        let short = shorten_middle(LONG, ID_WIDTH);
+        assert_eq!(short.chars().count(), ID_WIDTH);
+        assert!(short.starts_with("REV-6a1c975") && short.ends_with("2026-11-27"));
+        assert!(rows[0].contains(short.as_ref()), "{text}");
+        assert!(
+            rows[0].contains("-1,234,567.50") && rows[1].contains("12.00"),
+            "{text}"
+        );
+        // Same width, figures right-aligned: both rows end at the same column.
+        assert_eq!(rows[0].chars().count(), rows[1].chars().count(), "{text}");
+        assert!(
+            text.contains("Net P&L") && text.contains("Review"),
+            "{text}"
+        );
+        // The seq is a label: not grouped.
+        assert!(rows[0].ends_with(" 20005"), "{text}");
+
+        let mut out = Vec::new();
+        write_csv(&mut out, &LongIds, Some("reviews")).unwrap();
+        let csv = String::from_utf8(out).unwrap();
+        assert_eq!(
+            csv,
+            format!("review,net_pnl,seq\n{LONG},-1234567.5,20005\nREV-1,12,7\n")
+        );
+
+        let mut out = Vec::new();
+        crate::html::write_html(&mut out, &LongIds).unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(
+            html.contains(&format!("<td class=\"id\" title=\"{LONG}\">{LONG}</td>")),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td class=\"n\">-1,234,567.50</td>"),
+            "{html}"
         );
     }
 }

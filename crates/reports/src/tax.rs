@@ -315,6 +315,48 @@ impl Tabular for TaxReport {
         }
         vec![t, s]
     }
+    /// Per currency, the realized net gain per month of closing and term (short and
+    /// long side by side), and per instrument.
+    fn charts(&self) -> Vec<crate::table::Chart> {
+        use crate::table::Chart;
+        let mut per_month: BTreeMap<&str, BTreeMap<(&str, &str), Decimal>> = BTreeMap::new();
+        let mut per_inst: BTreeMap<&str, BTreeMap<&str, Decimal>> = BTreeMap::new();
+        for l in &self.lots {
+            let month = l.close_date.get(..7).unwrap_or(&l.close_date);
+            let m = per_month
+                .entry(l.currency.as_str())
+                .or_default()
+                .entry((month, l.term.as_str()))
+                .or_default();
+            *m = m.saturating_add(l.net_gain);
+            let i = per_inst
+                .entry(l.currency.as_str())
+                .or_default()
+                .entry(l.instrument_id.as_str())
+                .or_default();
+            *i = i.saturating_add(l.net_gain);
+        }
+        let f = |d: &Decimal| rust_decimal::prelude::ToPrimitive::to_f64(d).unwrap_or(0.0);
+        let mut charts = Vec::new();
+        for (cur, m) in &per_month {
+            charts.push(Chart::Bars {
+                title: format!("Realized net gain per month and term, {cur}"),
+                y_label: (*cur).to_owned(),
+                bars: m
+                    .iter()
+                    .map(|((month, term), g)| (format!("{month} {term}"), f(g)))
+                    .collect(),
+            });
+        }
+        for (cur, m) in &per_inst {
+            charts.push(Chart::Bars {
+                title: format!("Realized net gain per instrument, {cur}"),
+                y_label: (*cur).to_owned(),
+                bars: m.iter().map(|(i, g)| ((*i).to_owned(), f(g))).collect(),
+            });
+        }
+        charts
+    }
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
     }

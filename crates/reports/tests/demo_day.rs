@@ -220,3 +220,107 @@ fn check_html(text: &str, charts: usize) {
     );
     assert!(!text.contains("url("), "no CSS fetches");
 }
+
+/// The human outputs format every figure (thousands separators, 2 places for money,
+/// the instrument's decimals for prices, human headers) while JSON and CSV carry the
+/// exact decimals the report computed; the tax report has charts; the compliance
+/// chart has no bar for the group without a trader and strategy.
+#[test]
+fn people_get_formatted_figures_machines_get_exact_ones() {
+    let (_tmp, _rec, inv) = demo_day();
+    let mut req = ReportRequest::new(ReportKind::Tax);
+    req.set("year", "2026").unwrap();
+    let report = tradetrail_reports::run(&inv, &req).unwrap();
+    let tradetrail_reports::Report::Tax(tax) = &report else {
+        panic!("a tax report")
+    };
+    let render = |format| {
+        let mut out = Vec::new();
+        tradetrail_reports::write(&mut out, &report, format, None).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let (text, json, csv, html) = (
+        render(Format::Table),
+        render(Format::Json),
+        render(Format::Csv),
+        render(Format::Html),
+    );
+    // A lot worth more than 1,000: grouped for people, exact for machines.
+    let big = tax
+        .lots
+        .iter()
+        .find(|l| l.proceeds > rust_decimal::Decimal::from(1000))
+        .expect("a lot with proceeds over 1,000 on a demo day");
+    let exact = big.proceeds.to_string();
+    let human = tradetrail_query::numfmt::money(big.proceeds);
+    assert!(human.contains(','), "{human}");
+    assert!(text.contains(&human), "{human} in the text table");
+    assert!(html.contains(&human), "{human} in the page");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let lots = v["lots"].as_array().unwrap();
+    assert!(lots.iter().any(|l| l["proceeds"] == exact.as_str()));
+    assert!(!json.contains(&human), "JSON has no grouped figures");
+    // CSV: the `lots` block, cell for cell the report's own decimals.
+    let block = csv.split("\n\n").next().unwrap();
+    let body = block.split_once('\n').unwrap().1;
+    let mut rd = csv::Reader::from_reader(body.as_bytes());
+    let h = rd.headers().unwrap().clone();
+    assert_eq!(h.get(12), Some("proceeds"), "machine names in CSV");
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), tax.lots.len());
+    for (r, l) in rows.iter().zip(&tax.lots) {
+        assert_eq!(r.get(4), Some(l.quantity.to_string().as_str()));
+        assert_eq!(r.get(10), Some(l.open_price.to_string().as_str()));
+        assert_eq!(r.get(12), Some(l.proceeds.to_string().as_str()));
+        assert_eq!(r.get(16), Some(l.net_gain.to_string().as_str()));
+    }
+    assert!(!csv.contains(&human), "CSV has no grouped figures");
+    // Human headers for people, the machine name as the header's title.
+    assert!(
+        html.contains("<th class=\"n\" title=\"cost_basis\">Cost basis</th>"),
+        "human header"
+    );
+    assert!(text.contains("Cost basis") && !text.contains("cost_basis"));
+    // Prices with the instrument's decimals: every shown price of an instrument has
+    // the same number of places.
+    let mut places: std::collections::BTreeMap<&str, std::collections::BTreeSet<usize>> =
+        Default::default();
+    for line in text
+        .lines()
+        .filter(|l| l.contains(" short ") || l.contains(" long "))
+    {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        if cells.len() < 12 {
+            continue;
+        }
+        for p in [cells[10], cells[11]] {
+            let dp = p.split_once('.').map_or(0, |x| x.1.len());
+            places.entry(cells[1]).or_default().insert(dp);
+        }
+    }
+    assert!(!places.is_empty());
+    for (inst, dps) in &places {
+        assert_eq!(dps.len(), 1, "{inst}: prices shown with {dps:?} places");
+    }
+    // The tax report has charts.
+    assert!(!report.tabular().charts().is_empty());
+    assert!(html.contains("<svg"), "the tax page has a chart");
+
+    let r = tradetrail_reports::compliance(&inv, &Default::default()).unwrap();
+    assert!(
+        r.rows
+            .iter()
+            .any(|x| x.trader_id == "-" && x.strategy_id == "-" && x.orders == 0),
+        "the demo has desk-wide records (changes, kill switches) in the keyless group"
+    );
+    use tradetrail_reports::Tabular;
+    let charts = r.charts();
+    let tradetrail_reports::Chart::Bars { bars, .. } = &charts[0] else {
+        panic!("orders per trader and strategy as bars")
+    };
+    assert!(!bars.is_empty());
+    for (label, n) in bars {
+        assert!(!label.contains("-/-") && !label.is_empty(), "{label}");
+        assert!(*n > 0.0, "{label}: {n}");
+    }
+}

@@ -114,7 +114,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 "wrote the {} report ({}, {} bytes) to {}",
                 req.kind.name(),
                 args.format,
-                buf.len(),
+                tradetrail_query::numfmt::count(buf.len() as u64),
                 path.display()
             );
         }

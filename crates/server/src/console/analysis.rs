@@ -490,15 +490,24 @@ pub(crate) async fn reports(
             esc(&t.name),
             t.rows.len()
         );
-        for c in &t.columns {
-            let _ = write!(body, "<th scope=\"col\">{}</th>", esc(c));
+        // Headers and figures as the reports show them to people (thousands
+        // separators, money to 2 places, ...); the downloads keep the exact values.
+        let h = t.human();
+        for (i, c) in h.headers.iter().enumerate() {
+            let _ = write!(
+                body,
+                "<th scope=\"col\" title=\"{}\">{}</th>",
+                esc(t.columns.get(i).map_or("", String::as_str)),
+                esc(c)
+            );
         }
         body.push_str("</tr></thead><tbody>");
-        for r in &t.rows {
+        for r in &h.rows {
             body.push_str("<tr>");
-            for c in r {
-                let class = if numeric(c) { " class=\"num\"" } else { "" };
-                let _ = write!(body, "<td{class}>{}</td>", esc(c));
+            for (i, c) in r.iter().enumerate() {
+                let right = h.right.get(i).copied().unwrap_or(false) || numeric(&c.text);
+                let class = if right { " class=\"num\"" } else { "" };
+                let _ = write!(body, "<td{class}>{}</td>", esc(&c.text));
             }
             body.push_str("</tr>");
         }
