@@ -127,35 +127,6 @@ pub fn thousands(n: u64) -> String {
     crate::numfmt::count(n)
 }
 
-/// A decimal's text with thousands separators in its integer part: `-1242369902.23`
-/// → `-1,242,369,902.23`. Anything that is not a plain decimal is returned as it is.
-pub fn group_digits(text: &str) -> String {
-    let (sign, rest) = match text.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", text),
-    };
-    let (int, frac) = match rest.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (rest, None),
-    };
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + int.len() / 3);
-    out.push_str(sign);
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    out
-}
-
 /// `s` safe in HTML (and XML) text and in a single- or double-quoted attribute value:
 /// `&`, `<`, `>`, `"` and `'` become entities, and control characters other than tab
 /// and newline become spaces (XML 1.0 has no way to write them). The one escaper of

@@ -31,26 +31,19 @@ pub(crate) fn num(n: u64) -> String {
     tradetrail_query::render::thousands(n)
 }
 
-/// Money: two places, thousands separators (`-1,234.50`).
+/// Money: two places, thousands separators (`-1,234.50`), as the reports show it.
 pub(crate) fn money(d: rust_decimal::Decimal) -> String {
-    let r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
-    tradetrail_query::render::group_digits(&format!("{r:.2}"))
+    tradetrail_query::numfmt::money(d)
 }
 
-/// A price as recorded (no trailing zeros past two places), thousands separated.
+/// A price as recorded, with at least two places.
 pub(crate) fn price(d: rust_decimal::Decimal) -> String {
-    let n = d.normalize();
-    let text = if n.scale() < 2 {
-        format!("{n:.2}")
-    } else {
-        n.to_string()
-    };
-    tradetrail_query::render::group_digits(&text)
+    tradetrail_query::numfmt::price(d, d.normalize().scale().max(2))
 }
 
 /// A quantity without trailing zeros, thousands separated.
 pub(crate) fn quantity(d: rust_decimal::Decimal) -> String {
-    tradetrail_query::render::group_digits(&d.normalize().to_string())
+    tradetrail_query::numfmt::quantity(d)
 }
 
 /// The time zone a session's pages show times in: a fixed offset from UTC, in minutes
