@@ -25,7 +25,6 @@ use time::{Date, Weekday};
 
 use crate::time::{bad_time, out_of_range, parse_date, parse_parts};
 
-const NS_PER_SEC: i64 = 1_000_000_000;
 
 /// A time zone: UTC, an IANA name or a fixed offset.
 #[derive(Clone, Debug)]
@@ -532,7 +531,7 @@ mod tests {
         parse_date(s.as_bytes()).unwrap()
     }
 
-    const H: i64 = 3600 * NS_PER_SEC;
+    const H: i64 = 3600 * 1_000_000_000;
 
     #[test]
     fn new_york_days_across_dst() {
