@@ -25,7 +25,6 @@ use time::{Date, Weekday};
 
 use crate::time::{bad_time, out_of_range, parse_date, parse_parts};
 
-
 /// A time zone: UTC, an IANA name or a fixed offset.
 #[derive(Clone, Debug)]
 pub struct Zone {
@@ -243,6 +242,11 @@ pub fn parse_time_in(s: &str, zone: &Zone) -> Result<i64, String> {
     }
     zone.at(p.date, p.secs_of_day, p.nanos)
         .ok_or_else(|| out_of_range(s))
+}
+
+/// A date alone (`YYYY-MM-DD`), or `None` for anything else.
+pub fn parse_date_only(s: &str) -> Option<Date> {
+    (s.len() == 10).then(|| parse_date(s.as_bytes())).flatten()
 }
 
 /// A `HH:MM` local time (00:00 to 23:59) → seconds after midnight.
