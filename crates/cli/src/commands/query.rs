@@ -31,7 +31,24 @@ pub struct FilterArgs {
     #[arg(long)]
     recorded: bool,
     #[command(flatten)]
+    tz: TzArg,
+    #[command(flatten)]
     fields: FieldArgs,
+}
+
+/// `--tz`: the zone of time values without an offset.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TzArg {
+    /// Read dates and times without an offset in this zone (IANA name such as America/New_York, +02:00, or UTC) [default: the configuration's time.zone, else UTC]
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+}
+
+impl TzArg {
+    /// The zone: `--tz`, else the data directory's `time.zone`, else UTC.
+    pub fn zone(&self, data: Option<&Path>) -> Result<tradetrail_model::Zone> {
+        super::zone(data, self.tz.as_deref())
+    }
 }
 
 /// Conditions on fields (no time range): `incident` takes these with its own window.
@@ -76,10 +93,12 @@ pub struct FieldArgs {
 }
 
 impl FilterArgs {
-    /// The filter, with every value checked (bad ones exit 2).
-    pub fn to_filter(&self) -> Result<Filter> {
+    /// The filter, with every value checked (bad ones exit 2); times without an offset
+    /// are read in `--tz`, else the data directory's zone.
+    pub fn to_filter(&self, data: Option<&Path>) -> Result<Filter> {
+        let zone = self.tz.zone(data)?;
         let mut f = self.fields.to_filter()?;
-        let mut set = |name: &str, v: &str| set_checked(&mut f, name, v);
+        let mut set = |name: &str, v: &str| f.set_in(name, v, &zone).map_err(bad);
         if let Some(v) = &self.from {
             set("from", v)?;
         }
@@ -279,7 +298,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if args.follow {
         return follow(data, args);
     }
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter(data)?;
     let format = args.output.format()?;
     let opts = page_options(args.limit, args.reverse, &args.page)?;
     let inv = open_investigator(data)?;
@@ -356,7 +375,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 /// `query --follow`: the library's live view polled until Ctrl-C (or SIGTERM) or a
 /// closed stdout; every batch is flushed as soon as it is written.
 fn follow(data: Option<&Path>, args: Args) -> Result<()> {
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter(data)?;
     let format = args.output.format()?;
     if args.limit == Some(0) {
         return Err(BadInput("--limit: must be at least 1".into()).into());
