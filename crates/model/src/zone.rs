@@ -445,13 +445,13 @@ impl Days {
         d
     }
 
-    /// How reports say it: `UTC`, `America/New_York`, or `XNYS trading days
-    /// (America/New_York, 09:30-16:00, the day ends at 16:00)`.
+    /// How reports say it: `days in UTC`, `days in America/New_York`, or `XNYS
+    /// trading days: America/New_York, 09:30-16:00, the day ends 16:00`.
     pub fn describe(&self) -> String {
         match self {
-            Days::Calendar(z) => z.name().to_owned(),
+            Days::Calendar(z) => format!("days in {}", z.name()),
             Days::Trading(s) => format!(
-                "{} trading days ({}, {}-{}, the day ends at {})",
+                "{} trading days: {}, {}-{}, the day ends {}",
                 s.venue,
                 s.zone,
                 hhmm(s.open),

@@ -75,7 +75,8 @@ impl ReportFilter {
 
     /// The range as text: `2026-11-20`, `2026-11-20 .. 2026-11-23`, or with times;
     /// then, unless the days are UTC's, which days: `2026-11-20 (days in
-    /// America/New_York)`.
+    /// America/New_York)`, `2026-11-20 (XNYS trading days: America/New_York,
+    /// 09:30-16:00, the day ends 16:00)`.
     pub fn describe(&self) -> String {
         let days = &self.days;
         // A day's first instant shows as its date.
@@ -102,7 +103,7 @@ impl ReportFilter {
         if days.is_utc() {
             range
         } else {
-            format!("{range} (days: {})", days.describe())
+            format!("{range} ({})", days.describe())
         }
     }
 }
@@ -509,7 +510,7 @@ mod tests {
             (r.filter.from, r.filter.to),
             (Some(ns("2026-11-26T05:00Z")), Some(ns("2026-11-27T05:00Z")))
         );
-        assert_eq!(r.filter.describe(), "2026-11-26 (days: America/New_York)");
+        assert_eq!(r.filter.describe(), "2026-11-26 (days in America/New_York)");
         // The fall-back day is 25 hours; --from/--to dates and local times in the zone.
         let mut r = ReportRequest::new(ReportKind::Daily);
         r.set("tz", "America/New_York").unwrap();
@@ -543,7 +544,7 @@ mod tests {
         assert!(r
             .filter
             .describe()
-            .starts_with("2026-11-30 (days: XNYS trading days"));
+            .starts_with("2026-11-30 (XNYS trading days: America/New_York, 09:30-16:00"));
         let mut r = ReportRequest::with_time(ReportKind::Daily, time.clone());
         r.set("session", "XNYS").unwrap();
         let e = r.set("date", "2026-11-28").unwrap_err();
