@@ -177,6 +177,18 @@ impl Zone {
         self.at(date, 0, 0)
     }
 
+    /// An instant as RFC 3339 local time with its offset, to the millisecond, fixed
+    /// width (`2026-11-26T09:30:00.000-05:00`).
+    pub fn format_ms(&self, ns: i64) -> String {
+        let ms = ns - ns.rem_euclid(1_000_000);
+        let mut t = self.format(ms);
+        // `format` leaves out a zero fraction and writes 3 digits otherwise.
+        if t.len() == 25 {
+            t.insert_str(19, ".000");
+        }
+        t
+    }
+
     /// An instant as RFC 3339 local time with its offset (`2026-11-26T09:30:00-05:00`).
     pub fn format(&self, ns: i64) -> String {
         let ts = Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(Timestamp::UNIX_EPOCH);

@@ -37,7 +37,8 @@ pub struct Args {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
-    let at = parse_time_in("--at", &args.at, &args.tz.zone(data)?).map_err(bad)?;
+    let zone = args.tz.zone(data)?;
+    let at = parse_time_in("--at", &args.at, &zone).map_err(bad)?;
     let window = parse_window("--window", &args.window).map_err(bad)?;
     let filter = args.fields.to_filter()?;
     let format = args.output.format()?;
@@ -50,7 +51,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let inc = inv.incident(at, window, &filter, &opts).map_err(bad)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_incident(&mut out, &inc, format, args.output.zone(), args.counts)?;
+    write_incident(&mut out, &inc, format, args.output.zone(&zone), args.counts)?;
     out.flush()?;
     for n in &inc.notes {
         eprintln!("note: {}", printable(n));

@@ -39,7 +39,7 @@ pub struct FilterArgs {
 /// `--tz`: the zone of time values without an offset.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TzArg {
-    /// Read dates and times without an offset in this zone (IANA name such as America/New_York, +02:00, or UTC) [default: the configuration's time.zone, else UTC]
+    /// Read dates and times without an offset in this zone, and show times in it (IANA name such as America/New_York, +02:00, or UTC) [default: the configuration's time.zone, else UTC]
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
 }
@@ -166,7 +166,7 @@ pub struct OutputArgs {
     /// table (for reading), jsonl (the journal's lines, byte for byte) or csv
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     format: String,
-    /// Show times in this machine's time zone instead of UTC (table and csv)
+    /// Show times in this machine's time zone instead of --tz / time.zone / UTC (table and csv)
     #[arg(long)]
     local: bool,
 }
@@ -175,11 +175,13 @@ impl OutputArgs {
     pub fn format(&self) -> Result<Format> {
         Format::parse(&self.format).map_err(bad)
     }
-    pub fn zone(&self) -> TimeZone {
+    /// How times are shown: `--local`, else in `zone` (`--tz`, else the
+    /// configuration's `time.zone`; UTC by default).
+    pub fn zone(&self, zone: &tradetrail_model::Zone) -> TimeZone {
         if self.local {
             TimeZone::Local
         } else {
-            TimeZone::Utc
+            TimeZone::of(zone)
         }
     }
 }
@@ -311,7 +313,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let mut sink = if args.json {
         Sink::Json(&mut out, false)
     } else {
-        Sink::Rows(RecordWriter::new(&mut out, format, args.output.zone()))
+        Sink::Rows(RecordWriter::new(
+            &mut out,
+            format,
+            args.output.zone(&args.filter.tz.zone(data)?),
+        ))
     };
     let summary = inv
         .query_each(&filter, &opts, &mut |seq, line| {
@@ -387,7 +393,11 @@ fn follow(data: Option<&Path>, args: Args) -> Result<()> {
     let stop = stop_flag();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut w = RecordWriter::new(&mut out, format, args.output.zone());
+    let mut w = RecordWriter::new(
+        &mut out,
+        format,
+        args.output.zone(&args.filter.tz.zone(data)?),
+    );
     let to_stdout = |e: std::io::Error| tradetrail_query::Error::Io {
         path: "stdout".into(),
         source: e,
