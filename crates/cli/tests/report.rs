@@ -219,6 +219,20 @@ fn days_in_the_configured_zone_and_in_tz() {
         .expect(0)
         .stdout;
     assert_eq!(q.lines().count(), 2, "{q}");
+    // Tables show times in the zone, each with its offset; --tz UTC puts them back.
+    let q = s.on_data("query", &["--type", "order.*"]).expect(0).stdout;
+    assert!(
+        q.contains("time (America/New_York)") && q.contains("2026-11-24T18:00:00.000-05:00"),
+        "{q}"
+    );
+    let q = s
+        .on_data("query", &["--type", "order.*", "--tz", "UTC"])
+        .expect(0)
+        .stdout;
+    assert!(
+        q.contains("time (UTC)") && q.contains("2026-11-24T23:00:00.000Z"),
+        "{q}"
+    );
     // A bad zone exits 2 naming the flag, as does a session that is not configured.
     let r = s
         .on_data("report", &["daily", "--tz", "Mars/Base"])
