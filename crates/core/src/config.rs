@@ -165,17 +165,22 @@ impl TimeConfig {
                 "# session = \"XNYS\"   # group reports by a venue's trading days (see [[time.sessions]])\n",
             ),
         }
-        for s in &self.sessions {
+        for (i, s) in self.sessions.iter().enumerate() {
+            if i == 0 {
+                out.push_str(
+                    "\n# Venues' sessions, local times in their zones: trading day D runs from the\n\
+                     # end of the previous trading day to day_ends (default the close) on D,\n\
+                     # Monday to Friday. `tradetrail report --session VENUE` groups by them.\n",
+                );
+            }
             out.push_str(&format!(
-                "\n[[time.sessions]]\n\
-                 # A venue's session, local times in its zone; its trading day ends at day_ends\n\
-                 # (default the close), Monday to Friday.\n\
-                 venue = {:?}\nzone = {:?}\nopen = {:?}\nclose = {:?}\n",
+                "[[time.sessions]]\nvenue = {:?}\nzone = {:?}\nopen = {:?}\nclose = {:?}\n",
                 s.venue, s.zone, s.open, s.close
             ));
             if let Some(d) = &s.day_ends {
                 out.push_str(&format!("day_ends = {d:?}\n"));
             }
+            out.push('\n');
         }
         out
     }
@@ -880,6 +885,21 @@ mod tests {
         assert!(e.starts_with("time.sessions[0].close: "), "{e}");
         let e = Config::parse(&text.replace("venue = \"FX\"", "venue = \"XNYS\"")).unwrap_err();
         assert!(e.contains("configured twice"), "{e}");
+    }
+
+    #[test]
+    fn the_demo_sessions_are_valid() {
+        let mut c = Config::new("o/1".into());
+        c.time = crate::demo::demo_time();
+        let parsed = Config::parse(&c.to_toml()).unwrap();
+        assert_eq!(parsed, c);
+        let s = parsed.time.settings().unwrap();
+        assert_eq!(s.sessions.len(), 7);
+        assert!(
+            s.default_days().is_utc(),
+            "the demo's reports stay in UTC days"
+        );
+        assert_eq!(s.session("IDEALPRO").unwrap().day_ends, 17 * 3600);
     }
 
     #[test]
