@@ -51,6 +51,139 @@ pub struct Config {
     /// How long records are kept (docs/archive.md).
     #[serde(default)]
     pub retention: RetentionPolicy,
+    /// The default time zone and the venues' trading sessions (docs/configuration.md).
+    #[serde(default)]
+    pub time: TimeConfig,
+}
+
+/// `[time]`: the zone `--from`, `--to`, `--at`, `--date` and report days are read in
+/// when no `--tz` is given, and the venues' trading sessions for `--session`.
+///
+/// ```toml
+/// [time]
+/// zone = "America/New_York"
+/// session = "XNYS"            # reports group by this venue's trading days by default
+///
+/// [[time.sessions]]
+/// venue = "XNYS"
+/// zone = "America/New_York"
+/// open = "09:30"
+/// close = "16:00"
+/// # day_ends = "16:00"        # where the trading day rolls; default the close
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeConfig {
+    /// `UTC`, an IANA name or a fixed offset like `+02:00`.
+    pub zone: String,
+    /// The venue whose trading days reports group by when neither `--tz` nor
+    /// `--session` is given; absent: calendar days in `zone`.
+    pub session: Option<String>,
+    /// The venues' sessions.
+    pub sessions: Vec<SessionConfig>,
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        TimeConfig {
+            zone: "UTC".into(),
+            session: None,
+            sessions: Vec::new(),
+        }
+    }
+}
+
+/// `[[time.sessions]]`: one venue's trading session, in local times of its zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// The venue, as `--session` names it (`XNYS`, `FX`).
+    pub venue: String,
+    /// The venue's zone (an IANA name).
+    pub zone: String,
+    /// The open, `HH:MM`.
+    pub open: String,
+    /// The close, `HH:MM`.
+    pub close: String,
+    /// Where the trading day ends, `HH:MM` (default: the close). Day D runs from the
+    /// end of the previous trading day (Friday's for a Monday) to this time on D.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_ends: Option<String>,
+}
+
+impl TimeConfig {
+    /// The checked settings; the error names the key (`time.zone: ...`).
+    pub fn settings(&self) -> Result<tradetrail_model::TimeSettings, String> {
+        let zone =
+            tradetrail_model::Zone::parse(&self.zone).map_err(|r| format!("time.zone: {r}"))?;
+        let mut sessions: Vec<tradetrail_model::Session> = Vec::new();
+        for (i, s) in self.sessions.iter().enumerate() {
+            let at = format!("time.sessions[{i}]");
+            let session = tradetrail_model::Session::parse(
+                &at,
+                &s.venue,
+                &s.zone,
+                &s.open,
+                &s.close,
+                s.day_ends.as_deref(),
+            )?;
+            if sessions.iter().any(|o| o.venue == session.venue) {
+                return Err(format!(
+                    "{at}.venue: {:?} is configured twice",
+                    session.venue
+                ));
+            }
+            sessions.push(session);
+        }
+        let settings = tradetrail_model::TimeSettings {
+            zone,
+            sessions,
+            default_session: self.session.clone(),
+        };
+        if let Some(v) = &self.session {
+            settings
+                .session(v)
+                .map_err(|r| format!("time.session: {r}"))?;
+        }
+        Ok(settings)
+    }
+
+    fn to_toml(&self) -> String {
+        let mut out = format!(
+            "[time]\n\
+             # The zone --from/--to/--at/--date values without an offset and report days are read\n\
+             # in when no --tz is given: \"UTC\", an IANA name (\"America/New_York\") or \"+02:00\".\n\
+             zone = {:?}\n",
+            self.zone
+        );
+        match &self.session {
+            Some(s) => out.push_str(&format!(
+                "# Reports group by this venue's trading days unless --tz or --session is given.\n\
+                 session = {s:?}\n"
+            )),
+            None => out.push_str(
+                "# session = \"XNYS\"   # group reports by a venue's trading days (see [[time.sessions]])\n",
+            ),
+        }
+        for (i, s) in self.sessions.iter().enumerate() {
+            if i == 0 {
+                out.push_str(
+                    "\n# Venues' sessions, local times in their zones: trading day D runs from the\n\
+                     # end of the previous trading day to day_ends (default the close) on D,\n\
+                     # Monday to Friday. `tradetrail report --session VENUE` groups by them.\n",
+                );
+            }
+            out.push_str(&format!(
+                "[[time.sessions]]\nvenue = {:?}\nzone = {:?}\nopen = {:?}\nclose = {:?}\n",
+                s.venue, s.zone, s.open, s.close
+            ));
+            if let Some(d) = &s.day_ends {
+                out.push_str(&format!("day_ends = {d:?}\n"));
+            }
+            out.push('\n');
+        }
+        out
+    }
 }
 
 /// Tolerances of a reconciliation against a broker statement (docs/books.md). A
@@ -484,6 +617,7 @@ impl Config {
             checkpoints: CheckpointPolicy::default(),
             reconciliation: ReconciliationConfig::default(),
             retention: RetentionPolicy::default(),
+            time: TimeConfig::default(),
         }
     }
 
@@ -511,6 +645,7 @@ impl Config {
         cfg.durability.validate()?;
         cfg.reconciliation.validate()?;
         cfg.retention.validate()?;
+        cfg.time.settings()?;
         Ok(cfg)
     }
 
@@ -555,7 +690,8 @@ impl Config {
              [retention.keep]\n\
              # How long the archive keeps each type pattern, e.g. \"order.*\" = \"6y\". A type that\n\
              # matches no pattern is kept forever; nothing is purged without a rule.\n\
-             {keep}",
+             {keep}\n\
+             {time}",
             origin = self.origin,
             seg = self.journal.segment_max_bytes,
             daily = self.journal.rotate_daily,
@@ -572,6 +708,7 @@ impl Config {
                 .iter()
                 .map(|(p, v)| format!("{p:?} = {v:?}\n"))
                 .collect::<String>(),
+            time = self.time.to_toml(),
         )
     }
 }
@@ -696,6 +833,73 @@ mod tests {
         assert!(Config::parse(&bad)
             .unwrap_err()
             .contains("retention.hot_window"));
+    }
+
+    #[test]
+    fn time_zone_and_sessions_are_checked() {
+        let c = Config::new("o/1".into());
+        assert_eq!(c.time.settings().unwrap().zone.name(), "UTC");
+        // A file from before the [time] section still loads, with UTC.
+        assert_eq!(
+            Config::parse("origin = \"o/1\"\n").unwrap().time,
+            TimeConfig::default()
+        );
+        let mut c = Config::new("o/1".into());
+        c.time.zone = "America/New_York".into();
+        c.time.session = Some("XNYS".into());
+        c.time.sessions.push(SessionConfig {
+            venue: "XNYS".into(),
+            zone: "America/New_York".into(),
+            open: "09:30".into(),
+            close: "16:00".into(),
+            day_ends: None,
+        });
+        c.time.sessions.push(SessionConfig {
+            venue: "FX".into(),
+            zone: "America/New_York".into(),
+            open: "17:00".into(),
+            close: "17:00".into(),
+            day_ends: Some("17:00".into()),
+        });
+        let text = c.to_toml();
+        assert_eq!(Config::parse(&text).unwrap(), c);
+        let s = c.time.settings().unwrap();
+        assert_eq!(
+            s.default_days().session().map(|s| s.venue.as_str()),
+            Some("XNYS")
+        );
+        let e =
+            Config::parse(&text.replacen("zone = \"America/New_York\"", "zone = \"Mars/Base\"", 1))
+                .unwrap_err();
+        assert!(
+            e.starts_with("time.zone: \"Mars/Base\" is not a time zone"),
+            "{e}"
+        );
+        let e =
+            Config::parse(&text.replace("session = \"XNYS\"", "session = \"XLON\"")).unwrap_err();
+        assert!(
+            e.starts_with("time.session: no session \"XLON\"") && e.contains("XNYS, FX"),
+            "{e}"
+        );
+        let e = Config::parse(&text.replace("close = \"16:00\"", "close = \"4pm\"")).unwrap_err();
+        assert!(e.starts_with("time.sessions[0].close: "), "{e}");
+        let e = Config::parse(&text.replace("venue = \"FX\"", "venue = \"XNYS\"")).unwrap_err();
+        assert!(e.contains("configured twice"), "{e}");
+    }
+
+    #[test]
+    fn the_demo_sessions_are_valid() {
+        let mut c = Config::new("o/1".into());
+        c.time = crate::demo::demo_time();
+        let parsed = Config::parse(&c.to_toml()).unwrap();
+        assert_eq!(parsed, c);
+        let s = parsed.time.settings().unwrap();
+        assert_eq!(s.sessions.len(), 7);
+        assert!(
+            s.default_days().is_utc(),
+            "the demo's reports stay in UTC days"
+        );
+        assert_eq!(s.session("IDEALPRO").unwrap().day_ends, 17 * 3600);
     }
 
     #[test]

@@ -926,3 +926,52 @@ fn settle(
     }
     Ok(())
 }
+
+/// The trading sessions of the demo's venues, for the `[time]` of a data directory
+/// the demo creates (docs/configuration.md): the US equity venues 09:30–16:00 New
+/// York, CME Globex 17:00–16:00 Chicago, Xetra and Euronext Amsterdam 09:00–17:30,
+/// and IDEALPRO FX rolling at 17:00 New York. The zone stays UTC and no default
+/// session is set, so the demo's reports are in UTC days unless `--session` or
+/// `--tz` is given.
+pub fn demo_time() -> crate::config::TimeConfig {
+    let s = |venue: &str, zone: &str, open: &str, close: &str, day_ends: Option<&str>| {
+        crate::config::SessionConfig {
+            venue: venue.into(),
+            zone: zone.into(),
+            open: open.into(),
+            close: close.into(),
+            day_ends: day_ends.map(Into::into),
+        }
+    };
+    crate::config::TimeConfig {
+        sessions: vec![
+            s("XNYS", "America/New_York", "09:30", "16:00", None),
+            s("XNAS", "America/New_York", "09:30", "16:00", None),
+            s("ARCX", "America/New_York", "09:30", "16:00", None),
+            s("XCME", "America/Chicago", "17:00", "16:00", None),
+            s("XETR", "Europe/Berlin", "09:00", "17:30", None),
+            s("XAMS", "Europe/Amsterdam", "09:00", "17:30", None),
+            s(
+                "IDEALPRO",
+                "America/New_York",
+                "17:00",
+                "17:00",
+                Some("17:00"),
+            ),
+        ],
+        ..crate::config::TimeConfig::default()
+    }
+}
+
+/// Writes [`demo_time`] into the configuration of a data directory the demo has just
+/// created (checked before it is written).
+pub fn write_demo_time(dir: &crate::DataDir) -> Result<()> {
+    let mut cfg = dir.load_config()?;
+    cfg.time = demo_time();
+    let text = cfg.to_toml();
+    crate::Config::parse(&text).map_err(|reason| crate::Error::Config {
+        path: dir.config(),
+        reason,
+    })?;
+    crate::recorder::write_atomically(&dir.config(), text.as_bytes())
+}

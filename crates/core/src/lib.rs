@@ -36,7 +36,7 @@ mod tree;
 pub use component::{Component, ComponentReport, Gauge};
 pub use config::{
     CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, ReconciliationConfig,
-    ReconciliationSchedule, RetentionPolicy,
+    ReconciliationSchedule, RetentionPolicy, SessionConfig, TimeConfig,
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};

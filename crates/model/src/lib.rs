@@ -84,6 +84,7 @@ pub mod schema;
 mod time;
 mod types;
 mod validate;
+pub mod zone;
 
 pub use decimal::{parse_decimal, MAX_AMOUNT, MAX_QUANTITY_OR_PRICE};
 pub use error::{FieldError, ValidationErrors};
@@ -92,6 +93,7 @@ pub use fast::Normalized;
 pub use schema::{json_schema, type_table, TypeTable};
 pub use time::{format_time, parse_time};
 pub use types::{is_known_type, known_types, open_families, LOG_LEVELS};
+pub use zone::{parse_time_in, Days, Session, TimeSettings, Zone};
 
 /// Validates one JSON event and writes its canonical body, as
 /// `Event::from_json(line)?.to_body()` does, with the same acceptance rules and the same

@@ -41,6 +41,26 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 
 /// Parses RFC 3339 date-time text (seconds optional) into ns since the Unix epoch.
 pub(crate) fn parse_rfc3339(s: &str) -> Result<i64, String> {
+    let p = parse_parts(s)?;
+    let Some(offset_secs) = p.offset_secs else {
+        return Err(format!(
+            "{s:?} has no time zone: end it with Z (UTC) or an offset like +02:00"
+        ));
+    };
+    to_ns(p.date, p.secs_of_day - offset_secs, p.nanos).ok_or_else(|| out_of_range(s))
+}
+
+/// A date-time as written: the date, the time of day, and the offset if one was given.
+pub(crate) struct Parts {
+    pub(crate) date: Date,
+    pub(crate) secs_of_day: i64,
+    pub(crate) nanos: u32,
+    /// Seconds east of UTC; `None` when the text ends after the time (a local time).
+    pub(crate) offset_secs: Option<i64>,
+}
+
+/// Splits RFC 3339 date-time text (seconds optional, offset optional) into its parts.
+pub(crate) fn parse_parts(s: &str) -> Result<Parts, String> {
     let b = s.as_bytes();
     let date = b
         .get(..10)
@@ -85,8 +105,8 @@ pub(crate) fn parse_rfc3339(s: &str) -> Result<i64, String> {
             i += digits;
         }
     }
-    let offset_secs: i64 = match &b[i..] {
-        [b'Z' | b'z'] => 0,
+    let offset_secs: Option<i64> = match &b[i..] {
+        [b'Z' | b'z'] => Some(0),
         [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && b[i + 3] == b':' => {
             let (Some(h), Some(m)) = (two_digits(b, i + 1), two_digits(b, i + 4)) else {
                 return Err(bad_time(s));
@@ -95,21 +115,18 @@ pub(crate) fn parse_rfc3339(s: &str) -> Result<i64, String> {
                 return Err(bad_time(s));
             }
             let secs = i64::from(h) * 3600 + i64::from(m) * 60;
-            if *sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
+            Some(if *sign == b'-' { -secs } else { secs })
         }
-        [] => {
-            return Err(format!(
-                "{s:?} has no time zone: end it with Z (UTC) or an offset like +02:00"
-            ))
-        }
+        [] => None,
         _ => return Err(bad_time(s)),
     };
     let secs_of_day = i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
-    to_ns(date, secs_of_day - offset_secs, nanos).ok_or_else(|| out_of_range(s))
+    Ok(Parts {
+        date,
+        secs_of_day,
+        nanos,
+        offset_secs,
+    })
 }
 
 /// Formats ns since the Unix epoch as RFC 3339 UTC. The fraction is left out when it is
@@ -147,19 +164,19 @@ pub fn format_time(ns: i64) -> String {
     )
 }
 
-fn bad_time(s: &str) -> String {
+pub(crate) fn bad_time(s: &str) -> String {
     format!(
         "{s:?} is not a time: use RFC 3339 (2026-11-21T14:32:10.123Z), a date (2026-11-21) \
          or ns since the Unix epoch"
     )
 }
 
-fn out_of_range(s: &str) -> String {
+pub(crate) fn out_of_range(s: &str) -> String {
     format!("{s:?} is outside the range of ns timestamps (1677-09-21 to 2262-04-11)")
 }
 
 /// `YYYY-MM-DD`, a real calendar date.
-fn parse_date(b: &[u8]) -> Option<Date> {
+pub(crate) fn parse_date(b: &[u8]) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }

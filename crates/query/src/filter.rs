@@ -2,6 +2,7 @@
 //! the CLI and the server share.
 
 use serde::Serialize;
+use tradetrail_model::Zone;
 
 use crate::dict::Dim;
 use crate::{Error, Result};
@@ -73,6 +74,12 @@ impl Filter {
     /// (`warning`: the `log.warning`, `log.error` and `log.critical` types) and
     /// `category` (the log line's entity, kind `log`).
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        self.set_in(name, value, &Zone::utc())
+    }
+
+    /// [`Filter::set`], reading `from` and `to` values without an offset in `zone`
+    /// (see [`parse_time_in`]).
+    pub fn set_in(&mut self, name: &str, value: &str, zone: &Zone) -> Result<()> {
         let field = format!("--{name}");
         let list = |v: &str| -> Result<Vec<String>> {
             let items: Vec<String> = v.split(',').map(|s| s.trim().to_owned()).collect();
@@ -88,8 +95,8 @@ impl Filter {
             Ok(v.to_owned())
         };
         match name {
-            "from" => self.from = Some(parse_time(&field, value)?),
-            "to" => self.to = Some(parse_time(&field, value)?),
+            "from" => self.from = Some(parse_time_in(&field, value, zone)?),
+            "to" => self.to = Some(parse_time_in(&field, value, zone)?),
             "recorded" => {
                 self.clock = match value {
                     "" | "true" | "1" | "yes" => Clock::Recorded,
@@ -206,10 +213,23 @@ impl Filter {
     }
 }
 
-/// Parses a time as `tradetrail_model::parse_time` does (RFC 3339, with seconds
-/// optional; a date; or ns since the epoch), naming `field` in the error.
+/// Parses a time as [`parse_time_in`] does, in UTC.
 pub fn parse_time(field: &str, s: &str) -> Result<i64> {
-    tradetrail_model::parse_time(s.trim()).map_err(|reason| Error::bad_input(field, reason))
+    parse_time_in(field, s, &Zone::utc())
+}
+
+/// Parses a `--from`, `--to` or `--at` value (`tradetrail_model::parse_time_in`):
+/// RFC 3339 with `Z` or an offset, or ns since the epoch, are absolute; a date is its
+/// local midnight in `zone`, and a date-time without an offset (`2026-11-26T09:30`)
+/// that wall-clock time in `zone`. The error names `field`.
+pub fn parse_time_in(field: &str, s: &str, zone: &Zone) -> Result<i64> {
+    tradetrail_model::parse_time_in(s.trim(), zone)
+        .map_err(|reason| Error::bad_input(field, reason))
+}
+
+/// Parses a `--tz` value (`UTC`, an IANA name, `+02:00`), naming `field` in the error.
+pub fn parse_zone(field: &str, s: &str) -> Result<Zone> {
+    Zone::parse(s).map_err(|reason| Error::bad_input(field, reason))
 }
 
 /// Parses a duration: a number and a unit (`500ms`, `30s`, `5m`, `2h`, `1d`; also

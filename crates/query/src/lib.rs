@@ -63,7 +63,7 @@ pub use engine::{
     Cursor, IndexOptions, IndexStatus, Investigator, QueryOptions, QuerySummary, Record,
 };
 pub use error::{Error, Result};
-pub use filter::{glob_match, parse_time, parse_window, Clock, Filter};
+pub use filter::{glob_match, parse_time, parse_time_in, parse_window, parse_zone, Clock, Filter};
 pub use follow::{Follow, FollowBatch};
 pub use index::{OpenReport, INDEX_VERSION};
 pub use render::{Format, TimeZone};

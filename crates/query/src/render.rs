@@ -45,42 +45,66 @@ impl Format {
 }
 
 /// How times are shown in tables and CSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TimeZone {
     /// RFC 3339 in UTC (`Z`).
     #[default]
     Utc,
     /// The machine's local time, with its UTC offset at that instant.
     Local,
+    /// A zone (`--tz`, or the configuration's `time.zone`), with its UTC offset at
+    /// that instant.
+    Named(tradetrail_model::Zone),
 }
 
 impl TimeZone {
-    fn label(self) -> &'static str {
+    /// `zone` as a display zone: [`TimeZone::Utc`] for UTC, else [`TimeZone::Named`].
+    pub fn of(zone: &tradetrail_model::Zone) -> TimeZone {
+        if zone.is_utc() {
+            TimeZone::Utc
+        } else {
+            TimeZone::Named(zone.clone())
+        }
+    }
+
+    fn label(&self) -> &str {
         match self {
             TimeZone::Utc => "UTC",
             TimeZone::Local => "local",
+            TimeZone::Named(z) => z.name(),
+        }
+    }
+
+    /// The width of [`TimeZone::format_ms`]'s text.
+    fn width(&self) -> usize {
+        match self {
+            TimeZone::Utc => 24,
+            _ => 29,
         }
     }
 
     /// Formats ns since the epoch exactly (RFC 3339, up to 9 fractional digits).
-    pub fn format(self, ns: i64) -> String {
+    pub fn format(&self, ns: i64) -> String {
         self.render(ns, true)
     }
 
     /// Formats ns since the epoch to the millisecond, fixed width (tables; the jsonl
     /// and csv outputs keep every digit).
-    pub fn format_ms(self, ns: i64) -> String {
+    pub fn format_ms(&self, ns: i64) -> String {
         self.render(ns, false)
     }
 
-    fn render(self, ns: i64, exact: bool) -> String {
+    fn render(&self, ns: i64, exact: bool) -> String {
+        if let TimeZone::Named(z) = self {
+            return if exact { z.format(ns) } else { z.format_ms(ns) };
+        }
         let Ok(utc) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)) else {
             return tradetrail_model::format_time(ns);
         };
         let offset = match self {
             TimeZone::Utc => time::UtcOffset::UTC,
             // Unavailable (e.g. another thread is running): UTC, which says so with Z.
-            TimeZone::Local => {
+            TimeZone::Local | TimeZone::Named(_) => {
                 time::UtcOffset::local_offset_at(utc).unwrap_or(time::UtcOffset::UTC)
             }
         };
@@ -383,10 +407,7 @@ impl<'w> RecordWriter<'w> {
     }
 
     fn time_width(&self) -> usize {
-        match self.zone {
-            TimeZone::Utc => 24,
-            TimeZone::Local => 29,
-        }
+        self.zone.width()
     }
 
     fn header(&mut self) -> io::Result<()> {
@@ -594,10 +615,7 @@ pub fn write_trail(
             _ => String::new(),
         }
     )?;
-    let tw = match zone {
-        TimeZone::Utc => 24,
-        TimeZone::Local => 29,
-    };
+    let tw = zone.width();
     writeln!(
         out,
         "{:>8}  {:<tw$}  {:>9}  {:<20}  {:<25}  {:<22}  details",

@@ -1,6 +1,6 @@
 //! Daily summary and monthly performance, from the books (FIFO lots, fills, marks).
 //!
-//! Per day (UTC) and currency:
+//! Per day (the filter's days: UTC, a zone's or a venue's trading days) and currency:
 //! - `trades`: fills; `volume`: Σ fill quantity; `notional`: Σ quantity × price × multiplier;
 //! - `realized_gross`: Σ `gross_pnl` of the FIFO lots closed that day;
 //! - `commission`: Σ commissions of that day's fills (in the commission currency);
@@ -28,12 +28,11 @@ use tradetrail_query::Investigator;
 use crate::books_input::{books_at, books_records};
 use crate::error::{add, sub};
 use crate::execution::to_f64;
-use crate::scope::{day_of, format_date, midnight, ReportFilter};
+use crate::scope::{date_text, ReportFilter};
 use crate::stats::{dec, fixed};
 use crate::table::{Chart, Table, Tabular};
 use crate::{Error, Result};
 
-const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// Beyond this many days, unrealized P&L is not marked day by day (it needs the books
 /// as of every day's end).
 pub const MAX_MARKED_DAYS: usize = 400;
@@ -306,10 +305,13 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Result<Core> {
             notes: vec!["no fills in the records read".into()],
         });
     };
-    let from = filter.from.unwrap_or_else(|| midnight(day_of(first)));
+    // The days of the report: UTC, a zone's, or a venue's trading days.
+    let cal = &filter.days;
+    let day_of = |ts: i64| cal.day_of(ts);
+    let from = filter.from.unwrap_or_else(|| cal.start_of(day_of(first)));
     let to = filter
         .to
-        .unwrap_or_else(|| midnight(day_of(last)) + NS_PER_DAY);
+        .unwrap_or_else(|| cal.start_of(cal.next(day_of(last))));
     let inside = |ts: i64| ts >= from && ts < to;
     let mut days: BTreeMap<(Date, String), Acc> = BTreeMap::new();
     // Realized equity: (ts, currency, amount) changes.
@@ -357,10 +359,10 @@ fn core_from(records: &[Record], filter: &ReportFilter) -> Result<Core> {
     }
     // Unrealized P&L at each day's end, against the previous day's end.
     let mut bounds = vec![from];
-    let mut d = midnight(day_of(from)) + NS_PER_DAY;
+    let mut d = cal.start_of(cal.next(day_of(from)));
     while d < to {
         bounds.push(d);
-        d += NS_PER_DAY;
+        d = cal.start_of(cal.next(day_of(d)));
     }
     bounds.push(to);
     if bounds.len() - 1 <= MAX_MARKED_DAYS {
@@ -528,10 +530,11 @@ fn by_currency(days: &BTreeMap<(Date, String), Acc>) -> BTreeMap<String, Vec<(Da
 }
 
 fn day_rows(days: &BTreeMap<(Date, String), Acc>) -> Result<Vec<DayRow>> {
+    // The dates are the filter's days (the keys were made by its `day_of`).
     days.iter()
         .map(|((d, cur), a)| {
             Ok(DayRow {
-                date: format_date(midnight(*d)),
+                date: date_text(*d),
                 figures: a.figures(cur)?,
             })
         })

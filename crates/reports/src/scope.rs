@@ -3,11 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime};
+use tradetrail_model::{Days, TimeSettings, Zone};
 
 use crate::record::Rec;
 use crate::{Error, Result};
-
-const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
 /// Whose records a report reads. Every id is matched exactly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +33,9 @@ impl Scope {
 }
 
 /// The records a report covers: `from <= ts_event < to` (ns, UTC), within `scope`.
-/// `None` bounds are open.
+/// `None` bounds are open. `days` is how the report groups instants into days (its
+/// daily rows, the dates it shows): UTC calendar days unless a zone or a trading
+/// session is given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportFilter {
     /// Inclusive lower bound on `ts_event`, ns since the epoch.
@@ -44,6 +45,10 @@ pub struct ReportFilter {
     /// Whose records.
     #[serde(flatten)]
     pub scope: Scope,
+    /// The days: `{"zone": "UTC"}`, or a venue's trading days (`session`, `open`,
+    /// `close`, `day_ends`, local times in `zone`).
+    #[serde(skip_deserializing)]
+    pub days: Days,
 }
 
 impl ReportFilter {
@@ -53,6 +58,7 @@ impl ReportFilter {
             from,
             to,
             scope: Scope::default(),
+            days: Days::default(),
         }
     }
 
@@ -67,35 +73,53 @@ impl ReportFilter {
         self
     }
 
-    /// The range as text: `2026-11-20`, `2026-11-20 .. 2026-11-23`, or with times.
+    /// The range as text: `2026-11-20`, `2026-11-20 .. 2026-11-23`, or with times;
+    /// then, unless the days are UTC's, which days: `2026-11-20 (days in
+    /// America/New_York)`, `2026-11-20 (XNYS trading days: America/New_York,
+    /// 09:30-16:00, the day ends 16:00)`.
     pub fn describe(&self) -> String {
-        let one = |ns: i64| {
-            if ns.rem_euclid(NS_PER_DAY) == 0 {
-                format_date(ns)
-            } else {
-                tradetrail_model::format_time(ns)
-            }
+        let days = &self.days;
+        // A day's first instant shows as its date.
+        let start_day = |ns: i64| {
+            let d = days.day_of(ns);
+            (days.start_of(d) == ns).then_some(d)
         };
-        match (self.from, self.to) {
-            (Some(f), Some(t)) if t - f == NS_PER_DAY && f.rem_euclid(NS_PER_DAY) == 0 => {
-                format_date(f)
+        let one = |ns: i64| match start_day(ns) {
+            Some(d) => date_text(d),
+            None if days.zone().is_utc() => tradetrail_model::format_time(ns),
+            None => days.zone().format(ns),
+        };
+        let range = match (self.from, self.to) {
+            (Some(f), Some(t))
+                if start_day(f).is_some_and(|d| days.start_of(days.next(d)) == t) =>
+            {
+                date_text(days.day_of(f))
             }
             (Some(f), Some(t)) => format!("{} .. {}", one(f), one(t)),
             (Some(f), None) => format!("from {}", one(f)),
             (None, Some(t)) => format!("until {}", one(t)),
             (None, None) => "all records".into(),
+        };
+        if days.is_utc() {
+            range
+        } else {
+            format!("{range} ({})", days.describe())
         }
     }
 }
 
-/// The UTC date of an instant, `YYYY-MM-DD`.
-pub fn format_date(ns: i64) -> String {
-    let d = day_of(ns);
+/// A date as `YYYY-MM-DD`.
+pub fn date_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
 }
 
+/// The UTC date of an instant, `YYYY-MM-DD`.
+pub fn format_date(ns: i64) -> String {
+    date_text(day_of(ns))
+}
+
 /// The UTC date an instant falls on.
-pub(crate) fn day_of(ns: i64) -> Date {
+fn day_of(ns: i64) -> Date {
     let secs = ns.div_euclid(1_000_000_000);
     OffsetDateTime::from_unix_timestamp(secs)
         .map(|t| t.date())
@@ -103,7 +127,7 @@ pub(crate) fn day_of(ns: i64) -> Date {
 }
 
 /// ns since the epoch of a date's UTC midnight.
-pub(crate) fn midnight(d: Date) -> i64 {
+fn midnight(d: Date) -> i64 {
     d.midnight().assume_utc().unix_timestamp() * 1_000_000_000
 }
 
@@ -140,8 +164,15 @@ fn parse_year_text(field: &str, s: &str, what: &str) -> Result<i32> {
     Ok(y)
 }
 
-/// `YYYY-MM` → `[first day, first day of the next month)` in ns, or an error naming `field`.
+/// `YYYY-MM` → `[first day, first day of the next month)` in ns (UTC days), or an
+/// error naming `field`.
 pub fn parse_month(field: &str, s: &str) -> Result<(i64, i64)> {
+    let (first, next) = month_dates(field, s)?;
+    Ok((midnight(first), midnight(next)))
+}
+
+/// `YYYY-MM` → its first day and the first day of the next month.
+fn month_dates(field: &str, s: &str) -> Result<(Date, Date)> {
     let bad = || {
         Error::bad_input(
             field,
@@ -165,17 +196,23 @@ pub fn parse_month(field: &str, s: &str) -> Result<(i64, i64)> {
         Date::from_calendar_date(year, month.next(), 1)
     }
     .map_err(|_| bad())?;
+    Ok((first, next))
+}
+
+/// `YYYY` → `[Jan 1, Jan 1 of the next year)` in ns (UTC days), or an error naming `field`.
+pub fn parse_year(field: &str, s: &str) -> Result<(i64, i64)> {
+    let (first, next) = year_dates(field, s)?;
     Ok((midnight(first), midnight(next)))
 }
 
-/// `YYYY` → `[Jan 1, Jan 1 of the next year)` in ns, or an error naming `field`.
-pub fn parse_year(field: &str, s: &str) -> Result<(i64, i64)> {
+/// `YYYY` → its 1 January and the next year's.
+fn year_dates(field: &str, s: &str) -> Result<(Date, Date)> {
     let year = parse_year_text(field, s, "year: use YYYY, e.g. 2026")?;
     let d = |y| {
         Date::from_calendar_date(y, Month::January, 1)
             .map_err(|_| Error::bad_input(field, format!("{s:?} is out of range")))
     };
-    Ok((midnight(d(year)?), midnight(d(year + 1)?)))
+    Ok((d(year)?, d(year + 1)?))
 }
 
 /// The reports there are.
@@ -237,36 +274,68 @@ impl ReportKind {
 }
 
 /// A report request: the kind and what it covers, built from `name=value` pairs as the
-/// CLI flags and the HTTP query string name them (see [`ReportRequest::set`]).
+/// CLI flags and the HTTP query parameters name them (see [`ReportRequest::set`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportRequest {
     /// Which report.
     pub kind: ReportKind,
     /// What it covers.
     pub filter: ReportFilter,
-    /// Which range shorthand set the range (`date`, `month`, `year`), if any.
+    /// The range shorthand (`date`, `month`, `year`) and its value, if any.
     #[serde(skip)]
-    shorthand: Option<&'static str>,
+    shorthand: Option<(&'static str, String)>,
+    /// `from` and `to` as given.
     #[serde(skip)]
-    explicit: Vec<&'static str>,
+    explicit: Vec<(&'static str, String)>,
+    /// Which flag chose the days (`tz` or `session`), if one did.
+    #[serde(skip)]
+    days_flag: Option<&'static str>,
+    /// The configured zone and sessions.
+    #[serde(skip)]
+    time: TimeSettings,
 }
 
 impl ReportRequest {
-    /// A request for `kind` over all records.
+    /// A request for `kind` over all records, in UTC days.
     pub fn new(kind: ReportKind) -> ReportRequest {
+        ReportRequest::with_time(kind, TimeSettings::default())
+    }
+
+    /// A request for `kind` over all records, with a data directory's time settings
+    /// (`[time]` in tradetrail.toml): its days are the default session's trading days,
+    /// else calendar days in the default zone, until `tz` or `session` is set.
+    pub fn with_time(kind: ReportKind, time: TimeSettings) -> ReportRequest {
         ReportRequest {
             kind,
-            filter: ReportFilter::default(),
+            filter: ReportFilter {
+                days: time.default_days(),
+                ..ReportFilter::default()
+            },
             shorthand: None,
             explicit: Vec::new(),
+            days_flag: None,
+            time,
         }
     }
 
-    /// Sets one condition: `from`, `to` (RFC 3339, a date, or ns since the epoch),
-    /// `date` (`YYYY-MM-DD`: that UTC day), `month` (`YYYY-MM`), `year` (`YYYY`),
-    /// `trader`, `strategy`, `account` (exact ids). Errors name the flag (`--date`).
-    /// A shorthand and `from`/`to` together are refused, as are two shorthands.
+    /// Sets one condition: `from`, `to` (RFC 3339, a date, or ns since the epoch; a
+    /// date or a time without an offset is read in the days' zone), `date`
+    /// (`YYYY-MM-DD`: that day), `month` (`YYYY-MM`), `year` (`YYYY`), `tz` (the days
+    /// are calendar days in this zone), `session` (the days are this configured venue's
+    /// trading days), `trader`, `strategy`, `account` (exact ids). Errors name the
+    /// flag (`--date`). A shorthand and `from`/`to` together are refused, as are two
+    /// shorthands, and `tz` with `session`. The order of the calls does not matter.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        // A refused value leaves the request as it was.
+        let saved = self.clone();
+        let r = self.set_inner(name, value);
+        if r.is_err() {
+            *self = saved;
+        }
+        r
+    }
+
+    fn set_inner(&mut self, name: &str, value: &str) -> Result<()> {
         let field = format!("--{name}");
         let id = |v: &str| -> Result<String> {
             if v.is_empty() {
@@ -276,21 +345,15 @@ impl ReportRequest {
         };
         match name {
             "from" | "to" => {
-                if let Some(s) = self.shorthand {
+                if let Some((s, _)) = &self.shorthand {
                     return Err(Error::bad_input(
                         &field,
                         format!("give either --{s} or --from/--to, not both"),
                     ));
                 }
-                let ns = tradetrail_model::parse_time(value)
-                    .map_err(|reason| Error::bad_input(&field, reason))?;
-                if name == "from" {
-                    self.filter.from = Some(ns);
-                    self.explicit.push("from");
-                } else {
-                    self.filter.to = Some(ns);
-                    self.explicit.push("to");
-                }
+                let name: &'static str = if name == "from" { "from" } else { "to" };
+                self.explicit.retain(|(n, _)| *n != name);
+                self.explicit.push((name, value.to_owned()));
             }
             "date" | "month" | "year" => {
                 let short: &'static str = match name {
@@ -298,40 +361,104 @@ impl ReportRequest {
                     "month" => "month",
                     _ => "year",
                 };
-                if let Some(s) = self.shorthand {
+                if let Some((s, _)) = &self.shorthand {
                     return Err(Error::bad_input(
                         &field,
                         format!("give one of --date, --month, --year (--{s} is already given)"),
                     ));
                 }
-                if let Some(e) = self.explicit.first() {
+                if let Some((e, _)) = self.explicit.first() {
                     return Err(Error::bad_input(
                         &field,
                         format!("give either --{short} or --from/--to, not both (--{e} is given)"),
                     ));
                 }
-                let (from, to) = match short {
-                    "date" => {
-                        let d = parse_date(&field, value)?;
-                        let f = midnight(d);
-                        (f, f + NS_PER_DAY)
-                    }
-                    "month" => parse_month(&field, value)?,
-                    _ => parse_year(&field, value)?,
+                self.shorthand = Some((short, value.to_owned()));
+            }
+            "tz" | "session" => {
+                let flag: &'static str = if name == "tz" { "tz" } else { "session" };
+                if let Some(other) = self.days_flag.filter(|f| *f != flag) {
+                    return Err(Error::bad_input(
+                        &field,
+                        format!(
+                            "give --tz (calendar days in a zone) or --session (a venue's \
+                             trading days), not both (--{other} is given)"
+                        ),
+                    ));
+                }
+                self.filter.days = if flag == "tz" {
+                    Days::Calendar(Zone::parse(value).map_err(|r| Error::bad_input(&field, r))?)
+                } else {
+                    Days::Trading(
+                        self.time
+                            .session(value)
+                            .map_err(|r| Error::bad_input(&field, r))?
+                            .clone(),
+                    )
                 };
-                self.filter.from = Some(from);
-                self.filter.to = Some(to);
-                self.shorthand = Some(short);
+                self.days_flag = Some(flag);
             }
             "trader" | "trader_id" => self.filter.scope.trader_id = Some(id(value)?),
             "strategy" | "strategy_id" => self.filter.scope.strategy_id = Some(id(value)?),
             "account" | "account_id" => self.filter.scope.account_id = Some(id(value)?),
-            _ => return Err(Error::bad_input(
-                name,
-                "unknown parameter: use from, to, date, month, year, trader, strategy or account",
-            )),
+            _ => {
+                return Err(Error::bad_input(
+                    name,
+                    "unknown parameter: use from, to, date, month, year, tz, session, trader, \
+                 strategy or account",
+                ))
+            }
         }
+        self.resolve()?;
         self.check()
+    }
+
+    /// The range from the values given, in the current days.
+    fn resolve(&mut self) -> Result<()> {
+        let days = &self.filter.days;
+        let (mut from, mut to) = (None, None);
+        if let Some((short, value)) = &self.shorthand {
+            let field = format!("--{short}");
+            let (first, end) = match *short {
+                "date" => {
+                    let d = parse_date(&field, value)?;
+                    if !days.is_day(d) {
+                        return Err(Error::bad_input(
+                            &field,
+                            format!(
+                                "{value} is a {}: not a trading day of {} (Monday to Friday; \
+                                 the weekend belongs to Monday's trading day)",
+                                d.weekday(),
+                                days.session().map_or("the session", |s| s.venue.as_str())
+                            ),
+                        ));
+                    }
+                    (d, d.next_day().unwrap_or(d))
+                }
+                "month" => month_dates(&field, value)?,
+                _ => year_dates(&field, value)?,
+            };
+            let (f, t) = days.span(first, end);
+            (from, to) = (Some(f), Some(t));
+        }
+        for (name, value) in &self.explicit {
+            let field = format!("--{name}");
+            // A date is the first instant of that day (a trading day's starts at the
+            // previous day's end); a time without an offset is read in the days' zone.
+            let ns = match tradetrail_model::zone::parse_date_only(value) {
+                Some(d) => days.start_of(days.on_or_after(d)),
+                None => tradetrail_model::parse_time_in(value, days.zone())
+                    .map_err(|reason| Error::bad_input(&field, reason))?,
+            };
+            if *name == "from" {
+                from = Some(ns);
+            } else {
+                to = Some(ns);
+            }
+        }
+        self.filter.from = from;
+        self.filter.to = to;
+        Ok(())
     }
 
     /// Checks the request as a whole: a range must not be empty.
@@ -357,6 +484,8 @@ impl ReportRequest {
 mod tests {
     use super::*;
 
+    const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
     #[test]
     fn dates_months_years() {
         let mut r = ReportRequest::new(ReportKind::Daily);
@@ -369,6 +498,75 @@ mod tests {
         assert_eq!(format_date(t), "2027-01-01");
         let (f, t) = parse_year("--year", "2024").unwrap();
         assert_eq!((t - f) / NS_PER_DAY, 366, "2024 is a leap year");
+    }
+
+    #[test]
+    fn a_date_in_a_zone_and_a_trading_day() {
+        let ns = |s: &str| tradetrail_model::parse_time(s).unwrap();
+        let mut r = ReportRequest::new(ReportKind::Daily);
+        r.set("date", "2026-11-26").unwrap();
+        r.set("tz", "America/New_York").unwrap();
+        assert_eq!(
+            (r.filter.from, r.filter.to),
+            (Some(ns("2026-11-26T05:00Z")), Some(ns("2026-11-27T05:00Z")))
+        );
+        assert_eq!(r.filter.describe(), "2026-11-26 (days in America/New_York)");
+        // The fall-back day is 25 hours; --from/--to dates and local times in the zone.
+        let mut r = ReportRequest::new(ReportKind::Daily);
+        r.set("tz", "America/New_York").unwrap();
+        r.set("from", "2026-11-01").unwrap();
+        r.set("to", "2026-11-02T00:00").unwrap();
+        assert_eq!(
+            r.filter.to.unwrap() - r.filter.from.unwrap(),
+            25 * 3_600_000_000_000
+        );
+        let time = TimeSettings {
+            zone: Zone::utc(),
+            sessions: vec![tradetrail_model::Session::parse(
+                "s",
+                "XNYS",
+                "America/New_York",
+                "09:30",
+                "16:00",
+                None,
+            )
+            .unwrap()],
+            default_session: None,
+        };
+        let mut r = ReportRequest::with_time(ReportKind::Daily, time.clone());
+        r.set("session", "XNYS").unwrap();
+        r.set("date", "2026-11-30").unwrap();
+        // Monday's trading day: from Friday's close.
+        assert_eq!(
+            (r.filter.from, r.filter.to),
+            (Some(ns("2026-11-27T21:00Z")), Some(ns("2026-11-30T21:00Z")))
+        );
+        assert!(r
+            .filter
+            .describe()
+            .starts_with("2026-11-30 (XNYS trading days: America/New_York, 09:30-16:00"));
+        let mut r = ReportRequest::with_time(ReportKind::Daily, time.clone());
+        r.set("session", "XNYS").unwrap();
+        let e = r.set("date", "2026-11-28").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--date: 2026-11-28 is a Saturday"),
+            "{e}"
+        );
+        let e = r.set("tz", "UTC").unwrap_err();
+        assert!(e.to_string().starts_with("--tz: give --tz"), "{e}");
+        let mut r = ReportRequest::with_time(ReportKind::Daily, time);
+        let e = r.set("session", "XLON").unwrap_err();
+        assert!(
+            e.to_string().contains("the configured ones are XNYS"),
+            "{e}"
+        );
+        let e = r.set("tz", "Mars/Base").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--tz: \"Mars/Base\" is not a time zone"),
+            "{e}"
+        );
     }
 
     #[test]

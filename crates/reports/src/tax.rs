@@ -20,7 +20,7 @@ use tradetrail_query::Investigator;
 
 use crate::books_input::{books_at, books_records};
 use crate::error::{add, mul, sub};
-use crate::scope::{day_of, format_date, ReportFilter};
+use crate::scope::{date_text, ReportFilter};
 use crate::stats::fixed;
 use crate::table::{Table, Tabular};
 use crate::Result;
@@ -124,7 +124,7 @@ pub fn is_long_term(open: Date, close: Date) -> bool {
     close > anniversary
 }
 
-fn tax_lot(l: &ClosedLot) -> Result<TaxLot> {
+fn tax_lot(l: &ClosedLot, days: &tradetrail_model::Days) -> Result<TaxLot> {
     let seq = l.close_seq;
     let q = mul(l.quantity, l.multiplier, seq, "quantity × multiplier")?;
     let open = mul(
@@ -141,7 +141,7 @@ fn tax_lot(l: &ClosedLot) -> Result<TaxLot> {
     };
     let gain = sub(proceeds, cost, seq, "proceeds − cost basis")?;
     let net_gain = sub(gain, l.commission, seq, "gain − commission")?;
-    let (od, cd) = (day_of(l.open_ts), day_of(l.close_ts));
+    let (od, cd) = (days.day_of(l.open_ts), days.day_of(l.close_ts));
     Ok(TaxLot {
         account_id: l.account_id.clone(),
         instrument_id: l.instrument_id.clone(),
@@ -149,8 +149,8 @@ fn tax_lot(l: &ClosedLot) -> Result<TaxLot> {
         direction: l.direction.to_owned(),
         quantity: l.quantity.normalize(),
         multiplier: l.multiplier.normalize(),
-        open_date: format_date(l.open_ts),
-        close_date: format_date(l.close_ts),
+        open_date: date_text(od),
+        close_date: date_text(cd),
         open_ts: l.open_ts,
         close_ts: l.close_ts,
         holding_days: (cd - od).whole_days(),
@@ -190,7 +190,7 @@ pub fn tax_from(records: &[Record], filter: &ReportFilter) -> Result<TaxReport> 
         .closed_lots()
         .iter()
         .filter(|l| inside(l.close_ts))
-        .map(tax_lot)
+        .map(|l| tax_lot(l, &filter.days))
         .collect::<Result<_>>()?;
     let mut sums: BTreeMap<(String, String), (u64, [Decimal; 5])> = BTreeMap::new();
     for l in &lots {

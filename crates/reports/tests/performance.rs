@@ -335,3 +335,111 @@ fn sharpe_needs_two_days_and_some_variation() {
     // mean 2, sd √2 → 2/√2·√252 = √504 ≈ 22.4499.
     assert_eq!(sharpe(&[dec("1"), dec("3")]), Some(dec("22.4499")));
 }
+
+/// Three fills: Tuesday 2026-11-24 18:00 New York (after the close, 23:00Z),
+/// Wednesday 10:00 (15:00Z), Wednesday 21:00 (02:00Z on Thursday). UTC days: three
+/// rows; New York days: the 24th and the 25th; XNYS trading days: Wednesday (from
+/// Tuesday's close) and Thursday.
+#[test]
+fn daily_rows_in_a_zone_and_by_trading_day() {
+    use tradetrail_reports::{run, ReportKind, ReportRequest};
+    let t = |s: &str| tradetrail_model::parse_time(s).unwrap();
+    let j = Journal::new();
+    trade(
+        &j,
+        t("2026-11-24T23:00Z"),
+        "O-1",
+        "AAPL.XNAS",
+        "buy",
+        "10",
+        "100",
+        "0.10",
+    );
+    trade(
+        &j,
+        t("2026-11-25T15:00Z"),
+        "O-2",
+        "AAPL.XNAS",
+        "buy",
+        "10",
+        "101",
+        "0.10",
+    );
+    trade(
+        &j,
+        t("2026-11-26T02:00Z"),
+        "O-3",
+        "AAPL.XNAS",
+        "sell",
+        "20",
+        "102",
+        "0.20",
+    );
+    let inv = j.investigator();
+    let time = tradetrail_model::TimeSettings {
+        zone: tradetrail_model::Zone::utc(),
+        sessions: vec![tradetrail_model::Session::parse(
+            "s",
+            "XNYS",
+            "America/New_York",
+            "09:30",
+            "16:00",
+            None,
+        )
+        .unwrap()],
+        default_session: None,
+    };
+    let rows = |flags: &[(&str, &str)]| {
+        let mut req = ReportRequest::with_time(ReportKind::Daily, time.clone());
+        for (k, v) in flags {
+            req.set(k, v).unwrap();
+        }
+        let r = daily(&inv, &req.filter).unwrap();
+        r.days
+            .iter()
+            .map(|d| (d.date.clone(), d.figures.trades))
+            .collect::<Vec<_>>()
+    };
+    let s = |d: &str, n: u64| (d.to_owned(), n);
+    assert_eq!(
+        rows(&[]),
+        [s("2026-11-24", 1), s("2026-11-25", 1), s("2026-11-26", 1)]
+    );
+    assert_eq!(
+        rows(&[("tz", "America/New_York")]),
+        [s("2026-11-24", 1), s("2026-11-25", 2)]
+    );
+    assert_eq!(
+        rows(&[("session", "XNYS")]),
+        [s("2026-11-25", 2), s("2026-11-26", 1)]
+    );
+    // --date in the zone: the local day, both of Wednesday's New York fills.
+    assert_eq!(
+        rows(&[("tz", "America/New_York"), ("date", "2026-11-25")]),
+        [s("2026-11-25", 2)]
+    );
+    assert_eq!(
+        rows(&[("date", "2026-11-25"), ("session", "XNYS")]),
+        [s("2026-11-25", 2)]
+    );
+    // The JSON says which days, and keeps the instants absolute.
+    let mut req = ReportRequest::with_time(ReportKind::Tax, time.clone());
+    req.set("session", "XNYS").unwrap();
+    let report = run(&inv, &req).unwrap();
+    let mut json = Vec::new();
+    tradetrail_reports::write(&mut json, &report, tradetrail_reports::Format::Json, None).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["filter"]["days"]["session"], "XNYS");
+    assert_eq!(v["filter"]["days"]["zone"], "America/New_York");
+    // The lot opened Tuesday evening (Wednesday's trading day) and closed Wednesday
+    // evening after the close (Thursday's).
+    let lot = &v["lots"][0];
+    assert_eq!(
+        (lot["open_date"].as_str(), lot["close_date"].as_str()),
+        (Some("2026-11-25"), Some("2026-11-26"))
+    );
+    assert_eq!(
+        lot["open_ts"].as_i64(),
+        Some(t("2026-11-24T23:00Z") + 2 * MS)
+    );
+}

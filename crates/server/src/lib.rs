@@ -134,6 +134,9 @@ pub struct AppState {
     sessions: console::Sessions,
     /// The console's last verification: when, and the verdict.
     last_verify: Mutex<Option<(std::time::SystemTime, tradetrail_store::Verdict)>>,
+    /// `[time]` of the configuration: the zone of `from`/`to`/`at`/`date` values
+    /// without an offset when no `tz=` is given, and the sessions of `session=`.
+    time: tradetrail_model::TimeSettings,
 }
 
 impl AppState {
@@ -143,6 +146,8 @@ impl AppState {
         let schedule = opts.reconcile.clone().unwrap_or_else(|| {
             ReconcileSchedule::from_config(&rec.config().reconciliation.schedule)
         });
+        // Checked when the configuration was loaded.
+        let time = rec.config().time.settings().unwrap_or_default();
         Ok(AppState {
             rec,
             tokens,
@@ -158,6 +163,7 @@ impl AppState {
             stopping: tokio::sync::watch::Sender::new(false),
             sessions: console::Sessions::default(),
             last_verify: Mutex::new(None),
+            time,
         })
     }
 
@@ -169,6 +175,11 @@ impl AppState {
     /// The recorder underneath.
     pub fn recorder(&self) -> &Recorder {
         &self.rec
+    }
+
+    /// The configuration's time settings (`[time]`).
+    pub fn time(&self) -> &tradetrail_model::TimeSettings {
+        &self.time
     }
 }
 

@@ -14,7 +14,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tradetrail_query::{parse_time, parse_window, Cursor, Dim, Filter, Investigator, QueryOptions};
+use tradetrail_query::{
+    parse_time_in, parse_window, Cursor, Dim, Filter, Investigator, QueryOptions,
+};
 
 use crate::error::ApiError;
 use crate::tokens::{Caller, Role};
@@ -99,13 +101,27 @@ fn parse_seq(name: &str, v: &str) -> Result<u64, ApiError> {
     })
 }
 
+/// The zone of `tz=` if given, else the configuration's `time.zone`.
+pub(crate) fn zone_of(
+    time: &tradetrail_model::TimeSettings,
+    params: &[(String, String)],
+) -> Result<tradetrail_model::Zone, ApiError> {
+    match params.iter().rev().find(|(k, _)| k == "tz") {
+        Some((_, v)) => tradetrail_query::parse_zone("tz", v).map_err(from_query),
+        None => Ok(time.zone.clone()),
+    }
+}
+
 /// Builds the filter and options from query parameters, scoped to a trader's own
-/// records. `skip` names parameters the route reads itself.
+/// records. `skip` names parameters the route reads itself. `from` and `to` values
+/// without an offset are read in `tz=` (any order), else the configuration's zone.
 pub(crate) fn filter_of(
     caller: &Caller,
+    time: &tradetrail_model::TimeSettings,
     params: Vec<(String, String)>,
     skip: &[&str],
 ) -> Result<Parsed, ApiError> {
+    let zone = zone_of(time, &params)?;
     let mut filter = Filter::default();
     let mut opts = QueryOptions {
         limit: Some(DEFAULT_LIMIT),
@@ -118,8 +134,9 @@ pub(crate) fn filter_of(
             "after" => opts.after = Some(parse_seq("after", &v)?),
             "before" => opts.before = Some(parse_seq("before", &v)?),
             "reverse" => opts.reverse = matches!(v.as_str(), "" | "true" | "1" | "yes"),
+            "tz" => {}
             k if skip.contains(&k) => own.push((k.to_string(), v)),
-            _ => filter.set(&k, &v).map_err(from_query)?,
+            _ => filter.set_in(&k, &v, &zone).map_err(from_query)?,
         }
     }
     Scope::of(caller)?.restrict(&mut filter)?;
@@ -253,7 +270,7 @@ pub async fn events(
 ) -> Result<Response, ApiError> {
     readers(&caller, "read events")?;
     let params = pairs(params)?;
-    let (filter, opts, _) = filter_of(&caller, params.clone(), &[])?;
+    let (filter, opts, _) = filter_of(&caller, st.time(), params.clone(), &[])?;
     blocking(move || {
         let inv = st.queries.get(&st)?;
         let (records, summary) = inv.query(&filter, &opts).map_err(from_query)?;
@@ -299,7 +316,7 @@ pub async fn events_stream(
         }
     }
     let limited = params.iter().any(|(k, _)| k == "limit");
-    let (filter, opts, _) = filter_of(&caller, params, &[])?;
+    let (filter, opts, _) = filter_of(&caller, st.time(), params, &[])?;
     let first_limit = if limited { opts.limit } else { None };
     let after = opts.after;
     // A bad question is answered now, with a status; not in the middle of a stream.
@@ -461,10 +478,10 @@ pub async fn incident(
 ) -> Result<Response, ApiError> {
     readers(&caller, "read incidents")?;
     let params = pairs(params)?;
-    let (filter, opts, own) = filter_of(&caller, params.clone(), &["at", "window"])?;
+    let (filter, opts, own) = filter_of(&caller, st.time(), params.clone(), &["at", "window"])?;
     let get = |name: &str| own.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let at = get("at").ok_or_else(|| ApiError::BadRequest("at: required".into()))?;
-    let at = parse_time("at", &at).map_err(from_query)?;
+    let at = parse_time_in("at", &at, &zone_of(st.time(), &params)?).map_err(from_query)?;
     let window = parse_window("window", &get("window").unwrap_or_else(|| "5m".into()))
         .map_err(from_query)?;
     blocking(move || {
@@ -493,7 +510,7 @@ pub async fn stats(
     params: Params,
 ) -> Result<Response, ApiError> {
     readers(&caller, "read statistics")?;
-    let (filter, _, own) = filter_of(&caller, pairs(params)?, &["by"])?;
+    let (filter, _, own) = filter_of(&caller, st.time(), pairs(params)?, &["by"])?;
     let by = own
         .iter()
         .find(|(k, _)| k == "by")
@@ -530,6 +547,7 @@ pub(crate) fn from_report(e: tradetrail_reports::Error) -> ApiError {
 /// its own trader (naming another is 403).
 pub(crate) fn report_request(
     scope: &Scope,
+    time: &tradetrail_model::TimeSettings,
     kind: &str,
     params: Vec<(String, String)>,
 ) -> Result<
@@ -541,7 +559,7 @@ pub(crate) fn report_request(
     ApiError,
 > {
     let kind = tradetrail_reports::ReportKind::parse(kind).map_err(from_report)?;
-    let mut req = tradetrail_reports::ReportRequest::new(kind);
+    let mut req = tradetrail_reports::ReportRequest::with_time(kind, time.clone());
     let mut format = tradetrail_reports::Format::Json;
     let mut section = None;
     for (k, v) in params {
@@ -551,13 +569,14 @@ pub(crate) fn report_request(
             }
             "section" => section = Some(v),
             "trader" if scope.trader().is_some() => scope.check_asked(&v)?,
-            "date" | "month" | "year" | "from" | "to" | "trader" | "strategy" | "account" => {
+            "date" | "month" | "year" | "from" | "to" | "tz" | "session" | "trader"
+            | "strategy" | "account" => {
                 req.set(&k, &v).map_err(from_report)?;
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
                     "{other}: unknown parameter; reports take date, month, year, from, to, \
-                     trader, strategy, account, format and section"
+                     tz, session, trader, strategy, account, format and section"
                 )))
             }
         }
@@ -568,7 +587,7 @@ pub(crate) fn report_request(
     Ok((req, format, section))
 }
 
-/// `GET /v1/reports/{kind}?date=|month=|year=|from=&to=&trader=&strategy=&account=&format=json|csv|html|table&section=`
+/// `GET /v1/reports/{kind}?date=|month=|year=|from=&to=&tz=|session=&trader=&strategy=&account=&format=json|csv|html|table&section=`
 ///
 /// The same reports as `tradetrail report KIND`. A trader's token gets its own
 /// trader's records only (naming another trader is 403).
@@ -581,7 +600,7 @@ pub async fn report(
     readers(&caller, "read reports")?;
     let scope = Scope::of(&caller)?;
     let Query(params) = params.map_err(|r| ApiError::BadRequest(r.body_text()))?;
-    let (req, format, section) = report_request(&scope, &kind, params)?;
+    let (req, format, section) = report_request(&scope, st.time(), &kind, params)?;
     blocking(move || {
         let inv = st.queries.get(&st)?;
         let report = tradetrail_reports::run(&inv, &req).map_err(from_report)?;

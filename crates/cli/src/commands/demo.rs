@@ -43,13 +43,16 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         );
         rec
     } else {
-        Recorder::init(
+        let rec = Recorder::init(
             &dir,
             InitOptions {
                 origin: Some("tradetrail.demo/desk-1".into()),
                 ..Default::default()
             },
-        )?
+        )?;
+        // The venues' sessions, for `report --session XNYS` (docs/configuration.md).
+        tradetrail_core::demo::write_demo_time(&dir)?;
+        rec
     };
     let opts = DemoOptions {
         events: args.events,

@@ -5,17 +5,19 @@ use std::path::Path;
 
 use anyhow::Result;
 use tradetrail_query::render::{printable, write_incident};
-use tradetrail_query::{parse_time, parse_window};
+use tradetrail_query::{parse_time_in, parse_window};
 
 use super::query::{
-    bad, open_investigator, page_options, truncation_note, FieldArgs, OutputArgs, PageArgs,
+    bad, open_investigator, page_options, truncation_note, FieldArgs, OutputArgs, PageArgs, TzArg,
 };
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The instant (RFC 3339, a date, or ns since the epoch)
+    /// The instant (RFC 3339, a date, or ns since the epoch; without an offset, in --tz)
     #[arg(long, value_name = "T")]
     at: String,
+    #[command(flatten)]
+    tz: TzArg,
     /// How far either side of --at: 500ms, 30s, 5m, 2h, 1h30m
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     window: String,
@@ -35,7 +37,8 @@ pub struct Args {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
-    let at = parse_time("--at", &args.at).map_err(bad)?;
+    let zone = args.tz.zone(data)?;
+    let at = parse_time_in("--at", &args.at, &zone).map_err(bad)?;
     let window = parse_window("--window", &args.window).map_err(bad)?;
     let filter = args.fields.to_filter()?;
     let format = args.output.format()?;
@@ -48,7 +51,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let inc = inv.incident(at, window, &filter, &opts).map_err(bad)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_incident(&mut out, &inc, format, args.output.zone(), args.counts)?;
+    write_incident(&mut out, &inc, format, args.output.zone(&zone), args.counts)?;
     out.flush()?;
     for n in &inc.notes {
         eprintln!("note: {}", printable(n));

@@ -131,3 +131,31 @@ pub fn checkpoint_if_due(rec: &tradetrail_core::Recorder) {
         Err(e) => eprintln!("warning: a checkpoint was due but not taken: {e}"),
     }
 }
+
+/// The data directory's time settings (`[time]` in tradetrail.toml); the defaults
+/// (UTC, no sessions) when it has no configuration yet, so a bad flag is still
+/// reported before "not initialised".
+pub fn time_settings(
+    data: Option<&std::path::Path>,
+) -> anyhow::Result<tradetrail_model::TimeSettings> {
+    let dir = tradetrail_core::DataDir::resolve(data);
+    if !dir.config().exists() {
+        return Ok(tradetrail_model::TimeSettings::default());
+    }
+    let cfg = dir.load_config()?;
+    cfg.time
+        .settings()
+        .map_err(|r| crate::exit::BadInput(format!("{}: {r}", dir.config().display())).into())
+}
+
+/// The zone of `--tz`, else the configuration's `time.zone`, else UTC.
+pub fn zone(
+    data: Option<&std::path::Path>,
+    tz: Option<&str>,
+) -> anyhow::Result<tradetrail_model::Zone> {
+    match tz {
+        Some(tz) => tradetrail_model::Zone::parse(tz)
+            .map_err(|r| crate::exit::BadInput(format!("--tz: {r}")).into()),
+        None => Ok(time_settings(data)?.zone),
+    }
+}

@@ -15,9 +15,11 @@ use crate::exit::BadInput;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// As of this instant (RFC 3339, a date, or ns since the epoch), on ts_event
+    /// As of this instant (RFC 3339, a date, or ns since the epoch; without an offset, in --tz), on ts_event
     #[arg(long, value_name = "T")]
     at: Option<String>,
+    #[command(flatten)]
+    tz: super::query::TzArg,
     /// Only this account
     #[arg(long, value_name = "ID")]
     account: Option<String>,
@@ -41,10 +43,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if !matches!(format, "table" | "jsonl" | "csv") {
         return Err(BadInput(format!("--format {format:?}: use table, jsonl or csv")).into());
     }
+    let zone = args.tz.zone(data)?;
     let at = args
         .at
         .as_deref()
-        .map(|t| tradetrail_model::parse_time(t).map_err(|e| BadInput(format!("--at: {e}"))))
+        .map(|t| {
+            tradetrail_model::parse_time_in(t, &zone).map_err(|e| BadInput(format!("--at: {e}")))
+        })
         .transpose()?;
     let dir = DataDir::resolve(data);
     if !dir.config().exists() {

@@ -31,7 +31,24 @@ pub struct FilterArgs {
     #[arg(long)]
     recorded: bool,
     #[command(flatten)]
+    tz: TzArg,
+    #[command(flatten)]
     fields: FieldArgs,
+}
+
+/// `--tz`: the zone of time values without an offset.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TzArg {
+    /// Read dates and times without an offset in this zone, and show times in it (IANA name such as America/New_York, +02:00, or UTC) [default: the configuration's time.zone, else UTC]
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+}
+
+impl TzArg {
+    /// The zone: `--tz`, else the data directory's `time.zone`, else UTC.
+    pub fn zone(&self, data: Option<&Path>) -> Result<tradetrail_model::Zone> {
+        super::zone(data, self.tz.as_deref())
+    }
 }
 
 /// Conditions on fields (no time range): `incident` takes these with its own window.
@@ -79,10 +96,12 @@ pub struct FieldArgs {
 }
 
 impl FilterArgs {
-    /// The filter, with every value checked (bad ones exit 2).
-    pub fn to_filter(&self) -> Result<Filter> {
+    /// The filter, with every value checked (bad ones exit 2); times without an offset
+    /// are read in `--tz`, else the data directory's zone.
+    pub fn to_filter(&self, data: Option<&Path>) -> Result<Filter> {
+        let zone = self.tz.zone(data)?;
         let mut f = self.fields.to_filter()?;
-        let mut set = |name: &str, v: &str| set_checked(&mut f, name, v);
+        let mut set = |name: &str, v: &str| f.set_in(name, v, &zone).map_err(bad);
         if let Some(v) = &self.from {
             set("from", v)?;
         }
@@ -153,7 +172,7 @@ pub struct OutputArgs {
     /// table (for reading), jsonl (the journal's lines, byte for byte) or csv
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     format: String,
-    /// Show times in this machine's time zone instead of UTC (table and csv)
+    /// Show times in this machine's time zone instead of --tz / time.zone / UTC (table and csv)
     #[arg(long)]
     local: bool,
 }
@@ -162,11 +181,13 @@ impl OutputArgs {
     pub fn format(&self) -> Result<Format> {
         Format::parse(&self.format).map_err(bad)
     }
-    pub fn zone(&self) -> TimeZone {
+    /// How times are shown: `--local`, else in `zone` (`--tz`, else the
+    /// configuration's `time.zone`; UTC by default).
+    pub fn zone(&self, zone: &tradetrail_model::Zone) -> TimeZone {
         if self.local {
             TimeZone::Local
         } else {
-            TimeZone::Utc
+            TimeZone::of(zone)
         }
     }
 }
@@ -285,7 +306,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     if args.follow {
         return follow(data, args);
     }
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter(data)?;
     let format = args.output.format()?;
     let opts = page_options(args.limit, args.reverse, &args.page)?;
     let inv = open_investigator(data)?;
@@ -298,7 +319,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let mut sink = if args.json {
         Sink::Json(&mut out, false)
     } else {
-        Sink::Rows(RecordWriter::new(&mut out, format, args.output.zone()))
+        Sink::Rows(RecordWriter::new(
+            &mut out,
+            format,
+            args.output.zone(&args.filter.tz.zone(data)?),
+        ))
     };
     let summary = inv
         .query_each(&filter, &opts, &mut |seq, line| {
@@ -362,7 +387,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 /// `query --follow`: the library's live view polled until Ctrl-C (or SIGTERM) or a
 /// closed stdout; every batch is flushed as soon as it is written.
 fn follow(data: Option<&Path>, args: Args) -> Result<()> {
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter(data)?;
     let format = args.output.format()?;
     if args.limit == Some(0) {
         return Err(BadInput("--limit: must be at least 1".into()).into());
@@ -374,7 +399,11 @@ fn follow(data: Option<&Path>, args: Args) -> Result<()> {
     let stop = stop_flag();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut w = RecordWriter::new(&mut out, format, args.output.zone());
+    let mut w = RecordWriter::new(
+        &mut out,
+        format,
+        args.output.zone(&args.filter.tz.zone(data)?),
+    );
     let to_stdout = |e: std::io::Error| tradetrail_query::Error::Io {
         path: "stdout".into(),
         source: e,

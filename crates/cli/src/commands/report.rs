@@ -1,5 +1,5 @@
 //! `tradetrail report KIND [--date D | --month M | --year Y | --from T --to T]
-//! [--trader ID] [--strategy ID] [--account ID] [--format table|json|csv|html]`
+//! [--tz ZONE | --session VENUE] [--trader ID] [--strategy ID] [--account ID] [--format table|json|csv|html]`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ pub struct Args {
     /// daily, monthly, execution, tax, compliance or reconciliation
     #[arg(value_name = "KIND")]
     kind: String,
-    /// One UTC day, YYYY-MM-DD (the daily summary's usual range)
+    /// One day, YYYY-MM-DD (in --tz, or a --session's trading day; the daily summary's usual range)
     #[arg(long, value_name = "YYYY-MM-DD")]
     date: Option<String>,
     /// One month, YYYY-MM
@@ -30,6 +30,12 @@ pub struct Args {
     /// Records before this time (exclusive)
     #[arg(long, value_name = "T")]
     to: Option<String>,
+    /// Days are calendar days in this zone (IANA name such as America/New_York, +02:00, or UTC); dates and times without an offset are read in it [default: the configuration's time.zone, else UTC]
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+    /// Days are this venue's trading days ([[time.sessions]] in tradetrail.toml) [default: the configuration's time.session]
+    #[arg(long, value_name = "VENUE")]
+    session: Option<String>,
     /// Only this trader's records (exact id)
     #[arg(long, value_name = "ID")]
     trader: Option<String>,
@@ -59,14 +65,16 @@ fn bad(e: tradetrail_reports::Error) -> anyhow::Error {
 }
 
 /// The request the flags describe; every value checked before anything is read.
-fn request(args: &Args) -> Result<(ReportRequest, Format)> {
+fn request(data: Option<&Path>, args: &Args) -> Result<(ReportRequest, Format)> {
     let kind = ReportKind::parse(&args.kind).map_err(bad)?;
     let format = Format::parse(&args.format).map_err(bad)?;
     if args.section.is_some() && format != Format::Csv {
         return Err(BadInput("--section: only with --format csv".into()).into());
     }
-    let mut req = ReportRequest::new(kind);
+    let mut req = ReportRequest::with_time(kind, super::time_settings(data)?);
     let pairs = [
+        ("tz", &args.tz),
+        ("session", &args.session),
         ("date", &args.date),
         ("month", &args.month),
         ("year", &args.year),
@@ -85,7 +93,7 @@ fn request(args: &Args) -> Result<(ReportRequest, Format)> {
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
-    let (req, format) = request(&args)?;
+    let (req, format) = request(data, &args)?;
     let inv = open_investigator(data)?;
     let report = tradetrail_reports::run(&inv, &req).map_err(bad)?;
     let mut buf = Vec::with_capacity(1 << 16);

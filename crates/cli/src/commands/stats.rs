@@ -28,7 +28,7 @@ pub struct Args {
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let by = Dim::parse(&args.by).map_err(bad)?;
     let format = Format::parse(&args.format).map_err(bad)?;
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter(data)?;
     let inv = open_investigator(data)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -7,12 +7,14 @@ use anyhow::Result;
 use tradetrail_query::render::{printable, write_trail};
 use tradetrail_query::Format;
 
-use super::query::{bad, open_investigator, OutputArgs};
+use super::query::{bad, open_investigator, OutputArgs, TzArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// An order, recommendation, signal, evaluation or approval id (O-123, R-77, ...)
     id: String,
+    #[command(flatten)]
+    tz: TzArg,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -30,7 +32,12 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_trail(&mut out, &trail, format, args.output.zone())?;
+    write_trail(
+        &mut out,
+        &trail,
+        format,
+        args.output.zone(&args.tz.zone(data)?),
+    )?;
     out.flush()?;
     if format != Format::Table {
         // The rows stay journal records; the story's remarks go to stderr.

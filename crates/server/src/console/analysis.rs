@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tradetrail_query::{parse_time, parse_window, Filter, Funnel, IncidentSlice};
+use tradetrail_query::{parse_window, Filter, Funnel, IncidentSlice};
 
 use super::html::{esc, num, page, per_page, query_string, time, Tz};
 use super::pages::{get, given, records_table, FILTERS};
@@ -111,7 +111,8 @@ pub(crate) async fn incident(
             page("Incident", Some(&s), "/incident", &body),
         ));
     };
-    let at = parse_time("at", at_text)
+    let zone = crate::queries::zone_of(st.time(), &params).map_err(within(&s))?;
+    let at = tradetrail_query::parse_time_in("at", at_text, &zone)
         .map_err(from_query)
         .map_err(within(&s))?;
     let window_text = get(&params, "window").unwrap_or("5m").to_string();
@@ -124,7 +125,7 @@ pub(crate) async fn incident(
         .cloned()
         .collect();
     asked.push(("limit".into(), limit.to_string()));
-    let (filter, mut opts, _) = filter_of(&s.caller, asked, &[]).map_err(within(&s))?;
+    let (filter, mut opts, _) = filter_of(&s.caller, st.time(), asked, &[]).map_err(within(&s))?;
     let backward = opts.before.is_some() && opts.after.is_none();
     opts.reverse = backward;
     let (st2, s2, f2, o2) = (st.clone(), s.clone(), filter, opts);
@@ -415,7 +416,8 @@ async fn run_report(
     ConsoleError,
 > {
     let scope = Scope::of(&s.caller).map_err(within(s))?;
-    let (req, format, section) = report_request(&scope, kind, params).map_err(within(s))?;
+    let (req, format, section) =
+        report_request(&scope, st.time(), kind, params).map_err(within(s))?;
     let (st2, s2) = (st.clone(), s.clone());
     let report = blocking(move || {
         let inv = st2.queries.get(&st2).map_err(within(&s2))?;
@@ -834,7 +836,7 @@ pub(crate) async fn dashboard_funnel(
     signed: Signed,
 ) -> Result<Response, ConsoleError> {
     let s = signed.s;
-    let (filter, _, _) = filter_of(&s.caller, Vec::new(), &[]).map_err(within(&s))?;
+    let (filter, _, _) = filter_of(&s.caller, st.time(), Vec::new(), &[]).map_err(within(&s))?;
     let (st2, s2) = (st.clone(), s.clone());
     let funnel = blocking(move || {
         let inv = st2.queries.get(&st2).map_err(within(&s2))?;

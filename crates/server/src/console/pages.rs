@@ -162,8 +162,8 @@ pub(crate) async fn search(
         .cloned()
         .collect();
     asked.push(("limit".into(), limit.to_string()));
-    let (filter, mut opts, _) =
-        filter_of(&s.caller, asked, &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (filter, mut opts, _) = filter_of(&s.caller, st.time(), asked, &[])
+        .map_err(|e| ConsoleError::from(e).within(&s))?;
     // Previous pages are read newest first from `before`, and shown in seq order.
     let backward = opts.before.is_some() && opts.after.is_none();
     opts.reverse = backward;
@@ -881,8 +881,8 @@ pub(crate) async fn integrity(
 /// drawn as bars in inline SVG.
 pub(crate) async fn dashboard(State(st): St, signed: Signed) -> Result<Response, ConsoleError> {
     let s = signed.s;
-    let (filter, _, _) =
-        filter_of(&s.caller, Vec::new(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (filter, _, _) = filter_of(&s.caller, st.time(), Vec::new(), &[])
+        .map_err(|e| ConsoleError::from(e).within(&s))?;
     let (st2, s2) = (st.clone(), s.clone());
     let (stats, extra, activity) = blocking(move || {
         let inv = st2
@@ -995,8 +995,8 @@ pub(crate) async fn live_stream(
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit" | "reverse"))
         .collect();
-    let (filter, _, _) =
-        filter_of(&s.caller, params, &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (filter, _, _) = filter_of(&s.caller, st.time(), params, &[])
+        .map_err(|e| ConsoleError::from(e).within(&s))?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
