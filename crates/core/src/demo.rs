@@ -104,6 +104,10 @@ fn commission(instrument: &str, qty: Decimal, price: Decimal) -> Decimal {
     fee.round_dp(2)
 }
 
+/// About how long the waits inside one story add up to, unscaled (measured over a
+/// 100,000-event day: 10.5 s; an approval waits up to a minute).
+const STORY_WAIT_NS: i64 = 12_000_000_000;
+
 const STRATEGIES: &[(&str, &str, &str)] = &[
     // (strategy, trader, account)
     ("momentum_v3", "T-01", "U1234567"),
@@ -119,6 +123,10 @@ struct Sim {
     ids: ChaCha8Rng,
     now: i64,
     step: i64,
+    /// What the waits inside a story are scaled by (at most 1), so that a busy day's
+    /// stories still fit the session: their waits add up to about
+    /// [`STORY_WAIT_NS`] each.
+    wait_scale: f64,
     prices: Vec<f64>,
     counter: u64,
     positions: BTreeMap<(String, String), (Decimal, Decimal)>,
@@ -140,8 +148,8 @@ impl Sim {
     }
 
     fn tick(&mut self, max_ms: i64) -> i64 {
-        self.now +=
-            self.rng.gen_range(1..=max_ms.max(1)) * 1_000_000 + self.rng.gen_range(0..1_000_000);
+        let max_ms = ((max_ms as f64 * self.wait_scale) as i64).max(1);
+        self.now += self.rng.gen_range(1..=max_ms) * 1_000_000 + self.rng.gen_range(0..1_000_000);
         self.now
     }
 
@@ -849,11 +857,16 @@ pub fn run_demo(
     let day_start_ns = next_session_day(last_ts, opts.day_start_ns);
     let day_len: i64 = 6 * 3600 + 1800; // 14:30 to 21:00 UTC, the US session
     let stories = (opts.events / 9).max(1) as i64;
+    // Half the session goes to the steps between stories, the other half (with a
+    // margin) to the waits inside them: a day of any size ends by the close.
+    let waits = (stories as f64) * STORY_WAIT_NS as f64;
+    let wait_scale = ((day_len as f64 * 1e9 * 0.45) / waits).min(1.0);
     let mut sim = Sim {
         rng: ChaCha8Rng::seed_from_u64(opts.seed),
         ids: ChaCha8Rng::seed_from_u64(id_seed),
         now: day_start_ns + (14 * 3600 + 1800) * 1_000_000_000,
         step: day_len * 1_000_000_000 / stories / 2,
+        wait_scale,
         prices: INSTRUMENTS.iter().map(|i| i.1).collect(),
         counter: last_id,
         positions: BTreeMap::new(),

@@ -1049,8 +1049,8 @@ pub(crate) async fn export_bundle(
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit"))
         .collect();
-    let (filter, _, _) =
-        filter_of(&s.caller, asked.clone(), &[]).map_err(|e| ConsoleError::from(e).within(&s))?;
+    let (filter, _, _) = filter_of(&s.caller, st.time(), asked.clone(), &[])
+        .map_err(|e| ConsoleError::from(e).within(&s))?;
     let shown = query_string(asked.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let description = if shown.is_empty() {
         "every record (console export)".to_owned()
