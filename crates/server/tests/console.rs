@@ -593,9 +593,13 @@ async fn a_time_zone_preference_shows_times_in_that_zone_for_that_session_only()
     let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
     assert!(html.contains("14:30:00 UTC<"));
     // A bad zone names the field.
-    let r = post_form(&cco, &s, "/prefs", &format!("csrf={csrf}&tz=CET")).await;
+    let r = post_form(&cco, &s, "/prefs", &format!("csrf={csrf}&tz=Mars/Base")).await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("tz: &quot;CET&quot;"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("tz: &quot;Mars/Base&quot;"));
     // UTC+01:00, back to the page it was set on (never to another site).
     let back = "/incident?at=2026-11-21T14:30:30Z";
     let r = post_form(
@@ -610,7 +614,7 @@ async fn a_time_zone_preference_shows_times_in_that_zone_for_that_session_only()
     let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
     assert!(html.contains("2026-11-21 15:30:00 UTC+01:00<"), "{html}");
     assert!(!html.contains("14:30:00 UTC"));
-    assert!(html.contains("<meta name=\"tz-offset\" content=\"60\">"));
+    assert!(html.contains("<meta name=\"tz\" content=\"+01:00\">"));
     let (_, html) = page(&cco, &s, back).await;
     assert!(html.contains("2026-11-21 15:30:30 UTC+01:00"), "{html}");
     let r = post_form(
@@ -623,6 +627,36 @@ async fn a_time_zone_preference_shows_times_in_that_zone_for_that_session_only()
     assert_eq!(r.headers()["location"], "/search");
     let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
     assert!(html.contains("2026-11-21 09:00:00 UTC-05:30<"), "{html}");
+    // A named zone follows daylight saving time: New York is UTC-5 in November and
+    // UTC-4 in June.
+    let june = ev(
+        "order.submitted",
+        "2026-06-15T14:30:00Z",
+        "T-1",
+        "order",
+        "O-J",
+        r#"{"side":"buy","quantity":"1","order_type":"market"}"#,
+    );
+    assert_eq!(s.post_events(&s.writer, june).await.status(), 200);
+    let r = post_form(
+        &cco,
+        &s,
+        "/prefs",
+        &format!("csrf={csrf}&tz=America/New_York"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&cco, &s, "/search?type=order.submitted").await;
+    assert!(
+        html.contains("2026-11-21 09:30:00 America/New_York (-05:00)<"),
+        "{html}"
+    );
+    assert!(
+        html.contains("2026-06-15 10:30:00 America/New_York (-04:00)<"),
+        "{html}"
+    );
+    assert!(html.contains("<meta name=\"tz\" content=\"America/New_York\">"));
+    assert!(html.contains("<option value=\"America/New_York\" selected>"));
     // Another session keeps its own.
     let (_, html) = page(&alice, &s, "/search?type=order.submitted").await;
     assert!(html.contains("2026-11-21 14:30:00 UTC<"));

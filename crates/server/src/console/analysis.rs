@@ -96,7 +96,7 @@ pub(crate) async fn incident(
     Query(params): Params,
 ) -> Result<Response, ConsoleError> {
     let s = signed.s;
-    let tz = s.tz;
+    let tz = s.tz.clone();
     let params = given(params);
     let limit = page_limit(&params, &s)?;
     let mut body = incident_form(&params, limit);
@@ -151,9 +151,9 @@ pub(crate) async fn incident(
         inc.records.len(),
         num(inc.total),
         if inc.total == 1 { "" } else { "s" },
-        time(inc.from, tz),
-        time(inc.until, tz),
-        time(at, tz),
+        time(inc.from, &tz),
+        time(inc.until, &tz),
+        time(at, &tz),
         esc(&window_text)
     );
     let first = inc.records.first().map(|r| r.seq);
@@ -186,7 +186,7 @@ pub(crate) async fn incident(
         .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit"))
         .cloned()
         .collect();
-    body.push_str(&timeline_svg(&inc, &slices, at, &keep, tz));
+    body.push_str(&timeline_svg(&inc, &slices, at, &keep, &tz));
     let link = |cursor: &str, seq: u64| {
         let mut q: Vec<(&str, String)> =
             keep.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
@@ -221,7 +221,7 @@ pub(crate) async fn incident(
     nav.push_str("</nav>");
     body.push_str("<h2>Records</h2>");
     body.push_str(&nav);
-    body.push_str(&records_table("results", &inc.records, tz));
+    body.push_str(&records_table("results", &inc.records, &tz));
     Ok(html(
         StatusCode::OK,
         page("Incident", Some(&s), "/incident", &body),
@@ -235,7 +235,7 @@ fn timeline_svg(
     slices: &[IncidentSlice],
     at: i64,
     keep: &[(String, String)],
-    tz: Tz,
+    tz: &Tz,
 ) -> String {
     if inc.groups.is_empty() {
         return "<p id=\"no-records\">Nothing was recorded in this window.</p>".into();

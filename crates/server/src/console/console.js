@@ -12,29 +12,59 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
-  // The session's time zone (minutes east of UTC), as the server draws the pages.
-  function tzMinutes() {
-    var m = document.querySelector('meta[name="tz-offset"]');
-    return m ? (Number(m.getAttribute("content")) || 0) : 0;
+  // The session's time zone, as the server draws the pages: "UTC", a fixed offset
+  // ("+01:00") or an IANA name that follows daylight saving time.
+  function tzName() {
+    var m = document.querySelector('meta[name="tz"]');
+    return m ? (m.getAttribute("content") || "UTC") : "UTC";
+  }
+
+  function offsetMinutes(text) {
+    var m = /^([+-])(\d\d):(\d\d)$/.exec(text);
+    if (!m) return null;
+    var v = Number(m[2]) * 60 + Number(m[3]);
+    return m[1] === "-" ? -v : v;
   }
 
   function utc(ns) {
-    // ns since the epoch → "YYYY-MM-DD HH:MM:SS.mmm UTC[+HH:MM]" (milliseconds are enough here).
-    var off = tzMinutes();
-    var ms = Number(BigInt(ns) / 1000000n) + off * 60000;
-    var label = off === 0 ? "UTC" :
-      "UTC" + (off < 0 ? "-" : "+") + pad(Math.floor(Math.abs(off) / 60)) + ":" + pad(Math.abs(off) % 60);
-    return new Date(ms).toISOString().replace("T", " ").replace("Z", " " + label);
+    // ns since the epoch → "YYYY-MM-DD HH:MM:SS.mmm <zone>", as the server writes it
+    // (milliseconds are enough here).
+    var ms = Number(BigInt(ns) / 1000000n);
+    var tz = tzName();
+    var fixed = offsetMinutes(tz);
+    if (tz === "UTC" || fixed !== null) {
+      var shifted = ms + (fixed || 0) * 60000;
+      return new Date(shifted).toISOString().replace("T", " ").replace("Z", " " + (tz === "UTC" ? "UTC" : "UTC" + tz));
+    }
+    var parts = new Intl.DateTimeFormat("en-CA", {
+      timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", second: "2-digit", hourCycle: "h23", fractionalSecondDigits: 3,
+      timeZoneName: "longOffset"
+    }).formatToParts(new Date(ms));
+    var get = function (t) {
+      for (var i = 0; i < parts.length; i++) if (parts[i].type === t) return parts[i].value;
+      return "";
+    };
+    var off = get("timeZoneName").replace("GMT", "") || "+00:00";
+    return get("year") + "-" + get("month") + "-" + get("day") + " " + get("hour") + ":" +
+      get("minute") + ":" + get("second") + "." + get("fractionalSecond") + " " + tz + " (" + off + ")";
   }
 
-  // The time zone form: say which offset is this browser's, and come back to this page.
+  // The time zone form: say which choice is this browser's, and come back to this page.
   function tzForm() {
     var sel = document.getElementById("tz");
     if (!sel) return;
+    var name = "";
+    try { name = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { name = ""; }
     var mine = -new Date().getTimezoneOffset();
+    var marked = false;
     for (var i = 0; i < sel.options.length; i++) {
       var o = sel.options[i];
-      if (Number(o.getAttribute("data-minutes")) === mine) o.textContent += " (this browser)";
+      if (o.value === name) { o.textContent += " (this browser)"; marked = true; }
+    }
+    for (var j = 0; j < sel.options.length && !marked; j++) {
+      var p = sel.options[j];
+      if (offsetMinutes(p.value) === mine) { p.textContent += " (this browser's offset now)"; marked = true; }
     }
     var back = document.querySelector('form.tz input[name="back"]');
     if (back) back.value = window.location.pathname + window.location.search;

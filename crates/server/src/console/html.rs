@@ -46,62 +46,68 @@ pub(crate) fn quantity(d: rust_decimal::Decimal) -> String {
     tradetrail_query::numfmt::quantity(d)
 }
 
-/// The time zone a session's pages show times in: a fixed offset from UTC, in minutes
-/// east (0: UTC). The console's `tz` preference.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Tz(pub i32);
+/// The time zone a session's pages show times in: UTC (the default), an IANA zone
+/// that follows daylight saving time (`America/New_York`), or a fixed offset
+/// (`+01:00`). The console's `tz` preference.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tz(pub tradetrail_model::Zone);
+
+/// The named zones the time zone form offers first (any IANA name is taken).
+const NAMED_ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Zurich",
+    "Asia/Hong_Kong",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+];
 
 impl Tz {
-    /// `UTC`, or an offset `+HH:MM` / `-HH:MM` from −12:00 to +14:00.
+    /// `UTC`, an IANA name, or an offset `+HH:MM` / `-HH:MM`.
     pub(crate) fn parse(s: &str) -> Result<Tz, String> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("utc") || s == "Z" {
-            return Ok(Tz(0));
-        }
-        let bad = || format!("tz: {s:?} is not UTC or an offset like +01:00 or -05:00");
-        let (sign, rest) = match s.as_bytes().first() {
-            Some(b'+') => (1, &s[1..]),
-            Some(b'-') => (-1, &s[1..]),
-            _ => return Err(bad()),
-        };
-        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-        if h.len() != 2 || m.len() != 2 {
-            return Err(bad());
-        }
-        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        if m >= 60 {
-            return Err(bad());
-        }
-        let off = sign * (h * 60 + m);
-        if !(-12 * 60..=14 * 60).contains(&off) {
-            return Err(format!("tz: {s} is outside −12:00 to +14:00"));
-        }
-        Ok(Tz(off))
+        tradetrail_model::Zone::parse(s)
+            .map(Tz)
+            .map_err(|m| format!("tz: {m}"))
     }
 
-    /// `UTC` or `UTC+01:00`.
-    pub(crate) fn label(self) -> String {
-        if self.0 == 0 {
-            return "UTC".into();
-        }
-        format!("UTC{}", self.offset())
+    /// Whether it is a fixed offset (or UTC) rather than a named zone.
+    fn is_fixed(&self) -> bool {
+        let n = self.0.name();
+        self.0.is_utc() || n.starts_with('+') || n.starts_with('-')
     }
 
-    /// `+01:00`, `-05:30`, `+00:00`.
-    pub(crate) fn offset(self) -> String {
-        let sign = if self.0 < 0 { '-' } else { '+' };
-        let m = self.0.unsigned_abs();
-        format!("{sign}{:02}:{:02}", m / 60, m % 60)
+    /// `UTC`, `UTC+01:00`, or the zone's name.
+    pub(crate) fn label(&self) -> String {
+        let n = self.0.name();
+        if self.0.is_utc() || !self.is_fixed() {
+            n.to_owned()
+        } else {
+            format!("UTC{n}")
+        }
     }
 }
 
 /// A time in ns since the epoch, in the zone `tz` and saying so:
-/// `2026-11-20 14:30:01.500 UTC`, `2026-11-20 15:30:01.500 UTC+01:00`.
-pub(crate) fn time(ns: i64, tz: Tz) -> String {
-    let shifted = ns.saturating_add(i64::from(tz.0) * 60_000_000_000);
-    let t = tradetrail_model::format_time(shifted);
-    let t = t.strip_suffix('Z').unwrap_or(&t).replacen('T', " ", 1);
-    format!("{t} {}", tz.label())
+/// `2026-11-20 14:30:01.500 UTC`, `2026-11-20 15:30:01.500 UTC+01:00`,
+/// `2026-11-20 09:30:01.500 America/New_York (-05:00)` (the offset in force then).
+pub(crate) fn time(ns: i64, tz: &Tz) -> String {
+    if tz.0.is_utc() {
+        let t = tradetrail_model::format_time(ns);
+        let t = t.strip_suffix('Z').unwrap_or(&t).replacen('T', " ", 1);
+        return format!("{t} UTC");
+    }
+    // `2026-11-20T09:30:01.500-05:00`, or without the fraction when it is zero.
+    let local = tz.0.format(ns);
+    let (t, offset) = local.split_at(local.len().saturating_sub(6));
+    let t = t.replacen('T', " ", 1);
+    if tz.is_fixed() {
+        format!("{t} {}", tz.label())
+    } else {
+        format!("{t} {} ({offset})", tz.label())
+    }
 }
 
 /// A time difference: `+0.250 s`, `+2 min 5.0 s`, `+3 h 4 min`, `+2 d 1 h`.
@@ -159,9 +165,9 @@ pub(crate) fn page(title: &str, session: Option<&Session>, current: &str, body: 
     if let Some(s) = session {
         let _ = write!(
             out,
-            "<meta name=\"csrf-token\" content=\"{}\"><meta name=\"tz-offset\" content=\"{}\">",
+            "<meta name=\"csrf-token\" content=\"{}\"><meta name=\"tz\" content=\"{}\">",
             esc(&s.csrf),
-            s.tz.0
+            esc(s.tz.0.name())
         );
     }
     out.push_str("</head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header>");
@@ -206,19 +212,32 @@ pub(crate) fn page(title: &str, session: Option<&Session>, current: &str, body: 
                 esc(if current.is_empty() { "/search" } else { current }),
                 esc(&s.tz.label())
             );
-            for off in (-12 * 60..=14 * 60).step_by(30) {
-                let tz = Tz(off);
-                let sel = if tz == s.tz { " selected" } else { "" };
-                let value = if off == 0 {
-                    "UTC".to_string()
+            let mut option = |value: &str, label: &str| {
+                let sel = if value == s.tz.0.name() {
+                    " selected"
                 } else {
-                    tz.offset()
+                    ""
                 };
                 let _ = write!(
                     out,
-                    "<option value=\"{value}\" data-minutes=\"{off}\"{sel}>{}</option>",
-                    tz.label()
+                    "<option value=\"{}\"{sel}>{}</option>",
+                    esc(value),
+                    esc(label)
                 );
+            };
+            option("UTC", "UTC");
+            let named = NAMED_ZONES.contains(&s.tz.0.name());
+            if !s.tz.is_fixed() && !named {
+                option(s.tz.0.name(), s.tz.0.name());
+            }
+            for z in NAMED_ZONES {
+                option(z, &format!("{z} (follows daylight saving)"));
+            }
+            for off in (-12 * 60..=14 * 60i32).step_by(30).filter(|o| *o != 0) {
+                let sign = if off < 0 { '-' } else { '+' };
+                let m = off.unsigned_abs();
+                let value = format!("{sign}{:02}:{:02}", m / 60, m % 60);
+                option(&value, &format!("UTC{value}"));
             }
             out.push_str("</select><button type=\"submit\" id=\"save-tz\">Save</button></form>");
         }
@@ -263,16 +282,36 @@ mod tests {
         assert_eq!(num(999), "999");
         assert_eq!(num(1000), "1,000");
         assert_eq!(num(1_234_567), "1,234,567");
-        assert_eq!(time(0, Tz(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(time(0, &Tz::default()), "1970-01-01 00:00:00 UTC");
         let tz = Tz::parse("+01:00").unwrap();
-        assert_eq!(tz, Tz(60));
-        assert_eq!(time(1_500_000_000, tz), "1970-01-01 01:00:01.500 UTC+01:00");
         assert_eq!(
-            time(0, Tz::parse("-05:30").unwrap()),
+            time(1_500_000_000, &tz),
+            "1970-01-01 01:00:01.500 UTC+01:00"
+        );
+        assert_eq!(
+            time(0, &Tz::parse("-05:30").unwrap()),
             "1969-12-31 18:30:00 UTC-05:30"
         );
-        assert_eq!(Tz::parse("utc").unwrap(), Tz(0));
-        for bad in ["", "1", "+1:00", "+01:60", "+15:00", "-13:00", "CET"] {
+        assert_eq!(Tz::parse("utc").unwrap(), Tz::default());
+        // A named zone: the offset in force at the instant.
+        let ny = Tz::parse("America/New_York").unwrap();
+        let ns = |s: &str| tradetrail_model::parse_time(s).unwrap();
+        assert_eq!(
+            time(ns("2026-03-08T06:59:59Z"), &ny),
+            "2026-03-08 01:59:59 America/New_York (-05:00)"
+        );
+        assert_eq!(
+            time(ns("2026-03-08T07:00:00.250Z"), &ny),
+            "2026-03-08 03:00:00.250 America/New_York (-04:00)"
+        );
+        for bad in [
+            "",
+            "1",
+            "+1:00",
+            "+01:60",
+            "Mars/Base",
+            "EST5EDT,M3.2.0,M11.1.0",
+        ] {
             assert!(Tz::parse(bad).unwrap_err().starts_with("tz:"), "{bad}");
         }
         assert_eq!(delta(250_000_000), "+0.250 s");

@@ -572,6 +572,10 @@ async fn login(
         st.sessions.sign_in_succeeded(ip);
     }
     let (id, s) = st.sessions.create(caller.clone(), digest, &opts);
+    // A session starts in the data directory's configured zone.
+    if !st.time().zone.is_utc() {
+        st.sessions.set_tz(&id, html::Tz(st.time().zone.clone()));
+    }
     let st2 = st.clone();
     let actor = actor_of(&caller);
     let recorded = tokio::task::spawn_blocking(move || {

@@ -283,7 +283,7 @@ pub(crate) async fn search(
     }
     nav.push_str("</nav>");
     body.push_str(&nav);
-    body.push_str(&records_table("results", &records, s.tz));
+    body.push_str(&records_table("results", &records, &s.tz));
     body.push_str(&nav.replace("id=\"prev\"", "").replace("id=\"next\"", ""));
     Ok(html(
         StatusCode::OK,
@@ -296,7 +296,7 @@ pub(crate) async fn search(
 pub(crate) fn records_table(
     id: &str,
     records: &[tradetrail_query::Record],
-    tz: super::html::Tz,
+    tz: &super::html::Tz,
 ) -> String {
     let mut body = String::new();
     let _ = write!(
@@ -365,10 +365,10 @@ pub(crate) async fn record(
          <dt>time (ts_event)</dt><dd>{}</dd><dt>recorded (ts_recorded)</dt><dd>{}</dd>",
         esc(&text(&v, "prev")),
         ts(&v, "ts_event")
-            .map(|t| time(t, s.tz))
+            .map(|t| time(t, &s.tz))
             .unwrap_or_default(),
         ts(&v, "ts_recorded")
-            .map(|t| time(t, s.tz))
+            .map(|t| time(t, &s.tz))
             .unwrap_or_default(),
     );
     if let Value::Object(map) = &v {
@@ -616,7 +616,7 @@ pub(crate) async fn trail(
             "<li class=\"{class}\" data-seq=\"{seq}\" data-type=\"{ty}\"><span class=\"delta\">{d}</span>\
              <span class=\"when\">{}</span><a href=\"/record/{seq}\" class=\"type\">{ty}</a>\
              <span class=\"actor\">{}</span><span class=\"entity\">{}</span><span class=\"gist\">{}</span>",
-            t.map(|t| time(t, s.tz)).unwrap_or_default(),
+            t.map(|t| time(t, &s.tz)).unwrap_or_default(),
             esc(&text(&v, "actor")),
             entity_cell(&v),
             esc(&gist(&v)),
@@ -702,7 +702,7 @@ pub(crate) async fn reviews(
             esc(r.field("field").unwrap_or("?")),
             esc(r.account_id.as_deref().unwrap_or("-")),
             esc(r.field("detail").unwrap_or("")),
-            time(r.requested_at, s.tz),
+            time(r.requested_at, &s.tz),
             esc(&r.requested_by),
             id = esc(&r.id),
             seq = r.requested_seq,
@@ -722,7 +722,7 @@ pub(crate) async fn reviews(
                 body,
                 "by {} at {}: {}",
                 esc(r.resolved_by.as_deref().unwrap_or("?")),
-                r.resolved_at.map(|t| time(t, s.tz)).unwrap_or_default(),
+                r.resolved_at.map(|t| time(t, &s.tz)).unwrap_or_default(),
                 esc(r.note.as_deref().unwrap_or(""))
             );
         }
@@ -826,7 +826,7 @@ pub(crate) async fn integrity(
                         body,
                         "{verdict}<p>Verified at {} (by this console; a restart forgets it).</p>\
                          <details><summary>The whole verdict (as <code>tradetrail verify --json</code>)</summary><pre>{}</pre></details>",
-                        time(at_ns, s2.tz),
+                        time(at_ns, &s2.tz),
                         esc(&serde_json::to_string_pretty(&v).unwrap_or_default())
                     );
                 }
