@@ -26,7 +26,7 @@ use tradetrail_merkle::Hash;
 
 use crate::frontier::Frontier;
 use crate::index::{ArchiveIndex, Partition};
-use crate::layout::{self, day_name, day_of, partition_dir};
+use crate::layout::{self, day_name, partition_dir};
 use crate::manifest::{FileEntry, Manifest};
 use crate::row::{file_order, ColumnBuffers, Row};
 use crate::schema::{col, schema, DICTIONARY_COLUMNS};
@@ -39,6 +39,14 @@ pub struct ArchiveOptions {
     pub zstd_level: i32,
     /// Rows per row group.
     pub row_group_rows: usize,
+}
+
+/// What the workers write with: the options, and the zone whose days the partitions
+/// are.
+#[derive(Debug, Clone)]
+struct Partitioning {
+    opts: ArchiveOptions,
+    zone: tradetrail_model::Zone,
 }
 
 impl Default for ArchiveOptions {
@@ -71,6 +79,11 @@ pub struct ArchiveReport {
     pub removed_temps: usize,
     /// The seq after the last archived record.
     pub end_seq: u64,
+    /// The zone whose days the partitions are (fixed when the archive was started).
+    pub partition_zone: String,
+    /// Set when `[time] zone` names another zone than the archive's partitions: the
+    /// partitions keep theirs.
+    pub zone_note: Option<String>,
 }
 
 /// `DIR/archive`.
@@ -91,6 +104,18 @@ pub fn archive(
     let _lock = ArchiveLock::take(&root)?;
     let mut idx = ArchiveIndex::load(&root)?;
     let mut report = ArchiveReport::default();
+    let configured = config.time.settings().map_err(Error::BadInput)?.zone;
+    let zone = layout::partition_zone(&root, &configured, !idx.partitions.is_empty(), true)?;
+    report.partition_zone = zone.name().to_owned();
+    if zone != configured {
+        report.zone_note = Some(format!(
+            "the partitions are days in {zone}, fixed when the archive was started; [time] zone is {configured}, which reports use"
+        ));
+    }
+    let part = Partitioning {
+        opts: opts.clone(),
+        zone,
+    };
     for t in &idx.temps {
         std::fs::remove_file(t).map_err(|e| Error::io("remove", t, e))?;
         report.removed_temps += 1;
@@ -159,7 +184,7 @@ pub fn archive(
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let tx = tx.clone();
-                let (segs, work, root, origin) = (&segs, &work, &root, &config.origin);
+                let (segs, work, root, origin, part) = (&segs, &work, &root, &config.origin, &part);
                 let (next_work, stop) = (&next_work, &stop);
                 s.spawn(move || {
                     let mut buffers = Buffers::default();
@@ -174,7 +199,7 @@ pub fn archive(
                             skip_to,
                             root,
                             origin,
-                            opts,
+                            part,
                             &mut buffers,
                         );
                         if out.is_err() {
@@ -229,7 +254,7 @@ pub fn archive(
                     report.records += c.entry.records;
                     report.jsonl_bytes += c.entry.jsonl_bytes;
                     report.parquet_bytes += c.entry.bytes;
-                    let at = put_entry(&mut idx, &config.origin, c.entry);
+                    let at = put_entry(&mut idx, &config.origin, &part.zone, c.entry);
                     if dirty.is_some_and(|d| d != at) || unsaved >= SAVE_EVERY {
                         if let Err(e) = save_dirty(&idx, &mut dirty) {
                             // As before the pipeline: nothing more is saved.
@@ -365,7 +390,8 @@ fn recycle<'x, 'y>(mut v: Vec<Row<'x>>) -> Vec<Row<'y>> {
 }
 
 /// Reads one sealed segment, checks its records (`seq`, the `prev` chain inside it,
-/// `ts_recorded` order), and writes one file per UTC day for its records from `skip_to` on.
+/// `ts_recorded` order), and writes one file per day (of the partitions' zone) for its
+/// records from `skip_to` on.
 #[allow(clippy::too_many_arguments)]
 fn prepare_segment(
     path: &Path,
@@ -374,7 +400,7 @@ fn prepare_segment(
     skip_to: u64,
     root: &Path,
     origin: &str,
-    opts: &ArchiveOptions,
+    part: &Partitioning,
     buffers: &mut Buffers,
 ) -> Result<SegmentOut> {
     let mut data = std::mem::take(&mut buffers.data);
@@ -397,7 +423,7 @@ fn prepare_segment(
         skip_to,
         root,
         origin,
-        opts,
+        part,
         &mut rows,
         &mut buffers.columns,
     );
@@ -415,7 +441,7 @@ fn prepare_lines<'d>(
     skip_to: u64,
     root: &Path,
     origin: &str,
-    opts: &ArchiveOptions,
+    part: &Partitioning,
     rows: &mut Vec<Row<'d>>,
     columns: &mut ColumnBuffers,
 ) -> Result<SegmentOut> {
@@ -438,7 +464,7 @@ fn prepare_lines<'d>(
                  out: &mut SegmentOut,
                  columns: &mut ColumnBuffers|
      -> Result<()> {
-        let r = write_file(root, origin, rows, c, opts, columns);
+        let r = write_file(root, origin, rows, c, part, columns);
         let (entry, commit) = r.inspect_err(|_| out.discard())?;
         out.commits.push(commit);
         out.chunks.push(ChunkOut {
@@ -495,7 +521,7 @@ fn prepare_lines<'d>(
                 return fail("ts_recorded is earlier than the record before it's");
             }
         }
-        let day = day_of(row.ts_recorded);
+        let day = layout::day_in(&part.zone, row.ts_recorded);
         if chunk.as_ref().is_some_and(|(d, _)| *d != day) {
             let (_, c) = chunk.take().expect("checked");
             flush(rows, &mut leaves, c, &mut out, columns)?;
@@ -640,12 +666,13 @@ fn write_file(
     origin: &str,
     rows: &[Row<'_>],
     c: Chunk,
-    opts: &ArchiveOptions,
+    part: &Partitioning,
     columns: &mut ColumnBuffers,
 ) -> Result<(FileEntry, Commit)> {
+    let opts = &part.opts;
     let first = &rows[0];
     let last = &rows[rows.len() - 1];
-    let day = day_of(first.ts_recorded);
+    let day = layout::day_in(&part.zone, first.ts_recorded);
     let dir = partition_dir(root, day);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
     let name = layout::file_name(first.seq, last.seq);
@@ -749,8 +776,13 @@ impl Commit {
 }
 
 /// Adds a file to its partition's manifest in memory; returns the partition's index.
-fn put_entry(idx: &mut ArchiveIndex, origin: &str, e: FileEntry) -> usize {
-    let day = day_of(e.first_ts_recorded);
+fn put_entry(
+    idx: &mut ArchiveIndex,
+    origin: &str,
+    zone: &tradetrail_model::Zone,
+    e: FileEntry,
+) -> usize {
+    let day = layout::day_in(zone, e.first_ts_recorded);
     let dir = partition_dir(&idx.root, day);
     match idx.partitions.iter().position(|p| p.dir == dir) {
         Some(i) => {

@@ -24,6 +24,51 @@ pub fn day_of(ts_ns: i64) -> i64 {
     ts_ns.div_euclid(NS_PER_DAY)
 }
 
+/// The file under `DIR/archive` naming the zone whose days the partitions are (an
+/// IANA name, a fixed offset or `UTC`, and a newline). Written when the archive's
+/// first partition is, and never changed after: a partition is one day of that zone
+/// for the archive's whole life.
+pub const ZONE_FILE: &str = "_zone";
+
+/// The day (days since 1970-01-01) a ns timestamp falls on in `zone`.
+pub fn day_in(zone: &tradetrail_model::Zone, ts_ns: i64) -> i64 {
+    if zone.is_utc() {
+        day_of(ts_ns)
+    } else {
+        day_of_date(zone.date_of(ts_ns))
+    }
+}
+
+/// The zone the archive under `root` partitions by: the one [`ZONE_FILE`] names; for
+/// an archive without the file, UTC when it already has partitions (archives before
+/// zones were UTC), else `configured`, recorded now when `record` is true.
+pub fn partition_zone(
+    root: &Path,
+    configured: &tradetrail_model::Zone,
+    has_partitions: bool,
+    record: bool,
+) -> Result<tradetrail_model::Zone> {
+    let path = root.join(ZONE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => tradetrail_model::Zone::parse(text.trim()).map_err(|reason| Error::Corrupt {
+            path: path.clone(),
+            reason: format!("{reason}: it names the zone of the archive's partitions"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let zone = if has_partitions {
+                tradetrail_model::Zone::utc()
+            } else {
+                configured.clone()
+            };
+            if record {
+                write_atomically(&path, format!("{}\n", zone.name()).as_bytes())?;
+            }
+            Ok(zone)
+        }
+        Err(e) => Err(Error::io("read", &path, e)),
+    }
+}
+
 /// The date of a day number.
 pub fn date_of_day(day: i64) -> Date {
     // 2440588 is the Julian day of 1970-01-01.
@@ -40,6 +85,12 @@ pub fn day_of_date(d: Date) -> i64 {
 pub fn day_name(day: i64) -> String {
     let d = date_of_day(day);
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// The day number of `YYYY-MM-DD` (a manifest's `day`).
+pub fn day_of_name(name: &str) -> Option<i64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(name, &fmt).ok().map(day_of_date)
 }
 
 /// `archive/year=YYYY/month=M/day=D` of a day. The keys are plain integers, as Hive

@@ -44,6 +44,7 @@ pub use error::{Error, Result};
 pub use frontier::Frontier;
 pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};
 pub use index::{ArchiveIndex, Partition};
+pub use layout::ZONE_FILE;
 pub use manifest::{FileEntry, Manifest, MANIFEST_FILE, MANIFEST_FORMAT};
 pub use reader::{read_batches, read_lines, with_lines};
 pub use records::{

@@ -275,7 +275,9 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
                 .push(kept(format!("holds a {t} record, which is never purged")));
             continue;
         }
-        let day = day_of(present[0].first_ts_recorded);
+        // The partition's own day (of the archive's zone), as its manifest names it.
+        let day = crate::layout::day_of_name(&m.day)
+            .unwrap_or_else(|| day_of(present[0].first_ts_recorded));
         let mut expires = None::<i64>;
         let mut missing = None;
         for t in types.iter().filter(|t| **t != FOLLOWS_PARTITION) {

@@ -390,3 +390,88 @@ fn a_broken_chain_is_not_archived_past_the_record_before_it() {
         idx.strays
     );
 }
+
+/// Partitions are days of the zone the archive was started in (`[time] zone`), fixed
+/// for its life: a record at 03:00 UTC is on the day before in New York. A later change
+/// of `[time] zone` does not move partitions, and says so.
+#[test]
+fn partitions_are_days_of_the_zone_the_archive_was_started_in() {
+    let f = three_days();
+    let cfg_path = f.dir.config();
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    assert!(cfg.contains("zone = \"UTC\""), "{cfg}");
+    std::fs::write(
+        &cfg_path,
+        cfg.replace("zone = \"UTC\"", "zone = \"America/New_York\""),
+    )
+    .unwrap();
+    let r = run(&f);
+    assert_eq!(r.partition_zone, "America/New_York");
+    assert_eq!(r.zone_note, None);
+    let root = archive_dir(&f.dir);
+    assert_eq!(
+        std::fs::read_to_string(root.join(tradetrail_archive::ZONE_FILE)).unwrap(),
+        "America/New_York\n"
+    );
+    let ny = tradetrail_model::Zone::parse("America/New_York").unwrap();
+    let idx = ArchiveIndex::load(&root).unwrap();
+    let mut saw_shift = false;
+    for (p, fe) in idx.files() {
+        // Every record of every file is on its partition's day in New York.
+        for b in read_batches(&p.dir.join(&fe.file), None).unwrap() {
+            let ts = b
+                .column_by_name("ts_recorded")
+                .unwrap()
+                .as_primitive::<TimestampNanosecondType>();
+            for i in 0..ts.len() {
+                let local = ny.date_of(ts.value(i)).to_string();
+                assert_eq!(local, p.manifest.day, "{}", fe.file);
+                let utc = tradetrail_model::Zone::utc()
+                    .date_of(ts.value(i))
+                    .to_string();
+                saw_shift |= utc != local;
+            }
+        }
+    }
+    assert!(
+        saw_shift,
+        "some records are on another day in UTC than in New York"
+    );
+    // [time] zone changes later: the partitions keep New York, and the report says so.
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, cfg.replace("America/New_York", "Asia/Tokyo")).unwrap();
+    f.write_day(3, 50, |i, ts| custom(i, ts, "T-9"));
+    f.seal_until(5);
+    let r = run(&f);
+    assert_eq!(r.partition_zone, "America/New_York");
+    assert!(
+        r.zone_note.as_deref().unwrap().contains("Asia/Tokyo"),
+        "{r:?}"
+    );
+    verify_all(&f.dir, &|_| {}).unwrap();
+}
+
+/// An archive written before partitions had a zone has UTC days, and keeps them.
+#[test]
+fn an_archive_without_a_zone_file_is_utc() {
+    let f = three_days();
+    run(&f);
+    let root = archive_dir(&f.dir);
+    std::fs::remove_file(root.join(tradetrail_archive::ZONE_FILE)).unwrap();
+    let cfg_path = f.dir.config();
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        cfg.replace("zone = \"UTC\"", "zone = \"Europe/Berlin\""),
+    )
+    .unwrap();
+    f.write_day(3, 20, |i, ts| custom(i, ts, "T-9"));
+    f.seal_until(5);
+    let r = run(&f);
+    assert_eq!(r.partition_zone, "UTC");
+    assert!(r.zone_note.is_some());
+    assert_eq!(
+        std::fs::read_to_string(root.join(tradetrail_archive::ZONE_FILE)).unwrap(),
+        "UTC\n"
+    );
+}

@@ -130,6 +130,12 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             report.end_seq
         )?;
     }
+    if report.partition_zone != "UTC" && report.records > 0 {
+        writeln!(out, "partitions are days in {}", report.partition_zone)?;
+    }
+    if let Some(note) = &report.zone_note {
+        writeln!(out, "note: {note}")?;
+    }
     if report.removed_temps > 0 {
         writeln!(
             out,
