@@ -955,6 +955,7 @@ async fn first_paint_at_scale() {
         ("trail", format!("/trail?id={order}")),
         ("dashboard", "/dashboard".to_string()),
         ("dashboard funnel", "/dashboard/funnel".to_string()),
+        ("dashboard positions", "/dashboard/positions".to_string()),
         ("incident", format!("/incident?at={order_at}&window=5m")),
     ] {
         c.goto(&format!("{base}{path}")).await.unwrap();

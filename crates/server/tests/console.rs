@@ -835,4 +835,11 @@ async fn a_search_exports_as_a_verifiable_bundle_within_scope() {
     // Nothing matching: 400, nothing downloaded.
     let (status, _, _) = download(&cookie, &s, "/export?type=nope.*").await;
     assert_eq!(status, 400);
+    // The integrity page offers the same export for any filter.
+    let (status, html) = page(&cookie, &s, "/integrity").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<form method=\"get\" action=\"/export\"") && html.contains("name=\"type\""),
+        "{html}"
+    );
 }

@@ -868,6 +868,22 @@ pub(crate) async fn integrity(
             "<h2>Verifier key</h2><p>Publish it; auditors check checkpoints and proofs with it.</p><pre id=\"vkey\">{}</pre>",
             esc(&vkey.to_string())
         );
+        // One click to an export bundle for a filter (the search page offers the same
+        // for the search shown).
+        body.push_str(
+            "<h2>Export bundle</h2><p>The records a filter picks (at most 10,000), as one ZIP \
+             an auditor checks offline: the journal's lines, CSV, a report, the signed \
+             checkpoint, the verifier key and a proof for each record.</p>\
+             <form method=\"get\" action=\"/export\" class=\"filters\" id=\"export-form\">",
+        );
+        for (name, label, hint) in FILTERS {
+            let _ = write!(
+                body,
+                "<label for=\"x-{name}\">{label}<input id=\"x-{name}\" name=\"{name}\" placeholder=\"{}\" spellcheck=\"false\"></label>",
+                esc(hint)
+            );
+        }
+        body.push_str("<button type=\"submit\" id=\"export-bundle\">Download the bundle (ZIP)</button></form>");
         Ok(body)
     })
     .await?;
