@@ -206,7 +206,10 @@ fn retention_plan_and_apply_on_recent_data_remove_nothing_and_bad_rules_are_refu
     );
     std::fs::write(
         s.data.join("tradetrail.toml"),
-        format!("{cfg}\"order.*\" = \"six years\"\n"),
+        cfg.replace(
+            "[retention.keep]\n",
+            "[retention.keep]\n\"order.*\" = \"six years\"\n",
+        ),
     )
     .unwrap();
     let r = s.on_data("retention", &["plan"]).expect(2);

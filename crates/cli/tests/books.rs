@@ -305,10 +305,13 @@ fn bad_statements_are_refused_whole_naming_the_place() {
         "/../../testdata/ibkr-flex/activity-2018-11-09.xml"
     ))
     .unwrap();
-    let xml = s.file("cut.xml", &sample[..sample.len() * 2 / 3]);
+    let cut = &sample[..sample.len() * 2 / 3];
+    let xml = s.file("cut.xml", cut);
     let r = s.on_data("reconcile", &["--statement", &xml]).expect(2);
+    // Where the file ends, not line 1.
+    let rows = cut.matches('\n').count() + 1;
     assert!(
-        r.stderr.contains("not well-formed XML") && r.stderr.contains("line "),
+        r.stderr.contains("looks truncated") && r.stderr.contains(&format!("line {rows}, column ")),
         "{}",
         r.stderr
     );

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use tradetrail_books::{Books, BooksOptions};
 use tradetrail_core::DataDir;
+use tradetrail_query::numfmt;
 use tradetrail_query::render::{csv_row, printable};
 
 use super::reconcile::books_err;
@@ -32,10 +33,6 @@ pub struct Args {
     /// table, jsonl (one object per row) or csv
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     format: String,
-}
-
-fn opt(d: Option<Decimal>) -> String {
-    d.map(|d| d.round_dp(2).to_string()).unwrap_or_default()
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -103,7 +100,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                         "{:<10} {:<4} {:>18}",
                         printable(&c.account_id),
                         printable(&c.currency),
-                        c.amount.round_dp(2)
+                        numfmt::money(c.amount)
                     )?;
                 }
             }
@@ -165,7 +162,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             writeln!(out, "positions as of {as_of}")?;
             writeln!(
                 out,
-                "{:<10} {:<16} {:>12} {:>12} {:>12} {:>14} {:>14} {:>10} {:<4} {:>5}",
+                "{:<10} {:<16} {:>14} {:>12} {:>12} {:>16} {:>16} {:>12} {:<4} {:>5}",
                 "ACCOUNT",
                 "INSTRUMENT",
                 "QTY",
@@ -180,15 +177,17 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             for p in &rows {
                 writeln!(
                     out,
-                    "{:<10} {:<16} {:>12} {:>12} {:>12} {:>14} {:>14} {:>10} {:<4} {:>5}",
+                    "{:<10} {:<16} {:>14} {:>12} {:>12} {:>16} {:>16} {:>12} {:<4} {:>5}",
                     printable(&p.account_id),
                     printable(&p.instrument_id),
-                    p.quantity,
-                    p.avg_cost.round_dp(4),
-                    p.mark_price.map(|d| d.to_string()).unwrap_or_default(),
-                    opt(p.unrealized_pnl),
-                    p.realized_pnl.round_dp(2),
-                    p.commission.round_dp(2),
+                    numfmt::quantity(p.quantity),
+                    numfmt::fixed(p.avg_cost, 4),
+                    p.mark_price
+                        .map(|d| numfmt::price(d, d.normalize().scale().max(2)))
+                        .unwrap_or_default(),
+                    p.unrealized_pnl.map(numfmt::money).unwrap_or_default(),
+                    numfmt::money(p.realized_pnl),
+                    numfmt::money(p.commission),
                     printable(&p.currency),
                     p.multiplier
                 )?;
@@ -218,9 +217,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     "{} {}: realized {} unrealized {} cash {}",
                     printable(&a),
                     printable(&c),
-                    r.round_dp(2),
-                    u.round_dp(2),
-                    books.cash_of(&a, &c).round_dp(2)
+                    numfmt::money(r),
+                    numfmt::money(u),
+                    numfmt::money(books.cash_of(&a, &c))
                 )?;
             }
             let orders = books
