@@ -253,16 +253,7 @@ print(t.num_rows, min(t.column("seq").to_pylist()), max(t.column("seq").to_pylis
 "#,
         ep = moto.endpoint()
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let got = python(&script);
     assert_eq!(
         got,
         format!(
@@ -293,16 +284,7 @@ print(rows, len(days), days[1], days[-1])
 "#,
         root = root.display()
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let got = python(&script);
     assert_eq!(
         got,
         format!(
@@ -310,6 +292,20 @@ print(rows, len(days), days[1], days[-1])
             idx.partitions.len()
         )
     );
+}
+
+/// Runs a Python script; what it printed, trimmed (a failure shows its stderr).
+fn python(script: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Installs a Python package with pip when it is missing (as `.ci/run` does), or
