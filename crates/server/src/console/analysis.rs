@@ -7,14 +7,14 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use tradetrail_query::{parse_window, Filter, Funnel, IncidentSlice};
 
 use super::html::{esc, num, page, per_page, query_string, time, Tz};
 use super::pages::{get, given, records_table, FILTERS};
 use super::session::Session;
-use super::{actor_of, blocking, html, record_user, ConsoleError, Signed};
+use super::{blocking, html, ConsoleError, Signed};
 use crate::error::ApiError;
 use crate::queries::{filter_of, from_query, from_report, report_request, Scope, MAX_LIMIT};
 use crate::tokens::Role;
@@ -574,11 +574,9 @@ pub(crate) async fn report_download(
         let mut out = Vec::new();
         tradetrail_reports::write(&mut out, &report, format, section.as_deref())
             .map_err(|e| within(&s2)(from_report(e)))?;
-        record_user(
+        super::record_export(
             &st2,
-            "user.exported",
-            &actor_of(&s2.caller),
-            Some(&s2.caller),
+            &s2.caller,
             &[
                 ("what", "report".into()),
                 ("kind", kind2.into()),
@@ -600,16 +598,11 @@ pub(crate) async fn report_download(
         .find_map(|k| get(&params, k))
         .map(|v| format!("-{}", file_part(v)))
         .unwrap_or_default();
-    let mut resp = (StatusCode::OK, bytes).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"tradetrail-{}{suffix}.{ext}\"",
-        file_part(&kind)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(super::attachment(
+        bytes,
+        content_type,
+        &format!("tradetrail-{}{suffix}.{ext}", file_part(&kind)),
+    ))
 }
 
 /// Horizontal bars: (label, count, link, note) rows; `id` the SVG's.

@@ -349,6 +349,27 @@ pub(crate) fn record_user(
     Ok(receipt.seq)
 }
 
+/// Records what a console user downloaded (`user.exported`, actor the user, `what`
+/// and the rest of `data`): proofs, reports and export bundles alike.
+pub(crate) fn record_export(
+    st: &AppState,
+    caller: &Caller,
+    data: &[(&str, serde_json::Value)],
+) -> Result<u64, ApiError> {
+    record_user(st, "user.exported", &actor_of(caller), Some(caller), data)
+}
+
+/// A download: `bytes` as `content_type`, saved by the browser as `filename`.
+pub(crate) fn attachment(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
 /// Runs blocking work on the blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ConsoleError> + Send + 'static,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ use tradetrail_core::Tree;
 use tradetrail_query::Dim;
 
 use super::html::{csrf_field, delta, esc, num, page, per_page, query_string, time};
-use super::{actor_of, allow, blocking, html, record_user, ConsoleError, Signed};
+use super::{actor_of, allow, blocking, html, ConsoleError, Signed};
 use crate::error::ApiError;
 use crate::queries::{filter_of, scoped_trail, Scope};
 use crate::tokens::Role;
@@ -476,11 +476,9 @@ pub(crate) async fn proof(
         out["record"] = Value::String(String::from_utf8_lossy(&line).into_owned());
         out["checkpoint"] = Value::String(note);
         out["verifier_key"] = Value::String(vkey.to_string());
-        record_user(
+        super::record_export(
             &st2,
-            "user.exported",
-            &actor_of(&s2.caller),
-            Some(&s2.caller),
+            &s2.caller,
             &[
                 ("what", "inclusion_proof".into()),
                 ("record_seq", seq.into()),
@@ -491,18 +489,11 @@ pub(crate) async fn proof(
         serde_json::to_vec_pretty(&out).map_err(|_| within(ApiError::Internal))
     })
     .await?;
-    let mut resp = bundle.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"tradetrail-proof-seq-{seq}.json\""
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(super::attachment(
+        bundle,
+        "application/json",
+        &format!("tradetrail-proof-seq-{seq}.json"),
+    ))
 }
 
 /// A short line of what a step did: status, side, quantity, price, reason...
@@ -1103,11 +1094,9 @@ pub(crate) async fn export_bundle(
                 e.to_string(),
             ))
         })?;
-        record_user(
+        super::record_export(
             &st2,
-            "user.exported",
-            &actor_of(&s2.caller),
-            Some(&s2.caller),
+            &s2.caller,
             &[
                 ("what", "bundle".into()),
                 ("records", bundle.records.into()),
@@ -1122,16 +1111,7 @@ pub(crate) async fn export_bundle(
         ))
     })
     .await?;
-    let mut resp = zip.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(super::attachment(zip, "application/zip", &name))
 }
 
 /// Buckets on the dashboard's "records over time" (the newest).
