@@ -885,7 +885,7 @@ pub(crate) async fn dashboard_positions(
     })
     .await?;
     let positions = books.positions();
-    let mut body = String::from("<div id=\"positions-body\">");
+    let mut body = String::from("<div id=\"positions-body\"><h2>Positions and P&amp;L</h2>");
     // P&L by currency.
     let mut by_ccy: std::collections::BTreeMap<&str, (Decimal, Decimal, Decimal)> =
         std::collections::BTreeMap::new();
@@ -992,7 +992,7 @@ pub(crate) async fn dashboard_positions(
             esc(&p.account_id),
             esc(&p.instrument_id),
             html::quantity(p.quantity),
-            html::price(p.avg_cost),
+            html::average(p.avg_cost),
             p.mark_price.map(html::price).unwrap_or_else(|| "—".into()),
             p.unrealized_pnl.map(html::money).unwrap_or_else(|| "—".into()),
             html::money(p.realized_pnl),

@@ -41,6 +41,12 @@ pub(crate) fn price(d: rust_decimal::Decimal) -> String {
     tradetrail_query::numfmt::price(d, d.normalize().scale().max(2))
 }
 
+/// An average price (a derived figure, with more decimals than any quote): 4 places,
+/// as `tradetrail positions` shows it.
+pub(crate) fn average(d: rust_decimal::Decimal) -> String {
+    tradetrail_query::numfmt::fixed(d, 4)
+}
+
 /// A quantity without trailing zeros, thousands separated.
 pub(crate) fn quantity(d: rust_decimal::Decimal) -> String {
     tradetrail_query::numfmt::quantity(d)
