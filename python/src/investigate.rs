@@ -28,10 +28,16 @@ impl From<tradetrail_query::Error> for Asked {
 
 /// A filter from `(name, value)` pairs, named as the CLI's flags and the API's
 /// parameters (`type`, `trader`, `from`, ...); a name given twice matches either value.
-pub fn filter(pairs: &[(String, String)]) -> Result<Filter, Asked> {
+/// `from`/`to` without an offset are read in `tz` when a pair gives it, else in
+/// `zone` (the data directory's `[time] zone`), as the CLI reads them.
+pub fn filter(pairs: &[(String, String)], zone: &tradetrail_model::Zone) -> Result<Filter, Asked> {
+    let zone = match pairs.iter().find(|(n, _)| n == "tz") {
+        Some((_, v)) => tradetrail_query::parse_zone("tz", v)?,
+        None => zone.clone(),
+    };
     let mut f = Filter::default();
-    for (name, value) in pairs {
-        f.set(name, value)?;
+    for (name, value) in pairs.iter().filter(|(n, _)| n != "tz") {
+        f.set_in(name, value, &zone)?;
     }
     f.check()?;
     Ok(f)

@@ -349,6 +349,18 @@ impl NativeRecorder {
 
     /// A handle on the open recorder (clones share one journal), or the error of a
     /// closed one.
+    /// The zone `from`/`to` without an offset are read in: the data directory's
+    /// `[time] zone` (UTC when it cannot be read; opening checked it).
+    fn zone(&self, py: Python<'_>) -> PyResult<tradetrail_model::Zone> {
+        Ok(self
+            .recorder(py)?
+            .config()
+            .time
+            .settings()
+            .map(|s| s.zone)
+            .unwrap_or_default())
+    }
+
     fn recorder(&self, py: Python<'_>) -> PyResult<Recorder> {
         match self.lock().as_ref() {
             Some(r) => Ok(r.clone()),
@@ -505,8 +517,9 @@ impl NativeRecorder {
         before: Option<u64>,
         arrow: bool,
     ) -> PyResult<(Bound<'py, PyAny>, String)> {
+        let zone = self.zone(py)?;
         let answer = self.ask(py, |inv| {
-            let f = investigate::filter(&filters)?;
+            let f = investigate::filter(&filters, &zone)?;
             let opts = investigate::options(limit, reverse, after, before)?;
             if arrow {
                 investigate::query_arrow(inv, &f, &opts).map(|(b, s)| (Ok(b), s))
@@ -555,8 +568,9 @@ impl NativeRecorder {
         by: String,
         filters: Vec<(String, String)>,
     ) -> PyResult<String> {
+        let zone = self.zone(py)?;
         self.ask(py, |inv| {
-            let f = investigate::filter(&filters)?;
+            let f = investigate::filter(&filters, &zone)?;
             investigate::stats(inv, &by, &f)
         })
     }
@@ -572,8 +586,9 @@ impl NativeRecorder {
         filters: Vec<(String, String)>,
         limit: Option<usize>,
     ) -> PyResult<String> {
+        let zone = self.zone(py)?;
         self.ask(py, |inv| {
-            let f = investigate::filter(&filters)?;
+            let f = investigate::filter(&filters, &zone)?;
             let opts = investigate::options(limit, false, None, None)?;
             investigate::incident(inv, &at, &window, &f, &opts)
         })

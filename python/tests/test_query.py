@@ -196,3 +196,18 @@ def test_positions_equal_the_clis(day, cli):
     account = now[0]["account"]
     with tt.Recorder.open(day) as rec:
         assert all(p["account"] == account for p in rec.positions(account=account))
+
+
+def test_since_until_without_an_offset_are_read_in_tz_like_the_cli(day, cli):
+    # 09:30 to 10:30 in New York is 14:30 to 15:30 UTC on 2026-11-26 (EST, UTC-5).
+    flags = ["--from", "2026-11-26T09:30", "--to", "2026-11-26T10:30", "--tz", "America/New_York"]
+    expected = cli_lines(cli, day, *flags)
+    assert expected, "the demo day has records in its first hour"
+    utc = cli_lines(cli, day, "--from", "2026-11-26T14:30Z", "--to", "2026-11-26T15:30Z")
+    assert expected == utc
+    with tt.Recorder.open(day) as rec:
+        got = rec.query(since="2026-11-26T09:30", until="2026-11-26T10:30", tz="America/New_York")
+        assert got.lines() == expected
+        assert rec.stats(since="2026-11-26T09:30", until="2026-11-26T10:30", tz="America/New_York")["total"] == len(expected)
+        with pytest.raises(ValueError, match="tz"):
+            rec.query(since="2026-11-26", tz="Mars/Base")

@@ -148,6 +148,7 @@ def _pairs(
     since: Instant = None,
     until: Instant = None,
     recorded: bool = False,
+    tz: Optional[str] = None,
 ) -> List[tuple]:
     """``(name, value)`` pairs for the native filter; a list value matches any of its
     patterns."""
@@ -167,6 +168,8 @@ def _pairs(
             out.append((name, value))
     if recorded:
         out.append(("recorded", "true"))
+    if tz is not None:
+        out.append(("tz", tz))
     return out
 
 
@@ -374,6 +377,7 @@ class Recorder:
         since: Instant = None,
         until: Instant = None,
         recorded: bool = False,
+        tz: Optional[str] = None,
         limit: Optional[int] = None,
         reverse: bool = False,
         after: Optional[int] = None,
@@ -389,12 +393,15 @@ class Recorder:
         ``text`` (free text in ``data``, ignoring ASCII case).
         ``since``/``until`` bound ``ts_event`` (``ts_recorded`` with
         ``recorded=True``): RFC 3339 text, a date, ns since the epoch, or a datetime
-        with a time zone. Without ``limit`` every match is returned; with it,
+        with a time zone; text without an offset (``"2026-11-26"``,
+        ``"2026-11-26T09:30"``) is read in ``tz`` (an IANA name, ``+02:00`` or
+        ``UTC``), else in the data directory's ``[time] zone``, as the CLI's ``--tz``.
+        Without ``limit`` every match is returned; with it,
         ``Records.truncated`` and ``Records.next`` say where the next page starts.
 
         Bad filters raise ``ValueError`` naming the field, as the CLI does.
         """
-        pairs = _pairs({"type": type, **fields}, since, until, recorded)
+        pairs = _pairs({"type": type, **fields}, since, until, recorded, tz)
         arrow = _pyarrow() is not None
         payload, summary = self._native.query(pairs, limit, reverse, after, before, arrow)
         return Records(payload, json.loads(summary))
@@ -412,11 +419,13 @@ class Recorder:
         since: Instant = None,
         until: Instant = None,
         recorded: bool = False,
+        tz: Optional[str] = None,
         **fields: Pattern,
     ) -> dict:
         """Counts of the matching records by ``by`` (type, source, actor, trader,
-        strategy, account, instrument, kind): ``{"by", "rows", "total", "notes"}``."""
-        pairs = _pairs(fields, since, until, recorded)
+        strategy, account, instrument, kind): ``{"by", "rows", "total", "notes"}``.
+        ``since``/``until`` and ``tz`` as for :meth:`query`."""
+        pairs = _pairs(fields, since, until, recorded, tz)
         return json.loads(self._native.stats_json(by, pairs))
 
     def positions(
