@@ -124,17 +124,6 @@ def main() -> None:
             f"ratio {floor_s / many_s:.1f}x"
         )
 
-        with tt.Recorder.open(fresh(work, "batch")) as rec:
-            t0 = time.perf_counter()
-            batch = rec.record_batch(events, durability="os")
-            batch_s = time.perf_counter() - t0
-        assert batch.recorded == n
-        print(
-            f"record_batch:      {n / batch_s:>12,.0f} events/s   "
-            f"plain-Python writer {n / floor_s:>10,.0f} events/s   "
-            f"ratio {floor_s / batch_s:.1f}x (one receipt for the run)"
-        )
-
         # 2. One at a time.
         k = min(args.single, n)
         with tt.Recorder.open(fresh(work, "single")) as rec:

@@ -211,40 +211,6 @@ impl Receipt {
     }
 }
 
-/// One receipt for a whole `record_batch` call: what it appended, without a receipt
-/// object per event (the per-event receipts are most of `record_many`'s cost).
-#[pyclass(module = "tradetrail", name = "BatchReceipt", frozen, eq, get_all)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BatchReceipt {
-    /// Events given.
-    events: u64,
-    /// Records appended (the events minus the duplicates).
-    recorded: u64,
-    /// Events whose `event_id` was already recorded with the same body: nothing new
-    /// was written for them.
-    duplicates: u64,
-    /// The first and last seq appended (`None` when every event was a duplicate).
-    first_seq: Option<u64>,
-    last_seq: Option<u64>,
-    /// SHA-256 of the last line appended, 64 lowercase hex digits.
-    last_hash: Option<String>,
-}
-
-#[pymethods]
-impl BatchReceipt {
-    fn __repr__(&self) -> String {
-        let opt = |v: Option<u64>| v.map_or("None".to_owned(), |n| n.to_string());
-        format!(
-            "BatchReceipt(events={}, recorded={}, duplicates={}, first_seq={}, last_seq={})",
-            self.events,
-            self.recorded,
-            self.duplicates,
-            opt(self.first_seq),
-            opt(self.last_seq)
-        )
-    }
-}
-
 /// The receipt of `ticket` once acknowledged. A new record's `ts_recorded` is the
 /// ticket's; a duplicate's is read back from the original record's line.
 fn receipt(rec: &Recorder, ticket: Ticket) -> Result<Receipt, Failure> {
@@ -312,60 +278,6 @@ fn record_lines(
         .collect::<Result<Vec<_>, _>>()?;
     receipts.reverse();
     Ok(receipts)
-}
-
-/// As [`record_lines`], with one receipt for the run.
-fn record_lines_batch(
-    rec: &Recorder,
-    lines: &[&[u8]],
-    durability: Option<Durability>,
-) -> Result<BatchReceipt, Failure> {
-    let numbered: Vec<(usize, &[u8])> =
-        lines.iter().enumerate().map(|(i, l)| (i + 1, *l)).collect();
-    let entries = rec.prepare_lines(&numbered, durability).map_err(|bad| {
-        Failure::Invalid(
-            bad.iter()
-                .flat_map(|b| {
-                    b.errors
-                        .iter()
-                        .map(move |fe| (b.line - 1, fe.field.clone(), fe.reason.clone()))
-                })
-                .collect(),
-        )
-    })?;
-    let mut out = BatchReceipt {
-        events: entries.len() as u64,
-        recorded: 0,
-        duplicates: 0,
-        first_seq: None,
-        last_seq: None,
-        last_hash: None,
-    };
-    if entries.is_empty() {
-        return Ok(out);
-    }
-    let tickets = rec
-        .journal()
-        .submit_batch(entries)
-        .map_err(Failure::from_journal)?;
-    // The last ticket first: its wait writes (and syncs) the run; the others return
-    // at once.
-    let mut last = None;
-    for t in tickets.into_iter().rev() {
-        let r = rec.wait(t).map_err(Failure::from_core)?;
-        if r.duplicate {
-            out.duplicates += 1;
-            continue;
-        }
-        out.recorded += 1;
-        out.first_seq = Some(r.seq);
-        if last.is_none() {
-            out.last_seq = Some(r.seq);
-            last = Some(r.hash);
-        }
-    }
-    out.last_hash = last.map(|h| h.to_string());
-    Ok(out)
 }
 
 /// The JSON bytes of one event given from Python: `bytes`/`str` as they are; a dict
@@ -558,26 +470,6 @@ impl NativeRecorder {
             .map_err(|f| f.into_pyerr(py, false))
     }
 
-    /// As `record_many`, with one receipt for the whole run.
-    #[pyo3(signature = (events, to_json, durability=None))]
-    fn record_batch(
-        &self,
-        py: Python<'_>,
-        events: &Bound<'_, PyAny>,
-        to_json: &Bound<'_, PyAny>,
-        durability: Option<&str>,
-    ) -> PyResult<BatchReceipt> {
-        let d = parse_durability(durability)?;
-        let rec = self.recorder(py)?;
-        let mut lines: Vec<Vec<u8>> = Vec::new();
-        for ev in events.try_iter()? {
-            lines.push(event_json(&ev?, to_json)?);
-        }
-        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-        py.detach(|| record_lines_batch(&rec, &refs, d))
-            .map_err(|f| f.into_pyerr(py, false))
-    }
-
     /// Records one event given as a Python object (see `record_many`).
     #[pyo3(signature = (event, to_json, durability=None))]
     fn record(
@@ -757,7 +649,6 @@ fn _tradetrail(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ValidationError", cls.validation.bind(m.py()))?;
     m.add("ConflictError", cls.conflict.bind(m.py()))?;
     m.add_class::<Receipt>()?;
-    m.add_class::<BatchReceipt>()?;
     m.add_class::<NativeRecorder>()?;
     m.add_function(wrap_pyfunction!(init, m)?)?;
     Ok(())

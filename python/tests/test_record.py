@@ -274,29 +274,3 @@ def test_dicts_serialized_natively_record_what_to_json_records(data):
     assert len(native) == len(via_json) == 3
     assert bodies(data) == bodies(direct)
     assert bodies(data)[2]["data"]["old_value"] == "2.50"
-
-
-def test_record_batch_gives_one_receipt_for_the_run(data):
-    import hashlib
-
-    with tt.Recorder.open(data) as rec:
-        dup = with_id()
-        first = rec.record(dup)
-        b = rec.record_batch([param_changed(), dup, param_changed(), param_changed()])
-        assert isinstance(b, tt.BatchReceipt)
-        assert (b.events, b.recorded, b.duplicates) == (4, 3, 1)
-        assert (b.first_seq, b.last_seq) == (first.seq + 1, first.seq + 3)
-        lines = journal_lines(data)
-        assert b.last_hash == hashlib.sha256(lines[-1]).hexdigest()
-        # All or nothing, like record_many.
-        before = journal_bytes(data)
-        with pytest.raises(tt.ValidationError) as e:
-            rec.record_batch([param_changed(), {"type": "param.changed"}])
-        assert {i for i, _, _ in e.value.errors} == {1}
-        assert journal_bytes(data) == before
-        empty = rec.record_batch([])
-        assert (empty.events, empty.recorded, empty.first_seq, empty.last_hash) == (0, 0, None, None)
-        # Only duplicates: nothing new.
-        again = rec.record_batch([dup])
-        assert (again.recorded, again.duplicates, again.last_seq) == (0, 1, None)
-        assert rec.verify()["ok"]

@@ -27,7 +27,6 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Unio
 
 from . import events
 from ._tradetrail import (
-    BatchReceipt,
     ConflictError,
     NativeRecorder as _NativeRecorder,
     Receipt,
@@ -37,7 +36,6 @@ from ._tradetrail import (
 )
 
 __all__ = [
-    "BatchReceipt",
     "Client",
     "ConflictError",
     "LogHandler",
@@ -345,16 +343,6 @@ class Recorder:
         every problem as ``(index, field, reason)`` and nothing is written.
         """
         return self._native.record_many(events, to_json, durability)
-
-    def record_batch(
-        self, events: Iterable[Any], *, durability: Optional[str] = None
-    ) -> BatchReceipt:
-        """``record_many`` with one receipt for the whole run instead of one per event:
-        ``events``, ``recorded``, ``duplicates``, ``first_seq``, ``last_seq`` and
-        ``last_hash``. The same validation, all or nothing; faster on large batches,
-        since no receipt object is built per event.
-        """
-        return self._native.record_batch(events, to_json, durability)
 
     async def arecord(self, event: Any, *, durability: Optional[str] = None) -> Receipt:
         """``record`` for asyncio: runs in a worker thread, never blocking the loop."""
