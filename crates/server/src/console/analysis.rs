@@ -12,7 +12,7 @@ use axum::response::Response;
 use tradetrail_query::{parse_window, Filter, Funnel, IncidentSlice};
 
 use super::html::{esc, num, page, per_page, query_string, time, Tz};
-use super::pages::{get, given, records_table, FILTERS};
+use super::pages::{filter_inputs, get, given, input, records_table};
 use super::session::Session;
 use super::{blocking, html, ConsoleError, Signed};
 use crate::error::ApiError;
@@ -51,15 +51,6 @@ fn page_limit(params: &[(String, String)], s: &Session) -> Result<usize, Console
     }
 }
 
-fn input(name: &str, label: &str, hint: &str, value: &str) -> String {
-    format!(
-        "<label for=\"f-{name}\">{label}<input id=\"f-{name}\" name=\"{name}\" value=\"{}\" \
-         placeholder=\"{}\" spellcheck=\"false\"></label>",
-        esc(value),
-        esc(hint)
-    )
-}
-
 fn incident_form(params: &[(String, String)], limit: usize) -> String {
     let mut out = String::from(
         "<form method=\"get\" action=\"/incident\" class=\"filters\" role=\"search\">",
@@ -76,9 +67,7 @@ fn incident_form(params: &[(String, String)], limit: usize) -> String {
         "e.g. 30s, 5m, 1h",
         get(params, "window").unwrap_or("5m"),
     ));
-    for (name, label, hint) in FILTERS.iter().filter(|f| !matches!(f.0, "from" | "to")) {
-        out.push_str(&input(name, label, hint, get(params, name).unwrap_or("")));
-    }
+    out.push_str(&filter_inputs(params, false));
     out.push_str(&per_page(limit));
     out.push_str(
         "</select></label><button type=\"submit\" id=\"show\">Show</button>\

@@ -109,19 +109,31 @@ fn entity_cell(v: &Value) -> String {
     )
 }
 
+/// One labelled text field of a form, filled with `value`.
+pub(crate) fn input(name: &str, label: &str, hint: &str, value: &str) -> String {
+    format!(
+        "<label for=\"f-{name}\">{label}<input id=\"f-{name}\" name=\"{name}\" value=\"{}\" \
+         placeholder=\"{}\" spellcheck=\"false\"></label>",
+        esc(value),
+        esc(hint)
+    )
+}
+
+/// The fields of [`FILTERS`], filled from `params`; without From and To unless
+/// `range` (the incident and the live tail have their own time).
+pub(crate) fn filter_inputs(params: &[(String, String)], range: bool) -> String {
+    FILTERS
+        .iter()
+        .filter(|f| range || !matches!(f.0, "from" | "to"))
+        .map(|(name, label, hint)| input(name, label, hint, get(params, name).unwrap_or("")))
+        .collect()
+}
+
 /// The search form, filled with the parameters asked.
 fn search_form(params: &[(String, String)], limit: usize) -> String {
     let mut out =
         String::from("<form method=\"get\" action=\"/search\" class=\"filters\" role=\"search\">");
-    for (name, label, hint) in FILTERS {
-        let _ = write!(
-            out,
-            "<label for=\"f-{name}\">{label}<input id=\"f-{name}\" name=\"{name}\" value=\"{}\" \
-             placeholder=\"{}\" spellcheck=\"false\"></label>",
-            esc(get(params, name).unwrap_or("")),
-            esc(hint)
-        );
-    }
+    out.push_str(&filter_inputs(params, true));
     out.push_str(&per_page(limit));
     out.push_str(
         "</select></label><button type=\"submit\" id=\"search\">Search</button>\
@@ -867,13 +879,7 @@ pub(crate) async fn integrity(
              checkpoint, the verifier key and a proof for each record.</p>\
              <form method=\"get\" action=\"/export\" class=\"filters\" id=\"export-form\">",
         );
-        for (name, label, hint) in FILTERS {
-            let _ = write!(
-                body,
-                "<label for=\"x-{name}\">{label}<input id=\"x-{name}\" name=\"{name}\" placeholder=\"{}\" spellcheck=\"false\"></label>",
-                esc(hint)
-            );
-        }
+        body.push_str(&filter_inputs(&[], true));
         body.push_str("<button type=\"submit\" id=\"export-bundle\">Download the bundle (ZIP)</button></form>");
         Ok(body)
     })
@@ -966,14 +972,7 @@ pub(crate) async fn live(signed: Signed, Query(params): Params) -> Result<Respon
     let s = signed.s;
     let params = given(params);
     let mut body = String::from("<form method=\"get\" action=\"/live\" class=\"filters\">");
-    for (name, label, hint) in FILTERS.iter().filter(|f| !matches!(f.0, "from" | "to")) {
-        let _ = write!(
-            body,
-            "<label for=\"f-{name}\">{label}<input id=\"f-{name}\" name=\"{name}\" value=\"{}\" placeholder=\"{}\" spellcheck=\"false\"></label>",
-            esc(get(&params, name).unwrap_or("")),
-            esc(hint)
-        );
-    }
+    body.push_str(&filter_inputs(&params, false));
     body.push_str(
         "<button type=\"submit\">Apply</button></form>\
          <p><button type=\"button\" id=\"pause\" aria-pressed=\"false\">Pause</button> \
