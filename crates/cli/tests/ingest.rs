@@ -199,7 +199,8 @@ fn drain(s: &Scratch, url: &str) -> common::Run {
 /// Waits until the journal holds more than `records` records (the recorder is working).
 fn wait_for_records(s: &Scratch, records: usize, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while common::lines_of(&s.data).len() <= records {
+    // The ingest process is writing: count complete lines only.
+    while common::complete_lines_in(&s.data) <= records {
         if let Ok(Some(st)) = child.try_wait() {
             let mut err = String::new();
             if let Some(mut e) = child.stderr.take() {
@@ -590,7 +591,7 @@ fn soak_cluster_kills_and_restarts() {
     let mut kills = 0;
     for round in 0..8 {
         let mut child = spawn_ingest(&s, &url, &["--max-in-flight", "1024"]);
-        let have = common::lines_of(&s.data).len();
+        let have = common::complete_lines_in(&s.data);
         wait_for_records(&s, have, &mut child);
         std::thread::sleep(Duration::from_millis(100 + next() % 900));
         if round == 3 {

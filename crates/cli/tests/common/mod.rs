@@ -212,6 +212,20 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// How many complete record lines a data directory holds now, while another process
+/// may be writing (a line being written is not counted; use [`lines_of`] once the
+/// writer stopped).
+pub fn complete_lines_in(data: &Path) -> usize {
+    segments_of(data)
+        .iter()
+        .map(|seg| {
+            std::fs::read(seg)
+                .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
 /// Every record line of a data directory, across segments, in order.
 pub fn lines_of(data: &Path) -> Vec<String> {
     let mut out = Vec::new();
