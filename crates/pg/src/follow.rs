@@ -1,4 +1,4 @@
-//! Keeping the mirror current: [`sync`] again and again, as `pg sync --follow` and
+//! Keeping the mirror current: [`crate::sync`] again and again, as `pg sync --follow` and
 //! `serve --pg-url` do.
 //!
 //! The journal never waits for PostgreSQL: the follower is only another reader of the
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tradetrail_core::DataDir;
 
-use crate::{sync, Error, Result, SyncOptions, SyncReport};
+use crate::{Error, Result, Session, SyncOptions, SyncReport};
 
 /// How the follower paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ fn transient(e: &Error) -> bool {
     !(e.is_damage() || e.is_bad_input())
 }
 
-/// Runs [`sync`] every `interval` until `stop` is set, telling `on_pass` after every
+/// Runs [`Session::sync`] every `interval` until `stop` is set, telling `on_pass` after every
 /// pass. Returns `Ok` when stopped, or the error that ended it (see the module doc).
 pub fn follow(
     dir: &DataDir,
@@ -66,8 +66,20 @@ pub fn follow(
     on_pass: &mut dyn FnMut(&Pass),
 ) -> Result<()> {
     let mut backoff = opts.interval;
+    // One connection (and its sync lock) across passes; a failed pass drops it and the
+    // next one connects again.
+    let mut session: Option<Session> = None;
     while !stop.load(Ordering::Relaxed) {
-        let wait = match sync(dir, url, &opts.sync) {
+        let pass = match session.take() {
+            Some(s) => Ok(s),
+            None => Session::open(url, &opts.sync),
+        }
+        .and_then(|mut s| {
+            let r = s.sync(dir, &opts.sync)?;
+            session = Some(s);
+            Ok(r)
+        });
+        let wait = match pass {
             Ok(report) => {
                 on_pass(&Pass::Synced(report));
                 backoff = opts.interval;

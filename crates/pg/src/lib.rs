@@ -36,7 +36,7 @@ pub use error::{describe, Error, Result};
 pub use follow::{follow, FollowOptions, Follower, Pass};
 pub use rows::table_rows;
 pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
-pub use sync::{sync, SyncOptions, SyncReport};
+pub use sync::{sync, Method, Session, SyncOptions, SyncReport};
 pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};
 
 /// `url` with any password replaced by `***`, for messages: the URL form

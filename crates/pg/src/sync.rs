@@ -2,6 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::BytesMut;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Client;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash, RecordView};
@@ -16,11 +19,17 @@ const SYNC_LOCK: i64 = 0x7472_6164_6574_7202;
 pub struct SyncOptions {
     /// Records per transaction (at least 1).
     pub batch: usize,
+    /// How to write; `None`: binary `COPY` when the session's role may (a superuser
+    /// or `BYPASSRLS`), else `INSERT`.
+    pub method: Option<Method>,
 }
 
 impl Default for SyncOptions {
     fn default() -> SyncOptions {
-        SyncOptions { batch: 2000 }
+        SyncOptions {
+            batch: 5000,
+            method: None,
+        }
     }
 }
 
@@ -35,6 +44,8 @@ pub struct SyncReport {
     pub first_seq: Option<u64>,
     /// The mirror's last seq after the run (`None`: still empty).
     pub last_seq: Option<u64>,
+    /// How the rows were written.
+    pub method: Method,
 }
 
 /// The columns of one batch, in seq order.
@@ -62,10 +73,45 @@ struct Batch {
     prev: Vec<String>,
 }
 
-/// One statement per batch: the columns go as typed arrays (binary parameters) and
-/// come back as rows through `unnest`. Not `COPY FROM`: PostgreSQL refuses it on a
-/// table with row-level security for a role the policies apply to, as they do to the
-/// writer.
+/// The columns, in the order both ways of writing send them.
+const COLUMNS: &str = r#"seq, ts_event, ts_event_ns, ts_recorded, ts_recorded_ns, "type",
+    source, actor, event_id, trader_id, account_id, strategy_id, instrument_id,
+    entity_kind, entity_id, refs, data, line, hash, prev"#;
+
+/// Without row-level security in the way: one binary `COPY` per batch.
+fn copy_statement() -> String {
+    format!("COPY tradetrail.events ({COLUMNS}) FROM STDIN (FORMAT binary)")
+}
+
+/// The binary `COPY` column types, in [`COLUMNS`] order.
+const COPY_TYPES: [Type; 20] = [
+    Type::INT8,
+    Type::TIMESTAMPTZ,
+    Type::INT8,
+    Type::TIMESTAMPTZ,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::JSONB,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+/// With row-level security applying to the session: one statement per batch, the
+/// columns as typed arrays (binary parameters) that come back as rows through
+/// `unnest`. PostgreSQL refuses `COPY FROM` on a table with row-level security for a
+/// role the policies apply to, as they do to the writer unless its login has
+/// `BYPASSRLS`.
 const INSERT: &str = r#"
 INSERT INTO tradetrail.events (seq, ts_event, ts_event_ns, ts_recorded, ts_recorded_ns, "type",
     source, actor, event_id, trader_id, account_id, strategy_id, instrument_id,
@@ -81,6 +127,39 @@ FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::timestamptz[], $5
     source, actor, event_id, trader_id, account_id, strategy_id, instrument_id,
     entity_kind, entity_id, refs, data, line, hash, prev)
 "#;
+
+/// How a session writes its batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Binary `COPY` (the session's role is a superuser or has `BYPASSRLS`).
+    Copy,
+    /// `INSERT ... SELECT FROM unnest(...)` (row-level security applies).
+    Insert,
+}
+
+/// JSON text sent as `jsonb` in binary `COPY`: the format's version byte, then the
+/// text (PostgreSQL parses it as it would the text form).
+#[derive(Debug)]
+struct Jsonb<'a>(&'a str);
+
+impl ToSql for Jsonb<'_> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&[1]);
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
+
+    to_sql_checked!();
+}
 
 impl Batch {
     fn len(&self) -> usize {
@@ -113,13 +192,50 @@ impl Batch {
         Ok(())
     }
 
-    /// Inserts the batch in one transaction and empties it.
-    fn flush(&mut self, client: &mut Client, url: &str) -> Result<()> {
+    /// Writes the batch in one transaction and empties it.
+    fn flush(&mut self, client: &mut Client, method: Method, url: &str) -> Result<()> {
         let (Some(first), Some(last)) = (self.seq.first(), self.seq.last()) else {
             return Ok(());
         };
         let what = format!("copying records {first}..={last}");
         let mut tx = client.transaction().map_err(db(url, what.clone()))?;
+        if method == Method::Copy {
+            let sink = tx
+                .copy_in(&copy_statement())
+                .map_err(db(url, what.clone()))?;
+            let mut w = BinaryCopyInWriter::new(sink, &COPY_TYPES);
+            for i in 0..self.len() {
+                let refs = self.refs[i].as_deref().map(Jsonb);
+                let data = self.data[i].as_deref().map(Jsonb);
+                w.write(&[
+                    &self.seq[i],
+                    &self.ts_event[i],
+                    &self.ts_event_ns[i],
+                    &self.ts_recorded[i],
+                    &self.ts_recorded_ns[i],
+                    &self.ty[i],
+                    &self.source[i],
+                    &self.actor[i],
+                    &self.event_id[i],
+                    &self.trader_id[i],
+                    &self.account_id[i],
+                    &self.strategy_id[i],
+                    &self.instrument_id[i],
+                    &self.entity_kind[i],
+                    &self.entity_id[i],
+                    &refs,
+                    &data,
+                    &self.line[i],
+                    &self.hash[i],
+                    &self.prev[i],
+                ])
+                .map_err(db(url, what.clone()))?;
+            }
+            w.finish().map_err(db(url, what.clone()))?;
+            tx.commit().map_err(db(url, what))?;
+            *self = Batch::default();
+            return Ok(());
+        }
         tx.execute(
             INSERT,
             &[
@@ -163,134 +279,196 @@ fn time_of(ns: i64) -> SystemTime {
     }
 }
 
-/// Copies every journal record after the mirror's last one into `tradetrail.events`,
-/// in seq order, one transaction per batch (row n is only ever committed after row
-/// n-1), then returns. The journal is read without its lock (beside a running
-/// `serve`), records that left `journal/` from the archive. Before continuing, the
-/// mirror's last row must be the journal's record at that seq, byte for byte
-/// ([`Error::Diverged`] otherwise), and every record copied must name the one before
-/// it in `prev` ([`Error::Record`] otherwise).
+/// Copies every journal record after the mirror's last one (see [`Session::sync`]),
+/// on a connection of its own.
 pub fn sync(dir: &DataDir, url: &str, opts: &SyncOptions) -> Result<SyncReport> {
-    let shown = redact(url);
-    let mut client = connect(url)?;
-    require_schema(&mut client, &shown)?;
-    crate::schema::check_encoding(&mut client, &shown)?;
-    let locked: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&SYNC_LOCK])
-        .map_err(db(&shown, "taking the sync lock"))?
-        .get(0);
-    if !locked {
-        return Err(Error::Busy { url: shown });
+    Session::open(url, opts)?.sync(dir, opts)
+}
+
+/// A connection to the mirror that holds its sync lock (one writer at a time) while
+/// it lives, kept open across passes by [`crate::follow`].
+pub struct Session {
+    client: Client,
+    /// The URL, password removed.
+    shown: String,
+    method: Method,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("url", &self.shown)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
     }
-    let last: Option<(i64, String, String)> = client
-        .query_opt(
-            "SELECT seq, line, hash FROM tradetrail.events ORDER BY seq DESC LIMIT 1",
-            &[],
-        )
-        .map_err(db(&shown, "reading the mirror's last row"))?
-        .map(|row| (row.get(0), row.get(1), row.get(2)));
-    let jdir = dir.journal();
-    let cold = tradetrail_store::cold_tier(dir)?;
-    // Read from the mirror's last record, to check it and carry the chain on from it.
-    let start = match &last {
-        Some((seq, _, _)) => u64::try_from(*seq).map_err(|_| Error::Diverged {
-            url: shown.clone(),
-            seq: 0,
-            reason: format!("the mirror holds a row with seq {seq}"),
-        })?,
-        None => 0,
-    };
-    let mut batch = Batch::default();
-    let batch_size = opts.batch.max(1);
-    let mut prev: Option<RecordHash> = None;
-    let mut copied = 0u64;
-    let mut first_seq = None;
-    let mut last_seq = last.as_ref().map(|_| start);
-    let mut failed: Option<Error> = None;
-    let record_err = |seq: u64, reason: String| Error::Record {
-        path: jdir.clone(),
-        seq,
-        reason,
-    };
-    let end = for_each_line_with(
-        &FsStorage,
-        &jdir,
-        cold.as_deref(),
-        start,
-        None,
-        |seq, line| {
-            let hash = RecordHash::of_line(line);
-            if let Some((_, mline, mhash)) = last.as_ref().filter(|_| seq == start) {
-                if mline.as_bytes() != line || *mhash != hash.to_hex() {
-                    failed = Some(Error::Diverged {
-                        url: shown.clone(),
-                        seq,
-                        reason: "the mirror's last row is not the journal's record".into(),
-                    });
-                    return Ok(false);
+}
+
+impl Session {
+    /// Connects, checks the schema and the encoding, takes the sync lock
+    /// ([`Error::Busy`] when another sync holds it) and chooses how to write.
+    pub fn open(url: &str, opts: &SyncOptions) -> Result<Session> {
+        let shown = redact(url);
+        let mut client = connect(url)?;
+        require_schema(&mut client, &shown)?;
+        crate::schema::check_encoding(&mut client, &shown)?;
+        let locked: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SYNC_LOCK])
+            .map_err(db(&shown, "taking the sync lock"))?
+            .get(0);
+        if !locked {
+            return Err(Error::Busy { url: shown });
+        }
+        let method = match opts.method {
+            Some(m) => m,
+            None => {
+                let bypass: bool = client
+                    .query_one(
+                        "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user",
+                        &[],
+                    )
+                    .map_err(db(&shown, "reading the session role's attributes"))?
+                    .get(0);
+                if bypass {
+                    Method::Copy
+                } else {
+                    Method::Insert
                 }
-                prev = Some(hash);
-                return Ok(true);
             }
-            let step = (|| {
-                let v = RecordView::parse(line).map_err(|r| record_err(seq, r))?;
-                if let Some(p) = &prev {
-                    if v.prev != p.to_hex() {
-                        return Err(record_err(
+        };
+        Ok(Session {
+            client,
+            shown,
+            method,
+        })
+    }
+
+    /// How this session writes.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Copies every journal record after the mirror's last one into
+    /// `tradetrail.events`, in seq order, one transaction per batch (row n is only
+    /// ever committed after row n-1), then returns. The journal is read without its
+    /// lock (beside a running `serve`), records that left `journal/` from the
+    /// archive. Before continuing, the mirror's last row must be the journal's record
+    /// at that seq, byte for byte ([`Error::Diverged`] otherwise), and every record
+    /// copied must name the one before it in `prev` ([`Error::Record`] otherwise).
+    pub fn sync(&mut self, dir: &DataDir, opts: &SyncOptions) -> Result<SyncReport> {
+        let method = self.method;
+        let shown = self.shown.clone();
+        let client = &mut self.client;
+        let last: Option<(i64, String, String)> = client
+            .query_opt(
+                "SELECT seq, line, hash FROM tradetrail.events ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .map_err(db(&shown, "reading the mirror's last row"))?
+            .map(|row| (row.get(0), row.get(1), row.get(2)));
+        let jdir = dir.journal();
+        let cold = tradetrail_store::cold_tier(dir)?;
+        // Read from the mirror's last record, to check it and carry the chain on from it.
+        let start = match &last {
+            Some((seq, _, _)) => u64::try_from(*seq).map_err(|_| Error::Diverged {
+                url: shown.clone(),
+                seq: 0,
+                reason: format!("the mirror holds a row with seq {seq}"),
+            })?,
+            None => 0,
+        };
+        let mut batch = Batch::default();
+        let batch_size = opts.batch.max(1);
+        let mut prev: Option<RecordHash> = None;
+        let mut copied = 0u64;
+        let mut first_seq = None;
+        let mut last_seq = last.as_ref().map(|_| start);
+        let mut failed: Option<Error> = None;
+        let record_err = |seq: u64, reason: String| Error::Record {
+            path: jdir.clone(),
+            seq,
+            reason,
+        };
+        let end = for_each_line_with(
+            &FsStorage,
+            &jdir,
+            cold.as_deref(),
+            start,
+            None,
+            |seq, line| {
+                let hash = RecordHash::of_line(line);
+                if let Some((_, mline, mhash)) = last.as_ref().filter(|_| seq == start) {
+                    if mline.as_bytes() != line || *mhash != hash.to_hex() {
+                        failed = Some(Error::Diverged {
+                            url: shown.clone(),
                             seq,
-                            format!(
-                                "prev is {} but the record before it hashes to {}",
-                                v.prev,
-                                p.to_hex()
-                            ),
-                        ));
+                            reason: "the mirror's last row is not the journal's record".into(),
+                        });
+                        return Ok(false);
+                    }
+                    prev = Some(hash);
+                    return Ok(true);
+                }
+                let step = (|| {
+                    let v = RecordView::parse(line).map_err(|r| record_err(seq, r))?;
+                    if let Some(p) = &prev {
+                        if v.prev != p.to_hex() {
+                            return Err(record_err(
+                                seq,
+                                format!(
+                                    "prev is {} but the record before it hashes to {}",
+                                    v.prev,
+                                    p.to_hex()
+                                ),
+                            ));
+                        }
+                    }
+                    batch.push(&v, &hash).map_err(|r| record_err(seq, r))?;
+                    if batch.len() >= batch_size {
+                        batch.flush(client, method, &shown)?;
+                    }
+                    Ok(())
+                })();
+                match step {
+                    Ok(()) => {
+                        prev = Some(hash);
+                        first_seq.get_or_insert(seq);
+                        last_seq = Some(seq);
+                        copied += 1;
+                        Ok(true)
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        Ok(false)
                     }
                 }
-                batch.push(&v, &hash).map_err(|r| record_err(seq, r))?;
-                if batch.len() >= batch_size {
-                    batch.flush(&mut client, &shown)?;
-                }
-                Ok(())
-            })();
-            match step {
-                Ok(()) => {
-                    prev = Some(hash);
-                    first_seq.get_or_insert(seq);
-                    last_seq = Some(seq);
-                    copied += 1;
-                    Ok(true)
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    Ok(false)
-                }
-            }
-        },
-    )
-    .map_err(|source| Error::Journal {
-        path: jdir.clone(),
-        source,
-    })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    if let Some((seq, _, _)) = &last {
-        if end <= start {
-            return Err(Error::Diverged {
-                url: shown,
-                seq: start,
-                reason: format!(
-                    "the mirror holds seq {seq} but the journal ends before it (at seq {})",
-                    end.saturating_sub(1)
-                ),
-            });
+            },
+        )
+        .map_err(|source| Error::Journal {
+            path: jdir.clone(),
+            source,
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
         }
+        if let Some((seq, _, _)) = &last {
+            if end <= start {
+                return Err(Error::Diverged {
+                    url: shown,
+                    seq: start,
+                    reason: format!(
+                        "the mirror holds seq {seq} but the journal ends before it (at seq {})",
+                        end.saturating_sub(1)
+                    ),
+                });
+            }
+        }
+        batch.flush(client, method, &shown)?;
+        Ok(SyncReport {
+            url: shown,
+            copied,
+            first_seq,
+            last_seq,
+            method,
+        })
     }
-    batch.flush(&mut client, &shown)?;
-    Ok(SyncReport {
-        url: shown,
-        copied,
-        first_seq,
-        last_seq,
-    })
 }

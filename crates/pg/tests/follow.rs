@@ -85,7 +85,10 @@ fn the_mirror_follows_the_journal_through_a_database_outage() {
         let (dir, url, stop, heard) = (dir.clone(), url.clone(), stop.clone(), heard.clone());
         std::thread::spawn(move || {
             let opts = FollowOptions {
-                sync: SyncOptions { batch: 16 },
+                sync: SyncOptions {
+                    batch: 16,
+                    ..SyncOptions::default()
+                },
                 interval: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(200),
             };

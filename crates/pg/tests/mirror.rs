@@ -6,7 +6,7 @@ use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_model::Event;
 use tradetrail_pg::testing::TempCluster;
-use tradetrail_pg::{connect, init, status, sync, verify, Error, Roles, SyncOptions};
+use tradetrail_pg::{connect, init, status, sync, verify, Error, Method, Roles, SyncOptions};
 use tradetrail_store::Store;
 
 struct Journal {
@@ -110,8 +110,18 @@ fn sync_copies_every_line_and_resumes_with_the_new_ones() {
     );
 
     // Small batches: several transactions.
-    let r = sync(&j.dir, &url, &SyncOptions { batch: 7 }).unwrap();
+    // As a superuser: binary COPY.
+    let r = sync(
+        &j.dir,
+        &url,
+        &SyncOptions {
+            batch: 7,
+            ..SyncOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!((r.copied, r.first_seq, r.last_seq), (41, Some(0), Some(40)));
+    assert_eq!(r.method, Method::Copy);
     let mut c = connect(&url).unwrap();
     assert_mirrors(&mut c, &j);
 
@@ -177,8 +187,35 @@ fn the_writer_only_inserts_and_the_triggers_hold_even_in_replica_mode() {
         .batch_execute("CREATE ROLE syncer LOGIN IN ROLE tradetrail_writer")
         .unwrap();
     // The writer copies (under row-level security, as itself) ...
-    let r = sync(&j.dir, &pg.url_as("syncer"), &SyncOptions { batch: 4 }).unwrap();
+    let r = sync(
+        &j.dir,
+        &pg.url_as("syncer"),
+        &SyncOptions {
+            batch: 4,
+            ..SyncOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(r.copied, 11);
+    assert_eq!(r.method, Method::Insert);
+    assert_mirrors(&mut admin, &j);
+    assert!(verify(&j.dir, &pg.url_as("syncer")).unwrap().ok);
+    // With BYPASSRLS the same login copies with binary COPY, and the rows are the same.
+    admin.batch_execute("ALTER ROLE syncer BYPASSRLS").unwrap();
+    j.append(6);
+    let r = sync(
+        &j.dir,
+        &pg.url_as("syncer"),
+        &SyncOptions {
+            batch: 4,
+            ..SyncOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (r.copied, r.first_seq, r.method),
+        (6, Some(11), Method::Copy)
+    );
     assert_mirrors(&mut admin, &j);
     assert!(verify(&j.dir, &pg.url_as("syncer")).unwrap().ok);
 

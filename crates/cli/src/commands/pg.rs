@@ -69,6 +69,10 @@ struct SyncArgs {
     /// Records per transaction
     #[arg(long, value_name = "N", default_value_t = SyncOptions::default().batch)]
     batch: usize,
+    /// How to write: binary COPY (needs a superuser or a BYPASSRLS login), INSERT, or
+    /// auto (COPY when the login may)
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    method: MethodArg,
     /// Keep the mirror current until Ctrl-C: copy, wait --interval, copy again; while
     /// the database is down, retry with backoff (the journal never waits for it)
     #[arg(long)]
@@ -81,6 +85,23 @@ struct SyncArgs {
         requires = "follow"
     )]
     interval: f64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MethodArg {
+    Auto,
+    Copy,
+    Insert,
+}
+
+impl MethodArg {
+    fn method(self) -> Option<tradetrail_pg::Method> {
+        match self {
+            MethodArg::Auto => None,
+            MethodArg::Copy => Some(tradetrail_pg::Method::Copy),
+            MethodArg::Insert => Some(tradetrail_pg::Method::Insert),
+        }
+    }
 }
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
@@ -122,7 +143,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         What::Sync(a) if a.follow => {
             let dir = DataDir::resolve(data);
-            let opts = follow_options(a.batch, a.interval, "--interval")?;
+            let mut opts = follow_options(a.batch, a.interval, "--interval")?;
+            opts.sync.method = a.method.method();
             let stop = super::query::stop_flag();
             let json = a.conn.json;
             let mut failed = false;
@@ -158,7 +180,14 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         What::Sync(a) => {
             let dir = DataDir::resolve(data);
-            let r = tradetrail_pg::sync(&dir, &a.conn.url, &SyncOptions { batch: a.batch })?;
+            let r = tradetrail_pg::sync(
+                &dir,
+                &a.conn.url,
+                &SyncOptions {
+                    batch: a.batch,
+                    method: a.method.method(),
+                },
+            )?;
             if a.conn.json {
                 writeln!(out, "{}", serde_json::to_string(&r)?)?;
                 return Ok(());
@@ -167,8 +196,12 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             match r.first_seq {
                 Some(first) => writeln!(
                     out,
-                    "copied {} rows (seq {first}..={last}); last mirrored seq {last}",
-                    r.copied
+                    "copied {} rows (seq {first}..={last}, {}); last mirrored seq {last}",
+                    r.copied,
+                    match r.method {
+                        tradetrail_pg::Method::Copy => "binary COPY",
+                        tradetrail_pg::Method::Insert => "INSERT",
+                    }
                 )?,
                 None => writeln!(
                     out,
@@ -289,6 +322,7 @@ pub fn follow_options(
     Ok(tradetrail_pg::FollowOptions {
         sync: SyncOptions {
             batch: batch.max(1),
+            ..SyncOptions::default()
         },
         interval: std::time::Duration::from_secs_f64(interval),
         max_backoff: std::time::Duration::from_secs(30),
