@@ -96,6 +96,9 @@ pub enum Error {
         /// How.
         reason: String,
     },
+    /// A benchmark's own set-up or work failed.
+    #[error("benchmark: {0}")]
+    Bench(String),
     /// Starting or stopping a throwaway test cluster failed.
     #[error("test cluster: {0}")]
     Cluster(String),

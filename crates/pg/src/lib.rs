@@ -19,15 +19,19 @@
 //! The guards stop the roles the mirror hands out; they do not stop a superuser (see
 //! the docs), which is why [`verify`] exists.
 //!
-//! Connections use the synchronous `postgres` client without TLS (this slice): use a
-//! unix socket or a trusted network.
+//! Connections use the synchronous `postgres` client, over TLS (rustls) when the
+//! connection string asks with `sslmode=require|verify-ca|verify-full`, always
+//! verifying the server's certificate and host name (see `tls`).
 
+pub mod bench;
 mod error;
 mod follow;
 mod rows;
+mod scheduled;
 mod schema;
 mod sync;
 pub mod testing;
+mod tls;
 mod verify;
 
 use postgres::{Client, NoTls};
@@ -35,6 +39,7 @@ use postgres::{Client, NoTls};
 pub use error::{describe, Error, Result};
 pub use follow::{follow, FollowOptions, Follower, Pass};
 pub use rows::table_rows;
+pub use scheduled::Verifier;
 pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
 pub use sync::{sync, Method, Session, SyncOptions, SyncReport};
 pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};
@@ -81,14 +86,22 @@ fn redact_query(url: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
-/// Connects to `url` (a `postgres://` URL or `key=value` pairs), without TLS.
+/// Connects to `url` (a `postgres://` URL or `key=value` pairs), over TLS when it
+/// says `sslmode=require`, `verify-ca` or `verify-full` (the certificate and the host
+/// name always checked, against `sslrootcert=FILE` or the system's roots).
 pub fn connect(url: &str) -> Result<Client> {
     let shown = redact(url);
-    let config: postgres::Config = url.parse().map_err(|e| Error::Url {
+    let bad = |reason: String| Error::Url {
         url: shown.clone(),
-        reason: describe(&e),
-    })?;
-    config.connect(NoTls).map_err(|e| Error::Connect {
+        reason,
+    };
+    let (rest, tls) = tls::split(url).map_err(bad)?;
+    let config: postgres::Config = rest.parse().map_err(|e| bad(describe(&e)))?;
+    let connected = match tls {
+        None => config.connect(NoTls),
+        Some(t) => config.connect(t.connector().map_err(bad)?),
+    };
+    connected.map_err(|e| Error::Connect {
         url: shown,
         reason: describe(&e),
     })

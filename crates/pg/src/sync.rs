@@ -50,7 +50,7 @@ pub struct SyncReport {
 
 /// The columns of one batch, in seq order.
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     seq: Vec<i64>,
     ts_event: Vec<Option<SystemTime>>,
     ts_event_ns: Vec<Option<i64>>,
@@ -162,11 +162,11 @@ impl ToSql for Jsonb<'_> {
 }
 
 impl Batch {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.seq.len()
     }
 
-    fn push(&mut self, v: &RecordView<'_>, hash: &RecordHash) -> Result<(), String> {
+    pub(crate) fn push(&mut self, v: &RecordView<'_>, hash: &RecordHash) -> Result<(), String> {
         let seq = i64::try_from(v.seq).map_err(|_| "seq is out of PostgreSQL's bigint range")?;
         let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_ref().map(|s| s.to_string());
         self.seq.push(seq);
@@ -193,7 +193,7 @@ impl Batch {
     }
 
     /// Writes the batch in one transaction and empties it.
-    fn flush(&mut self, client: &mut Client, method: Method, url: &str) -> Result<()> {
+    pub(crate) fn flush(&mut self, client: &mut Client, method: Method, url: &str) -> Result<()> {
         let (Some(first), Some(last)) = (self.seq.first(), self.seq.last()) else {
             return Ok(());
         };

@@ -21,6 +21,11 @@ pub struct TempCluster {
     root: tempfile::TempDir,
     data: PathBuf,
     user: Option<String>,
+    durable: bool,
+    /// The port (the socket's name; with TLS, the TCP port on 127.0.0.1 too).
+    port: u16,
+    /// Whether TCP with TLS is on (see [`TempCluster::start_tls`]).
+    tls: bool,
 }
 
 /// The port number in the socket's name (no TCP is opened).
@@ -28,7 +33,25 @@ const PORT: u16 = 5432;
 
 impl TempCluster {
     /// Starts a cluster, or `None` (with a message) when PostgreSQL is not installed.
+    /// It does not sync to disk (tests only need it to be correct).
     pub fn start() -> Result<Option<TempCluster>> {
+        TempCluster::start_with(false, None)
+    }
+
+    /// Starts a cluster with PostgreSQL's durable defaults (fsync, synchronous commit,
+    /// full-page writes, 128 MB of shared buffers), for benchmarks.
+    pub fn start_durable() -> Result<Option<TempCluster>> {
+        TempCluster::start_with(true, None)
+    }
+
+    /// Starts a cluster that also listens on TCP at 127.0.0.1 (a free port), where it
+    /// accepts TLS connections only (`hostssl`), with the given PEM certificate chain
+    /// and key; the unix socket stays open to the superuser for set-up.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Result<Option<TempCluster>> {
+        TempCluster::start_with(false, Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(durable: bool, tls: Option<(&str, &str)>) -> Result<Option<TempCluster>> {
         if !present("initdb") || !present("pg_ctl") {
             let msg = "PostgreSQL binaries (initdb, pg_ctl) are not on PATH: the PostgreSQL mirror tests are SKIPPED";
             if std::env::var_os("TRADETRAIL_REQUIRE_PG").is_some() {
@@ -65,7 +88,18 @@ impl TempCluster {
             None
         };
         let data = root.path().join("data");
-        let c = TempCluster { root, data, user };
+        let port = match tls {
+            Some(_) => free_port()?,
+            None => PORT,
+        };
+        let c = TempCluster {
+            root,
+            data,
+            user,
+            durable,
+            port,
+            tls: tls.is_some(),
+        };
         c.run(
             "initdb",
             &[
@@ -80,6 +114,9 @@ impl TempCluster {
                 "-N",
             ],
         )?;
+        if let Some((cert, key)) = tls {
+            c.write_tls(cert, key)?;
+        }
         let opts = c.options();
         c.run(
             "pg_ctl",
@@ -106,10 +143,7 @@ impl TempCluster {
 
     /// A connection string for `user` (trust authentication: no password).
     pub fn url_as(&self, user: &str) -> String {
-        format!(
-            "host={} port={PORT} user={user} dbname=postgres",
-            self.root.path().display()
-        )
+        self.url_db(user, "postgres")
     }
 
     /// The same as a `postgres://` URL (the socket directory percent-encoded).
@@ -127,7 +161,7 @@ impl TempCluster {
                 }
             })
             .collect();
-        format!("postgres://postgres@{host}:{PORT}/postgres")
+        format!("postgres://postgres@{host}:{}/postgres", self.port)
     }
 
     /// The server's log, for a failing test's message.
@@ -162,12 +196,67 @@ impl TempCluster {
         )
     }
 
-    /// The server's settings: a unix socket in the directory, no TCP, no fsync.
+    /// The server's settings: a unix socket in the directory, no TCP; no fsync unless
+    /// durable.
     fn options(&self) -> String {
+        let tls = if self.tls {
+            let dir = self.root.path().display();
+            format!(
+                "-c listen_addresses='127.0.0.1' -c ssl=on -c ssl_cert_file='{dir}/server.crt' -c ssl_key_file='{dir}/server.key'"
+            )
+        } else {
+            "-c listen_addresses=''".to_string()
+        };
+        let tuning = if self.durable {
+            "-c shared_buffers=128MB -c max_wal_size=2GB"
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB"
+        };
         format!(
-            "-p {PORT} -k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=30",
+            "-p {} -k {} {tls} {tuning} -c max_connections=30",
+            self.port,
             self.root.path().display()
         )
+    }
+
+    /// A connection string for `user` to database `db`.
+    pub fn url_db(&self, user: &str, db: &str) -> String {
+        format!(
+            "host={} port={} user={user} dbname={db}",
+            self.root.path().display(),
+            self.port
+        )
+    }
+
+    /// With TLS on: a connection string over TCP to `host` (`localhost` is the name a
+    /// test certificate is for; `127.0.0.1` is not), for `user` to `postgres`.
+    pub fn tcp_url(&self, host: &str, user: &str) -> String {
+        format!("host={host} port={} user={user} dbname=postgres", self.port)
+    }
+
+    /// The certificate and key, readable by the server alone; `pg_hba.conf`: the socket
+    /// trusted, TCP only with TLS.
+    fn write_tls(&self, cert: &str, key: &str) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let files = [
+            (self.root.path().join("server.crt"), cert),
+            (self.root.path().join("server.key"), key),
+            (
+                self.data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            ),
+        ];
+        for (path, text) in files {
+            let failed =
+                |e: std::io::Error| Error::Cluster(format!("writing {}: {e}", path.display()));
+            std::fs::write(&path, text).map_err(failed)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+            if self.user.is_some() {
+                std::os::unix::fs::chown(&path, Some(os_user_uid()?), None).map_err(failed)?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs a PostgreSQL program, as the cluster's OS user when there is one.
@@ -203,6 +292,14 @@ impl Drop for TempCluster {
         let data = self.data.to_string_lossy().into_owned();
         let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
     }
+}
+
+/// A TCP port free on 127.0.0.1 now.
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::Cluster(format!("finding a free port: {e}")))
 }
 
 fn present(program: &str) -> bool {

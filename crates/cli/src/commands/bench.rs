@@ -48,6 +48,8 @@ enum What {
     Validate(ValidateArgs),
     /// NATS JetStream → journal beside the stream's own accept rate; latency at a steady rate
     Nats(super::bench_nats::Args),
+    /// The PostgreSQL mirror (initial sync, verify, lag, append beside it) beside a bare COPY of the same rows
+    Pg(super::bench_pg::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +75,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(What::Http(a)) => return super::bench_http::run(a),
         Some(What::Archive(a)) => return super::bench_archive::run(a),
         Some(What::Nats(a)) => return super::bench_nats::run(a),
+        Some(What::Pg(a)) => return super::bench_pg::run(a),
         Some(What::Validate(a)) => {
             let lines = tradetrail_core::bench::model_lines(a.event_size, a.events);
             let mut out = Table::new(a.json, "validation per thread, on one core")?;

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_archive;
 pub mod bench_http;
 pub mod bench_nats;
+pub mod bench_pg;
 pub mod bench_query;
 pub mod checkpoint;
 pub mod demo;

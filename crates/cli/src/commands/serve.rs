@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tradetrail_core::DataDir;
+
+use crate::exit::BadInput;
 use tradetrail_server::{AppState, ConsoleOptions, ReconcileSchedule, ServerOptions};
 
 #[derive(Debug, clap::Args)]
@@ -50,10 +52,14 @@ pub struct Args {
     #[arg(
         long,
         value_name = "SECONDS",
-        default_value_t = 1.0,
+        default_value_t = 0.2,
         requires = "pg_url"
     )]
     pg_interval: f64,
+    /// With --pg-url: run `pg verify` every SECONDS (first right after start); the result
+    /// goes to /metrics (tradetrail_pg_verify_ok, _changed_rows, ...) and /healthz
+    #[arg(long, value_name = "SECONDS", requires = "pg_url")]
+    pg_verify_every: Option<f64>,
     /// Also consume a NATS JetStream stream into the journal, as `ingest nats` does
     /// (docs/ingest.md): the NATS servers, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "URL[,URL...]")]
@@ -153,6 +159,22 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         None => None,
     };
+    let verifier = match (&args.pg_url, args.pg_verify_every) {
+        (Some(url), Some(every)) => {
+            if !(every.is_finite() && (1.0..=7.0 * 86_400.0).contains(&every)) {
+                return Err(BadInput(
+                    "--pg-verify-every: must be a number of seconds from 1 to 604800 (a week)"
+                        .into(),
+                )
+                .into());
+            }
+            let v = tradetrail_pg::Verifier::spawn(&dir, url, Duration::from_secs_f64(every))
+                .context("starting the scheduled PostgreSQL verify")?;
+            state.add_component(v.component());
+            Some(v)
+        }
+        _ => None,
+    };
     // The ingest loop on a thread of its own, through the same recorder; it stops on
     // the same SIGINT/SIGTERM, finishing (journaling, then acking) its batch in hand.
     let ingest = if args.ingest_nats.is_empty() {
@@ -188,6 +210,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let served = tradetrail_server::run(state, &args.listen);
     if let Some(m) = mirror {
         m.stop();
+    }
+    if let Some(v) = verifier {
+        v.stop();
     }
     if let Some(t) = ingest {
         match t.join() {
