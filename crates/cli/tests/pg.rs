@@ -44,7 +44,7 @@ fn init_sync_status_verify_and_their_exit_codes() {
     let r = s.on_data("pg", &["sync", "--url", &url]).expect(0);
     assert!(
         r.stdout
-            .contains("copied 13 rows (seq 0..=12); last mirrored seq 12"),
+            .contains("copied 13 rows (seq 0..=12, binary COPY); last mirrored seq 12"),
         "{}",
         r.stdout
     );
@@ -58,6 +58,9 @@ fn init_sync_status_verify_and_their_exit_codes() {
     assert_eq!(st["last_mirrored_seq"], 12);
     assert_eq!(st["journal_head_seq"], 15);
     assert_eq!(st["lag"], 3);
+    // The oldest unmirrored record was recorded moments ago.
+    let lag_s = st["lag_seconds"].as_f64().unwrap();
+    assert!((0.0..600.0).contains(&lag_s) && lag_s > 0.0, "{lag_s}");
     // Lag is no difference.
     let r = s.on_data("pg", &["verify", "--url", &url]).expect(0);
     assert!(
@@ -65,9 +68,11 @@ fn init_sync_status_verify_and_their_exit_codes() {
         "{}",
         r.stdout
     );
-    let r = s.on_data("pg", &["sync", "--url", &url]).expect(0);
+    let r = s
+        .on_data("pg", &["sync", "--url", &url, "--method", "insert"])
+        .expect(0);
     assert!(
-        r.stdout.contains("copied 3 rows (seq 13..=15)"),
+        r.stdout.contains("copied 3 rows (seq 13..=15, INSERT)"),
         "{}",
         r.stdout
     );
@@ -263,4 +268,63 @@ fn serve_keeps_the_mirror_current_and_sync_follow_does_too() {
         .on_data("pg", &["sync", "--url", &url, "--interval", "1"])
         .expect(2);
     assert!(r.stderr.contains("--follow"), "{}", r.stderr);
+}
+
+#[test]
+fn serve_verifies_the_mirror_on_a_schedule_and_reports_tampering() {
+    let Some(pg) = TempCluster::start().unwrap() else {
+        return;
+    };
+    let url = pg.url_form();
+    let s = Scratch::new();
+    s.init("test.example/pg-verify");
+    s.tt(&["pg", "init", "--url", &url]).expect(0);
+    s.tt_stdin(&["append", "--data", &s.data_arg()], &events(0, 12))
+        .expect(0);
+    let port = free_port();
+    let mut server = start_server_with(
+        &s,
+        port,
+        &[
+            "--pg-url",
+            &url,
+            "--pg-interval",
+            "0.05",
+            "--pg-verify-every",
+            "1",
+        ],
+    );
+    wait_rows(&pg.url(), 13);
+    wait_for("a verify run that finds the mirror equal", || {
+        metric(port, "tradetrail_pg_verify_ok") == Some(1.0)
+            && metric(port, "tradetrail_pg_verify_extra_rows") == Some(0.0)
+    });
+    assert_eq!(health(port)["degraded"], serde_json::json!([]));
+
+    // A superuser changes a row behind the guards' back.
+    let mut c = tradetrail_pg::connect(&pg.url()).unwrap();
+    c.batch_execute(
+        "ALTER TABLE tradetrail.events DISABLE TRIGGER events_append_only;
+         UPDATE tradetrail.events SET line = line || ' ' WHERE seq = 5;
+         ALTER TABLE tradetrail.events ENABLE ALWAYS TRIGGER events_append_only;",
+    )
+    .unwrap();
+    wait_for("a verify run that finds the change", || {
+        metric(port, "tradetrail_pg_verify_ok") == Some(0.0)
+    });
+    assert_eq!(metric(port, "tradetrail_pg_verify_changed_rows"), Some(1.0));
+    assert!(metric(port, "tradetrail_pg_verify_differing_runs_total").is_some_and(|n| n >= 1.0));
+    let h = health(port);
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["degraded"], serde_json::json!(["pg_verify"]));
+    let detail = h["components"]["pg_verify"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("DIFFERS") && detail.contains("1 changed") && detail.contains("seq 5"),
+        "{detail}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // The command line names the same row.
+    let r = s.on_data("pg", &["verify", "--url", &url]).expect(1);
+    assert!(r.stdout.contains("CHANGED seq 5"), "{}", r.stdout);
 }

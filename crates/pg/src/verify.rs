@@ -3,7 +3,7 @@
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::IsolationLevel;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash};
+use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash, RecordView};
 
 use crate::{connect, db, redact, require_schema, Error, Result};
 
@@ -11,7 +11,7 @@ use crate::{connect, db, redact, require_schema, Error, Result};
 pub const DETAIL_LIMIT: usize = 1000;
 
 /// The mirror's position against the journal's head.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Status {
     /// The URL, password removed.
     pub url: String,
@@ -23,6 +23,9 @@ pub struct Status {
     pub journal_head_seq: u64,
     /// Journal records after the mirror's last seq.
     pub lag: u64,
+    /// Seconds since the oldest record the mirror does not hold was recorded (its
+    /// `ts_recorded`); 0 when the mirror holds every record.
+    pub lag_seconds: f64,
 }
 
 /// The mirror's row count and last seq, and the journal's head (read without the
@@ -49,12 +52,39 @@ pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
         Some(l) => head.saturating_sub(l),
         None => head + 1,
     };
+    let lag_seconds = if lag == 0 {
+        0.0
+    } else {
+        let next = last.map_or(0, |l| l + 1);
+        let cold = tradetrail_store::cold_tier(dir)?;
+        let mut recorded = None;
+        for_each_line_with(
+            &FsStorage,
+            &jdir,
+            cold.as_deref(),
+            next,
+            Some(next + 1),
+            |_, line| {
+                recorded = RecordView::parse(line).ok().map(|v| v.ts_recorded);
+                Ok(false)
+            },
+        )
+        .map_err(|source| Error::Journal {
+            path: jdir.clone(),
+            source,
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        recorded.map_or(0.0, |t| now.saturating_sub(t).max(0) as f64 / 1e9)
+    };
     Ok(Status {
         url: shown,
         rows: u64::try_from(rows).unwrap_or(0),
         last_mirrored_seq: last,
         journal_head_seq: head,
         lag,
+        lag_seconds,
     })
 }
 

@@ -225,7 +225,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     .map_or("none (empty)".to_string(), |v| v.to_string())
             )?;
             writeln!(out, "journal head seq:  {}", s.journal_head_seq)?;
-            writeln!(out, "lag:               {} records", s.lag)?;
+            writeln!(
+                out,
+                "lag:               {} records, {:.1} s",
+                s.lag, s.lag_seconds
+            )?;
         }
         What::Verify(a) => {
             let dir = DataDir::resolve(data);
