@@ -69,6 +69,9 @@ class Client:
     ``ssl.SSLContext`` to check it with (the system's CAs by default).
     """
 
+    page_size: int = 10_000
+    """Records asked for per request by ``query`` and ``incident`` (pages are followed)."""
+
     def __init__(
         self,
         url: str,
@@ -161,7 +164,7 @@ class Client:
         out: List[dict] = []
         cursor: Optional[Tuple[str, int]] = None
         while True:
-            page = 10_000 if limit is None else min(10_000, limit - len(out))
+            page = self.page_size if limit is None else min(self.page_size, limit - len(out))
             q = list(params) + [("limit", str(page))]
             if cursor is not None:
                 q.append(cursor)
@@ -200,7 +203,7 @@ class Client:
         cursor: Optional[Tuple[str, str]] = None
         while True:
             got = 0 if answer is None else len(answer["records"])
-            page = 10_000 if limit is None else min(10_000, limit - got)
+            page = self.page_size if limit is None else min(self.page_size, limit - got)
             q = list(params) + [("limit", str(page))]
             if cursor is not None:
                 q.append(cursor)
