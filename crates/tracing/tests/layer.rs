@@ -368,8 +368,10 @@ fn bad_options_are_refused_naming_the_option() {
     assert_eq!(field(Options::default().queue_size(0)).0, "queue_size");
     assert_eq!(field(Options::default().batch_size(0)).0, "batch_size");
     assert_eq!(field(Options::default().target("x", "")).0, "category");
-    let mut levels = LogConfig::default();
-    levels.level = Some("loud".into());
+    let levels = LogConfig {
+        level: Some("loud".into()),
+        ..LogConfig::default()
+    };
     let (f, reason) = field(Options::default().levels(levels));
     assert_eq!(f, "levels");
     assert_eq!(
