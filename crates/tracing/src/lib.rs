@@ -357,7 +357,6 @@ impl LogGuard {
             .name("tradetrail-log-writer".into())
             .spawn(move || write_loop(rx, &shared, &rec))
             .map_err(Error::Spawn)?;
-        let _ = self.shared.writer.set(handle.thread().id());
         *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         Ok(())
     }
@@ -739,6 +738,9 @@ fn write(shared: &Shared, rec: &Recorder, batch: Vec<Line>) {
 /// The writer: takes what is queued, up to a batch, and records it; a report of drops
 /// goes out at the latest a fifth of a second after them.
 fn write_loop(rx: Receiver<Msg>, shared: &Shared, rec: &Recorder) {
+    // Before anything is recorded: from here on this thread's own events (from code
+    // under `record_batch`) are offered to the queue without waiting on it.
+    let _ = shared.writer.set(std::thread::current().id());
     loop {
         let first = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(m) => Some(m),
