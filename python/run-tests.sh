@@ -25,5 +25,18 @@ fi
 # `maturin develop` builds the extension (debug) and installs the package editable.
 (cd "$here" && VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --quiet)
 
+# The wheel a user installs: one abi3 wheel, built by `maturin build` (the debug
+# profile, reusing the crates built above; TRADETRAIL_WHEEL_PROFILE=release for the
+# release build `pip install ./python` makes), installed alone into a fresh venv with
+# no network. tests/test_wheel.py imports it from there ($TRADETRAIL_WHEEL_PYTHON).
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+profile=()
+if [ "${TRADETRAIL_WHEEL_PROFILE:-debug}" = release ]; then profile=(--release); fi
+(cd "$here" && "$venv/bin/maturin" build --quiet "${profile[@]}" --interpreter "$venv/bin/python" --out "$scratch/wheels")
+python3 -m venv "$scratch/venv"
+"$scratch/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --no-deps "$scratch"/wheels/tradetrail-*-abi3-*.whl
+export TRADETRAIL_WHEEL_PYTHON="$scratch/venv/bin/python"
+
 cd "$here"
-exec "$venv/bin/python" -m pytest -q "$@"
+"$venv/bin/python" -m pytest -q "$@"

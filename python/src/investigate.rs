@@ -31,16 +31,24 @@ impl From<tradetrail_query::Error> for Asked {
 /// `from`/`to` without an offset are read in `tz` when a pair gives it, else in
 /// `zone` (the data directory's `[time] zone`), as the CLI reads them.
 pub fn filter(pairs: &[(String, String)], zone: &tradetrail_model::Zone) -> Result<Filter, Asked> {
-    let zone = match pairs.iter().find(|(n, _)| n == "tz") {
-        Some((_, v)) => tradetrail_query::parse_zone("tz", v)?,
-        None => zone.clone(),
-    };
+    let zone = zone_of(pairs, zone)?;
     let mut f = Filter::default();
     for (name, value) in pairs.iter().filter(|(n, _)| n != "tz") {
         f.set_in(name, value, &zone)?;
     }
     f.check()?;
     Ok(f)
+}
+
+/// The zone of the `tz` pair if one is given, else `zone` (the data directory's).
+pub fn zone_of(
+    pairs: &[(String, String)],
+    zone: &tradetrail_model::Zone,
+) -> Result<tradetrail_model::Zone, Asked> {
+    Ok(match pairs.iter().find(|(n, _)| n == "tz") {
+        Some((_, v)) => tradetrail_query::parse_zone("tz", v)?,
+        None => zone.clone(),
+    })
 }
 
 /// The page asked for: `limit` at least 1.
@@ -113,15 +121,17 @@ pub fn stats(inv: &Investigator, by: &str, f: &Filter) -> Result<String, Asked> 
     json(&inv.stats(dim, f)?)
 }
 
-/// Everything within `window` either side of `at`, grouped, as JSON.
+/// Everything within `window` either side of `at`, grouped, as JSON; `at` without an
+/// offset is read in `zone` (as `incident --at` is in `--tz`).
 pub fn incident(
     inv: &Investigator,
     at: &str,
     window: &str,
+    zone: &tradetrail_model::Zone,
     f: &Filter,
     opts: &QueryOptions,
 ) -> Result<String, Asked> {
-    let at = tradetrail_query::parse_time("at", at)?;
+    let at = tradetrail_query::parse_time_in("at", at, zone)?;
     let window = tradetrail_query::parse_window("window", window)?;
     json(&inv.incident(at, window, f, opts)?)
 }

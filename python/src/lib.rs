@@ -11,6 +11,7 @@
 //! subclasses.
 
 mod investigate;
+mod proofs;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -576,7 +577,8 @@ impl NativeRecorder {
     }
 
     /// Everything within `window` either side of `at`, grouped by source and type,
-    /// as JSON.
+    /// as JSON; `at`, `from` and `to` without an offset are read in the `tz` pair's
+    /// zone, else the data directory's.
     #[pyo3(signature = (at, window, filters, limit=None))]
     fn incident_json(
         &self,
@@ -590,8 +592,61 @@ impl NativeRecorder {
         self.ask(py, |inv| {
             let f = investigate::filter(&filters, &zone)?;
             let opts = investigate::options(limit, false, None, None)?;
-            investigate::incident(inv, &at, &window, &f, &opts)
+            let zone = investigate::zone_of(&filters, &zone)?;
+            investigate::incident(inv, &at, &window, &zone, &f, &opts)
         })
+    }
+
+    /// Signs a checkpoint of every record so far (`tradetrail checkpoint`): returns
+    /// `(note, size, root, path, seq)`, the note exactly as saved.
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<(String, u64, String, String, u64)> {
+        self.take_checkpoint(py)
+    }
+
+    /// The verifier key to publish (`tradetrail key show`).
+    fn verifier_key(&self, py: Python<'_>) -> PyResult<String> {
+        self.key(py)
+    }
+
+    /// `prove inclusion --seq SEQ [--size N | --checkpoint FILE] --json`.
+    #[pyo3(signature = (seq, size=None, checkpoint=None))]
+    fn prove_inclusion_json(
+        &self,
+        py: Python<'_>,
+        seq: u64,
+        size: Option<u64>,
+        checkpoint: Option<PathBuf>,
+    ) -> PyResult<String> {
+        self.prove_inclusion(py, seq, size, checkpoint)
+    }
+
+    /// `prove consistency [--old N | --old-checkpoint FILE] [--new N |
+    /// --new-checkpoint FILE] --json`.
+    #[pyo3(signature = (old=None, old_checkpoint=None, new=None, new_checkpoint=None))]
+    fn prove_consistency_json(
+        &self,
+        py: Python<'_>,
+        old: Option<u64>,
+        old_checkpoint: Option<PathBuf>,
+        new: Option<u64>,
+        new_checkpoint: Option<PathBuf>,
+    ) -> PyResult<String> {
+        self.prove_consistency(py, old, old_checkpoint, new, new_checkpoint)
+    }
+
+    /// The line of record `seq` as stored, without the newline.
+    fn read_line<'py>(&self, py: Python<'py>, seq: u64) -> PyResult<Bound<'py, PyBytes>> {
+        self.line(py, seq)
+    }
+
+    /// The data directory's `[log]` minimum levels: `(level, {category: level})`.
+    fn log_levels(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<(Option<String>, std::collections::BTreeMap<String, String>)> {
+        let rec = self.recorder(py)?;
+        let log = &rec.config().log;
+        Ok((log.level.clone(), log.categories.clone()))
     }
 
     /// Flushes, takes a checkpoint if the configured policy says one is due, and
@@ -651,5 +706,6 @@ fn _tradetrail(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Receipt>()?;
     m.add_class::<NativeRecorder>()?;
     m.add_function(wrap_pyfunction!(init, m)?)?;
+    m.add_function(wrap_pyfunction!(proofs::verify_proof, m)?)?;
     Ok(())
 }

@@ -187,3 +187,39 @@ def test_errors_are_the_recorders(server, data, tmp_path):
                         retries=2, backoff=0.01)
     with pytest.raises(tt.TradetrailError, match="no answer after 3 attempts"):
         nowhere.record(param_changed())
+
+
+def test_tz_and_incident_answer_like_the_cli(server, data, cli):
+    url, tokens = server
+    writer = tt.Client(url, tokens["writer"])
+    # 09:30, 10:30 and 11:30 in New York (UTC-5 in November).
+    times = ["2026-11-20T14:30:00Z", "2026-11-20T15:30:00Z", "2026-11-20T16:30:00Z"]
+    writer.record_many([param_changed(ts_event=t) for t in times for _ in range(3)])
+    reader = tt.Client(url, tokens["compliance"])
+
+    def cli_seqs(*args):
+        out = run_cli(cli, *args, "--data", str(data), "--format", "jsonl")
+        assert out.returncode == 0, out.stderr.decode()
+        return [json.loads(line)["seq"] for line in out.stdout.splitlines()]
+
+    ny = ["--tz", "America/New_York"]
+    got = reader.query(since="2026-11-20T10:00", until="2026-11-20T11:00", tz="America/New_York")
+    expected = cli_seqs("query", "--from", "2026-11-20T10:00", "--to", "2026-11-20T11:00", *ny)
+    assert [r["seq"] for r in got] == expected == [4, 5, 6]
+    # Without tz=, the server's zone (UTC): nothing recorded between 10:00 and 11:00 UTC.
+    assert reader.query(since="2026-11-20T10:00", until="2026-11-20T11:00") == []
+    stats = reader.stats(since="2026-11-20T10:00", until="2026-11-20T11:00", tz="America/New_York")
+    assert stats["total"] == 3
+
+    around = reader.incident("2026-11-20T10:30", "10m", tz="America/New_York")
+    assert [r["seq"] for r in around["records"]] == cli_seqs(
+        "incident", "--at", "2026-11-20T10:30", "--window", "10m", *ny) == [4, 5, 6]
+    assert around["total"] == 3
+    paged = reader.incident("2026-11-20T15:30Z", "2h", limit=4)
+    assert [r["seq"] for r in paged["records"]] == [1, 2, 3, 4]
+    reader.page_size = 2                       # follow pages of two records
+    every = reader.incident("2026-11-20T15:30Z", "2h")
+    assert [r["seq"] for r in every["records"]] == list(range(1, 10))
+    assert every["truncated"] is False and every["total"] == 9
+    assert [r["seq"] for r in reader.incident("2026-11-20T15:30Z", "2h", limit=5)["records"]] == [1, 2, 3, 4, 5]
+    assert [r["seq"] for r in reader.query(tz="UTC")] == list(range(0, 10))

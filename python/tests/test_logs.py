@@ -115,3 +115,39 @@ def test_bad_settings_are_refused(data):
             tt.LogHandler(rec, on_full="maybe")
         with pytest.raises(ValueError, match=r"levels\['order'\]"):
             tt.LogHandler(rec, levels={"order": "loud"})
+
+
+def test_levels_per_category_come_from_tradetrail_toml(data):
+    with open(data / "tradetrail.toml", "a") as f:
+        f.write('\n[log]\nlevel = "info"\n\n[log.categories]\norder = "debug"\nconnection = "warning"\n')
+    with tt.Recorder.open(data) as rec:
+        assert rec.log_levels() == {
+            "level": "info", "categories": {"order": "debug", "connection": "warning"}
+        }
+        h = tt.LogHandler(rec, category="system")
+        log = logger("oms.config_levels", h)
+        for category in ("order", "connection", "system"):
+            for level in (logging.DEBUG, logging.INFO, logging.WARNING):
+                log.log(level, f"{category} {logging.getLevelName(level)}",
+                        extra={"category": category})
+        # Levels given to the handler beat the configuration.
+        h2 = tt.LogHandler(rec, category="system", levels={"connection": "debug"})
+        log2 = logger("oms.given_levels", h2)
+        log2.debug("connection given", extra={"category": "connection"})
+        log2.debug("system given")
+        h.close()
+        h2.close()
+        got = [r["data"]["message"] for r in rec.query(type="log.*")]
+    assert got == [
+        "order DEBUG", "order INFO", "order WARNING",
+        "connection WARNING",
+        "system INFO", "system WARNING",
+        "connection given", "system given",
+    ]
+
+
+def test_a_bad_level_in_tradetrail_toml_names_the_setting(data):
+    with open(data / "tradetrail.toml", "a") as f:
+        f.write('\n[log.categories]\norder = "loud"\n')
+    with pytest.raises(tt.TradetrailError, match='log.categories."order": use one of debug'):
+        tt.Recorder.open(data)

@@ -211,3 +211,22 @@ def test_since_until_without_an_offset_are_read_in_tz_like_the_cli(day, cli):
         assert rec.stats(since="2026-11-26T09:30", until="2026-11-26T10:30", tz="America/New_York")["total"] == len(expected)
         with pytest.raises(ValueError, match="tz"):
             rec.query(since="2026-11-26", tz="Mars/Base")
+
+
+def test_incident_at_without_an_offset_is_read_in_tz_like_the_cli(day, cli):
+    # 09:45 in New York is 14:45 UTC on 2026-11-26.
+    out = run_cli(cli, "incident", "--data", str(day), "--at", "2026-11-26T09:45",
+                  "--tz", "America/New_York", "--window", "2m", "--format", "jsonl")
+    assert out.returncode == 0, out.stderr.decode()
+    expected = [json.loads(line)["seq"] for line in out.stdout.splitlines()]
+    with tt.Recorder.open(day) as rec:
+        got = rec.incident("2026-11-26T09:45", "2m", tz="America/New_York")
+        utc = rec.incident("2026-11-26T14:45Z", "2m")
+        naive_utc = rec.incident("2026-11-26T09:45", "2m")
+        with pytest.raises(ValueError, match="tz"):
+            rec.incident("2026-11-26T09:45", "2m", tz="Mars/Base")
+    assert got["total"] > 0, "the demo day has records then"
+    assert got["at"] == utc["at"]
+    assert [r["seq"] for r in got["records"]] == [r["seq"] for r in utc["records"]] == expected
+    # Without tz=, the data directory's zone (UTC here): five hours earlier.
+    assert naive_utc["at"] == got["at"] - 5 * 3600 * 10**9

@@ -33,6 +33,7 @@ from ._tradetrail import (
     TradetrailError,
     ValidationError,
     init as _init,
+    verify_proof as _verify_proof,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "events",
     "init",
     "to_json",
+    "verify_proof",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -438,15 +440,81 @@ class Recorder:
         return json.loads(self._native.positions_json(_instant("at", at), account, all))
 
     def incident(
-        self, at: Instant, window: str = "5m", *, limit: Optional[int] = None, **fields: Pattern
+        self,
+        at: Instant,
+        window: str = "5m",
+        *,
+        tz: Optional[str] = None,
+        limit: Optional[int] = None,
+        **fields: Pattern,
     ) -> dict:
         """Everything within ``window`` (``30s``, ``5m``, ``1h``) either side of ``at``,
-        grouped by source and type, with its records."""
+        grouped by source and type, with its records (what ``tradetrail incident --at
+        AT --window W --json`` gives). ``at`` without an offset is read in ``tz``, else
+        the data directory's ``[time] zone``, as the CLI's ``--tz``."""
         at_text = _instant("at", at)
         if at_text is None:
             raise TypeError("at: an instant is required")
-        pairs = _pairs(fields)
+        pairs = _pairs(fields, tz=tz)
         return json.loads(self._native.incident_json(at_text, window, pairs, limit))
+
+    # -- checkpoints and proofs -----------------------------------------------------
+
+    def checkpoint(self) -> str:
+        """Sign a checkpoint of every record so far and save it, as ``tradetrail
+        checkpoint`` does; return the signed note's text, exactly as saved (hand it to
+        an auditor, or to :func:`verify_proof` as ``checkpoint``)."""
+        note, _size, _root, _path, _seq = self._native.checkpoint()
+        return note
+
+    def verifier_key(self) -> str:
+        """The journal's verifier key to publish (``tradetrail key show``)."""
+        return self._native.verifier_key()
+
+    def prove_inclusion(
+        self,
+        seq: int,
+        *,
+        size: Optional[int] = None,
+        checkpoint: Optional[PathLike] = None,
+    ) -> dict:
+        """An inclusion proof that record ``seq`` is in the journal: what ``tradetrail
+        prove inclusion --seq SEQ --json`` prints (``seq``, ``size``, ``leaf_hash``,
+        ``root``, ``proof``). The tree size: ``size``, else that of the checkpoint
+        note in the file ``checkpoint``, else the newest saved checkpoint's, else every
+        record. Raises ``ValueError`` for a seq or size out of range."""
+        cp = None if checkpoint is None else os.fspath(checkpoint)
+        return json.loads(self._native.prove_inclusion_json(seq, size, cp))
+
+    def prove_consistency(
+        self,
+        old: Optional[int] = None,
+        *,
+        new: Optional[int] = None,
+        old_checkpoint: Optional[PathLike] = None,
+        new_checkpoint: Optional[PathLike] = None,
+    ) -> dict:
+        """A consistency proof that the journal's first ``old`` records are unchanged in
+        its first ``new``: what ``tradetrail prove consistency --json`` prints (``old``,
+        ``new``, ``old_root``, ``new_root``, ``proof``). Sizes as the CLI's: ``old``
+        else the note in ``old_checkpoint`` else the saved checkpoint before the new
+        size; ``new`` else ``new_checkpoint`` else the newest saved checkpoint's, else
+        every record."""
+        oc = None if old_checkpoint is None else os.fspath(old_checkpoint)
+        nc = None if new_checkpoint is None else os.fspath(new_checkpoint)
+        return json.loads(self._native.prove_consistency_json(old, oc, new, nc))
+
+    def read_line(self, seq: int) -> bytes:
+        """Record ``seq``'s line as stored (no newline): the leaf an inclusion proof is
+        for (``prove inclusion --record-out``)."""
+        return self._native.read_line(seq)
+
+    def log_levels(self) -> dict:
+        """The ``[log]`` section of ``tradetrail.toml``: ``{"level": str | None,
+        "categories": {category: level}}`` (what ``LogHandler`` applies when given no
+        ``levels=``)."""
+        level, categories = self._native.log_levels()
+        return {"level": level, "categories": dict(categories)}
 
     def log_metric(
         self,
@@ -484,6 +552,65 @@ class Recorder:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<tradetrail.Recorder {self.path!r} ({state})>"
+
+
+def _text(what: str, value: Any) -> str:
+    """A note or key given as text, or as a path (``os.PathLike``) to a file holding it."""
+    if isinstance(value, os.PathLike):
+        with open(value, "r", encoding="utf-8") as f:
+            return f.read()
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{what}: expected str, bytes or a path, got {type(value).__name__}")
+
+
+def verify_proof(
+    checkpoint: Union[str, bytes, "os.PathLike[str]"],
+    key: Union[str, "os.PathLike[str]"],
+    proof: Union[dict, str, bytes],
+    *,
+    record: Union[bytes, str, None] = None,
+    old_checkpoint: Union[str, bytes, "os.PathLike[str]", None] = None,
+) -> dict:
+    """Check a proof offline, with nothing but public material, as ``tradetrail
+    verify-proof`` does (the same library code).
+
+    - inclusion: ``record`` (the journal line, ``Recorder.read_line(seq)``) is in the
+      journal as of the signed ``checkpoint`` note, by ``proof``
+      (``Recorder.prove_inclusion``);
+    - consistency (with ``old_checkpoint``): the journal as of ``checkpoint`` extends
+      the journal as of ``old_checkpoint``, by ``proof``
+      (``Recorder.prove_consistency``).
+
+    ``checkpoint``/``old_checkpoint`` are note text or a path to a file; ``key`` the
+    verifier key (``Recorder.verifier_key()``, ``tradetrail key show``) or a path;
+    ``proof`` a dict or its JSON. Returns ``{"ok": True, "origin", "seq", "size"}``
+    (inclusion) or ``{"ok": True, "origin", "old", "new"}`` (consistency) when it
+    proves it, ``{"ok": False, "reason": ...}`` when the inputs are well formed but do
+    not (``verify-proof`` exits 1: tampering, or the wrong record). Raises
+    ``ValueError`` for malformed inputs or a proof for other tree sizes than the
+    checkpoints' (exit 2: says nothing about the journal).
+    """
+    note = _text("checkpoint", checkpoint)
+    vkey = _text("key", key)
+    if isinstance(proof, dict):
+        proof_bytes = json.dumps(proof).encode("utf-8")
+    elif isinstance(proof, str):
+        proof_bytes = proof.encode("utf-8")
+    else:
+        proof_bytes = bytes(proof)
+    rec_bytes = record.encode("utf-8") if isinstance(record, str) else record
+    old = None if old_checkpoint is None else _text("old_checkpoint", old_checkpoint)
+    ok, origin, seq, size, old_size, reason = _verify_proof(
+        note, vkey, proof_bytes, rec_bytes, old
+    )
+    if not ok:
+        return {"ok": False, "reason": reason}
+    if old is not None:
+        return {"ok": True, "origin": origin, "old": old_size, "new": size}
+    return {"ok": True, "origin": origin, "seq": seq, "size": size}
 
 
 from .client import Client, RemoteReceipt  # noqa: E402  (needs _pairs, to_json above)

@@ -1,6 +1,6 @@
 """Type stubs of the native half of the package (``tradetrail._tradetrail``)."""
 
-from typing import Any, Callable, Iterable, List, Optional, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, final
 
 class TradetrailError(Exception):
     """A damaged or contradicted journal, a locked or missing data directory, an I/O
@@ -72,6 +72,29 @@ class NativeRecorder:
         filters: List[Tuple[str, str]],
         limit: Optional[int] = None,
     ) -> str: ...
+    def checkpoint(self) -> Tuple[str, int, str, str, int]: ...
+    def verifier_key(self) -> str: ...
+    def prove_inclusion_json(
+        self, seq: int, size: Optional[int] = None, checkpoint: Optional[str] = None
+    ) -> str: ...
+    def prove_consistency_json(
+        self,
+        old: Optional[int] = None,
+        old_checkpoint: Optional[str] = None,
+        new: Optional[int] = None,
+        new_checkpoint: Optional[str] = None,
+    ) -> str: ...
+    def read_line(self, seq: int) -> bytes: ...
+    def log_levels(self) -> Tuple[Optional[str], Dict[str, str]]: ...
     def close(self) -> Optional[str]: ...
 
 def init(path: str, origin: Optional[str] = None) -> None: ...
+def verify_proof(
+    checkpoint: str,
+    key: str,
+    proof: bytes,
+    record: Optional[bytes] = None,
+    old_checkpoint: Optional[str] = None,
+) -> Tuple[
+    bool, Optional[str], Optional[int], Optional[int], Optional[int], Optional[str]
+]: ...

@@ -69,6 +69,9 @@ class Client:
     ``ssl.SSLContext`` to check it with (the system's CAs by default).
     """
 
+    page_size: int = 10_000
+    """Records asked for per request by ``query`` and ``incident`` (pages are followed)."""
+
     def __init__(
         self,
         url: str,
@@ -150,17 +153,18 @@ class Client:
     # -- questions -------------------------------------------------------------------
 
     def query(self, type: Any = None, *, since: Any = None, until: Any = None,
-              recorded: bool = False, limit: Optional[int] = None,
-              **fields: Any) -> List[dict]:
+              recorded: bool = False, tz: Optional[str] = None,
+              limit: Optional[int] = None, **fields: Any) -> List[dict]:
         """The matching records as dicts, every page followed (or the first ``limit``).
-        Filters as ``Recorder.query``."""
+        Filters as ``Recorder.query``; ``since``/``until`` without an offset are read in
+        ``tz``, else the server's ``[time] zone``."""
         from . import _pairs
 
-        params = _pairs({"type": type, **fields}, since, until, recorded)
+        params = _pairs({"type": type, **fields}, since, until, recorded, tz)
         out: List[dict] = []
         cursor: Optional[Tuple[str, int]] = None
         while True:
-            page = 10_000 if limit is None else min(10_000, limit - len(out))
+            page = self.page_size if limit is None else min(self.page_size, limit - len(out))
             q = list(params) + [("limit", str(page))]
             if cursor is not None:
                 q.append(cursor)
@@ -176,12 +180,45 @@ class Client:
         """The trail of ``id``: ``{"id", "records", "gaps", "notes"}``."""
         return self._send("GET", "/v1/trail/" + urllib.parse.quote(id, safe=""))
 
-    def stats(self, by: str = "type", **fields: Any) -> dict:
-        """Counts by ``by`` among the matching records."""
+    def stats(self, by: str = "type", *, since: Any = None, until: Any = None,
+              recorded: bool = False, tz: Optional[str] = None, **fields: Any) -> dict:
+        """Counts by ``by`` among the matching records (as ``Recorder.stats``)."""
         from . import _pairs
 
-        q = [("by", by)] + _pairs(fields)
+        q = [("by", by)] + _pairs(fields, since, until, recorded, tz)
         return self._send("GET", "/v1/stats?" + urllib.parse.urlencode(q))
+
+    def incident(self, at: Any, window: str = "5m", *, tz: Optional[str] = None,
+                 limit: Optional[int] = None, **fields: Any) -> dict:
+        """Everything within ``window`` either side of ``at`` (as ``Recorder.incident``,
+        ``GET /v1/incident``): every page of records followed (or the first ``limit``);
+        ``at`` without an offset is read in ``tz``, else the server's ``[time] zone``."""
+        from . import _instant, _pairs
+
+        at_text = _instant("at", at)
+        if at_text is None:
+            raise TypeError("at: an instant is required")
+        params = [("at", at_text), ("window", window)] + _pairs(fields, tz=tz)
+        answer: Optional[dict] = None
+        cursor: Optional[Tuple[str, str]] = None
+        while True:
+            got = 0 if answer is None else len(answer["records"])
+            page = self.page_size if limit is None else min(self.page_size, limit - got)
+            q = list(params) + [("limit", str(page))]
+            if cursor is not None:
+                q.append(cursor)
+            part = self._send("GET", "/v1/incident?" + urllib.parse.urlencode(q))
+            if answer is None:
+                answer = part
+            else:
+                answer["records"].extend(part["records"])
+                for key in ("truncated", "next", "next_url"):
+                    answer[key] = part.get(key)
+            nxt = part.get("next")
+            if not nxt or (limit is not None and len(answer["records"]) >= limit):
+                return answer
+            ((name, seq),) = nxt.items()
+            cursor = (name, str(seq))
 
     def verify(self) -> dict:
         """The server's verdict on its data directory (``tradetrail verify --json``)."""

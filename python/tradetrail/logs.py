@@ -78,7 +78,9 @@ class LogHandler(logging.Handler):
       ``position``, ``balance``, ``error``, ``system``, or your own); a record's
       ``extra={"category": ...}`` overrides it.
     - ``levels``: minimum level per category, e.g. ``{"connection": "warning"}``
-      (others pass the handler's own ``level``).
+      (others pass the handler's own ``level``). Without it, the data directory's
+      ``[log]`` section of ``tradetrail.toml`` applies: ``[log.categories]`` per
+      category, ``[log] level`` for the rest.
     - ``source``/``actor``: the envelope's; ``source`` defaults to the logger's name.
     - ``user_id``/``session_id``: put on every line.
     - ``queue_size``, ``on_full`` (``"block"`` or ``"drop"``), ``batch_size``,
@@ -109,6 +111,16 @@ class LogHandler(logging.Handler):
         if queue_size < 1 or batch_size < 1:
             raise ValueError("queue_size and batch_size: must be at least 1")
         self.minimum: Dict[str, int] = {}
+        # The lowest level of a category without its own: none unless the data
+        # directory's `[log] level` says so.
+        self.default_minimum: Optional[int] = None
+        if levels is None:
+            configured = getattr(recorder, "log_levels", None)
+            if callable(configured):
+                cfg = configured()
+                levels = cfg.get("categories") or {}
+                if cfg.get("level") is not None:
+                    self.default_minimum = _LEVEL_NUMBERS[cfg["level"]]
         for cat, name in (levels or {}).items():
             if name.lower() not in _LEVEL_NUMBERS:
                 raise ValueError(f"levels[{cat!r}]: use one of {', '.join(_LEVELS)}, not {name!r}")
@@ -135,7 +147,7 @@ class LogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             category = getattr(record, "category", None) or self.category
-            minimum = self.minimum.get(category)
+            minimum = self.minimum.get(category, self.default_minimum)
             if minimum is not None and record.levelno < minimum:
                 return
             event = self._event(record, category)

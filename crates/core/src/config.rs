@@ -18,6 +18,13 @@
 //! [retention.keep]               # how long the archive keeps each type; no rule: forever
 //! "order.*" = "6y"
 //! "log.*" = "90d"
+//!
+//! [log]                          # operational log lines (log.<level> records)
+//! level = "info"                 # the minimum level of every category
+//!
+//! [log.categories]               # per category, beating `level`
+//! order = "debug"
+//! connection = "warning"
 //! ```
 //! Patterns are an exact type (`order.filled`) or a family (`order.*`). A type matching
 //! both lists takes the more specific pattern (exact beats family); on a tie `fsync` wins.
@@ -54,6 +61,94 @@ pub struct Config {
     /// The default time zone and the venues' trading sessions (docs/configuration.md).
     #[serde(default)]
     pub time: TimeConfig,
+    /// The minimum levels of operational log lines, per category.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[log]`: the minimum level of the operational log lines (`log.<level>` records) that
+/// the Python `LogHandler` and the Rust `tracing` layer (`tradetrail-tracing`) record,
+/// overall and per category. A line below its category's minimum is not recorded.
+/// Without this section every level is recorded.
+///
+/// ```toml
+/// [log]
+/// level = "info"
+///
+/// [log.categories]
+/// order = "debug"
+/// connection = "warning"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// The minimum level of every category without its own (`"debug"` ... `"critical"`);
+    /// absent: every level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Category -> its minimum level.
+    pub categories: BTreeMap<String, String>,
+}
+
+impl LogConfig {
+    /// The minimum level of `category` (a name of [`tradetrail_model::LOG_LEVELS`]): its
+    /// own, else `level`; `None`: every level is recorded.
+    pub fn minimum(&self, category: &str) -> Option<&str> {
+        self.categories
+            .get(category)
+            .or(self.level.as_ref())
+            .map(String::as_str)
+    }
+
+    /// Checks every level name and category, naming the setting that is wrong
+    /// (`log.categories."order": use one of debug, ...`).
+    pub fn check(&self) -> Result<(), String> {
+        let check = |field: String, v: &str| {
+            tradetrail_model::log_level_rank(v)
+                .map(drop)
+                .ok_or_else(|| {
+                    format!(
+                        "{field}: use one of {}, not {v:?}",
+                        tradetrail_model::LOG_LEVELS.join(", ")
+                    )
+                })
+        };
+        if let Some(l) = &self.level {
+            check("log.level".into(), l)?;
+        }
+        for (c, l) in &self.categories {
+            if c.is_empty() || c.chars().count() > 128 || c.chars().any(char::is_control) {
+                return Err(format!(
+                    "log.categories.{c:?}: a category is 1 to 128 characters, no control characters"
+                ));
+            }
+            check(format!("log.categories.{c:?}"), l)?;
+        }
+        Ok(())
+    }
+
+    fn to_toml(&self) -> String {
+        if self.level.is_none() && self.categories.is_empty() {
+            return "\n# [log]               # minimum levels of operational log lines (log.* records)\n\
+                    # level = \"info\"      # every category; absent: every level is recorded\n\
+                    # [log.categories]\n\
+                    # connection = \"warning\"\n"
+                .into();
+        }
+        let mut out = String::from(
+            "\n[log]\n# The minimum level of operational log lines (log.* records) in every category.\n",
+        );
+        if let Some(l) = &self.level {
+            out.push_str(&format!("level = {l:?}\n"));
+        }
+        if !self.categories.is_empty() {
+            out.push_str("\n[log.categories]\n# Per category, beating `level`.\n");
+            for (c, l) in &self.categories {
+                out.push_str(&format!("{c:?} = {l:?}\n"));
+            }
+        }
+        out
+    }
 }
 
 /// `[time]`: the zone `--from`, `--to`, `--at`, `--date` and report days are read in
@@ -618,6 +713,7 @@ impl Config {
             reconciliation: ReconciliationConfig::default(),
             retention: RetentionPolicy::default(),
             time: TimeConfig::default(),
+            log: LogConfig::default(),
         }
     }
 
@@ -646,6 +742,7 @@ impl Config {
         cfg.reconciliation.validate()?;
         cfg.retention.validate()?;
         cfg.time.settings()?;
+        cfg.log.check()?;
         Ok(cfg)
     }
 
@@ -691,7 +788,7 @@ impl Config {
              # How long the archive keeps each type pattern, e.g. \"order.*\" = \"6y\". A type that\n\
              # matches no pattern is kept forever; nothing is purged without a rule.\n\
              {keep}\n\
-             {time}",
+             {time}{log}",
             origin = self.origin,
             seg = self.journal.segment_max_bytes,
             daily = self.journal.rotate_daily,
@@ -709,6 +806,7 @@ impl Config {
                 .map(|(p, v)| format!("{p:?} = {v:?}\n"))
                 .collect::<String>(),
             time = self.time.to_toml(),
+            log = self.log.to_toml(),
         )
     }
 }
@@ -750,6 +848,33 @@ mod tests {
         assert_eq!(p.for_type("order.filled"), Durability::Fsync);
         assert_eq!(p.for_type("signal.generated"), Durability::Os);
         assert_eq!(p.for_type("risk.evaluated"), Durability::Fsync);
+    }
+
+    #[test]
+    fn log_levels_per_category() {
+        let c = Config::new("o/1".into());
+        assert_eq!(c.log.minimum("order"), None);
+        let text = format!(
+            "{}\n[log]\nlevel = \"info\"\n[log.categories]\norder = \"debug\"\nconnection = \"warning\"\n",
+            c.to_toml()
+        );
+        let parsed = Config::parse(&text).unwrap();
+        assert_eq!(parsed.log.minimum("order"), Some("debug"));
+        assert_eq!(parsed.log.minimum("connection"), Some("warning"));
+        assert_eq!(parsed.log.minimum("system"), Some("info"));
+        // The file init writes keeps the section.
+        assert_eq!(Config::parse(&parsed.to_toml()).unwrap(), parsed);
+        let bad = format!("{}\n[log.categories]\norder = \"loud\"\n", c.to_toml());
+        assert_eq!(
+            Config::parse(&bad).unwrap_err(),
+            "log.categories.\"order\": use one of debug, info, warning, error, critical, not \"loud\""
+        );
+        let bad = format!("{}\n[log]\nlevel = \"warn\"\n", c.to_toml());
+        assert!(Config::parse(&bad)
+            .unwrap_err()
+            .starts_with("log.level: use one of"));
+        let bad = format!("{}\n[log]\nlevels = \"info\"\n", c.to_toml());
+        assert!(Config::parse(&bad).unwrap_err().contains("levels"));
     }
 
     #[test]

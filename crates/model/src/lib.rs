@@ -92,7 +92,7 @@ pub use event::{Entity, Event};
 pub use fast::Normalized;
 pub use schema::{json_schema, type_table, TypeTable};
 pub use time::{format_time, parse_time};
-pub use types::{is_known_type, known_types, open_families, LOG_LEVELS};
+pub use types::{is_known_type, known_types, log_level_rank, open_families, LOG_LEVELS};
 pub use zone::{parse_time_in, Days, Session, TimeSettings, Zone};
 
 /// Validates one JSON event and writes its canonical body, as

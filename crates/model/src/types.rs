@@ -147,6 +147,12 @@ const ORDER: &[Need] = &[Need::Trader, Need::Instrument, Need::Entity("order")];
 const LOG: &[Need] = &[Need::Entity("log")];
 /// The levels of operational log lines, lowest first: `log.<level>` types.
 pub const LOG_LEVELS: &[&str] = &["debug", "info", "warning", "error", "critical"];
+
+/// The rank of a log level in [`LOG_LEVELS`] (0: `debug` ... 4: `critical`); `None` for
+/// a name that is not a level.
+pub fn log_level_rank(name: &str) -> Option<usize> {
+    LOG_LEVELS.iter().position(|l| *l == name)
+}
 const LOG_FIELDS: &[Field] = &[
     req("message", TEXT),
     opt("context", Kind::Collection),
