@@ -138,6 +138,7 @@ pub fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
             &SyncOptions {
                 batch,
                 method: Some(method),
+                ..SyncOptions::default()
             },
         )?;
         let rate = r.copied as f64 / t.elapsed().as_secs_f64();

@@ -26,6 +26,7 @@
 pub mod bench;
 mod error;
 mod follow;
+mod held;
 mod rows;
 mod scheduled;
 mod schema;

@@ -5,7 +5,7 @@ use postgres::Client;
 use crate::{connect, db, redact, Error, Result};
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Serialises concurrent `pg init`s (a transaction-level advisory lock).
 const INIT_LOCK: i64 = 0x7472_6164_6574_7201;
@@ -96,7 +96,77 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "views: execution_logs, audit_trail, reconciliation_results, daily_summaries, checkpoints",
         V2,
     ),
+    (
+        3,
+        "following retention purges: follow_purge, followed_purges",
+        V3,
+    ),
 ];
+
+/// Following a retention purge (`pg sync --follow-purges`): the rows of a run the
+/// journal purged are deleted by `tradetrail.follow_purge`, a function that runs as
+/// the owner and deletes only a run that a mirrored `journal.retention_purged` record
+/// names, and records the deletion in `tradetrail.followed_purges`. The append-only
+/// trigger lets that one DELETE through (the owner, inside the function); every other
+/// UPDATE, DELETE and TRUNCATE is refused as before.
+const V3: &str = r#"
+CREATE TABLE tradetrail.followed_purges (
+    purge_seq    bigint NOT NULL,
+    first_seq    bigint NOT NULL,
+    last_seq     bigint NOT NULL,
+    rows_deleted bigint NOT NULL,
+    followed_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (purge_seq, first_seq)
+);
+REVOKE ALL ON tradetrail.followed_purges FROM PUBLIC;
+GRANT SELECT ON tradetrail.followed_purges TO {writer}, {compliance};
+
+CREATE OR REPLACE FUNCTION tradetrail.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_user = '{owner_name}'
+       AND current_setting('tradetrail.following_purge', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'tradetrail.events is append-only (% refused)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$fn$;
+
+CREATE POLICY owner_read ON tradetrail.events FOR SELECT TO {owner} USING (true);
+CREATE POLICY owner_follow_purge ON tradetrail.events FOR DELETE TO {owner}
+    USING (current_setting('tradetrail.following_purge', true) = 'on');
+
+CREATE FUNCTION tradetrail.follow_purge(p_purge_seq bigint, p_first bigint, p_last bigint)
+    RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    n bigint;
+BEGIN
+    IF EXISTS (SELECT 1 FROM tradetrail.followed_purges
+               WHERE purge_seq = p_purge_seq AND first_seq = p_first) THEN
+        RETURN 0;
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM tradetrail.events e,
+            jsonb_array_elements(e.data -> 'ranges') r
+        WHERE e.seq = p_purge_seq AND e."type" = 'journal.retention_purged'
+          AND (r ->> 'first_seq')::bigint = p_first AND (r ->> 'last_seq')::bigint = p_last
+    ) THEN
+        RAISE EXCEPTION 'no mirrored journal.retention_purged record at seq % names seqs %..%',
+            p_purge_seq, p_first, p_last USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM set_config('tradetrail.following_purge', 'on', true);
+    DELETE FROM tradetrail.events WHERE seq BETWEEN p_first AND p_last;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('tradetrail.following_purge', 'off', true);
+    INSERT INTO tradetrail.followed_purges (purge_seq, first_seq, last_seq, rows_deleted)
+        VALUES (p_purge_seq, p_first, p_last, n);
+    RETURN n;
+END
+$fn$;
+REVOKE ALL ON FUNCTION tradetrail.follow_purge(bigint, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tradetrail.follow_purge(bigint, bigint, bigint) TO {writer};
+"#;
 
 const V1: &str = r#"
 CREATE TABLE tradetrail.events (
@@ -401,6 +471,7 @@ pub fn init(url: &str, roles: &Roles) -> Result<InitReport> {
     let mut applied = Vec::new();
     for (v, description, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > version) {
         let sql = sql
+            .replace("{owner_name}", &roles.owner)
             .replace("{owner}", &quote(&roles.owner))
             .replace("{writer}", &quote(&roles.writer))
             .replace("{compliance}", &quote(&roles.compliance))

@@ -7,7 +7,7 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Client;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash, RecordView};
+use tradetrail_journal::{RecordHash, RecordView};
 
 use crate::{connect, db, redact, require_schema, Error, Result};
 
@@ -22,6 +22,10 @@ pub struct SyncOptions {
     /// How to write; `None`: binary `COPY` when the session's role may (a superuser
     /// or `BYPASSRLS`), else `INSERT`.
     pub method: Option<Method>,
+    /// Delete the mirror's rows of runs a retention purge removed from the journal,
+    /// once the purge's record is mirrored (`tradetrail.follow_purge`, which records
+    /// each in `tradetrail.followed_purges`). Off: the mirror keeps them.
+    pub follow_purges: bool,
 }
 
 impl Default for SyncOptions {
@@ -29,6 +33,7 @@ impl Default for SyncOptions {
         SyncOptions {
             batch: 5000,
             method: None,
+            follow_purges: false,
         }
     }
 }
@@ -46,6 +51,8 @@ pub struct SyncReport {
     pub last_seq: Option<u64>,
     /// How the rows were written.
     pub method: Method,
+    /// Rows deleted now following retention purges (`follow_purges`).
+    pub purged_rows_deleted: u64,
 }
 
 /// The columns of one batch, in seq order.
@@ -366,7 +373,7 @@ impl Session {
             .map_err(db(&shown, "reading the mirror's last row"))?
             .map(|row| (row.get(0), row.get(1), row.get(2)));
         let jdir = dir.journal();
-        let cold = tradetrail_store::cold_tier(dir)?;
+        let runs = crate::held::purged_runs(dir)?;
         // Read from the mirror's last record, to check it and carry the chain on from it.
         let start = match &last {
             Some((seq, _, _)) => u64::try_from(*seq).map_err(|_| Error::Diverged {
@@ -378,7 +385,14 @@ impl Session {
         };
         let mut batch = Batch::default();
         let batch_size = opts.batch.max(1);
-        let mut prev: Option<RecordHash> = None;
+        // The record before, to check each record's `prev` against (not across a run a
+        // retention purge removed: its lines are gone).
+        let mut prev: Option<(u64, RecordHash)> = None;
+        // The mirror's last row is checked against the journal, unless a purge removed
+        // its record (then there is nothing left to check it against).
+        let check_last = last
+            .as_ref()
+            .filter(|_| crate::held::run_holding(&runs, start).is_none());
         let mut copied = 0u64;
         let mut first_seq = None;
         let mut last_seq = last.as_ref().map(|_| start);
@@ -388,70 +402,63 @@ impl Session {
             seq,
             reason,
         };
-        let end = for_each_line_with(
-            &FsStorage,
-            &jdir,
-            cold.as_deref(),
-            start,
-            None,
-            |seq, line| {
-                let hash = RecordHash::of_line(line);
-                if let Some((_, mline, mhash)) = last.as_ref().filter(|_| seq == start) {
-                    if mline.as_bytes() != line || *mhash != hash.to_hex() {
-                        failed = Some(Error::Diverged {
-                            url: shown.clone(),
+        let from = match (&last, check_last) {
+            (Some(_), None) => start + 1,
+            _ => start,
+        };
+        let end = crate::held::for_each_held(dir, &runs, from, |seq, line| {
+            let hash = RecordHash::of_line(line);
+            if let Some((_, mline, mhash)) = check_last.filter(|_| seq == start) {
+                if mline.as_bytes() != line || *mhash != hash.to_hex() {
+                    failed = Some(Error::Diverged {
+                        url: shown.clone(),
+                        seq,
+                        reason: "the mirror's last row is not the journal's record".into(),
+                    });
+                    return Ok(false);
+                }
+                prev = Some((seq, hash));
+                return Ok(true);
+            }
+            let step = (|| {
+                let v = RecordView::parse(line).map_err(|r| record_err(seq, r))?;
+                if let Some((_, p)) = prev.as_ref().filter(|(s, _)| s + 1 == seq) {
+                    if v.prev != p.to_hex() {
+                        return Err(record_err(
                             seq,
-                            reason: "the mirror's last row is not the journal's record".into(),
-                        });
-                        return Ok(false);
-                    }
-                    prev = Some(hash);
-                    return Ok(true);
-                }
-                let step = (|| {
-                    let v = RecordView::parse(line).map_err(|r| record_err(seq, r))?;
-                    if let Some(p) = &prev {
-                        if v.prev != p.to_hex() {
-                            return Err(record_err(
-                                seq,
-                                format!(
-                                    "prev is {} but the record before it hashes to {}",
-                                    v.prev,
-                                    p.to_hex()
-                                ),
-                            ));
-                        }
-                    }
-                    batch.push(&v, &hash).map_err(|r| record_err(seq, r))?;
-                    if batch.len() >= batch_size {
-                        batch.flush(client, method, &shown)?;
-                    }
-                    Ok(())
-                })();
-                match step {
-                    Ok(()) => {
-                        prev = Some(hash);
-                        first_seq.get_or_insert(seq);
-                        last_seq = Some(seq);
-                        copied += 1;
-                        Ok(true)
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        Ok(false)
+                            format!(
+                                "prev is {} but the record before it hashes to {}",
+                                v.prev,
+                                p.to_hex()
+                            ),
+                        ));
                     }
                 }
-            },
-        )
-        .map_err(|source| Error::Journal {
-            path: jdir.clone(),
-            source,
+                batch.push(&v, &hash).map_err(|r| record_err(seq, r))?;
+                if batch.len() >= batch_size {
+                    batch.flush(client, method, &shown)?;
+                }
+                Ok(())
+            })();
+            match step {
+                Ok(()) => {
+                    prev = Some((seq, hash));
+                    first_seq.get_or_insert(seq);
+                    last_seq = Some(seq);
+                    copied += 1;
+                    Ok(true)
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(false)
+                }
+            }
         })?;
         if let Some(e) = failed {
             return Err(e);
         }
         if let Some((seq, _, _)) = &last {
-            if end <= start {
+            if end <= start && check_last.is_some() {
                 return Err(Error::Diverged {
                     url: shown,
                     seq: start,
@@ -463,12 +470,39 @@ impl Session {
             }
         }
         batch.flush(client, method, &shown)?;
+        let mut purged_rows_deleted = 0;
+        if opts.follow_purges {
+            // Each purge once its own record is in the mirror (the function checks that
+            // the record names the run, and skips a run it followed before).
+            for run in &runs {
+                let Some(by) = run
+                    .purged_by
+                    .filter(|by| last_seq.is_some_and(|l| *by <= l))
+                else {
+                    continue;
+                };
+                let [by, first, last] =
+                    [by, run.first, run.last].map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+                let n: i64 = client
+                    .query_one(
+                        "SELECT tradetrail.follow_purge($1, $2, $3)",
+                        &[&by, &first, &last],
+                    )
+                    .map_err(db(
+                        &shown,
+                        format!("following the purge of seqs {first}..={last} (record {by})"),
+                    ))?
+                    .get(0);
+                purged_rows_deleted += u64::try_from(n).unwrap_or(0);
+            }
+        }
         Ok(SyncReport {
             url: shown,
             copied,
             first_seq,
             last_seq,
             method,
+            purged_rows_deleted,
         })
     }
 }

@@ -3,7 +3,7 @@
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::IsolationLevel;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{for_each_line_with, FsStorage, RecordHash, RecordView};
+use tradetrail_journal::{FsStorage, RecordHash, RecordView};
 
 use crate::{connect, db, redact, require_schema, Error, Result};
 
@@ -56,22 +56,11 @@ pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
         0.0
     } else {
         let next = last.map_or(0, |l| l + 1);
-        let cold = tradetrail_store::cold_tier(dir)?;
+        let runs = crate::held::purged_runs(dir)?;
         let mut recorded = None;
-        for_each_line_with(
-            &FsStorage,
-            &jdir,
-            cold.as_deref(),
-            next,
-            Some(next + 1),
-            |_, line| {
-                recorded = RecordView::parse(line).ok().map(|v| v.ts_recorded);
-                Ok(false)
-            },
-        )
-        .map_err(|source| Error::Journal {
-            path: jdir.clone(),
-            source,
+        crate::held::for_each_held(dir, &runs, next, |_, line| {
+            recorded = RecordView::parse(line).ok().map(|v| v.ts_recorded);
+            Ok(false)
         })?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -138,6 +127,10 @@ pub struct VerifyReport {
     /// Journal records after the mirror's last seq: not copied yet (`pg sync`), not a
     /// difference.
     pub behind: u64,
+    /// Rows the mirror keeps for records a retention purge removed from the journal
+    /// and archive (not followed: `pg sync --follow-purges`). Nothing is left to check
+    /// them against; they are no difference.
+    pub purged_kept: u64,
 }
 
 /// Streams the mirror (one snapshot, ordered by seq) and the journal (from seq 0,
@@ -182,13 +175,13 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
         extra: Vec::new(),
         extra_count: 0,
         behind: 0,
+        purged_kept: 0,
     };
+    let runs = crate::held::purged_runs(dir)?;
     let mut pending: Option<(i64, String, String)> = None;
     let mut failed: Option<Error> = None;
     let mut exhausted = false;
-    let jdir = dir.journal();
-    let cold = tradetrail_store::cold_tier(dir)?;
-    for_each_line_with(&FsStorage, &jdir, cold.as_deref(), 0, None, |seq, line| {
+    crate::held::for_each_held(dir, &runs, 0, |seq, line| {
         r.journal_records += 1;
         let want = i64::try_from(seq).unwrap_or(i64::MAX);
         // Rows before this record are no record at all.
@@ -209,7 +202,7 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
             }
             match &pending {
                 Some((s, _, _)) if *s < want => {
-                    extra(&mut r, *s);
+                    extra(&mut r, &runs, *s);
                     pending = None;
                 }
                 _ => break,
@@ -253,21 +246,17 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
             }
         }
         Ok(true)
-    })
-    .map_err(|source| Error::Journal {
-        path: jdir.clone(),
-        source,
     })?;
     if let Some(e) = failed {
         return Err(e);
     }
     // Rows after the journal's last record.
     if let Some((s, _, _)) = pending.take() {
-        extra(&mut r, s);
+        extra(&mut r, &runs, s);
     }
     while !exhausted {
         match rows.next() {
-            Ok(Some(row)) => extra(&mut r, row.get(0)),
+            Ok(Some(row)) => extra(&mut r, &runs, row.get(0)),
             Ok(None) => exhausted = true,
             Err(e) => return Err(db(&shown, "reading tradetrail.events")(e)),
         }
@@ -278,8 +267,13 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
     Ok(r)
 }
 
-/// Counts and lists a row that is no journal record.
-fn extra(r: &mut VerifyReport, seq: i64) {
+/// Counts and lists a row that is no journal record (or counts one kept for a
+/// purged record).
+fn extra(r: &mut VerifyReport, runs: &[tradetrail_journal::ColdRange], seq: i64) {
+    if u64::try_from(seq).is_ok_and(|s| crate::held::run_holding(runs, s).is_some()) {
+        r.purged_kept += 1;
+        return;
+    }
     r.extra_count += 1;
     if r.extra.len() < DETAIL_LIMIT {
         r.extra.push(seq);

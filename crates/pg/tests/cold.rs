@@ -99,4 +99,81 @@ fn records_in_the_archive_are_mirrored_from_it() {
     assert_eq!(r.copied as usize, lines.len());
     let v = verify(&dir, &url).unwrap();
     assert!(v.ok && v.behind == 0, "{v:?}");
+
+    // A retention purge removes the first days' custom.log records. The mirror keeps
+    // their rows unless told to follow it.
+    cfg.retention.keep.insert("custom.*".into(), "30d".into());
+    std::fs::write(dir.config(), cfg.to_toml()).unwrap();
+    let c = clock.clone();
+    let rec = Recorder::open_with(&dir, move |o| o.with_clock(c))
+        .unwrap()
+        .0;
+    let applied = apply(&rec, "operator:test").unwrap();
+    let by = applied.purge_record.expect("a purge");
+    drop(rec);
+    let rows = |m: &mut postgres::Client| -> i64 {
+        m.query_one("SELECT count(*) FROM tradetrail.events", &[])
+            .unwrap()
+            .get(0)
+    };
+    let r = sync(&dir, &url, &SyncOptions::default()).unwrap();
+    assert!(r.copied >= 1 && r.last_seq >= Some(by), "{r:?}");
+    assert_eq!(r.purged_rows_deleted, 0);
+    // As many as the purge record says it removed.
+    let purged: i64 = m
+        .query_one(
+            "SELECT (data->>'records')::bigint FROM tradetrail.events WHERE seq = $1 AND type = 'journal.retention_purged'",
+            &[&i64::try_from(by).unwrap()],
+        )
+        .unwrap()
+        .get(0);
+    assert!(purged >= 240, "{purged}");
+    let v = verify(&dir, &url).unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!((v.purged_kept, v.extra_count), (purged as u64, 0), "{v:?}");
+
+    // The writer may not delete a run that no mirrored purge record names.
+    let mut admin = connect(&url).unwrap();
+    admin
+        .batch_execute("CREATE ROLE syncer LOGIN IN ROLE tradetrail_writer")
+        .unwrap();
+    let mut w = connect(&pg.url_as("syncer")).unwrap();
+    let by_i = i64::try_from(by).unwrap();
+    let e = w
+        .query_one("SELECT tradetrail.follow_purge($1, 5, 6)", &[&by_i])
+        .unwrap_err();
+    assert!(
+        tradetrail_pg::describe(&e).contains("no mirrored journal.retention_purged record"),
+        "{e}"
+    );
+    assert!(w
+        .batch_execute("DELETE FROM tradetrail.events WHERE seq = 5")
+        .is_err());
+    assert!(admin
+        .batch_execute("DELETE FROM tradetrail.events WHERE seq = 5")
+        .is_err_and(|e| tradetrail_pg::describe(&e).contains("append-only")));
+
+    // Followed: the rows go, each run is recorded once, and the mirror verifies.
+    let follow = SyncOptions {
+        follow_purges: true,
+        ..SyncOptions::default()
+    };
+    let held = rows(&mut m);
+    let r = sync(&dir, &pg.url_as("syncer"), &follow).unwrap();
+    assert_eq!((r.copied, r.purged_rows_deleted), (0, purged as u64));
+    assert_eq!(rows(&mut m), held - purged);
+    let followed = m
+        .query_one(
+            "SELECT count(*), sum(rows_deleted)::bigint, min(purge_seq), max(purge_seq) FROM tradetrail.followed_purges",
+            &[],
+        )
+        .unwrap();
+    assert!(followed.get::<_, i64>(0) >= 2);
+    assert_eq!(followed.get::<_, i64>(1), purged);
+    assert_eq!(followed.get::<_, i64>(2), by_i);
+    assert_eq!(followed.get::<_, i64>(3), by_i);
+    let v = verify(&dir, &url).unwrap();
+    assert!(v.ok && v.purged_kept == 0 && v.extra_count == 0, "{v:?}");
+    let again = sync(&dir, &url, &follow).unwrap();
+    assert_eq!((again.copied, again.purged_rows_deleted), (0, 0));
 }

@@ -98,7 +98,7 @@ fn sync_copies_every_line_and_resumes_with_the_new_ones() {
     j.append(40);
 
     let first = init(&url, &Roles::default()).unwrap();
-    assert_eq!(first.applied, vec![1, 2]);
+    assert_eq!(first.applied, vec![1, 2, 3]);
     assert_eq!(first.created_roles.len(), 4);
     let again = init(&url, &Roles::default()).unwrap();
     assert!(again.applied.is_empty() && again.created_roles.is_empty());

@@ -95,7 +95,7 @@ fn the_views_answer_in_the_teams_vocabulary_and_keep_the_policies() {
     let url = pg.url();
     let (_tmp, dir) = day();
     let report = init(&url, &Roles::default()).unwrap();
-    assert_eq!(report.applied, vec![1, 2]);
+    assert_eq!(report.applied, vec![1, 2, 3]);
     sync(&dir, &url, &SyncOptions::default()).unwrap();
     let mut c = connect(&url).unwrap();
     c.batch_execute(

@@ -73,6 +73,11 @@ struct SyncArgs {
     /// auto (COPY when the login may)
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     method: MethodArg,
+    /// Delete the mirror's rows of records a retention purge removed, once the purge's
+    /// record is mirrored (each recorded in tradetrail.followed_purges); without it
+    /// the mirror keeps them
+    #[arg(long)]
+    follow_purges: bool,
     /// Keep the mirror current until Ctrl-C: copy, wait --interval, copy again; while
     /// the database is down, retry with backoff (the journal never waits for it)
     #[arg(long)]
@@ -145,6 +150,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             let dir = DataDir::resolve(data);
             let mut opts = follow_options(a.batch, a.interval, "--interval")?;
             opts.sync.method = a.method.method();
+            opts.sync.follow_purges = a.follow_purges;
             let stop = super::query::stop_flag();
             let json = a.conn.json;
             let mut failed = false;
@@ -186,6 +192,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 &SyncOptions {
                     batch: a.batch,
                     method: a.method.method(),
+                    follow_purges: a.follow_purges,
                 },
             )?;
             if a.conn.json {
@@ -207,6 +214,13 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                     out,
                     "copied 0 rows: the mirror is up to date; last mirrored seq {last}"
                 )?,
+            }
+            if r.purged_rows_deleted > 0 {
+                writeln!(
+                    out,
+                    "deleted {} rows of records a retention purge removed (see tradetrail.followed_purges)",
+                    r.purged_rows_deleted
+                )?;
             }
         }
         What::Status(a) => {
@@ -298,6 +312,13 @@ fn print_verify(out: &mut impl Write, r: &tradetrail_pg::VerifyReport) -> Result
             out,
             "DIFFERS: the mirror at {} does not equal the journal: {} changed, {} missing, {} extra ({} rows equal)",
             r.url, r.changed_count, r.missing_count, r.extra_count, r.equal
+        )?;
+    }
+    if r.purged_kept > 0 {
+        writeln!(
+            out,
+            "{} rows are kept for records a retention purge removed (nothing left to check them against; `pg sync --follow-purges` deletes them)",
+            r.purged_kept
         )?;
     }
     if r.behind > 0 {

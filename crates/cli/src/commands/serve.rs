@@ -60,6 +60,10 @@ pub struct Args {
     /// goes to /metrics (tradetrail_pg_verify_ok, _changed_rows, ...) and /healthz
     #[arg(long, value_name = "SECONDS", requires = "pg_url")]
     pg_verify_every: Option<f64>,
+    /// With --pg-url: delete the mirror's rows of records a retention purge removed
+    /// (as `pg sync --follow-purges`)
+    #[arg(long, requires = "pg_url")]
+    pg_follow_purges: bool,
     /// Also consume a NATS JetStream stream into the journal, as `ingest nats` does
     /// (docs/ingest.md): the NATS servers, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "URL[,URL...]")]
@@ -152,6 +156,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 args.pg_interval,
                 "--pg-interval",
             )?;
+            let mut opts = opts;
+            opts.sync.follow_purges = args.pg_follow_purges;
             let m = tradetrail_pg::Follower::spawn(&dir, url, opts)
                 .context("starting the PostgreSQL mirror")?;
             state.add_component(m.component());

@@ -1,0 +1,74 @@
+//! The journal's records as the mirror reads them: from `journal/`, then the archive
+//! for records that left it, stepping over the runs a retention purge removed (their
+//! lines are gone everywhere; the `journal.retention_purged` record names them).
+
+use std::path::PathBuf;
+
+use tradetrail_core::DataDir;
+use tradetrail_journal::{for_each_line_with, ColdRange, FsStorage};
+
+use crate::{Error, Result};
+
+/// The runs a retention purge removed, in seq order (none without an archive).
+pub(crate) fn purged_runs(dir: &DataDir) -> Result<Vec<ColdRange>> {
+    let Some(cold) = tradetrail_store::cold_tier(dir)? else {
+        return Ok(Vec::new());
+    };
+    let mut runs: Vec<ColdRange> = cold
+        .ranges()
+        .map_err(journal_err(dir.journal()))?
+        .into_iter()
+        .filter(|r| r.purged_by.is_some())
+        .collect();
+    runs.sort_by_key(|r| r.first);
+    Ok(runs)
+}
+
+/// The purged run holding `seq`.
+pub(crate) fn run_holding(runs: &[ColdRange], seq: u64) -> Option<&ColdRange> {
+    runs.iter().find(|r| r.first <= seq && seq <= r.last)
+}
+
+fn journal_err(path: PathBuf) -> impl FnOnce(tradetrail_journal::Error) -> Error {
+    move |source| Error::Journal { path, source }
+}
+
+/// Calls `f(seq, line)` for every record from `from` on that is still held, in seq
+/// order, skipping the purged `runs`; stops when `f` returns `Ok(false)`. Returns the
+/// seq after the last record read.
+pub(crate) fn for_each_held(
+    dir: &DataDir,
+    runs: &[ColdRange],
+    from: u64,
+    mut f: impl FnMut(u64, &[u8]) -> tradetrail_journal::Result<bool>,
+) -> Result<u64> {
+    let jdir = dir.journal();
+    let cold = tradetrail_store::cold_tier(dir)?;
+    let mut start = from;
+    let mut stopped = false;
+    let mut step = |to: Option<u64>, start: u64, stopped: &mut bool| {
+        for_each_line_with(
+            &FsStorage,
+            &jdir,
+            cold.as_deref(),
+            start,
+            to,
+            |seq, line| {
+                let go = f(seq, line)?;
+                *stopped = !go;
+                Ok(go)
+            },
+        )
+        .map_err(journal_err(jdir.clone()))
+    };
+    for run in runs.iter().filter(|r| r.last >= from) {
+        if run.first > start {
+            let end = step(Some(run.first), start, &mut stopped)?;
+            if stopped || end < run.first {
+                return Ok(end);
+            }
+        }
+        start = start.max(run.last + 1);
+    }
+    step(None, start, &mut stopped)
+}
