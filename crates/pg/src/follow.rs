@@ -98,6 +98,21 @@ pub fn follow(
     Ok(())
 }
 
+/// How much lower than the server's own threads the mirror's threads run (a nice
+/// value): on a busy machine appends keep the CPU, and the mirror catches up when it is
+/// free. On an idle machine it changes nothing.
+const NICER: i32 = 10;
+
+/// Lowers the calling thread's priority by [`NICER`] (Linux: a thread's nice value is
+/// its own). Failing to is no reason not to mirror; it is logged.
+pub(crate) fn yield_to_appends() {
+    let tid = rustix::thread::gettid();
+    let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), (now + NICER).min(19)) {
+        tracing::debug!(error = %e, "pg mirror: could not lower the thread's priority");
+    }
+}
+
 /// Sleeps for `d`, waking early when `stop` is set.
 pub(crate) fn sleep_unless(stop: &AtomicBool, d: Duration) {
     let end = Instant::now() + d;
@@ -232,6 +247,7 @@ impl Follower {
         let thread = std::thread::Builder::new()
             .name("pg-mirror".into())
             .spawn(move || {
+                yield_to_appends();
                 let ended = follow(&dir, &url, &opts, &flag, &mut |pass| {
                     shared.heard(pass);
                     match pass {

@@ -152,6 +152,7 @@ impl Verifier {
         let thread = std::thread::Builder::new()
             .name("pg-verify".into())
             .spawn(move || {
+                crate::follow::yield_to_appends();
                 while !flag.load(Ordering::Relaxed) {
                     let t = Instant::now();
                     let result = verify(&dir, &url);
