@@ -21,6 +21,7 @@ mod archiver;
 mod cold;
 mod dedup;
 mod error;
+mod files;
 mod frontier;
 mod holds;
 mod index;
@@ -41,6 +42,7 @@ pub use archiver::{
 pub use cold::ArchiveLines;
 pub use dedup::event_id_keys;
 pub use error::{Error, Result};
+pub use files::{configured_remote, ArchiveFiles};
 pub use frontier::Frontier;
 pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};
 pub use index::{ArchiveIndex, Partition};

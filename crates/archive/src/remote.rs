@@ -7,7 +7,10 @@
 //! archive (verify, the cold tier, retention) keeps working, and the bucket holds a
 //! copy that engines (DuckDB, pyarrow, Trino, Athena, Spark) read in place.
 //!
-//! Order and idempotence, per partition in seq order:
+//! Order and idempotence. First the archive's `_zone` (the zone whose days the
+//! partitions are): uploaded when the bucket lacks it, and a bucket whose `_zone`
+//! names another zone stops the run before anything is written. Then, per partition
+//! in seq order:
 //!
 //! 1. every Parquet file the local manifest lists and the bucket lacks is checked
 //!    against its manifest (SHA-256, size) and uploaded; an object already listed by
@@ -32,10 +35,11 @@ use tradetrail_merkle::Hash;
 use tradetrail_objstore::Bucket;
 
 use crate::archiver::ArchiveLock;
+use crate::files::partition_key;
 use crate::index::{ArchiveIndex, Partition};
-use crate::layout::TEMP_PREFIX;
+use crate::layout::{self, TEMP_PREFIX, ZONE_FILE};
 use crate::manifest::{FileEntry, Manifest, MANIFEST_FILE};
-use crate::verify::{check_files, ArchiveCheck};
+use crate::verify::{self, check_days, check_files, ArchiveCheck};
 use crate::{Error, Result};
 
 /// What [`mirror`] did.
@@ -45,6 +49,10 @@ pub struct MirrorReport {
     pub location: String,
     /// Partitions in the local archive.
     pub partitions: usize,
+    /// The zone whose days the partitions are (the archive's `_zone`).
+    pub zone: String,
+    /// True when this run uploaded `_zone` (the bucket lacked it).
+    pub uploaded_zone: bool,
     /// Parquet files uploaded by this run.
     pub uploaded_files: usize,
     /// Their bytes.
@@ -66,7 +74,10 @@ pub struct MirrorReport {
 impl MirrorReport {
     /// True when the run changed nothing in the bucket.
     pub fn unchanged(&self) -> bool {
-        self.uploaded_files == 0 && self.uploaded_manifests == 0 && self.deleted_purged == 0
+        self.uploaded_files == 0
+            && self.uploaded_manifests == 0
+            && self.deleted_purged == 0
+            && !self.uploaded_zone
     }
 }
 
@@ -76,6 +87,8 @@ struct Remote {
     objects: HashMap<String, u64>,
     /// Partition key (`year=YYYY/month=MM/day=DD`) -> its manifest and bytes.
     manifests: BTreeMap<String, (Manifest, Bytes)>,
+    /// The zone `_zone` names, when the bucket has one.
+    zone: Option<tradetrail_model::Zone>,
 }
 
 /// True for `year=*/month=*/day=*`.
@@ -110,16 +123,23 @@ fn load_remote(bucket: &Bucket) -> Result<Remote> {
         let m = Manifest::parse(&bytes, Path::new(&url))?;
         manifests.insert(dir.to_string(), (m, bytes));
     }
-    Ok(Remote { objects, manifests })
-}
-
-/// `year=YYYY/month=MM/day=DD` of a local partition directory.
-fn partition_key(root: &Path, dir: &Path) -> String {
-    let rel = dir.strip_prefix(root).unwrap_or(dir);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    let zone = match objects.contains_key(ZONE_FILE) {
+        true => {
+            let url = bucket.url(ZONE_FILE);
+            let bytes = bucket.get(ZONE_FILE)?.ok_or_else(|| Error::Remote {
+                url: url.clone(),
+                reason: "listed but gone when read: is something else changing the bucket?".into(),
+            })?;
+            let text = String::from_utf8_lossy(&bytes);
+            Some(layout::parse_zone_file(&text, Path::new(&url))?)
+        }
+        false => None,
+    };
+    Ok(Remote {
+        objects,
+        manifests,
+        zone,
+    })
 }
 
 /// The same file, apart from being purged since.
@@ -164,6 +184,16 @@ fn check_compatible(url: &str, lm: &Manifest, rm: &Manifest) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The zone of the local archive's partitions: its `_zone`; UTC for an archive with
+/// partitions made before zones were recorded; none for an archive without either.
+fn local_zone(root: &Path, idx: &ArchiveIndex) -> Result<Option<tradetrail_model::Zone>> {
+    if !root.join(ZONE_FILE).exists() && idx.partitions.is_empty() {
+        return Ok(None);
+    }
+    let utc = tradetrail_model::Zone::utc();
+    layout::partition_zone(root, &utc, !idx.partitions.is_empty(), false).map(Some)
 }
 
 /// Reads a local archive file and checks it against its manifest entry.
@@ -267,6 +297,24 @@ pub fn mirror(
                 &p.manifest,
                 rm,
             )?;
+        }
+    }
+    // The zone before any file or manifest: a reader of the bucket never finds a
+    // partition without knowing whose days the partitions are.
+    if let Some(zone) = local_zone(root, &idx)? {
+        report.zone = zone.name().to_string();
+        match &remote.zone {
+            Some(there) if *there != zone => {
+                return Err(Error::Remote {
+                    url: bucket.url(ZONE_FILE),
+                    reason: format!("the bucket's archive is partitioned by days in {there}, this one by days in {zone}; nothing was uploaded (use another prefix)"),
+                })
+            }
+            Some(_) => {}
+            None => {
+                bucket.put(ZONE_FILE, layout::zone_file_text(&zone))?;
+                report.uploaded_zone = true;
+            }
         }
     }
     // The plan, so that progress has a total.
@@ -432,6 +480,23 @@ pub fn verify_remote(
         end_seq: idx.end(),
         ..ArchiveCheck::default()
     };
+    // The partitions are days of the zone `_zone` names (UTC for an archive uploaded
+    // before `_zone` was).
+    let zone = match &remote.zone {
+        Some(z) => z.clone(),
+        None => {
+            c.warnings.push(format!(
+                "{}: missing; the partitions are read as UTC days (an archive uploaded before the zone was); the next `tradetrail archive --to {}` uploads it",
+                bucket.url(ZONE_FILE),
+                bucket.location()
+            ));
+            tradetrail_model::Zone::utc()
+        }
+    };
+    c.zone = Some(zone.name().to_string());
+    if let Err((seq, reason)) = check_days(&idx, &zone) {
+        return Ok(verify::failed(c, Some(seq), reason));
+    }
     for s in &idx.strays {
         c.warnings.push(format!(
             "{}: listed in no manifest (an interrupted `archive --to` left it); not counted, the next `tradetrail archive --to {}` lists it",

@@ -54,6 +54,36 @@ pub struct Config {
     /// The default time zone and the venues' trading sessions (docs/configuration.md).
     #[serde(default)]
     pub time: TimeConfig,
+    /// Where the Parquet archive is kept besides `DIR/archive` (docs/archive.md).
+    #[serde(default)]
+    pub archive: ArchiveConfig,
+}
+
+/// `[archive]`: the archive's copy on object storage.
+///
+/// ```toml
+/// [archive]
+/// # `tradetrail archive` uploads here after archiving; a Parquet file no longer in
+/// # DIR/archive is read from here (checked against its manifest) by trail, query,
+/// # prove, verify and retention.
+/// remote = "s3://bucket/prefix/"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    /// `s3://bucket/prefix/`, connected through the standard `AWS_*` variables.
+    pub remote: Option<String>,
+}
+
+impl ArchiveConfig {
+    fn validate(&self) -> Result<(), String> {
+        match &self.remote {
+            Some(r) if !r.starts_with("s3://") || r.len() <= "s3://".len() => Err(format!(
+                "archive.remote: {r:?} is not an object storage location (use s3://bucket/prefix/)"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `[time]`: the zone `--from`, `--to`, `--at`, `--date` and report days are read in
@@ -618,6 +648,7 @@ impl Config {
             reconciliation: ReconciliationConfig::default(),
             retention: RetentionPolicy::default(),
             time: TimeConfig::default(),
+            archive: ArchiveConfig::default(),
         }
     }
 
@@ -646,6 +677,7 @@ impl Config {
         cfg.reconciliation.validate()?;
         cfg.retention.validate()?;
         cfg.time.settings()?;
+        cfg.archive.validate()?;
         Ok(cfg)
     }
 
@@ -691,7 +723,7 @@ impl Config {
              # How long the archive keeps each type pattern, e.g. \"order.*\" = \"6y\". A type that\n\
              # matches no pattern is kept forever; nothing is purged without a rule.\n\
              {keep}\n\
-             {time}",
+             {time}{archive}",
             origin = self.origin,
             seg = self.journal.segment_max_bytes,
             daily = self.journal.rotate_daily,
@@ -709,6 +741,15 @@ impl Config {
                 .map(|(p, v)| format!("{p:?} = {v:?}\n"))
                 .collect::<String>(),
             time = self.time.to_toml(),
+            archive = match &self.archive.remote {
+                Some(r) => format!(
+                    "\n[archive]\n\
+                     # The archive's copy on object storage (AWS_* variables configure the\n\
+                     # connection); Parquet files no longer in DIR/archive are read from it.\n\
+                     remote = {r:?}\n"
+                ),
+                None => String::new(),
+            },
         )
     }
 }

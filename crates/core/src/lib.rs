@@ -35,6 +35,7 @@ mod tree;
 
 pub use component::{Component, ComponentReport, Gauge};
 pub use config::{
+    ArchiveConfig,
     CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, ReconciliationConfig,
     ReconciliationSchedule, RetentionPolicy, SessionConfig, TimeConfig,
 };
