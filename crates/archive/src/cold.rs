@@ -184,45 +184,45 @@ fn read_rows_of<R: ChunkReader + 'static>(
     rows: &[u32],
     total: usize,
 ) -> Result<Vec<String>> {
-        let pq = |source| Error::Parquet {
-            path: path.to_path_buf(),
-            source,
-        };
-        let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
-            file,
-            // The offset index lets the reader decode only the pages holding the rows.
-            ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
-        )
+    let pq = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        file,
+        // The offset index lets the reader decode only the pages holding the rows.
+        ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
+    )
+    .map_err(pq)?;
+    let schema = b.parquet_schema();
+    let line_col = (0..schema.num_columns())
+        .find(|&i| schema.column(i).name() == col::LINE)
+        .ok_or_else(|| corrupt(path, "has no line column".into()))?;
+    let mask = ProjectionMask::leaves(schema, [line_col]);
+    let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
+    let selection = RowSelection::from_consecutive_ranges(ranges, total);
+    let reader = b
+        .with_projection(mask)
+        .with_row_selection(selection)
+        .with_batch_size(8192)
+        .build()
         .map_err(pq)?;
-        let schema = b.parquet_schema();
-        let line_col = (0..schema.num_columns())
-            .find(|&i| schema.column(i).name() == col::LINE)
-            .ok_or_else(|| corrupt(path, "has no line column".into()))?;
-        let mask = ProjectionMask::leaves(schema, [line_col]);
-        let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
-        let selection = RowSelection::from_consecutive_ranges(ranges, total);
-        let reader = b
-            .with_projection(mask)
-            .with_row_selection(selection)
-            .with_batch_size(8192)
-            .build()
-            .map_err(pq)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for batch in reader {
-            let batch = batch.map_err(|e| corrupt(path, e.to_string()))?;
-            let lines = batch
-                .column(0)
-                .as_string_opt::<i32>()
-                .ok_or_else(|| corrupt(path, "the line column has the wrong type".into()))?;
-            out.extend(lines.iter().map(|l| l.unwrap_or_default().to_string()));
-        }
-        if out.len() != rows.len() {
-            return Err(corrupt(
-                path,
-                format!("gave {} of the {} rows asked for", out.len(), rows.len()),
-            ));
-        }
-        Ok(out)
+    let mut out = Vec::with_capacity(rows.len());
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(path, e.to_string()))?;
+        let lines = batch
+            .column(0)
+            .as_string_opt::<i32>()
+            .ok_or_else(|| corrupt(path, "the line column has the wrong type".into()))?;
+        out.extend(lines.iter().map(|l| l.unwrap_or_default().to_string()));
+    }
+    if out.len() != rows.len() {
+        return Err(corrupt(
+            path,
+            format!("gave {} of the {} rows asked for", out.len(), rows.len()),
+        ));
+    }
+    Ok(out)
 }
 
 /// The index of the file holding `seq`.
@@ -314,15 +314,15 @@ impl ColdLines for ArchiveLines {
             let go_on = self
                 .source
                 .with_lines(&file.dir, &file.entry, |lines| {
-                let start = lines.partition_point(|&(seq, _)| seq < from);
-                for &(seq, line) in &lines[start..] {
-                    if seq >= to || !f(seq, line.as_bytes())? {
-                        return Ok(false);
+                    let start = lines.partition_point(|&(seq, _)| seq < from);
+                    for &(seq, line) in &lines[start..] {
+                        if seq >= to || !f(seq, line.as_bytes())? {
+                            return Ok(false);
+                        }
                     }
-                }
-                Ok(true)
-            })
-            .map_err(|e| cold(e, file.first))??;
+                    Ok(true)
+                })
+                .map_err(|e| cold(e, file.first))??;
             if !go_on {
                 return Ok(());
             }

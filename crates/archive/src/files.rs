@@ -171,7 +171,11 @@ impl ArchiveFiles {
         f: &FileEntry,
         g: impl FnOnce(&[(u64, &str)]) -> R,
     ) -> Result<R> {
-        let batches = self.batches(dir, f, Some(&[crate::schema::col::SEQ, crate::schema::col::LINE]))?;
+        let batches = self.batches(
+            dir,
+            f,
+            Some(&[crate::schema::col::SEQ, crate::schema::col::LINE]),
+        )?;
         lines_in(&batches, &self.name(dir, f), g)
     }
 }

@@ -8,8 +8,8 @@ use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line, list_segments, record_type, FsStorage};
 use tradetrail_merkle::{Hash, Subtree};
 
-use crate::index::ArchiveIndex;
 use crate::files::ArchiveFiles;
+use crate::index::ArchiveIndex;
 use crate::{Error, Result};
 
 /// The type of the record a purge appends.

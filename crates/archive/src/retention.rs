@@ -25,12 +25,12 @@ use tradetrail_journal::{list_segments, Durability, Entry, FsStorage};
 use tradetrail_merkle::{leaf_hash, SubtreeBuilder};
 
 use crate::archiver::{archive_dir, ArchiveLock};
+use crate::files::ArchiveFiles;
 use crate::frontier::Frontier;
 use crate::holds::{list_holds, Hold};
 use crate::index::ArchiveIndex;
 use crate::layout::{date_of_day, day_name, day_of, day_of_date};
 use crate::manifest::FileEntry;
-use crate::files::ArchiveFiles;
 use crate::records::{purge_records, PurgeData, PurgedRange, NEVER_PURGED, PURGE_TYPE};
 use crate::row::Row;
 use crate::schema::col;

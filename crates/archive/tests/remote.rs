@@ -389,14 +389,21 @@ fn the_zone_goes_up_first_and_verify_checks_the_days_against_it() {
     moto.create_bucket("tt-zone");
     let f = three_days();
     let root = archive_dir(&f.dir);
-    assert_eq!(std::fs::read_to_string(root.join(ZONE_FILE)).unwrap(), "UTC\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join(ZONE_FILE)).unwrap(),
+        "UTC\n"
+    );
     let b = bucket(&moto, "s3://tt-zone/a");
 
     // Stopped after the first file: the zone is already there, no manifest yet.
     let e = mirror(&root, &b, &mut |_, _| false).unwrap_err();
     assert!(matches!(e, Error::Interrupted { .. }), "{e}");
     assert_eq!(b.get(ZONE_FILE).unwrap().unwrap().as_ref(), b"UTC\n");
-    assert!(!b.list("").unwrap().iter().any(|o| o.key.ends_with(MANIFEST_FILE)));
+    assert!(!b
+        .list("")
+        .unwrap()
+        .iter()
+        .any(|o| o.key.ends_with(MANIFEST_FILE)));
     let r = upload(&root, &b);
     assert!(!r.uploaded_zone, "{r:?}");
     assert_eq!(r.zone, "UTC");

@@ -75,10 +75,7 @@ fn the_cold_tier_reads_the_bucket_checked_and_retention_acts_there() {
         Ok(())
     })
     .unwrap();
-    let expect: Vec<(u64, Vec<u8>)> = want
-        .iter()
-        .map(|&s| before[s as usize].clone())
-        .collect();
+    let expect: Vec<(u64, Vec<u8>)> = want.iter().map(|&s| before[s as usize].clone()).collect();
     assert_eq!(got, expect);
     // verify reads them from the bucket and compares them with the journal.
     let c = verify_all(&f.dir, &|_| {}).unwrap();
@@ -159,10 +156,6 @@ fn the_cold_tier_reads_the_bucket_checked_and_retention_acts_there() {
     }
     let v = tradetrail_archive::verify_remote(&bucket, &|_, _| {}).unwrap();
     assert!(v.ok, "{v:?}");
-    assert_eq!(
-        v.purged_records,
-        day1.records + p.purge[1].records,
-        "{v:?}"
-    );
+    assert_eq!(v.purged_records, day1.records + p.purge[1].records, "{v:?}");
     assert!(verify_all(&f.dir, &|_| {}).unwrap().ok());
 }

@@ -669,6 +669,15 @@ fn replica_command(
 fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     let a = replica_scratch();
     let b = replica_scratch();
+    // The same signing key: equal configuration gives equal checkpoints.
+    std::fs::remove_dir_all(b.data.join("keys")).expect("rm keys");
+    let cp = std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(a.data.join("keys"))
+        .arg(b.data.join("keys"))
+        .status()
+        .expect("cp");
+    assert!(cp.success());
     std::fs::create_dir_all(a.path().join("nats")).expect("mkdir");
     let nats = server(&a);
     let url = nats.url();
@@ -687,7 +696,14 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         &a,
         &url,
         "a",
-        &["--max-in-flight", "64", "--durability", "fsync"],
+        &[
+            "--max-in-flight",
+            "64",
+            "--durability",
+            "fsync",
+            "--checkpoint-every",
+            "500",
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
@@ -701,7 +717,13 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
             &a,
             &url,
             "a",
-            &["--max-in-flight", "100", "--stop-when-drained"],
+            &[
+                "--max-in-flight",
+                "100",
+                "--stop-when-drained",
+                "--checkpoint-every",
+                "500",
+            ],
         ),
         None,
     )
@@ -713,7 +735,13 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
             &b,
             &url,
             "b",
-            &["--max-in-flight", "4096", "--stop-when-drained"],
+            &[
+                "--max-in-flight",
+                "4096",
+                "--stop-when-drained",
+                "--checkpoint-every",
+                "500",
+            ],
         ),
         None,
     )
@@ -734,16 +762,46 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     };
     assert_eq!(segs(&ja).len(), segs(&jb).len());
     assert!(segs(&ja) == segs(&jb), "the replicas' segment files differ");
-    // Record 0, 3000 events and one rejection; the rejection in its stream place.
+    // Byte-identical signed checkpoints at the same sizes: one after the record of
+    // each stream message 500, 1000, ..., 3000 (its journal.checkpoint record right
+    // after it), though A was killed mid-way and their batches differ.
+    let (ca, cb) = (
+        common::snapshot(&a.data.join("checkpoints")),
+        common::snapshot(&b.data.join("checkpoints")),
+    );
+    let names: Vec<&str> = ca.keys().map(String::as_str).collect();
+    for size in [501u64, 1002, 1503, 2004, 2505, 3006] {
+        let name = format!("{size:020}.txt");
+        assert!(
+            names.iter().any(|n| n.ends_with(&name)),
+            "{name}: {names:?}"
+        );
+    }
+    assert_eq!(ca.len(), 6, "{names:?}");
+    assert!(ca == cb, "the replicas' checkpoints differ");
+    // Record 0, 3000 events, one rejection and 6 checkpoint records; the rejection
+    // in its stream place (after 3 checkpoints).
     let records = a.records();
-    assert_eq!(records.len(), 3002);
+    assert_eq!(records.len(), 3008);
     assert_eq!(bad_seq, 1501);
     assert_eq!(
-        records[1501]["type"], "ingest.rejected",
+        records[1504]["type"], "ingest.rejected",
         "{}",
-        records[1501]
+        records[1504]
     );
-    assert_eq!(records[1501]["data"]["stream_seq"], "1501");
+    assert_eq!(records[1504]["data"]["stream_seq"], "1501");
+    for size in [501usize, 1002, 1503, 2004, 2505, 3006] {
+        assert_eq!(
+            records[size]["type"], "journal.checkpoint",
+            "{}",
+            records[size]
+        );
+        assert_eq!(records[size]["data"]["size"], size as u64);
+        assert_eq!(
+            records[size]["ts_recorded"],
+            records[size - 1]["ts_recorded"]
+        );
+    }
 
     // replica status: identical.
     let r = a
@@ -800,7 +858,7 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     // found by a binary search over the peer's roots.
     let r = a.on_data("replica", &["status", "--peer", &url, "--token", &token]);
     assert_eq!(r.code, Some(1), "{} {}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("DIFFER at seq 3002"), "{}", r.stdout);
+    assert!(r.stdout.contains("DIFFER at seq 3008"), "{}", r.stdout);
     let _ = server.kill();
     let _ = server.wait();
     let cb = b.on_data("checkpoint", &[]).expect(0);

@@ -35,9 +35,8 @@ mod tree;
 
 pub use component::{Component, ComponentReport, Gauge};
 pub use config::{
-    ArchiveConfig,
-    CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period, ReconciliationConfig,
-    ReconciliationSchedule, RetentionPolicy, SessionConfig, TimeConfig,
+    ArchiveConfig, CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, Period,
+    ReconciliationConfig, ReconciliationSchedule, RetentionPolicy, SessionConfig, TimeConfig,
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
