@@ -613,7 +613,7 @@ fn trail_query_and_proofs_read_archived_records_from_object_storage() {
         (p["seq"].clone(), p["root"].clone(), p["leaf_hash"].clone())
     };
     let before = (query(), trail(), proof());
-    assert_eq!(before.0.lines().count(), 403);
+    assert_eq!(before.0.lines().count(), 402);
     assert!(before.1.contains("O-7"), "{}", before.1);
 
     let segs = s.segments();
