@@ -56,10 +56,12 @@ pub use records::{
 pub use remote::{mirror, verify_remote, MirrorReport};
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
 pub use row::{build_batch, file_order, ColumnBuffers, Row};
-pub use tradetrail_objstore::{Bucket, Error as StoreError};
+pub use tradetrail_objstore::{is_object_location, Bucket, Error as StoreError};
 pub use verify::{check_archive, verify_all, verify_all_with, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
-pub use sql::{events_context, run_sql, run_sql_on_files, write_results, SqlFormat};
+pub use sql::{
+    run_sql, run_sql_on_archive_dir, run_sql_on_bucket, run_sql_on_files, write_results, SqlFormat,
+};
 pub mod bench;

@@ -101,10 +101,7 @@ fn is_partition_key(dir: &str) -> bool {
 }
 
 fn load_remote(bucket: &Bucket) -> Result<Remote> {
-    let mut objects = HashMap::new();
-    for o in bucket.list("")? {
-        objects.insert(o.key, o.size);
-    }
+    let objects = list_objects(bucket)?;
     let mut manifests = BTreeMap::new();
     for key in objects.keys() {
         let Some(dir) = key.strip_suffix(&format!("/{MANIFEST_FILE}")) else {
@@ -414,6 +411,106 @@ pub fn mirror(
     Ok(report)
 }
 
+/// The bucket's archive as an index: a partition's `dir` is its URL
+/// (`s3://bucket/prefix/year=YYYY/month=MM/day=DD`); objects that no manifest lists
+/// are its strays and temps. Not yet checked for sequence.
+fn index_of(bucket: &Bucket, remote: &Remote) -> ArchiveIndex {
+    let mut idx = ArchiveIndex {
+        root: PathBuf::from(bucket.location()),
+        ..ArchiveIndex::default()
+    };
+    for (key, (m, _)) in &remote.manifests {
+        idx.partitions.push(Partition {
+            dir: PathBuf::from(bucket.url(key)),
+            manifest: m.clone(),
+        });
+    }
+    let mut keys: Vec<&String> = remote.objects.keys().collect();
+    keys.sort();
+    for key in keys {
+        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
+        if name.starts_with(TEMP_PREFIX) {
+            idx.temps.push(PathBuf::from(bucket.url(key)));
+        } else if name.ends_with(".parquet")
+            && !remote.manifests.get(dir).is_some_and(|(m, _)| {
+                m.files
+                    .iter()
+                    .any(|f| f.file == name && f.purged_by.is_none())
+            })
+        {
+            idx.strays.push(PathBuf::from(bucket.url(key)));
+        }
+    }
+    idx
+}
+
+/// The key of the file `f` of a partition of [`index_of`].
+fn object_key(bucket: &Bucket, p: &Partition, f: &FileEntry) -> String {
+    let base = format!("{}/", bucket.location());
+    let dir = p.dir.to_string_lossy();
+    format!("{}/{}", dir.strip_prefix(&base).unwrap_or(&dir), f.file)
+}
+
+/// Refuses `key` unless the bucket's listing `objects` holds it with the size its
+/// manifest entry `f` gives (a cheap check before an engine reads it in place; the
+/// SHA-256 is checked by whatever downloads the whole object).
+#[cfg(feature = "sql")]
+pub(crate) fn check_listed(
+    bucket: &Bucket,
+    objects: &HashMap<String, u64>,
+    key: &str,
+    f: &FileEntry,
+) -> Result<()> {
+    let url = bucket.url(key);
+    match objects.get(key) {
+        None => Err(Error::Remote {
+            url,
+            reason: format!(
+                "listed by its manifest (records {}..={}) but missing from the bucket: upload it again with `tradetrail archive --to {}` from a copy that has it, and check the bucket with `tradetrail verify --archive {}`",
+                f.first_seq, f.last_seq, bucket.location(), bucket.location()
+            ),
+        }),
+        Some(&size) if size != f.bytes => Err(Error::Corrupt {
+            path: PathBuf::from(url),
+            reason: format!(
+                "is {size} bytes, its manifest says {}: it was changed after it was archived; refused, nothing was read (run `tradetrail verify --archive {}`)",
+                f.bytes,
+                bucket.location()
+            ),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Every object of the bucket: key -> size.
+pub(crate) fn list_objects(bucket: &Bucket) -> Result<HashMap<String, u64>> {
+    Ok(bucket.list("")?.into_iter().map(|o| (o.key, o.size)).collect())
+}
+
+/// The URLs of the files of the bucket's archive that a reader reads, in seq order:
+/// every file its manifests list and retention has not purged, each present with the
+/// size its manifest gives. Refused when the bucket holds no archive, its files do
+/// not run from seq 0 without a gap, or a listed object is missing or of another size.
+#[cfg(feature = "sql")]
+pub(crate) fn listed_urls(bucket: &Bucket) -> Result<Vec<String>> {
+    let remote = load_remote(bucket)?;
+    if remote.manifests.is_empty() {
+        return Err(Error::Remote {
+            url: bucket.location().to_string(),
+            reason: format!("no archive here (no year=*/month=*/day=*/{MANIFEST_FILE} under it): check the prefix, or upload one with `tradetrail archive --to {}`", bucket.location()),
+        });
+    }
+    let mut idx = index_of(bucket, &remote);
+    idx.check_sequence()?;
+    let mut urls = Vec::new();
+    for (p, f) in idx.files().filter(|(_, f)| f.purged_by.is_none()) {
+        let key = object_key(bucket, p, f);
+        check_listed(bucket, &remote.objects, &key, f)?;
+        urls.push(bucket.url(&key));
+    }
+    Ok(urls)
+}
+
 /// Verifies an archive in a bucket on its own: every manifest, the files running
 /// from seq 0 without a gap, each linked to the one before; every file's size and
 /// SHA-256, its records' `prev` chain, typed columns, counts by type and the Merkle
@@ -445,32 +542,7 @@ pub fn verify_remote(
             bucket.location()
         )));
     }
-    let mut idx = ArchiveIndex {
-        root: PathBuf::from(bucket.location()),
-        ..ArchiveIndex::default()
-    };
-    for (key, (m, _)) in &remote.manifests {
-        idx.partitions.push(Partition {
-            dir: PathBuf::from(bucket.url(key)),
-            manifest: m.clone(),
-        });
-    }
-    let mut keys: Vec<&String> = remote.objects.keys().collect();
-    keys.sort();
-    for key in keys {
-        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
-        if name.starts_with(TEMP_PREFIX) {
-            idx.temps.push(PathBuf::from(bucket.url(key)));
-        } else if name.ends_with(".parquet")
-            && !remote.manifests.get(dir).is_some_and(|(m, _)| {
-                m.files
-                    .iter()
-                    .any(|f| f.file == name && f.purged_by.is_none())
-            })
-        {
-            idx.strays.push(PathBuf::from(bucket.url(key)));
-        }
-    }
+    let mut idx = index_of(bucket, &remote);
     if let Err(e) = idx.check_sequence() {
         return Ok(failed(e.to_string()));
     }
@@ -508,10 +580,8 @@ pub fn verify_remote(
         c.warnings
             .push(format!("{}: a temporary file; not counted", t.display()));
     }
-    let base = format!("{}/", bucket.location());
     let fetch = |p: &Partition, f: &FileEntry| {
-        let dir = p.dir.to_string_lossy();
-        let key = format!("{}/{}", dir.strip_prefix(&base).unwrap_or(&dir), f.file);
+        let key = object_key(bucket, p, f);
         Ok(bucket
             .get(&key)?
             .ok_or_else(|| "is missing from the bucket".to_string()))

@@ -803,11 +803,46 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         );
     }
 
-    // replica status: identical.
+    // replica status: identical, and so are the signed checkpoints.
     let r = a
         .on_data("replica", &["status", "--peer", &b.data_arg()])
         .expect(0);
     assert!(r.stdout.contains("identical"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "checkpoints: byte-equal signed notes at every size both signed: 501, 1002, 1503, 2004, 2505, 3006"
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = a
+        .on_data("replica", &["status", "--peer", &b.data_arg(), "--json"])
+        .expect(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["checkpoints"]["byte_equal"].as_array().map(Vec::len), Some(6), "{v}");
+    assert_eq!(v["checkpoints"]["first_difference"], serde_json::Value::Null, "{v}");
+    // A copy of B whose note at size 1503 was altered (its root): the records agree,
+    // the checkpoints do not; exit 1 naming the size.
+    let e = Scratch::new();
+    let cp = std::process::Command::new("cp")
+        .args(["-a", &b.data_arg(), &e.data_arg()])
+        .status()
+        .expect("cp");
+    assert!(cp.success());
+    let note = e.data.join("checkpoints").join(format!("{:020}.txt", 1503));
+    let text = std::fs::read_to_string(&note).expect("note");
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let first = lines[2].remove(0);
+    lines[2].insert(0, if first == 'A' { 'B' } else { 'A' });
+    std::fs::write(&note, lines.join("\n")).expect("write");
+    let r = a.on_data("replica", &["status", "--peer", &e.data_arg()]);
+    assert_eq!(r.code, Some(1), "{} {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("identical"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("checkpoints DIFFER at size 1503: the peer's note does not open with its key"),
+        "{}",
+        r.stdout
+    );
     // The same through a peer's server: D, a copy of B that other doors wrote to
     // (an append and a token: one record more; B signed a checkpoint 2 records before
     // its end, so the append takes no automatic one).
@@ -840,6 +875,13 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         .expect(0);
     assert!(
         r.stdout.contains("local is behind by 1 records"),
+        "{}",
+        r.stdout
+    );
+    // A server gives its latest checkpoint (3006, B's): byte-equal with A's.
+    assert!(
+        r.stdout
+            .contains("checkpoints: byte-equal signed notes at every size both signed: 3006"),
         "{}",
         r.stdout
     );
