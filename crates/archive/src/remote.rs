@@ -495,10 +495,11 @@ pub(crate) fn list_objects(bucket: &Bucket) -> Result<HashMap<String, u64>> {
 pub(crate) fn listed_urls(bucket: &Bucket) -> Result<Vec<String>> {
     let remote = load_remote(bucket)?;
     if remote.manifests.is_empty() {
-        return Err(Error::Remote {
-            url: bucket.location().to_string(),
-            reason: format!("no archive here (no year=*/month=*/day=*/{MANIFEST_FILE} under it): check the prefix, or upload one with `tradetrail archive --to {}`", bucket.location()),
-        });
+        return Err(Error::BadInput(format!(
+            "--archive {}: no archive here (no year=*/month=*/day=*/{MANIFEST_FILE} under it): check the prefix, or upload one with `tradetrail archive --to {}`",
+            bucket.location(),
+            bucket.location()
+        )));
     }
     let mut idx = index_of(bucket, &remote);
     idx.check_sequence()?;
