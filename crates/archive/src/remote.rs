@@ -484,7 +484,11 @@ pub(crate) fn check_listed(
 
 /// Every object of the bucket: key -> size.
 pub(crate) fn list_objects(bucket: &Bucket) -> Result<HashMap<String, u64>> {
-    Ok(bucket.list("")?.into_iter().map(|o| (o.key, o.size)).collect())
+    Ok(bucket
+        .list("")?
+        .into_iter()
+        .map(|o| (o.key, o.size))
+        .collect())
 }
 
 /// The URLs of the files of the bucket's archive that a reader reads, in seq order:

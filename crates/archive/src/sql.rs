@@ -29,9 +29,9 @@ use tradetrail_objstore::Bucket;
 
 use crate::archiver::archive_dir;
 use crate::files::{configured_remote, partition_key};
+use crate::index::ArchiveIndex;
 use crate::manifest::MANIFEST_FILE;
 use crate::remote::{check_listed, list_objects, listed_urls};
-use crate::index::ArchiveIndex;
 use crate::row::{build_batch, Row};
 use crate::schema::schema;
 use crate::{Error, Result};

@@ -24,7 +24,8 @@ fn csv(batches: &[arrow_array::RecordBatch]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const ROWS: &str = "SELECT seq, type, trader_id, entity_id, ts_event, prev, line FROM events ORDER BY seq";
+const ROWS: &str =
+    "SELECT seq, type, trader_id, entity_id, ts_event, prev, line FROM events ORDER BY seq";
 const COUNTS: &str = "SELECT type, trader_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events GROUP BY 1, 2 ORDER BY 1, 2";
 
 #[test]
@@ -51,7 +52,11 @@ fn sql_reads_the_bucket_in_place_and_only_what_the_manifests_list() {
 
     // The same rows from the bucket as from the local archive.
     let local_rows = csv(&run_sql_on_archive_dir(&root, ROWS).unwrap());
-    assert_eq!(local_rows.lines().count() as u64, end + 1, "header + every record");
+    assert_eq!(
+        local_rows.lines().count() as u64,
+        end + 1,
+        "header + every record"
+    );
     let remote_rows = csv(&run_sql_on_bucket(Bucket::open(location).unwrap(), ROWS).unwrap());
     assert_eq!(remote_rows, local_rows);
     let counts = csv(&run_sql_on_bucket(Bucket::open(location).unwrap(), COUNTS).unwrap());
@@ -127,7 +132,11 @@ fn sql_reads_the_bucket_in_place_and_only_what_the_manifests_list() {
     }
     assert_eq!(csv(&run_sql(&f.dir, all).unwrap()), before);
     assert_eq!(
-        csv(&run_sql(&f.dir, &ROWS.replace("FROM events", "FROM events WHERE seq < 450")).unwrap()),
+        csv(&run_sql(
+            &f.dir,
+            &ROWS.replace("FROM events", "FROM events WHERE seq < 450")
+        )
+        .unwrap()),
         local_rows
             .lines()
             .take(451)

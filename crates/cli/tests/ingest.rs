@@ -819,8 +819,16 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         .on_data("replica", &["status", "--peer", &b.data_arg(), "--json"])
         .expect(0);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
-    assert_eq!(v["checkpoints"]["byte_equal"].as_array().map(Vec::len), Some(6), "{v}");
-    assert_eq!(v["checkpoints"]["first_difference"], serde_json::Value::Null, "{v}");
+    assert_eq!(
+        v["checkpoints"]["byte_equal"].as_array().map(Vec::len),
+        Some(6),
+        "{v}"
+    );
+    assert_eq!(
+        v["checkpoints"]["first_difference"],
+        serde_json::Value::Null,
+        "{v}"
+    );
     // A copy of B whose note at size 1503 was altered (its root): the records agree,
     // the checkpoints do not; exit 1 naming the size.
     let e = Scratch::new();
@@ -839,7 +847,9 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     assert_eq!(r.code, Some(1), "{} {}", r.stdout, r.stderr);
     assert!(r.stdout.contains("identical"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("checkpoints DIFFER at size 1503: the peer's note does not open with its key"),
+        r.stdout.contains(
+            "checkpoints DIFFER at size 1503: the peer's note does not open with its key"
+        ),
         "{}",
         r.stdout
     );

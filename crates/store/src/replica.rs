@@ -141,9 +141,7 @@ pub fn compare_checkpoints(local: &SignedNotes, peer: &SignedNotes) -> Checkpoin
             (Ok((oa, _)), Ok((ob, _))) if oa != ob => {
                 Some(format!("they sign other origins ({oa:?} and {ob:?})"))
             }
-            (Ok((_, ra)), Ok((_, rb))) if ra != rb => {
-                Some("they sign different roots".to_string())
-            }
+            (Ok((_, ra)), Ok((_, rb))) if ra != rb => Some("they sign different roots".to_string()),
             _ => None,
         };
         match why {

@@ -144,12 +144,7 @@ fn write_checkpoints(
     out: &mut dyn Write,
     c: &tradetrail_store::replica::CheckpointComparison,
 ) -> std::io::Result<()> {
-    let sizes = |v: &[u64]| {
-        v.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let sizes = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     if let Some((size, why)) = &c.first_difference {
         return writeln!(out, "checkpoints DIFFER at size {size}: {why}");
     }
