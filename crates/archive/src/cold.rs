@@ -10,7 +10,6 @@
 //! the page index.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -21,11 +20,13 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::reader::ChunkReader;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{ColdLines, ColdRange, PurgedSubtrees, RecordHash};
 
+use crate::files::{ArchiveFiles, Source};
 use crate::index::ArchiveIndex;
-use crate::reader::{read_batches, with_lines};
+use crate::manifest::FileEntry;
 use crate::schema::col;
 use crate::{archive_dir, Error, Result};
 
@@ -35,6 +36,11 @@ const ROW_MAPS: usize = 64;
 /// One counted file.
 #[derive(Debug, Clone)]
 struct ColdFile {
+    /// Its partition directory.
+    dir: PathBuf,
+    /// Its manifest entry (what a copy read from the bucket is checked against).
+    entry: FileEntry,
+    /// The file, for the seq-to-row maps.
     path: PathBuf,
     first: u64,
     last: u64,
@@ -47,10 +53,13 @@ struct ColdFile {
 ///
 /// The manifests are read on first use, again by [`ColdLines::ranges`], and when a
 /// record past what was read is asked for, so a long-lived reader (the server)
-/// follows `archive` and `retention apply` runs.
+/// follows `archive` and `retention apply` runs. A file no longer in `DIR/archive`
+/// is read from the bucket `[archive] remote` names, checked against its manifest
+/// (see [`ArchiveFiles`]).
 #[derive(Debug)]
 pub struct ArchiveLines {
     root: PathBuf,
+    source: ArchiveFiles,
     files: RwLock<Arc<Vec<ColdFile>>>,
     rows: Mutex<RowMaps>,
 }
@@ -75,14 +84,20 @@ impl ArchiveLines {
         if !root.exists() {
             return Ok(None);
         }
-        let lines = ArchiveLines {
+        Ok(Some(ArchiveLines::with_files(ArchiveFiles::open(data)?)))
+    }
+
+    /// The archive whose files `source` reads.
+    pub fn with_files(source: ArchiveFiles) -> ArchiveLines {
+        let root = source.root().to_path_buf();
+        ArchiveLines {
             // Read on first use: most readers never need the archive (the journal
             // still starts at seq 0), and a year of manifests costs tens of ms.
             files: RwLock::new(Arc::new(Vec::new())),
             root,
+            source,
             rows: Mutex::default(),
-        };
-        Ok(Some(lines))
+        }
     }
 
     /// Reads the manifests again.
@@ -113,7 +128,7 @@ impl ArchiveLines {
                 return Ok(m.clone());
             }
         }
-        let batches = read_batches(&f.path, Some(&[col::SEQ]))?;
+        let batches = self.source.batches(&f.dir, &f.entry, Some(&[col::SEQ]))?;
         let n = (f.last - f.first + 1) as usize;
         let mut map = vec![u32::MAX; n];
         let mut row = 0u32;
@@ -152,48 +167,62 @@ impl ArchiveLines {
     }
 
     /// The lines at `rows` (sorted, distinct) of a file, in row order.
-    fn read_rows(path: &Path, rows: &[u32], total: usize) -> Result<Vec<String>> {
-        let pq = |source| Error::Parquet {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-        let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
-            file,
-            // The offset index lets the reader decode only the pages holding the rows.
-            ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
-        )
-        .map_err(pq)?;
-        let schema = b.parquet_schema();
-        let line_col = (0..schema.num_columns())
-            .find(|&i| schema.column(i).name() == col::LINE)
-            .ok_or_else(|| corrupt(path, "has no line column".into()))?;
-        let mask = ProjectionMask::leaves(schema, [line_col]);
-        let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
-        let selection = RowSelection::from_consecutive_ranges(ranges, total);
-        let reader = b
-            .with_projection(mask)
-            .with_row_selection(selection)
-            .with_batch_size(8192)
-            .build()
-            .map_err(pq)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for batch in reader {
-            let batch = batch.map_err(|e| corrupt(path, e.to_string()))?;
-            let lines = batch
-                .column(0)
-                .as_string_opt::<i32>()
-                .ok_or_else(|| corrupt(path, "the line column has the wrong type".into()))?;
-            out.extend(lines.iter().map(|l| l.unwrap_or_default().to_string()));
+    fn read_rows(&self, f: &ColdFile, rows: &[u32], total: usize) -> Result<Vec<String>> {
+        let path = &self.source.name(&f.dir, &f.entry);
+        match self.source.source(&f.dir, &f.entry)? {
+            Source::Local(file) => read_rows_of(file, path, rows, total),
+            Source::Remote(bytes) => read_rows_of(bytes, path, rows, total),
         }
-        if out.len() != rows.len() {
-            return Err(corrupt(
-                path,
-                format!("gave {} of the {} rows asked for", out.len(), rows.len()),
-            ));
-        }
-        Ok(out)
     }
+}
+
+/// The lines at `rows` (sorted, distinct) of a file's bytes (`path` names it), in
+/// row order.
+fn read_rows_of<R: ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+    rows: &[u32],
+    total: usize,
+) -> Result<Vec<String>> {
+    let pq = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        file,
+        // The offset index lets the reader decode only the pages holding the rows.
+        ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
+    )
+    .map_err(pq)?;
+    let schema = b.parquet_schema();
+    let line_col = (0..schema.num_columns())
+        .find(|&i| schema.column(i).name() == col::LINE)
+        .ok_or_else(|| corrupt(path, "has no line column".into()))?;
+    let mask = ProjectionMask::leaves(schema, [line_col]);
+    let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
+    let selection = RowSelection::from_consecutive_ranges(ranges, total);
+    let reader = b
+        .with_projection(mask)
+        .with_row_selection(selection)
+        .with_batch_size(8192)
+        .build()
+        .map_err(pq)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(path, e.to_string()))?;
+        let lines = batch
+            .column(0)
+            .as_string_opt::<i32>()
+            .ok_or_else(|| corrupt(path, "the line column has the wrong type".into()))?;
+        out.extend(lines.iter().map(|l| l.unwrap_or_default().to_string()));
+    }
+    if out.len() != rows.len() {
+        return Err(corrupt(
+            path,
+            format!("gave {} of the {} rows asked for", out.len(), rows.len()),
+        ));
+    }
+    Ok(out)
 }
 
 /// The index of the file holding `seq`.
@@ -222,6 +251,8 @@ fn load_files(root: &Path) -> Result<Vec<ColdFile>> {
                 })
             });
             ColdFile {
+                dir: p.dir.clone(),
+                entry: f.clone(),
                 path: p.dir.join(&f.file),
                 first: f.first_seq,
                 last: f.last_seq,
@@ -280,16 +311,18 @@ impl ColdLines for ArchiveLines {
                     purged_by: by,
                 });
             }
-            let go_on = with_lines(&file.path, |lines| {
-                let start = lines.partition_point(|&(seq, _)| seq < from);
-                for &(seq, line) in &lines[start..] {
-                    if seq >= to || !f(seq, line.as_bytes())? {
-                        return Ok(false);
+            let go_on = self
+                .source
+                .with_lines(&file.dir, &file.entry, |lines| {
+                    let start = lines.partition_point(|&(seq, _)| seq < from);
+                    for &(seq, line) in &lines[start..] {
+                        if seq >= to || !f(seq, line.as_bytes())? {
+                            return Ok(false);
+                        }
                     }
-                }
-                Ok(true)
-            })
-            .map_err(|e| cold(e, file.first))??;
+                    Ok(true)
+                })
+                .map_err(|e| cold(e, file.first))??;
             if !go_on {
                 return Ok(());
             }
@@ -329,7 +362,8 @@ impl ColdLines for ArchiveLines {
                 .collect();
             rows.sort_unstable();
             let only: Vec<u32> = rows.iter().map(|r| r.0).collect();
-            let got = ArchiveLines::read_rows(&file.path, &only, map.len())
+            let got = self
+                .read_rows(file, &only, map.len())
                 .map_err(|e| cold(e, want[0]))?;
             for ((_, seq), line) in rows.into_iter().zip(got) {
                 lines.insert(seq, line);

@@ -8,8 +8,8 @@ use tradetrail_core::DataDir;
 use tradetrail_journal::{dedup_key_of, DedupKey};
 
 use crate::archiver::archive_dir;
+use crate::files::ArchiveFiles;
 use crate::index::ArchiveIndex;
-use crate::reader::read_batches;
 use crate::schema::col;
 use crate::{Error, Result};
 
@@ -22,17 +22,18 @@ pub fn event_id_keys(data: &DataDir, below: u64) -> Result<Vec<(DedupKey, u64)>>
         return Ok(Vec::new());
     }
     let idx = ArchiveIndex::load(&root)?;
+    let files = ArchiveFiles::open(data)?;
     let mut out = Vec::new();
     for (p, f) in idx.files() {
         if f.purged_by.is_some() || f.first_seq >= below {
             continue;
         }
-        let path = p.dir.join(&f.file);
+        let path = files.name(&p.dir, f);
         let bad = || Error::Corrupt {
             path: path.clone(),
             reason: "the seq or event_id column has the wrong type".into(),
         };
-        for b in read_batches(&path, Some(&[col::SEQ, col::EVENT_ID]))? {
+        for b in files.batches(&p.dir, f, Some(&[col::SEQ, col::EVENT_ID]))? {
             let seq = b
                 .column_by_name(col::SEQ)
                 .and_then(|c| c.as_primitive_opt::<UInt64Type>())

@@ -50,10 +50,7 @@ pub fn partition_zone(
 ) -> Result<tradetrail_model::Zone> {
     let path = root.join(ZONE_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => tradetrail_model::Zone::parse(text.trim()).map_err(|reason| Error::Corrupt {
-            path: path.clone(),
-            reason: format!("{reason}: it names the zone of the archive's partitions"),
-        }),
+        Ok(text) => parse_zone_file(&text, &path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let zone = if has_partitions {
                 tradetrail_model::Zone::utc()
@@ -61,12 +58,26 @@ pub fn partition_zone(
                 configured.clone()
             };
             if record {
-                write_atomically(&path, format!("{}\n", zone.name()).as_bytes())?;
+                write_atomically(&path, zone_file_text(&zone).as_bytes())?;
             }
             Ok(zone)
         }
         Err(e) => Err(Error::io("read", &path, e)),
     }
+}
+
+/// The text of [`ZONE_FILE`] naming `zone`.
+pub fn zone_file_text(zone: &tradetrail_model::Zone) -> String {
+    format!("{}\n", zone.name())
+}
+
+/// The zone a [`ZONE_FILE`]'s text names (`path` names the file, local or in a bucket,
+/// in the error).
+pub fn parse_zone_file(text: &str, path: &Path) -> Result<tradetrail_model::Zone> {
+    tradetrail_model::Zone::parse(text.trim()).map_err(|reason| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("{reason}: it names the zone of the archive's partitions"),
+    })
 }
 
 /// The date of a day number.

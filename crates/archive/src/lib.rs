@@ -21,6 +21,7 @@ mod archiver;
 mod cold;
 mod dedup;
 mod error;
+mod files;
 mod frontier;
 mod holds;
 mod index;
@@ -41,6 +42,7 @@ pub use archiver::{
 pub use cold::ArchiveLines;
 pub use dedup::event_id_keys;
 pub use error::{Error, Result};
+pub use files::{configured_remote, ArchiveFiles};
 pub use frontier::Frontier;
 pub use holds::{add_hold, list_holds, release_hold, Hold, HoldScope};
 pub use index::{ArchiveIndex, Partition};
@@ -54,10 +56,12 @@ pub use records::{
 pub use remote::{mirror, verify_remote, MirrorReport};
 pub use retention::{add_period, apply, plan, Applied, Kept, PartitionPurge, Plan, SegmentRemoval};
 pub use row::{build_batch, file_order, ColumnBuffers, Row};
-pub use tradetrail_objstore::{Bucket, Error as StoreError};
+pub use tradetrail_objstore::{is_object_location, Bucket, Error as StoreError};
 pub use verify::{check_archive, verify_all, verify_all_with, ArchiveCheck, FullCheck};
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
-pub use sql::{events_context, run_sql, run_sql_on_files, write_results, SqlFormat};
+pub use sql::{
+    run_sql, run_sql_on_archive_dir, run_sql_on_bucket, run_sql_on_files, write_results, SqlFormat,
+};
 pub mod bench;

@@ -70,7 +70,17 @@ pub fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
 /// borrowed from the decoded `line` column (no copy per record).
 pub fn with_lines<R>(path: &Path, f: impl FnOnce(&[(u64, &str)]) -> R) -> Result<R> {
     let batches = read_batches(path, Some(&[col::SEQ, col::LINE]))?;
-    let mut out = seq_lines(&batches).ok_or_else(|| Error::Corrupt {
+    lines_in(&batches, path, f)
+}
+
+/// Calls `f` with `(seq, line)` of every row of `batches` (a file's `seq` and `line`
+/// columns; `path` names it in errors), in seq order.
+pub(crate) fn lines_in<R>(
+    batches: &[RecordBatch],
+    path: &Path,
+    f: impl FnOnce(&[(u64, &str)]) -> R,
+) -> Result<R> {
+    let mut out = seq_lines(batches).ok_or_else(|| Error::Corrupt {
         path: path.to_path_buf(),
         reason: "the seq or line column is missing or has the wrong type".into(),
     })?;

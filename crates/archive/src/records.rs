@@ -8,8 +8,8 @@ use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line, list_segments, record_type, FsStorage};
 use tradetrail_merkle::{Hash, Subtree};
 
+use crate::files::ArchiveFiles;
 use crate::index::ArchiveIndex;
-use crate::reader::with_lines;
 use crate::{Error, Result};
 
 /// The type of the record a purge appends.
@@ -71,9 +71,10 @@ pub fn records_of_types(
     types: &[&str],
 ) -> Result<Vec<(u64, String)>> {
     let mut out = Vec::new();
+    let files = ArchiveFiles::open(data)?;
     for (p, f) in idx.files() {
         if f.purged_by.is_none() && types.iter().any(|t| f.types.contains_key(*t)) {
-            with_lines(&p.dir.join(&f.file), |lines| {
+            files.with_lines(&p.dir, f, |lines| {
                 for &(seq, line) in lines {
                     if record_type(line.as_bytes()).is_some_and(|t| types.contains(&t)) {
                         out.push((seq, line.to_string()));

@@ -7,7 +7,10 @@
 //! archive (verify, the cold tier, retention) keeps working, and the bucket holds a
 //! copy that engines (DuckDB, pyarrow, Trino, Athena, Spark) read in place.
 //!
-//! Order and idempotence, per partition in seq order:
+//! Order and idempotence. First the archive's `_zone` (the zone whose days the
+//! partitions are): uploaded when the bucket lacks it, and a bucket whose `_zone`
+//! names another zone stops the run before anything is written. Then, per partition
+//! in seq order:
 //!
 //! 1. every Parquet file the local manifest lists and the bucket lacks is checked
 //!    against its manifest (SHA-256, size) and uploaded; an object already listed by
@@ -32,10 +35,11 @@ use tradetrail_merkle::Hash;
 use tradetrail_objstore::Bucket;
 
 use crate::archiver::ArchiveLock;
+use crate::files::partition_key;
 use crate::index::{ArchiveIndex, Partition};
-use crate::layout::TEMP_PREFIX;
+use crate::layout::{self, TEMP_PREFIX, ZONE_FILE};
 use crate::manifest::{FileEntry, Manifest, MANIFEST_FILE};
-use crate::verify::{check_files, ArchiveCheck};
+use crate::verify::{self, check_days, check_files, ArchiveCheck};
 use crate::{Error, Result};
 
 /// What [`mirror`] did.
@@ -45,6 +49,10 @@ pub struct MirrorReport {
     pub location: String,
     /// Partitions in the local archive.
     pub partitions: usize,
+    /// The zone whose days the partitions are (the archive's `_zone`).
+    pub zone: String,
+    /// True when this run uploaded `_zone` (the bucket lacked it).
+    pub uploaded_zone: bool,
     /// Parquet files uploaded by this run.
     pub uploaded_files: usize,
     /// Their bytes.
@@ -66,7 +74,10 @@ pub struct MirrorReport {
 impl MirrorReport {
     /// True when the run changed nothing in the bucket.
     pub fn unchanged(&self) -> bool {
-        self.uploaded_files == 0 && self.uploaded_manifests == 0 && self.deleted_purged == 0
+        self.uploaded_files == 0
+            && self.uploaded_manifests == 0
+            && self.deleted_purged == 0
+            && !self.uploaded_zone
     }
 }
 
@@ -76,6 +87,8 @@ struct Remote {
     objects: HashMap<String, u64>,
     /// Partition key (`year=YYYY/month=MM/day=DD`) -> its manifest and bytes.
     manifests: BTreeMap<String, (Manifest, Bytes)>,
+    /// The zone `_zone` names, when the bucket has one.
+    zone: Option<tradetrail_model::Zone>,
 }
 
 /// True for `year=*/month=*/day=*`.
@@ -88,10 +101,7 @@ fn is_partition_key(dir: &str) -> bool {
 }
 
 fn load_remote(bucket: &Bucket) -> Result<Remote> {
-    let mut objects = HashMap::new();
-    for o in bucket.list("")? {
-        objects.insert(o.key, o.size);
-    }
+    let objects = list_objects(bucket)?;
     let mut manifests = BTreeMap::new();
     for key in objects.keys() {
         let Some(dir) = key.strip_suffix(&format!("/{MANIFEST_FILE}")) else {
@@ -110,16 +120,23 @@ fn load_remote(bucket: &Bucket) -> Result<Remote> {
         let m = Manifest::parse(&bytes, Path::new(&url))?;
         manifests.insert(dir.to_string(), (m, bytes));
     }
-    Ok(Remote { objects, manifests })
-}
-
-/// `year=YYYY/month=MM/day=DD` of a local partition directory.
-fn partition_key(root: &Path, dir: &Path) -> String {
-    let rel = dir.strip_prefix(root).unwrap_or(dir);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    let zone = match objects.contains_key(ZONE_FILE) {
+        true => {
+            let url = bucket.url(ZONE_FILE);
+            let bytes = bucket.get(ZONE_FILE)?.ok_or_else(|| Error::Remote {
+                url: url.clone(),
+                reason: "listed but gone when read: is something else changing the bucket?".into(),
+            })?;
+            let text = String::from_utf8_lossy(&bytes);
+            Some(layout::parse_zone_file(&text, Path::new(&url))?)
+        }
+        false => None,
+    };
+    Ok(Remote {
+        objects,
+        manifests,
+        zone,
+    })
 }
 
 /// The same file, apart from being purged since.
@@ -164,6 +181,16 @@ fn check_compatible(url: &str, lm: &Manifest, rm: &Manifest) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The zone of the local archive's partitions: its `_zone`; UTC for an archive with
+/// partitions made before zones were recorded; none for an archive without either.
+fn local_zone(root: &Path, idx: &ArchiveIndex) -> Result<Option<tradetrail_model::Zone>> {
+    if !root.join(ZONE_FILE).exists() && idx.partitions.is_empty() {
+        return Ok(None);
+    }
+    let utc = tradetrail_model::Zone::utc();
+    layout::partition_zone(root, &utc, !idx.partitions.is_empty(), false).map(Some)
 }
 
 /// Reads a local archive file and checks it against its manifest entry.
@@ -269,6 +296,24 @@ pub fn mirror(
             )?;
         }
     }
+    // The zone before any file or manifest: a reader of the bucket never finds a
+    // partition without knowing whose days the partitions are.
+    if let Some(zone) = local_zone(root, &idx)? {
+        report.zone = zone.name().to_string();
+        match &remote.zone {
+            Some(there) if *there != zone => {
+                return Err(Error::Remote {
+                    url: bucket.url(ZONE_FILE),
+                    reason: format!("the bucket's archive is partitioned by days in {there}, this one by days in {zone}; nothing was uploaded (use another prefix)"),
+                })
+            }
+            Some(_) => {}
+            None => {
+                bucket.put(ZONE_FILE, layout::zone_file_text(&zone))?;
+                report.uploaded_zone = true;
+            }
+        }
+    }
     // The plan, so that progress has a total.
     let mut plans: Vec<Vec<(&FileEntry, Plan)>> = Vec::new();
     let mut total = 0u64;
@@ -366,6 +411,111 @@ pub fn mirror(
     Ok(report)
 }
 
+/// The bucket's archive as an index: a partition's `dir` is its URL
+/// (`s3://bucket/prefix/year=YYYY/month=MM/day=DD`); objects that no manifest lists
+/// are its strays and temps. Not yet checked for sequence.
+fn index_of(bucket: &Bucket, remote: &Remote) -> ArchiveIndex {
+    let mut idx = ArchiveIndex {
+        root: PathBuf::from(bucket.location()),
+        ..ArchiveIndex::default()
+    };
+    for (key, (m, _)) in &remote.manifests {
+        idx.partitions.push(Partition {
+            dir: PathBuf::from(bucket.url(key)),
+            manifest: m.clone(),
+        });
+    }
+    let mut keys: Vec<&String> = remote.objects.keys().collect();
+    keys.sort();
+    for key in keys {
+        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
+        if name.starts_with(TEMP_PREFIX) {
+            idx.temps.push(PathBuf::from(bucket.url(key)));
+        } else if name.ends_with(".parquet")
+            && !remote.manifests.get(dir).is_some_and(|(m, _)| {
+                m.files
+                    .iter()
+                    .any(|f| f.file == name && f.purged_by.is_none())
+            })
+        {
+            idx.strays.push(PathBuf::from(bucket.url(key)));
+        }
+    }
+    idx
+}
+
+/// The key of the file `f` of a partition of [`index_of`].
+fn object_key(bucket: &Bucket, p: &Partition, f: &FileEntry) -> String {
+    let base = format!("{}/", bucket.location());
+    let dir = p.dir.to_string_lossy();
+    format!("{}/{}", dir.strip_prefix(&base).unwrap_or(&dir), f.file)
+}
+
+/// Refuses `key` unless the bucket's listing `objects` holds it with the size its
+/// manifest entry `f` gives (a cheap check before an engine reads it in place; the
+/// SHA-256 is checked by whatever downloads the whole object).
+#[cfg(feature = "sql")]
+pub(crate) fn check_listed(
+    bucket: &Bucket,
+    objects: &HashMap<String, u64>,
+    key: &str,
+    f: &FileEntry,
+) -> Result<()> {
+    let url = bucket.url(key);
+    match objects.get(key) {
+        None => Err(Error::Remote {
+            url,
+            reason: format!(
+                "listed by its manifest (records {}..={}) but missing from the bucket: upload it again with `tradetrail archive --to {}` from a copy that has it, and check the bucket with `tradetrail verify --archive {}`",
+                f.first_seq, f.last_seq, bucket.location(), bucket.location()
+            ),
+        }),
+        Some(&size) if size != f.bytes => Err(Error::Corrupt {
+            path: PathBuf::from(url),
+            reason: format!(
+                "is {size} bytes, its manifest says {}: it was changed after it was archived; refused, nothing was read (run `tradetrail verify --archive {}`)",
+                f.bytes,
+                bucket.location()
+            ),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Every object of the bucket: key -> size.
+pub(crate) fn list_objects(bucket: &Bucket) -> Result<HashMap<String, u64>> {
+    Ok(bucket
+        .list("")?
+        .into_iter()
+        .map(|o| (o.key, o.size))
+        .collect())
+}
+
+/// The URLs of the files of the bucket's archive that a reader reads, in seq order:
+/// every file its manifests list and retention has not purged, each present with the
+/// size its manifest gives. Refused when the bucket holds no archive, its files do
+/// not run from seq 0 without a gap, or a listed object is missing or of another size.
+#[cfg(feature = "sql")]
+pub(crate) fn listed_urls(bucket: &Bucket) -> Result<Vec<String>> {
+    let remote = load_remote(bucket)?;
+    if remote.manifests.is_empty() {
+        return Err(Error::BadInput(format!(
+            "--archive {}: no archive here (no year=*/month=*/day=*/{MANIFEST_FILE} under it): check the prefix, or upload one with `tradetrail archive --to {}`",
+            bucket.location(),
+            bucket.location()
+        )));
+    }
+    let mut idx = index_of(bucket, &remote);
+    idx.check_sequence()?;
+    let mut urls = Vec::new();
+    for (p, f) in idx.files().filter(|(_, f)| f.purged_by.is_none()) {
+        let key = object_key(bucket, p, f);
+        check_listed(bucket, &remote.objects, &key, f)?;
+        urls.push(bucket.url(&key));
+    }
+    Ok(urls)
+}
+
 /// Verifies an archive in a bucket on its own: every manifest, the files running
 /// from seq 0 without a gap, each linked to the one before; every file's size and
 /// SHA-256, its records' `prev` chain, typed columns, counts by type and the Merkle
@@ -397,32 +547,7 @@ pub fn verify_remote(
             bucket.location()
         )));
     }
-    let mut idx = ArchiveIndex {
-        root: PathBuf::from(bucket.location()),
-        ..ArchiveIndex::default()
-    };
-    for (key, (m, _)) in &remote.manifests {
-        idx.partitions.push(Partition {
-            dir: PathBuf::from(bucket.url(key)),
-            manifest: m.clone(),
-        });
-    }
-    let mut keys: Vec<&String> = remote.objects.keys().collect();
-    keys.sort();
-    for key in keys {
-        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
-        if name.starts_with(TEMP_PREFIX) {
-            idx.temps.push(PathBuf::from(bucket.url(key)));
-        } else if name.ends_with(".parquet")
-            && !remote.manifests.get(dir).is_some_and(|(m, _)| {
-                m.files
-                    .iter()
-                    .any(|f| f.file == name && f.purged_by.is_none())
-            })
-        {
-            idx.strays.push(PathBuf::from(bucket.url(key)));
-        }
-    }
+    let mut idx = index_of(bucket, &remote);
     if let Err(e) = idx.check_sequence() {
         return Ok(failed(e.to_string()));
     }
@@ -432,6 +557,23 @@ pub fn verify_remote(
         end_seq: idx.end(),
         ..ArchiveCheck::default()
     };
+    // The partitions are days of the zone `_zone` names (UTC for an archive uploaded
+    // before `_zone` was).
+    let zone = match &remote.zone {
+        Some(z) => z.clone(),
+        None => {
+            c.warnings.push(format!(
+                "{}: missing; the partitions are read as UTC days (an archive uploaded before the zone was); the next `tradetrail archive --to {}` uploads it",
+                bucket.url(ZONE_FILE),
+                bucket.location()
+            ));
+            tradetrail_model::Zone::utc()
+        }
+    };
+    c.zone = Some(zone.name().to_string());
+    if let Err((seq, reason)) = check_days(&idx, &zone) {
+        return Ok(verify::failed(c, Some(seq), reason));
+    }
     for s in &idx.strays {
         c.warnings.push(format!(
             "{}: listed in no manifest (an interrupted `archive --to` left it); not counted, the next `tradetrail archive --to {}` lists it",
@@ -443,10 +585,8 @@ pub fn verify_remote(
         c.warnings
             .push(format!("{}: a temporary file; not counted", t.display()));
     }
-    let base = format!("{}/", bucket.location());
     let fetch = |p: &Partition, f: &FileEntry| {
-        let dir = p.dir.to_string_lossy();
-        let key = format!("{}/{}", dir.strip_prefix(&base).unwrap_or(&dir), f.file);
+        let key = object_key(bucket, p, f);
         Ok(bucket
             .get(&key)?
             .ok_or_else(|| "is missing from the bucket".to_string()))

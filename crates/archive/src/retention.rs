@@ -25,12 +25,12 @@ use tradetrail_journal::{list_segments, Durability, Entry, FsStorage};
 use tradetrail_merkle::{leaf_hash, SubtreeBuilder};
 
 use crate::archiver::{archive_dir, ArchiveLock};
+use crate::files::ArchiveFiles;
 use crate::frontier::Frontier;
 use crate::holds::{list_holds, Hold};
 use crate::index::ArchiveIndex;
 use crate::layout::{date_of_day, day_name, day_of, day_of_date};
 use crate::manifest::FileEntry;
-use crate::reader::{read_batches, with_lines};
 use crate::records::{purge_records, PurgeData, PurgedRange, NEVER_PURGED, PURGE_TYPE};
 use crate::row::Row;
 use crate::schema::col;
@@ -151,6 +151,7 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
     let config = tradetrail_core::Config::load(&data.config())?;
     let policy = &config.retention;
     let idx = ArchiveIndex::load(&archive_dir(data))?;
+    let files = ArchiveFiles::open(data)?;
     let segs = list_segments(&FsStorage, &data.journal())?;
     let today = day_of(now);
     let journal_first_seq = segs.first().map_or(0, |s| s.first_seq);
@@ -309,7 +310,7 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
                 .push(kept(format!("expires on {}", day_name(expires))));
             continue;
         }
-        let held = holds_matching(p.dir.as_path(), &present, &holds)?;
+        let held = holds_matching(&files, p.dir.as_path(), &present, &holds)?;
         if !held.is_empty() {
             let mut k = kept(format!(
                 "under legal hold {}",
@@ -337,7 +338,12 @@ pub fn plan(data: &DataDir, now: i64) -> Result<Plan> {
 }
 
 /// The active holds that match a record in these files.
-fn holds_matching(dir: &std::path::Path, files: &[&FileEntry], holds: &[Hold]) -> Result<Vec<u64>> {
+fn holds_matching(
+    src: &ArchiveFiles,
+    dir: &std::path::Path,
+    files: &[&FileEntry],
+    holds: &[Hold],
+) -> Result<Vec<u64>> {
     let mut out = Vec::new();
     let mut candidates: Vec<&Hold> = Vec::new();
     for h in holds {
@@ -364,7 +370,7 @@ fn holds_matching(dir: &std::path::Path, files: &[&FileEntry], holds: &[Hold]) -
         return Ok(out);
     }
     for f in files {
-        let batches = read_batches(&dir.join(&f.file), Some(&[col::LINE]))?;
+        let batches = src.batches(dir, f, Some(&[col::LINE]))?;
         for b in &batches {
             let lines = b
                 .column(0)
@@ -401,12 +407,30 @@ pub struct Applied {
     pub purge_record: Option<u64>,
     /// Purges recorded by an earlier, interrupted apply that this one finished.
     pub finished_earlier: usize,
+    /// With `[archive] remote`: the upload that followed, which replaced the changed
+    /// manifests in the bucket and deleted the purged files' objects there.
+    pub remote: Option<crate::remote::MirrorReport>,
 }
 
 /// Carries out the plan for the current time: verifies everything first, removes
 /// segments past the hot window, records the purge, then purges. `rec` holds the
-/// journal's lock, so nothing appends meanwhile.
+/// journal's lock, so nothing appends meanwhile. With `[archive] remote`, files no
+/// longer in `DIR/archive` are read (verified, checked for holds, hashed for the
+/// purge record) from the bucket, and once the purge is done locally the bucket is
+/// brought level: its manifests get the tombstones, the purged objects are deleted.
 pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
+    let data = rec.data_dir();
+    // A bad `[archive] remote` is refused before anything is removed.
+    let files = ArchiveFiles::open(data)?;
+    let mut applied = apply_locked(rec, actor, &files)?;
+    if let Some(bucket) = files.remote() {
+        let root = archive_dir(data);
+        applied.remote = Some(crate::remote::mirror(&root, bucket, &mut |_, _| true)?);
+    }
+    Ok(applied)
+}
+
+fn apply_locked(rec: &Recorder, actor: &str, files: &ArchiveFiles) -> Result<Applied> {
     let data = rec.data_dir();
     let root = archive_dir(data);
     std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
@@ -441,7 +465,7 @@ pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
             for f in &p.files {
                 let mut fr = Frontier::new();
                 let mut blocks = SubtreeBuilder::new(f.first_seq, f.last_seq + 1);
-                with_lines(&p.dir.join(&f.file), |lines| {
+                files.with_lines(&p.dir, f, |lines| {
                     for &(_, line) in lines {
                         let leaf = leaf_hash(line.as_bytes());
                         fr.push_leaf(leaf);
@@ -490,6 +514,7 @@ pub fn apply(rec: &Recorder, actor: &str) -> Result<Applied> {
         plan,
         purge_record,
         finished_earlier,
+        remote: None,
     })
 }
 

@@ -27,8 +27,10 @@ use tradetrail_journal::{
 use tradetrail_merkle::Hash;
 
 use crate::archiver::archive_dir;
+use crate::files::partition_key;
 use crate::frontier::Frontier;
 use crate::index::{ArchiveIndex, Partition};
+use crate::layout;
 use crate::manifest::FileEntry;
 use crate::reader::decode_batches;
 use crate::records::{purge_records, PurgeData};
@@ -42,6 +44,10 @@ pub struct ArchiveCheck {
     pub ok: bool,
     /// Partitions (day directories).
     pub partitions: usize,
+    /// The zone whose days the partitions are (the archive's `_zone`; UTC for an
+    /// archive made before zones were recorded). Every file's records were checked to
+    /// be recorded on its partition's day in this zone.
+    pub zone: Option<String>,
     /// Files read and checked.
     pub files: usize,
     /// Records read from the archive and checked.
@@ -216,6 +222,16 @@ pub fn check_archive(
             t.display()
         ));
     }
+    let zone = layout::partition_zone(
+        &idx.root,
+        &tradetrail_model::Zone::utc(),
+        !idx.partitions.is_empty(),
+        false,
+    )?;
+    c.zone = Some(zone.name().to_string());
+    if let Err((seq, reason)) = check_days(idx, &zone) {
+        return Ok(failed(c, Some(seq), reason));
+    }
     let purges = match purge_records(data, idx) {
         Ok(p) => p,
         Err(e) => return Ok(failed(c, None, e.to_string())),
@@ -225,10 +241,24 @@ pub fn check_archive(
         .map(|s| !s.is_empty())
         .unwrap_or(false)
         .then_some(journal_first_seq);
+    // A file no longer in DIR/archive is read from the bucket `[archive] remote`
+    // names (and checked like the others).
+    let remote = crate::files::configured_remote(data)?;
     let fetch = |p: &Partition, f: &FileEntry| {
-        Ok(std::fs::read(p.dir.join(&f.file))
-            .map(bytes::Bytes::from)
-            .map_err(|e| format!("cannot be read: {e}")))
+        let local = p.dir.join(&f.file);
+        match (std::fs::read(&local), &remote) {
+            (Ok(b), _) => Ok(Ok(bytes::Bytes::from(b))),
+            (Err(e), Some(bucket)) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = format!("{}/{}", partition_key(&idx.root, &p.dir), f.file);
+                Ok(bucket.get(&key)?.ok_or_else(|| {
+                    format!(
+                        "is missing from DIR/archive and from the bucket ({})",
+                        bucket.url(&key)
+                    )
+                }))
+            }
+            (Err(e), _) => Ok(Err(format!("cannot be read: {e}"))),
+        }
     };
     check_files(
         c,
@@ -318,6 +348,71 @@ pub(crate) fn check_files(
     Ok(c)
 }
 
+/// Checks that every partition is one day of `zone`: its directory's
+/// `year=/month=/day=` keys and its manifest's `day` name the same date, and each of
+/// its files (tombstones too) holds records recorded on that day in `zone`. `Err`
+/// gives the first seq of the first partition or file that is not, and why.
+pub(crate) fn check_days(
+    idx: &ArchiveIndex,
+    zone: &tradetrail_model::Zone,
+) -> std::result::Result<(), (u64, String)> {
+    for p in &idx.partitions {
+        let here = p.dir.display();
+        let keys: Vec<String> = p
+            .dir
+            .components()
+            .rev()
+            .take(3)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let key = |i: usize, name: &str| {
+            keys.get(i)
+                .and_then(|k| k.strip_prefix(name))
+                .and_then(|v| v.parse::<u32>().ok())
+        };
+        let date = match (key(2, "year="), key(1, "month="), key(0, "day=")) {
+            (Some(y), Some(m), Some(d)) => time::Month::try_from(m as u8)
+                .ok()
+                .and_then(|m| time::Date::from_calendar_date(y as i32, m, d as u8).ok()),
+            _ => None,
+        };
+        let Some(date) = date else {
+            return Err((
+                p.manifest.first_seq,
+                format!("{here}: not a year=YYYY/month=M/day=D partition of a real date"),
+            ));
+        };
+        let day = layout::day_of_date(date);
+        if layout::day_of_name(&p.manifest.day) != Some(day) {
+            return Err((
+                p.manifest.first_seq,
+                format!(
+                    "{here}: its manifest says day {}, its directory is {}",
+                    p.manifest.day,
+                    layout::day_name(day)
+                ),
+            ));
+        }
+        for f in &p.manifest.files {
+            for ts in [f.first_ts_recorded, f.last_ts_recorded] {
+                let on = layout::day_in(zone, ts);
+                if on != day {
+                    return Err((
+                        f.first_seq,
+                        format!(
+                            "{here}/{}: holds records recorded on {} in {zone}, but its partition is {} (the archive's partitions are days in {zone})",
+                            f.file,
+                            layout::day_name(on),
+                            layout::day_name(day)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// At most this many archive files are checked at once (each is held decoded).
 const MAX_VERIFY_THREADS: usize = 4;
 
@@ -359,7 +454,7 @@ fn in_order<T: Send>(
     out.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
-fn failed(mut c: ArchiveCheck, seq: Option<u64>, reason: String) -> ArchiveCheck {
+pub(crate) fn failed(mut c: ArchiveCheck, seq: Option<u64>, reason: String) -> ArchiveCheck {
     c.ok = false;
     c.first_bad_seq = seq;
     c.reason = Some(reason);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use common::*;
 use tradetrail_archive::{
     archive, archive_dir, mirror, verify_remote, ArchiveIndex, ArchiveOptions, Bucket, Error,
-    MANIFEST_FILE,
+    MANIFEST_FILE, ZONE_FILE,
 };
 use tradetrail_testkit::moto::Moto;
 
@@ -34,6 +34,9 @@ fn local_objects(f: &Fixture) -> BTreeMap<String, Vec<u8>> {
     let root = archive_dir(&f.dir);
     let idx = ArchiveIndex::load(&root).unwrap();
     let mut out = BTreeMap::new();
+    if let Ok(zone) = std::fs::read(root.join(ZONE_FILE)) {
+        out.insert(ZONE_FILE.to_string(), zone);
+    }
     for p in &idx.partitions {
         let key = p
             .dir
@@ -372,4 +375,72 @@ fn a_local_purge_is_carried_to_the_bucket() {
     assert_eq!(v.purged_records, purged.last_seq - purged.first_seq + 1);
     assert_eq!(v.purged_with_subtrees, v.purged_records);
     assert!(upload(&root, &b).unchanged());
+}
+
+/// The archive's `_zone` (whose days the partitions are) goes up before any manifest,
+/// once; `verify --archive` checks every file against it, so a `_zone` changed in the
+/// bucket is a failed verdict naming the first file whose records are not on its
+/// partition's day; an upload onto a bucket whose `_zone` differs is refused; a
+/// bucket without `_zone` (uploaded by an older version) is read as UTC days, with a
+/// warning, and the next upload adds it.
+#[test]
+fn the_zone_goes_up_first_and_verify_checks_the_days_against_it() {
+    let moto = Moto::start();
+    moto.create_bucket("tt-zone");
+    let f = three_days();
+    let root = archive_dir(&f.dir);
+    assert_eq!(
+        std::fs::read_to_string(root.join(ZONE_FILE)).unwrap(),
+        "UTC\n"
+    );
+    let b = bucket(&moto, "s3://tt-zone/a");
+
+    // Stopped after the first file: the zone is already there, no manifest yet.
+    let e = mirror(&root, &b, &mut |_, _| false).unwrap_err();
+    assert!(matches!(e, Error::Interrupted { .. }), "{e}");
+    assert_eq!(b.get(ZONE_FILE).unwrap().unwrap().as_ref(), b"UTC\n");
+    assert!(!b
+        .list("")
+        .unwrap()
+        .iter()
+        .any(|o| o.key.ends_with(MANIFEST_FILE)));
+    let r = upload(&root, &b);
+    assert!(!r.uploaded_zone, "{r:?}");
+    assert_eq!(r.zone, "UTC");
+    assert_eq!(remote_objects(&b), local_objects(&f));
+    let v = verify_remote(&b, &|_, _| {}).unwrap();
+    assert!(v.ok && v.warnings.is_empty(), "{v:?}");
+    assert_eq!(v.zone.as_deref(), Some("UTC"));
+
+    // The bucket's _zone says +09:00: hours 15..19 UTC of the first day are the next
+    // day there, so the first file is not on its partition's day.
+    b.put(ZONE_FILE, "+09:00\n").unwrap();
+    let v = verify_remote(&b, &|_, _| {}).unwrap();
+    assert!(!v.ok);
+    let idx = ArchiveIndex::load(&root).unwrap();
+    let (p, first) = idx.files().next().unwrap();
+    assert_eq!(v.first_bad_seq, Some(first.first_seq));
+    let reason = v.reason.unwrap();
+    let key = p.dir.strip_prefix(&root).unwrap().display().to_string();
+    assert!(
+        reason.contains(&format!("s3://tt-zone/a/{key}/{}", first.file)),
+        "{reason}"
+    );
+    assert!(reason.contains("in +09:00"), "{reason}");
+    // An upload onto it is refused, and writes nothing.
+    let before = remote_objects(&b);
+    let e = mirror(&root, &b, &mut |_, _| true).unwrap_err();
+    assert!(e.to_string().contains("days in +09:00"), "{e}");
+    assert!(e.to_string().contains(ZONE_FILE), "{e}");
+    assert_eq!(remote_objects(&b), before);
+
+    // A bucket without _zone: UTC days, a warning; the next upload puts it there.
+    b.delete(ZONE_FILE).unwrap();
+    let v = verify_remote(&b, &|_, _| {}).unwrap();
+    assert!(v.ok, "{v:?}");
+    assert!(v.warnings.iter().any(|w| w.contains(ZONE_FILE)), "{v:?}");
+    let r = upload(&root, &b);
+    assert!(r.uploaded_zone && r.uploaded_files == 0, "{r:?}");
+    assert!(upload(&root, &b).unchanged());
+    assert!(verify_remote(&b, &|_, _| {}).unwrap().warnings.is_empty());
 }

@@ -669,6 +669,15 @@ fn replica_command(
 fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     let a = replica_scratch();
     let b = replica_scratch();
+    // The same signing key: equal configuration gives equal checkpoints.
+    std::fs::remove_dir_all(b.data.join("keys")).expect("rm keys");
+    let cp = std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(a.data.join("keys"))
+        .arg(b.data.join("keys"))
+        .status()
+        .expect("cp");
+    assert!(cp.success());
     std::fs::create_dir_all(a.path().join("nats")).expect("mkdir");
     let nats = server(&a);
     let url = nats.url();
@@ -687,7 +696,14 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         &a,
         &url,
         "a",
-        &["--max-in-flight", "64", "--durability", "fsync"],
+        &[
+            "--max-in-flight",
+            "64",
+            "--durability",
+            "fsync",
+            "--checkpoint-every",
+            "500",
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
@@ -701,7 +717,13 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
             &a,
             &url,
             "a",
-            &["--max-in-flight", "100", "--stop-when-drained"],
+            &[
+                "--max-in-flight",
+                "100",
+                "--stop-when-drained",
+                "--checkpoint-every",
+                "500",
+            ],
         ),
         None,
     )
@@ -713,7 +735,13 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
             &b,
             &url,
             "b",
-            &["--max-in-flight", "4096", "--stop-when-drained"],
+            &[
+                "--max-in-flight",
+                "4096",
+                "--stop-when-drained",
+                "--checkpoint-every",
+                "500",
+            ],
         ),
         None,
     )
@@ -734,24 +762,100 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     };
     assert_eq!(segs(&ja).len(), segs(&jb).len());
     assert!(segs(&ja) == segs(&jb), "the replicas' segment files differ");
-    // Record 0, 3000 events and one rejection; the rejection in its stream place.
+    // Byte-identical signed checkpoints at the same sizes: one after the record of
+    // each stream message 500, 1000, ..., 3000 (its journal.checkpoint record right
+    // after it), though A was killed mid-way and their batches differ.
+    let (ca, cb) = (
+        common::snapshot(&a.data.join("checkpoints")),
+        common::snapshot(&b.data.join("checkpoints")),
+    );
+    let names: Vec<&str> = ca.keys().map(String::as_str).collect();
+    for size in [501u64, 1002, 1503, 2004, 2505, 3006] {
+        let name = format!("{size:020}.txt");
+        assert!(
+            names.iter().any(|n| n.ends_with(&name)),
+            "{name}: {names:?}"
+        );
+    }
+    assert_eq!(ca.len(), 6, "{names:?}");
+    assert!(ca == cb, "the replicas' checkpoints differ");
+    // Record 0, 3000 events, one rejection and 6 checkpoint records; the rejection
+    // in its stream place (after 3 checkpoints).
     let records = a.records();
-    assert_eq!(records.len(), 3002);
+    assert_eq!(records.len(), 3008);
     assert_eq!(bad_seq, 1501);
     assert_eq!(
-        records[1501]["type"], "ingest.rejected",
+        records[1504]["type"], "ingest.rejected",
         "{}",
-        records[1501]
+        records[1504]
     );
-    assert_eq!(records[1501]["data"]["stream_seq"], "1501");
+    assert_eq!(records[1504]["data"]["stream_seq"], "1501");
+    for size in [501usize, 1002, 1503, 2004, 2505, 3006] {
+        assert_eq!(
+            records[size]["type"], "journal.checkpoint",
+            "{}",
+            records[size]
+        );
+        assert_eq!(records[size]["data"]["size"], size as u64);
+        assert_eq!(
+            records[size]["ts_recorded"],
+            records[size - 1]["ts_recorded"]
+        );
+    }
 
-    // replica status: identical.
+    // replica status: identical, and so are the signed checkpoints.
     let r = a
         .on_data("replica", &["status", "--peer", &b.data_arg()])
         .expect(0);
     assert!(r.stdout.contains("identical"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "checkpoints: byte-equal signed notes at every size both signed: 501, 1002, 1503, 2004, 2505, 3006"
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = a
+        .on_data("replica", &["status", "--peer", &b.data_arg(), "--json"])
+        .expect(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(
+        v["checkpoints"]["byte_equal"].as_array().map(Vec::len),
+        Some(6),
+        "{v}"
+    );
+    assert_eq!(
+        v["checkpoints"]["first_difference"],
+        serde_json::Value::Null,
+        "{v}"
+    );
+    // A copy of B whose note at size 1503 was altered (its root): the records agree,
+    // the checkpoints do not; exit 1 naming the size.
+    let e = Scratch::new();
+    let cp = std::process::Command::new("cp")
+        .args(["-a", &b.data_arg(), &e.data_arg()])
+        .status()
+        .expect("cp");
+    assert!(cp.success());
+    let note = e.data.join("checkpoints").join(format!("{:020}.txt", 1503));
+    let text = std::fs::read_to_string(&note).expect("note");
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let first = lines[2].remove(0);
+    lines[2].insert(0, if first == 'A' { 'B' } else { 'A' });
+    std::fs::write(&note, lines.join("\n")).expect("write");
+    let r = a.on_data("replica", &["status", "--peer", &e.data_arg()]);
+    assert_eq!(r.code, Some(1), "{} {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("identical"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "checkpoints DIFFER at size 1503: the peer's note does not open with its key"
+        ),
+        "{}",
+        r.stdout
+    );
     // The same through a peer's server: D, a copy of B that other doors wrote to
-    // (an append, and the token it is asked with: two records).
+    // (an append and a token: one record more; B signed a checkpoint 2 records before
+    // its end, so the append takes no automatic one).
     let d = Scratch::new();
     let cp = std::process::Command::new("cp")
         .args(["-a", &b.data_arg(), &d.data_arg()])
@@ -780,7 +884,14 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
         .on_data("replica", &["status", "--peer", &url, "--token", &token])
         .expect(0);
     assert!(
-        r.stdout.contains("local is behind by 2 records"),
+        r.stdout.contains("local is behind by 1 records"),
+        "{}",
+        r.stdout
+    );
+    // A server gives its latest checkpoint (3006, B's): byte-equal with A's.
+    assert!(
+        r.stdout
+            .contains("checkpoints: byte-equal signed notes at every size both signed: 3006"),
         "{}",
         r.stdout
     );
@@ -800,7 +911,7 @@ fn two_replicas_of_one_stream_hold_the_same_bytes_even_after_a_sigkill() {
     // found by a binary search over the peer's roots.
     let r = a.on_data("replica", &["status", "--peer", &url, "--token", &token]);
     assert_eq!(r.code, Some(1), "{} {}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("DIFFER at seq 3002"), "{}", r.stdout);
+    assert!(r.stdout.contains("DIFFER at seq 3008"), "{}", r.stdout);
     let _ = server.kill();
     let _ = server.wait();
     let cb = b.on_data("checkpoint", &[]).expect(0);

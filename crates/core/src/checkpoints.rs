@@ -52,6 +52,14 @@ pub fn verifier_key(dir: &DataDir) -> Result<VerifierKey> {
 /// Signs the tree head of every record written so far, saves the note under
 /// `DIR/checkpoints/` and appends a `journal.checkpoint` record naming it.
 pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
+    take_checkpoint_at(rec, None)
+}
+
+/// [`take_checkpoint`], its `journal.checkpoint` record stamped `at` (ns; its
+/// `ts_event` and `ts_recorded`) instead of the clock: a replica stamps it with the
+/// stream time of the message it follows, so that replicas of one stream with the
+/// same key write byte-identical checkpoint records and notes.
+pub fn take_checkpoint_at(rec: &Recorder, at: Option<i64>) -> Result<Taken> {
     let key = KeyPair::load(&rec.data_dir().keys())?;
     let (tree, _) = Tree::load(rec)?;
     // Never sign a tree that contradicts one already signed.
@@ -67,7 +75,9 @@ pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
     })?;
     let path = dir.join(format!("{size:020}.txt"));
     crate::recorder::write_atomically(&path, note.as_bytes())?;
-    let now = rec.journal().options().clock.now_ns().max(0);
+    let now = at
+        .unwrap_or_else(|| rec.journal().options().clock.now_ns())
+        .max(0);
     let body = serde_json::json!({
         "type": "journal.checkpoint",
         "ts_event": now,
@@ -80,7 +90,10 @@ pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
             "note": note,
         }
     });
-    let entry = Entry::new(serde_json::to_vec(&body).expect("JSON"), Durability::Fsync)?;
+    let mut entry = Entry::new(serde_json::to_vec(&body).expect("JSON"), Durability::Fsync)?;
+    if at.is_some() {
+        entry = entry.with_ts_recorded(now);
+    }
     let receipt = rec.journal().append(entry)?;
     Ok(Taken {
         note,

@@ -64,6 +64,9 @@ pub struct Config {
     /// The minimum levels of operational log lines, per category.
     #[serde(default)]
     pub log: LogConfig,
+    /// Where the Parquet archive is kept besides `DIR/archive` (docs/archive.md).
+    #[serde(default)]
+    pub archive: ArchiveConfig,
 }
 
 /// `[log]`: the minimum level of the operational log lines (`log.<level>` records) that
@@ -148,6 +151,33 @@ impl LogConfig {
             }
         }
         out
+    }
+}
+
+/// `[archive]`: the archive's copy on object storage.
+///
+/// ```toml
+/// [archive]
+/// # `tradetrail archive` uploads here after archiving; a Parquet file no longer in
+/// # DIR/archive is read from here (checked against its manifest) by trail, query,
+/// # prove, verify and retention.
+/// remote = "s3://bucket/prefix/"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    /// `s3://bucket/prefix/`, connected through the standard `AWS_*` variables.
+    pub remote: Option<String>,
+}
+
+impl ArchiveConfig {
+    fn validate(&self) -> Result<(), String> {
+        match &self.remote {
+            Some(r) if !r.starts_with("s3://") || r.len() <= "s3://".len() => Err(format!(
+                "archive.remote: {r:?} is not an object storage location (use s3://bucket/prefix/)"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -714,6 +744,7 @@ impl Config {
             retention: RetentionPolicy::default(),
             time: TimeConfig::default(),
             log: LogConfig::default(),
+            archive: ArchiveConfig::default(),
         }
     }
 
@@ -743,6 +774,7 @@ impl Config {
         cfg.retention.validate()?;
         cfg.time.settings()?;
         cfg.log.check()?;
+        cfg.archive.validate()?;
         Ok(cfg)
     }
 
@@ -788,7 +820,7 @@ impl Config {
              # How long the archive keeps each type pattern, e.g. \"order.*\" = \"6y\". A type that\n\
              # matches no pattern is kept forever; nothing is purged without a rule.\n\
              {keep}\n\
-             {time}{log}",
+             {time}{log}{archive}",
             origin = self.origin,
             seg = self.journal.segment_max_bytes,
             daily = self.journal.rotate_daily,
@@ -807,6 +839,15 @@ impl Config {
                 .collect::<String>(),
             time = self.time.to_toml(),
             log = self.log.to_toml(),
+            archive = match &self.archive.remote {
+                Some(r) => format!(
+                    "\n[archive]\n\
+                     # The archive's copy on object storage (AWS_* variables configure the\n\
+                     # connection); Parquet files no longer in DIR/archive are read from it.\n\
+                     remote = {r:?}\n"
+                ),
+                None => String::new(),
+            },
         )
     }
 }

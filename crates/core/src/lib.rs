@@ -35,7 +35,7 @@ mod tree;
 
 pub use component::{Component, ComponentReport, Gauge};
 pub use config::{
-    CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, LogConfig, Period,
+    ArchiveConfig, CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, LogConfig, Period,
     ReconciliationConfig, ReconciliationSchedule, RetentionPolicy, SessionConfig, TimeConfig,
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};

@@ -93,6 +93,11 @@ pub struct NatsOptions {
     /// [`run`]), so that recorders initialised alike and fed the same stream hold the
     /// same bytes.
     pub replica: bool,
+    /// Replica mode: a signed checkpoint right after the record of every message
+    /// whose stream sequence is a multiple of this (0: none). Its `journal.checkpoint`
+    /// record carries that message's stream time, so replicas with the same key sign
+    /// and journal byte-identical checkpoints at the same tree sizes.
+    pub checkpoint_every: u64,
 }
 
 impl NatsOptions {
@@ -111,6 +116,7 @@ impl NatsOptions {
             stop_when_drained: false,
             progress_every: Duration::from_secs(5),
             replica: false,
+            checkpoint_every: 0,
         }
     }
 
@@ -155,6 +161,12 @@ impl NatsOptions {
         }
         if self.max_in_flight == 0 {
             return bad("--max-in-flight", "must be at least 1".into());
+        }
+        if self.checkpoint_every > 0 && !self.replica {
+            return bad(
+                "--checkpoint-every",
+                "only with --replica (elsewhere [checkpoints] in tradetrail.toml says when checkpoints are taken)".into(),
+            );
         }
         let dead = self.dead_letter_subject();
         if !subject::is_literal(&dead) {
@@ -369,6 +381,7 @@ pub async fn run(
         durability: opts.durability,
         metrics: metrics.clone(),
         replica: opts.replica.then(|| AtomicU64::new(next)),
+        checkpoint_every: opts.checkpoint_every,
     };
 
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -621,6 +634,8 @@ struct Ctx {
     /// Replica mode: the stream sequence to journal next (everything below it is
     /// journaled).
     replica: Option<AtomicU64>,
+    /// See [`NatsOptions::checkpoint_every`].
+    checkpoint_every: u64,
 }
 
 /// Replica mode: where the journal resumes — after the consumer's ack floor (every
@@ -716,16 +731,25 @@ impl Ctx {
             }
         }
         let n_rejected = rejected.len();
-        let mut entries = Vec::with_capacity(ordered.len());
+        // Cut at the checkpoint points: each run of entries ends with the message after
+        // which a checkpoint is due (if one is), stamped with its stream time.
+        let every = self.checkpoint_every;
+        let mut runs: Vec<(Vec<Entry>, Option<i64>)> = vec![(Vec::new(), None)];
         for (d, c) in ordered.iter().zip(checked) {
             let entry = match c {
                 Ok(e) => e,
                 Err(reason) => self.rejection_entry(d, &reason)?,
             };
-            entries.push(entry.with_ts_recorded(d.published));
+            if let Some(run) = runs.last_mut() {
+                run.0.push(entry.with_ts_recorded(d.published));
+                if every > 0 && d.stream_seq % every == 0 {
+                    run.1 = Some(d.published);
+                    runs.push((Vec::new(), None));
+                }
+            }
         }
         let rec = self.rec.clone();
-        let receipts = tokio::task::spawn_blocking(move || record_all(&rec, entries))
+        let receipts = tokio::task::spawn_blocking(move || record_runs(&rec, runs))
             .await
             .map_err(|e| Error::Task(e.to_string()))??;
         let dups = receipts.iter().filter(|r| r.duplicate).count();
@@ -1026,6 +1050,31 @@ fn check_in_order(
 
 /// Appends entries, taking out those whose `event_id` is already recorded with another
 /// body (an `ingest.rejected` record written before, under another reason text).
+/// Records each run of entries; after a run that ends at a checkpoint point, signs a
+/// checkpoint stamped with its time, unless one follows that record already (a
+/// redelivery after a crash finds the journal as far as it got: the checkpoint is
+/// taken when the crash came between the record and its checkpoint).
+fn record_runs(rec: &Recorder, runs: Vec<(Vec<Entry>, Option<i64>)>) -> Result<Vec<Receipt>> {
+    let mut out = Vec::new();
+    for (entries, checkpoint_at) in runs {
+        let n = entries.len();
+        let receipts = record_all(rec, entries)?;
+        let last = (receipts.len() == n).then(|| receipts.last()).flatten();
+        if let (Some(at), Some(last)) = (checkpoint_at, last) {
+            let written = rec
+                .journal()
+                .status()
+                .map_err(|e| Error::Journal(e.into()))?
+                .written;
+            if written == last.seq + 1 {
+                tradetrail_core::checkpoints::take_checkpoint_at(rec, Some(at))?;
+            }
+        }
+        out.extend(receipts);
+    }
+    Ok(out)
+}
+
 fn record_all(rec: &Recorder, mut entries: Vec<Entry>) -> Result<Vec<Receipt>> {
     loop {
         match rec.journal().check_repeats(&entries) {

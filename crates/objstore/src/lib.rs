@@ -32,7 +32,7 @@ use std::str::FromStr as _;
 
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
-use object_store::ObjectStore as _;
+use object_store::{ObjectStore as _, ObjectStoreExt as _};
 
 /// What can go wrong. Each variant names the location and says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +166,19 @@ impl Bucket {
             s3: Arc::new(s3),
             rt,
         })
+    }
+
+    /// The `object_store` client of the bucket (for an engine that reads through
+    /// `object_store` itself, as DataFusion does), and `s3://bucket` it serves: keys
+    /// of the client are the bucket's full keys, prefix included.
+    pub fn object_store(&self) -> (Arc<dyn object_store::ObjectStore>, String) {
+        let bucket = self
+            .location
+            .trim_start_matches("s3://")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        (self.s3.clone(), format!("s3://{bucket}"))
     }
 
     /// `s3://bucket[/prefix]`, without a trailing `/`.

@@ -1,12 +1,13 @@
 //! Another `tradetrail serve` as a replica peer (`tradetrail replica status --peer
 //! URL`): its size from `GET /healthz`, its root at any size from
 //! `GET /v1/proof/consistency?old=SIZE&new=N` (each proof checked against its own
-//! roots, and `new`'s root required the same in every answer).
+//! roots, and `new`'s root required the same in every answer); its latest signed
+//! checkpoint and verifier key from `GET /v1/checkpoint`.
 
 use std::time::Duration;
 
 use tradetrail_merkle::{ConsistencyProof, Hash};
-use tradetrail_store::replica::PeerTree;
+use tradetrail_store::replica::{PeerTree, SignedNotes};
 
 /// A peer server, asked over HTTP with a bearer token of role compliance or admin.
 #[derive(Debug)]
@@ -42,6 +43,12 @@ impl HttpPeer {
     }
 
     fn get(&self, path: &str) -> Result<serde_json::Value, String> {
+        self.request(path, false)?
+            .ok_or_else(|| format!("GET {}{path}: no answer", self.base))
+    }
+
+    /// [`HttpPeer::get`], `None` for a 404 when `missing_ok`.
+    fn request(&self, path: &str, missing_ok: bool) -> Result<Option<serde_json::Value>, String> {
         let url = format!("{}{path}", self.base);
         self.runtime.block_on(async {
             let r = self
@@ -53,10 +60,15 @@ impl HttpPeer {
                 .map_err(|e| format!("GET {url}: {e}"))?;
             let status = r.status();
             let text = r.text().await.map_err(|e| format!("GET {url}: {e}"))?;
+            if missing_ok && status == reqwest::StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
             if !status.is_success() {
                 return Err(format!("GET {url}: {status}: {}", text.trim()));
             }
-            serde_json::from_str(&text).map_err(|e| format!("GET {url}: not JSON ({e})"))
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| format!("GET {url}: not JSON ({e})"))
         })
     }
 }
@@ -100,5 +112,22 @@ impl PeerTree for HttpPeer {
             _ => self.new_root = Some(p.new_root),
         }
         Ok(p.old_root)
+    }
+
+    fn checkpoints(&mut self) -> Result<SignedNotes, String> {
+        // 404: no checkpoint taken yet.
+        let Some(v) = self.request("/v1/checkpoint", true)? else {
+            return Ok(SignedNotes::default());
+        };
+        let field = |name: &str| {
+            v[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("/v1/checkpoint names no {name}: {v}"))
+        };
+        Ok(SignedNotes {
+            notes: vec![field("note")?],
+            verifier: Some(field("verifier_key")?),
+        })
     }
 }

@@ -1,7 +1,13 @@
 //! Comparing two replicas' data directories record by record (`tradetrail replica
 //! status`): the longest common prefix, its Merkle root, and the first `seq` where they
-//! differ.
+//! differ; and their signed checkpoints, size by size: replicas of one stream with the
+//! same configuration and key sign byte-equal notes at the same sizes
+//! (`ingest nats --replica --checkpoint-every N`).
 
+use std::collections::BTreeMap;
+
+use tradetrail_checkpoint::{open_note, VerifierKey};
+use tradetrail_core::checkpoints::{stored_checkpoints, verifier_key};
 use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_merkle::{leaf_hash, Hash, MerkleLog};
@@ -26,13 +32,125 @@ pub struct Comparison {
     /// The first seq both hold and hold differently; `None` when one is a prefix of
     /// the other.
     pub first_difference: Option<u64>,
+    /// Their signed checkpoints, compared at the sizes both signed.
+    pub checkpoints: CheckpointComparison,
 }
 
 impl Comparison {
-    /// True when one journal is a prefix of the other (or both are equal).
+    /// True when one journal is a prefix of the other (or both are equal) and no two
+    /// checkpoints of the same size sign different tree heads.
     pub fn agree(&self) -> bool {
-        self.first_difference.is_none()
+        self.first_difference.is_none() && self.checkpoints.first_difference.is_none()
     }
+}
+
+/// One side's signed checkpoints: the notes as saved, and the verifier key they are
+/// opened with (`None` when the side has none to give).
+#[derive(Debug, Clone, Default)]
+pub struct SignedNotes {
+    /// The notes, byte for byte.
+    pub notes: Vec<String>,
+    /// The side's verifier key (`name+id+key`).
+    pub verifier: Option<String>,
+}
+
+impl SignedNotes {
+    /// Every checkpoint saved in `dir/checkpoints`, with `dir`'s verifier key.
+    pub fn of(dir: &DataDir) -> Result<SignedNotes> {
+        let notes = stored_checkpoints(dir)?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let verifier = verifier_key(dir).ok().map(|k| k.to_string());
+        Ok(SignedNotes { notes, verifier })
+    }
+}
+
+/// What comparing two replicas' signed checkpoints found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckpointComparison {
+    /// Checkpoints this directory holds.
+    pub local: usize,
+    /// Checkpoints the peer gave (a server gives its latest one).
+    pub peer: usize,
+    /// The sizes both signed, ascending.
+    pub sizes: Vec<u64>,
+    /// Of those, the sizes whose two notes are byte-equal.
+    pub byte_equal: Vec<u64>,
+    /// Of those, the sizes whose notes sign the same tree head (origin, size, root)
+    /// but differ in bytes (another key, or another signature by the same key).
+    pub other_signatures: Vec<u64>,
+    /// The first size both signed where the tree heads differ, or a note does not
+    /// open with its side's key, and why.
+    pub first_difference: Option<(u64, String)>,
+}
+
+/// A note's size (its second line), when it has one, for pairing notes that do not
+/// open.
+fn note_size(note: &str) -> Option<u64> {
+    note.lines().nth(1).and_then(|l| l.parse().ok())
+}
+
+/// size -> (note, its opened tree head or why it does not open).
+type Opened = BTreeMap<u64, (String, std::result::Result<(String, [u8; 32]), String>)>;
+
+fn open_all(side: &SignedNotes) -> Opened {
+    let key = side.verifier.as_deref().map(VerifierKey::parse);
+    let mut out = BTreeMap::new();
+    for note in &side.notes {
+        let opened = match &key {
+            None => Err("there is no verifier key to open it with".to_string()),
+            Some(Err(e)) => Err(format!("its verifier key is unusable: {e}")),
+            Some(Ok(k)) => open_note(note, k)
+                .map(|c| (c.size(), c.origin().to_string(), *c.root()))
+                .map_err(|e| e.to_string()),
+        };
+        let (size, head) = match opened {
+            Ok((size, origin, root)) => (Some(size), Ok((origin, root))),
+            Err(e) => (note_size(note), Err(e)),
+        };
+        if let Some(size) = size {
+            out.insert(size, (note.clone(), head));
+        }
+    }
+    out
+}
+
+/// Compares two sides' signed checkpoints at every size both signed: byte-equal
+/// notes, the same tree head under other signatures, or different heads (the first
+/// such size is named: a replica's history, or its note, was changed).
+pub fn compare_checkpoints(local: &SignedNotes, peer: &SignedNotes) -> CheckpointComparison {
+    let (a, b) = (open_all(local), open_all(peer));
+    let mut c = CheckpointComparison {
+        local: local.notes.len(),
+        peer: peer.notes.len(),
+        ..CheckpointComparison::default()
+    };
+    for (size, (na, ha)) in &a {
+        let Some((nb, hb)) = b.get(size) else {
+            continue;
+        };
+        c.sizes.push(*size);
+        if na == nb {
+            c.byte_equal.push(*size);
+            continue;
+        }
+        let why = match (ha, hb) {
+            (Err(e), _) => Some(format!("the local note does not open with its key: {e}")),
+            (_, Err(e)) => Some(format!("the peer's note does not open with its key: {e}")),
+            (Ok((oa, _)), Ok((ob, _))) if oa != ob => {
+                Some(format!("they sign other origins ({oa:?} and {ob:?})"))
+            }
+            (Ok((_, ra)), Ok((_, rb))) if ra != rb => Some("they sign different roots".to_string()),
+            _ => None,
+        };
+        match why {
+            Some(why) if c.first_difference.is_none() => c.first_difference = Some((*size, why)),
+            Some(_) => {}
+            None => c.other_signatures.push(*size),
+        }
+    }
+    c
 }
 
 /// The leaf hashes of records `from..from + CHUNK` of `dir` (fewer at its end). Reads
@@ -93,6 +211,7 @@ pub fn compare(local: &DataDir, peer: &DataDir) -> Result<Comparison> {
         common: log.len(),
         common_root: log.root(),
         first_difference,
+        checkpoints: compare_checkpoints(&SignedNotes::of(local)?, &SignedNotes::of(peer)?),
     })
 }
 
@@ -115,6 +234,8 @@ pub trait PeerTree {
     fn size(&mut self) -> std::result::Result<u64, String>;
     /// The root of the peer's first `size` records, `1 <= size <= self.size()`.
     fn root_at(&mut self, size: u64) -> std::result::Result<Hash, String>;
+    /// The signed checkpoints the peer gives (all, or its latest), with its key.
+    fn checkpoints(&mut self) -> std::result::Result<SignedNotes, String>;
 }
 
 /// Compares this data directory with a peer known by its tree: the roots at the
@@ -170,11 +291,70 @@ pub fn compare_tree(local: &DataDir, peer: &mut dyn PeerTree) -> Result<Comparis
             }
         }
     }
+    let peer_notes = peer.checkpoints().map_err(|reason| crate::Error::Peer {
+        peer: described.clone(),
+        reason,
+    })?;
     Ok(Comparison {
         local_records,
         peer_records,
         common: lo,
         common_root: local_root(lo)?,
         first_difference: hi.map(|_| lo),
+        checkpoints: compare_checkpoints(&SignedNotes::of(local)?, &peer_notes),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tradetrail_checkpoint::{sign, Checkpoint, KeyPair};
+
+    fn notes(key: &KeyPair, heads: &[(u64, u8)]) -> SignedNotes {
+        SignedNotes {
+            notes: heads
+                .iter()
+                .map(|&(size, root)| {
+                    let cp = Checkpoint::new("test.example/replica", size, [root; 32]).unwrap();
+                    sign(&cp, key)
+                })
+                .collect(),
+            verifier: Some(key.verifier().to_string()),
+        }
+    }
+
+    #[test]
+    fn checkpoints_compared_size_by_size() {
+        let k = KeyPair::from_seed("desk", &[7; 32]).unwrap();
+        let other = KeyPair::from_seed("desk", &[8; 32]).unwrap();
+        // Byte-equal at the sizes both signed; the others are not compared.
+        let c = compare_checkpoints(
+            &notes(&k, &[(10, 1), (20, 2), (30, 3)]),
+            &notes(&k, &[(10, 1), (20, 2), (40, 4)]),
+        );
+        assert_eq!((c.local, c.peer), (3, 3));
+        assert_eq!(c.sizes, vec![10, 20]);
+        assert_eq!(c.byte_equal, vec![10, 20]);
+        assert!(c.other_signatures.is_empty() && c.first_difference.is_none());
+        // Another key, the same heads: not byte-equal, not a difference.
+        let c = compare_checkpoints(&notes(&k, &[(10, 1)]), &notes(&other, &[(10, 1)]));
+        assert_eq!(c.other_signatures, vec![10]);
+        assert!(c.byte_equal.is_empty() && c.first_difference.is_none());
+        // Different roots at 20 and 30: the first is named.
+        let c = compare_checkpoints(
+            &notes(&k, &[(10, 1), (20, 2), (30, 3)]),
+            &notes(&other, &[(10, 1), (20, 9), (30, 9)]),
+        );
+        assert_eq!(
+            c.first_difference,
+            Some((20, "they sign different roots".to_string()))
+        );
+        // A peer note that its key does not open (signed by another): named.
+        let mut forged = notes(&other, &[(10, 1)]);
+        forged.verifier = Some(k.verifier().to_string());
+        let c = compare_checkpoints(&notes(&k, &[(10, 2)]), &forged);
+        let (size, why) = c.first_difference.unwrap();
+        assert_eq!(size, 10);
+        assert!(why.starts_with("the peer's note does not open"), "{why}");
+    }
 }

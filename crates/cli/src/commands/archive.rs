@@ -20,8 +20,9 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Then upload the archive to object storage, s3://bucket/prefix (same layout;
-    /// files before their manifest; only what is new or changed). Configured from
-    /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+    /// files before their manifest; only what is new or changed); default: [archive]
+    /// remote in tradetrail.toml. Configured from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION
     #[arg(long, value_name = "S3_URL")]
     to: Option<String>,
     /// First seal the active segment (a journal.sealed record starts a new one), so
@@ -55,7 +56,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     // A bad location is refused before anything is archived.
     let bucket = match &args.to {
         Some(to) => Some(Bucket::open(to).map_err(|e| cli_error(e.into()))?),
-        None => None,
+        // `[archive] remote` in the configuration: every run uploads there.
+        None => tradetrail_archive::configured_remote(&dir).map_err(cli_error)?,
     };
     if args.seal {
         let rec = super::open_recorder(&dir)?;

@@ -71,6 +71,11 @@ pub struct NatsArgs {
     /// bytes; the journal must be written by this ingest alone
     #[arg(long)]
     replica: bool,
+    /// With --replica: sign a checkpoint right after the record of every message whose
+    /// stream sequence is a multiple of N, stamped with its stream time, so replicas
+    /// with the same key hold byte-identical checkpoints (0: none)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    checkpoint_every: u64,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -91,6 +96,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         stop_when_drained: a.stop_when_drained,
         progress_every: Duration::from_secs(a.progress_every.max(1)),
         replica: a.replica,
+        checkpoint_every: a.checkpoint_every,
         ..NatsOptions::new(a.url, &a.stream, &a.consumer)
     };
     run_loop(rec, &opts, Arc::new(Metrics::default()))

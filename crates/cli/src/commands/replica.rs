@@ -17,8 +17,9 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum What {
-    /// Compare this data directory with a peer's, record by record: exit 0 when one is
-    /// a prefix of the other (says which is behind), 1 naming the first seq where they differ
+    /// Compare this data directory with a peer's, record by record, and their signed
+    /// checkpoints at the sizes both signed: exit 0 when one is a prefix of the other
+    /// (says which is behind), 1 naming the first seq (or checkpoint size) where they differ
     Status(StatusArgs),
 }
 
@@ -79,6 +80,16 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             "same_records": c.common,
             "root": c.common_root.to_string(),
             "first_difference": c.first_difference,
+            "checkpoints": {
+                "local": c.checkpoints.local,
+                "peer": c.checkpoints.peer,
+                "sizes": c.checkpoints.sizes,
+                "byte_equal": c.checkpoints.byte_equal,
+                "other_signatures": c.checkpoints.other_signatures,
+                "first_difference": c.checkpoints.first_difference.as_ref().map(|(size, why)| {
+                    serde_json::json!({ "size": size, "reason": why })
+                }),
+            },
             "agree": c.agree(),
             "behind": if c.agree() { Some(behind) } else { None },
         });
@@ -119,10 +130,43 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 )?;
             }
         }
+        write_checkpoints(&mut out, &c.checkpoints)?;
     }
     if c.agree() {
         Ok(())
     } else {
         Err(Exit(TAMPERED).into())
     }
+}
+
+/// The checkpoint lines of `replica status`.
+fn write_checkpoints(
+    out: &mut dyn Write,
+    c: &tradetrail_store::replica::CheckpointComparison,
+) -> std::io::Result<()> {
+    let sizes = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    if let Some((size, why)) = &c.first_difference {
+        return writeln!(out, "checkpoints DIFFER at size {size}: {why}");
+    }
+    if c.sizes.is_empty() {
+        return writeln!(
+            out,
+            "checkpoints: none at a size both signed (local {}, peer {})",
+            c.local, c.peer
+        );
+    }
+    if c.other_signatures.is_empty() {
+        return writeln!(
+            out,
+            "checkpoints: byte-equal signed notes at every size both signed: {}",
+            sizes(&c.sizes)
+        );
+    }
+    writeln!(
+        out,
+        "checkpoints: the same tree heads at every size both signed: {}; byte-equal notes at {}, differently signed at {} (another key or extension lines)",
+        sizes(&c.sizes),
+        if c.byte_equal.is_empty() { "none".to_string() } else { sizes(&c.byte_equal) },
+        sizes(&c.other_signatures)
+    )
 }

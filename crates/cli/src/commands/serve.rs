@@ -85,6 +85,16 @@ pub struct Args {
     /// server's own moments; nothing but the ingest may write to a replica's journal
     #[arg(long, requires = "ingest_nats")]
     ingest_replica: bool,
+    /// With --ingest-replica: a signed checkpoint after every stream message whose
+    /// sequence is a multiple of N, stamped with its stream time (as `ingest nats
+    /// --checkpoint-every`), so replicas with the same key sign identical checkpoints
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        requires = "ingest_replica"
+    )]
+    ingest_checkpoint_every: u64,
     /// Console: minutes of inactivity after which a session ends
     #[arg(
         long,
@@ -190,6 +200,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             dead_letter: args.ingest_dead_letter,
             create_stream: args.ingest_create_stream,
             replica: args.ingest_replica,
+            checkpoint_every: args.ingest_checkpoint_every,
             ..tradetrail_ingest::NatsOptions::new(
                 args.ingest_nats,
                 &args.ingest_stream,

@@ -11,11 +11,18 @@ pub struct Args {
     /// Output: table, csv or jsonl
     #[arg(long, default_value = "table")]
     format: String,
+    /// Query this archive alone instead of the data directory: `s3://bucket/prefix`
+    /// (what `archive --to` uploaded; AWS_* variables as for `archive --to`) or a
+    /// directory (a data directory's `archive/`, or a copy of it)
+    #[arg(long, value_name = "LOCATION")]
+    archive: Option<String>,
 }
 
 #[cfg(feature = "sql")]
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
-    use tradetrail_archive::{run_sql, write_results, SqlFormat};
+    use tradetrail_archive::{
+        run_sql, run_sql_on_archive_dir, run_sql_on_bucket, write_results, Bucket, SqlFormat,
+    };
     let format = match args.format.as_str() {
         "table" => SqlFormat::Table,
         "csv" => SqlFormat::Csv,
@@ -27,14 +34,24 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             .into())
         }
     };
-    let dir = tradetrail_core::DataDir::resolve(data);
-    if !dir.config().exists() {
-        return Err(tradetrail_core::Error::NotInitialized {
-            path: dir.root().to_path_buf(),
+    let batches = match &args.archive {
+        Some(loc) if tradetrail_archive::is_object_location(loc) => {
+            let bucket = Bucket::open(loc).map_err(|e| super::archive::cli_error(e.into()))?;
+            run_sql_on_bucket(bucket, &args.query)
         }
-        .into());
+        Some(loc) => run_sql_on_archive_dir(Path::new(loc), &args.query),
+        None => {
+            let dir = tradetrail_core::DataDir::resolve(data);
+            if !dir.config().exists() {
+                return Err(tradetrail_core::Error::NotInitialized {
+                    path: dir.root().to_path_buf(),
+                }
+                .into());
+            }
+            run_sql(&dir, &args.query)
+        }
     }
-    let batches = run_sql(&dir, &args.query).map_err(|e| match e {
+    .map_err(|e| match e {
         tradetrail_archive::Error::Sql(s) => crate::exit::BadInput(format!("sql: {s}")).into(),
         e => super::archive::cli_error(e),
     })?;
