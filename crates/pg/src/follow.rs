@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tradetrail_core::DataDir;
 
+use crate::background::Background;
+
 use crate::{Error, Result, Session, SyncOptions, SyncReport};
 
 /// How the follower paces itself.
@@ -96,21 +98,6 @@ pub fn follow(
         sleep_unless(stop, wait);
     }
     Ok(())
-}
-
-/// How much lower than the server's own threads the mirror's threads run (a nice
-/// value): on a busy machine appends keep the CPU, and the mirror catches up when it is
-/// free. On an idle machine it changes nothing.
-const NICER: i32 = 10;
-
-/// Lowers the calling thread's priority by [`NICER`] (Linux: a thread's nice value is
-/// its own). Failing to is no reason not to mirror; it is logged.
-pub(crate) fn yield_to_appends() {
-    let tid = rustix::thread::gettid();
-    let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
-    if let Err(e) = rustix::process::setpriority_process(Some(tid), (now + NICER).min(19)) {
-        tracing::debug!(error = %e, "pg mirror: could not lower the thread's priority");
-    }
 }
 
 /// Sleeps for `d`, waking early when `stop` is set.
@@ -225,62 +212,49 @@ impl tradetrail_core::Component for MirrorState {
 /// A follower on its own thread, its passes logged (`tracing`): what `serve --pg-url`
 /// runs beside the server. [`Follower::component`] reports its lag and failures.
 #[derive(Debug)]
-pub struct Follower {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<()>,
-    state: Arc<MirrorState>,
-}
+pub struct Follower(Background<MirrorState>);
 
 impl Follower {
     /// Starts following `url` from `dir`'s journal.
     pub fn spawn(dir: &DataDir, url: &str, opts: FollowOptions) -> std::io::Result<Follower> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let state = Arc::new(MirrorState {
+        let state = MirrorState {
             url: crate::redact(url),
             copied: Default::default(),
             failed_passes: Default::default(),
             next_seq: Default::default(),
             problem: Default::default(),
             last_success: Default::default(),
-        });
-        let (dir, url, flag, shared) = (dir.clone(), url.to_string(), stop.clone(), state.clone());
-        let thread = std::thread::Builder::new()
-            .name("pg-mirror".into())
-            .spawn(move || {
-                yield_to_appends();
-                let ended = follow(&dir, &url, &opts, &flag, &mut |pass| {
-                    shared.heard(pass);
-                    match pass {
-                        Pass::Synced(r) if r.copied > 0 => {
-                            tracing::info!(url = %r.url, copied = r.copied, last_seq = ?r.last_seq, "pg mirror: copied");
-                        }
-                        Pass::Synced(_) => {}
-                        Pass::Failed { error, retry_in } => {
-                            tracing::warn!(%error, retry_in_s = retry_in.as_secs_f64(), "pg mirror: pass failed; trying again");
-                        }
+        };
+        let (dir, url) = (dir.clone(), url.to_string());
+        Background::spawn("pg-mirror", state, move |flag, shared| {
+            let ended = follow(&dir, &url, &opts, flag, &mut |pass| {
+                shared.heard(pass);
+                match pass {
+                    Pass::Synced(r) if r.copied > 0 => {
+                        tracing::info!(url = %r.url, copied = r.copied, last_seq = ?r.last_seq, "pg mirror: copied");
                     }
-                });
-                if let Err(error) = ended {
-                    tracing::error!(%error, "pg mirror: stopped, not retried (the server goes on; fix the cause and restart it)");
-                    *shared.problem.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(format!("stopped: {error}"));
+                    Pass::Synced(_) => {}
+                    Pass::Failed { error, retry_in } => {
+                        tracing::warn!(%error, retry_in_s = retry_in.as_secs_f64(), "pg mirror: pass failed; trying again");
+                    }
                 }
-            })?;
-        Ok(Follower {
-            stop,
-            thread,
-            state,
+            });
+            if let Err(error) = ended {
+                tracing::error!(%error, "pg mirror: stopped, not retried (the server goes on; fix the cause and restart it)");
+                *shared.problem.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(format!("stopped: {error}"));
+            }
         })
+        .map(Follower)
     }
 
     /// What the follower reports to `/metrics` and `/healthz`.
     pub fn component(&self) -> Arc<dyn tradetrail_core::Component> {
-        self.state.clone()
+        self.0.component()
     }
 
     /// Stops the follower after its current pass and waits for it.
     pub fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
+        self.0.stop();
     }
 }

@@ -23,6 +23,7 @@
 //! connection string asks with `sslmode=require|verify-ca|verify-full`, always
 //! verifying the server's certificate and host name (see `tls`).
 
+mod background;
 pub mod bench;
 mod error;
 mod follow;

@@ -3,11 +3,13 @@
 //! mirror differs from the journal or cannot be checked), and an error in the log for
 //! every run that finds a difference.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tradetrail_core::DataDir;
+
+use crate::background::Background;
 
 use crate::{verify, VerifyReport};
 
@@ -132,69 +134,56 @@ fn differs(r: &VerifyReport) -> String {
 
 /// [`verify`] every `every` on its own thread, from the first run right after start.
 #[derive(Debug)]
-pub struct Verifier {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<()>,
-    state: Arc<VerifyState>,
-}
+pub struct Verifier(Background<VerifyState>);
 
 impl Verifier {
     /// Starts verifying `url` against `dir`'s journal every `every`.
     pub fn spawn(dir: &DataDir, url: &str, every: Duration) -> std::io::Result<Verifier> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let state = Arc::new(VerifyState {
+        let state = VerifyState {
             url: crate::redact(url),
             runs: AtomicU64::new(0),
             differing_runs: AtomicU64::new(0),
             last: Mutex::new(Last::default()),
-        });
-        let (dir, url, flag, shared) = (dir.clone(), url.to_string(), stop.clone(), state.clone());
-        let thread = std::thread::Builder::new()
-            .name("pg-verify".into())
-            .spawn(move || {
-                crate::follow::yield_to_appends();
-                while !flag.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    let result = verify(&dir, &url);
-                    let mut last = shared.last();
-                    last.at = Some(Instant::now());
-                    last.seconds = t.elapsed().as_secs_f64();
-                    match result {
-                        Ok(r) => {
-                            shared.runs.fetch_add(1, Ordering::Relaxed);
-                            if r.ok {
-                                tracing::info!(url = %r.url, rows = r.equal, "pg verify: the mirror equals the journal");
-                            } else {
-                                shared.differing_runs.fetch_add(1, Ordering::Relaxed);
-                                tracing::error!(detail = %differs(&r), "pg verify: the mirror DIFFERS from the journal");
-                            }
-                            last.failed = None;
-                            last.report = Some(r);
+        };
+        let (dir, url) = (dir.clone(), url.to_string());
+        Background::spawn("pg-verify", state, move |flag, shared| {
+            while !flag.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let result = verify(&dir, &url);
+                let mut last = shared.last();
+                last.at = Some(Instant::now());
+                last.seconds = t.elapsed().as_secs_f64();
+                match result {
+                    Ok(r) => {
+                        shared.runs.fetch_add(1, Ordering::Relaxed);
+                        if r.ok {
+                            tracing::info!(url = %r.url, rows = r.equal, "pg verify: the mirror equals the journal");
+                        } else {
+                            shared.differing_runs.fetch_add(1, Ordering::Relaxed);
+                            tracing::error!(detail = %differs(&r), "pg verify: the mirror DIFFERS from the journal");
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "pg verify: could not run; trying again at the next interval");
-                            last.failed = Some(e.to_string());
-                        }
+                        last.failed = None;
+                        last.report = Some(r);
                     }
-                    drop(last);
-                    crate::follow::sleep_unless(&flag, every);
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pg verify: could not run; trying again at the next interval");
+                        last.failed = Some(e.to_string());
+                    }
                 }
-            })?;
-        Ok(Verifier {
-            stop,
-            thread,
-            state,
+                drop(last);
+                crate::follow::sleep_unless(flag, every);
+            }
         })
+        .map(Verifier)
     }
 
     /// What the verifier reports to `/metrics` and `/healthz`.
     pub fn component(&self) -> Arc<dyn tradetrail_core::Component> {
-        self.state.clone()
+        self.0.component()
     }
 
     /// Stops the verifier after its current run and waits for it.
     pub fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
+        self.0.stop();
     }
 }
