@@ -7,7 +7,7 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Client;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{RecordHash, RecordView};
+use tradetrail_journal::{FsStorage, RecordHash, RecordView};
 
 use crate::{connect, db, redact, require_schema, Error, Result};
 
@@ -373,6 +373,33 @@ impl Session {
             .map_err(db(&shown, "reading the mirror's last row"))?
             .map(|row| (row.get(0), row.get(1), row.get(2)));
         let jdir = dir.journal();
+        // Nothing new (the common case between a follower's passes): the journal's head
+        // is the mirror's last row, byte for byte (equal SHA-256). Known from the
+        // journal's tail alone, without reading the segment up to it.
+        if let Some((seq, mline, mhash)) = &last {
+            let head = tradetrail_journal::inspect(&FsStorage, &jdir).ok();
+            if head.is_some_and(|h| {
+                i64::try_from(h.records) == Ok(seq + 1)
+                    && RecordHash::of_line(mline.as_bytes()) == h.head_hash
+                    && h.head_hash.to_hex() == *mhash
+            }) {
+                let last_seq = u64::try_from(*seq).ok();
+                let purged_rows_deleted = if opts.follow_purges {
+                    let runs = crate::held::purged_runs(dir)?;
+                    follow_purges(client, &runs, last_seq, &shown)?
+                } else {
+                    0
+                };
+                return Ok(SyncReport {
+                    url: shown,
+                    copied: 0,
+                    first_seq: None,
+                    last_seq,
+                    method,
+                    purged_rows_deleted,
+                });
+            }
+        }
         let runs = crate::held::purged_runs(dir)?;
         // Read from the mirror's last record, to check it and carry the chain on from it.
         let start = match &last {
@@ -470,32 +497,11 @@ impl Session {
             }
         }
         batch.flush(client, method, &shown)?;
-        let mut purged_rows_deleted = 0;
-        if opts.follow_purges {
-            // Each purge once its own record is in the mirror (the function checks that
-            // the record names the run, and skips a run it followed before).
-            for run in &runs {
-                let Some(by) = run
-                    .purged_by
-                    .filter(|by| last_seq.is_some_and(|l| *by <= l))
-                else {
-                    continue;
-                };
-                let [by, first, last] =
-                    [by, run.first, run.last].map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-                let n: i64 = client
-                    .query_one(
-                        "SELECT tradetrail.follow_purge($1, $2, $3)",
-                        &[&by, &first, &last],
-                    )
-                    .map_err(db(
-                        &shown,
-                        format!("following the purge of seqs {first}..={last} (record {by})"),
-                    ))?
-                    .get(0);
-                purged_rows_deleted += u64::try_from(n).unwrap_or(0);
-            }
-        }
+        let purged_rows_deleted = if opts.follow_purges {
+            follow_purges(client, &runs, last_seq, &shown)?
+        } else {
+            0
+        };
         Ok(SyncReport {
             url: shown,
             copied,
@@ -505,4 +511,38 @@ impl Session {
             purged_rows_deleted,
         })
     }
+}
+
+/// Deletes the mirror's rows of each purged run whose purge record is mirrored (at or
+/// before `last_seq`), through `tradetrail.follow_purge`, which checks that the record
+/// names the run and skips a run it followed before. The rows deleted.
+fn follow_purges(
+    client: &mut Client,
+    runs: &[tradetrail_journal::ColdRange],
+    last_seq: Option<u64>,
+    shown: &str,
+) -> Result<u64> {
+    let mut deleted = 0;
+    for run in runs {
+        let Some(by) = run
+            .purged_by
+            .filter(|by| last_seq.is_some_and(|l| *by <= l))
+        else {
+            continue;
+        };
+        let [by, first, last] =
+            [by, run.first, run.last].map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let n: i64 = client
+            .query_one(
+                "SELECT tradetrail.follow_purge($1, $2, $3)",
+                &[&by, &first, &last],
+            )
+            .map_err(db(
+                shown,
+                format!("following the purge of seqs {first}..={last} (record {by})"),
+            ))?
+            .get(0);
+        deleted += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(deleted)
 }
