@@ -173,6 +173,17 @@ fn sync_copies_every_line_and_resumes_with_the_new_ones() {
         (v.equal, v.behind, v.journal_records, v.mirror_rows),
         (66, 0, 66, 66)
     );
+
+    // Up to date, but the last row's line changed behind the guards (its hash column
+    // left as it was): the next sync refuses to continue, nothing new or not.
+    c.batch_execute(
+        "ALTER TABLE tradetrail.events DISABLE TRIGGER events_append_only;
+         UPDATE tradetrail.events SET line = line || ' ' WHERE seq = 65;
+         ALTER TABLE tradetrail.events ENABLE ALWAYS TRIGGER events_append_only;",
+    )
+    .unwrap();
+    let e = sync(&j.dir, &url, &SyncOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::Diverged { seq: 65, .. }), "{e}");
 }
 
 #[test]
