@@ -93,7 +93,8 @@ impl ComboCounts {
     /// Replaces `dir/counts.bin` (a temporary file renamed over it). Not synced: a
     /// file torn by a crash fails its checksum and is ignored.
     pub fn store(&self, dir: &Path, generation: u64) -> Result<()> {
-        let tmp = dir.join("counts.bin.tmp");
+        // Unique per process: readers that save counts need not hold the index lock.
+        let tmp = dir.join(format!("counts.bin.{}.tmp", std::process::id()));
         std::fs::write(&tmp, self.encode(generation)).map_err(|e| Error::io(&tmp, e))?;
         let path = dir.join(COUNTS);
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))

@@ -260,6 +260,9 @@ pub(crate) struct Index {
     /// Records per combo over rows `[0, counts.rows)`: the whole index when it was
     /// built here or `counts.bin` was current, else a prefix (or none).
     pub counts: ComboCounts,
+    /// `counts.bin` holds `counts` for every saved row (or saving it failed: not
+    /// tried again by this process).
+    counts_saved: bool,
     pub segs: Segments,
     /// Where record `rows()` starts: (segment index, byte offset), once known.
     next: Option<(usize, u64)>,
@@ -510,6 +513,7 @@ impl Index {
             runs: Vec::new(),
             mem: MemPostings::default(),
             counts: ComboCounts::default(),
+            counts_saved: true,
             segs: src.segments()?,
             next: None,
             warning: None,
@@ -658,6 +662,7 @@ impl Index {
             combos_file,
             runs,
             mem: MemPostings::default(),
+            counts_saved: counts.rows == rows,
             counts,
             segs,
             next: None,
@@ -1067,6 +1072,7 @@ impl Index {
     pub fn refresh(&mut self, src: &Source, flush_rows: u64, progress: &dyn Fn(u64)) -> Result<()> {
         let to = src.written()?;
         if to.is_some_and(|t| self.rows() >= t) {
+            self.save_counts_if_missing();
             return Ok(());
         }
         let flush_rows = flush_rows.max(1);
@@ -1100,6 +1106,7 @@ impl Index {
                 }
             }
             if done {
+                self.save_counts_if_missing();
                 return Ok(());
             }
         }
@@ -1250,6 +1257,14 @@ impl Index {
         Ok(())
     }
 
+    /// Saves `counts.bin` when every row is saved but the counts on disk cover fewer
+    /// (an index saved before counts were kept, or a `counts.bin` found unusable).
+    fn save_counts_if_missing(&mut self) {
+        if self.writable && !self.counts_saved && self.rows() == self.meta.rows {
+            self.store_counts();
+        }
+    }
+
     /// Brings the counts up to every row and saves them as `counts.bin` (after a
     /// flush). A failure leaves the counts to be read from `combo.col` and says so.
     fn store_counts(&mut self) {
@@ -1260,6 +1275,7 @@ impl Index {
             };
             self.counts.store(&self.dir, self.meta.generation)
         });
+        self.counts_saved = true;
         if let Err(e) = saved {
             self.warning = Some(format!(
                 "the query index's counts could not be saved ({e}); counts read every record"
