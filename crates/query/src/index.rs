@@ -643,8 +643,8 @@ impl Index {
             return Ok(Load::Damaged(why));
         }
         let segs = src.segments()?;
-        let counts = ComboCounts::load(dir, meta.generation, rows, dicts.combos().len())
-            .unwrap_or_default();
+        let counts =
+            ComboCounts::load(dir, meta.generation, rows, dicts.combos().len()).unwrap_or_default();
         let mut ix = Index {
             dir: dir.to_path_buf(),
             writable,

@@ -149,7 +149,11 @@ fn counts_agree_with_a_scan_before_and_after_appends_the_counts_have_not_seen() 
     // Stale: the counts of the first records only; the rest comes from combo.col.
     std::fs::write(counts_file(tmp.path()), &first).unwrap();
     agree(&open(tmp.path(), u64::MAX), tmp.path(), "stale counts.bin");
-    let c = check_index(&Source::dir(tmp.path().join("journal")), &index_dir(tmp.path())).unwrap();
+    let c = check_index(
+        &Source::dir(tmp.path().join("journal")),
+        &index_dir(tmp.path()),
+    )
+    .unwrap();
     assert!(c.ok, "a stale counts.bin is a valid prefix: {:?}", c.reason);
 
     // Damaged (any byte), cut, or missing: ignored, the counts come from combo.col.
@@ -157,7 +161,11 @@ fn counts_agree_with_a_scan_before_and_after_appends_the_counts_have_not_seen() 
         let mut d = saved.clone();
         d[at] ^= 0x01;
         std::fs::write(counts_file(tmp.path()), &d).unwrap();
-        agree(&open(tmp.path(), u64::MAX), tmp.path(), &format!("byte {at} flipped"));
+        agree(
+            &open(tmp.path(), u64::MAX),
+            tmp.path(),
+            &format!("byte {at} flipped"),
+        );
     }
     std::fs::write(counts_file(tmp.path()), &saved[..saved.len() / 2]).unwrap();
     agree(&open(tmp.path(), u64::MAX), tmp.path(), "cut");
@@ -184,7 +192,11 @@ fn counts_agree_with_a_scan_before_and_after_appends_the_counts_have_not_seen() 
     assert_ne!(header(&rebuilt).0, header(&again).0, "a new generation");
     drop(inv);
     std::fs::write(counts_file(tmp.path()), &again).unwrap();
-    agree(&open(tmp.path(), u64::MAX), tmp.path(), "another generation");
+    agree(
+        &open(tmp.path(), u64::MAX),
+        tmp.path(),
+        "another generation",
+    );
 }
 
 #[test]
