@@ -35,7 +35,8 @@ pub struct IndexCheck {
 ///    has it) and indexed afresh in memory, and the two are compared row by row —
 ///    `ts_event`, `ts_recorded`, the eight attributes (decoded through the
 ///    dictionaries), `entity.id`'s key, where the line is (offset, length) — then
-///    every zone and every posting. The first difference is the `reason`.
+///    every zone and every posting, and the records per combo in `counts.bin` against
+///    `combo.col`. The first difference is the `reason`.
 ///
 /// Not ok is not an answer from a damaged index: an open finds most damage itself
 /// and rebuilds. What this adds is the damage an open cannot see (a byte outside the
@@ -158,6 +159,32 @@ fn compare(stored: &Index, fresh: &Index, rows: u64) -> Result<Option<String>> {
             }
         }
         start = end;
+    }
+    // counts.bin (when usable, it is what `stats` answers from) against combo.col.
+    if stored.counts.rows > 0 {
+        let mut scanned = vec![0u64; stored.dicts.combos().len()];
+        let mut start = 0;
+        while start < stored.counts.rows {
+            let end = (start + BLOCK).min(stored.counts.rows);
+            for c in stored.combo.read(start, end)? {
+                if let Some(n) = scanned.get_mut(c as usize) {
+                    *n += 1;
+                }
+            }
+            start = end;
+        }
+        let kept = &stored.counts.counts;
+        if let Some(code) = (0..scanned.len().max(kept.len()))
+            .find(|&i| kept.get(i).copied().unwrap_or(0) != scanned.get(i).copied().unwrap_or(0))
+        {
+            return Ok(Some(format!(
+                "counts.bin counts {} records of combo {code} {:?} in records 0..{}, combo.col has {}",
+                kept.get(code).copied().unwrap_or(0),
+                stored.combo_values(code as u32),
+                stored.counts.rows,
+                scanned.get(code).copied().unwrap_or(0)
+            )));
+        }
     }
     if stored.zones != fresh.zones {
         let i = stored

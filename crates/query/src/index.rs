@@ -11,6 +11,7 @@
 //!   offset.col, len.col  where the line is in its segment file (u64, u32)
 //!   zones.col          per 1024 records: min/max ts_event, first/last ts_recorded
 //!   strings.bin, combos.bin   the dictionaries (append-only logs)
+//!   counts.bin         records per combo over the first N rows (see counts.rs)
 //!   run-*.post, run-*.fence   posting runs (id key -> seq), see postings.rs
 //!   LOCK               flock'd by whoever writes the index
 //! ```
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use tradetrail_journal::{parse_header, record_type, RecordHash};
 
 use crate::column::Column;
+use crate::counts::ComboCounts;
 use crate::dict::{Combo, Dicts, Dim, DIMS};
 use crate::envelope;
 use crate::hash::{correction_key, id_key};
@@ -255,6 +257,12 @@ pub(crate) struct Index {
     combos_file: Option<File>,
     pub runs: Vec<Run>,
     pub mem: MemPostings,
+    /// Records per combo over rows `[0, counts.rows)`: the whole index when it was
+    /// built here or `counts.bin` was current, else a prefix (or none).
+    pub counts: ComboCounts,
+    /// `counts.bin` holds `counts` for every saved row (or saving it failed: not
+    /// tried again by this process).
+    counts_saved: bool,
     pub segs: Segments,
     /// Where record `rows()` starts: (segment index, byte offset), once known.
     next: Option<(usize, u64)>,
@@ -504,6 +512,8 @@ impl Index {
             combos_file: f("combos.bin")?,
             runs: Vec::new(),
             mem: MemPostings::default(),
+            counts: ComboCounts::default(),
+            counts_saved: true,
             segs: src.segments()?,
             next: None,
             warning: None,
@@ -633,6 +643,8 @@ impl Index {
             return Ok(Load::Damaged(why));
         }
         let segs = src.segments()?;
+        let counts =
+            ComboCounts::load(dir, meta.generation, rows, dicts.combos().len()).unwrap_or_default();
         let mut ix = Index {
             dir: dir.to_path_buf(),
             writable,
@@ -650,6 +662,8 @@ impl Index {
             combos_file,
             runs,
             mem: MemPostings::default(),
+            counts_saved: counts.rows == rows,
+            counts,
             segs,
             next: None,
             warning: None,
@@ -941,6 +955,7 @@ impl Index {
         let mut combo: Combo = [0; DIMS];
         combo[0] = self.dicts.intern(Dim::Type, Some(PURGED_TYPE));
         let code = self.dicts.intern_combo(combo);
+        self.count(code);
         self.ts_event.push(NO_TIME);
         self.ts_recorded.push(ts_recorded);
         self.combo.push(code);
@@ -955,6 +970,36 @@ impl Index {
             .expect("a zone per 1024 records")
             .add(NO_TIME, ts_recorded);
         self.next = None;
+    }
+
+    /// Counts the record about to be added (row `rows()`), of combo `code`, when the
+    /// counts cover every row before it.
+    fn count(&mut self, code: u32) {
+        if self.counts.rows == self.rows() {
+            self.counts.add(code);
+        }
+    }
+
+    /// Records per combo code over every indexed row (one entry per combo): the
+    /// counts kept, plus the rows after them read from `combo.col`.
+    pub fn combo_counts(&self) -> Result<Vec<u64>> {
+        let mut out = self.counts.counts.clone();
+        out.resize(self.dicts.combos().len(), 0);
+        let mut codes = Vec::new();
+        let rows = self.rows();
+        let mut s = self.counts.rows.min(rows);
+        while s < rows {
+            let e = (s + (1 << 16)).min(rows);
+            codes.clear();
+            self.combo.read_into(s, e, &mut codes)?;
+            for &c in &codes {
+                if let Some(n) = out.get_mut(c as usize) {
+                    *n += 1;
+                }
+            }
+            s = e;
+        }
+        Ok(out)
     }
 
     /// Adds one record.
@@ -1003,6 +1048,7 @@ impl Index {
             }
         }
         let code = self.dicts.intern_combo(combo);
+        self.count(code);
         self.ts_event.push(ts_event);
         self.ts_recorded.push(ts_recorded);
         self.combo.push(code);
@@ -1026,6 +1072,7 @@ impl Index {
     pub fn refresh(&mut self, src: &Source, flush_rows: u64, progress: &dyn Fn(u64)) -> Result<()> {
         let to = src.written()?;
         if to.is_some_and(|t| self.rows() >= t) {
+            self.save_counts_if_missing();
             return Ok(());
         }
         let flush_rows = flush_rows.max(1);
@@ -1059,6 +1106,7 @@ impl Index {
                 }
             }
             if done {
+                self.save_counts_if_missing();
                 return Ok(());
             }
         }
@@ -1183,6 +1231,7 @@ impl Index {
         written?;
         // Committed.
         self.meta = meta;
+        self.store_counts();
         self.mem = MemPostings::default();
         self.dicts.mark_flushed();
         self.ts_event.mark_flushed();
@@ -1206,6 +1255,32 @@ impl Index {
             }
         }
         Ok(())
+    }
+
+    /// Saves `counts.bin` when every row is saved but the counts on disk cover fewer
+    /// (an index saved before counts were kept, or a `counts.bin` found unusable).
+    fn save_counts_if_missing(&mut self) {
+        if self.writable && !self.counts_saved && self.rows() == self.meta.rows {
+            self.store_counts();
+        }
+    }
+
+    /// Brings the counts up to every row and saves them as `counts.bin` (after a
+    /// flush). A failure leaves the counts to be read from `combo.col` and says so.
+    fn store_counts(&mut self) {
+        let saved = self.combo_counts().and_then(|counts| {
+            self.counts = ComboCounts {
+                rows: self.rows(),
+                counts,
+            };
+            self.counts.store(&self.dir, self.meta.generation)
+        });
+        self.counts_saved = true;
+        if let Err(e) = saved {
+            self.warning = Some(format!(
+                "the query index's counts could not be saved ({e}); counts read every record"
+            ));
+        }
     }
 
     /// Values posted under `key`, from every run and memory (unsorted).

@@ -40,6 +40,7 @@
 
 mod check;
 mod column;
+mod counts;
 mod dict;
 mod engine;
 mod envelope;

@@ -112,7 +112,19 @@ impl Plan {
         ts != NO_TIME && self.from.is_none_or(|f| ts >= f) && self.to.is_none_or(|t| ts < t)
     }
 
-    fn combo_ok(&self, code: u32) -> bool {
+    /// Whether the plan selects by attributes alone (no time range, ids, text or
+    /// cursor), so that its matches are whole combos: counting them needs only the
+    /// records per combo ([`Index::combo_counts`]), not the rows.
+    pub fn by_combos_alone(&self) -> bool {
+        !self.has_time() && !self.verifies_lines() && self.lo == 0 && self.hi == u64::MAX
+    }
+
+    /// Whether nothing can match.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    pub fn combo_ok(&self, code: u32) -> bool {
         self.combo_ok.as_ref().is_none_or(|ok| ok[code as usize])
     }
 

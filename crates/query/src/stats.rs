@@ -38,6 +38,20 @@ pub struct StatRow {
 /// How many matching records each combo has.
 fn combo_counts(ix: &Index, src: &Source, plan: &Plan) -> Result<Vec<u64>> {
     let mut counts = vec![0u64; ix.dicts.combos().len()];
+    if plan.is_empty() {
+        return Ok(counts);
+    }
+    if plan.by_combos_alone() {
+        // Whole combos match: the records per combo answer without reading the rows
+        // (what a scan would count; `counts_agree_with_a_scan` checks it).
+        let mut all = ix.combo_counts()?;
+        for (code, n) in all.iter_mut().enumerate() {
+            if !plan.combo_ok(code as u32) {
+                *n = 0;
+            }
+        }
+        return Ok(all);
+    }
     if plan.verifies_lines() {
         let mut hits = Vec::new();
         scan(ix, plan, false, |seq, combo| {
