@@ -191,7 +191,18 @@ pub struct Metrics {
     batches: AtomicU64,
     lag: AtomicU64,
     errors: AtomicU64,
-    latencies: Mutex<Option<Vec<u64>>>,
+    latencies: Mutex<Option<Vec<Latency>>>,
+}
+
+/// One journaled message's latency, in ns from its stream timestamp (the moment the
+/// stream stored it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// Until the recorder had it in hand (NATS's delivery, and any wait for the batch
+    /// before it).
+    pub delivered: u64,
+    /// Until the journal acknowledged its event under its durability.
+    pub journaled: u64,
 }
 
 /// A snapshot of [`Metrics`].
@@ -259,8 +270,8 @@ impl Metrics {
         }
     }
 
-    /// From now on, keep each journaled message's latency (ns from the stream's
-    /// timestamp to the journal's acknowledgement) for [`Metrics::take_latencies`].
+    /// From now on, keep each journaled message's [`Latency`] for
+    /// [`Metrics::take_latencies`].
     pub fn keep_latencies(&self) {
         if let Ok(mut l) = self.latencies.lock() {
             *l = Some(Vec::new());
@@ -268,7 +279,7 @@ impl Metrics {
     }
 
     /// The latencies kept since [`Metrics::keep_latencies`] (and stop keeping them).
-    pub fn take_latencies(&self) -> Vec<u64> {
+    pub fn take_latencies(&self) -> Vec<Latency> {
         self.latencies
             .lock()
             .ok()
@@ -399,6 +410,15 @@ pub async fn run(
         }
     };
     let batch_max = opts.max_in_flight;
+    // The lag (and, with `stop_when_drained`, the end) comes from the consumer's info:
+    // asked for in a task of its own, so that its round trip to the server never holds
+    // up the messages waiting to be journaled.
+    let drained = Arc::new(tokio::sync::Notify::new());
+    let watcher = AbortOnDrop(tokio::spawn(watch_consumer(
+        consumer.clone(),
+        metrics.clone(),
+        drained.clone(),
+    )));
 
     'connect: loop {
         let mut messages = match consumer
@@ -428,13 +448,8 @@ pub async fn run(
                 biased;
                 _ = &mut stop => break 'connect,
                 m = messages.next() => m,
+                _ = drained.notified(), if opts.stop_when_drained => break 'connect,
                 _ = tick.tick() => {
-                    if let Ok(info) = consumer.info().await {
-                        metrics.lag.store(info.num_pending, Ordering::Relaxed);
-                        if opts.stop_when_drained && info.num_pending == 0 && info.num_ack_pending == 0 {
-                            break 'connect;
-                        }
-                    }
                     report(&metrics, false);
                     continue;
                 }
@@ -464,14 +479,16 @@ pub async fn run(
                     _ => break,
                 }
             }
+            let taken = now_ns();
             if ctx.replica.is_some() {
                 ctx.process_in_order(batch).await?;
             } else {
-                ctx.process(batch).await?;
+                ctx.process(batch, taken).await?;
             }
             report(&metrics, false);
         }
     }
+    drop(watcher);
     // Acks are sent by the client in the background: make sure they left.
     if client.flush().await.is_err() {
         Metrics::add(&metrics.errors, 1);
@@ -481,6 +498,36 @@ pub async fn run(
     }
     report(&metrics, true);
     Ok(metrics.snapshot())
+}
+
+/// Every 200 ms: the consumer's lag into `metrics`, and `drained` told once nothing
+/// is pending and nothing unacknowledged (every message the stream had when asked is
+/// journaled and acknowledged).
+async fn watch_consumer(
+    consumer: PullConsumer,
+    metrics: Arc<Metrics>,
+    drained: Arc<tokio::sync::Notify>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Ok(info) = consumer.get_info().await {
+            metrics.lag.store(info.num_pending, Ordering::Relaxed);
+            if info.num_pending == 0 && info.num_ack_pending == 0 {
+                drained.notify_one();
+            }
+        }
+    }
+}
+
+/// A spawned task, aborted when this is dropped (however [`run`] ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Checks (or creates) the stream and the dead-letter stream.
@@ -675,7 +722,7 @@ impl Ctx {
     /// message's stream time; then acks every message of the batch.
     async fn process_in_order(&self, batch: Vec<jetstream::Message>) -> Result<()> {
         let Some(next) = &self.replica else {
-            return self.process(batch).await;
+            return self.process(batch, now_ns()).await;
         };
         Metrics::add(&self.metrics.received, batch.len());
         let expected = next.load(Ordering::Acquire);
@@ -811,7 +858,8 @@ impl Ctx {
     }
 
     /// Journals a batch, sends its dead letters, then acks every message.
-    async fn process(&self, batch: Vec<jetstream::Message>) -> Result<()> {
+    /// `taken`: when the batch was taken from the client (ns since the epoch).
+    async fn process(&self, batch: Vec<jetstream::Message>, taken: i64) -> Result<()> {
         Metrics::add(&self.metrics.received, batch.len());
         let delivered: Vec<Delivered> = batch.iter().map(|m| self.delivered(m)).collect();
         let rec = self.rec.clone();
@@ -836,11 +884,10 @@ impl Ctx {
         }
         if let Ok(mut l) = self.metrics.latencies.lock() {
             if let Some(l) = l.as_mut() {
-                l.extend(
-                    delivered
-                        .iter()
-                        .map(|d| u64::try_from(now - d.published).unwrap_or(0)),
-                );
+                l.extend(delivered.iter().map(|d| Latency {
+                    delivered: u64::try_from(taken - d.published).unwrap_or(0),
+                    journaled: u64::try_from(now - d.published).unwrap_or(0),
+                }));
             }
         }
         if !rejected.is_empty() {
