@@ -285,3 +285,15 @@ fn durability_name(d: Durability) -> &'static str {
         Durability::Fsync => "fsync",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_taken_from_the_sorted_latencies() {
+        let ns: Vec<u64> = (1..=100).rev().map(|i| i * 1000).collect();
+        assert_eq!(percentiles(ns), (50.0, 99.0, 100.0));
+        assert_eq!(percentiles(Vec::new()), (0.0, 0.0, 0.0));
+    }
+}

@@ -1255,6 +1255,21 @@ mod tests {
     }
 
     #[test]
+    fn only_an_all_os_policy_journals_on_the_task() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let d = tradetrail_core::DataDir::new(tmp.path().join("data"));
+        tradetrail_core::Recorder::init(&d, tradetrail_core::InitOptions::default()).expect("init");
+        let rec = tradetrail_store::Store::open(&d)
+            .expect("open")
+            .into_recorder();
+        assert!(os_only(&rec, Some(Durability::Os)));
+        assert!(!os_only(&rec, Some(Durability::Fsync)));
+        // The default policy fsyncs some types: those batches must not block the task.
+        assert!(!rec.config().durability.fsync.is_empty());
+        assert!(!os_only(&rec, None));
+    }
+
+    #[test]
     fn options_are_checked() {
         let mut o = NatsOptions::new(vec!["nats://127.0.0.1:4222".into()], "AUDIT", "rec");
         assert!(o.check().is_ok());
