@@ -414,11 +414,11 @@ pub async fn run(
     // The lag (and, with `stop_when_drained`, the end) comes from the consumer's info:
     // asked for in a task of its own, so that its round trip to the server never holds
     // up the messages waiting to be journaled.
-    let drained = Arc::new(tokio::sync::Notify::new());
+    let (drained_tx, mut drained) = tokio::sync::watch::channel(None);
     let watcher = AbortOnDrop(tokio::spawn(watch_consumer(
         consumer.clone(),
         metrics.clone(),
-        drained.clone(),
+        drained_tx,
     )));
 
     'connect: loop {
@@ -449,7 +449,13 @@ pub async fn run(
                 biased;
                 _ = &mut stop => break 'connect,
                 m = messages.next() => m,
-                _ = drained.notified(), if opts.stop_when_drained => break 'connect,
+                Ok(()) = drained.changed(), if opts.stop_when_drained => {
+                    // Only an answer given after the last batch was acknowledged.
+                    if *drained.borrow_and_update() == Some(metrics.batches.load(Ordering::Relaxed)) {
+                        break 'connect;
+                    }
+                    continue;
+                }
                 _ = tick.tick() => {
                     report(&metrics, false);
                     continue;
@@ -501,22 +507,23 @@ pub async fn run(
     Ok(metrics.snapshot())
 }
 
-/// Every 200 ms: the consumer's lag into `metrics`, and `drained` told once nothing
-/// is pending and nothing unacknowledged (every message the stream had when asked is
-/// journaled and acknowledged).
+/// Every 200 ms: the consumer's lag into `metrics`, and, once nothing is pending and
+/// nothing unacknowledged (every message the stream had when asked is journaled and
+/// acknowledged), the number of batches journaled when that was asked into `drained`.
 async fn watch_consumer(
     consumer: PullConsumer,
     metrics: Arc<Metrics>,
-    drained: Arc<tokio::sync::Notify>,
+    drained: tokio::sync::watch::Sender<Option<u64>>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let batches = metrics.batches.load(Ordering::Relaxed);
         if let Ok(info) = consumer.get_info().await {
             metrics.lag.store(info.num_pending, Ordering::Relaxed);
             if info.num_pending == 0 && info.num_ack_pending == 0 {
-                drained.notify_one();
+                drained.send_replace(Some(batches));
             }
         }
     }
