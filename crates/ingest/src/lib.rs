@@ -191,7 +191,18 @@ pub struct Metrics {
     batches: AtomicU64,
     lag: AtomicU64,
     errors: AtomicU64,
-    latencies: Mutex<Option<Vec<u64>>>,
+    latencies: Mutex<Option<Vec<Latency>>>,
+}
+
+/// One journaled message's latency, in ns from its stream timestamp (the moment the
+/// stream stored it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// Until the recorder had it in hand (NATS's delivery, and any wait for the batch
+    /// before it).
+    pub delivered: u64,
+    /// Until the journal acknowledged its event under its durability.
+    pub journaled: u64,
 }
 
 /// A snapshot of [`Metrics`].
@@ -259,8 +270,8 @@ impl Metrics {
         }
     }
 
-    /// From now on, keep each journaled message's latency (ns from the stream's
-    /// timestamp to the journal's acknowledgement) for [`Metrics::take_latencies`].
+    /// From now on, keep each journaled message's [`Latency`] for
+    /// [`Metrics::take_latencies`].
     pub fn keep_latencies(&self) {
         if let Ok(mut l) = self.latencies.lock() {
             *l = Some(Vec::new());
@@ -268,7 +279,7 @@ impl Metrics {
     }
 
     /// The latencies kept since [`Metrics::keep_latencies`] (and stop keeping them).
-    pub fn take_latencies(&self) -> Vec<u64> {
+    pub fn take_latencies(&self) -> Vec<Latency> {
         self.latencies
             .lock()
             .ok()
@@ -374,6 +385,7 @@ pub async fn run(
         0
     };
     let ctx = Ctx {
+        os_only: os_only(&rec, opts.durability),
         rec,
         js: js.clone(),
         stream: opts.stream.clone(),
@@ -399,6 +411,15 @@ pub async fn run(
         }
     };
     let batch_max = opts.max_in_flight;
+    // The lag (and, with `stop_when_drained`, the end) comes from the consumer's info:
+    // asked for in a task of its own, so that its round trip to the server never holds
+    // up the messages waiting to be journaled.
+    let (drained_tx, mut drained) = tokio::sync::watch::channel(None);
+    let watcher = AbortOnDrop(tokio::spawn(watch_consumer(
+        consumer.clone(),
+        metrics.clone(),
+        drained_tx,
+    )));
 
     'connect: loop {
         let mut messages = match consumer
@@ -428,13 +449,14 @@ pub async fn run(
                 biased;
                 _ = &mut stop => break 'connect,
                 m = messages.next() => m,
-                _ = tick.tick() => {
-                    if let Ok(info) = consumer.info().await {
-                        metrics.lag.store(info.num_pending, Ordering::Relaxed);
-                        if opts.stop_when_drained && info.num_pending == 0 && info.num_ack_pending == 0 {
-                            break 'connect;
-                        }
+                Ok(()) = drained.changed(), if opts.stop_when_drained => {
+                    // Only an answer given after the last batch was acknowledged.
+                    if *drained.borrow_and_update() == Some(metrics.batches.load(Ordering::Relaxed)) {
+                        break 'connect;
                     }
+                    continue;
+                }
+                _ = tick.tick() => {
                     report(&metrics, false);
                     continue;
                 }
@@ -464,14 +486,16 @@ pub async fn run(
                     _ => break,
                 }
             }
+            let taken = now_ns();
             if ctx.replica.is_some() {
                 ctx.process_in_order(batch).await?;
             } else {
-                ctx.process(batch).await?;
+                ctx.process(batch, taken).await?;
             }
             report(&metrics, false);
         }
     }
+    drop(watcher);
     // Acks are sent by the client in the background: make sure they left.
     if client.flush().await.is_err() {
         Metrics::add(&metrics.errors, 1);
@@ -481,6 +505,37 @@ pub async fn run(
     }
     report(&metrics, true);
     Ok(metrics.snapshot())
+}
+
+/// Every 200 ms: the consumer's lag into `metrics`, and, once nothing is pending and
+/// nothing unacknowledged (every message the stream had when asked is journaled and
+/// acknowledged), the number of batches journaled when that was asked into `drained`.
+async fn watch_consumer(
+    consumer: PullConsumer,
+    metrics: Arc<Metrics>,
+    drained: tokio::sync::watch::Sender<Option<u64>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let batches = metrics.batches.load(Ordering::Relaxed);
+        if let Ok(info) = consumer.get_info().await {
+            metrics.lag.store(info.num_pending, Ordering::Relaxed);
+            if info.num_pending == 0 && info.num_ack_pending == 0 {
+                drained.send_replace(Some(batches));
+            }
+        }
+    }
+}
+
+/// A spawned task, aborted when this is dropped (however [`run`] ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Checks (or creates) the stream and the dead-letter stream.
@@ -636,6 +691,24 @@ struct Ctx {
     replica: Option<AtomicU64>,
     /// See [`NatsOptions::checkpoint_every`].
     checkpoint_every: u64,
+    /// Every event is acknowledged under `os` durability (see [`os_only`]).
+    os_only: bool,
+}
+
+/// The largest batch journaled on the async task itself (when [`os_only`]): a few
+/// hundred microseconds of work at most.
+const INLINE_BATCH: usize = 256;
+
+/// Whether every event `rec` journals with `durability` is acknowledged once written
+/// to the OS (never waits for an fsync).
+fn os_only(rec: &Recorder, durability: Option<Durability>) -> bool {
+    match durability {
+        Some(d) => d == Durability::Os,
+        None => {
+            let policy = &rec.config().durability;
+            policy.fsync.is_empty() && policy.default == Durability::Os
+        }
+    }
 }
 
 /// Replica mode: where the journal resumes — after the consumer's ack floor (every
@@ -675,7 +748,7 @@ impl Ctx {
     /// message's stream time; then acks every message of the batch.
     async fn process_in_order(&self, batch: Vec<jetstream::Message>) -> Result<()> {
         let Some(next) = &self.replica else {
-            return self.process(batch).await;
+            return self.process(batch, now_ns()).await;
         };
         Metrics::add(&self.metrics.received, batch.len());
         let expected = next.load(Ordering::Acquire);
@@ -811,17 +884,27 @@ impl Ctx {
     }
 
     /// Journals a batch, sends its dead letters, then acks every message.
-    async fn process(&self, batch: Vec<jetstream::Message>) -> Result<()> {
+    /// `taken`: when the batch was taken from the client (ns since the epoch).
+    async fn process(&self, batch: Vec<jetstream::Message>, taken: i64) -> Result<()> {
         Metrics::add(&self.metrics.received, batch.len());
         let delivered: Vec<Delivered> = batch.iter().map(|m| self.delivered(m)).collect();
-        let rec = self.rec.clone();
         let durability = self.durability;
-        let (delivered, outcomes) = tokio::task::spawn_blocking(move || {
-            let outcomes = journal_batch(&rec, &delivered, durability);
+        // A small batch under `os` durability is a write to the page cache: done here,
+        // it spares two hand-offs between threads (to a blocking thread and back), each
+        // a wait for a core on a busy machine. Anything that may wait for the disk, or
+        // take long, goes to a blocking thread.
+        let (delivered, outcomes) = if delivered.len() <= INLINE_BATCH && self.os_only {
+            let outcomes = journal_batch(&self.rec, &delivered, durability);
             (delivered, outcomes)
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+        } else {
+            let rec = self.rec.clone();
+            tokio::task::spawn_blocking(move || {
+                let outcomes = journal_batch(&rec, &delivered, durability);
+                (delivered, outcomes)
+            })
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+        };
         let outcomes = outcomes?;
         let now = now_ns();
         let mut rejected = Vec::new();
@@ -836,11 +919,10 @@ impl Ctx {
         }
         if let Ok(mut l) = self.metrics.latencies.lock() {
             if let Some(l) = l.as_mut() {
-                l.extend(
-                    delivered
-                        .iter()
-                        .map(|d| u64::try_from(now - d.published).unwrap_or(0)),
-                );
+                l.extend(delivered.iter().map(|d| Latency {
+                    delivered: u64::try_from(taken - d.published).unwrap_or(0),
+                    journaled: u64::try_from(now - d.published).unwrap_or(0),
+                }));
             }
         }
         if !rejected.is_empty() {
@@ -1177,6 +1259,21 @@ mod tests {
         assert_ne!(a, rejection_id("AUDIT", 8));
         assert_ne!(a, rejection_id("AUDIT2", 7));
         assert_eq!(a.get_version_num(), 8);
+    }
+
+    #[test]
+    fn only_an_all_os_policy_journals_on_the_task() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let d = tradetrail_core::DataDir::new(tmp.path().join("data"));
+        tradetrail_core::Recorder::init(&d, tradetrail_core::InitOptions::default()).expect("init");
+        let rec = tradetrail_store::Store::open(&d)
+            .expect("open")
+            .into_recorder();
+        assert!(os_only(&rec, Some(Durability::Os)));
+        assert!(!os_only(&rec, Some(Durability::Fsync)));
+        // The default policy fsyncs some types: those batches must not block the task.
+        assert!(!rec.config().durability.fsync.is_empty());
+        assert!(!os_only(&rec, None));
     }
 
     #[test]
