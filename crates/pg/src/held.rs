@@ -3,72 +3,82 @@
 //! lines are gone everywhere; the `journal.retention_purged` record names them).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tradetrail_core::DataDir;
-use tradetrail_journal::{for_each_line_with, ColdRange, FsStorage};
+use tradetrail_journal::{for_each_line_with, ColdLines, ColdRange, FsStorage};
 
 use crate::{Error, Result};
 
-/// The runs a retention purge removed, in seq order (none without an archive).
-pub(crate) fn purged_runs(dir: &DataDir) -> Result<Vec<ColdRange>> {
-    let Some(cold) = tradetrail_store::cold_tier(dir)? else {
-        return Ok(Vec::new());
-    };
-    let mut runs: Vec<ColdRange> = cold
-        .ranges()
-        .map_err(journal_err(dir.journal()))?
-        .into_iter()
-        .filter(|r| r.purged_by.is_some())
-        .collect();
-    runs.sort_by_key(|r| r.first);
-    Ok(runs)
-}
-
-/// The purged run holding `seq`.
-pub(crate) fn run_holding(runs: &[ColdRange], seq: u64) -> Option<&ColdRange> {
-    runs.iter().find(|r| r.first <= seq && seq <= r.last)
+/// A data directory's journal and archive, opened once for one pass.
+pub(crate) struct Held {
+    jdir: PathBuf,
+    cold: Option<Arc<dyn ColdLines>>,
+    /// The runs a retention purge removed, in seq order (none without an archive).
+    pub(crate) runs: Vec<ColdRange>,
 }
 
 fn journal_err(path: PathBuf) -> impl FnOnce(tradetrail_journal::Error) -> Error {
     move |source| Error::Journal { path, source }
 }
 
-/// Calls `f(seq, line)` for every record from `from` on that is still held, in seq
-/// order, skipping the purged `runs`; stops when `f` returns `Ok(false)`. Returns the
-/// seq after the last record read.
-pub(crate) fn for_each_held(
-    dir: &DataDir,
-    runs: &[ColdRange],
-    from: u64,
-    mut f: impl FnMut(u64, &[u8]) -> tradetrail_journal::Result<bool>,
-) -> Result<u64> {
-    let jdir = dir.journal();
-    let cold = tradetrail_store::cold_tier(dir)?;
-    let mut start = from;
-    let mut stopped = false;
-    let mut step = |to: Option<u64>, start: u64, stopped: &mut bool| {
-        for_each_line_with(
-            &FsStorage,
-            &jdir,
-            cold.as_deref(),
-            start,
-            to,
-            |seq, line| {
-                let go = f(seq, line)?;
-                *stopped = !go;
-                Ok(go)
-            },
-        )
-        .map_err(journal_err(jdir.clone()))
-    };
-    for run in runs.iter().filter(|r| r.last >= from) {
-        if run.first > start {
-            let end = step(Some(run.first), start, &mut stopped)?;
-            if stopped || end < run.first {
-                return Ok(end);
-            }
-        }
-        start = start.max(run.last + 1);
+impl Held {
+    /// Opens the archive (the cold tier) and lists its purged runs.
+    pub(crate) fn open(dir: &DataDir) -> Result<Held> {
+        let jdir = dir.journal();
+        let cold = tradetrail_store::cold_tier(dir)?;
+        let mut runs: Vec<ColdRange> = match &cold {
+            Some(c) => c
+                .ranges()
+                .map_err(journal_err(jdir.clone()))?
+                .into_iter()
+                .filter(|r| r.purged_by.is_some())
+                .collect(),
+            None => Vec::new(),
+        };
+        runs.sort_by_key(|r| r.first);
+        Ok(Held { jdir, cold, runs })
     }
-    step(None, start, &mut stopped)
+
+    /// The purged run holding `seq`.
+    pub(crate) fn run_holding(&self, seq: u64) -> Option<&ColdRange> {
+        self.runs.iter().find(|r| r.first <= seq && seq <= r.last)
+    }
+
+    /// Calls `f(seq, line)` for every record from `from` on that is still held, in seq
+    /// order, skipping the purged runs; stops when `f` returns `Ok(false)`. Returns the
+    /// seq after the last record read.
+    pub(crate) fn for_each(
+        &self,
+        from: u64,
+        mut f: impl FnMut(u64, &[u8]) -> tradetrail_journal::Result<bool>,
+    ) -> Result<u64> {
+        let mut start = from;
+        let mut stopped = false;
+        let mut step = |to: Option<u64>, start: u64, stopped: &mut bool| {
+            for_each_line_with(
+                &FsStorage,
+                &self.jdir,
+                self.cold.as_deref(),
+                start,
+                to,
+                |seq, line| {
+                    let go = f(seq, line)?;
+                    *stopped = !go;
+                    Ok(go)
+                },
+            )
+            .map_err(journal_err(self.jdir.clone()))
+        };
+        for run in self.runs.iter().filter(|r| r.last >= from) {
+            if run.first > start {
+                let end = step(Some(run.first), start, &mut stopped)?;
+                if stopped || end < run.first {
+                    return Ok(end);
+                }
+            }
+            start = start.max(run.last + 1);
+        }
+        step(None, start, &mut stopped)
+    }
 }

@@ -385,8 +385,8 @@ impl Session {
             }) {
                 let last_seq = u64::try_from(*seq).ok();
                 let purged_rows_deleted = if opts.follow_purges {
-                    let runs = crate::held::purged_runs(dir)?;
-                    follow_purges(client, &runs, last_seq, &shown)?
+                    let held = crate::held::Held::open(dir)?;
+                    follow_purges(client, &held.runs, last_seq, &shown)?
                 } else {
                     0
                 };
@@ -400,7 +400,7 @@ impl Session {
                 });
             }
         }
-        let runs = crate::held::purged_runs(dir)?;
+        let held = crate::held::Held::open(dir)?;
         // Read from the mirror's last record, to check it and carry the chain on from it.
         let start = match &last {
             Some((seq, _, _)) => u64::try_from(*seq).map_err(|_| Error::Diverged {
@@ -417,9 +417,7 @@ impl Session {
         let mut prev: Option<(u64, RecordHash)> = None;
         // The mirror's last row is checked against the journal, unless a purge removed
         // its record (then there is nothing left to check it against).
-        let check_last = last
-            .as_ref()
-            .filter(|_| crate::held::run_holding(&runs, start).is_none());
+        let check_last = last.as_ref().filter(|_| held.run_holding(start).is_none());
         let mut copied = 0u64;
         let mut first_seq = None;
         let mut last_seq = last.as_ref().map(|_| start);
@@ -433,7 +431,7 @@ impl Session {
             (Some(_), None) => start + 1,
             _ => start,
         };
-        let end = crate::held::for_each_held(dir, &runs, from, |seq, line| {
+        let end = held.for_each(from, |seq, line| {
             let hash = RecordHash::of_line(line);
             if let Some((_, mline, mhash)) = check_last.filter(|_| seq == start) {
                 if mline.as_bytes() != line || *mhash != hash.to_hex() {
@@ -498,7 +496,7 @@ impl Session {
         }
         batch.flush(client, method, &shown)?;
         let purged_rows_deleted = if opts.follow_purges {
-            follow_purges(client, &runs, last_seq, &shown)?
+            follow_purges(client, &held.runs, last_seq, &shown)?
         } else {
             0
         };

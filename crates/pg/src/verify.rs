@@ -56,9 +56,8 @@ pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
         0.0
     } else {
         let next = last.map_or(0, |l| l + 1);
-        let runs = crate::held::purged_runs(dir)?;
         let mut recorded = None;
-        crate::held::for_each_held(dir, &runs, next, |_, line| {
+        crate::held::Held::open(dir)?.for_each(next, |_, line| {
             recorded = RecordView::parse(line).ok().map(|v| v.ts_recorded);
             Ok(false)
         })?;
@@ -177,7 +176,7 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
         behind: 0,
         purged_kept: 0,
     };
-    let runs = crate::held::purged_runs(dir)?;
+    let held = crate::held::Held::open(dir)?;
     // (seq, SHA-256 of the row's line, the row's hash): PostgreSQL hashes each line on
     // its side, so 32 bytes travel instead of the line, and its core does that work.
     // Equal hashes mean equal lines (SHA-256 has no known collision); the server is
@@ -185,7 +184,7 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
     let mut pending: Option<(i64, Vec<u8>, String)> = None;
     let mut failed: Option<Error> = None;
     let mut exhausted = false;
-    crate::held::for_each_held(dir, &runs, 0, |seq, line| {
+    held.for_each(0, |seq, line| {
         r.journal_records += 1;
         let want = i64::try_from(seq).unwrap_or(i64::MAX);
         // Rows before this record are no record at all.
@@ -206,7 +205,7 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
             }
             match &pending {
                 Some((s, _, _)) if *s < want => {
-                    extra(&mut r, &runs, *s);
+                    extra(&mut r, &held, *s);
                     pending = None;
                 }
                 _ => break,
@@ -259,11 +258,11 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
     }
     // Rows after the journal's last record.
     if let Some((s, _, _)) = pending.take() {
-        extra(&mut r, &runs, s);
+        extra(&mut r, &held, s);
     }
     while !exhausted {
         match rows.next() {
-            Ok(Some(row)) => extra(&mut r, &runs, row.get(0)),
+            Ok(Some(row)) => extra(&mut r, &held, row.get(0)),
             Ok(None) => exhausted = true,
             Err(e) => return Err(db(&shown, "reading tradetrail.events")(e)),
         }
@@ -276,8 +275,8 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
 
 /// Counts and lists a row that is no journal record (or counts one kept for a
 /// purged record).
-fn extra(r: &mut VerifyReport, runs: &[tradetrail_journal::ColdRange], seq: i64) {
-    if u64::try_from(seq).is_ok_and(|s| crate::held::run_holding(runs, s).is_some()) {
+fn extra(r: &mut VerifyReport, held: &crate::held::Held, seq: i64) {
+    if u64::try_from(seq).is_ok_and(|s| held.run_holding(s).is_some()) {
         r.purged_kept += 1;
         return;
     }
