@@ -61,6 +61,9 @@ pub fn take_checkpoint(rec: &Recorder) -> Result<Taken> {
 /// same key write byte-identical checkpoint records and notes.
 pub fn take_checkpoint_at(rec: &Recorder, at: Option<i64>) -> Result<Taken> {
     let key = KeyPair::load(&rec.data_dir().keys())?;
+    // Only records on disk are signed: a note over records that a power loss could
+    // still take back would make the guard refuse this directory as altered.
+    rec.journal().flush()?;
     let (tree, _) = Tree::load(rec)?;
     // Never sign a tree that contradicts one already signed.
     guard(rec, &tree)?;

@@ -29,6 +29,7 @@ mod config;
 mod datadir;
 pub mod demo;
 mod error;
+mod par;
 mod prepare;
 mod recorder;
 mod tree;

@@ -3,7 +3,6 @@
 //! input of JSON Lines into entries, and where receipts are written back as JSON.
 
 use std::io::Read;
-use std::sync::OnceLock;
 
 use tradetrail_journal::{Durability, Entry, Receipt};
 use tradetrail_model::ValidationErrors;
@@ -85,7 +84,7 @@ impl Recorder {
             // that read the cgroup limits, on every request of a server).
             return self.prepare_chunk(lines, durability);
         }
-        self.prepare_lines_with(lines, durability, cores())
+        self.prepare_lines_with(lines, durability, crate::par::cores())
     }
 
     /// [`Recorder::prepare_lines`] on at most `threads` threads (the calling thread is
@@ -96,37 +95,14 @@ impl Recorder {
         durability: Option<Durability>,
         threads: usize,
     ) -> Result<Vec<Entry>, Vec<BadLine>> {
-        let threads = threads.min(lines.len() / MIN_LINES_PER_THREAD).max(1);
-        if threads == 1 {
-            return self.prepare_chunk(lines, durability);
-        }
-        let chunks: Vec<&[Line<'_>]> = lines.chunks(lines.len().div_ceil(threads)).collect();
-        let Some((first, rest)) = chunks.split_first() else {
-            return Ok(Vec::new());
-        };
-        let results: Vec<Result<Vec<Entry>, Vec<BadLine>>> = std::thread::scope(|s| {
-            let spawned: Vec<_> = rest
-                .iter()
-                .map(|&chunk| {
-                    let thread = std::thread::Builder::new()
-                        .spawn_scoped(s, move || self.prepare_chunk(chunk, durability));
-                    (chunk, thread.ok())
-                })
-                .collect();
-            // The calling thread takes the first chunk while the others run.
-            let mut results = vec![self.prepare_chunk(first, durability)];
-            for (chunk, thread) in spawned {
-                results.push(match thread {
-                    // A panic in validation (a bug) goes on on the caller's thread.
-                    Some(t) => t
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    // No thread to be had (the process at its limit): this one does it.
-                    None => self.prepare_chunk(chunk, durability),
-                });
-            }
-            results
+        let mut results = crate::par::map_chunks(lines, threads, MIN_LINES_PER_THREAD, |chunk| {
+            self.prepare_chunk(chunk, durability)
         });
+        if results.len() == 1 {
+            if let Some(one) = results.pop() {
+                return one;
+            }
+        }
         let mut entries = Vec::with_capacity(lines.len());
         let mut bad = Vec::new();
         for r in results {
@@ -246,12 +222,6 @@ impl Recorder {
             Err(bad)
         }
     }
-}
-
-/// The cores this process may use, asked once.
-fn cores() -> usize {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Appends a receipt as JSON: `{"seq":N,"hash":"<64 hex>"}`, with `,"duplicate":true`

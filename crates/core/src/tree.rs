@@ -6,6 +6,8 @@
 //! journal from where the tree ends — each record is hashed once, ever — so the append
 //! hot path never pays for the tree.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tradetrail_journal::{for_each_leaf_with, list_segments, ColdLines, FsStorage, Leaf};
 use tradetrail_merkle::{leaf_hash, ConsistencyProof, Hash, InclusionProof, MerkleLog};
 
@@ -128,6 +130,9 @@ pub fn push_purged(
 /// each line hashed, each purged range as its subtrees (checked against its
 /// tombstone's root by [`push_purged`]), counted in `purged`. Returns the seq after
 /// the last record added; on an error `log` keeps what was added before it.
+///
+/// Lines are hashed in batches on every core (a leaf's hash needs only its line; the
+/// tree above the leaves is built in order as they are pushed).
 pub(crate) fn extend_log(
     log: &mut MerkleLog,
     jdir: &std::path::Path,
@@ -137,10 +142,17 @@ pub(crate) fn extend_log(
     purged: &mut u64,
 ) -> Result<u64> {
     let mut bad = None;
+    let mut batch = Leaves::default();
     let end = for_each_leaf_with(&FsStorage, jdir, cold, from, Some(to), |leaf| {
         match leaf {
-            Leaf::Line(_, line) => log.push_line(line),
+            Leaf::Line(_, line) => {
+                batch.push(line);
+                if batch.spans.len() >= Leaves::BATCH {
+                    batch.hash_into(log, crate::par::cores());
+                }
+            }
             Leaf::Purged(range, kept) => {
+                batch.hash_into(log, crate::par::cores());
                 if let Err(e) = push_purged(log, range, kept) {
                     bad = Some(e);
                     return Ok(false);
@@ -149,10 +161,94 @@ pub(crate) fn extend_log(
             }
         }
         Ok(true)
-    })?;
+    });
+    batch.hash_into(log, crate::par::cores());
+    let end = end?;
     match bad {
         Some(e) => Err(e),
         None => Ok(end),
+    }
+}
+
+/// Adds the leaves of records `from..to`, all still in `journal/`, to `log` (which
+/// holds the first `from`), read through the open journal from the offsets it keeps,
+/// hashed on up to `threads` threads. Returns the seq after the last record added.
+fn extend_from_journal(
+    log: &mut MerkleLog,
+    journal: &tradetrail_journal::Journal,
+    from: u64,
+    to: u64,
+    threads: usize,
+) -> Result<u64> {
+    let mut batch = Leaves::default();
+    let end = journal.for_each_line(from, Some(to), |_, line| {
+        batch.push(line);
+        if batch.spans.len() >= Leaves::BATCH {
+            batch.hash_into(log, threads);
+        }
+        Ok(true)
+    });
+    batch.hash_into(log, threads);
+    Ok(end?)
+}
+
+/// The body of [`Tree::follow_while`]'s thread: extends the stored tree to what the
+/// journal has written until `done`, then once more, and saves it.
+fn follow(rec: &Recorder, done: &AtomicBool) -> Result<()> {
+    let (mut tree, _) = Tree::load(rec)?;
+    loop {
+        let finished = done.load(Ordering::Acquire);
+        let written = rec.journal().status()?.written;
+        let from = tree.log.len();
+        if written > from {
+            extend_from_journal(&mut tree.log, rec.journal(), from, written, 1)?;
+        }
+        if finished {
+            break;
+        }
+        if written.saturating_sub(from) < Leaves::BATCH as u64 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    tree.log.flush()?;
+    Ok(())
+}
+
+/// Lines gathered to be hashed as leaves together.
+#[derive(Default)]
+struct Leaves {
+    bytes: Vec<u8>,
+    /// Each line's place in `bytes`.
+    spans: Vec<std::ops::Range<usize>>,
+}
+
+impl Leaves {
+    /// Lines per batch: about 6 MiB of demo records.
+    const BATCH: usize = 16 * 1024;
+    /// Below this many leaves per thread a thread costs more than it saves.
+    const MIN_PER_THREAD: usize = 2048;
+
+    fn push(&mut self, line: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(line);
+        self.spans.push(start..self.bytes.len());
+    }
+
+    /// Hashes the gathered lines (on every core when there are enough) and pushes
+    /// their leaves onto `log` in order; empties the batch.
+    fn hash_into(&mut self, log: &mut MerkleLog, threads: usize) {
+        let bytes = &self.bytes;
+        let parts = crate::par::map_chunks(&self.spans, threads, Self::MIN_PER_THREAD, |spans| {
+            spans
+                .iter()
+                .map(|span| leaf_hash(&bytes[span.clone()]))
+                .collect::<Vec<Hash>>()
+        });
+        for leaf in parts.into_iter().flatten() {
+            log.push_leaf_hash(leaf);
+        }
+        self.bytes.clear();
+        self.spans.clear();
     }
 }
 
@@ -221,16 +317,25 @@ impl Tree {
             }
         };
         let from = log.len();
-        // From seq 0 on a rebuild: records that left journal/ come from the archive,
-        // purged ones as the subtrees their tombstones keep.
-        extend_log(
-            &mut log,
-            &rec.data_dir().journal(),
-            rec.cold(),
-            from,
-            size,
-            &mut 0,
-        )?;
+        let hot_first = list_segments(&FsStorage, &rec.data_dir().journal())?
+            .first()
+            .map(|s| s.first_seq);
+        if hot_first.is_some_and(|h| h <= from) && purged.iter().all(|r| r.last < from) {
+            // Only records still in journal/ to add: read them from where the tree
+            // ends, not from the start of their segment.
+            extend_from_journal(&mut log, rec.journal(), from, size, crate::par::cores())?;
+        } else {
+            // From seq 0 on a rebuild: records that left journal/ come from the
+            // archive, purged ones as the subtrees their tombstones keep.
+            extend_log(
+                &mut log,
+                &rec.data_dir().journal(),
+                rec.cold(),
+                from,
+                size,
+                &mut 0,
+            )?;
+        }
         load.added = log.len() - from;
         if log.len() != size {
             return Err(Error::Internal(format!(
@@ -240,6 +345,37 @@ impl Tree {
         }
         log.sync()?;
         Ok((Tree { log, purged }, load))
+    }
+
+    /// Runs `work` while a thread of its own keeps the stored tree level with the
+    /// journal, adding each record soon after it is written (read once, from the
+    /// offsets the journal keeps, and hashed on that thread): a checkpoint taken after
+    /// a long append then finds the tree ready instead of reading and hashing every
+    /// record at the end. The follower only saves work for the next [`Tree::load`],
+    /// which checks the stored tree against the journal as always; if it fails, that
+    /// load does the work instead.
+    pub fn follow_while<R>(rec: &Recorder, work: impl FnOnce() -> R) -> R {
+        /// Tells the follower to finish when dropped, so that it stops even when
+        /// `work` panics (the scope waits for it either way).
+        struct Finish<'a>(&'a AtomicBool);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
+            }
+        }
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let follower = std::thread::Builder::new().spawn_scoped(s, || follow(rec, &done));
+            let out = {
+                let _finish = Finish(&done);
+                work()
+            };
+            if let Ok(f) = follower {
+                // The follower's own failure is not the work's: the next load redoes it.
+                let _ = f.join();
+            }
+            out
+        })
     }
 
     /// The purged ranges the tree spans by their subtrees (or, for a tree stored

@@ -101,3 +101,48 @@ fn the_tree_follows_the_journal_and_is_rebuilt_when_it_does_not_match() {
     assert!(load.rebuilt);
     assert_eq!(tree.root(), root2);
 }
+
+/// A tree that followed the appending on its own thread is the tree a rebuild from
+/// the journal gives, leaf for leaf, and the next load adds nothing.
+#[test]
+fn a_tree_that_followed_the_appending_equals_a_rebuild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rec) = demo(&tmp, 500);
+    // More than one batch of leaves, in several bursts while the follower runs.
+    Tree::follow_while(&rec, || {
+        for burst in 0..6 {
+            let lines: Vec<String> = (0..7_000)
+                .map(|i| {
+                    format!(
+                        r#"{{"type":"param.changed","ts_event":{},"source":"meta","actor":"algo:m1","data":{{"name":"k{burst}","old_value":"{i}","new_value":"{}","reason":"burst {burst}"}}}}"#,
+                        1_795_700_000_000_000_000i64 + i,
+                        i + 1
+                    )
+                })
+                .collect();
+            let numbered: Vec<(usize, &[u8])> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.as_bytes()))
+                .collect();
+            let entries = rec.prepare_lines(&numbered, None).unwrap();
+            rec.journal().append_batch(entries).unwrap();
+        }
+    });
+    let n = rec.journal().status().unwrap().records;
+    assert!(n > 40_000, "{n}");
+    let (followed, load) = Tree::load(&rec).unwrap();
+    assert!(!load.rebuilt);
+    assert_eq!(load.added, 0, "the follower left nothing for the next load");
+    assert_eq!(followed.size(), n);
+    std::fs::remove_dir_all(dir.index().join("merkle")).unwrap();
+    let (rebuilt, load) = Tree::load(&rec).unwrap();
+    assert_eq!(load.added, n);
+    assert_eq!(rebuilt.root(), followed.root());
+    for size in [1, 1024, 20_000, n] {
+        assert_eq!(
+            rebuilt.root_at(size).unwrap(),
+            followed.root_at(size).unwrap()
+        );
+    }
+}

@@ -12,6 +12,10 @@ use crate::segment::list_segments;
 use crate::storage::Storage;
 use crate::{Error, Result};
 
+/// Bytes of a segment read at a time: large enough that a read costs little per line,
+/// small enough that reading a journal of any size needs only this much memory.
+pub(crate) const READ_WINDOW: usize = 4 << 20;
+
 /// Calls `f(seq, line)` for every complete record with `from <= seq < to` (all records
 /// from `from` on when `to` is `None`), in order. `line` excludes the `\n`. Returns the
 /// seq after the last record visited. Stops early when `f` returns `Ok(false)`.
@@ -20,8 +24,27 @@ pub fn for_each_line(
     dir: &Path,
     from: u64,
     to: Option<u64>,
+    f: impl FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<u64> {
+    lines_in_windows(storage, dir, from, to, READ_WINDOW, None, f)
+}
+
+/// Where a record is known to begin, so that a read need not start at its segment's
+/// first byte: the segment (by its first seq), the record's seq, its byte offset.
+pub(crate) type StartHint = (u64, u64, u64);
+
+/// [`for_each_line`], reading each segment `window` bytes at a time; in the segment
+/// `hint` names, from the record it names (which must not be after `from`).
+pub(crate) fn lines_in_windows(
+    storage: &dyn Storage,
+    dir: &Path,
+    from: u64,
+    to: Option<u64>,
+    window: usize,
+    hint: Option<StartHint>,
     mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
 ) -> Result<u64> {
+    let window_at_start = window.max(1);
     let segments = list_segments(storage, dir)?;
     if let Some(first) = segments.first().map(|s| s.first_seq) {
         if from < first && to.is_none_or(|t| t > from) {
@@ -61,44 +84,70 @@ pub fn for_each_line(
                 });
             }
         }
-        let data = storage
-            .read(&seg.path)
-            .map_err(|e| Error::io(storage, "read", &seg.path, e))?;
         let sealed = i + 1 < segments.len();
-        if sealed && data.last().is_some_and(|&b| b != b'\n') {
-            return Err(Error::Corrupt {
-                segment: seg.path.clone(),
-                offset: data.len() as u64,
-                reason: "sealed segment does not end with a newline: it was truncated".into(),
-            });
-        }
-        let mut pos = 0usize;
-        let mut seq = seg.first_seq;
-        while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
-            if to.is_some_and(|t| seq >= t) {
-                return Ok(next);
+        // The segment is read in windows of `READ_WINDOW` bytes (one that ends inside a
+        // line is read again from that line's start, and grows for a line longer than
+        // it), up to the length it had when reading began: a segment being appended to
+        // meanwhile is read as it was then.
+        let len = storage
+            .len(&seg.path)
+            .map_err(|e| Error::io(storage, "read", &seg.path, e))?;
+        let (mut seq, mut at) = match hint {
+            Some((first, seq, offset)) if first == seg.first_seq && seq <= from => (seq, offset),
+            _ => (seg.first_seq, 0),
+        };
+        let mut window = window_at_start;
+        while at < len {
+            let want = usize::try_from(len - at).map_or(window, |left| left.min(window));
+            let data = storage
+                .read_at(&seg.path, at, want)
+                .map_err(|e| Error::io(storage, "read", &seg.path, e))?;
+            let mut pos = 0usize;
+            while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
+                if to.is_some_and(|t| seq >= t) {
+                    return Ok(next);
+                }
+                let line = &data[pos..pos + nl];
+                if seq >= from {
+                    let h = parse_header(line).map_err(|r| Error::Corrupt {
+                        segment: seg.path.clone(),
+                        offset: at + pos as u64,
+                        reason: r.into(),
+                    })?;
+                    if h.seq != seq {
+                        return Err(Error::Corrupt {
+                            segment: seg.path.clone(),
+                            offset: at + pos as u64,
+                            reason: format!("expected seq {seq}, found {}", h.seq),
+                        });
+                    }
+                    if !f(seq, line)? {
+                        return Ok(seq + 1);
+                    }
+                    next = seq + 1;
+                }
+                seq += 1;
+                pos += nl + 1;
             }
-            let line = &data[pos..pos + nl];
-            if seq >= from {
-                let h = parse_header(line).map_err(|r| Error::Corrupt {
-                    segment: seg.path.clone(),
-                    offset: pos as u64,
-                    reason: r.into(),
-                })?;
-                if h.seq != seq {
+            let end = at + data.len() as u64;
+            if end >= len || data.len() < want {
+                // The end of the segment: what follows the last `\n` is an unfinished
+                // line, which only the active segment may have.
+                if sealed && pos < data.len() {
                     return Err(Error::Corrupt {
                         segment: seg.path.clone(),
-                        offset: pos as u64,
-                        reason: format!("expected seq {seq}, found {}", h.seq),
+                        offset: end,
+                        reason: "sealed segment does not end with a newline: it was truncated"
+                            .into(),
                     });
                 }
-                if !f(seq, line)? {
-                    return Ok(seq + 1);
-                }
-                next = seq + 1;
+                break;
             }
-            seq += 1;
-            pos += nl + 1;
+            if pos == 0 {
+                // One line longer than the window: read it whole.
+                window = window.saturating_mul(2);
+            }
+            at += pos as u64;
         }
         after_previous = Some((seq, &seg.path));
     }
@@ -176,4 +225,85 @@ pub fn inspect(storage: &dyn Storage, dir: &Path) -> Result<Inspection> {
         offset: 0,
         reason: "no complete record in the journal".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::segment_file_name;
+    use crate::{Durability, Entry, FsStorage, Journal, JournalOptions};
+
+    /// Every window size gives the same lines as one read of the whole segment,
+    /// including windows that end inside a line and ones smaller than any line.
+    #[test]
+    fn windows_of_any_size_read_the_same_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("j");
+        let opts = JournalOptions::default()
+            .with_segment_max_bytes(3000)
+            .with_rotate_daily(false);
+        let (j, _) = Journal::create(&dir, "windows", opts).unwrap();
+        for i in 0..120 {
+            let body = format!(
+                r#"{{"type":"custom.x","i":{i},"pad":"{}"}}"#,
+                "p".repeat(i * 7 % 300)
+            );
+            j.append(Entry::new(body.into_bytes(), Durability::Os).unwrap())
+                .unwrap();
+        }
+        drop(j);
+        let read = |window: usize, from: u64, to: Option<u64>| {
+            let mut got = Vec::new();
+            let next = lines_in_windows(&FsStorage, &dir, from, to, window, None, |seq, line| {
+                got.push((seq, line.to_vec()));
+                Ok(true)
+            })
+            .unwrap();
+            (next, got)
+        };
+        let whole = read(usize::MAX, 0, None);
+        assert_eq!(whole.1.len(), 121);
+        for window in [1, 2, 50, 99, 100, 101, 377, 1024, 4096] {
+            assert_eq!(read(window, 0, None), whole, "window {window}");
+            assert_eq!(read(window, 40, Some(90)), read(usize::MAX, 40, Some(90)));
+        }
+    }
+
+    /// An unfinished last line is not read from the active segment, and fails a
+    /// sealed one, whatever the window.
+    #[test]
+    fn an_unfinished_line_ends_the_active_segment_and_fails_a_sealed_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("j");
+        let opts = JournalOptions::default()
+            .with_segment_max_bytes(1500)
+            .with_rotate_daily(false);
+        let (j, _) = Journal::create(&dir, "windows", opts).unwrap();
+        for i in 0..30 {
+            let body = format!(r#"{{"type":"custom.x","i":{i}}}"#);
+            j.append(Entry::new(body.into_bytes(), Durability::Os).unwrap())
+                .unwrap();
+        }
+        drop(j);
+        let segments = list_segments(&FsStorage, &dir).unwrap();
+        assert!(segments.len() >= 2);
+        let last = &segments[segments.len() - 1].path;
+        let mut bytes = std::fs::read(last).unwrap();
+        bytes.extend_from_slice(br#"{"seq":99,"ts_rec"#);
+        std::fs::write(last, &bytes).unwrap();
+        for window in [7, 64, 4096] {
+            let next = lines_in_windows(&FsStorage, &dir, 0, None, window, None, |_, _| Ok(true));
+            assert_eq!(next.unwrap(), 31, "window {window}");
+        }
+        let first = dir.join(segment_file_name(segments[0].first_seq));
+        let mut sealed = std::fs::read(&first).unwrap();
+        sealed.pop();
+        std::fs::write(&first, &sealed).unwrap();
+        for window in [7, 64, 4096] {
+            let err = lines_in_windows(&FsStorage, &dir, 0, None, window, None, |_, _| Ok(true))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("does not end with a newline"), "{err}");
+        }
+    }
 }

@@ -744,6 +744,40 @@ impl Journal {
         }
     }
 
+    /// [`crate::for_each_line`] over this journal's records `from..to` (to the last
+    /// written when `to` is `None`), the read starting at the nearest record before
+    /// `from` whose offset the journal keeps (one in [`SPARSE_EVERY`]) instead of at
+    /// its segment's first byte: a reader that follows the journal reads each record
+    /// about once.
+    pub fn for_each_line(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<u64> {
+        let (to, hint) = {
+            let st = self.lock();
+            let to = to.map_or(st.written, |t| t.min(st.written));
+            let seg = st.segments.partition_point(|&f| f <= from).checked_sub(1);
+            let hint = seg.map(|i| st.segments[i]).and_then(|seg_first| {
+                match st.sparse.range(..=from).next_back() {
+                    Some((&s, &(sf, off))) if sf == seg_first => Some((seg_first, s, off)),
+                    _ => None,
+                }
+            });
+            (to, hint)
+        };
+        crate::reader::lines_in_windows(
+            self.inner.opts.storage.as_ref(),
+            &self.inner.dir,
+            from,
+            Some(to),
+            crate::reader::READ_WINDOW,
+            hint,
+            f,
+        )
+    }
+
     /// Makes deduplication cover the records that have left `journal/` (after the hot
     /// window) for the cold tier `lines`: `keys` lists their keys, and is called when
     /// the index is loaded — at once, if it already is; a duplicate of such a record

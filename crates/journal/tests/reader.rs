@@ -171,3 +171,57 @@ fn the_journal_removes_its_sealed_segments_oldest_first_and_forgets_them() {
     assert_eq!(report.records, 31);
     assert!(j.read_line(30).is_ok());
 }
+
+/// `Journal::for_each_line` starts at an offset the journal keeps instead of the
+/// segment's first byte, and reads exactly what the reader from the files reads.
+#[test]
+fn the_journal_reads_from_its_kept_offsets_what_the_files_hold() {
+    let mem = MemStorage::new();
+    let dir = std::path::Path::new("/j");
+    let opts = JournalOptions::default()
+        .with_storage(Arc::new(mem.clone()))
+        .with_segment_max_bytes(200_000)
+        .with_rotate_daily(false);
+    let (j, _) = Journal::create(dir, "reader-test", opts).unwrap();
+    let entries: Vec<Entry> = (0..5000)
+        .map(|i| {
+            let body = format!(
+                r#"{{"type":"custom.x","i":{i},"pad":"{}"}}"#,
+                "p".repeat(i % 37)
+            );
+            Entry::new(body.into_bytes(), Durability::Os).unwrap()
+        })
+        .collect();
+    j.append_batch(entries).unwrap();
+    assert!(j.status().unwrap().segments > 2);
+    let read = |from: u64, to: Option<u64>, own: bool| {
+        let mut got = Vec::new();
+        let push = |seq: u64, line: &[u8]| {
+            assert_eq!(parse_header(line).unwrap().seq, seq);
+            got.push(line.to_vec());
+            Ok(true)
+        };
+        let next = if own {
+            j.for_each_line(from, to, push).unwrap()
+        } else {
+            for_each_line(&mem, dir, from, to, push).unwrap()
+        };
+        (next, got)
+    };
+    for (from, to) in [
+        (0, None),
+        (1023, Some(1025)),
+        (1024, None),
+        (1025, Some(3000)),
+        (2047, Some(2049)),
+        (4095, None),
+        (4999, None),
+        (5000, None),
+        (5001, None),
+    ] {
+        let own = read(from, to, true);
+        assert_eq!(own, read(from, to, false), "from {from} to {to:?}");
+        let end = to.unwrap_or(5001).min(5001);
+        assert_eq!(own.1.len() as u64, end.saturating_sub(from), "from {from}");
+    }
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use tradetrail_core::{write_receipt_json, DataDir, Prepared};
-use tradetrail_journal::{Durability, Receipt};
+use tradetrail_journal::{Durability, Receipt, Ticket};
 
 use crate::exit::{BadInput, Exit, BAD_INPUT};
 
@@ -90,62 +90,59 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         return Ok(());
     }
 
-    // Pass 2: append, printing each group's receipts once it is acknowledged. If stdout
-    // is closed the appending goes on (the input was accepted whole); only printing
-    // stops.
-    let stdout = std::io::stdout();
-    let mut out = Receipts {
-        out: stdout.lock(),
-        buf: Vec::with_capacity(GROUP * 100),
-        closed: false,
-    };
-    let mut written = 0usize;
-    let mut dups = 0usize;
-    let mut span: Option<(u64, Receipt)> = None;
+    // Pass 2: append. This thread sequences group after group (the chain's hashes,
+    // which only one thread can compute) while a second one waits for each group to be
+    // written and prints its receipts, so writing and printing overlap the hashing. If
+    // stdout is closed the appending goes on (the input was accepted whole); only
+    // printing stops.
     let total = entries.len();
-    let mut group_start = 0usize;
-    let mut it = entries.into_iter();
-    loop {
-        let group: Vec<_> = it.by_ref().take(GROUP).collect();
-        if group.is_empty() {
-            break;
-        }
-        let n = group.len();
-        let tickets = rec
-            .journal()
-            .submit_batch(group)
-            .map_err(|e| conflict(e, &name, &[], &linenos, group_start))?;
-        group_start += n;
-        for t in tickets {
-            let r = rec.wait(t)?;
-            if r.duplicate {
-                dups += 1;
-            } else {
-                written += 1;
+    let pass2 = || {
+        std::thread::scope(|s| -> Result<Acked> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Ticket>>(IN_FLIGHT);
+            let waiter = s.spawn(|| acknowledge(&rec, rx, args.quiet));
+            let mut submitted = Ok(());
+            let mut group_start = 0usize;
+            let mut it = entries.into_iter();
+            loop {
+                let group: Vec<_> = it.by_ref().take(GROUP).collect();
+                if group.is_empty() {
+                    break;
+                }
+                let n = group.len();
+                match rec.journal().submit_batch(group) {
+                    // A closed channel means the waiter stopped on an error: it says which.
+                    Ok(tickets) => {
+                        if tx.send(tickets).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        submitted = Err(conflict(e, &name, &[], &linenos, group_start));
+                        break;
+                    }
+                }
+                group_start += n;
             }
-            if args.quiet {
-                let first = span.as_ref().map_or(r.seq, |(f, _)| *f);
-                span = Some((first, r));
-            } else {
-                out.push(&r);
-            }
-        }
-        out.flush()?;
-    }
-    if args.quiet {
-        let summary = serde_json::json!({
-            "appended": written,
-            "duplicates": dups,
-            "first_seq": span.as_ref().map(|(f, _)| *f),
-            "last_seq": span.as_ref().map(|(_, r)| r.seq),
-            "last_hash": span.as_ref().map(|(_, r)| r.hash.to_hex()),
-        });
-        out.buf.extend_from_slice(summary.to_string().as_bytes());
-        out.buf.push(b'\n');
-        out.flush()?;
-    }
-    let closed = out.closed;
-    drop(out);
+            drop(tx);
+            let acked = waiter
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            submitted?;
+            Ok(acked)
+        })
+    };
+    // A large input keeps the Merkle tree level on the other core as it is written,
+    // so the checkpoint after it (or the next one) need not read it all back.
+    let acked = if total >= FOLLOW_TREE_FROM {
+        tradetrail_core::Tree::follow_while(&rec, pass2)
+    } else {
+        pass2()
+    }?;
+    let Acked {
+        written,
+        dups,
+        closed,
+    } = acked;
     super::checkpoint_if_due(&rec);
     if closed {
         writeln!(
@@ -163,6 +160,72 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
     )?;
     Ok(())
+}
+
+/// Inputs of this many events or more have the Merkle tree follow the appending.
+const FOLLOW_TREE_FROM: usize = 50_000;
+
+/// Groups of tickets submitted while the previous ones are written.
+const IN_FLIGHT: usize = 8;
+
+/// What the acknowledging thread saw.
+struct Acked {
+    written: usize,
+    dups: usize,
+    /// stdout was closed before every receipt was printed.
+    closed: bool,
+}
+
+/// Waits for every group of tickets `rx` brings, in order, printing each group's
+/// receipts once it is acknowledged (or, `quiet`, one summary line at the end).
+fn acknowledge(
+    rec: &tradetrail_core::Recorder,
+    rx: std::sync::mpsc::Receiver<Vec<Ticket>>,
+    quiet: bool,
+) -> Result<Acked> {
+    let stdout = std::io::stdout();
+    let mut out = Receipts {
+        out: stdout.lock(),
+        buf: Vec::with_capacity(GROUP * 100),
+        closed: false,
+    };
+    let mut written = 0usize;
+    let mut dups = 0usize;
+    let mut span: Option<(u64, Receipt)> = None;
+    for tickets in rx {
+        for t in tickets {
+            let r = rec.wait(t)?;
+            if r.duplicate {
+                dups += 1;
+            } else {
+                written += 1;
+            }
+            if quiet {
+                let first = span.as_ref().map_or(r.seq, |(f, _)| *f);
+                span = Some((first, r));
+            } else {
+                out.push(&r);
+            }
+        }
+        out.flush()?;
+    }
+    if quiet {
+        let summary = serde_json::json!({
+            "appended": written,
+            "duplicates": dups,
+            "first_seq": span.as_ref().map(|(f, _)| *f),
+            "last_seq": span.as_ref().map(|(_, r)| r.seq),
+            "last_hash": span.as_ref().map(|(_, r)| r.hash.to_hex()),
+        });
+        out.buf.extend_from_slice(summary.to_string().as_bytes());
+        out.buf.push(b'\n');
+        out.flush()?;
+    }
+    Ok(Acked {
+        written,
+        dups,
+        closed: out.closed,
+    })
 }
 
 /// A refused repeat of an `event_id` as bad input (exit 2), naming the input line, the
