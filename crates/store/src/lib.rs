@@ -40,16 +40,19 @@
 //! ```
 
 mod error;
+mod read;
 mod repair;
 pub mod replica;
 mod verify;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tradetrail_core::{DataDir, Recorder, Tree};
 use tradetrail_journal::{ColdLines, JournalOptions, RecoveryReport};
 
 pub use error::{Error, Result};
+pub use read::ReadStore;
 pub use repair::{finish_interrupted, repair, Repair, REPAIRED_TYPE};
 pub use verify::{verify, verify_with_key, CheckpointVerdict, Verdict};
 
@@ -112,13 +115,28 @@ impl Store {
 /// its cold tier, with its index kept under `DIR/index/query`: what the server and the
 /// Python package answer from, while they record. The index is shared on disk with
 /// every other process that queries this directory (a lock orders its writers).
+/// Readers that do not record use [`ReadStore::investigator`].
 pub fn investigator(
     rec: &Recorder,
 ) -> std::result::Result<tradetrail_query::Investigator, tradetrail_query::Error> {
     tradetrail_query::Investigator::open(
         tradetrail_query::Source::live(rec.journal().clone()).with_cold(rec.cold_tier()),
-        rec.data_dir().index().join("query"),
+        query_index(rec.data_dir()),
     )
+}
+
+/// Where the query index of `dir` is kept: `DIR/index/query` (derived data).
+pub(crate) fn query_index(dir: &DataDir) -> PathBuf {
+    dir.index().join("query")
+}
+
+/// The records of `dir` as the query engine reads them without opening the journal:
+/// its files, complete lines only, and `cold` before them.
+pub(crate) fn read_source(
+    dir: &DataDir,
+    cold: Option<Arc<dyn ColdLines>>,
+) -> tradetrail_query::Source {
+    tradetrail_query::Source::dir(dir.journal()).with_cold(cold)
 }
 
 /// The archive of `dir` as a cold tier (records that left `journal/` after the hot
