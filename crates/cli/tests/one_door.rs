@@ -65,16 +65,12 @@ fn alter(data: &[u8], seq: usize) -> Vec<u8> {
 /// `data` with record `seq` altered and every later `prev` recomputed: a rewrite that
 /// the chain alone cannot catch.
 fn rewrite(data: &[u8], seq: usize) -> Vec<u8> {
-    let altered = alter(data, seq);
-    let text = String::from_utf8(altered).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    for i in seq + 1..lines.len() {
-        let prev = hex(&Sha256::digest(lines[i - 1].as_bytes()));
-        let l = &mut lines[i];
-        let at = l.find(r#""prev":""#).unwrap() + 8;
-        l.replace_range(at..at + 64, &prev);
-    }
-    (lines.join("\n") + "\n").into_bytes()
+    tradetrail_testkit::forge::rewrite_record(
+        data,
+        seq as u64,
+        r#""quantity":"1""#,
+        r#""quantity":"9""#,
+    )
 }
 
 fn hex(b: &[u8]) -> String {
