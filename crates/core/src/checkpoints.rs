@@ -186,17 +186,26 @@ pub fn stored_checkpoints(dir: &DataDir) -> Result<Vec<(PathBuf, String)>> {
 /// (`verify` checks every saved checkpoint and the `journal.checkpoint` records,
 /// from the records themselves rather than the stored tree.)
 pub fn guard(rec: &Recorder, tree: &Tree) -> Result<()> {
-    guard_dir(rec.data_dir(), &rec.config().origin, tree)
+    match latest_checkpoint(rec.data_dir())? {
+        Some(newest) => guard_against(rec.data_dir(), &rec.config().origin, &newest, tree),
+        None => Ok(()),
+    }
 }
 
-/// [`guard`] for a data directory whose journal is not open here (a reader's door,
-/// with a tree from [`Tree::load_read_only`]): `origin` is the configuration's.
-pub fn guard_dir(dir: &DataDir, origin: &str, tree: &Tree) -> Result<()> {
-    let Some((path, note)) = latest_checkpoint(dir)? else {
-        return Ok(());
-    };
+/// [`guard`] against `newest` (the [`latest_checkpoint`], as read), for a data
+/// directory whose journal is not open here: a reader's door, with a tree from
+/// [`Tree::load_read_only`]. `origin` is the configuration's. A reader beside a
+/// writer reads the checkpoint before it looks at the journal, so that a checkpoint
+/// signed meanwhile (over records it did not see) is not taken for a truncation.
+pub fn guard_against(
+    dir: &DataDir,
+    origin: &str,
+    newest: &(PathBuf, String),
+    tree: &Tree,
+) -> Result<()> {
+    let (path, note) = newest;
     let vkey = verifier_key(dir)?;
-    let cp = open_note(&note, &vkey)?;
+    let cp = open_note(note, &vkey)?;
     let size = cp.size();
     let contradicts = |reason: String| Error::Contradicts {
         checkpoint: path.clone(),

@@ -66,6 +66,9 @@ impl ReadStore {
     /// What [`Store::open`] checks, changing nothing: the journal's tail as a writer
     /// would find it, record 0's origin, and the newest signed checkpoint.
     fn check(&self) -> Result<RecoveryReport> {
+        // The checkpoint first: one a recorder signs meanwhile covers records written
+        // after the journal is looked at below, and must not read as a truncation.
+        let newest = tradetrail_core::checkpoints::latest_checkpoint(&self.dir)?;
         let found = tradetrail_journal::check_open(&FsStorage, &self.dir.journal())
             .map_err(tradetrail_core::Error::from)?;
         let jdir = self.dir.journal();
@@ -87,9 +90,14 @@ impl ReadStore {
             &self.config.origin,
             record0.as_deref(),
         )?;
-        if tradetrail_core::checkpoints::latest_checkpoint(&self.dir)?.is_some() {
+        if let Some(newest) = &newest {
             let (tree, _) = Tree::load_read_only(&self.dir, self.cold(), found.records)?;
-            tradetrail_core::checkpoints::guard_dir(&self.dir, &self.config.origin, &tree)?;
+            tradetrail_core::checkpoints::guard_against(
+                &self.dir,
+                &self.config.origin,
+                newest,
+                &tree,
+            )?;
         }
         Ok(found)
     }
