@@ -39,6 +39,13 @@ pub struct InitOptions {
     pub created_at: Option<i64>,
 }
 
+/// The line of record `seq` (without `\n`) of `dir`'s journal, or of `cold` (its
+/// archive) when its segment left `journal/`, read from the files without opening the
+/// journal: for readers beside a writer, which see complete lines only.
+pub fn read_line_in(dir: &DataDir, cold: Option<&dyn ColdLines>, seq: u64) -> Result<Vec<u8>> {
+    line_from(&FsStorage, &dir.journal(), cold, seq)
+}
+
 /// The line of record `seq` (without `\n`) of the journal in `jdir`, or of `cold` when
 /// its segment left `jdir`, read from the files without opening the journal (see
 /// [`tradetrail_journal::for_each_line_with`]).

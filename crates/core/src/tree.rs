@@ -185,9 +185,8 @@ impl Tree {
         cold: Option<&dyn ColdLines>,
         size: u64,
     ) -> Result<(Tree, TreeLoad)> {
-        let jdir = dir.journal();
         load_tree(dir, cold, size, Stored::ReadOnly, &|seq| {
-            crate::recorder::line_from(&FsStorage, &jdir, cold, seq)
+            crate::read_line_in(dir, cold, seq)
         })
     }
 

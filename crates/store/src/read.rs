@@ -71,20 +71,8 @@ impl ReadStore {
         let newest = tradetrail_core::checkpoints::latest_checkpoint(&self.dir)?;
         let found = tradetrail_journal::check_open(&FsStorage, &self.dir.journal())
             .map_err(tradetrail_core::Error::from)?;
-        let jdir = self.dir.journal();
-        let mut record0 = None;
         // Record 0 purged or archived and unreadable: `verify` reports that.
-        let _ = tradetrail_journal::for_each_line_with(
-            &FsStorage,
-            &jdir,
-            self.cold(),
-            0,
-            Some(1),
-            |_, line| {
-                record0 = Some(line.to_vec());
-                Ok(false)
-            },
-        );
+        let record0 = tradetrail_core::read_line_in(&self.dir, self.cold(), 0).ok();
         tradetrail_core::checkpoints::check_origin_of(
             &self.dir,
             &self.config.origin,
