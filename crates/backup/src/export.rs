@@ -28,8 +28,6 @@ use serde_json::json;
 use tradetrail_checkpoint::{open_note, VerifierKey, VERIFIER_KEY_FILE};
 use tradetrail_core::checkpoints::{latest_checkpoint, take_checkpoint, verify_offline};
 use tradetrail_core::{Config, DataDir, Recorder, Tree};
-use tradetrail_journal::{for_each_line_with, FsStorage};
-use tradetrail_merkle::{Hash, InclusionProof, MerkleLog};
 use tradetrail_query::render::RecordWriter;
 use tradetrail_query::{Filter, Format, Investigator, QueryOptions, Record, TimeZone};
 
@@ -69,32 +67,6 @@ pub struct ExportReport {
     pub took_checkpoint: bool,
     /// Remarks of a trail (gaps, ids not followed).
     pub notes: Vec<String>,
-}
-
-/// Where proofs come from: the stored tree (when the journal can be opened), or a
-/// tree built in memory from the journal (when another process holds it open).
-enum Prover {
-    Tree(Tree),
-    Log(MerkleLog),
-}
-
-impl Prover {
-    fn root_at(&self, size: u64) -> Result<Hash> {
-        match self {
-            Prover::Tree(t) => Ok(t.root_at(size)?),
-            Prover::Log(l) => l
-                .root_at(size)
-                .map_err(|e| Error::refused("journal/", e.to_string())),
-        }
-    }
-    fn prove(&self, seq: u64, size: u64) -> Result<InclusionProof> {
-        match self {
-            Prover::Tree(t) => Ok(t.prove_inclusion(seq, Some(size))?),
-            Prover::Log(l) => l
-                .prove_inclusion(seq, size)
-                .map_err(|e| Error::refused("journal/", e.to_string())),
-        }
-    }
 }
 
 /// The records a selection picks, with a trail's gaps and notes. Nothing picked is
@@ -172,19 +144,21 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
     let last = picked.0.last().map_or(0, |r| r.seq);
     let vkey = read_vkey(dir)?;
     let saved = latest_checkpoint(dir)?;
-    let cold = inv.source().cold_tier();
     // Through the one door: a damaged journal, or one contradicting a signed
-    // checkpoint, is refused rather than exported.
-    let (note, cp_path, prover, took) = match tradetrail_store::Store::open(dir) {
+    // checkpoint, is refused rather than exported. Beside a process recording into
+    // `dir` (the journal is locked), through its read side, proving against a saved
+    // checkpoint only (none can be taken here).
+    let (note, cp_path, tree, took) = match tradetrail_store::Store::open(dir) {
         Ok(store) => {
             let rec = store.into_recorder();
             let (note, path, took) = covering_checkpoint(&rec, &vkey.1, saved, last)?;
             let (tree, _) = Tree::load(&rec)?;
-            (note, path, Prover::Tree(tree), took)
+            (note, path, tree, took)
         }
         Err(tradetrail_store::Error::Core(tradetrail_core::Error::Journal(
             tradetrail_journal::Error::Locked { .. },
         ))) => {
+            let read = tradetrail_store::Store::open_read(dir)?;
             let Some((path, note)) =
                 saved.filter(|(_, n)| covers(&vkey.1, n, last).ok().flatten().is_some())
             else {
@@ -195,20 +169,7 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
                     ),
                 ));
             };
-            let size = covers(&vkey.1, &note, last)?.unwrap_or(0);
-            let mut log = MerkleLog::new();
-            for_each_line_with(
-                &FsStorage,
-                &dir.journal(),
-                cold.as_deref(),
-                0,
-                Some(size),
-                |_, line| {
-                    log.push_line(line);
-                    Ok(true)
-                },
-            )?;
-            (note, path, Prover::Log(log), false)
+            (note, path, read.tree()?, false)
         }
         Err(e) => return Err(e.into()),
     };
@@ -218,7 +179,7 @@ pub fn export(dir: &DataDir, inv: &Investigator, opts: &ExportOptions) -> Result
         picked,
         &opts.description,
         (&note, &cp_path),
-        &prover,
+        &tree,
         took,
     )?;
     write_dir(&bundle, &opts.out)?;
@@ -259,15 +220,7 @@ pub fn export_open(
     let saved = latest_checkpoint(dir)?;
     let (note, path, took) = covering_checkpoint(rec, &vkey.1, saved, last)?;
     let (tree, _) = Tree::load(rec)?;
-    build(
-        dir,
-        &vkey,
-        picked,
-        description,
-        (&note, &path),
-        &Prover::Tree(tree),
-        took,
-    )
+    build(dir, &vkey, picked, description, (&note, &path), &tree, took)
 }
 
 /// The verifier key's text and the key.
@@ -313,7 +266,7 @@ fn build(
     (records, gaps, mut notes): Picked,
     description: &str,
     (note, cp_path): (&str, &Path),
-    prover: &Prover,
+    tree: &Tree,
     took: bool,
 ) -> Result<Bundle> {
     let (vkey_text, vkey) = vkey;
@@ -325,7 +278,7 @@ fn build(
         )
     })?;
     let size = cp.size();
-    let root = prover.root_at(size)?;
+    let root = tree.root_at(size)?;
     if root.0 != *cp.root() {
         return Err(Error::refused(
             cp_path.display().to_string(),
@@ -348,7 +301,7 @@ fn build(
     for r in &records {
         let mut line = r.line.clone();
         line.push(b'\n');
-        let proof = prover.prove(r.seq, size)?;
+        let proof = tree.prove_inclusion(r.seq, Some(size))?;
         let mut proof_json = serde_json::to_vec(&proof)
             .map_err(|e| Error::refused(format!("proofs/{}.json", r.seq), e.to_string()))?;
         proof_json.push(b'\n');

@@ -65,16 +65,12 @@ fn alter(data: &[u8], seq: usize) -> Vec<u8> {
 /// `data` with record `seq` altered and every later `prev` recomputed: a rewrite that
 /// the chain alone cannot catch.
 fn rewrite(data: &[u8], seq: usize) -> Vec<u8> {
-    let altered = alter(data, seq);
-    let text = String::from_utf8(altered).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    for i in seq + 1..lines.len() {
-        let prev = hex(&Sha256::digest(lines[i - 1].as_bytes()));
-        let l = &mut lines[i];
-        let at = l.find(r#""prev":""#).unwrap() + 8;
-        l.replace_range(at..at + 64, &prev);
-    }
-    (lines.join("\n") + "\n").into_bytes()
+    tradetrail_testkit::forge::rewrite_record(
+        data,
+        seq as u64,
+        r#""quantity":"1""#,
+        r#""quantity":"9""#,
+    )
 }
 
 fn hex(b: &[u8]) -> String {
@@ -111,21 +107,18 @@ fn recovery_never_cuts_an_acknowledged_record_and_repair_is_explicit_and_recorde
         ("query", vec![]),
     ] {
         let r = s.on_data(sub, &args);
-        let _ = r.code;
         assert_eq!(
             std::fs::read(&seg).unwrap(),
             damaged,
             "`{sub}` must not change the journal"
         );
-        if sub != "query" {
-            let r = r.expect(1);
-            assert!(r.stderr.contains("damaged at seq 2"), "{sub}: {}", r.stderr);
-            assert!(
-                r.stderr.contains("repair --truncate-after 1"),
-                "{}",
-                r.stderr
-            );
-        }
+        let r = r.expect(1);
+        assert!(r.stderr.contains("damaged at seq 2"), "{sub}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("repair --truncate-after 1"),
+            "{}",
+            r.stderr
+        );
     }
     let err = tradetrail_store::Store::open(&DataDir::new(s.path().join("data"))).unwrap_err();
     assert!(err.is_damage(), "{err}");
@@ -554,4 +547,82 @@ fn verify_checks_the_query_index_too() {
     // The next read rebuilds it, and verify is satisfied again.
     s.on_data("query", &["--format", "jsonl"]).expect(0);
     s.on_data("verify", &[]).expect(0);
+}
+
+#[test]
+fn readers_open_through_the_read_door_beside_a_recorder_and_refuse_a_rewritten_journal() {
+    let (s, _) = with_orders("test.example/read-door", 1..7);
+    s.on_data("checkpoint", &[]).expect(0); // size 7, recorded as record 7
+    let more = s.file("more.jsonl", &orders(7..9));
+    s.on_data("append", &[more.as_str()]).expect(0);
+    // A replica: a copy of the directory as it is now.
+    let peer = Scratch::new();
+    let cp = std::process::Command::new("cp")
+        .args(["-a", &s.data_arg(), &peer.data_arg()])
+        .status()
+        .expect("cp");
+    assert!(cp.success());
+    let peer_arg = peer.data_arg();
+    let readers: Vec<(&str, Vec<&str>)> = vec![
+        ("query", vec!["--format", "jsonl"]),
+        ("trail", vec!["O-3"]),
+        ("stats", vec!["--by", "type"]),
+        ("positions", vec![]),
+        ("review", vec!["list"]),
+        ("replica", vec!["status", "--peer", peer_arg.as_str()]),
+    ];
+
+    // Beside a running server (it holds the journal's lock), every reader answers.
+    let port = free_port();
+    let mut server = start_server_with(&s, port, &[]);
+    assert_eq!(
+        s.on_data("append", &[more.as_str()]).code,
+        Some(3),
+        "a second writer is refused"
+    );
+    for (sub, args) in &readers {
+        let r = s.on_data(sub, args).expect(0);
+        assert!(!r.stdout.is_empty(), "{sub}");
+    }
+    let r = s.on_data("query", &["--format", "jsonl"]).expect(0);
+    assert_eq!(r.stdout.lines().count(), 10, "{}", r.stdout);
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // Record 3 rewritten, every later prev recomputed: the chain holds, the signed
+    // checkpoint does not. Every reader refuses with the writer's error, answering
+    // nothing; replica status refuses from either side.
+    let seg = segment(&s);
+    std::fs::write(&seg, rewrite(&std::fs::read(&seg).unwrap(), 3)).unwrap();
+    let tampered = std::fs::read(&seg).unwrap();
+    let writer = s.on_data("append", &[more.as_str()]).expect(1);
+    assert!(
+        writer.stderr.contains("contradicts the signed checkpoint"),
+        "{}",
+        writer.stderr
+    );
+    let s_arg = s.data_arg();
+    let from_peer = peer.on_data("replica", &["status", "--peer", s_arg.as_str()]);
+    for (sub, r) in readers
+        .iter()
+        .map(|(sub, args)| (*sub, s.on_data(sub, args)))
+        .chain([("replica (from the peer)", from_peer)])
+    {
+        let r = r.expect(1);
+        assert_eq!(r.stderr, writer.stderr, "{sub}: the writer's error");
+        assert!(r.stdout.is_empty(), "{sub} answered: {}", r.stdout);
+    }
+    assert_eq!(
+        std::fs::read(&seg).unwrap(),
+        tampered,
+        "nothing was changed"
+    );
+    // verify and status keep reporting as they did.
+    let (code, v) = s.verify_json();
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("were changed"),
+        "{v}"
+    );
+    assert_eq!(s.status()["records"], 10);
 }

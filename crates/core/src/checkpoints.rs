@@ -189,22 +189,37 @@ pub fn stored_checkpoints(dir: &DataDir) -> Result<Vec<(PathBuf, String)>> {
 /// (`verify` checks every saved checkpoint and the `journal.checkpoint` records,
 /// from the records themselves rather than the stored tree.)
 pub fn guard(rec: &Recorder, tree: &Tree) -> Result<()> {
-    let Some((path, note)) = latest_checkpoint(rec.data_dir())? else {
-        return Ok(());
-    };
-    let vkey = verifier_key(rec.data_dir())?;
-    let cp = open_note(&note, &vkey)?;
+    match latest_checkpoint(rec.data_dir())? {
+        Some(newest) => guard_against(rec.data_dir(), &rec.config().origin, &newest, tree),
+        None => Ok(()),
+    }
+}
+
+/// [`guard`] against `newest` (the [`latest_checkpoint`], as read), for a data
+/// directory whose journal is not open here: a reader's door, with a tree from
+/// [`Tree::load_read_only`]. `origin` is the configuration's. A reader beside a
+/// writer reads the checkpoint before it looks at the journal, so that a checkpoint
+/// signed meanwhile (over records it did not see) is not taken for a truncation.
+pub fn guard_against(
+    dir: &DataDir,
+    origin: &str,
+    newest: &(PathBuf, String),
+    tree: &Tree,
+) -> Result<()> {
+    let (path, note) = newest;
+    let vkey = verifier_key(dir)?;
+    let cp = open_note(note, &vkey)?;
     let size = cp.size();
     let contradicts = |reason: String| Error::Contradicts {
         checkpoint: path.clone(),
         size,
         reason,
     };
-    if cp.origin() != rec.config().origin {
+    if cp.origin() != origin {
         return Err(contradicts(format!(
             "it is for origin {:?}, this journal is {:?}",
             cp.origin(),
-            rec.config().origin
+            origin
         )));
     }
     if tree.size() < size {
@@ -229,15 +244,24 @@ pub fn guard(rec: &Recorder, tree: &Tree) -> Result<()> {
 /// Checks that the journal's origin (record 0's `data.origin`) is the configuration's,
 /// so a `tradetrail.toml` copied from another data directory is refused.
 pub fn check_origin(rec: &Recorder) -> Result<()> {
-    let line = match rec.read_line(0) {
-        Ok(l) => l,
-        // Record 0 is purged or archived and unreadable: `verify` reports that.
-        Err(_) => return Ok(()),
+    // Record 0 purged or archived and unreadable: `verify` reports that.
+    check_origin_of(
+        rec.data_dir(),
+        &rec.config().origin,
+        rec.read_line(0).ok().as_deref(),
+    )
+}
+
+/// [`check_origin`] given record 0's line (`None` when it cannot be read: purged or
+/// archived and unreadable, which `verify` reports) and the configured `origin`.
+pub fn check_origin_of(dir: &DataDir, origin: &str, record0: Option<&[u8]>) -> Result<()> {
+    let Some(line) = record0 else {
+        return Ok(());
     };
-    let v: serde_json::Value = serde_json::from_slice(&line).map_err(|e| {
+    let v: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
         Error::Journal(tradetrail_journal::Error::Damaged {
             seq: 0,
-            segment: rec.data_dir().journal(),
+            segment: dir.journal(),
             offset: 0,
             reason: format!("record 0 is not JSON: {e}"),
         })
@@ -247,10 +271,10 @@ pub fn check_origin(rec: &Recorder) -> Result<()> {
         .and_then(|d| d.get("origin"))
         .and_then(|o| o.as_str())
         .unwrap_or_default();
-    if recorded != rec.config().origin {
+    if recorded != origin {
         return Err(Error::OriginMismatch {
-            config: rec.data_dir().config(),
-            configured: rec.config().origin.clone(),
+            config: dir.config(),
+            configured: origin.to_string(),
             recorded: recorded.to_string(),
         });
     }

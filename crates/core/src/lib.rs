@@ -44,5 +44,5 @@ pub use error::{Error, Result};
 pub use prepare::{
     split_lines, write_receipt_json, BadLine, Line, Prepared, MIN_LINES_PER_THREAD, READ_BLOCK,
 };
-pub use recorder::{event_id_key, InitOptions, Recorder};
+pub use recorder::{event_id_key, read_line_in, InitOptions, Recorder};
 pub use tree::{purged_runs, push_purged, PurgedRun, Tree, TreeLoad};

@@ -39,6 +39,41 @@ pub struct InitOptions {
     pub created_at: Option<i64>,
 }
 
+/// The line of record `seq` (without `\n`) of `dir`'s journal, or of `cold` (its
+/// archive) when its segment left `journal/`, read from the files without opening the
+/// journal: for readers beside a writer, which see complete lines only.
+pub fn read_line_in(dir: &DataDir, cold: Option<&dyn ColdLines>, seq: u64) -> Result<Vec<u8>> {
+    line_from(&FsStorage, &dir.journal(), cold, seq)
+}
+
+/// The line of record `seq` (without `\n`) of the journal in `jdir`, or of `cold` when
+/// its segment left `jdir`, read from the files without opening the journal (see
+/// [`tradetrail_journal::for_each_line_with`]).
+pub(crate) fn line_from(
+    storage: &dyn Storage,
+    jdir: &Path,
+    cold: Option<&dyn ColdLines>,
+    seq: u64,
+) -> Result<Vec<u8>> {
+    let mut got = None;
+    tradetrail_journal::for_each_line_with(storage, jdir, cold, seq, Some(seq + 1), |_, line| {
+        got = Some(line.to_vec());
+        Ok(false)
+    })?;
+    got.ok_or_else(|| {
+        let reason = if cold.is_some() {
+            "the archive does not hold it"
+        } else {
+            "the journal does not hold it"
+        };
+        tradetrail_journal::Error::Cold {
+            seq,
+            reason: reason.into(),
+        }
+        .into()
+    })
+}
+
 fn default_origin() -> String {
     let host = rustix::system::uname()
         .nodename()
@@ -141,27 +176,12 @@ impl Recorder {
     /// tier when its segment left `journal/`.
     pub fn read_line(&self, seq: u64) -> Result<Vec<u8>> {
         match self.journal.read_line(seq) {
-            Err(tradetrail_journal::Error::Removed { .. }) if self.cold.is_some() => {
-                let mut got = None;
-                tradetrail_journal::for_each_line_with(
-                    self.journal.options().storage.as_ref(),
-                    &self.dir.journal(),
-                    self.cold(),
-                    seq,
-                    Some(seq + 1),
-                    |_, line| {
-                        got = Some(line.to_vec());
-                        Ok(true)
-                    },
-                )?;
-                got.ok_or_else(|| {
-                    tradetrail_journal::Error::Cold {
-                        seq,
-                        reason: "the archive does not hold it".into(),
-                    }
-                    .into()
-                })
-            }
+            Err(tradetrail_journal::Error::Removed { .. }) if self.cold.is_some() => line_from(
+                self.journal.options().storage.as_ref(),
+                &self.dir.journal(),
+                self.cold(),
+                seq,
+            ),
             r => Ok(r?),
         }
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tradetrail_journal::{for_each_leaf_with, list_segments, ColdLines, FsStorage, Leaf};
 use tradetrail_merkle::{leaf_hash, ConsistencyProof, Hash, InclusionProof, MerkleLog};
 
-use crate::{Error, Recorder, Result};
+use crate::{DataDir, Error, Recorder, Result};
 
 /// The tree of a data directory, caught up with its journal.
 ///
@@ -264,87 +264,31 @@ pub struct TreeLoad {
 impl Tree {
     /// Opens the stored tree and brings it up to every record written so far.
     pub fn load(rec: &Recorder) -> Result<(Tree, TreeLoad)> {
-        let dir = rec.data_dir().index().join("merkle");
         let size = rec.journal().status()?.written;
-        let mut load = TreeLoad::default();
-        // Damaged or missing level files are not an error: the tree is rebuilt.
-        let purged = purged_runs(rec)?;
-        let mut log = MerkleLog::open(&dir).ok();
-        if let Some(l) = log.as_mut() {
-            if l.len() > size && l.truncate_to(size).is_err() {
-                log = None;
-            }
-        }
-        if let Some(l) = log.as_mut() {
-            // A stored tree that ends inside or at the end of a purged range cannot be
-            // checked against its last record (gone): cut it back to where the run
-            // of purged ranges begins, and carry on from there with the subtrees.
-            let len = l.len();
-            if let Some(i) = purged
-                .iter()
-                .position(|r| r.first < len && len <= r.last + 1)
-            {
-                let mut start = purged[i].first;
-                for r in purged[..i].iter().rev() {
-                    if r.last + 1 != start {
-                        break;
-                    }
-                    start = r.first;
-                }
-                if l.truncate_to(start).is_err() {
-                    log = None;
-                }
-            }
-        }
-        if let Some(l) = &log {
-            // The stored tree must end where the journal says it does.
-            if !l.is_empty() {
-                let last = l.len() - 1;
-                let line = rec.read_line(last)?;
-                if l.leaf(last) != Some(leaf_hash(&line)) {
-                    log = None;
-                }
-            }
-        }
-        let mut log = match log {
-            Some(l) => l,
-            None => {
-                load.rebuilt = true;
-                let _ = std::fs::remove_dir_all(&dir);
-                let mut l = MerkleLog::new();
-                l.save(&dir)?;
-                l
-            }
-        };
-        let from = log.len();
-        let hot_first = list_segments(&FsStorage, &rec.data_dir().journal())?
-            .first()
-            .map(|s| s.first_seq);
-        if hot_first.is_some_and(|h| h <= from) && purged.iter().all(|r| r.last < from) {
-            // Only records still in journal/ to add: read them from where the tree
-            // ends, not from the start of their segment.
-            extend_from_journal(&mut log, rec.journal(), from, size, crate::par::cores())?;
-        } else {
-            // From seq 0 on a rebuild: records that left journal/ come from the
-            // archive, purged ones as the subtrees their tombstones keep.
-            extend_log(
-                &mut log,
-                &rec.data_dir().journal(),
-                rec.cold(),
-                from,
-                size,
-                &mut 0,
-            )?;
-        }
-        load.added = log.len() - from;
-        if log.len() != size {
-            return Err(Error::Internal(format!(
-                "the journal has {size} records but only {} could be read for the tree",
-                log.len()
-            )));
-        }
-        log.sync()?;
-        Ok((Tree { log, purged }, load))
+        load_tree(
+            rec.data_dir(),
+            rec.cold(),
+            Some(rec.journal()),
+            size,
+            Stored::Kept,
+            &|seq| rec.read_line(seq),
+        )
+    }
+
+    /// The tree of the first `size` records of `dir` (complete lines of its journal,
+    /// records that left it from `cold`) for a reader that does not hold the journal:
+    /// the stored tree under `DIR/index/merkle` is read and checked against the journal
+    /// as [`Tree::load`] checks it, but nothing is written there — records after it are
+    /// hashed in memory, and a stored tree that does not match the journal (or is being
+    /// written meanwhile) is set aside and the tree rebuilt in memory.
+    pub fn load_read_only(
+        dir: &DataDir,
+        cold: Option<&dyn ColdLines>,
+        size: u64,
+    ) -> Result<(Tree, TreeLoad)> {
+        load_tree(dir, cold, None, size, Stored::ReadOnly, &|seq| {
+            crate::read_line_in(dir, cold, seq)
+        })
     }
 
     /// Runs `work` while a thread of its own keeps the stored tree level with the
@@ -462,4 +406,110 @@ impl Tree {
 
 fn out_of_range(reason: String) -> Error {
     Error::OutOfRange { reason }
+}
+
+/// Whether loading keeps the stored tree up to date (the journal's writer) or only
+/// reads it (a reader beside the writer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Kept,
+    ReadOnly,
+}
+
+/// The tree of the first `size` records of `dir`: the stored tree, cut back to the
+/// journal and checked against its last record, then extended from the journal (or
+/// rebuilt from seq 0 when it does not match). `read_line` reads one record's line;
+/// `journal`, the journal when it is open here, reads new records from where the tree
+/// ends.
+fn load_tree(
+    dir: &DataDir,
+    cold: Option<&dyn ColdLines>,
+    journal: Option<&tradetrail_journal::Journal>,
+    size: u64,
+    stored: Stored,
+    read_line: &dyn Fn(u64) -> Result<Vec<u8>>,
+) -> Result<(Tree, TreeLoad)> {
+    let tdir = dir.index().join("merkle");
+    let jdir = dir.journal();
+    let mut load = TreeLoad::default();
+    // Damaged or missing level files are not an error: the tree is rebuilt.
+    let purged = purged_runs_of(&jdir, cold)?;
+    let mut log = match stored {
+        Stored::Kept => MerkleLog::open(&tdir).ok(),
+        Stored::ReadOnly => MerkleLog::read(&tdir).ok(),
+    };
+    if let Some(l) = log.as_mut() {
+        if l.len() > size && l.truncate_to(size).is_err() {
+            log = None;
+        }
+    }
+    if let Some(l) = log.as_mut() {
+        // A stored tree that ends inside or at the end of a purged range cannot be
+        // checked against its last record (gone): cut it back to where the run
+        // of purged ranges begins, and carry on from there with the subtrees.
+        let len = l.len();
+        if let Some(i) = purged
+            .iter()
+            .position(|r| r.first < len && len <= r.last + 1)
+        {
+            let mut start = purged[i].first;
+            for r in purged[..i].iter().rev() {
+                if r.last + 1 != start {
+                    break;
+                }
+                start = r.first;
+            }
+            if l.truncate_to(start).is_err() {
+                log = None;
+            }
+        }
+    }
+    if let Some(l) = &log {
+        // The stored tree must end where the journal says it does.
+        if !l.is_empty() {
+            let last = l.len() - 1;
+            let line = read_line(last)?;
+            if l.leaf(last) != Some(leaf_hash(&line)) {
+                log = None;
+            }
+        }
+    }
+    let mut log = match log {
+        Some(l) => l,
+        None => {
+            load.rebuilt = true;
+            let mut l = MerkleLog::new();
+            if stored == Stored::Kept {
+                let _ = std::fs::remove_dir_all(&tdir);
+                l.save(&tdir)?;
+            }
+            l
+        }
+    };
+    let from = log.len();
+    let hot_first = list_segments(&FsStorage, &jdir)?
+        .first()
+        .map(|s| s.first_seq);
+    match journal {
+        // Only records still in journal/ to add: read them through the open journal
+        // from where the tree ends, not from the start of their segment.
+        Some(j) if hot_first.is_some_and(|h| h <= from) && purged.iter().all(|r| r.last < from) => {
+            extend_from_journal(&mut log, j, from, size, crate::par::cores())?;
+        }
+        // From seq 0 on a rebuild: records that left journal/ come from the archive,
+        // purged ones as the subtrees their tombstones keep.
+        _ => {
+            extend_log(&mut log, &jdir, cold, from, size, &mut 0)?;
+        }
+    }
+    load.added = log.len() - from;
+    if log.len() != size {
+        return Err(Error::Internal(format!(
+            "the journal has {size} records but only {} could be read for the tree",
+            log.len()
+        )));
+    }
+    // A read-only log is attached to no directory: this writes nothing.
+    log.sync()?;
+    Ok((Tree { log, purged }, load))
 }

@@ -146,3 +146,62 @@ fn a_tree_that_followed_the_appending_equals_a_rebuild() {
         );
     }
 }
+
+#[test]
+fn a_reader_loads_the_same_tree_without_writing_the_stored_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rec) = demo(&tmp, 1_500);
+    let merkle = dir.index().join("merkle");
+    let files = || -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(&merkle)
+            .map(|d| {
+                d.map(|e| {
+                    let p = e.unwrap().path();
+                    (p.display().to_string(), std::fs::read(&p).unwrap())
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let n = rec.journal().status().unwrap().records;
+    // Nothing stored: built in memory, nothing written.
+    let (read, load) = Tree::load_read_only(&dir, None, n).unwrap();
+    assert!(!merkle.exists());
+    assert_eq!((read.size(), load.added), (n, n));
+    // A stored tree behind the journal: read, extended in memory, left as it was.
+    let (stored, _) = Tree::load(&rec).unwrap();
+    let before = files();
+    assert!(!before.is_empty());
+    run_demo(
+        &rec,
+        &DemoOptions {
+            events: 300,
+            ..Default::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let m = rec.journal().status().unwrap().records;
+    let (read, load) = Tree::load_read_only(&dir, None, m).unwrap();
+    assert_eq!((read.size(), load.added, load.rebuilt), (m, m - n, false));
+    assert_eq!(files(), before, "the stored tree was not written");
+    let (writer, _) = Tree::load(&rec).unwrap();
+    assert_eq!(read.root(), writer.root());
+    assert_eq!(read.root_at(n).unwrap(), stored.root());
+    // Up to an earlier size (what a reader found complete): cut in memory.
+    let (short, _) = Tree::load_read_only(&dir, None, n).unwrap();
+    assert_eq!(short.root(), stored.root());
+    // A stored tree that does not match the journal is set aside, not removed.
+    let level0 = merkle.join("level-00.bin");
+    let mut bytes = std::fs::read(&level0).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&level0, &bytes).unwrap();
+    let after = files();
+    let (read, load) = Tree::load_read_only(&dir, None, m).unwrap();
+    assert!(load.rebuilt);
+    assert_eq!(read.root(), writer.root());
+    assert_eq!(files(), after);
+}

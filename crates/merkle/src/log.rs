@@ -95,6 +95,18 @@ impl MerkleLog {
         })
     }
 
+    /// Reads the tree stored in `dir` (an empty one if `dir` is missing) without
+    /// attaching to it: nothing in `dir` is created or written, and what is pushed or
+    /// [truncated](MerkleLog::truncate_to) afterwards stays in memory. For readers
+    /// beside the process that writes `dir`; checked as [`open`](MerkleLog::open)
+    /// checks (a file being appended to meanwhile reads as [`MerkleError::Corrupt`]).
+    pub fn read(dir: impl AsRef<Path>) -> Result<MerkleLog, MerkleError> {
+        Ok(MerkleLog {
+            levels: storage::read_levels(dir.as_ref())?,
+            files: None,
+        })
+    }
+
     /// Writes the whole tree to `dir` afresh (removing any level files there first),
     /// syncs it, and attaches the log to `dir` for later flushes. Use it to store a
     /// tree rebuilt in memory.

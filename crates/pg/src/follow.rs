@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tradetrail_core::DataDir;
+use tradetrail_store::{ReadStore, Store};
 
 use crate::background::Background;
 
@@ -69,17 +70,28 @@ pub fn follow(
 ) -> Result<()> {
     let mut backoff = opts.interval;
     // One connection (and its sync lock) across passes; a failed pass drops it and the
-    // next one connects again.
+    // next one connects again. Likewise the data directory, opened through the read
+    // door (its checks, the signed checkpoint's included, are made when it is opened:
+    // the passes after it check each record copied against the one before).
     let mut session: Option<Session> = None;
+    let mut read: Option<ReadStore> = None;
     while !stop.load(Ordering::Relaxed) {
-        let pass = match session.take() {
-            Some(s) => Ok(s),
-            None => Session::open(url, &opts.sync),
+        let pass = match read.take() {
+            Some(r) => Ok(r),
+            None => Store::open_read(dir).map_err(Error::from),
         }
-        .and_then(|mut s| {
-            let r = s.sync(dir, &opts.sync)?;
-            session = Some(s);
-            Ok(r)
+        .and_then(|r| {
+            let s = match session.take() {
+                Some(s) => Ok(s),
+                None => Session::open(url, &opts.sync),
+            };
+            let report = s.and_then(|mut s| {
+                let report = s.sync(&r, &opts.sync)?;
+                session = Some(s);
+                Ok(report)
+            })?;
+            read = Some(r);
+            Ok(report)
         });
         let wait = match pass {
             Ok(report) => {

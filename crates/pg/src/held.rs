@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line_with, ColdLines, ColdRange, FsStorage};
+use tradetrail_store::ReadStore;
 
 use crate::{Error, Result};
 
-/// A data directory's journal and archive, opened once for one pass.
+/// A data directory's journal and archive as the read door opened them, with the
+/// purged runs listed for one pass.
 pub(crate) struct Held {
     jdir: PathBuf,
     cold: Option<Arc<dyn ColdLines>>,
@@ -23,10 +24,10 @@ fn journal_err(path: PathBuf) -> impl FnOnce(tradetrail_journal::Error) -> Error
 }
 
 impl Held {
-    /// Opens the archive (the cold tier) and lists its purged runs.
-    pub(crate) fn open(dir: &DataDir) -> Result<Held> {
-        let jdir = dir.journal();
-        let cold = tradetrail_store::cold_tier(dir)?;
+    /// Lists the purged runs of the cold tier of `read`.
+    pub(crate) fn open(read: &ReadStore) -> Result<Held> {
+        let jdir = read.data_dir().journal();
+        let cold = read.cold_tier();
         let mut runs: Vec<ColdRange> = match &cold {
             Some(c) => c
                 .ranges()

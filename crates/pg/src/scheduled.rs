@@ -116,6 +116,12 @@ impl tradetrail_core::Component for VerifyState {
 
 /// One line for a report that differs.
 fn differs(r: &VerifyReport) -> String {
+    if let Some(why) = &r.journal_refused {
+        return format!(
+            "{}: the journal is refused: {why} (run `tradetrail verify`)",
+            r.url
+        );
+    }
     let first = r
         .changed
         .first()

@@ -8,6 +8,7 @@ use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Client;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{FsStorage, RecordHash, RecordView};
+use tradetrail_store::{ReadStore, Store};
 
 use crate::{connect, db, redact, require_schema, Error, Result};
 
@@ -287,9 +288,13 @@ fn time_of(ns: i64) -> SystemTime {
 }
 
 /// Copies every journal record after the mirror's last one (see [`Session::sync`]),
-/// on a connection of its own.
+/// on a connection of its own. `dir` is opened through the read door
+/// ([`tradetrail_store::Store::open_read`]) before the mirror is touched: a damaged
+/// journal, or one that contradicts the newest checkpoint it signed, is refused with
+/// the door's error and nothing is copied.
 pub fn sync(dir: &DataDir, url: &str, opts: &SyncOptions) -> Result<SyncReport> {
-    Session::open(url, opts)?.sync(dir, opts)
+    let read = Store::open_read(dir)?;
+    Session::open(url, opts)?.sync(&read, opts)
 }
 
 /// A connection to the mirror that holds its sync lock (one writer at a time) while
@@ -358,10 +363,11 @@ impl Session {
     /// `tradetrail.events`, in seq order, one transaction per batch (row n is only
     /// ever committed after row n-1), then returns. The journal is read without its
     /// lock (beside a running `serve`), records that left `journal/` from the
-    /// archive. Before continuing, the mirror's last row must be the journal's record
-    /// at that seq, byte for byte ([`Error::Diverged`] otherwise), and every record
-    /// copied must name the one before it in `prev` ([`Error::Record`] otherwise).
-    pub fn sync(&mut self, dir: &DataDir, opts: &SyncOptions) -> Result<SyncReport> {
+    /// archive, through `read` (a data directory the read door opened). Before
+    /// continuing, the mirror's last row must be the journal's record at that seq,
+    /// byte for byte ([`Error::Diverged`] otherwise), and every record copied must name
+    /// the one before it in `prev` ([`Error::Record`] otherwise).
+    pub fn sync(&mut self, read: &ReadStore, opts: &SyncOptions) -> Result<SyncReport> {
         let method = self.method;
         let shown = self.shown.clone();
         let client = &mut self.client;
@@ -372,7 +378,7 @@ impl Session {
             )
             .map_err(db(&shown, "reading the mirror's last row"))?
             .map(|row| (row.get(0), row.get(1), row.get(2)));
-        let jdir = dir.journal();
+        let jdir = read.data_dir().journal();
         // Nothing new (the common case between a follower's passes): the journal's head
         // is the mirror's last row, byte for byte (equal SHA-256). Known from the
         // journal's tail alone, without reading the segment up to it.
@@ -385,7 +391,7 @@ impl Session {
             }) {
                 let last_seq = u64::try_from(*seq).ok();
                 let purged_rows_deleted = if opts.follow_purges {
-                    let held = crate::held::Held::open(dir)?;
+                    let held = crate::held::Held::open(read)?;
                     follow_purges(client, &held.runs, last_seq, &shown)?
                 } else {
                     0
@@ -400,7 +406,7 @@ impl Session {
                 });
             }
         }
-        let held = crate::held::Held::open(dir)?;
+        let held = crate::held::Held::open(read)?;
         // Read from the mirror's last record, to check it and carry the chain on from it.
         let start = match &last {
             Some((seq, _, _)) => u64::try_from(*seq).map_err(|_| Error::Diverged {

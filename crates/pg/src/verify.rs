@@ -4,6 +4,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::IsolationLevel;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{FsStorage, RecordHash, RecordView};
+use tradetrail_store::Store;
 
 use crate::{connect, db, redact, require_schema, Error, Result};
 
@@ -26,11 +27,17 @@ pub struct Status {
     /// Seconds since the oldest record the mirror does not hold was recorded (its
     /// `ts_recorded`); 0 when the mirror holds every record.
     pub lag_seconds: f64,
+    /// Why the read door refuses the journal (damaged, or contradicting the newest
+    /// checkpoint it signed: what `pg sync` would refuse with), reported rather than
+    /// refused; `None` when it passes.
+    pub journal_refused: Option<String>,
 }
 
 /// The mirror's row count and last seq, and the journal's head (read without the
-/// journal's lock, from its last complete line).
+/// journal's lock, from its last complete line). The data directory is opened through
+/// the read door, reporting what it finds ([`Status::journal_refused`]).
 pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
+    let (read, refused) = Store::open_read_reporting(dir)?;
     let shown = redact(url);
     let mut client = connect(url)?;
     require_schema(&mut client, &shown)?;
@@ -57,7 +64,7 @@ pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
     } else {
         let next = last.map_or(0, |l| l + 1);
         let mut recorded = None;
-        crate::held::Held::open(dir)?.for_each(next, |_, line| {
+        crate::held::Held::open(&read)?.for_each(next, |_, line| {
             recorded = RecordView::parse(line).ok().map(|v| v.ts_recorded);
             Ok(false)
         })?;
@@ -73,6 +80,7 @@ pub fn status(dir: &DataDir, url: &str) -> Result<Status> {
         journal_head_seq: head,
         lag,
         lag_seconds,
+        journal_refused: refused.map(|e| e.to_string()),
     })
 }
 
@@ -130,6 +138,10 @@ pub struct VerifyReport {
     /// and archive (not followed: `pg sync --follow-purges`). Nothing is left to check
     /// them against; they are no difference.
     pub purged_kept: u64,
+    /// Why the read door refuses the journal (damaged, or contradicting the newest
+    /// checkpoint it signed), reported rather than refused: the comparison is still
+    /// made (the mirror may hold the records as they were), and `ok` is false.
+    pub journal_refused: Option<String>,
 }
 
 /// Streams the mirror (one snapshot, ordered by seq) and the journal (from seq 0,
@@ -138,8 +150,11 @@ pub struct VerifyReport {
 /// seq that has no row, and every row that is no journal record. The journal is read
 /// after the mirror's snapshot is taken, so a row copied meanwhile is never counted
 /// as extra. Read the mirror as a role that sees every row (the writer, compliance,
-/// or an administrator): a trader role's view is missing other traders' rows.
+/// or an administrator): a trader role's view is missing other traders' rows. The
+/// data directory is opened through the read door, reporting what it finds
+/// ([`VerifyReport::journal_refused`]).
 pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
+    let (read, refused) = Store::open_read_reporting(dir)?;
     let shown = redact(url);
     let mut client = connect(url)?;
     require_schema(&mut client, &shown)?;
@@ -175,8 +190,9 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
         extra_count: 0,
         behind: 0,
         purged_kept: 0,
+        journal_refused: refused.map(|e| e.to_string()),
     };
-    let held = crate::held::Held::open(dir)?;
+    let held = crate::held::Held::open(&read)?;
     // (seq, SHA-256 of the row's line, the row's hash): PostgreSQL hashes each line on
     // its side, so 32 bytes travel instead of the line, and its core does that work.
     // Equal hashes mean equal lines (SHA-256 has no known collision); the server is
@@ -269,7 +285,10 @@ pub fn verify(dir: &DataDir, url: &str) -> Result<VerifyReport> {
     }
     drop(rows);
     tx.commit().map_err(db(&shown, "ending the snapshot"))?;
-    r.ok = r.changed_count == 0 && r.missing_count == 0 && r.extra_count == 0;
+    r.ok = r.changed_count == 0
+        && r.missing_count == 0
+        && r.extra_count == 0
+        && r.journal_refused.is_none();
     Ok(r)
 }
 

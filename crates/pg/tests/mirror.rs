@@ -401,3 +401,93 @@ fn clear_errors_without_the_password() {
     let e = init(&pg.url(), &custom).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
 }
+
+/// The journal's only segment.
+fn segment(dir: &DataDir) -> std::path::PathBuf {
+    let segs = tradetrail_journal::list_segments(&FsStorage, &dir.journal()).unwrap();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    segs[0].path.clone()
+}
+
+#[test]
+fn sync_reads_beside_a_recorder_and_refuses_a_journal_rewritten_under_a_signed_checkpoint() {
+    let Some(pg) = cluster() else { return };
+    let url = pg.url();
+    let mut j = Journal::new();
+    j.append(6);
+    init(&url, &Roles::default()).unwrap();
+
+    // A recorder holds the directory open (its lock), records and signs a checkpoint
+    // of size 7 (record 7 notes it) while the mirror is synced beside it.
+    let store = Store::open(&j.dir).unwrap();
+    let cp = tradetrail_core::checkpoints::take_checkpoint(store.recorder()).unwrap();
+    assert_eq!(cp.size, 7);
+    let r = sync(&j.dir, &url, &SyncOptions::default()).unwrap();
+    assert_eq!((r.copied, r.last_seq), (8, Some(7)));
+    store
+        .recorder()
+        .record(&Event::new("custom.tick", 1, "test", "system").with_data("i", 1))
+        .unwrap();
+    let r = sync(&j.dir, &url, &SyncOptions::default()).unwrap();
+    assert_eq!((r.copied, r.last_seq), (1, Some(8)));
+    let v = verify(&j.dir, &url).unwrap();
+    assert!(v.ok && v.journal_refused.is_none(), "{v:?}");
+    drop(store);
+    let mut c = connect(&url).unwrap();
+    let mirrored = mirror_lines(&mut c);
+
+    // Record 3 rewritten and every later prev recomputed: the chain holds, the
+    // signed checkpoint does not.
+    let seg = segment(&j.dir);
+    let forged = tradetrail_testkit::forge::rewrite_record(
+        &std::fs::read(&seg).unwrap(),
+        3,
+        "\"k2\"",
+        "\"k9\"",
+    );
+    std::fs::write(&seg, &forged).unwrap();
+    let door = Store::open(&j.dir).unwrap_err();
+    assert!(
+        door.to_string()
+            .contains("contradicts the signed checkpoint"),
+        "{door}"
+    );
+
+    // sync refuses with the door's error, before the mirror is touched.
+    let e = sync(&j.dir, &url, &SyncOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::Store(_)), "{e}");
+    assert_eq!(e.to_string(), door.to_string());
+    assert!(e.is_damage());
+    assert_eq!(mirror_lines(&mut c), mirrored, "nothing was copied");
+    // So does the follower, at once (damage is not retried).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut passes = 0;
+    let e = tradetrail_pg::follow(
+        &j.dir,
+        &url,
+        &tradetrail_pg::FollowOptions::default(),
+        &stop,
+        &mut |_| passes += 1,
+    )
+    .unwrap_err();
+    assert_eq!((e.to_string(), passes), (door.to_string(), 0));
+
+    // status and verify report it rather than refuse: verify still compares, and the
+    // mirror holds the records as they were signed.
+    let s = status(&j.dir, &url).unwrap();
+    assert_eq!(
+        s.journal_refused.as_deref(),
+        Some(door.to_string().as_str())
+    );
+    assert_eq!((s.last_mirrored_seq, s.lag), (Some(8), 0));
+    let v = verify(&j.dir, &url).unwrap();
+    assert!(!v.ok);
+    assert_eq!(
+        v.journal_refused.as_deref(),
+        Some(door.to_string().as_str())
+    );
+    assert_eq!(
+        v.changed.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        (3..=8).collect::<Vec<_>>()
+    );
+}

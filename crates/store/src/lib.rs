@@ -9,6 +9,19 @@
 //!   refused, only an unfinished last line is cut), the Parquet archive as the cold
 //!   tier and as the source of `event_id`s for deduplication, and the guard that the
 //!   journal agrees with the newest checkpoint this directory signed;
+//! - [`Store::open_read`] opens it for reading, for every program that answers from a
+//!   data directory without recording into it (queries, trails, reports, exports, the
+//!   books, replica comparison, the PostgreSQL mirror): the same checks as
+//!   [`Store::open`], refused with the same errors, but without the journal's lock (it
+//!   runs beside a recorder) and changing nothing — an unfinished last line is not cut
+//!   but simply not read, and the stored Merkle tree under `DIR/index/merkle` is read,
+//!   never written (records after it are hashed in memory; a stored tree that does not
+//!   match is set aside). The [`ReadStore`] it gives hands out the query
+//!   [`Source`](tradetrail_query::Source), an investigator, the cold tier and the data
+//!   directory. (The investigator keeps its index under `DIR/index/query`: derived
+//!   data, a cache that may be deleted at any time, not a change to the record.)
+//!   [`Store::open_read_reporting`] makes the same checks for commands whose job is to
+//!   report (`pg status`, `pg verify`), handing back what it finds instead of refusing;
 //! - [`verify`] checks it whole, changing nothing: every record's chain, the archive,
 //!   every saved checkpoint and the `journal.checkpoint` records inside the journal,
 //!   in one [`Verdict`] that the CLI prints and the server serialises;
@@ -34,22 +47,32 @@
 //! assert_eq!(receipt.seq, 1);
 //! drop(store);
 //!
+//! // Beside a recorder, a reader opens the directory without its lock.
+//! let store = Store::open(&dir).unwrap();
+//! let read = Store::open_read(&dir).unwrap();
+//! assert_eq!(read.found().records, 2);
+//! assert_eq!(read.investigator().unwrap().status().rows, 2);
+//! drop(store);
+//!
 //! let verdict = tradetrail_store::verify(&dir, &|_| {}, &|_, _| {}).unwrap();
 //! assert!(verdict.ok);
 //! assert_eq!(verdict.journal.records, 2);
 //! ```
 
 mod error;
+mod read;
 mod repair;
 pub mod replica;
 mod verify;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tradetrail_core::{DataDir, Recorder, Tree};
 use tradetrail_journal::{ColdLines, JournalOptions, RecoveryReport};
 
 pub use error::{Error, Result};
+pub use read::ReadStore;
 pub use repair::{finish_interrupted, repair, Repair, REPAIRED_TYPE};
 pub use verify::{verify, verify_with_key, CheckpointVerdict, Verdict};
 
@@ -112,17 +135,34 @@ impl Store {
 /// its cold tier, with its index kept under `DIR/index/query`: what the server and the
 /// Python package answer from, while they record. The index is shared on disk with
 /// every other process that queries this directory (a lock orders its writers).
+/// Readers that do not record use [`ReadStore::investigator`].
 pub fn investigator(
     rec: &Recorder,
 ) -> std::result::Result<tradetrail_query::Investigator, tradetrail_query::Error> {
     tradetrail_query::Investigator::open(
         tradetrail_query::Source::live(rec.journal().clone()).with_cold(rec.cold_tier()),
-        rec.data_dir().index().join("query"),
+        query_index(rec.data_dir()),
     )
 }
 
+/// Where the query index of `dir` is kept: `DIR/index/query` (derived data).
+pub(crate) fn query_index(dir: &DataDir) -> PathBuf {
+    dir.index().join("query")
+}
+
+/// The records of `dir` as the query engine reads them without opening the journal:
+/// its files, complete lines only, and `cold` before them.
+pub(crate) fn read_source(
+    dir: &DataDir,
+    cold: Option<Arc<dyn ColdLines>>,
+) -> tradetrail_query::Source {
+    tradetrail_query::Source::dir(dir.journal()).with_cold(cold)
+}
+
 /// The archive of `dir` as a cold tier (records that left `journal/` after the hot
-/// window, read back byte for byte), when it has an archive.
+/// window, read back byte for byte), when it has an archive. Readers take it from
+/// [`ReadStore::cold_tier`], which checks the directory first; this is for the checks
+/// that report (`verify`).
 pub fn cold_tier(dir: &DataDir) -> Result<Option<Arc<dyn ColdLines>>> {
     let lines = tradetrail_archive::ArchiveLines::open(dir).map_err(|e| Error::Archive {
         path: dir.root().to_path_buf(),

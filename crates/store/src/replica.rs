@@ -12,7 +12,7 @@ use tradetrail_core::DataDir;
 use tradetrail_journal::{for_each_line_with, FsStorage};
 use tradetrail_merkle::{leaf_hash, Hash, MerkleLog};
 
-use crate::Result;
+use crate::{ReadStore, Result, Store};
 
 /// Records compared per read of each side.
 const CHUNK: u64 = 65_536;
@@ -153,15 +153,15 @@ pub fn compare_checkpoints(local: &SignedNotes, peer: &SignedNotes) -> Checkpoin
     c
 }
 
-/// The leaf hashes of records `from..from + CHUNK` of `dir` (fewer at its end). Reads
-/// lines as stored, without checking the chain: a tampered replica is compared too.
-fn leaves(dir: &DataDir, from: u64) -> Result<Vec<Hash>> {
-    let cold = crate::cold_tier(dir)?;
+/// The leaf hashes of records `from..from + CHUNK` of `side` (fewer at its end). Reads
+/// lines as stored: a record altered further back than the read door checks (without
+/// a signed checkpoint over it) is compared too, and named where the sides differ.
+fn leaves(side: &ReadStore, from: u64) -> Result<Vec<Hash>> {
     let mut out = Vec::new();
     for_each_line_with(
         &FsStorage,
-        &dir.journal(),
-        cold.as_deref(),
+        &side.data_dir().journal(),
+        side.cold(),
         from,
         Some(from + CHUNK),
         |_, line| {
@@ -172,12 +172,14 @@ fn leaves(dir: &DataDir, from: u64) -> Result<Vec<Hash>> {
     Ok(out)
 }
 
-/// Compares two data directories record by record (neither is opened for writing;
-/// a live one can be compared, up to what it has written).
+/// Compares two data directories record by record. Both are opened through the read
+/// door ([`Store::open_read`]: a wrong path is an error, not "empty"; a damaged
+/// journal, or one that contradicts its newest signed checkpoint, is refused with the
+/// error [`Store::open`] gives); neither is opened for writing, so a live one can be
+/// compared, up to what it has written.
 pub fn compare(local: &DataDir, peer: &DataDir) -> Result<Comparison> {
-    // Both must be data directories: a wrong path is an error, not "empty".
-    local.load_config()?;
-    peer.load_config()?;
+    let local = &Store::open_read(local)?;
+    let peer = &Store::open_read(peer)?;
     let mut log = MerkleLog::new();
     let mut from = 0;
     let mut first_difference = None;
@@ -211,11 +213,14 @@ pub fn compare(local: &DataDir, peer: &DataDir) -> Result<Comparison> {
         common: log.len(),
         common_root: log.root(),
         first_difference,
-        checkpoints: compare_checkpoints(&SignedNotes::of(local)?, &SignedNotes::of(peer)?),
+        checkpoints: compare_checkpoints(
+            &SignedNotes::of(local.data_dir())?,
+            &SignedNotes::of(peer.data_dir())?,
+        ),
     })
 }
 
-fn count_from(dir: &DataDir, mut from: u64) -> Result<u64> {
+fn count_from(dir: &ReadStore, mut from: u64) -> Result<u64> {
     loop {
         let n = leaves(dir, from)?.len() as u64;
         from += n;
@@ -240,9 +245,10 @@ pub trait PeerTree {
 
 /// Compares this data directory with a peer known by its tree: the roots at the
 /// smaller size are compared; when they differ, a binary search over sizes (log2 of
-/// the size questions to the peer) finds the first seq where the two differ.
+/// the size questions to the peer) finds the first seq where the two differ. This
+/// directory is opened through the read door, as by [`compare`].
 pub fn compare_tree(local: &DataDir, peer: &mut dyn PeerTree) -> Result<Comparison> {
-    local.load_config()?;
+    let local = &Store::open_read(local)?;
     let described = peer.describe();
     let peer_records = peer.size().map_err(|reason| crate::Error::Peer {
         peer: described.clone(),
@@ -301,7 +307,7 @@ pub fn compare_tree(local: &DataDir, peer: &mut dyn PeerTree) -> Result<Comparis
         common: lo,
         common_root: local_root(lo)?,
         first_difference: hi.map(|_| lo),
-        checkpoints: compare_checkpoints(&SignedNotes::of(local)?, &peer_notes),
+        checkpoints: compare_checkpoints(&SignedNotes::of(local.data_dir())?, &peer_notes),
     })
 }
 

@@ -92,8 +92,8 @@ pub fn verify_with_key(
     let config = dir.load_config()?;
     let full = tradetrail_archive::verify_all_with(dir, journal_progress, archive_progress)?;
     let cold = crate::cold_tier(dir)?;
-    let source = tradetrail_query::Source::dir(dir.journal()).with_cold(cold.clone());
-    let index = tradetrail_query::check_index(&source, &dir.index().join("query"))
+    let source = crate::read_source(dir, cold.clone());
+    let index = tradetrail_query::check_index(&source, &crate::query_index(dir))
         .map_err(|e| crate::Error::Index(Box::new(e)))?;
 
     // Every checkpoint the directory holds, each note once.

@@ -10,10 +10,13 @@
 //!   every failure point poisons the journal and a reopen is clean.
 //! * [`fuzz`] is a small fuzzing harness for stable Rust: seeded, structure-aware
 //!   mutations of valid samples, run for a fixed number of cases or a fixed time.
+//! * [`forge::rewrite_record`] rewrites a journal record and recomputes every later
+//!   `prev`, as an intruder would, for the tests that a signed checkpoint catches it.
 //! * [`moto::Moto`] runs a local S3-compatible server (moto) for the object
 //!   storage tests.
 
 mod fault;
+pub mod forge;
 pub mod fuzz;
 mod mem;
 pub mod moto;

@@ -12,8 +12,8 @@ use super::reconcile::books_err;
 
 /// Writes the generic CSV statement of everything in `dir`'s journal to `path`.
 pub fn write(dir: &DataDir, path: &Path, out: &mut dyn Write) -> Result<()> {
-    let cold = crate::commands::cold_tier(dir)?;
-    let records = read_records(&dir.journal(), cold.as_deref()).map_err(books_err)?;
+    let read = crate::commands::open_read(dir)?;
+    let records = read_records(&read.data_dir().journal(), read.cold()).map_err(books_err)?;
     let Some((st, planted)) = generate_statement(&records, true) else {
         writeln!(out, "no fills recorded: no broker statement written")?;
         return Ok(());

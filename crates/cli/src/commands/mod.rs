@@ -45,12 +45,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// The archive of `dir` as the cold tier of its journal (records that left
-/// `journal/` after the hot window), when it has an archive.
-pub fn cold_tier(
-    dir: &tradetrail_core::DataDir,
-) -> anyhow::Result<Option<std::sync::Arc<dyn tradetrail_journal::ColdLines>>> {
-    Ok(tradetrail_store::cold_tier(dir)?)
+/// Opens `dir` for reading through the one door's read side
+/// ([`tradetrail_store::Store::open_read`]): no lock, nothing changed, a damaged journal
+/// or one contradicting its newest signed checkpoint refused as `open_recorder` would.
+pub fn open_read(dir: &tradetrail_core::DataDir) -> anyhow::Result<tradetrail_store::ReadStore> {
+    Ok(tradetrail_store::Store::open_read(dir)?)
 }
 
 /// Opens `dir` for recording through the one door ([`tradetrail_store::Store`]),

@@ -228,6 +228,9 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             let s = tradetrail_pg::status(&dir, &a.url)?;
             if a.json {
                 writeln!(out, "{}", serde_json::to_string(&s)?)?;
+                if s.journal_refused.is_some() {
+                    return Err(Exit(TAMPERED).into());
+                }
                 return Ok(());
             }
             writeln!(out, "mirror:            {}", s.url)?;
@@ -244,6 +247,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
                 "lag:               {} records, {:.1} s",
                 s.lag, s.lag_seconds
             )?;
+            if let Some(why) = &s.journal_refused {
+                writeln!(out, "journal REFUSED:   {why}")?;
+                return Err(Exit(TAMPERED).into());
+            }
         }
         What::Verify(a) => {
             let dir = DataDir::resolve(data);
@@ -262,6 +269,12 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
 }
 
 fn print_verify(out: &mut impl Write, r: &tradetrail_pg::VerifyReport) -> Result<()> {
+    if let Some(why) = &r.journal_refused {
+        writeln!(
+            out,
+            "JOURNAL REFUSED: {why} (the comparison below is with the journal as it is now)"
+        )?;
+    }
     for c in &r.changed {
         let what = match (c.line, c.hash) {
             (true, true) => "line and hash differ from the journal's record",
@@ -305,6 +318,12 @@ fn print_verify(out: &mut impl Write, r: &tradetrail_pg::VerifyReport) -> Result
         writeln!(
             out,
             "OK: the mirror at {} equals the journal: {} rows, last mirrored seq {last}",
+            r.url, r.equal
+        )?;
+    } else if r.changed_count + r.missing_count + r.extra_count == 0 {
+        writeln!(
+            out,
+            "the mirror at {} equals the journal as it is now ({} rows), but the journal is refused (above): run `tradetrail verify`",
             r.url, r.equal
         )?;
     } else {

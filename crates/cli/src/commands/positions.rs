@@ -48,19 +48,12 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             tradetrail_model::parse_time_in(t, &zone).map_err(|e| BadInput(format!("--at: {e}")))
         })
         .transpose()?;
-    let dir = DataDir::resolve(data);
-    if !dir.config().exists() {
-        return Err(tradetrail_core::Error::NotInitialized {
-            path: dir.root().to_path_buf(),
-        }
-        .into());
-    }
+    let read = super::open_read(&DataDir::resolve(data))?;
     let opts = BooksOptions {
         at,
         ..BooksOptions::default()
     };
-    let cold = super::cold_tier(&dir)?;
-    let books = Books::from_data_dir(&dir, cold.as_deref(), &opts).map_err(books_err)?;
+    let books = Books::from_data_dir(read.data_dir(), read.cold(), &opts).map_err(books_err)?;
     let keep = |a: &str| args.account.as_deref().is_none_or(|x| x == a);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -12,8 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget};
 use tradetrail_core::DataDir;
 use tradetrail_query::render::{printable, RecordWriter};
 use tradetrail_query::{
-    Cursor, Filter, Format, IndexOptions, Investigator, QueryOptions, QuerySummary, Source,
-    TimeZone,
+    Cursor, Filter, Format, IndexOptions, Investigator, QueryOptions, QuerySummary, TimeZone,
 };
 
 use crate::exit::BadInput;
@@ -192,16 +191,11 @@ impl OutputArgs {
     }
 }
 
-/// Opens the query index of a data directory, reading the journal without locking it
-/// (a server may be appending), and catches it up; a spinner shows a long (re)build.
+/// Opens the query index of a data directory through the read door (the journal read
+/// without its lock: a server may be appending), and catches it up; a spinner shows a
+/// long (re)build.
 pub fn open_investigator(data: Option<&Path>) -> Result<Investigator> {
-    let dir = DataDir::resolve(data);
-    if !dir.config().exists() {
-        return Err(tradetrail_core::Error::NotInitialized {
-            path: dir.root().to_path_buf(),
-        }
-        .into());
-    }
+    let read = super::open_read(&DataDir::resolve(data))?;
     let pb = ProgressBar::new_spinner();
     pb.set_style(super::counting_style(
         "{spinner} indexing the journal: {human_pos} records ({rate}/s)",
@@ -215,18 +209,13 @@ pub fn open_investigator(data: Option<&Path>) -> Result<Investigator> {
         flush_rows: 1,
     };
     let shown = std::cell::Cell::new(false);
-    let inv = Investigator::open_with(
-        Source::dir(dir.journal()).with_cold(super::cold_tier(&dir)?),
-        dir.index().join("query"),
-        opts,
-        &|n| {
-            if !shown.get() {
-                shown.set(true);
-                pb.enable_steady_tick(Duration::from_millis(200));
-            }
-            pb.set_position(n);
-        },
-    )
+    let inv = Investigator::open_with(read.source(), read.query_index(), opts, &|n| {
+        if !shown.get() {
+            shown.set(true);
+            pb.enable_steady_tick(Duration::from_millis(200));
+        }
+        pb.set_position(n);
+    })
     .map_err(bad)?;
     pb.finish_and_clear();
     let st = inv.status();

@@ -77,8 +77,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         .unwrap_or_default();
     let (recon, actions) = match &rec {
         None => {
-            let cold = super::cold_tier(&dir)?;
-            let records = tradetrail_books::read_records(&dir.journal(), cold.as_deref())
+            let read = super::open_read(&dir)?;
+            let records = tradetrail_books::read_records(&read.data_dir().journal(), read.cold())
                 .map_err(books_err)?;
             (
                 tradetrail_books::reconcile(&records, &statement, &tol),

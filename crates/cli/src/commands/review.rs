@@ -49,12 +49,6 @@ enum Sub {
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
-    if !dir.config().exists() {
-        return Err(tradetrail_core::Error::NotInitialized {
-            path: dir.root().to_path_buf(),
-        }
-        .into());
-    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.command {
@@ -62,8 +56,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             if !matches!(format.as_str(), "table" | "jsonl") {
                 return Err(BadInput(format!("--format {format:?}: use table or jsonl")).into());
             }
-            let cold = super::cold_tier(&dir)?;
-            let list: Vec<_> = reviews(&dir, cold.as_deref())
+            let read = super::open_read(&dir)?;
+            let list: Vec<_> = reviews(read.data_dir(), read.cold())
                 .map_err(books_err)?
                 .into_iter()
                 .filter(|r| all || r.status == ReviewStatus::Open)
@@ -101,8 +95,8 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             }
         }
         Sub::Show { id } => {
-            let cold = super::cold_tier(&dir)?;
-            let all = reviews(&dir, cold.as_deref()).map_err(books_err)?;
+            let read = super::open_read(&dir)?;
+            let all = reviews(read.data_dir(), read.cold()).map_err(books_err)?;
             let r = all.iter().find(|r| r.id == id).ok_or_else(|| {
                 BadInput(format!(
                     "review {id:?} does not exist (tradetrail review list shows the ids)"
