@@ -62,6 +62,33 @@ impl Store {
     }
 }
 
+/// The file under `DIR/index` where the read door remembers its last full check.
+const MEMO_FILE: &str = "read-door.json";
+
+/// What the read door last checked fully: under which newest checkpoint, and where
+/// the journal ended. Derived data like the rest of `DIR/index`: a missing, torn or
+/// stale memo only means a full check.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Memo {
+    checkpoint: Option<String>,
+    journal: tradetrail_journal::Checked,
+}
+
+impl Memo {
+    fn load(path: &std::path::Path) -> Option<Memo> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    /// Best effort, unsynced: a memo lost in a crash costs one full check.
+    fn save(&self, path: &std::path::Path) {
+        let Ok(bytes) = serde_json::to_vec(self) else {
+            return;
+        };
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        let _ = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    }
+}
+
 impl ReadStore {
     /// What [`Store::open`] checks, changing nothing: the journal's tail as a writer
     /// would find it, record 0's origin, and the newest signed checkpoint.
@@ -69,8 +96,6 @@ impl ReadStore {
         // The checkpoint first: one a recorder signs meanwhile covers records written
         // after the journal is looked at below, and must not read as a truncation.
         let newest = tradetrail_core::checkpoints::latest_checkpoint(&self.dir)?;
-        let found = tradetrail_journal::check_open(&FsStorage, &self.dir.journal())
-            .map_err(tradetrail_core::Error::from)?;
         // Record 0 purged or archived and unreadable: `verify` reports that.
         let record0 = tradetrail_core::read_line_in(&self.dir, self.cold(), 0).ok();
         tradetrail_core::checkpoints::check_origin_of(
@@ -78,6 +103,37 @@ impl ReadStore {
             &self.config.origin,
             record0.as_deref(),
         )?;
+        let checkpoint = newest.as_ref().map(|(p, _)| p.display().to_string());
+        let memo_path = self.dir.index().join(MEMO_FILE);
+        let jdir = self.dir.journal();
+        // The journal as last checked fully, grown only by records that continue its
+        // chain, under the same newest checkpoint: only the new records are read.
+        if let Some(memo) = Memo::load(&memo_path).filter(|m| m.checkpoint == checkpoint) {
+            let since = tradetrail_journal::check_since(&FsStorage, &jdir, &memo.journal)
+                .map_err(tradetrail_core::Error::from)?;
+            if let tradetrail_journal::Since::Appended {
+                mark,
+                partial_bytes,
+            } = since
+            {
+                let found = RecoveryReport {
+                    segments: mark.segments.len(),
+                    records: mark.records,
+                    partial_bytes,
+                    ..RecoveryReport::default()
+                };
+                if mark != memo.journal {
+                    Memo {
+                        checkpoint,
+                        journal: mark,
+                    }
+                    .save(&memo_path);
+                }
+                return Ok(found);
+            }
+        }
+        let found = tradetrail_journal::check_open(&FsStorage, &jdir)
+            .map_err(tradetrail_core::Error::from)?;
         if let Some(newest) = &newest {
             let (tree, _) = Tree::load_read_only(&self.dir, self.cold(), found.records)?;
             tradetrail_core::checkpoints::guard_against(
@@ -86,6 +142,17 @@ impl ReadStore {
                 newest,
                 &tree,
             )?;
+        }
+        // Remembered only when nothing was appended since the check above read the
+        // journal: a record it did not see must be checked by the next open.
+        if let Ok(mark) = tradetrail_journal::mark(&FsStorage, &jdir) {
+            if mark.records == found.records {
+                Memo {
+                    checkpoint,
+                    journal: mark,
+                }
+                .save(&memo_path);
+            }
         }
         Ok(found)
     }

@@ -48,7 +48,8 @@ fn segment(dir: &DataDir) -> PathBuf {
     segs.remove(0)
 }
 
-/// Every file under `root`, with the SHA-256 of its bytes.
+/// Every file under `root`, with the SHA-256 of its bytes; but the read door's memo
+/// (`index/read-door.json`, derived data like the query index).
 fn files(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let mut todo = vec![root.to_path_buf()];
@@ -57,7 +58,7 @@ fn files(root: &Path) -> BTreeMap<PathBuf, String> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 todo.push(p);
-            } else {
+            } else if !p.ends_with("index/read-door.json") {
                 let bytes = std::fs::read(&p).unwrap();
                 out.insert(p, tradetrail_journal::RecordHash::of_line(&bytes).to_hex());
             }
@@ -195,5 +196,70 @@ fn it_reads_beside_a_recorder_and_changes_nothing() {
     assert_eq!(
         store.recovery().truncated_bytes,
         (bytes.len() - whole) as u64
+    );
+}
+
+/// After a full check the door remembers where the journal ended; later opens read
+/// only the records appended since (and the last one checked), and anything but an
+/// append sends them back to the full check, which refuses as the writer does.
+#[test]
+fn later_opens_check_only_what_was_appended_and_a_rewrite_is_still_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = recorded(tmp.path());
+    let first = Store::open_read(&dir).unwrap();
+    assert!(
+        first.found().scanned_bytes > 0,
+        "the first open checks fully"
+    );
+    assert!(dir.index().join("read-door.json").exists());
+    let again = Store::open_read(&dir).unwrap();
+    assert_eq!(
+        again.found().scanned_bytes,
+        0,
+        "nothing new: nothing read again"
+    );
+    assert_eq!(again.found().records, 10);
+
+    // Appended by a recorder: the new records are checked, nothing before them.
+    let store = Store::open(&dir).unwrap();
+    for i in 9..12 {
+        store.recorder().record(&tick(i)).unwrap();
+    }
+    let grown = Store::open_read(&dir).unwrap();
+    assert_eq!(grown.found().records, 13);
+    assert_eq!(grown.found().scanned_bytes, 0);
+    drop(store);
+
+    // Record 3 rewritten under the checkpoint of size 7 and the chain recomputed:
+    // the last record is no longer the one checked, so the door checks fully.
+    let seg = segment(&dir);
+    let intact = std::fs::read(&seg).unwrap();
+    let forged = tradetrail_testkit::forge::rewrite_record(&intact, 3, "\"i\":3", "\"i\":4");
+    std::fs::write(&seg, &forged).unwrap();
+    let reader = Store::open_read(&dir).unwrap_err();
+    let writer = Store::open(&dir).unwrap_err();
+    assert_eq!(reader.to_string(), writer.to_string());
+    assert!(
+        matches!(
+            reader,
+            Error::Core(tradetrail_core::Error::Contradicts { size: 7, .. })
+        ),
+        "{reader}"
+    );
+
+    // A record appended after the last one checked that does not continue its chain.
+    std::fs::write(&seg, &intact).unwrap();
+    assert_eq!(Store::open_read(&dir).unwrap().found().records, 13);
+    let text = String::from_utf8(intact.clone()).unwrap();
+    let last = text.trim_end().rsplit('\n').next().unwrap().to_string();
+    let mut bad = intact.clone();
+    bad.extend_from_slice(last.replacen("\"seq\":12", "\"seq\":13", 1).as_bytes());
+    bad.push(b'\n');
+    std::fs::write(&seg, &bad).unwrap();
+    let reader = Store::open_read(&dir).unwrap_err();
+    assert!(reader.is_damage(), "{reader}");
+    assert_eq!(
+        reader.to_string(),
+        Store::open(&dir).unwrap_err().to_string()
     );
 }
