@@ -1,10 +1,11 @@
-//! Questions asked from Python: queries as Arrow IPC streams (the archive's columns),
+//! Questions asked from Python: queries as Arrow batches (the archive's columns),
 //! trails, incidents and statistics as the JSON the CLI's `--json` and the HTTP API
 //! give. Every answer comes from the same investigator as `GET /v1/events`
 //! ([`tradetrail_store::investigator`]); the caller releases the GIL around these.
 
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use tradetrail_query::{Dim, Filter, Investigator, QueryOptions};
 
 /// Why a question was not answered.
@@ -69,14 +70,56 @@ pub fn options(
     })
 }
 
-/// The matching records as one Arrow IPC stream of the archive's schema (`seq`,
-/// `ts_recorded`, ..., `line`), and the summary as JSON.
+/// The matching records as Arrow batches of the archive's schema (`seq`,
+/// `ts_recorded`, ..., `line`), and the summary as JSON. The rows are parsed and
+/// built into columns on every core (one batch per thread, in order), each thread
+/// freeing its records as it goes; the batches cross into Python without a copy.
 pub fn query_arrow(
     inv: &Investigator,
     f: &Filter,
     opts: &QueryOptions,
-) -> Result<(Vec<u8>, String), Asked> {
-    let (records, summary) = inv.query(f, opts)?;
+) -> Result<(Vec<RecordBatch>, String), Asked> {
+    let (mut records, summary) = inv.query(f, opts)?;
+    let threads = cores().min(records.len() / MIN_ROWS_PER_THREAD).max(1);
+    let per = records.len().div_ceil(threads).max(1);
+    // Split from the end so that each part is moved once; then back in order.
+    let mut parts = Vec::with_capacity(threads);
+    for i in (1..threads).rev() {
+        if i * per < records.len() {
+            parts.push(records.split_off(i * per));
+        }
+    }
+    parts.push(records);
+    parts.reverse();
+    let mut parts = parts.into_iter();
+    let first = parts.next().unwrap_or_default();
+    let batches = std::thread::scope(|s| {
+        // The calling thread takes the first part while the others run.
+        let spawned: Vec<_> = parts.map(|part| s.spawn(move || batch_of(part))).collect();
+        let mut batches = vec![batch_of(first)];
+        for t in spawned {
+            batches.push(
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        batches
+    });
+    let batches = batches.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok((batches, json(&summary)?))
+}
+
+/// Below this many rows per thread, a thread costs more than it saves.
+const MIN_ROWS_PER_THREAD: usize = 4096;
+
+/// The cores this process may use, asked once.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// One batch of the archive's schema from `records`, in their order.
+fn batch_of(records: Vec<tradetrail_query::Record>) -> Result<RecordBatch, Asked> {
     let mut rows = Vec::with_capacity(records.len());
     for r in &records {
         let row = tradetrail_archive::Row::parse(&r.line)
@@ -84,17 +127,7 @@ pub fn query_arrow(
         rows.push(row);
     }
     let order: Vec<usize> = (0..rows.len()).collect();
-    let batch = tradetrail_archive::build_batch(&rows, &order)
-        .map_err(|e| Asked::Failed(crate::message(&e)))?;
-    let mut out = Vec::new();
-    {
-        let ipc = |e: arrow_schema::ArrowError| Asked::Failed(format!("writing Arrow IPC: {e}"));
-        let mut w =
-            arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema()).map_err(ipc)?;
-        w.write(&batch).map_err(ipc)?;
-        w.finish().map_err(ipc)?;
-    }
-    Ok((out, json(&summary)?))
+    tradetrail_archive::build_batch(&rows, &order).map_err(|e| Asked::Failed(crate::message(&e)))
 }
 
 /// The matching records' lines, byte for byte, and the summary as JSON.
