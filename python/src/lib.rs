@@ -2,9 +2,11 @@
 //!
 //! It opens a data directory through the one door, [`tradetrail_store::Store::open`],
 //! and records JSON events through the recorder it hands out, exactly as
-//! `tradetrail append` does: [`Recorder::prepare_line`] validates (the same errors, word
-//! for word), [`Recorder::record_batch`] sequences all or nothing. The pure-Python
-//! `tradetrail` package around it turns dicts and Pydantic models into JSON.
+//! `tradetrail append` does: [`Recorder::prepare_lines`] validates (the same errors,
+//! word for word), the journal's `submit_batch` sequences all or nothing. Plain dicts
+//! are written as JSON here, straight from the Python objects; the pure-Python
+//! `tradetrail` package around it turns the rest (Pydantic models, `Decimal`, ...)
+//! into JSON.
 //!
 //! Every call into the journal runs with the GIL released, and no error crosses into
 //! Python as a panic: each becomes `tradetrail.TradetrailError` or one of its
