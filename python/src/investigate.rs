@@ -3,7 +3,7 @@
 //! give. Every answer comes from the same investigator as `GET /v1/events`
 //! ([`tradetrail_store::investigator`]); the caller releases the GIL around these.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use tradetrail_query::{Dim, Filter, Investigator, QueryOptions};
@@ -71,46 +71,83 @@ pub fn options(
 }
 
 /// The matching records as Arrow batches of the archive's schema (`seq`,
-/// `ts_recorded`, ..., `line`), and the summary as JSON. The rows are parsed and
-/// built into columns on every core (one batch per thread, in order), each thread
-/// freeing its records as it goes; the batches cross into Python without a copy.
+/// `ts_recorded`, ..., `line`), and the summary as JSON. The lines are streamed from
+/// the investigator ([`Investigator::query_each`], as `tradetrail query` reads them) a
+/// piece of [`PIECE_ROWS`] at a time, and each piece is parsed and built into one
+/// batch by another thread while the next is read; once the reading is over this
+/// thread builds beside it. The batches cross into Python without a copy.
 pub fn query_arrow(
     inv: &Investigator,
     f: &Filter,
     opts: &QueryOptions,
 ) -> Result<(Vec<RecordBatch>, String), Asked> {
-    let (mut records, summary) = inv.query(f, opts)?;
-    let threads = cores().min(records.len() / MIN_ROWS_PER_THREAD).max(1);
-    let per = records.len().div_ceil(threads).max(1);
-    // Split from the end so that each part is moved once; then back in order.
-    let mut parts = Vec::with_capacity(threads);
-    for i in (1..threads).rev() {
-        if i * per < records.len() {
-            parts.push(records.split_off(i * per));
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Lines)>();
+    let rx = Mutex::new(rx);
+    let built = Mutex::new(Vec::new());
+    let build = || loop {
+        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok((i, lines)) = next else { return };
+        let batch = lines.batch();
+        built
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((i, batch));
+    };
+    let read = std::thread::scope(|s| {
+        let helper = if cores() > 1 {
+            std::thread::Builder::new().spawn_scoped(s, build).ok()
+        } else {
+            None
+        };
+        let mut piece = Lines::default();
+        let mut n = 0;
+        let read = inv.query_each(f, opts, &mut |seq, line| {
+            piece.push(seq, line);
+            if piece.len() == PIECE_ROWS {
+                // This thread receives too, so the send cannot fail.
+                let _ = tx.send((n, std::mem::take(&mut piece)));
+                n += 1;
+            }
+            Ok(true)
+        });
+        if n == 0 || piece.len() > 0 {
+            // The last piece; when nothing matched, an empty batch gives the schema.
+            let _ = tx.send((n, piece));
         }
-    }
-    parts.push(records);
-    parts.reverse();
-    let mut parts = parts.into_iter();
-    let first = parts.next().unwrap_or_default();
-    let batches = std::thread::scope(|s| {
-        // The calling thread takes the first part while the others run.
-        let spawned: Vec<_> = parts.map(|part| s.spawn(move || batch_of(part))).collect();
-        let mut batches = vec![batch_of(first)];
-        for t in spawned {
-            batches.push(
-                t.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
+        drop(tx);
+        build();
+        if let Some(h) = helper {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
-        batches
+        read
     });
-    let batches = batches.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let summary = match read {
+        Ok(summary) => summary,
+        // The journal changed under the index: `query` reopens it and answers (one
+        // batch, on this thread; a rare case).
+        Err(tradetrail_query::Error::Stale { .. }) => {
+            let (records, summary) = inv.query(f, opts)?;
+            let mut lines = Lines::default();
+            for r in &records {
+                lines.push(r.seq, &r.line);
+            }
+            return Ok((vec![lines.batch()?], json(&summary)?));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut built = std::mem::take(&mut *built.lock().unwrap_or_else(|p| p.into_inner()));
+    built.sort_unstable_by_key(|(i, _)| *i);
+    let batches = built
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((batches, json(&summary)?))
 }
 
-/// Below this many rows per thread, a thread costs more than it saves.
-const MIN_ROWS_PER_THREAD: usize = 4096;
+/// Rows per batch that [`query_arrow`] builds: pieces that keep both threads busy
+/// while the lines are read.
+const PIECE_ROWS: usize = 16 * 1024;
 
 /// The cores this process may use, asked once.
 fn cores() -> usize {
@@ -118,16 +155,41 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// One batch of the archive's schema from `records`, in their order.
-fn batch_of(records: Vec<tradetrail_query::Record>) -> Result<RecordBatch, Asked> {
-    let mut rows = Vec::with_capacity(records.len());
-    for r in &records {
-        let row = tradetrail_archive::Row::parse(&r.line)
-            .map_err(|reason| Asked::Failed(format!("record {}: {reason}", r.seq)))?;
-        rows.push(row);
+/// Lines of records, one after another in one buffer.
+#[derive(Default)]
+struct Lines {
+    bytes: Vec<u8>,
+    /// Where each line ends in `bytes`.
+    ends: Vec<usize>,
+    seqs: Vec<u64>,
+}
+
+impl Lines {
+    fn push(&mut self, seq: u64, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.ends.push(self.bytes.len());
+        self.seqs.push(seq);
     }
-    let order: Vec<usize> = (0..rows.len()).collect();
-    tradetrail_archive::build_batch(&rows, &order).map_err(|e| Asked::Failed(crate::message(&e)))
+
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    /// One batch of the archive's schema, the lines in their order.
+    fn batch(&self) -> Result<RecordBatch, Asked> {
+        let mut rows = Vec::with_capacity(self.len());
+        let mut start = 0;
+        for (&end, &seq) in self.ends.iter().zip(&self.seqs) {
+            let line = self.bytes.get(start..end).unwrap_or_default();
+            start = end;
+            let row = tradetrail_archive::Row::parse(line)
+                .map_err(|reason| Asked::Failed(format!("record {seq}: {reason}")))?;
+            rows.push(row);
+        }
+        let order: Vec<usize> = (0..rows.len()).collect();
+        tradetrail_archive::build_batch(&rows, &order)
+            .map_err(|e| Asked::Failed(crate::message(&e)))
+    }
 }
 
 /// The matching records' lines, byte for byte, and the summary as JSON.
