@@ -348,17 +348,18 @@ const PIECE: usize = 1024;
 /// Events from Python, validated as they are walked: the calling thread, holding the
 /// GIL, turns them into JSON ([`event_json`]) a piece of [`PIECE`] at a time while
 /// another thread validates the pieces already walked; once the walk is over, the
-/// calling thread lets the GIL go and validates what is left beside it. Entries in the
-/// events' order, or every bad event's problems (all or nothing, as
+/// calling thread lets the GIL go, validates what is left beside it and records the
+/// entries as one run ([`submit`]). The receipts in the events' order, or every bad
+/// event's problems with nothing written (all or nothing, as
 /// [`Recorder::prepare_lines`]); an exception raised while walking (an event
 /// `to_json` cannot write) is raised as it is, with nothing validated kept.
-fn walk_and_prepare(
+fn walk_and_record(
     py: Python<'_>,
     rec: &Recorder,
     events: &Bound<'_, PyAny>,
     to_json: &Bound<'_, PyAny>,
     durability: Option<Durability>,
-) -> PyResult<Result<Vec<Entry>, Failure>> {
+) -> PyResult<Result<Vec<Receipt>, Failure>> {
     let queue: Mutex<Vec<(usize, Vec<Vec<u8>>)>> = Mutex::new(Vec::new());
     let done: Mutex<Vec<PieceResult>> = Mutex::new(Vec::new());
     let walked = std::sync::atomic::AtomicBool::new(false);
@@ -437,29 +438,30 @@ fn walk_and_prepare(
                 .push((first, piece));
         }
         finish();
-        py.detach(|| {
+        // One release of the GIL for the rest, validating and recording: a call that
+        // was walked first is submitted first, as when it all ran at once.
+        Ok(py.detach(|| {
             work(true);
             if let Some(h) = helper {
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             }
-        });
-        let mut pieces = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
-        pieces.sort_unstable_by_key(|(first, _)| *first);
-        let mut entries = Vec::with_capacity(n);
-        let mut bad = Vec::new();
-        for (_, prepared) in pieces {
-            match prepared {
-                Ok(e) if bad.is_empty() => entries.extend(e),
-                Ok(_) => {}
-                Err(b) => bad.extend(b),
+            let mut pieces = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+            pieces.sort_unstable_by_key(|(first, _)| *first);
+            let mut entries = Vec::with_capacity(n);
+            let mut bad = Vec::new();
+            for (_, prepared) in pieces {
+                match prepared {
+                    Ok(e) if bad.is_empty() => entries.extend(e),
+                    Ok(_) => {}
+                    Err(b) => bad.extend(b),
+                }
             }
-        }
-        Ok(if bad.is_empty() {
-            Ok(entries)
-        } else {
-            Err(invalid(bad))
-        })
+            if !bad.is_empty() {
+                return Err(invalid(bad));
+            }
+            submit(rec, entries)
+        }))
     })
 }
 
@@ -723,7 +725,7 @@ impl NativeRecorder {
 
     /// Records several events given as Python objects (see `event_json`), all or
     /// nothing; `to_json` serializes what is not a plain dict. The events are
-    /// validated while they are walked ([`walk_and_prepare`]).
+    /// validated while they are walked, then recorded ([`walk_and_record`]).
     #[pyo3(signature = (events, to_json, durability=None))]
     fn record_many(
         &self,
@@ -734,8 +736,7 @@ impl NativeRecorder {
     ) -> PyResult<ReceiptList> {
         let d = parse_durability(durability)?;
         let rec = self.recorder(py)?;
-        let entries = walk_and_prepare(py, &rec, events, to_json, d)?;
-        py.detach(|| submit(&rec, entries?))
+        walk_and_record(py, &rec, events, to_json, d)?
             .map(ReceiptList)
             .map_err(|f| f.into_pyerr(py, false))
     }
