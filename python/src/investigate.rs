@@ -1,10 +1,11 @@
-//! Questions asked from Python: queries as Arrow IPC streams (the archive's columns),
+//! Questions asked from Python: queries as Arrow batches (the archive's columns),
 //! trails, incidents and statistics as the JSON the CLI's `--json` and the HTTP API
 //! give. Every answer comes from the same investigator as `GET /v1/events`
 //! ([`tradetrail_store::investigator`]); the caller releases the GIL around these.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use arrow_array::RecordBatch;
 use tradetrail_query::{Dim, Filter, Investigator, QueryOptions};
 
 /// Why a question was not answered.
@@ -69,32 +70,126 @@ pub fn options(
     })
 }
 
-/// The matching records as one Arrow IPC stream of the archive's schema (`seq`,
-/// `ts_recorded`, ..., `line`), and the summary as JSON.
+/// The matching records as Arrow batches of the archive's schema (`seq`,
+/// `ts_recorded`, ..., `line`), and the summary as JSON. The lines are streamed from
+/// the investigator ([`Investigator::query_each`], as `tradetrail query` reads them) a
+/// piece of [`PIECE_ROWS`] at a time, and each piece is parsed and built into one
+/// batch by another thread while the next is read; once the reading is over this
+/// thread builds beside it. The batches cross into Python without a copy.
 pub fn query_arrow(
     inv: &Investigator,
     f: &Filter,
     opts: &QueryOptions,
-) -> Result<(Vec<u8>, String), Asked> {
-    let (records, summary) = inv.query(f, opts)?;
-    let mut rows = Vec::with_capacity(records.len());
-    for r in &records {
-        let row = tradetrail_archive::Row::parse(&r.line)
-            .map_err(|reason| Asked::Failed(format!("record {}: {reason}", r.seq)))?;
-        rows.push(row);
+) -> Result<(Vec<RecordBatch>, String), Asked> {
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Lines)>();
+    let rx = Mutex::new(rx);
+    let built = Mutex::new(Vec::new());
+    let build = || loop {
+        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok((i, lines)) = next else { return };
+        let batch = lines.batch();
+        built
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((i, batch));
+    };
+    let read = std::thread::scope(|s| {
+        let helper = if cores() > 1 {
+            std::thread::Builder::new().spawn_scoped(s, build).ok()
+        } else {
+            None
+        };
+        let mut piece = Lines::default();
+        let mut n = 0;
+        let read = inv.query_each(f, opts, &mut |seq, line| {
+            piece.push(seq, line);
+            if piece.len() == PIECE_ROWS {
+                // This thread receives too, so the send cannot fail.
+                let _ = tx.send((n, std::mem::take(&mut piece)));
+                n += 1;
+            }
+            Ok(true)
+        });
+        if n == 0 || piece.len() > 0 {
+            // The last piece; when nothing matched, an empty batch gives the schema.
+            let _ = tx.send((n, piece));
+        }
+        drop(tx);
+        build();
+        if let Some(h) = helper {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        read
+    });
+    let summary = match read {
+        Ok(summary) => summary,
+        // The journal changed under the index: `query` reopens it and answers (one
+        // batch, on this thread; a rare case).
+        Err(tradetrail_query::Error::Stale { .. }) => {
+            let (records, summary) = inv.query(f, opts)?;
+            let mut lines = Lines::default();
+            for r in &records {
+                lines.push(r.seq, &r.line);
+            }
+            return Ok((vec![lines.batch()?], json(&summary)?));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut built = std::mem::take(&mut *built.lock().unwrap_or_else(|p| p.into_inner()));
+    built.sort_unstable_by_key(|(i, _)| *i);
+    let batches = built
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((batches, json(&summary)?))
+}
+
+/// Rows per batch that [`query_arrow`] builds: pieces that keep both threads busy
+/// while the lines are read.
+const PIECE_ROWS: usize = 16 * 1024;
+
+/// The cores this process may use, asked once.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Lines of records, one after another in one buffer.
+#[derive(Default)]
+struct Lines {
+    bytes: Vec<u8>,
+    /// Where each line ends in `bytes`.
+    ends: Vec<usize>,
+    seqs: Vec<u64>,
+}
+
+impl Lines {
+    fn push(&mut self, seq: u64, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.ends.push(self.bytes.len());
+        self.seqs.push(seq);
     }
-    let order: Vec<usize> = (0..rows.len()).collect();
-    let batch = tradetrail_archive::build_batch(&rows, &order)
-        .map_err(|e| Asked::Failed(crate::message(&e)))?;
-    let mut out = Vec::new();
-    {
-        let ipc = |e: arrow_schema::ArrowError| Asked::Failed(format!("writing Arrow IPC: {e}"));
-        let mut w =
-            arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema()).map_err(ipc)?;
-        w.write(&batch).map_err(ipc)?;
-        w.finish().map_err(ipc)?;
+
+    fn len(&self) -> usize {
+        self.seqs.len()
     }
-    Ok((out, json(&summary)?))
+
+    /// One batch of the archive's schema, the lines in their order.
+    fn batch(&self) -> Result<RecordBatch, Asked> {
+        let mut rows = Vec::with_capacity(self.len());
+        let mut start = 0;
+        for (&end, &seq) in self.ends.iter().zip(&self.seqs) {
+            let line = self.bytes.get(start..end).unwrap_or_default();
+            start = end;
+            let row = tradetrail_archive::Row::parse(line)
+                .map_err(|reason| Asked::Failed(format!("record {seq}: {reason}")))?;
+            rows.push(row);
+        }
+        let order: Vec<usize> = (0..rows.len()).collect();
+        tradetrail_archive::build_batch(&rows, &order)
+            .map_err(|e| Asked::Failed(crate::message(&e)))
+    }
 }
 
 /// The matching records' lines, byte for byte, and the summary as JSON.

@@ -2,9 +2,11 @@
 //!
 //! It opens a data directory through the one door, [`tradetrail_store::Store::open`],
 //! and records JSON events through the recorder it hands out, exactly as
-//! `tradetrail append` does: [`Recorder::prepare_line`] validates (the same errors, word
-//! for word), [`Recorder::record_batch`] sequences all or nothing. The pure-Python
-//! `tradetrail` package around it turns dicts and Pydantic models into JSON.
+//! `tradetrail append` does: [`Recorder::prepare_lines`] validates (the same errors,
+//! word for word), the journal's `submit_batch` sequences all or nothing. Plain dicts
+//! are written as JSON here, straight from the Python objects; the pure-Python
+//! `tradetrail` package around it turns the rest (Pydantic models, `Decimal`, ...)
+//! into JSON.
 //!
 //! Every call into the journal runs with the GIL released, and no error crosses into
 //! Python as a panic: each becomes `tradetrail.TradetrailError` or one of its
@@ -21,7 +23,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
-use tradetrail_journal::{Durability, Ticket};
+use tradetrail_journal::{Durability, Entry, Ticket};
 use tradetrail_store::Store;
 
 /// The exception classes, made once per interpreter.
@@ -185,30 +187,81 @@ impl Failure {
 }
 
 /// The receipt of one recorded event.
-#[pyclass(module = "tradetrail", name = "Receipt", frozen, eq, get_all)]
+#[pyclass(module = "tradetrail", name = "Receipt", frozen, eq)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Receipt {
-    /// The record's position in the journal (for a duplicate, the original's).
     seq: u64,
-    /// SHA-256 of the record's line, 64 lowercase hex digits.
-    hash: String,
-    /// True when the `event_id` was already recorded with this body: nothing new
-    /// was written, and `seq`, `hash` and `ts_recorded` are the original record's.
+    /// Kept as the digest; its hex is written when asked for.
+    hash: tradetrail_journal::RecordHash,
     duplicate: bool,
-    /// When the journal accepted the record, ns since the Unix epoch (UTC).
     ts_recorded: i64,
 }
 
 #[pymethods]
 impl Receipt {
+    /// The record's position in the journal (for a duplicate, the original's).
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// SHA-256 of the record's line, 64 lowercase hex digits.
+    #[getter]
+    fn hash(&self) -> String {
+        self.hash.to_hex()
+    }
+
+    /// True when the `event_id` was already recorded with this body: nothing new
+    /// was written, and `seq`, `hash` and `ts_recorded` are the original record's.
+    #[getter]
+    fn duplicate(&self) -> bool {
+        self.duplicate
+    }
+
+    /// When the journal accepted the record, ns since the Unix epoch (UTC).
+    #[getter]
+    fn ts_recorded(&self) -> i64 {
+        self.ts_recorded
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Receipt(seq={}, hash='{}', duplicate={}, ts_recorded={})",
             self.seq,
-            self.hash,
+            self.hash.to_hex(),
             if self.duplicate { "True" } else { "False" },
             self.ts_recorded
         )
+    }
+}
+
+/// The receipts of one `record_many` call, in order: each `Receipt` object is made
+/// when it is asked for. `tradetrail.Receipts` wraps it as a sequence.
+#[pyclass(
+    module = "tradetrail._tradetrail",
+    name = "ReceiptList",
+    frozen,
+    sequence
+)]
+struct ReceiptList(Vec<Receipt>);
+
+#[pymethods]
+impl ReceiptList {
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The receipt at `index` (negative counts from the end).
+    fn __getitem__(&self, index: isize) -> PyResult<Receipt> {
+        let at = if index < 0 {
+            index.checked_add_unsigned(self.0.len())
+        } else {
+            Some(index)
+        };
+        at.and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.0.get(i))
+            .cloned()
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("receipt index out of range"))
     }
 }
 
@@ -230,7 +283,7 @@ fn receipt(rec: &Recorder, ticket: Ticket) -> Result<Receipt, Failure> {
     };
     Ok(Receipt {
         seq: r.seq,
-        hash: r.hash.to_string(),
+        hash: r.hash,
         duplicate: r.duplicate,
         ts_recorded,
     })
@@ -251,23 +304,31 @@ fn record_lines(
 ) -> Result<Vec<Receipt>, Failure> {
     let numbered: Vec<(usize, &[u8])> =
         lines.iter().enumerate().map(|(i, l)| (i + 1, *l)).collect();
-    let entries = rec.prepare_lines(&numbered, durability).map_err(|bad| {
-        Failure::Invalid(
-            bad.iter()
-                .flat_map(|b| {
-                    b.errors
-                        .iter()
-                        .map(move |fe| (b.line - 1, fe.field.clone(), fe.reason.clone()))
-                })
-                .collect(),
-        )
-    })?;
+    let entries = rec.prepare_lines(&numbered, durability).map_err(invalid)?;
+    submit(rec, entries)
+}
+
+/// The failure of lines that did not validate, each problem with its 0-based position.
+fn invalid(bad: Vec<tradetrail_core::BadLine>) -> Failure {
+    Failure::Invalid(
+        bad.iter()
+            .flat_map(|b| {
+                b.errors
+                    .iter()
+                    .map(move |fe| (b.line - 1, fe.field.clone(), fe.reason.clone()))
+            })
+            .collect(),
+    )
+}
+
+/// Records validated entries as one run of seqs, all or nothing (an `event_id` reused
+/// with another body refuses the whole call), and waits for them.
+fn submit(rec: &Recorder, entries: Vec<Entry>) -> Result<Vec<Receipt>, Failure> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    // One run of seqs, all or nothing (an `event_id` reused with another body refuses
-    // the whole call). Waiting on the last ticket first writes the run at once; the
-    // earlier waits then return at once (one sync per durability asked for).
+    // Waiting on the last ticket first writes the run at once; the earlier waits then
+    // return at once (one sync per durability asked for).
     let tickets = rec
         .journal()
         .submit_batch(entries)
@@ -281,12 +342,138 @@ fn record_lines(
     Ok(receipts)
 }
 
+/// Events walked from Python per piece handed to the validating thread.
+const PIECE: usize = 1024;
+
+/// Events from Python, validated as they are walked: the calling thread, holding the
+/// GIL, turns them into JSON ([`event_json`]) a piece of [`PIECE`] at a time while
+/// another thread validates the pieces already walked; once the walk is over, the
+/// calling thread lets the GIL go, validates what is left beside it and records the
+/// entries as one run ([`submit`]). The receipts in the events' order, or every bad
+/// event's problems with nothing written (all or nothing, as
+/// [`Recorder::prepare_lines`]); an exception raised while walking (an event
+/// `to_json` cannot write) is raised as it is, with nothing validated kept.
+fn walk_and_record(
+    py: Python<'_>,
+    rec: &Recorder,
+    events: &Bound<'_, PyAny>,
+    to_json: &Bound<'_, PyAny>,
+    durability: Option<Durability>,
+) -> PyResult<Result<Vec<Receipt>, Failure>> {
+    let queue: Mutex<Vec<(usize, Vec<Vec<u8>>)>> = Mutex::new(Vec::new());
+    let done: Mutex<Vec<PieceResult>> = Mutex::new(Vec::new());
+    let walked = std::sync::atomic::AtomicBool::new(false);
+    let ready = std::sync::Condvar::new();
+    let work = |last: bool| {
+        // Takes pieces until the queue is empty (and, for the helper, the walk over).
+        loop {
+            let piece = {
+                let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    if let Some(p) = q.pop() {
+                        break Some(p);
+                    }
+                    if last || walked.load(std::sync::atomic::Ordering::Acquire) {
+                        break None;
+                    }
+                    q = ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let Some((first, lines)) = piece else { return };
+            let numbered: Vec<(usize, &[u8])> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (first + i + 1, l.as_slice()))
+                .collect();
+            let prepared = rec.prepare_lines_with(&numbered, durability, 1);
+            done.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((first, prepared));
+        }
+    };
+    let finish = || {
+        walked.store(true, std::sync::atomic::Ordering::Release);
+        let _q = queue.lock().unwrap_or_else(|p| p.into_inner());
+        ready.notify_all();
+    };
+    // A few events (a list or tuple shorter than two pieces) are walked and then
+    // validated on this thread alone: a thread would cost more than it saves.
+    let few = events.len().is_ok_and(|n| n < 2 * PIECE);
+    std::thread::scope(|s| {
+        let helper = if few {
+            None
+        } else {
+            std::thread::Builder::new()
+                .spawn_scoped(s, || work(false))
+                .ok()
+        };
+        let mut piece = Vec::with_capacity(PIECE);
+        let mut first = 0;
+        let mut n = 0;
+        let walk = (|| -> PyResult<()> {
+            for ev in events.try_iter()? {
+                piece.push(event_json(&ev?, to_json)?);
+                n += 1;
+                if piece.len() == PIECE {
+                    let full = std::mem::replace(&mut piece, Vec::with_capacity(PIECE));
+                    queue
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((first, full));
+                    ready.notify_one();
+                    first = n;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = walk {
+            queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            finish();
+            return Err(e);
+        }
+        if !piece.is_empty() {
+            queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((first, piece));
+        }
+        finish();
+        // One release of the GIL for the rest, validating and recording: a call that
+        // was walked first is submitted first, as when it all ran at once.
+        Ok(py.detach(|| {
+            work(true);
+            if let Some(h) = helper {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            }
+            let mut pieces = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+            pieces.sort_unstable_by_key(|(first, _)| *first);
+            let mut entries = Vec::with_capacity(n);
+            let mut bad = Vec::new();
+            for (_, prepared) in pieces {
+                match prepared {
+                    Ok(e) if bad.is_empty() => entries.extend(e),
+                    Ok(_) => {}
+                    Err(b) => bad.extend(b),
+                }
+            }
+            if !bad.is_empty() {
+                return Err(invalid(bad));
+            }
+            submit(rec, entries)
+        }))
+    })
+}
+
+/// A piece's first position and its entries, or its bad lines.
+type PieceResult = (usize, Result<Vec<Entry>, Vec<tradetrail_core::BadLine>>);
+
 /// The JSON bytes of one event given from Python: `bytes`/`str` as they are; a dict
-/// (of str, int, float, bool, None, list, dict) serialized here, straight from the
-/// Python objects (pythonize reading them, serde_json writing, no intermediate value);
-/// anything else (a Pydantic model, `Decimal`, `datetime`, ...) through `fallback`,
-/// the package's `tradetrail.to_json`. The journal stores the validator's canonical
-/// body either way, so both paths record the same bytes.
+/// of str, int, float, bool, None, list, tuple and dict written here, straight from
+/// the Python objects ([`write_json`]); anything else (a Pydantic model, `Decimal`,
+/// `datetime`, an int beyond 64 bits, ...) through `fallback`, the package's
+/// `tradetrail.to_json`. The journal stores the validator's canonical body either
+/// way, so both paths record the same bytes.
 fn event_json(event: &Bound<'_, PyAny>, fallback: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = event.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
@@ -296,14 +483,99 @@ fn event_json(event: &Bound<'_, PyAny>, fallback: &Bound<'_, PyAny>) -> PyResult
     }
     if event.is_instance_of::<PyDict>() {
         let mut out = Vec::with_capacity(512);
-        let mut de = pythonize::Depythonizer::from_object(event);
-        let mut ser = serde_json::Serializer::new(&mut out);
-        if serde_transcode::transcode(&mut de, &mut ser).is_ok() {
+        if write_json(event, &mut out, 0) {
             return Ok(out);
         }
     }
     let b = fallback.call1((event,))?;
     Ok(b.cast::<PyBytes>()?.as_bytes().to_vec())
+}
+
+/// Deepest nesting [`write_json`] follows (deeper goes to `to_json`).
+const MAX_DEPTH: usize = 64;
+
+/// Writes `value` as JSON, as serde_json writes the same data (strings escaped alike,
+/// floats by the shortest text that reads back, a non-finite float as `null`); false,
+/// with `out` then to be thrown away, when it holds anything but str (keys too), int
+/// of at most 64 bits, float, bool, None, list, tuple and dict.
+fn write_json(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> bool {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return s
+            .to_str()
+            .is_ok_and(|s| serde_json::to_writer(&mut *out, s).is_ok());
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        out.push(b'{');
+        for (i, (k, v)) in d.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let Ok(k) = k.cast::<PyString>() else {
+                return false;
+            };
+            let key_ok = k
+                .to_str()
+                .is_ok_and(|k| serde_json::to_writer(&mut *out, k).is_ok());
+            if !key_ok {
+                return false;
+            }
+            out.push(b':');
+            if !write_json(&v, out, depth + 1) {
+                return false;
+            }
+        }
+        out.push(b'}');
+        return true;
+    }
+    if value.is_none() {
+        out.extend_from_slice(b"null");
+        return true;
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
+        return true;
+    }
+    if value.is_instance_of::<PyInt>() {
+        return match value.extract::<i64>() {
+            Ok(i) => serde_json::to_writer(&mut *out, &i).is_ok(),
+            Err(_) => value
+                .extract::<u64>()
+                .is_ok_and(|u| serde_json::to_writer(&mut *out, &u).is_ok()),
+        };
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return serde_json::to_writer(&mut *out, &f.value()).is_ok();
+    }
+    if let Ok(l) = value.cast::<PyList>() {
+        return write_items(l.iter(), out, depth);
+    }
+    if let Ok(t) = value.cast::<PyTuple>() {
+        return write_items(t.iter(), out, depth);
+    }
+    false
+}
+
+/// A list or tuple's items as a JSON array (see [`write_json`]).
+fn write_items<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    out: &mut Vec<u8>,
+    depth: usize,
+) -> bool {
+    out.push(b'[');
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !write_json(&v, out, depth + 1) {
+            return false;
+        }
+    }
+    out.push(b']');
+    true
 }
 
 /// An open data directory, recording. Made by `NativeRecorder.open`; the Python
@@ -442,16 +714,18 @@ impl NativeRecorder {
         py: Python<'_>,
         lines: Vec<Vec<u8>>,
         durability: Option<&str>,
-    ) -> PyResult<Vec<Receipt>> {
+    ) -> PyResult<ReceiptList> {
         let d = parse_durability(durability)?;
         let rec = self.recorder(py)?;
         let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
         py.detach(|| record_lines(&rec, &refs, d))
+            .map(ReceiptList)
             .map_err(|f| f.into_pyerr(py, false))
     }
 
     /// Records several events given as Python objects (see `event_json`), all or
-    /// nothing; `to_json` serializes what is not a plain dict.
+    /// nothing; `to_json` serializes what is not a plain dict. The events are
+    /// validated while they are walked, then recorded ([`walk_and_record`]).
     #[pyo3(signature = (events, to_json, durability=None))]
     fn record_many(
         &self,
@@ -459,15 +733,11 @@ impl NativeRecorder {
         events: &Bound<'_, PyAny>,
         to_json: &Bound<'_, PyAny>,
         durability: Option<&str>,
-    ) -> PyResult<Vec<Receipt>> {
+    ) -> PyResult<ReceiptList> {
         let d = parse_durability(durability)?;
         let rec = self.recorder(py)?;
-        let mut lines: Vec<Vec<u8>> = Vec::new();
-        for ev in events.try_iter()? {
-            lines.push(event_json(&ev?, to_json)?);
-        }
-        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-        py.detach(|| record_lines(&rec, &refs, d))
+        walk_and_record(py, &rec, events, to_json, d)?
+            .map(ReceiptList)
             .map_err(|f| f.into_pyerr(py, false))
     }
 
@@ -504,8 +774,10 @@ impl NativeRecorder {
     }
 
     /// The records matching `filters` (`(name, value)` pairs named as the CLI's flags),
-    /// one page: with `arrow`, one Arrow IPC stream of the archive's columns; else a
-    /// list of the lines, byte for byte. Returns `(payload, summary JSON)`.
+    /// one page: with `arrow`, an Arrow C stream (a PyCapsule named
+    /// `arrow_array_stream`, for `pyarrow.RecordBatchReader._import_from_c_capsule`)
+    /// of the archive's columns, handed over without a copy; else a list of the lines,
+    /// byte for byte. Returns `(payload, summary JSON)`.
     #[pyo3(signature = (filters, limit=None, reverse=false, after=None, before=None, arrow=true))]
     #[allow(clippy::too_many_arguments)]
     fn query<'py>(
@@ -530,7 +802,17 @@ impl NativeRecorder {
         })?;
         let (payload, summary) = answer;
         let payload = match payload {
-            Ok(bytes) => PyBytes::new(py, &bytes).into_any(),
+            Ok(batches) => {
+                let schema = match batches.first() {
+                    Some(b) => b.schema(),
+                    None => tradetrail_archive::schema::schema(),
+                };
+                let reader =
+                    arrow_array::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+                let stream = arrow_array::ffi_stream::FFI_ArrowArrayStream::new(Box::new(reader));
+                let name = std::ffi::CString::from(c"arrow_array_stream");
+                pyo3::types::PyCapsule::new(py, stream, Some(name))?.into_any()
+            }
             Err(lines) => {
                 let list = PyList::empty(py);
                 for l in &lines {
@@ -704,6 +986,7 @@ fn _tradetrail(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ValidationError", cls.validation.bind(m.py()))?;
     m.add("ConflictError", cls.conflict.bind(m.py()))?;
     m.add_class::<Receipt>()?;
+    m.add_class::<ReceiptList>()?;
     m.add_class::<NativeRecorder>()?;
     m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_function(wrap_pyfunction!(proofs::verify_proof, m)?)?;

@@ -230,3 +230,30 @@ def test_incident_at_without_an_offset_is_read_in_tz_like_the_cli(day, cli):
     assert [r["seq"] for r in got["records"]] == [r["seq"] for r in utc["records"]] == expected
     # Without tz=, the data directory's zone (UTC here): five hours earlier.
     assert naive_utc["at"] == got["at"] - 5 * 3600 * 10**9
+
+
+def test_a_large_answer_is_every_line_in_order_like_the_clis(tmp_path, cli):
+    """More records than one Arrow batch holds (16,384): the batches built beside the
+    reading come back in order, every line once, as the CLI prints them."""
+    d = tmp_path / "data"
+    tt.init(d, origin="tradetrail.test/python")
+    n = 40_000
+    with tt.Recorder.open(d) as rec:
+        rec.record_many(
+            {"type": "param.changed", "ts_event": "2026-11-20T14:30:01Z", "source": "meta",
+             "actor": "algo:m1", "data": {"name": f"k{i}", "old_value": i, "new_value": i + 1,
+                                          "reason": "r"}}
+            for i in range(n)
+        )
+        table = rec.query().to_arrow()
+        newest = rec.query(reverse=True, limit=20_000).to_arrow()
+        some = rec.query(type="param.changed", after=5).to_arrow()
+        nothing = rec.query(type="no.such-type").to_arrow()
+    want = [line.decode() for line in cli_lines(cli, d)]
+    assert len(want) == n + 1
+    assert table.num_rows == n + 1 and table.column("line").to_pylist() == want
+    assert table.column("seq").to_pylist() == list(range(n + 1))
+    assert [json.loads(t)["name"] for t in table.column("data").to_pylist()[1:4]] == ["k0", "k1", "k2"]
+    assert newest.column("seq").to_pylist() == list(range(n, n - 20_000, -1))
+    assert some.column("seq").to_pylist() == list(range(6, n + 1))
+    assert nothing.num_rows == 0 and nothing.schema == table.schema

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections.abc
 import decimal
+import enum
 import json
 import pathlib
 import re
@@ -274,3 +276,98 @@ def test_dicts_serialized_natively_record_what_to_json_records(data):
     assert len(native) == len(via_json) == 3
     assert bodies(data) == bodies(direct)
     assert bodies(data)[2]["data"]["old_value"] == "2.50"
+
+
+def test_record_many_receipts_behave_like_a_list(data):
+    with tt.Recorder.open(data) as rec:
+        receipts = rec.record_many([param_changed() for _ in range(4)])
+        one = rec.record(param_changed())
+    as_list = list(receipts)
+    assert isinstance(receipts, tt.Receipts)
+    assert isinstance(receipts, collections.abc.Sequence)
+    assert len(receipts) == 4 and [r.seq for r in receipts] == [1, 2, 3, 4]
+    assert receipts[0].seq == 1 and receipts[-1].seq == 4 and receipts[-4].seq == 1
+    assert receipts[1:3] == as_list[1:3] and isinstance(receipts[1:3], list)
+    assert receipts[::-1] == as_list[::-1]
+    with pytest.raises(IndexError):
+        receipts[4]
+    with pytest.raises(IndexError):
+        receipts[-5]
+    # Equal to the list of the same receipts, either way round; a receipt is equal
+    # to itself read again (each read makes a new object).
+    assert receipts == as_list and as_list == receipts and receipts == receipts
+    assert receipts[2] == receipts[2] and receipts[2] is not receipts[2]
+    assert receipts != as_list[:3] and receipts != [one] + as_list[1:]
+    assert receipts != tuple(as_list)  # as a list is not equal to a tuple
+    assert as_list + receipts == as_list * 2 and receipts + [one] == as_list + [one]
+    assert receipts[3] in receipts and one not in receipts
+    assert receipts.index(receipts[2]) == 2 and receipts.count(receipts[0]) == 1
+    assert [r.seq for r in reversed(receipts)] == [4, 3, 2, 1]
+    assert repr(receipts) == repr(as_list)
+    assert receipts[0].hash == as_list[0].hash and re.fullmatch(r"[0-9a-f]{64}", one.hash)
+
+
+def test_record_many_of_many_pieces(data):
+    """Thousands of events, from a generator (no len()): validated while walked, on
+    another thread; every problem is reported with its event's index, nothing is
+    written, and a good run is recorded in the events' order."""
+    n = 5000
+    bad_at = {7, 1024, 2047, 4999}
+
+    def events(bad: bool):
+        for i in range(n):
+            ev = param_changed(data={"name": f"n{i}", "old_value": i, "new_value": [i, (i, True)],
+                                     "reason": "r"})
+            if bad and i in bad_at:
+                ev["actor"] = "not an actor"
+            yield ev
+
+    with tt.Recorder.open(data) as rec:
+        before = journal_bytes(data)
+        with pytest.raises(tt.ValidationError) as e:
+            rec.record_many(events(True))
+        assert journal_bytes(data) == before
+        assert [(i, field) for i, field, _ in e.value.errors] == [(i, "actor") for i in sorted(bad_at)]
+        receipts = rec.record_many(events(False))
+        assert rec.verify()["ok"]
+    assert [r.seq for r in receipts] == list(range(1, n + 1))
+    lines = journal_lines(data)[1:]
+    assert len(lines) == n
+    for i, line in enumerate(lines):
+        body = json.loads(line)
+        assert body["data"]["name"] == f"n{i}" and body["data"]["new_value"] == [i, [i, True]]
+
+
+def test_values_written_natively_or_by_to_json_record_the_same(data):
+    """What the Rust walk writes for each kind of value, byte for byte what
+    `to_json` gives the journal; what it does not handle goes to `to_json`."""
+
+    class Side(str, enum.Enum):
+        BUY = "buy"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    values = [
+        "", "a\u0000b\u001f", "\u2028 \U0001f600", 0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64,
+        10**40, 0.5, -0.125, 1e-3, 123456.789, True, False, None, [], {}, (1, "x"),
+        [[[[{"deep": [1]}]]]], Side.BUY, Level.HIGH, {"k": {"nested": (None, 1.5)}},
+        {1: "int key"}, {"set": [1]}, decimal.Decimal("1.10"),
+    ]
+    events = [
+        param_changed(event_id=f"00000000-0000-4000-8000-{i:012d}",
+                      data={"name": f"v{i}", "old_value": v, "new_value": [v], "reason": "r"})
+        for i, v in enumerate(values)
+    ]
+    direct = pathlib.Path(str(data) + "-bytes")
+    tt.init(direct, origin="tradetrail.test/python")
+    with tt.Recorder.open(data) as rec:
+        rec.record_many(events)
+    with tt.Recorder.open(direct) as rec:
+        rec.record_many([tt.to_json(e) for e in events])
+
+    def bodies(d):
+        return [line.split(b',"type":', 1)[1] for line in journal_lines(d)[1:]]
+
+    assert len(bodies(data)) == len(values)
+    assert bodies(data) == bodies(direct)

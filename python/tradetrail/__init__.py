@@ -17,13 +17,15 @@ and the same error messages.
 from __future__ import annotations
 
 import asyncio
+import collections.abc as _abc
 import datetime as _dt
 import decimal
 import json
+import operator
 import os
 import uuid
 import warnings
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union, overload
 
 from . import events
 from ._tradetrail import (
@@ -41,6 +43,7 @@ __all__ = [
     "ConflictError",
     "LogHandler",
     "Receipt",
+    "Receipts",
     "RemoteReceipt",
     "Recorder",
     "Records",
@@ -178,10 +181,60 @@ def _pairs(
 def _pyarrow() -> Any:
     try:
         import pyarrow  # noqa: F401
-        import pyarrow.ipc  # noqa: F401
     except ImportError:
         return None
     return pyarrow
+
+
+class Receipts(_abc.Sequence):
+    """The receipts of one ``record_many`` call, one per event, in the events' order.
+
+    A read-only sequence that behaves like the list it stands for: it indexes (negative
+    indexes count from the end), slices (a slice is a ``list``), iterates, has a
+    ``len()``, and compares equal to a ``list`` of the same receipts (and ``list +
+    receipts`` is a list). The ``Receipt`` objects are made as they are read, which
+    keeps a call of many events fast; ``list(receipts)`` makes them all.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    @overload
+    def __getitem__(self, index: int) -> Receipt: ...
+    @overload
+    def __getitem__(self, index: slice) -> List[Receipt]: ...
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._native[i] for i in range(*index.indices(len(self._native)))]
+        return self._native[operator.index(index)]
+
+    def __iter__(self) -> Iterator[Receipt]:
+        return iter(self._native)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, Receipts)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> List[Receipt]:
+        if isinstance(other, (list, Receipts)):
+            return list(self) + list(other)
+        return NotImplemented
+
+    def __radd__(self, other: Any) -> List[Receipt]:
+        if isinstance(other, list):
+            return other + list(self)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 class Records:
@@ -196,11 +249,13 @@ class Records:
     installed, everything but the three conversions works.
     """
 
-    __slots__ = ("_ipc", "_lines", "_table", "summary")
+    __slots__ = ("_stream", "_lines", "_table", "summary")
 
     def __init__(self, payload: Any, summary: dict) -> None:
-        self._ipc: Optional[bytes] = payload if isinstance(payload, bytes) else None
-        self._lines: Optional[List[bytes]] = None if isinstance(payload, bytes) else payload
+        # Either the lines (no pyarrow) or an Arrow C stream capsule, read once.
+        lines = isinstance(payload, list)
+        self._stream: Any = None if lines else payload
+        self._lines: Optional[List[bytes]] = payload if lines else None
         self._table: Any = None
         self.summary: dict = summary
         """``returned``, ``notes``, ``truncated`` and ``next`` (the cursor of the next
@@ -220,11 +275,14 @@ class Records:
         """The records as a ``pyarrow.Table`` (the archive's columns)."""
         if self._table is None:
             pa = _pyarrow()
-            if pa is None or self._ipc is None:
+            if pa is None or self._stream is None:
                 raise ImportError(
                     "to_arrow() needs pyarrow: pip install pyarrow (then ask again)"
                 )
-            self._table = pa.ipc.open_stream(pa.py_buffer(self._ipc)).read_all()
+            # The batches built in Rust, taken over without a copy.
+            reader = pa.RecordBatchReader._import_from_c_capsule(self._stream)
+            self._stream = None
+            self._table = reader.read_all()
         return self._table
 
     def to_pandas(self, *, strings: str = "arrow", **kwargs: Any) -> Any:
@@ -338,13 +396,15 @@ class Recorder:
 
     def record_many(
         self, events: Iterable[Any], *, durability: Optional[str] = None
-    ) -> List[Receipt]:
+    ) -> Receipts:
         """Record several events, all or nothing, as one contiguous run of seqs.
 
         Every event is validated first; if any is bad, ``ValidationError`` lists
-        every problem as ``(index, field, reason)`` and nothing is written.
+        every problem as ``(index, field, reason)`` and nothing is written. Returns
+        the receipts in the events' order, as ``Receipts`` (a sequence that indexes,
+        iterates and compares like a list).
         """
-        return self._native.record_many(events, to_json, durability)
+        return Receipts(self._native.record_many(events, to_json, durability))
 
     async def arecord(self, event: Any, *, durability: Optional[str] = None) -> Receipt:
         """``record`` for asyncio: runs in a worker thread, never blocking the loop."""
@@ -353,10 +413,12 @@ class Recorder:
 
     async def arecord_many(
         self, events: Iterable[Any], *, durability: Optional[str] = None
-    ) -> List[Receipt]:
+    ) -> Receipts:
         """``record_many`` for asyncio: runs in a worker thread."""
         lines = [to_json(e) for e in events]
-        return await asyncio.to_thread(self._native.record_many_json, lines, durability)
+        return Receipts(
+            await asyncio.to_thread(self._native.record_many_json, lines, durability)
+        )
 
     def flush(self) -> None:
         """Write and fsync everything recorded so far."""
