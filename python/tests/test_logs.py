@@ -130,12 +130,14 @@ def test_levels_per_category_come_from_tradetrail_toml(data):
             for level in (logging.DEBUG, logging.INFO, logging.WARNING):
                 log.log(level, f"{category} {logging.getLevelName(level)}",
                         extra={"category": category})
+        # Each handler records on its own thread: the first is closed (everything it
+        # queued recorded) before the second starts, so the order below is fixed.
+        h.close()
         # Levels given to the handler beat the configuration.
         h2 = tt.LogHandler(rec, category="system", levels={"connection": "debug"})
         log2 = logger("oms.given_levels", h2)
         log2.debug("connection given", extra={"category": "connection"})
         log2.debug("system given")
-        h.close()
         h2.close()
         got = [r["data"]["message"] for r in rec.query(type="log.*")]
     assert got == [
