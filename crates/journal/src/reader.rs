@@ -191,11 +191,21 @@ pub fn inspect(storage: &dyn Storage, dir: &Path) -> Result<Inspection> {
     }
     for (i, s) in segments.iter().enumerate().rev() {
         let len = lens[i];
-        let window = len.min(1 << 20);
-        let tail = storage
-            .read_at(&s.path, len - window, window as usize)
-            .map_err(|e| Error::io(storage, "read", &s.path, e))?;
-        let Some(end) = memchr::memrchr(b'\n', &tail) else {
+        // A window before the end that grows until it holds the last complete line
+        // whole (or the whole segment).
+        let mut window = len.min(64 << 10);
+        let (tail, end) = loop {
+            let tail = storage
+                .read_at(&s.path, len - window, window as usize)
+                .map_err(|e| Error::io(storage, "read", &s.path, e))?;
+            let end = memchr::memrchr(b'\n', &tail);
+            let whole = end.is_some_and(|e| memchr::memrchr(b'\n', &tail[..e]).is_some());
+            if whole || window == len {
+                break (tail, end);
+            }
+            window = window.saturating_mul(16).min(len);
+        };
+        let Some(end) = end else {
             continue;
         };
         let start = memchr::memrchr(b'\n', &tail[..end]).map_or(0, |p| p + 1);

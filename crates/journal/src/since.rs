@@ -97,22 +97,27 @@ pub fn check_since(storage: &dyn Storage, dir: &Path, was: &Checked) -> Result<S
     ) else {
         return Ok(Since::CheckFully);
     };
-    // The last record then: the line that ends at `last_len` in its segment.
+    // The last record then: the line that ends at `last_len` in its segment, read
+    // from a window before it that grows until it holds the whole line.
     let path = dir.join(crate::segment::segment_file_name(last_first));
-    let back = last_len.min(READ_WINDOW as u64);
-    let tail = storage
-        .read_at(&path, last_len - back, back as usize)
-        .map_err(|e| Error::io(storage, "read", &path, e))?;
-    let Some(body) = tail.strip_suffix(b"\n") else {
-        return Ok(Since::CheckFully);
+    let mut back = last_len.min(64 * 1024);
+    let (tail, start) = loop {
+        let tail = storage
+            .read_at(&path, last_len - back, back as usize)
+            .map_err(|e| Error::io(storage, "read", &path, e))?;
+        let Some(body) = tail.strip_suffix(b"\n") else {
+            return Ok(Since::CheckFully);
+        };
+        match memchr::memrchr(b'\n', body) {
+            Some(p) => break (tail, p + 1),
+            None if back >= last_len => break (tail, 0),
+            None => back = (back * 4).min(last_len),
+        }
     };
-    let start = memchr::memrchr(b'\n', body).map_or(0, |p| p + 1);
-    let line = &body[start..];
+    let line = &tail[start..tail.len() - 1];
     let head_seq = was.records.saturating_sub(1);
     let head_at = last_len - back + start as u64;
-    if (start == 0 && back < last_len)
-        || RecordHash::of_line(line) != head
-        || parse_header(line).map(|h| h.seq).ok() != Some(head_seq)
+    if RecordHash::of_line(line) != head || parse_header(line).map(|h| h.seq).ok() != Some(head_seq)
     {
         return Ok(Since::CheckFully);
     }

@@ -20,6 +20,11 @@
 //!   [`Source`](tradetrail_query::Source), an investigator, the cold tier and the data
 //!   directory. (The investigator keeps its index under `DIR/index/query`: derived
 //!   data, a cache that may be deleted at any time, not a change to the record.)
+//!   After a full check it notes where the journal ended (`DIR/index/read-door.json`,
+//!   derived data too); a later open under the same newest checkpoint then reads only
+//!   the last record checked and those appended since, and checks fully whenever the
+//!   journal is anything but that plus records continuing its chain
+//!   ([`tradetrail_journal::check_since`]).
 //!   [`Store::open_read_reporting`] makes the same checks for commands whose job is to
 //!   report (`pg status`, `pg verify`), handing back what it finds instead of refusing;
 //! - [`verify`] checks it whole, changing nothing: every record's chain, the archive,

@@ -71,6 +71,8 @@ const MEMO_FILE: &str = "read-door.json";
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Memo {
     checkpoint: Option<String>,
+    /// The configuration's origin, found to be record 0's.
+    origin: String,
     journal: tradetrail_journal::Checked,
 }
 
@@ -96,19 +98,16 @@ impl ReadStore {
         // The checkpoint first: one a recorder signs meanwhile covers records written
         // after the journal is looked at below, and must not read as a truncation.
         let newest = tradetrail_core::checkpoints::latest_checkpoint(&self.dir)?;
-        // Record 0 purged or archived and unreadable: `verify` reports that.
-        let record0 = tradetrail_core::read_line_in(&self.dir, self.cold(), 0).ok();
-        tradetrail_core::checkpoints::check_origin_of(
-            &self.dir,
-            &self.config.origin,
-            record0.as_deref(),
-        )?;
         let checkpoint = newest.as_ref().map(|(p, _)| p.display().to_string());
+        let origin = &self.config.origin;
         let memo_path = self.dir.index().join(MEMO_FILE);
         let jdir = self.dir.journal();
-        // The journal as last checked fully, grown only by records that continue its
-        // chain, under the same newest checkpoint: only the new records are read.
-        if let Some(memo) = Memo::load(&memo_path).filter(|m| m.checkpoint == checkpoint) {
+        // The journal as last checked fully (record 0's origin the configuration's
+        // then and now), grown only by records that continue its chain, under the same
+        // newest checkpoint: only the new records are read.
+        if let Some(memo) =
+            Memo::load(&memo_path).filter(|m| m.checkpoint == checkpoint && &m.origin == origin)
+        {
             let since = tradetrail_journal::check_since(&FsStorage, &jdir, &memo.journal)
                 .map_err(tradetrail_core::Error::from)?;
             if let tradetrail_journal::Since::Appended {
@@ -125,6 +124,7 @@ impl ReadStore {
                 if mark != memo.journal {
                     Memo {
                         checkpoint,
+                        origin: origin.clone(),
                         journal: mark,
                     }
                     .save(&memo_path);
@@ -132,6 +132,9 @@ impl ReadStore {
                 return Ok(found);
             }
         }
+        // Record 0 purged or archived and unreadable: `verify` reports that.
+        let record0 = tradetrail_core::read_line_in(&self.dir, self.cold(), 0).ok();
+        tradetrail_core::checkpoints::check_origin_of(&self.dir, origin, record0.as_deref())?;
         let found = tradetrail_journal::check_open(&FsStorage, &jdir)
             .map_err(tradetrail_core::Error::from)?;
         if let Some(newest) = &newest {
@@ -149,6 +152,7 @@ impl ReadStore {
             if mark.records == found.records {
                 Memo {
                     checkpoint,
+                    origin: origin.clone(),
                     journal: mark,
                 }
                 .save(&memo_path);
