@@ -280,6 +280,11 @@ impl Recorder {
     pub fn wait(&self, ticket: Ticket) -> Result<Receipt> {
         Ok(self.journal.wait(ticket)?)
     }
+
+    /// Waits for every entry of a submitted batch at once; their receipts in order.
+    pub fn wait_all(&self, tickets: Vec<Ticket>) -> Result<Vec<Receipt>> {
+        Ok(self.journal.wait_all(tickets)?)
+    }
 }
 
 /// The key a string `event_id` deduplicates under (UUIDs map to their value).

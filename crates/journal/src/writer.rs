@@ -449,7 +449,12 @@ impl Journal {
     /// acknowledged. Receipts come back in the order of `entries`.
     pub fn append_batch(&self, entries: Vec<Entry>) -> Result<Vec<Receipt>> {
         let tickets = self.submit_batch(entries)?;
-        // One drive for the whole run; the per-ticket waits below then return at once.
+        self.wait_all(tickets)
+    }
+
+    /// Waits for every ticket of a batch at once: one drive to the furthest of them at
+    /// the strongest durability any asks for, then their receipts, in order.
+    pub fn wait_all(&self, tickets: Vec<Ticket>) -> Result<Vec<Receipt>> {
         let strongest = tickets
             .iter()
             .map(|t| t.durability)
@@ -457,7 +462,7 @@ impl Journal {
             .unwrap_or_default();
         let end = tickets.iter().map(|t| t.seq + 1).max().unwrap_or(0);
         self.drive(self.lock(), end, strongest)?;
-        tickets.into_iter().map(|t| self.wait(t)).collect()
+        tickets.into_iter().map(|t| self.receipt(t)).collect()
     }
 
     /// Sequences one entry without waiting for it to be written. The record's place is
@@ -552,6 +557,12 @@ impl Journal {
     pub fn wait(&self, ticket: Ticket) -> Result<Receipt> {
         let st = self.lock();
         self.drive(st, ticket.seq + 1, ticket.durability)?;
+        self.receipt(ticket)
+    }
+
+    /// The receipt of a ticket whose record is acknowledged (a duplicate's hash read
+    /// from the original record when the ticket does not carry it).
+    fn receipt(&self, ticket: Ticket) -> Result<Receipt> {
         let hash = if ticket.duplicate && ticket.hash == RecordHash::ZERO {
             RecordHash::of_line(&self.stored_line(ticket.seq)?)
         } else {

@@ -193,8 +193,7 @@ fn acknowledge(
     let mut dups = 0usize;
     let mut span: Option<(u64, Receipt)> = None;
     for tickets in rx {
-        for t in tickets {
-            let r = rec.wait(t)?;
+        for r in rec.wait_all(tickets)? {
             if r.duplicate {
                 dups += 1;
             } else {
