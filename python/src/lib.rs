@@ -265,11 +265,13 @@ impl ReceiptList {
     }
 }
 
-/// The receipt of `ticket` once acknowledged. A new record's `ts_recorded` is the
-/// ticket's; a duplicate's is read back from the original record's line.
-fn receipt(rec: &Recorder, ticket: Ticket) -> Result<Receipt, Failure> {
-    let ts = ticket.ts_recorded();
-    let r = rec.wait(ticket).map_err(Failure::from_core)?;
+/// The receipt `r` with its record's `ts_recorded`: `ts`, the ticket's, or for a
+/// duplicate (whose ticket has none) the original record's, read back.
+fn stamped(
+    rec: &Recorder,
+    r: tradetrail_journal::Receipt,
+    ts: Option<i64>,
+) -> Result<Receipt, Failure> {
     let ts_recorded = match ts {
         Some(ts) => ts,
         None => {
@@ -327,19 +329,18 @@ fn submit(rec: &Recorder, entries: Vec<Entry>) -> Result<Vec<Receipt>, Failure> 
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    // Waiting on the last ticket first writes the run at once; the earlier waits then
-    // return at once (one sync per durability asked for).
     let tickets = rec
         .journal()
         .submit_batch(entries)
         .map_err(Failure::from_journal)?;
-    let mut receipts = tickets
+    let stamps: Vec<Option<i64>> = tickets.iter().map(Ticket::ts_recorded).collect();
+    // One wait for the whole run: one write, one sync per durability asked for.
+    rec.wait_all(tickets)
+        .map_err(Failure::from_core)?
         .into_iter()
-        .rev()
-        .map(|t| receipt(rec, t))
-        .collect::<Result<Vec<_>, _>>()?;
-    receipts.reverse();
-    Ok(receipts)
+        .zip(stamps)
+        .map(|(r, ts)| stamped(rec, r, ts))
+        .collect()
 }
 
 /// Events walked from Python per piece handed to the validating thread.
