@@ -418,7 +418,21 @@ fn the_zone_goes_up_first_and_verify_checks_the_days_against_it() {
     let v = verify_remote(&b, &|_, _| {}).unwrap();
     assert!(!v.ok);
     let idx = ArchiveIndex::load(&root).unwrap();
-    let (p, first) = idx.files().next().unwrap();
+    // Record 0, which `init` writes at the real time, has a file of its own on that
+    // day's partition: off its day in +09:00 only when recorded at 15:00 UTC or later.
+    // Otherwise the first file off its day is day 0's, which starts at seq 1.
+    let segment0 = f
+        .dir
+        .journal()
+        .join(tradetrail_journal::segment_file_name(0));
+    let journal = std::fs::read(segment0).unwrap();
+    let line0 = journal.split(|&b| b == b'\n').next().unwrap();
+    let ts0 = tradetrail_journal::parse_header(line0).unwrap().ts_recorded;
+    let record0_late = ts0.rem_euclid(DAY) >= 15 * 3_600_000_000_000;
+    let (p, first) = idx
+        .files()
+        .find(|(_, x)| (x.first_seq == 0) == record0_late)
+        .unwrap();
     assert_eq!(v.first_bad_seq, Some(first.first_seq));
     let reason = v.reason.unwrap();
     let key = p.dir.strip_prefix(&root).unwrap().display().to_string();
