@@ -214,12 +214,10 @@ struct State {
     synced: u64,
     writing: bool,
     syncing: bool,
-    /// Threads asleep on `Inner::written_cv` / `Inner::synced_cv`.
+    /// Threads asleep on `Inner::written_cv`.
     waiters_os: usize,
-    /// Asleep on `synced_cv[i]`.
-    waiters_fsync: [usize; 2],
-    /// Syncs started so far; the one in flight (if `syncing`) is number `sync_gen`.
-    sync_gen: u64,
+    /// `fsync` waiters asleep, each parked on its own (see [`Parked`]).
+    parked: Vec<Parked>,
     /// What the sync in flight covers (records below it).
     inflight_target: u64,
     poisoned: Option<Arc<Error>>,
@@ -244,6 +242,19 @@ struct State {
     seal_next: bool,
 }
 
+/// An `fsync` waiter asleep until `synced` reaches `end`. Each waiter parks its own
+/// thread, and whoever moves `synced` unparks exactly the waiters it covered: they
+/// read [`Inner::synced_hint`] and return without taking the lock. (A condition
+/// variable shared by all would wake every waiter of a sync into a queue for the
+/// mutex, one after the other; with 64 producers on 2 cores that queue, not the disk,
+/// was the bound.) A waiter unparked without being covered is asked to take a role:
+/// it takes the lock and goes round [`Journal::drive`] again.
+#[derive(Debug)]
+struct Parked {
+    end: u64,
+    thread: std::thread::Thread,
+}
+
 #[derive(Debug)]
 struct Inner {
     dir: PathBuf,
@@ -251,12 +262,10 @@ struct Inner {
     state: Mutex<State>,
     /// Waiters for `written` (and for the dedup index).
     written_cv: Condvar,
-    /// Waiters for `synced`.
-    /// Waiters for `synced`, by the parity of the sync generation that will cover them,
-    /// so finishing a sync wakes those it covered and not those it did not.
-    synced_cv: [Condvar; 2],
     /// `State::written`, readable without the lock, for a brief spin before sleeping.
     written_hint: AtomicU64,
+    /// `State::synced`, readable without the lock: a parked waiter's test.
+    synced_hint: AtomicU64,
     flusher: Flusher,
     /// Held while the journal is open: one appending process per journal.
     _lock: DirLock,
@@ -389,8 +398,7 @@ impl Journal {
             writing: false,
             syncing: false,
             waiters_os: 0,
-            waiters_fsync: [0, 0],
-            sync_gen: 0,
+            parked: Vec::new(),
             inflight_target: 0,
             poisoned: None,
             file,
@@ -410,8 +418,8 @@ impl Journal {
                 opts,
                 state: Mutex::new(state),
                 written_cv: Condvar::new(),
-                synced_cv: [Condvar::new(), Condvar::new()],
                 written_hint: AtomicU64::new(rec.next_seq),
+                synced_hint: AtomicU64::new(rec.next_seq),
                 flusher: Flusher::default(),
                 _lock: lock,
             }),
@@ -964,11 +972,11 @@ impl Journal {
                 st.written = st.written.max(outcome.written);
                 self.inner.written_hint.store(st.written, Ordering::Release);
                 let sealed = outcome.sealed > st.synced;
-                st.synced = st.synced.max(outcome.sealed);
+                self.set_synced(&mut st, outcome.sealed);
                 if let Some(e) = outcome.error {
                     st.poisoned.get_or_insert_with(|| Arc::new(e));
                 }
-                self.notify_written(&st, sealed);
+                self.notify_written(&mut st, sealed);
                 continue;
             }
             let sync_needed = st.synced < st.written
@@ -1009,18 +1017,18 @@ impl Journal {
                     st
                 }
                 Durability::Fsync => {
-                    // Covered by the sync in flight, or waiting for the next one.
-                    let g = if st.syncing && end <= st.inflight_target {
-                        st.sync_gen
-                    } else {
-                        st.sync_gen + 1
-                    };
-                    let i = (g % 2) as usize;
-                    st.waiters_fsync[i] += 1;
-                    let mut st = self.inner.synced_cv[i]
-                        .wait(st)
-                        .unwrap_or_else(|p| p.into_inner());
-                    st.waiters_fsync[i] -= 1;
+                    let me = std::thread::current();
+                    let id = me.id();
+                    st.parked.push(Parked { end, thread: me });
+                    drop(st);
+                    std::thread::park();
+                    if self.inner.synced_hint.load(Ordering::Acquire) >= end {
+                        return Ok(());
+                    }
+                    // Asked to take a role, poisoned, or woken spuriously (then still
+                    // in the list: out of it, so that it is never there twice).
+                    let mut st = self.lock();
+                    st.parked.retain(|p| p.thread.id() != id);
                     st
                 }
             };
@@ -1030,8 +1038,6 @@ impl Journal {
     /// Takes the syncer role: syncs everything written so far, outside the lock.
     fn sync_role<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         st.syncing = true;
-        st.sync_gen += 1;
-        let gen = st.sync_gen;
         st.inflight_target = st.written;
         let target = st.written;
         let target_bytes = st.unsynced_bytes;
@@ -1043,7 +1049,7 @@ impl Journal {
         st.syncing = false;
         match res {
             Ok(()) => {
-                st.synced = st.synced.max(target);
+                self.set_synced(&mut st, target);
                 st.unsynced_bytes -= target_bytes.min(st.unsynced_bytes);
             }
             Err(e) => {
@@ -1052,8 +1058,14 @@ impl Journal {
                 st.poisoned.get_or_insert_with(|| Arc::new(err));
             }
         }
-        self.notify_synced(&st, gen);
+        self.notify_synced(&mut st);
         st
+    }
+
+    /// Moves `synced` up to `to` (never down) and publishes it to parked waiters.
+    fn set_synced(&self, st: &mut State, to: u64) {
+        st.synced = st.synced.max(to);
+        self.inner.synced_hint.store(st.synced, Ordering::Release);
     }
 
     fn wake_flusher(&self) {
@@ -1084,7 +1096,7 @@ impl Journal {
 
     /// After the writer role is released: wake every `os` waiter (their records may be
     /// written now), and one `fsync` waiter if a sync or a write needs a taker.
-    fn notify_written(&self, st: &State, sealed: bool) {
+    fn notify_written(&self, st: &mut State, sealed: bool) {
         if st.poisoned.is_some() {
             return self.notify_everyone(st);
         }
@@ -1104,29 +1116,23 @@ impl Journal {
         }
     }
 
-    /// Wakes one `fsync` waiter that the sync in flight (if any) does not cover, to
-    /// take the writer or syncer role.
-    fn wake_one_for_next_sync(&self, st: &State) {
-        let i = ((st.sync_gen + 1) % 2) as usize;
-        if st.waiters_fsync[i] > 0 {
-            self.inner.synced_cv[i].notify_one();
-        } else if st.waiters_fsync[1 - i] > 0 && !st.syncing {
-            // No sync in flight: nobody is covered, so any waiter will do.
-            self.inner.synced_cv[1 - i].notify_one();
+    /// Wakes one parked `fsync` waiter that the sync in flight (if any) does not cover,
+    /// to take the writer or syncer role.
+    fn wake_one_for_next_sync(&self, st: &mut State) {
+        let covered = |p: &Parked| st.syncing && p.end <= st.inflight_target;
+        if let Some(i) = st.parked.iter().position(|p| !covered(p)) {
+            st.parked.swap_remove(i).thread.unpark();
         }
     }
 
-    /// After sync number `gen` finished: wake the `fsync` waiters it covered, one more
-    /// to start the next sync if records wait for it, and one `os` waiter if pending
-    /// records need a writer.
-    fn notify_synced(&self, st: &State, gen: u64) {
+    /// After a sync finished: unpark the `fsync` waiters it covered, one more to start
+    /// the next sync if records wait for it, and one `os` waiter if pending records need
+    /// a writer.
+    fn notify_synced(&self, st: &mut State) {
         if st.poisoned.is_some() {
             return self.notify_everyone(st);
         }
-        let i = (gen % 2) as usize;
-        if st.waiters_fsync[i] > 0 {
-            self.inner.synced_cv[i].notify_all();
-        }
+        self.unpark_covered(st);
         if st.synced < st.written || !st.pending.is_empty() {
             self.wake_one_for_next_sync(st);
         }
@@ -1135,14 +1141,25 @@ impl Journal {
         }
     }
 
-    fn notify_everyone(&self, st: &State) {
+    /// Unparks every `fsync` waiter whose records are synced.
+    fn unpark_covered(&self, st: &mut State) {
+        let synced = st.synced;
+        let mut i = 0;
+        while i < st.parked.len() {
+            if st.parked[i].end <= synced {
+                st.parked.swap_remove(i).thread.unpark();
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn notify_everyone(&self, st: &mut State) {
         if st.waiters_os > 0 {
             self.inner.written_cv.notify_all();
         }
-        for (i, cv) in self.inner.synced_cv.iter().enumerate() {
-            if st.waiters_fsync[i] > 0 {
-                cv.notify_all();
-            }
+        for p in st.parked.drain(..) {
+            p.thread.unpark();
         }
     }
 
@@ -1260,11 +1277,11 @@ impl Journal {
                         }
                         Err(e) => {
                             st.dedup_state = DedupState::NotLoaded;
-                            self.notify_everyone(&st);
+                            self.notify_everyone(&mut st);
                             return Err(e);
                         }
                     }
-                    self.notify_everyone(&st);
+                    self.notify_everyone(&mut st);
                 }
             }
         }

@@ -5,75 +5,13 @@
 
 mod common;
 
-use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use tradetrail_journal::{
-    Durability, Error, Journal, JournalOptions, RecordHash, SegmentFile, Storage,
-};
+use tradetrail_journal::{Durability, Error, Journal, JournalOptions, RecordHash, Storage};
 use tradetrail_testkit::MemStorage;
-
-/// A storage whose `fdatasync` makes durable what was written before the call, then
-/// takes a while to return, as a real disk does: bytes written meanwhile are not
-/// covered, so acknowledging them on that sync's word would be a lie a crash exposes.
-#[derive(Debug)]
-struct SlowSync(MemStorage);
-
-#[derive(Debug)]
-struct SlowFile(Box<dyn SegmentFile>);
-
-impl SegmentFile for SlowFile {
-    fn append(&self, buf: &[u8]) -> io::Result<()> {
-        self.0.append(buf)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        let r = self.0.sync_data();
-        std::thread::sleep(Duration::from_micros(300));
-        r
-    }
-}
-
-impl Storage for SlowSync {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.0.create_dir_all(path)
-    }
-    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        self.0.list_dir(path)
-    }
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        self.0.exists(path)
-    }
-    fn len(&self, path: &Path) -> io::Result<u64> {
-        self.0.len(path)
-    }
-    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        self.0.read_at(path, offset, len)
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.0.read(path)
-    }
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn SegmentFile>> {
-        Ok(Box::new(SlowFile(self.0.open_append(path)?)))
-    }
-    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        self.0.truncate(path, len)
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.0.sync_dir(path)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.0.remove_file(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.0.rename(from, to)
-    }
-    fn available_space(&self, path: &Path) -> io::Result<u64> {
-        self.0.available_space(path)
-    }
-}
 
 const RECORDS: u64 = 30;
 const THREADS: u64 = 4;
