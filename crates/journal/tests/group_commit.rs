@@ -110,7 +110,7 @@ fn many_fsync_producers_share_syncs_and_each_gets_its_own_receipt() {
 fn fsync_and_os_producers_together_all_return() {
     let mem = MemStorage::new();
     let durability = |t: u64| {
-        if t % 2 == 0 {
+        if t.is_multiple_of(2) {
             Durability::Fsync
         } else {
             Durability::Os
@@ -125,7 +125,7 @@ fn fsync_and_os_producers_together_all_return() {
     // The `fsync` producers' records (even producers' bodies) all survive a crash.
     for (r, b) in &acks {
         let t = (record_number(b) / 1_000) - 1;
-        if t % 2 == 0 {
+        if t.is_multiple_of(2) {
             assert!(r.seq < durable, "fsync'd seq {} lost in a crash", r.seq);
         }
     }
