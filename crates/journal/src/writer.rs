@@ -18,6 +18,12 @@
 //! The two roles are separate, so records waiting only for the OS are not held behind
 //! a sync in progress. Invariant: `synced <= written <= next_seq`, and every record
 //! below `written` is in the file in `seq` order.
+//!
+//! Waiting is cheap for the many: a producer waiting for `fsync` parks its own thread
+//! with the record it waits for, and the sync that covers it unparks exactly it; it
+//! reads `synced` from an atomic and returns without taking the lock again. One
+//! waiter that a sync does not cover is unparked to take the next role. (A condition
+//! variable shared by everyone would queue every waiter of a sync for the mutex.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::mem;
@@ -242,13 +248,7 @@ struct State {
     seal_next: bool,
 }
 
-/// An `fsync` waiter asleep until `synced` reaches `end`. Each waiter parks its own
-/// thread, and whoever moves `synced` unparks exactly the waiters it covered: they
-/// read [`Inner::synced_hint`] and return without taking the lock. (A condition
-/// variable shared by all would wake every waiter of a sync into a queue for the
-/// mutex, one after the other; with 64 producers on 2 cores that queue, not the disk,
-/// was the bound.) A waiter unparked without being covered is asked to take a role:
-/// it takes the lock and goes round [`Journal::drive`] again.
+/// An `fsync` waiter asleep until `synced` reaches `end` (see the module's doc).
 #[derive(Debug)]
 struct Parked {
     end: u64,
