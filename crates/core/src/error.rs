@@ -94,6 +94,27 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An input's `event_id` is recorded already, or repeated earlier in the input,
+    /// with another body. Nothing of the input was written: give the event an
+    /// `event_id` of its own (a retry must repeat the recorded event exactly).
+    #[error(
+        "entry {index}: {} is already used by {first} with a different body; nothing was \
+         written: give this event an event_id of its own (a retry must repeat the first \
+         event exactly)",
+        event_id.as_deref().map_or_else(|| "its event_id".to_string(), |id| format!("event_id {id}"))
+    )]
+    Repeated {
+        /// The refused entry's position in the input (0-based).
+        index: usize,
+        /// Its `event_id`, when it could be read back.
+        event_id: Option<String>,
+        /// Where the first body with that `event_id` is.
+        first: FirstBody,
+    },
+    /// The receipts of an append could not be handed on (their output failed). What
+    /// was submitted before is recorded; see `tradetrail status` for where it ends.
+    #[error("receipts could not be written: {0}")]
+    Receipts(#[source] std::io::Error),
     /// A bug or an impossible state; report it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -109,6 +130,24 @@ pub enum Error {
         /// The data directory.
         path: PathBuf,
     },
+}
+
+/// Where the first body of a repeated `event_id` is ([`Error::Repeated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstBody {
+    /// In the journal, as this record.
+    Record(u64),
+    /// Earlier in the same input, at this position (0-based).
+    Input(usize),
+}
+
+impl std::fmt::Display for FirstBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FirstBody::Record(seq) => write!(f, "record {seq}"),
+            FirstBody::Input(i) => write!(f, "entry {i} of the input"),
+        }
+    }
 }
 
 /// The core's result type.

@@ -22,6 +22,7 @@
 //! assert_eq!(receipt.seq, 1);
 //! ```
 
+mod append;
 pub mod bench;
 pub mod checkpoints;
 mod component;
@@ -34,13 +35,14 @@ mod prepare;
 mod recorder;
 mod tree;
 
+pub use append::{Appended, APPEND_GROUP};
 pub use component::{Component, ComponentReport, Gauge};
 pub use config::{
     ArchiveConfig, CheckpointPolicy, Config, DurabilityPolicy, JournalConfig, LogConfig, Period,
     ReconciliationConfig, ReconciliationSchedule, RetentionPolicy, SessionConfig, TimeConfig,
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
-pub use error::{Error, Result};
+pub use error::{Error, FirstBody, Result};
 pub use prepare::{
     split_lines, write_receipt_json, BadLine, Line, Prepared, MIN_LINES_PER_THREAD, READ_BLOCK,
 };

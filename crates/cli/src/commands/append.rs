@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradetrail_core::{write_receipt_json, DataDir, Prepared};
-use tradetrail_journal::{Durability, Receipt, Ticket};
+use tradetrail_core::{write_receipt_json, Appended, DataDir, FirstBody, Prepared, APPEND_GROUP};
+use tradetrail_journal::{Durability, Receipt};
 
 use crate::exit::{BadInput, Exit, BAD_INPUT};
 
@@ -28,10 +28,6 @@ pub struct Args {
 fn parse_durability(s: &str) -> Result<Durability, String> {
     s.parse()
 }
-
-/// Events are sequenced in groups of this many; their receipts are printed (and
-/// flushed) as soon as the group is acknowledged.
-const GROUP: usize = 1024;
 
 pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     let dir = DataDir::resolve(data);
@@ -76,12 +72,10 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             return Err(Exit(BAD_INPUT).into());
         }
     };
-    // An event_id already used with another body (in the journal or earlier in the
-    // input) refuses the whole input, although it is submitted in groups below.
-    rec.journal()
-        .check_repeats(&entries)
-        .map_err(|e| conflict(e, &name, &entries, &linenos, 0))?;
     if args.dry_run {
+        // What the append would refuse for a repeated event_id, checked as it would be.
+        rec.check_input_repeats(&entries)
+            .map_err(|e| conflict(e, &name, &linenos))?;
         writeln!(
             err,
             "{} event(s) valid; nothing written (--dry-run)",
@@ -90,59 +84,26 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         return Ok(());
     }
 
-    // Pass 2: append. This thread sequences group after group (the chain's hashes,
-    // which only one thread can compute) while a second one waits for each group to be
-    // written and prints its receipts, so writing and printing overlap the hashing. If
-    // stdout is closed the appending goes on (the input was accepted whole); only
+    // Pass 2: append, printing each group's receipts as soon as it is acknowledged.
+    // If stdout is closed the appending goes on (the input was accepted whole); only
     // printing stops.
     let total = entries.len();
-    let pass2 = || {
-        std::thread::scope(|s| -> Result<Acked> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Ticket>>(IN_FLIGHT);
-            let waiter = s.spawn(|| acknowledge(&rec, rx, args.quiet));
-            let mut submitted = Ok(());
-            let mut group_start = 0usize;
-            let mut it = entries.into_iter();
-            loop {
-                let group: Vec<_> = it.by_ref().take(GROUP).collect();
-                if group.is_empty() {
-                    break;
-                }
-                let n = group.len();
-                match rec.journal().submit_batch(group) {
-                    // A closed channel means the waiter stopped on an error: it says which.
-                    Ok(tickets) => {
-                        if tx.send(tickets).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        submitted = Err(conflict(e, &name, &[], &linenos, group_start));
-                        break;
-                    }
-                }
-                group_start += n;
-            }
-            drop(tx);
-            let acked = waiter
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            submitted?;
-            Ok(acked)
-        })
+    let mut out = Receipts {
+        out: std::io::stdout(),
+        buf: Vec::with_capacity(APPEND_GROUP * 100),
+        closed: false,
+        quiet: args.quiet,
+        span: None,
     };
-    // A large input keeps the Merkle tree level on the other core as it is written,
-    // so the checkpoint after it (or the next one) need not read it all back.
-    let acked = if total >= FOLLOW_TREE_FROM {
-        tradetrail_core::Tree::follow_while(&rec, pass2)
-    } else {
-        pass2()
-    }?;
-    let Acked {
+    let appended = rec
+        .append_input(entries, |receipts| out.group(receipts))
+        .map_err(|e| conflict(e, &name, &linenos))?;
+    out.finish(appended)?;
+    let Appended {
         written,
-        dups,
-        closed,
-    } = acked;
+        duplicates: dups,
+    } = appended;
+    let closed = out.closed;
     super::checkpoint_if_due(&rec);
     if closed {
         writeln!(
@@ -162,129 +123,80 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Inputs of this many events or more have the Merkle tree follow the appending.
-const FOLLOW_TREE_FROM: usize = 50_000;
-
-/// Groups of tickets submitted while the previous ones are written.
-const IN_FLIGHT: usize = 8;
-
-/// What the acknowledging thread saw.
-struct Acked {
-    written: usize,
-    dups: usize,
-    /// stdout was closed before every receipt was printed.
-    closed: bool,
-}
-
-/// Waits for every group of tickets `rx` brings, in order, printing each group's
-/// receipts once it is acknowledged (or, `quiet`, one summary line at the end).
-fn acknowledge(
-    rec: &tradetrail_core::Recorder,
-    rx: std::sync::mpsc::Receiver<Vec<Ticket>>,
-    quiet: bool,
-) -> Result<Acked> {
-    let stdout = std::io::stdout();
-    let mut out = Receipts {
-        out: stdout.lock(),
-        buf: Vec::with_capacity(GROUP * 100),
-        closed: false,
-    };
-    let mut written = 0usize;
-    let mut dups = 0usize;
-    let mut span: Option<(u64, Receipt)> = None;
-    for tickets in rx {
-        for r in rec.wait_all(tickets)? {
-            if r.duplicate {
-                dups += 1;
-            } else {
-                written += 1;
-            }
-            if quiet {
-                let first = span.as_ref().map_or(r.seq, |(f, _)| *f);
-                span = Some((first, r));
-            } else {
-                out.push(&r);
-            }
-        }
-        out.flush()?;
-    }
-    if quiet {
-        let summary = serde_json::json!({
-            "appended": written,
-            "duplicates": dups,
-            "first_seq": span.as_ref().map(|(f, _)| *f),
-            "last_seq": span.as_ref().map(|(_, r)| r.seq),
-            "last_hash": span.as_ref().map(|(_, r)| r.hash.to_hex()),
-        });
-        out.buf.extend_from_slice(summary.to_string().as_bytes());
-        out.buf.push(b'\n');
-        out.flush()?;
-    }
-    Ok(Acked {
-        written,
-        dups,
-        closed: out.closed,
-    })
-}
-
 /// A refused repeat of an `event_id` as bad input (exit 2), naming the input line, the
 /// `event_id` and the record (or line) that holds its first body; other errors as they
-/// are. `offset` is the input position of the call's first entry.
-fn conflict(
-    e: tradetrail_journal::Error,
-    name: &str,
-    entries: &[tradetrail_journal::Entry],
-    linenos: &[usize],
-    offset: usize,
-) -> anyhow::Error {
-    use tradetrail_journal::Error as J;
-    let line = |i: usize| linenos.get(offset + i).copied().unwrap_or(0);
-    let id = |i: usize| {
-        entries
-            .get(i)
-            .and_then(|e| serde_json::from_slice::<serde_json::Value>(e.body()).ok())
-            .and_then(|v| {
-                v.get("event_id")
-                    .and_then(|id| id.as_str())
-                    .map(str::to_owned)
-            })
-            .map(|id| format!("event_id {id}"))
-            .unwrap_or_else(|| "its event_id".into())
+/// are.
+fn conflict(e: tradetrail_core::Error, name: &str, linenos: &[usize]) -> anyhow::Error {
+    let line = |i: usize| linenos.get(i).copied().unwrap_or(0);
+    let tradetrail_core::Error::Repeated {
+        index,
+        event_id,
+        first,
+    } = &e
+    else {
+        return e.into();
     };
-    let msg = match &e {
-        J::Conflict { seq, index } => format!(
-            "{name}:{}: {} is already used by record {seq} with a different body; \
+    let id = event_id
+        .as_deref()
+        .map_or_else(|| "its event_id".to_string(), |id| format!("event_id {id}"));
+    let msg = match first {
+        FirstBody::Record(seq) => format!(
+            "{name}:{}: {id} is already used by record {seq} with a different body; \
              nothing was written: give this event a new event_id (a retry must repeat \
              the recorded event exactly)",
             line(*index),
-            id(*index),
         ),
-        J::ConflictInBatch { first, index } => format!(
-            "{name}:{}: {} is also on line {} with a different body; nothing was \
+        FirstBody::Input(first) => format!(
+            "{name}:{}: {id} is also on line {} with a different body; nothing was \
              written: give each event an event_id of its own",
             line(*index),
-            id(*index),
             line(*first),
         ),
-        _ => return e.into(),
     };
     anyhow::Error::new(BadInput(msg))
 }
 
 /// Receipt printing that survives a closed stdout: a group's receipts are gathered in
-/// one buffer and written at once.
+/// one buffer and written at once; `quiet`, one summary line at the end instead.
 struct Receipts<W: Write> {
     out: W,
     buf: Vec<u8>,
     closed: bool,
+    quiet: bool,
+    /// `quiet`: the first seq and the last receipt seen.
+    span: Option<(u64, Receipt)>,
 }
 
 impl<W: Write> Receipts<W> {
-    fn push(&mut self, r: &Receipt) {
-        if !self.closed {
-            write_receipt_json(&mut self.buf, r);
-            self.buf.push(b'\n');
+    fn group(&mut self, receipts: &[Receipt]) -> std::io::Result<()> {
+        for r in receipts {
+            if self.quiet {
+                let first = self.span.as_ref().map_or(r.seq, |(f, _)| *f);
+                self.span = Some((first, *r));
+            } else if !self.closed {
+                write_receipt_json(&mut self.buf, r);
+                self.buf.push(b'\n');
+            }
         }
+        self.flush()
+    }
+
+    /// `quiet`: the summary line.
+    fn finish(&mut self, appended: Appended) -> std::io::Result<()> {
+        if !self.quiet {
+            return Ok(());
+        }
+        let span = self.span.as_ref();
+        let summary = serde_json::json!({
+            "appended": appended.written,
+            "duplicates": appended.duplicates,
+            "first_seq": span.map(|(f, _)| *f),
+            "last_seq": span.map(|(_, r)| r.seq),
+            "last_hash": span.map(|(_, r)| r.hash.to_hex()),
+        });
+        self.buf.extend_from_slice(summary.to_string().as_bytes());
+        self.buf.push(b'\n');
+        self.flush()
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
