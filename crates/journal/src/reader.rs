@@ -170,6 +170,8 @@ pub struct Inspection {
     pub head_ts_recorded: i64,
     /// Bytes after the last complete line (a write in progress, or a torn record).
     pub partial_bytes: u64,
+    /// Each segment's first seq and its length in bytes, in order.
+    pub lengths: Vec<(u64, u64)>,
 }
 
 /// Looks at a journal without opening it (see [`Inspection`]).
@@ -228,6 +230,7 @@ pub fn inspect(storage: &dyn Storage, dir: &Path) -> Result<Inspection> {
             head_hash: crate::RecordHash::of_line(line),
             head_ts_recorded: h.ts_recorded,
             partial_bytes: (tail.len() - end - 1) as u64,
+            lengths: segments.iter().map(|s| s.first_seq).zip(lens).collect(),
         });
     }
     Err(Error::Corrupt {

@@ -15,7 +15,6 @@ use std::path::Path;
 use crate::chain::RecordHash;
 use crate::reader::{lines_in_windows, READ_WINDOW};
 use crate::record::parse_header;
-use crate::segment::list_segments;
 use crate::storage::Storage;
 use crate::{Error, Result};
 
@@ -54,13 +53,7 @@ pub fn mark(storage: &dyn Storage, dir: &Path) -> Result<Checked> {
 /// [`mark`], and the bytes of an unfinished last line.
 fn mark_with_partial(storage: &dyn Storage, dir: &Path) -> Result<(Checked, u64)> {
     let insp = crate::reader::inspect(storage, dir)?;
-    let mut segments = Vec::new();
-    for s in list_segments(storage, dir)? {
-        let len = storage
-            .len(&s.path)
-            .map_err(|e| Error::io(storage, "stat", &s.path, e))?;
-        segments.push((s.first_seq, len));
-    }
+    let mut segments = insp.lengths;
     if let Some(last) = segments.last_mut() {
         last.1 = last.1.saturating_sub(insp.partial_bytes);
     }
