@@ -258,6 +258,32 @@ fn sql_over_archive_and_live_journal() {
     }
 }
 
+/// `sql` over a data directory goes through the read door like every other reader:
+/// a record altered in the journal is refused, naming it, before any query runs.
+#[cfg(feature = "sql")]
+#[test]
+fn sql_refuses_an_altered_journal() {
+    let s = with_events(200);
+    s.on_data("archive", &[]).expect(0);
+    let seg = s.segments().pop().expect("a segment");
+    let data = std::fs::read(&seg).unwrap();
+    let text = String::from_utf8(data.clone()).unwrap();
+    let line = text
+        .lines()
+        .nth(1)
+        .expect("two records in the active segment");
+    let at = text.find(line).unwrap() + line.rfind("\"i\":").expect("an event") + 4;
+    let mut altered = data.clone();
+    altered[at] = if altered[at] == b'7' { b'8' } else { b'7' };
+    std::fs::write(&seg, &altered).unwrap();
+    let r = s
+        .on_data("sql", &["SELECT count(*) AS n FROM events"])
+        .expect(1);
+    assert!(r.stderr.contains("damaged at seq"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(std::fs::read(&seg).unwrap(), altered, "nothing was changed");
+}
+
 /// After the oldest segments left `journal/` (what `retention apply` does past the
 /// hot window; removed by hand here, since apply only uses the real clock), every
 /// command that reads from seq 0 reads those records from the archive and answers as

@@ -41,14 +41,11 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
         }
         Some(loc) => run_sql_on_archive_dir(Path::new(loc), &args.query),
         None => {
+            // Through the read door: a journal that was altered, or contradicts a
+            // signed checkpoint, is refused here as by every other reader.
             let dir = tradetrail_core::DataDir::resolve(data);
-            if !dir.config().exists() {
-                return Err(tradetrail_core::Error::NotInitialized {
-                    path: dir.root().to_path_buf(),
-                }
-                .into());
-            }
-            run_sql(&dir, &args.query)
+            let read = tradetrail_store::Store::open_read(&dir)?;
+            run_sql(read.data_dir(), &args.query)
         }
     }
     .map_err(|e| match e {
