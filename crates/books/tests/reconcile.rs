@@ -9,7 +9,7 @@ use tradetrail_books::{
     generate_statement, read_records, run, Books, BooksOptions, ReadOptions, RunOptions, Severity,
     Statement, StatementFormat, Tolerances,
 };
-use tradetrail_core::demo::{run_demo, DemoOptions};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 
 fn demo_dir(events: u64) -> (tempfile::TempDir, Recorder) {

@@ -1,6 +1,7 @@
-//! tradetrail core: a data directory's configuration, the [`Recorder`] that validates
-//! events and appends them under the configured durability, the simulated trading day
-//! of `tradetrail demo` and the measurements of `tradetrail bench`.
+//! tradetrail core: a data directory's configuration and the [`Recorder`] that validates
+//! events and appends them under the configured durability. (The simulated trading day
+//! of `tradetrail demo` is the `tradetrail-demo` crate; the measurements of
+//! `tradetrail bench` are the `tradetrail-bench` crate.)
 //!
 //! The CLI and the server are thin doors onto these calls.
 //!
@@ -27,7 +28,6 @@ pub mod checkpoints;
 mod component;
 mod config;
 mod datadir;
-pub mod demo;
 mod error;
 mod par;
 mod prepare;

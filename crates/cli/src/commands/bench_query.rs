@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use tradetrail_core::demo::{run_demo, DemoOptions};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_query::{Dim, Filter, IndexOptions, Investigator, QueryOptions, Source};
 

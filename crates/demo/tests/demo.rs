@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tradetrail_core::demo::{run_demo, DemoOptions};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{verify, FsStorage};
 
