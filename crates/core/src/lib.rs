@@ -23,12 +23,12 @@
 //! assert_eq!(receipt.seq, 1);
 //! ```
 
-pub mod bench;
 pub mod checkpoints;
 mod component;
 mod config;
 mod datadir;
 mod error;
+mod human;
 mod par;
 mod prepare;
 mod recorder;
@@ -41,6 +41,7 @@ pub use config::{
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, Result};
+pub use human::human_bytes;
 pub use prepare::{
     split_lines, write_receipt_json, BadLine, Line, Prepared, MIN_LINES_PER_THREAD, READ_BLOCK,
 };

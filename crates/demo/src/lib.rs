@@ -947,15 +947,14 @@ fn settle(
 /// session is set, so the demo's reports are in UTC days unless `--session` or
 /// `--tz` is given.
 pub fn demo_time() -> TimeConfig {
-    let s = |venue: &str, zone: &str, open: &str, close: &str, day_ends: Option<&str>| {
-        SessionConfig {
+    let s =
+        |venue: &str, zone: &str, open: &str, close: &str, day_ends: Option<&str>| SessionConfig {
             venue: venue.into(),
             zone: zone.into(),
             open: open.into(),
             close: close.into(),
             day_ends: day_ends.map(Into::into),
-        }
-    };
+        };
     TimeConfig {
         sessions: vec![
             s("XNYS", "America/New_York", "09:30", "16:00", None),

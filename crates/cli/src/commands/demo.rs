@@ -6,8 +6,8 @@ use std::time::Instant;
 use std::io::Write;
 
 use anyhow::Result;
-use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder, DATA_ENV};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_journal::{verify, FsStorage};
 
 use crate::exit::{Exit, TAMPERED};

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tradetrail_core::bench::percentiles;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{Durability, FsStorage};
 use tradetrail_model::Event;
 
-use crate::{create_token, serve, AppState, Role, ServerOptions};
+use tradetrail_server::{create_token, serve, AppState, Role, ServerOptions};
+
+use crate::journal::percentiles;
 
 /// What to measure.
 #[derive(Debug, Clone)]
