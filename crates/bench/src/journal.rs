@@ -214,9 +214,9 @@ pub fn run_bench(
     Ok(lines)
 }
 
-/// A realistic `order.filled` body padded so the full line is about `record_size` bytes.
-pub fn sample_body(record_size: usize) -> Vec<u8> {
-    let mut e = Event::new(
+/// A realistic `order.filled` event, the benches' sample record.
+pub fn sample_fill() -> Event {
+    Event::new(
         "order.filled",
         1_795_700_000_123_456_789,
         "broker_gateway",
@@ -227,7 +227,12 @@ pub fn sample_body(record_size: usize) -> Vec<u8> {
     .with_entity("order", "O-123456")
     .with_data("fill_qty", "100")
     .with_data("fill_price", "228.51")
-    .with_data("trade_id", "100123456.0");
+    .with_data("trade_id", "100123456.0")
+}
+
+/// [`sample_fill`]'s body padded so the full line is about `record_size` bytes.
+pub fn sample_body(record_size: usize) -> Vec<u8> {
+    let mut e = sample_fill();
     // The journal adds a header of about 125 bytes; pad the body to reach the size.
     let base = e.to_body().len() + 125;
     if base + 10 < record_size {
