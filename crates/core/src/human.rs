@@ -27,6 +27,6 @@ mod tests {
         assert_eq!(human_bytes(1024), "1.0 KiB");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
-        assert_eq!(human_bytes(u64::MAX), "16384.0 TiB");
+        assert_eq!(human_bytes(u64::MAX), "16777216.0 TiB");
     }
 }
