@@ -64,4 +64,3 @@ mod sql;
 pub use sql::{
     run_sql, run_sql_on_archive_dir, run_sql_on_bucket, run_sql_on_files, write_results, SqlFormat,
 };
-pub mod bench;

@@ -9,8 +9,8 @@ use tradetrail_books::{
     generate_statement, read_records, run, Books, BooksOptions, ReadOptions, RunOptions, Severity,
     Statement, StatementFormat, Tolerances,
 };
-use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
+use tradetrail_demo::{run_demo, DemoOptions};
 
 fn demo_dir(events: u64) -> (tempfile::TempDir, Recorder) {
     let tmp = tempfile::tempdir().unwrap();

@@ -1054,21 +1054,6 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_sessions_are_valid() {
-        let mut c = Config::new("o/1".into());
-        c.time = crate::demo::demo_time();
-        let parsed = Config::parse(&c.to_toml()).unwrap();
-        assert_eq!(parsed, c);
-        let s = parsed.time.settings().unwrap();
-        assert_eq!(s.sessions.len(), 7);
-        assert!(
-            s.default_days().is_utc(),
-            "the demo's reports stay in UTC days"
-        );
-        assert_eq!(s.session("IDEALPRO").unwrap().day_ends, 17 * 3600);
-    }
-
-    #[test]
     fn schedule_is_off_by_default_and_checked() {
         let c = Config::new("o/1".into());
         let s = &c.reconciliation.schedule;

@@ -54,6 +54,19 @@ impl DataDir {
         crate::Config::load(&path)
     }
 
+    /// Replaces the configuration of an initialised directory with `config`: checked
+    /// first (as [`crate::Config::parse`] checks the file), then written so that a crash
+    /// leaves either the old or the new file. A configuration that does not check gives
+    /// [`crate::Error::Config`] and nothing is written.
+    pub fn save_config(&self, config: &crate::Config) -> crate::Result<()> {
+        let text = config.to_toml();
+        crate::Config::parse(&text).map_err(|reason| crate::Error::Config {
+            path: self.config(),
+            reason,
+        })?;
+        crate::recorder::write_atomically(&self.config(), text.as_bytes())
+    }
+
     /// `tradetrail.toml`.
     pub fn config(&self) -> PathBuf {
         self.root.join("tradetrail.toml")

@@ -1,6 +1,7 @@
-//! tradetrail core: a data directory's configuration, the [`Recorder`] that validates
-//! events and appends them under the configured durability, the simulated trading day
-//! of `tradetrail demo` and the measurements of `tradetrail bench`.
+//! tradetrail core: a data directory's configuration and the [`Recorder`] that validates
+//! events and appends them under the configured durability. (The simulated trading day
+//! of `tradetrail demo` is the `tradetrail-demo` crate; the measurements of
+//! `tradetrail bench` are the `tradetrail-bench` crate.)
 //!
 //! The CLI and the server are thin doors onto these calls.
 //!
@@ -23,13 +24,12 @@
 //! ```
 
 mod append;
-pub mod bench;
 pub mod checkpoints;
 mod component;
 mod config;
 mod datadir;
-pub mod demo;
 mod error;
+mod human;
 mod par;
 mod prepare;
 mod recorder;
@@ -43,6 +43,7 @@ pub use config::{
 };
 pub use datadir::{DataDir, DATA_ENV, DEFAULT_DATA_DIR};
 pub use error::{Error, FirstBody, Result};
+pub use human::human_bytes;
 pub use prepare::{
     split_lines, write_receipt_json, BadLine, Line, Prepared, MIN_LINES_PER_THREAD, READ_BLOCK,
 };

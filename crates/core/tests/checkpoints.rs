@@ -4,8 +4,8 @@
 use tradetrail_core::checkpoints::{
     check_against, checkpoint_if_due, latest_checkpoint, take_checkpoint, verifier_key,
 };
-use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{Config, DataDir, InitOptions, Recorder};
+use tradetrail_demo::{run_demo, DemoOptions};
 
 fn init(tmp: &tempfile::TempDir, toml_edit: impl FnOnce(String) -> String) -> (DataDir, Recorder) {
     let dir = DataDir::new(tmp.path().join("d"));

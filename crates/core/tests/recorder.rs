@@ -222,3 +222,25 @@ fn a_retry_is_recognized_by_its_normalized_body_not_its_spelling() {
         "{e:?}"
     );
 }
+
+#[test]
+fn save_config_checks_before_it_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rec) = init(&tmp);
+    drop(rec);
+    let before = std::fs::read_to_string(dir.config()).unwrap();
+    let mut cfg = dir.load_config().unwrap();
+    cfg.time.zone = "Mars/Base".into();
+    match dir.save_config(&cfg) {
+        Err(Error::Config { path, reason }) => {
+            assert_eq!(path, dir.config());
+            assert!(reason.starts_with("time.zone: "), "{reason}");
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    assert_eq!(std::fs::read_to_string(dir.config()).unwrap(), before);
+    cfg.time.zone = "Europe/London".into();
+    dir.save_config(&cfg).unwrap();
+    assert_eq!(dir.load_config().unwrap(), cfg);
+    assert_ne!(std::fs::read_to_string(dir.config()).unwrap(), before);
+}

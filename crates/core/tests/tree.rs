@@ -1,8 +1,8 @@
 //! The Merkle tree as derived data: built from the journal, kept in step, rebuilt when
 //! it does not match, and its proofs verify.
 
-use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder, Tree};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_merkle::{leaf_hash, verify_consistency, verify_inclusion};
 
 fn demo(tmp: &tempfile::TempDir, events: u64) -> (DataDir, Recorder) {

@@ -24,7 +24,6 @@
 //! publishes it, with `Nats-Msg-Id: <event_id>` (the stream deduplicates within its
 //! duplicate window, the journal for ever).
 
-pub mod bench;
 mod error;
 pub mod server;
 pub mod subject;

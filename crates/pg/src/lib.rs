@@ -24,7 +24,6 @@
 //! verifying the server's certificate and host name (see `tls`).
 
 mod background;
-pub mod bench;
 mod error;
 mod follow;
 mod held;
@@ -43,7 +42,7 @@ pub use follow::{follow, FollowOptions, Follower, Pass};
 pub use rows::table_rows;
 pub use scheduled::Verifier;
 pub use schema::{init, InitReport, Roles, SCHEMA_VERSION};
-pub use sync::{sync, Method, Session, SyncOptions, SyncReport};
+pub use sync::{sync, Batch, Method, Session, SyncOptions, SyncReport};
 pub use verify::{status, verify, Changed, SeqRange, Status, VerifyReport, DETAIL_LIMIT};
 
 /// `url` with any password replaced by `***`, for messages: the URL form
@@ -110,7 +109,7 @@ pub fn connect(url: &str) -> Result<Client> {
 }
 
 /// A statement's failure, naming the URL and what was being done.
-pub(crate) fn db(url: &str, what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
+pub fn db(url: &str, what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
     let url = url.to_string();
     let what = what.into();
     move |e| Error::Db {

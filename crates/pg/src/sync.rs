@@ -56,9 +56,11 @@ pub struct SyncReport {
     pub purged_rows_deleted: u64,
 }
 
-/// The columns of one batch, in seq order.
+/// The columns of one batch of the mirror's rows, in seq order: records pushed in,
+/// then written to `tradetrail.events` in one transaction ([`Batch::flush`]), as
+/// [`sync`] writes them.
 #[derive(Default)]
-pub(crate) struct Batch {
+pub struct Batch {
     seq: Vec<i64>,
     ts_event: Vec<Option<SystemTime>>,
     ts_event_ns: Vec<Option<i64>>,
@@ -170,11 +172,19 @@ impl ToSql for Jsonb<'_> {
 }
 
 impl Batch {
-    pub(crate) fn len(&self) -> usize {
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
         self.seq.len()
     }
 
-    pub(crate) fn push(&mut self, v: &RecordView<'_>, hash: &RecordHash) -> Result<(), String> {
+    /// Whether the batch holds no rows.
+    pub fn is_empty(&self) -> bool {
+        self.seq.is_empty()
+    }
+
+    /// Adds the row of one record (its parsed line and the line's hash); the reason
+    /// when the record cannot be a row (a seq beyond PostgreSQL's `bigint`).
+    pub fn push(&mut self, v: &RecordView<'_>, hash: &RecordHash) -> Result<(), String> {
         let seq = i64::try_from(v.seq).map_err(|_| "seq is out of PostgreSQL's bigint range")?;
         let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_ref().map(|s| s.to_string());
         self.seq.push(seq);
@@ -201,7 +211,7 @@ impl Batch {
     }
 
     /// Writes the batch in one transaction and empties it.
-    pub(crate) fn flush(&mut self, client: &mut Client, method: Method, url: &str) -> Result<()> {
+    pub fn flush(&mut self, client: &mut Client, method: Method, url: &str) -> Result<()> {
         let (Some(first), Some(last)) = (self.seq.first(), self.seq.last()) else {
             return Ok(());
         };

@@ -3,8 +3,8 @@
 //! well-formed, self-contained documents with their charts.
 
 use tradetrail_books::{generate_statement, read_records, run, RunOptions, Tolerances};
-use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_query::{Investigator, Source};
 use tradetrail_reports::{Format, ReportKind, ReportRequest};
 

@@ -24,7 +24,6 @@
 //! # }
 //! ```
 
-pub mod bench;
 mod console;
 mod error;
 mod handlers;

@@ -11,7 +11,7 @@ use common::{new_id, start, start_with, TestServer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tradetrail_books::{generate_statement, read_records, Planted, Record};
-use tradetrail_core::demo::{run_demo, DemoOptions};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_server::{ReconcileSchedule, ServerOptions};
 
 /// Records a simulated day through the library and returns the generic CSV

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::io::Write;
 
 use anyhow::Result;
-use tradetrail_core::bench::{run_bench, BenchLine, BenchOptions};
+use tradetrail_bench::journal::{run_bench, BenchLine, BenchOptions};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(What::Nats(a)) => return super::bench_nats::run(a),
         Some(What::Pg(a)) => return super::bench_pg::run(a),
         Some(What::Validate(a)) => {
-            let lines = tradetrail_core::bench::model_lines(a.event_size, a.events);
+            let lines = tradetrail_bench::validate::model_lines(a.event_size, a.events);
             let mut out = Table::new(a.json, "validation per thread, on one core")?;
             for l in &lines {
                 out.line(l);

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use tradetrail_bench::http::{run_http_bench, HttpBenchLine, HttpBenchOptions};
 use tradetrail_journal::Durability;
-use tradetrail_server::bench::{run_http_bench, HttpBenchLine, HttpBenchOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use tradetrail_ingest::bench::{BenchLine, BenchOptions};
-use tradetrail_ingest::server::NatsServer;
+use anyhow::Result;
+use tradetrail_bench::nats::{BenchLine, BenchOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,38 +28,19 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let scratch = tempfile::Builder::new()
-        .prefix("tradetrail-bench-nats")
-        .tempdir_in(&a.dir)
-        .context("making the scratch directory")?;
-    // A server of our own when none is given.
-    let server = if a.url.is_empty() {
-        Some(NatsServer::start(scratch.path())?)
-    } else {
-        None
-    };
-    let urls = match &server {
-        Some(s) => vec![s.url()],
-        None => a.url,
-    };
     let opts = BenchOptions {
-        urls,
+        urls: a.url,
         events: a.events,
         rate: a.rate,
         seconds: a.seconds,
         max_in_flight: a.max_in_flight,
-        dir: scratch.path().to_path_buf(),
+        dir: a.dir,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     println!(
         "{:<72} {:>12} {:>28}  note",
         "what", "events/s", "p50 / p99 / max (µs)"
     );
-    runtime.block_on(tradetrail_ingest::bench::run(&opts, |l: &BenchLine| {
+    tradetrail_bench::nats::run(&opts, |l: &BenchLine| {
         let rate = l
             .per_sec
             .map(|r| format!("{r:.0}"))
@@ -70,7 +50,6 @@ pub fn run(a: Args) -> Result<()> {
             .map(|(a, b, c)| format!("{a:.0} / {b:.0} / {c:.0}"))
             .unwrap_or_else(|| "-".into());
         println!("{:<72} {:>12} {:>28}  {}", l.what, rate, lat, l.note);
-    }))?;
-    drop(server);
+    })?;
     Ok(())
 }

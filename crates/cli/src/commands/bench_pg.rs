@@ -1,11 +1,11 @@
 //! `tradetrail bench pg`: the PostgreSQL mirror beside a bare binary COPY of the same
 //! rows, on a throwaway cluster started for the run (the logic is in
-//! `tradetrail_pg::bench`).
+//! `tradetrail_bench::pg`).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use tradetrail_pg::bench::{BenchLine, BenchOptions};
+use anyhow::Result;
+use tradetrail_bench::pg::{BenchLine, BenchOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,17 +30,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let scratch = tempfile::Builder::new()
-        .prefix("tradetrail-bench-pg")
-        .tempdir_in(&a.dir)
-        .context("making the scratch directory")?;
     let follow = super::pg::follow_options(1, a.interval, "--interval")?;
     let opts = BenchOptions {
         records: a.records,
         rate: a.rate,
         seconds: a.seconds,
         interval: follow.interval,
-        dir: scratch.path().to_path_buf(),
+        dir: a.dir,
     };
     if !a.json {
         println!(
@@ -48,7 +44,7 @@ pub fn run(a: Args) -> Result<()> {
             "what", "records/s", "p50 / p99 / max (ms)"
         );
     }
-    tradetrail_pg::bench::run(&opts, |l: &BenchLine| {
+    tradetrail_bench::pg::run(&opts, |l: &BenchLine| {
         if a.json {
             println!("{}", serde_json::to_string(l).unwrap_or_default());
             return;

@@ -6,8 +6,8 @@ use std::time::Instant;
 use std::io::Write;
 
 use anyhow::Result;
-use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder, DATA_ENV};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_journal::{verify, FsStorage};
 
 use crate::exit::{Exit, TAMPERED};
@@ -51,7 +51,7 @@ pub fn run(data: Option<&Path>, args: Args) -> Result<()> {
             },
         )?;
         // The venues' sessions, for `report --session XNYS` (docs/configuration.md).
-        tradetrail_core::demo::write_demo_time(&dir)?;
+        tradetrail_demo::write_demo_time(&dir)?;
         rec
     };
     let opts = DemoOptions {

@@ -102,21 +102,7 @@ pub fn counting_style(template: &str) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// Bytes in a human unit.
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+pub use tradetrail_core::human_bytes;
 
 /// Takes a checkpoint if the data directory's policy says one is due, reporting on
 /// stderr. A failure here does not undo what was appended, so it is a warning.

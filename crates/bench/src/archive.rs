@@ -1,7 +1,7 @@
 //! The archive's figures for `tradetrail bench archive`: archive throughput beside the
 //! machine's floor (reading and splitting the same JSONL bytes), bytes per record, and
 //! a one-day window over a year of archived history, pruned by the manifests' and row
-//! groups' `ts_event` statistics.
+//! groups' `ts_event` statistics (and, built with the `sql` feature, through `sql`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,11 +14,12 @@ use parquet::file::statistics::Statistics;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{list_segments, Durability, Entry, FsStorage};
 
-use crate::archiver::{archive, write_parquet, ArchiveOptions, ArchiveReport};
-use crate::layout::{partition_dir, NS_PER_DAY};
-use crate::row::Row;
-use crate::schema::col;
-use crate::{Error, Result};
+use tradetrail_archive::layout::{file_name, partition_dir, NS_PER_DAY};
+use tradetrail_archive::schema::col;
+use tradetrail_archive::{
+    archive, archive_dir, verify_all, write_parquet, ArchiveOptions, ArchiveReport, Error, Result,
+    Row,
+};
 
 /// One line of figures.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -45,6 +46,126 @@ fn fig(
         unit,
         note: note.into(),
     }
+}
+
+/// A failed file operation, as the archive reports its own.
+fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.into(),
+        op,
+        source,
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct ArchiveBenchOptions {
+    /// Records in the journal that is archived.
+    pub records: u64,
+    /// Records of synthetic archived history for the one-day window (0: skip it).
+    pub history_records: u64,
+    /// Days that history spans (one partition each).
+    pub days: u64,
+    /// Where the scratch directory goes (removed afterwards), on the disk to measure.
+    pub dir: PathBuf,
+}
+
+/// What the run reports as it goes.
+#[derive(Debug, Clone)]
+pub enum ArchiveStep {
+    /// A measured figure.
+    Figure(BenchFigure),
+    /// Writing the synthetic history begins (`total` records).
+    HistoryStarted {
+        /// Records to write.
+        total: u64,
+    },
+    /// Records of synthetic history written so far.
+    HistoryWritten(u64),
+}
+
+/// Runs every measurement of `tradetrail bench archive`; `out` gets each step as it
+/// happens.
+pub fn run(opts: &ArchiveBenchOptions, out: &mut dyn FnMut(ArchiveStep)) -> crate::Result<()> {
+    let scratch = crate::scratch_dir(&opts.dir, "tradetrail-bench-archive")?;
+    let mut print = |f: BenchFigure| out(ArchiveStep::Figure(f));
+    bench_archive(scratch.path(), opts.records, &mut print)?;
+    if opts.history_records == 0 {
+        return Ok(());
+    }
+    let root = scratch.path().join("history");
+    out(ArchiveStep::HistoryStarted {
+        total: opts.history_records,
+    });
+    let t = Instant::now();
+    let files = synthetic_history(&root, opts.history_records, opts.days, &mut |n| {
+        out(ArchiveStep::HistoryWritten(n))
+    })?;
+    let written = t.elapsed().as_secs_f64();
+    let bytes: u64 = files
+        .iter()
+        .map(|(p, _, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    out(ArchiveStep::Figure(BenchFigure {
+        name: format!(
+            "synthetic history: {} records over {} days",
+            opts.history_records, opts.days
+        ),
+        value: opts.history_records as f64 / written,
+        unit: "records/s",
+        note: format!(
+            "{} of Parquet, {:.1} B/record",
+            tradetrail_core::human_bytes(bytes),
+            bytes as f64 / opts.history_records as f64
+        ),
+    }));
+    // A one-day window in the middle of the year.
+    let Some(&(_, lo, _)) = files.get(files.len() / 2) else {
+        return Ok(());
+    };
+    let (from, to) = (lo, lo + 86_400_000_000_000);
+    let t = Instant::now();
+    let (n, groups) = pruned_window_count(&files, from, to)?;
+    out(ArchiveStep::Figure(BenchFigure {
+        name: "one-day window, parquet crate, pruned (count)".into(),
+        value: t.elapsed().as_secs_f64() * 1000.0,
+        unit: "ms",
+        note: format!("{n} records in the window; {groups} row group(s) read"),
+    }));
+    out(ArchiveStep::Figure(sql_window(&files, from, to)?));
+    Ok(())
+}
+
+/// The same window through `sql` (DataFusion), counts by type.
+#[cfg(feature = "sql")]
+fn sql_window(files: &[(PathBuf, i64, i64)], from: i64, to: i64) -> Result<BenchFigure> {
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
+    let q = format!(
+        "SELECT type, count(*) AS n FROM events WHERE ts_event >= to_timestamp_nanos({from}) AND ts_event < to_timestamp_nanos({to}) GROUP BY type"
+    );
+    let t = Instant::now();
+    let batches = tradetrail_archive::run_sql_on_files(&paths, &q)?;
+    let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+    Ok(BenchFigure {
+        name: "one-day window, `sql` (DataFusion), counts by type".into(),
+        value: t.elapsed().as_secs_f64() * 1000.0,
+        unit: "ms",
+        note: format!(
+            "{n} types; includes starting the engine and reading {} footers",
+            files.len()
+        ),
+    })
+}
+
+/// Without the `sql` feature: a line that says so.
+#[cfg(not(feature = "sql"))]
+fn sql_window(_: &[(PathBuf, i64, i64)], _: i64, _: i64) -> Result<BenchFigure> {
+    Ok(BenchFigure {
+        name: "one-day window, `sql`".into(),
+        value: 0.0,
+        unit: "-",
+        note: "built without --features sql".into(),
+    })
 }
 
 /// A realistic event line body: orders, fills, signals and risk checks.
@@ -115,13 +236,13 @@ pub fn bench_archive(scratch: &Path, records: u64, out: &mut dyn FnMut(BenchFigu
     for s in sealed {
         std::fs::File::open(&s.path)
             .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io("fsync", &s.path, e))?;
+            .map_err(|e| io("fsync", &s.path, e))?;
     }
     // The floor: read the same JSONL bytes and split them into lines.
     let t = Instant::now();
     let (mut lines, mut bytes) = (0u64, 0u64);
     for s in sealed {
-        let data = std::fs::read(&s.path).map_err(|e| Error::io("read", &s.path, e))?;
+        let data = std::fs::read(&s.path).map_err(|e| io("read", &s.path, e))?;
         lines += memchr::memchr_iter(b'\n', &data).count() as u64;
         bytes += data.len() as u64;
     }
@@ -132,8 +253,8 @@ pub fn bench_archive(scratch: &Path, records: u64, out: &mut dyn FnMut(BenchFigu
     let mut r = ArchiveReport::default();
     for run in 0..ARCHIVE_RUNS {
         if run > 0 {
-            let root = crate::archive_dir(&dir);
-            std::fs::remove_dir_all(&root).map_err(|e| Error::io("remove", &root, e))?;
+            let root = archive_dir(&dir);
+            std::fs::remove_dir_all(&root).map_err(|e| io("remove", &root, e))?;
         }
         let t = Instant::now();
         r = archive(&dir, &ArchiveOptions::default(), &mut |_, _| {})?;
@@ -168,7 +289,7 @@ pub fn bench_archive(scratch: &Path, records: u64, out: &mut dyn FnMut(BenchFigu
         ),
     ));
     let t = Instant::now();
-    let check = crate::verify::verify_all(&dir, &|_| {})?;
+    let check = verify_all(&dir, &|_| {})?;
     out(fig(
         "verify journal + archive",
         check.archive.as_ref().map_or(0, |a| a.records) as f64 / t.elapsed().as_secs_f64(),
@@ -219,14 +340,18 @@ pub fn synthetic_history(
                 )
             })
             .collect();
-        let rows: Vec<Row<'_>> = lines
+        let rows = lines
             .iter()
-            .map(|l| Row::parse(l.as_bytes()).expect("synthetic line"))
-            .collect();
+            .map(|l| Row::parse(l.as_bytes()))
+            .collect::<std::result::Result<Vec<Row<'_>>, String>>()
+            .map_err(|reason| Error::Corrupt {
+                path: root.to_path_buf(),
+                reason: format!("a synthetic line does not parse: {reason}"),
+            })?;
         let pdir = partition_dir(root, d as i64 + start / NS_PER_DAY);
-        std::fs::create_dir_all(&pdir).map_err(|e| Error::io("create", &pdir, e))?;
-        let path = pdir.join(crate::layout::file_name(seq, seq + per_day - 1));
-        let f = std::fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
+        std::fs::create_dir_all(&pdir).map_err(|e| io("create", &pdir, e))?;
+        let path = pdir.join(file_name(seq, seq + per_day - 1));
+        let f = std::fs::File::create(&path).map_err(|e| io("create", &path, e))?;
         write_parquet(
             std::io::BufWriter::new(f),
             &rows,
@@ -258,7 +383,7 @@ pub fn pruned_window_count(
             path: path.clone(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| io("open", path, e))?;
         let b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
         let schema = b.parquet_schema();
         let ts_idx = (0..schema.num_columns())

@@ -11,12 +11,13 @@ use bytes::Bytes;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::Durability;
 
-use crate::{Error, Metrics, NatsOptions, Result};
+use tradetrail_ingest::server::NatsServer;
+use tradetrail_ingest::{Error, Metrics, NatsOptions, Result};
 
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    /// NATS servers.
+    /// NATS servers; none: a nats-server started for the run on loopback.
     pub urls: Vec<String>,
     /// Events for the throughput run.
     pub events: u64,
@@ -26,7 +27,8 @@ pub struct BenchOptions {
     pub seconds: f64,
     /// Largest batch / most unacknowledged messages.
     pub max_in_flight: usize,
-    /// Scratch directory for the data directories.
+    /// Where the scratch directory goes (the data directories and a started server's
+    /// store; removed afterwards).
     pub dir: std::path::PathBuf,
 }
 
@@ -90,7 +92,7 @@ async fn make_stream(js: &jetstream::Context, name: &str, subject: &str) -> Resu
 }
 
 /// Publishes `events` pipelined (at most `window` unacknowledged), each validated by
-/// [`crate::publish_event`]; returns the seconds it took.
+/// [`tradetrail_ingest::publish_event`]; returns the seconds it took.
 async fn publish_all(
     js: &jetstream::Context,
     subject: &str,
@@ -106,7 +108,8 @@ async fn publish_all(
             }
         }
         acks.push_back(
-            crate::publish_event(js, &format!("{subject}.p{}", i % 4), e.clone()).await?,
+            tradetrail_ingest::publish_event(js, &format!("{subject}.p{}", i % 4), e.clone())
+                .await?,
         );
     }
     for a in acks {
@@ -130,9 +133,36 @@ fn scratch_recorder(dir: &std::path::Path, name: &str) -> Result<Recorder> {
     Ok(store.into_recorder())
 }
 
-/// Runs the benchmark; each line is handed to `out` as soon as it is measured.
-pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
-    let client = crate::connect(&opts.urls).await?;
+/// Runs the benchmark against `opts.urls`, or a nats-server of its own when none is
+/// given; each line is handed to `out` as soon as it is measured.
+pub fn run(opts: &BenchOptions, out: impl FnMut(&BenchLine)) -> crate::Result<()> {
+    let scratch = crate::scratch_dir(&opts.dir, "tradetrail-bench-nats")?;
+    let server = if opts.urls.is_empty() {
+        Some(NatsServer::start(scratch.path())?)
+    } else {
+        None
+    };
+    let urls = match &server {
+        Some(s) => vec![s.url()],
+        None => opts.urls.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(crate::Error::Runtime)?;
+    runtime.block_on(measure(opts, &urls, scratch.path(), out))?;
+    drop(server);
+    Ok(())
+}
+
+async fn measure(
+    opts: &BenchOptions,
+    urls: &[String],
+    scratch: &std::path::Path,
+    mut out: impl FnMut(&BenchLine),
+) -> Result<()> {
+    let client = tradetrail_ingest::connect(urls).await?;
     let js = jetstream::new(client.clone());
     let window = opts.max_in_flight.max(256);
 
@@ -154,8 +184,8 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result
 
     // 2. JetStream → journal, os durability.
     for durability in [Durability::Os, Durability::Fsync] {
-        let rec = scratch_recorder(&opts.dir, &format!("bench-nats-{durability:?}"))?;
-        let mut o = NatsOptions::new(opts.urls.clone(), &stream, &format!("rec{durability:?}"));
+        let rec = scratch_recorder(scratch, &format!("bench-nats-{durability:?}"))?;
+        let mut o = NatsOptions::new(urls.to_vec(), &stream, &format!("rec{durability:?}"));
         o.max_in_flight = opts.max_in_flight;
         o.dead_letter = Some(format!("dl{subject}"));
         o.durability = Some(durability);
@@ -172,7 +202,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result
             }
             d2.store(true, Ordering::Relaxed);
         };
-        let got = crate::run(rec, &o, metrics.clone(), stop, |_| {}).await?;
+        let got = tradetrail_ingest::run(rec, &o, metrics.clone(), stop, |_| {}).await?;
         let secs = t.elapsed().as_secs_f64();
         let rate = got.recorded as f64 / secs;
         out(&BenchLine {
@@ -192,15 +222,15 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result
         if !done.load(Ordering::Relaxed) {
             return Err(Error::Task("the ingest stopped before every event".into()));
         }
-        let _ = std::fs::remove_dir_all(opts.dir.join(format!("bench-nats-{durability:?}")));
+        let _ = std::fs::remove_dir_all(scratch.join(format!("bench-nats-{durability:?}")));
     }
 
     // 3. Latency at a steady rate: publish while ingesting.
     for durability in [Durability::Os, Durability::Fsync] {
         let (stream, subject) = fresh_stream("L");
         make_stream(&js, &stream, &subject).await?;
-        let rec = scratch_recorder(&opts.dir, "bench-nats-latency")?;
-        let mut o = NatsOptions::new(opts.urls.clone(), &stream, "rec");
+        let rec = scratch_recorder(scratch, "bench-nats-latency")?;
+        let mut o = NatsOptions::new(urls.to_vec(), &stream, "rec");
         o.max_in_flight = opts.max_in_flight;
         o.dead_letter = Some(format!("dl{subject}"));
         o.durability = Some(durability);
@@ -227,7 +257,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result
                     tokio::time::sleep(wait).await;
                 }
                 let ev = Bytes::from(bench_event(1_000_000_000 + n, ts));
-                acks.push(crate::publish_event(&js2, &format!("{subj}.p"), ev).await?);
+                acks.push(tradetrail_ingest::publish_event(&js2, &format!("{subj}.p"), ev).await?);
                 if acks.len() > 1024 {
                     for a in acks.drain(..) {
                         wait_ack(a, &subj).await?;
@@ -239,7 +269,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result
             }
             Ok::<(), Error>(())
         });
-        crate::run(rec, &o, metrics.clone(), stop, |_| {}).await?;
+        tradetrail_ingest::run(rec, &o, metrics.clone(), stop, |_| {}).await?;
         publisher.await.map_err(|e| Error::Task(e.to_string()))??;
         let lat = metrics.take_latencies();
         let journaled = percentiles(lat.iter().map(|l| l.journaled).collect());
@@ -260,7 +290,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result
             latency_us: Some(delivered),
             note: "NATS's delivery, and the wait for the batch before it".into(),
         });
-        let _ = std::fs::remove_dir_all(opts.dir.join("bench-nats-latency"));
+        let _ = std::fs::remove_dir_all(scratch.join("bench-nats-latency"));
     }
     let _ = client.flush().await;
     Ok(())

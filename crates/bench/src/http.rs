@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tradetrail_core::bench::percentiles;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{Durability, FsStorage};
 use tradetrail_model::Event;
 
-use crate::{create_token, serve, AppState, Role, ServerOptions};
+use tradetrail_server::{create_token, serve, AppState, Role, ServerOptions};
+
+use crate::journal::{percentiles, sample_fill};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -80,18 +81,7 @@ fn template(durability: Durability, record_size: usize) -> String {
     let id = uuid::Uuid::parse_str(ID_TEMPLATE).expect("uuid");
     let base = |pad: usize| {
         let e = match durability {
-            Durability::Fsync => Event::new(
-                "order.filled",
-                1_795_700_000_123_456_789,
-                "broker_gateway",
-                "system",
-            )
-            .with_trader("T-03")
-            .with_instrument("AAPL.XNAS")
-            .with_entity("order", "O-123456")
-            .with_data("fill_qty", "100")
-            .with_data("fill_price", "228.51")
-            .with_data("trade_id", "100123456.0"),
+            Durability::Fsync => sample_fill(),
             Durability::Os => Event::new(
                 "system.heartbeat",
                 1_795_700_000_123_456_789,

@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tradetrail_core::demo::{run_demo, DemoOptions};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
+use tradetrail_demo::{run_demo, DemoOptions};
 use tradetrail_journal::{verify, FsStorage};
 
 fn run(seed: u64, events: u64) -> (tempfile::TempDir, Vec<serde_json::Value>, Vec<String>) {

@@ -3,13 +3,13 @@
 //!
 //! ```sh
 //! TT_BENCH_DIR=/tmp/tt-archive-bench TT_BENCH_RECORDS=1000000 TT_BENCH_RUNS=3 \
-//!   cargo test --release -p tradetrail-archive --bench archive_only -- --ignored --nocapture
+//!   cargo test --release -p tradetrail-bench --bench archive_only -- --ignored --nocapture
 //! ```
 
 use std::time::Instant;
 
-use tradetrail_archive::bench::sample_body;
 use tradetrail_archive::{archive, ArchiveOptions};
+use tradetrail_bench::archive::sample_body;
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{list_segments, Durability, Entry, FsStorage};
 

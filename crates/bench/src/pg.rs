@@ -11,6 +11,7 @@
 //! table.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,10 +19,11 @@ use std::time::{Duration, Instant};
 use tradetrail_core::{DataDir, InitOptions, Recorder};
 use tradetrail_journal::{for_each_line, Durability, Entry, FsStorage, RecordHash, RecordView};
 
-use crate::sync::Batch;
-use crate::testing::TempCluster;
-use crate::{connect, db, init, verify, Error, FollowOptions, Follower, Method, Result, Roles};
-use crate::{sync, SyncOptions};
+use tradetrail_pg::testing::TempCluster;
+use tradetrail_pg::{
+    connect, db, init, sync, verify, Batch, Error, FollowOptions, Follower, Method, Result, Roles,
+    SyncOptions,
+};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -34,7 +36,7 @@ pub struct BenchOptions {
     pub seconds: f64,
     /// The follower's interval in the lag and append runs.
     pub interval: Duration,
-    /// Scratch directory for the data directories.
+    /// Where the scratch directory for the data directories goes (removed afterwards).
     pub dir: std::path::PathBuf,
 }
 
@@ -54,9 +56,15 @@ pub struct BenchLine {
 /// The record size the events are padded to (a realistic fill).
 const RECORD_SIZE: usize = 400;
 
-/// Runs every measurement on a cluster started for the run (durable settings);
-/// `out` gets each line as it is measured.
-pub fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
+/// Runs every measurement on a cluster started for the run (durable settings), with
+/// the data directories in a scratch directory under `opts.dir`; `out` gets each line
+/// as it is measured.
+pub fn run(opts: &BenchOptions, out: impl FnMut(&BenchLine)) -> crate::Result<()> {
+    let scratch = crate::scratch_dir(&opts.dir, "tradetrail-bench-pg")?;
+    Ok(measure(opts, scratch.path(), out)?)
+}
+
+fn measure(opts: &BenchOptions, scratch: &Path, mut out: impl FnMut(&BenchLine)) -> Result<()> {
     let cluster = TempCluster::start_durable()?.ok_or_else(|| {
         Error::Cluster("PostgreSQL (initdb, pg_ctl) is not installed: nothing to measure".into())
     })?;
@@ -71,7 +79,7 @@ pub fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
     };
 
     // The journal to mirror.
-    let dir = DataDir::new(opts.dir.join("mirrored"));
+    let dir = DataDir::new(scratch.join("mirrored"));
     let rec = recorder(&dir)?;
     append(&rec, opts.records)?;
     drop(rec);
@@ -180,7 +188,7 @@ pub fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
         ..FollowOptions::default()
     };
     let alone = {
-        let d = DataDir::new(opts.dir.join("alone"));
+        let d = DataDir::new(scratch.join("alone"));
         let rec = recorder(&d)?;
         append(&rec, opts.records)?
     };
@@ -191,7 +199,7 @@ pub fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
         note: String::new(),
     });
     let url = fresh("bench_follow")?;
-    let d = DataDir::new(opts.dir.join("followed"));
+    let d = DataDir::new(scratch.join("followed"));
     let rec = recorder(&d)?;
     let follower = Follower::spawn(&d, &url, follow)
         .map_err(|e| Error::Bench(format!("starting the follower: {e}")))?;
@@ -213,7 +221,7 @@ pub fn run(opts: &BenchOptions, mut out: impl FnMut(&BenchLine)) -> Result<()> {
 
     // Lag at a steady rate.
     let url = fresh("bench_lag")?;
-    let d = DataDir::new(opts.dir.join("lag"));
+    let d = DataDir::new(scratch.join("lag"));
     let rec = recorder(&d)?;
     let (p50, p99, max, n) = lag(&rec, &d, &url, opts, follow)?;
     out(&BenchLine {
@@ -239,7 +247,7 @@ fn recorder(dir: &DataDir) -> Result<Recorder> {
 
 /// Appends `n` sample events in batches of 1,000 (os durability); events per second.
 fn append(rec: &Recorder, n: u64) -> Result<f64> {
-    let body = tradetrail_core::bench::sample_body(RECORD_SIZE);
+    let body = crate::journal::sample_body(RECORD_SIZE);
     let t = Instant::now();
     let mut left = n;
     while left > 0 {
@@ -265,7 +273,7 @@ fn lag(
     opts: &BenchOptions,
     follow: FollowOptions,
 ) -> Result<(f64, f64, f64, usize)> {
-    let body = tradetrail_core::bench::sample_body(RECORD_SIZE);
+    let body = crate::journal::sample_body(RECORD_SIZE);
     let acked: Arc<Mutex<VecDeque<(u64, Instant)>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let follower = Follower::spawn(dir, url, follow)
@@ -351,6 +359,6 @@ fn lag(
     let n = lags.len();
     let max = lags.iter().max().copied().unwrap_or(0) as f64 / 1000.0;
     // `percentiles` takes ns and gives µs: given µs, it gives ms.
-    let (p50, p99, _) = tradetrail_core::bench::percentiles(lags);
+    let (p50, p99, _) = crate::journal::percentiles(lags);
     Ok((p50.unwrap_or(0.0), p99.unwrap_or(0.0), max, n))
 }

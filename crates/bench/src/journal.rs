@@ -18,7 +18,9 @@ use tradetrail_journal::{
 };
 use tradetrail_model::Event;
 
-use crate::Result;
+use tradetrail_core::{Error, Result};
+
+use crate::validate::model_lines;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -79,7 +81,7 @@ pub fn run_bench(
     let scratch = tempfile::Builder::new()
         .prefix("tradetrail-bench-")
         .tempdir_in(&opts.dir)
-        .map_err(|source| crate::Error::Io {
+        .map_err(|source| Error::Io {
             path: opts.dir.clone(),
             source,
         })?;
@@ -212,9 +214,9 @@ pub fn run_bench(
     Ok(lines)
 }
 
-/// A realistic `order.filled` body padded so the full line is about `record_size` bytes.
-pub fn sample_body(record_size: usize) -> Vec<u8> {
-    let mut e = Event::new(
+/// A realistic `order.filled` event, the benches' sample record.
+pub fn sample_fill() -> Event {
+    Event::new(
         "order.filled",
         1_795_700_000_123_456_789,
         "broker_gateway",
@@ -225,7 +227,12 @@ pub fn sample_body(record_size: usize) -> Vec<u8> {
     .with_entity("order", "O-123456")
     .with_data("fill_qty", "100")
     .with_data("fill_price", "228.51")
-    .with_data("trade_id", "100123456.0");
+    .with_data("trade_id", "100123456.0")
+}
+
+/// [`sample_fill`]'s body padded so the full line is about `record_size` bytes.
+pub fn sample_body(record_size: usize) -> Vec<u8> {
+    let mut e = sample_fill();
     // The journal adds a header of about 125 bytes; pad the body to reach the size.
     let base = e.to_body().len() + 125;
     if base + 10 < record_size {
@@ -244,8 +251,8 @@ pub fn percentiles(mut ns: Vec<u64>) -> (Option<f64>, Option<f64>, Option<f64>) 
     (Some(at(0.50)), Some(at(0.99)), Some(at(0.999)))
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> crate::Error + '_ {
-    move |source| crate::Error::Io {
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -315,93 +322,6 @@ fn floor_fsync(dir: &Path, line_len: usize, batch: usize, seconds: f64) -> Resul
         p999_us: p999,
         note: "latency is per write+fdatasync".into(),
     })
-}
-
-/// What a producer sends for the sample event: the canonical body of about
-/// `event_size` bytes rewritten as producers write it (an RFC 3339 time, a quantity as
-/// a JSON number, an `event_id`, keys in another order), so the validator has its
-/// usual work to do.
-pub fn sample_input(event_size: usize) -> Vec<u8> {
-    let first = producer_form(event_size + 125);
-    // The rewriting adds bytes; take them off the padding.
-    let grown = first.len().saturating_sub(event_size);
-    producer_form((event_size + 125).saturating_sub(grown))
-}
-
-fn producer_form(record_size: usize) -> Vec<u8> {
-    let body = String::from_utf8_lossy(&sample_body(record_size)).into_owned();
-    let body = body
-        .replace(
-            "\"ts_event\":1795700000123456789",
-            "\"ts_event\":\"2026-11-26T10:13:20.123456789Z\"",
-        )
-        .replace("\"fill_qty\":\"100\"", "\"fill_qty\":100")
-        .replace(
-            "\"actor\":\"system\"",
-            "\"event_id\":\"67e55044-10b1-426f-9247-bb680e5fe0c8\",\"actor\":\"system\"",
-        );
-    body.into_bytes()
-}
-
-/// Validation and normalization of one event, per thread: the machine's floor (reading
-/// and copying the bytes once), the reference path (a generic JSON value, then the
-/// body) and `normalize` (what every door calls).
-pub fn model_lines(event_size: usize, n: u64) -> Vec<BenchLine> {
-    let input = sample_input(event_size);
-    let time = |f: &dyn Fn(&[u8]) -> usize| {
-        let t0 = Instant::now();
-        let mut bytes = 0usize;
-        for _ in 0..n {
-            bytes += f(std::hint::black_box(&input));
-        }
-        std::hint::black_box(bytes);
-        n as f64 / t0.elapsed().as_secs_f64()
-    };
-    let floor = time(&|line| {
-        let copy = line.to_vec();
-        copy.len() + memchr::memchr_iter(b'"', &copy).count()
-    });
-    let reference = time(&|line| {
-        Event::from_json(line)
-            .map(|e| e.to_body().len())
-            .unwrap_or(0)
-    });
-    let fast = time(&|line| {
-        tradetrail_model::normalize(line)
-            .map(|b| b.body().len())
-            .unwrap_or(0)
-    });
-    let line = |name: String, per_sec: f64, note: String| BenchLine {
-        group: "model",
-        name,
-        events: n,
-        per_sec,
-        p50_us: None,
-        p99_us: None,
-        p999_us: None,
-        note,
-    };
-    vec![
-        line(
-            format!("floor: copy one {}-byte event and scan it", input.len()),
-            floor,
-            "the memory floor of this run".into(),
-        ),
-        line(
-            "validate + normalize, reference path (generic JSON value)".into(),
-            reference,
-            format!("{:.3}x the floor", reference / floor),
-        ),
-        line(
-            "validate + normalize (normalize: what every door runs)".into(),
-            fast,
-            format!(
-                "{:.3}x the floor, {:.1}x the reference; per thread; target >= 1,500,000/s",
-                fast / floor,
-                fast / reference
-            ),
-        ),
-    ]
 }
 
 fn new_journal(dir: &Path, storage: Option<Arc<dyn Storage>>) -> Result<Journal> {
@@ -692,7 +612,7 @@ fn tree_lines(dir: &Path) -> Result<Vec<BenchLine>> {
     for _ in 0..2000 {
         let seq = next() % n;
         let t = Instant::now();
-        let p = log.inclusion_proof(seq, n).map_err(crate::Error::from)?;
+        let p = log.inclusion_proof(seq, n).map_err(Error::from)?;
         lat.push(t.elapsed().as_nanos() as u64);
         std::hint::black_box(p);
     }
@@ -707,7 +627,7 @@ fn tree_lines(dir: &Path) -> Result<Vec<BenchLine>> {
     for _ in 0..2000 {
         let old = 1 + next() % n;
         let t = Instant::now();
-        let p = log.consistency_proof(old, n).map_err(crate::Error::from)?;
+        let p = log.consistency_proof(old, n).map_err(Error::from)?;
         lat.push(t.elapsed().as_nanos() as u64);
         std::hint::black_box(p);
     }

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use tradetrail_journal::Ticket;
 use tradetrail_model::Event;
 
-use crate::{Recorder, Result};
+use tradetrail_core::{DataDir, Recorder, Result, SessionConfig, TimeConfig};
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -946,17 +946,16 @@ fn settle(
 /// and IDEALPRO FX rolling at 17:00 New York. The zone stays UTC and no default
 /// session is set, so the demo's reports are in UTC days unless `--session` or
 /// `--tz` is given.
-pub fn demo_time() -> crate::config::TimeConfig {
-    let s = |venue: &str, zone: &str, open: &str, close: &str, day_ends: Option<&str>| {
-        crate::config::SessionConfig {
+pub fn demo_time() -> TimeConfig {
+    let s =
+        |venue: &str, zone: &str, open: &str, close: &str, day_ends: Option<&str>| SessionConfig {
             venue: venue.into(),
             zone: zone.into(),
             open: open.into(),
             close: close.into(),
             day_ends: day_ends.map(Into::into),
-        }
-    };
-    crate::config::TimeConfig {
+        };
+    TimeConfig {
         sessions: vec![
             s("XNYS", "America/New_York", "09:30", "16:00", None),
             s("XNAS", "America/New_York", "09:30", "16:00", None),
@@ -972,19 +971,34 @@ pub fn demo_time() -> crate::config::TimeConfig {
                 Some("17:00"),
             ),
         ],
-        ..crate::config::TimeConfig::default()
+        ..TimeConfig::default()
     }
 }
 
 /// Writes [`demo_time`] into the configuration of a data directory the demo has just
 /// created (checked before it is written).
-pub fn write_demo_time(dir: &crate::DataDir) -> Result<()> {
+pub fn write_demo_time(dir: &DataDir) -> Result<()> {
     let mut cfg = dir.load_config()?;
     cfg.time = demo_time();
-    let text = cfg.to_toml();
-    crate::Config::parse(&text).map_err(|reason| crate::Error::Config {
-        path: dir.config(),
-        reason,
-    })?;
-    crate::recorder::write_atomically(&dir.config(), text.as_bytes())
+    dir.save_config(&cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use tradetrail_core::Config;
+
+    #[test]
+    fn the_demo_sessions_are_valid() {
+        let mut c = Config::new("o/1".into());
+        c.time = super::demo_time();
+        let parsed = Config::parse(&c.to_toml()).unwrap();
+        assert_eq!(parsed, c);
+        let s = parsed.time.settings().unwrap();
+        assert_eq!(s.sessions.len(), 7);
+        assert!(
+            s.default_days().is_utc(),
+            "the demo's reports stay in UTC days"
+        );
+        assert_eq!(s.session("IDEALPRO").unwrap().day_ends, 17 * 3600);
+    }
 }
