@@ -251,7 +251,7 @@ pub fn percentiles(mut ns: Vec<u64>) -> (Option<f64>, Option<f64>, Option<f64>) 
     (Some(at(0.50)), Some(at(0.99)), Some(at(0.999)))
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -289,7 +289,12 @@ fn floor_write(dir: &Path, line_len: usize, batch: usize, n: u64) -> Result<Benc
     })
 }
 
-fn floor_fsync(dir: &Path, line_len: usize, batch: usize, seconds: f64) -> Result<BenchLine> {
+pub(crate) fn floor_fsync(
+    dir: &Path,
+    line_len: usize,
+    batch: usize,
+    seconds: f64,
+) -> Result<BenchLine> {
     let path = dir.join(format!("floor-fsync-{batch}"));
     let f = OpenOptions::new()
         .create(true)
@@ -504,7 +509,23 @@ fn saturate_for(
 
 /// Open loop: producer `k` of `threads` sends events `k, k+threads, ...` each at its due
 /// instant; latency is acknowledgement minus due instant.
-fn steady(
+/// Returns at `due`: asleep until shortly before it, then spinning, so that an
+/// open-loop producer sends each event on time.
+pub(crate) fn pace(due: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= due {
+            return;
+        }
+        if due - now > Duration::from_micros(200) {
+            std::thread::sleep(due - now - Duration::from_micros(100));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+pub(crate) fn steady(
     dir: &Path,
     body: &[u8],
     threads: usize,
@@ -526,17 +547,7 @@ fn steady(
                     while i < total {
                         let due = t0 + Duration::from_nanos((i as f64 * interval) as u64);
                         let e = Entry::new(body.to_vec(), durability)?;
-                        loop {
-                            let now = Instant::now();
-                            if now >= due {
-                                break;
-                            }
-                            if due - now > Duration::from_micros(200) {
-                                std::thread::sleep(due - now - Duration::from_micros(100));
-                            } else {
-                                std::hint::spin_loop();
-                            }
-                        }
+                        pace(due);
                         j.append(e)?;
                         lat.push(due.elapsed().as_nanos() as u64);
                         i += threads as u64;

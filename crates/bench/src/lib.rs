@@ -8,7 +8,9 @@
 //! - [`archive`]: archive throughput and size, and a one-day window over a year;
 //! - [`http`]: ingest over loopback HTTP beside the library's own append;
 //! - [`nats`]: NATS JetStream → journal beside the stream's own accept rate;
-//! - [`pg`]: the PostgreSQL mirror beside a bare binary `COPY` of the same rows.
+//! - [`pg`]: the PostgreSQL mirror beside a bare binary `COPY` of the same rows;
+//! - [`sync`]: steady `fsync`'d latency with syncs that overlap and with blocks written
+//!   in advance, beside the journal and the bare `fdatasync` floor.
 //!
 //! The product crates know nothing of this one: it measures them through their public
 //! API. The CLI parses `tradetrail bench`'s arguments, calls these and prints the lines.
@@ -20,6 +22,7 @@ pub mod journal;
 pub mod nats;
 pub mod pg;
 pub mod query;
+pub mod sync;
 pub mod validate;
 
 pub use error::{Error, Result};

@@ -49,3 +49,53 @@ fn bench_prints_every_group_beside_the_floor() {
     // Scratch journals are removed afterwards.
     assert_eq!(std::fs::read_dir(s.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn bench_sync_measures_every_model_beside_the_floor() {
+    let s = Scratch::new();
+    let dir = s.path().to_str().unwrap().to_string();
+    let run = s
+        .tt(&[
+            "bench",
+            "sync",
+            "--rate",
+            "2000",
+            "--producers",
+            "4",
+            "--seconds",
+            "0.1",
+            "--dir",
+            &dir,
+            "--json",
+        ])
+        .expect(0);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let group = |g: &str| lines.iter().filter(|l| l["group"] == g).collect::<Vec<_>>();
+    assert_eq!(group("floor").len(), 2, "{}", run.stdout);
+    let models = group("sync-model");
+    assert_eq!(models.len(), 4, "{}", run.stdout);
+    let steady = group("steady");
+    assert_eq!(steady.len(), 1, "{}", run.stdout);
+    // Every model and the journal sent every event (2000/s for 0.1 s) and has a p99
+    // compared with the floor's.
+    for l in models.iter().chain(&steady) {
+        assert_eq!(l["events"], 200, "{l}");
+        assert!(l["p99_us"].as_f64().unwrap() > 0.0, "{l}");
+        assert!(
+            l["note"]
+                .as_str()
+                .unwrap()
+                .contains("the bare fdatasync p99"),
+            "{l}"
+        );
+    }
+    // Scratch files are removed afterwards.
+    assert_eq!(std::fs::read_dir(s.path()).unwrap().count(), 0);
+
+    let r = s.tt(&["bench", "sync", "--rate", "0"]).expect(2);
+    assert!(r.stderr.contains("--rate"), "{}", r.stderr);
+}

@@ -50,6 +50,30 @@ enum What {
     Nats(super::bench_nats::Args),
     /// The PostgreSQL mirror (initial sync, verify, lag, append beside it) beside a bare COPY of the same rows
     Pg(super::bench_pg::Args),
+    /// Steady fsync'd latency with overlapping syncs and with blocks written in advance, beside the journal and the bare fdatasync
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SyncArgs {
+    /// Events per second of the steady runs
+    #[arg(long, default_value_t = 10_000.0)]
+    rate: f64,
+    /// Producer threads of the steady runs
+    #[arg(long, default_value_t = 32)]
+    producers: usize,
+    /// Seconds of each run
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Bytes per record line
+    #[arg(long, default_value_t = 350)]
+    record_size: usize,
+    /// Directory for scratch files, on the disk to measure (removed afterwards)
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Print one JSON object per line instead of a table
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,6 +100,31 @@ pub fn run(args: Args) -> Result<()> {
         Some(What::Archive(a)) => return super::bench_archive::run(a),
         Some(What::Nats(a)) => return super::bench_nats::run(a),
         Some(What::Pg(a)) => return super::bench_pg::run(a),
+        Some(What::Sync(a)) => {
+            if !(a.rate > 0.0 && a.rate.is_finite()) {
+                return Err(crate::exit::BadInput(format!(
+                    "--rate: {} is not a positive number of events per second",
+                    a.rate
+                ))
+                .into());
+            }
+            let opts = tradetrail_bench::sync::SyncOptions {
+                dir: a.dir,
+                rate: a.rate,
+                producers: a.producers.max(1),
+                seconds: a.seconds,
+                record_size: a.record_size,
+            };
+            let mut out = Table::new(
+                a.json,
+                &format!(
+                    "{} B records, fsync'd; latency in us (due to acknowledged)",
+                    opts.record_size
+                ),
+            )?;
+            tradetrail_bench::sync::run_sync_bench(&opts, &mut |l| out.line(l))?;
+            return Ok(());
+        }
         Some(What::Validate(a)) => {
             let lines = tradetrail_bench::validate::model_lines(a.event_size, a.events);
             let mut out = Table::new(a.json, "validation per thread, on one core")?;
