@@ -3,11 +3,14 @@
 //! Merkle tree, checkpoint checks, exports and the query index keep reading from
 //! seq 0 (see `tradetrail_journal::ColdLines`).
 //!
-//! Sequential reads decode a file's `seq` and `line` columns whole. Random reads (a
-//! trail, a sparse query) look up each seq's row in the file (the rows are sorted by
-//! `ts_event`, not seq; the `seq` column of a file is read once and the map kept for
-//! the most recent files) and decode only the pages that hold those rows, through
-//! the page index.
+//! Sequential reads decode a file's `seq` and `line` columns whole, and give each
+//! record's row as its place ([`ColdLines::for_each_placed`]; the query index keeps
+//! it). Random reads (a trail, a sparse query) take each record's row from the place
+//! given, else look it up in the file (the rows are sorted by `ts_event`, not seq;
+//! the `seq` column of a file is read once and the map kept for the most recent
+//! files), and decode only the `line` pages that hold those rows, through the offset
+//! index. A line read at a place must carry the seq asked for; if not, its row is
+//! looked up as if no place had been given.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +25,9 @@ use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{ColdLines, ColdRange, PurgedSubtrees, RecordHash};
+use tradetrail_journal::{
+    parse_header, ColdLines, ColdRange, PurgedSubtrees, RecordHash, NO_PLACE,
+};
 
 use crate::files::{ArchiveFiles, Source};
 use crate::index::ArchiveIndex;
@@ -166,6 +171,79 @@ impl ArchiveLines {
         Ok(map)
     }
 
+    /// Reads the lines of `want` (`(seq, place)`, distinct seqs) of `file` into
+    /// `lines`. A place that does not hold its record (an index written before the
+    /// file was, or damaged) is looked up as one not given: through the file's seq map.
+    fn read_file_rows(
+        &self,
+        file: &ColdFile,
+        want: &[(u64, u64)],
+        lines: &mut HashMap<u64, String>,
+    ) -> Result<()> {
+        let total = file.last - file.first + 1;
+        let mut placed = Vec::with_capacity(want.len());
+        let mut unplaced = Vec::new();
+        for &(seq, place) in want {
+            match row_of(place, total) {
+                Some(row) => placed.push((row, seq)),
+                None => unplaced.push(seq),
+            }
+        }
+        unplaced.extend(self.read_at_rows(file, placed, total, lines, false)?);
+        if unplaced.is_empty() {
+            return Ok(());
+        }
+        let map = self.row_map(file)?;
+        let rows = unplaced
+            .iter()
+            .map(|&s| (map[(s - file.first) as usize], s))
+            .collect();
+        self.read_at_rows(file, rows, total, lines, true)?;
+        Ok(())
+    }
+
+    /// Reads `rows` (`(row, seq)`) of `file` (of `total` rows) and keeps each line
+    /// that carries its seq in `lines`. Returns the seqs whose row held another
+    /// record; when `strict` (the rows come from the file's own seq column) that is
+    /// an error naming the row instead.
+    fn read_at_rows(
+        &self,
+        file: &ColdFile,
+        mut rows: Vec<(u32, u64)>,
+        total: u64,
+        lines: &mut HashMap<u64, String>,
+        strict: bool,
+    ) -> Result<Vec<u64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        rows.sort_unstable();
+        let mut distinct: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        distinct.dedup();
+        let got = self.read_rows(file, &distinct, total as usize)?;
+        let mut misplaced = Vec::new();
+        let mut k = 0;
+        for (row, seq) in rows {
+            while distinct[k] != row {
+                k += 1;
+            }
+            let line = &got[k];
+            if parse_header(line.as_bytes()).is_ok_and(|h| h.seq == seq) {
+                lines.insert(seq, line.clone());
+            } else if strict {
+                return Err(corrupt(
+                    &file.path,
+                    format!(
+                        "row {row} of its line column is not record {seq}, which its seq column puts there"
+                    ),
+                ));
+            } else {
+                misplaced.push(seq);
+            }
+        }
+        Ok(misplaced)
+    }
+
     /// The lines at `rows` (sorted, distinct) of a file, in row order.
     fn read_rows(&self, f: &ColdFile, rows: &[u32], total: usize) -> Result<Vec<String>> {
         let path = &self.source.name(&f.dir, &f.entry);
@@ -223,6 +301,17 @@ fn read_rows_of<R: ChunkReader + 'static>(
         ));
     }
     Ok(out)
+}
+
+/// The place [`ColdLines::for_each_placed`] gives a record at `row` of its file.
+fn place_of(row: u32) -> u64 {
+    u64::from(row) + 1
+}
+
+/// The row that `place` names in a file of `rows` rows, if it names one.
+fn row_of(place: u64, rows: u64) -> Option<u32> {
+    let row = place.checked_sub(1)?;
+    (row < rows).then(|| u32::try_from(row).ok()).flatten()
 }
 
 /// The index of the file holding `seq`.
@@ -297,6 +386,25 @@ impl ColdLines for ArchiveLines {
         to: u64,
         f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<bool>,
     ) -> tradetrail_journal::Result<()> {
+        self.for_each_placed(from, to, &mut |seq, _, line| f(seq, line))
+    }
+
+    fn read(
+        &self,
+        seqs: &[u64],
+        f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<()>,
+    ) -> tradetrail_journal::Result<()> {
+        let wants: Vec<(u64, u64)> = seqs.iter().map(|&s| (s, NO_PLACE)).collect();
+        self.read_placed(&wants, f)
+    }
+
+    /// The place of a record is its row in its file, plus 1.
+    fn for_each_placed(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, u64, &[u8]) -> tradetrail_journal::Result<bool>,
+    ) -> tradetrail_journal::Result<()> {
         let files = self.files_for(to.saturating_sub(1).max(from))?;
         let Some(start) = file_of(&files, from) else {
             return Ok(());
@@ -313,10 +421,10 @@ impl ColdLines for ArchiveLines {
             }
             let go_on = self
                 .source
-                .with_lines(&file.dir, &file.entry, |lines| {
-                    let start = lines.partition_point(|&(seq, _)| seq < from);
-                    for &(seq, line) in &lines[start..] {
-                        if seq >= to || !f(seq, line.as_bytes())? {
+                .with_placed_lines(&file.dir, &file.entry, |lines| {
+                    let start = lines.partition_point(|&(seq, _, _)| seq < from);
+                    for &(seq, row, line) in &lines[start..] {
+                        if seq >= to || !f(seq, place_of(row), line.as_bytes())? {
                             return Ok(false);
                         }
                     }
@@ -330,17 +438,21 @@ impl ColdLines for ArchiveLines {
         Ok(())
     }
 
-    fn read(
+    /// Rows come from the places given (each checked: the line read must carry the
+    /// seq asked for), else from the file's `seq` column.
+    fn read_placed(
         &self,
-        seqs: &[u64],
+        wants: &[(u64, u64)],
         f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<()>,
     ) -> tradetrail_journal::Result<()> {
         // Group by file, read each file's rows once, then answer in the order asked.
-        let files = self.files_for(seqs.iter().copied().max().unwrap_or(0))?;
-        let mut by_file: HashMap<usize, Vec<u64>> = HashMap::new();
-        for &s in seqs {
+        let files = self.files_for(wants.iter().map(|w| w.0).max().unwrap_or(0))?;
+        let mut by_file: HashMap<usize, Vec<(u64, u64)>> = HashMap::new();
+        for &(s, place) in wants {
             match file_of(&files, s) {
-                Some(i) if files[i].purged_by.is_none() => by_file.entry(i).or_default().push(s),
+                Some(i) if files[i].purged_by.is_none() => {
+                    by_file.entry(i).or_default().push((s, place))
+                }
                 Some(_) => {}
                 None => {
                     return Err(tradetrail_journal::Error::Cold {
@@ -350,26 +462,16 @@ impl ColdLines for ArchiveLines {
                 }
             }
         }
-        let mut lines: HashMap<u64, String> = HashMap::with_capacity(seqs.len());
+        let mut lines: HashMap<u64, String> = HashMap::with_capacity(wants.len());
         for (i, mut want) in by_file {
             let file = &files[i];
-            let map = self.row_map(file).map_err(|e| cold(e, want[0]))?;
             want.sort_unstable();
-            want.dedup();
-            let mut rows: Vec<(u32, u64)> = want
-                .iter()
-                .map(|&s| (map[(s - file.first) as usize], s))
-                .collect();
-            rows.sort_unstable();
-            let only: Vec<u32> = rows.iter().map(|r| r.0).collect();
-            let got = self
-                .read_rows(file, &only, map.len())
-                .map_err(|e| cold(e, want[0]))?;
-            for ((_, seq), line) in rows.into_iter().zip(got) {
-                lines.insert(seq, line);
-            }
+            want.dedup_by_key(|w| w.0);
+            let first = want[0].0;
+            self.read_file_rows(file, &want, &mut lines)
+                .map_err(|e| cold(e, first))?;
         }
-        for &s in seqs {
+        for &(s, _) in wants {
             if let Some(line) = lines.get(&s) {
                 f(s, line.as_bytes())?;
             }
