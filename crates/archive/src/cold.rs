@@ -311,7 +311,7 @@ fn place_of(row: u32) -> u64 {
 /// The row that `place` names in a file of `rows` rows, if it names one.
 fn row_of(place: u64, rows: u64) -> Option<u32> {
     let row = place.checked_sub(1)?;
-    (row < rows).then(|| u32::try_from(row).ok()).flatten()
+    u32::try_from(row).ok().filter(|_| row < rows)
 }
 
 /// The index of the file holding `seq`.
