@@ -12,22 +12,24 @@
 //! index. A line read at a place must carry the seq asked for; if not, its row is
 //! looked up as if no place had been given.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash as StdHash;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 use tradetrail_core::DataDir;
 use tradetrail_journal::{
-    parse_header, ColdLines, ColdRange, PurgedSubtrees, RecordHash, NO_PLACE,
+    parse_header, ColdLines, ColdRange, PlacedFn, PurgedSubtrees, RecordHash, NO_PLACE,
 };
+use tradetrail_merkle::Hash;
 
 use crate::files::{ArchiveFiles, Source};
 use crate::index::ArchiveIndex;
@@ -37,6 +39,9 @@ use crate::{archive_dir, Error, Result};
 
 /// How many files' seq-to-row maps are kept (each is 4 bytes per record).
 const ROW_MAPS: usize = 64;
+/// How many files' footers (with their offset index) are kept, decoded: a trail
+/// reads the same file once per step of its walk.
+const FOOTERS: usize = 16;
 
 /// One counted file.
 #[derive(Debug, Clone)]
@@ -66,13 +71,44 @@ pub struct ArchiveLines {
     root: PathBuf,
     source: ArchiveFiles,
     files: RwLock<Arc<Vec<ColdFile>>>,
-    rows: Mutex<RowMaps>,
+    rows: Mutex<Recent<PathBuf, Arc<Vec<u32>>>>,
+    /// By file: its SHA-256 in the manifest (a rewritten file is decoded again) and
+    /// its footer.
+    footers: Mutex<Recent<PathBuf, (Hash, ArrowReaderMetadata)>>,
 }
 
-#[derive(Debug, Default)]
-struct RowMaps {
-    maps: HashMap<PathBuf, Arc<Vec<u32>>>,
-    order: Vec<PathBuf>,
+/// The values of the `cap` keys inserted last.
+#[derive(Debug)]
+struct Recent<K, V> {
+    cap: usize,
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+}
+
+impl<K: Eq + StdHash + Clone, V: Clone> Recent<K, V> {
+    fn new(cap: usize) -> Self {
+        Recent {
+            cap,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        self.map.get(k).cloned()
+    }
+
+    fn insert(&mut self, k: K, v: V) {
+        if self.map.insert(k.clone(), v).is_some() {
+            return;
+        }
+        if self.order.len() >= self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+        self.order.push_back(k);
+    }
 }
 
 fn cold(e: Error, seq: u64) -> tradetrail_journal::Error {
@@ -101,7 +137,8 @@ impl ArchiveLines {
             files: RwLock::new(Arc::new(Vec::new())),
             root,
             source,
-            rows: Mutex::default(),
+            rows: Mutex::new(Recent::new(ROW_MAPS)),
+            footers: Mutex::new(Recent::new(FOOTERS)),
         }
     }
 
@@ -127,11 +164,13 @@ impl ArchiveLines {
 
     /// `rows[seq - first]` = the row of `seq` in the file.
     fn row_map(&self, f: &ColdFile) -> Result<Arc<Vec<u32>>> {
+        if let Some(m) = self
+            .rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&f.path)
         {
-            let maps = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(m) = maps.maps.get(&f.path) {
-                return Ok(m.clone());
-            }
+            return Ok(m);
         }
         let batches = self.source.batches(&f.dir, &f.entry, Some(&[col::SEQ]))?;
         let n = (f.last - f.first + 1) as usize;
@@ -161,13 +200,10 @@ impl ArchiveLines {
             ));
         }
         let map = Arc::new(map);
-        let mut maps = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        if maps.order.len() >= ROW_MAPS {
-            let old = maps.order.remove(0);
-            maps.maps.remove(&old);
-        }
-        maps.order.push(f.path.clone());
-        maps.maps.insert(f.path.clone(), map.clone());
+        self.rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(f.path.clone(), map.clone());
         Ok(map)
     }
 
@@ -248,9 +284,48 @@ impl ArchiveLines {
     fn read_rows(&self, f: &ColdFile, rows: &[u32], total: usize) -> Result<Vec<String>> {
         let path = &self.source.name(&f.dir, &f.entry);
         match self.source.source(&f.dir, &f.entry)? {
-            Source::Local(file) => read_rows_of(file, path, rows, total),
-            Source::Remote(bytes) => read_rows_of(bytes, path, rows, total),
+            Source::Local(file) => {
+                let footer = self.footer(&file, f, path)?;
+                read_rows_of(file, footer, path, rows, total)
+            }
+            Source::Remote(bytes) => {
+                let footer = self.footer(&bytes, f, path)?;
+                read_rows_of(bytes, footer, path, rows, total)
+            }
         }
+    }
+
+    /// The file's footer with its offset index (which lets the reader decode only the
+    /// pages holding the rows), decoded once while it is among the last [`FOOTERS`].
+    fn footer<R: ChunkReader>(
+        &self,
+        input: &R,
+        f: &ColdFile,
+        path: &Path,
+    ) -> Result<ArrowReaderMetadata> {
+        let kept = self
+            .footers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&f.path);
+        if let Some((sha, footer)) = kept {
+            if sha == f.entry.sha256 {
+                return Ok(footer);
+            }
+        }
+        let footer = ArrowReaderMetadata::load(
+            input,
+            ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
+        )
+        .map_err(|source| Error::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.footers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(f.path.clone(), (f.entry.sha256, footer.clone()));
+        Ok(footer)
     }
 }
 
@@ -258,6 +333,7 @@ impl ArchiveLines {
 /// row order.
 fn read_rows_of<R: ChunkReader + 'static>(
     file: R,
+    footer: ArrowReaderMetadata,
     path: &Path,
     rows: &[u32],
     total: usize,
@@ -266,12 +342,7 @@ fn read_rows_of<R: ChunkReader + 'static>(
         path: path.to_path_buf(),
         source,
     };
-    let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
-        file,
-        // The offset index lets the reader decode only the pages holding the rows.
-        ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
-    )
-    .map_err(pq)?;
+    let b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer);
     let schema = b.parquet_schema();
     let line_col = (0..schema.num_columns())
         .find(|&i| schema.column(i).name() == col::LINE)
@@ -403,7 +474,7 @@ impl ColdLines for ArchiveLines {
         &self,
         from: u64,
         to: u64,
-        f: &mut dyn FnMut(u64, u64, &[u8]) -> tradetrail_journal::Result<bool>,
+        f: &mut PlacedFn<'_>,
     ) -> tradetrail_journal::Result<()> {
         let files = self.files_for(to.saturating_sub(1).max(from))?;
         let Some(start) = file_of(&files, from) else {

@@ -119,7 +119,9 @@ fn seq_sets(end: u64) -> Vec<Vec<u64>> {
     let mut scattered = Vec::new();
     let mut x = 12345u64;
     for _ in 0..60 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         scattered.push((x >> 33) % end);
     }
     vec![
@@ -232,12 +234,10 @@ fn the_index_keeps_places_and_a_stale_place_is_caught() {
         let (f, lines) = archived(pages);
         set_retention(&f.dir, "90d", &[]);
         apply(&f.open(), "operator:test").unwrap();
-        let first = tradetrail_journal::list_segments(
-            &tradetrail_journal::FsStorage,
-            &f.dir.journal(),
-        )
-        .unwrap()[0]
-            .first_seq;
+        let first =
+            tradetrail_journal::list_segments(&tradetrail_journal::FsStorage, &f.dir.journal())
+                .unwrap()[0]
+                .first_seq;
         assert!(first > 3000, "days 0 and 1 left journal/ ({first})");
         // Built after the removal: the archived records are indexed with their rows.
         let inv = investigator(&f);
@@ -274,7 +274,10 @@ pq.write_table(t.take(list(range(t.num_rows - 1, -1, -1))), {p:?}, compression="
             p = day0.display().to_string()
         ));
         let inv = investigator(&f);
-        assert!(!inv.status().opened.rebuilt, "the index itself is unchanged");
+        assert!(
+            !inv.status().opened.rebuilt,
+            "the index itself is unchanged"
+        );
         assert!(trail(&inv, "O-7") == want, "the right lines, {pages}");
         assert!(trail(&inv, "O-1499") == lines_of(&lines, "\"O-1499\""));
         let (recs, _) = inv

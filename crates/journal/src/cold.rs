@@ -59,6 +59,10 @@ pub struct PurgedSubtrees {
 /// [`ColdLines::for_each_placed`]).
 pub const NO_PLACE: u64 = 0;
 
+/// What [`ColdLines::for_each_placed`] calls for each record: `f(seq, place, line)`;
+/// `Ok(false)` stops the walk.
+pub type PlacedFn<'a> = dyn FnMut(u64, u64, &[u8]) -> Result<bool> + 'a;
+
 /// Read access to records older than the journal's first segment.
 ///
 /// Implementations must yield each record's line exactly as it was written (without
@@ -83,15 +87,11 @@ pub trait ColdLines: Send + Sync + Debug {
     fn read(&self, seqs: &[u64], f: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()>;
 
     /// [`ColdLines::for_each`] that also gives each record's *place*: where the cold
-    /// tier keeps it, opaque to the caller (the archive: its row in its file), never
-    /// 0. A caller may keep it and hand it back to [`ColdLines::read_placed`] to save
-    /// the tier a lookup. The default gives [`NO_PLACE`].
-    fn for_each_placed(
-        &self,
-        from: u64,
-        to: u64,
-        f: &mut dyn FnMut(u64, u64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    /// tier keeps it, opaque to the caller (the archive: its row in its file). A
+    /// caller may keep it and hand it back to [`ColdLines::read_placed`] to save the
+    /// tier a lookup. The default, for a tier that does not locate records, gives
+    /// [`NO_PLACE`].
+    fn for_each_placed(&self, from: u64, to: u64, f: &mut PlacedFn<'_>) -> Result<()> {
         self.for_each(from, to, &mut |seq, line| f(seq, NO_PLACE, line))
     }
 

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::index::{read_meta, Index, Load, INDEX_VERSION, META};
 use crate::source::{cold_place, Source};
-use tradetrail_journal::NO_PLACE;
 use crate::sums::Depth;
 use crate::Result;
+use tradetrail_journal::NO_PLACE;
 
 /// What [`check_index`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
