@@ -47,7 +47,8 @@ pub struct ArchiveOptions {
 /// The `line` column's page size (uncompressed). A record read at random costs the
 /// zstd decompression of the page holding it, so 64 KiB pages cost a sixteenth of the
 /// parquet crate's default 1 MiB (what files written before this setting have; they
-/// are read the same way), for files about 1.6% larger (a 124,200-record demo file).
+/// are read the same way), for files about 5% larger (a 1,000,000-record demo
+/// archive: 184.8 MB against 175.6 MB, docs/benchmarks.md).
 pub const LINE_PAGE_BYTES: usize = 64 * 1024;
 
 /// What the workers write with: the options, and the zone whose days the partitions
