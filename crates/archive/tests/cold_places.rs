@@ -214,6 +214,41 @@ print(seqs[10])
     }
 }
 
+#[test]
+fn reads_at_places_do_not_decode_the_seq_column() {
+    ensure_python_module("pyarrow");
+    let (f, lines) = archived(LINE_PAGE_BYTES);
+    let placed = places(&f, &lines);
+    let path = archive_files(&f)
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    // The file's seq column rewritten past its range (by pyarrow, which writes no
+    // page index): finding a record's row by seq now fails, reading its row does not.
+    let out = python(&format!(
+        r#"
+import pyarrow as pa, pyarrow.parquet as pq
+t = pq.read_table({path:?})
+seqs = t.column("seq").to_pylist()
+t = t.set_column(t.schema.get_field_index("seq"), "seq", pa.array([s + 10**9 for s in seqs], pa.uint64()))
+pq.write_table(t, {path:?}, compression="zstd")
+print(seqs[len(seqs) // 2])
+"#,
+        path = path.display().to_string()
+    ));
+    let seq: u64 = out.parse().unwrap();
+    let place = placed[seq as usize].1;
+    assert_eq!(
+        read_placed(&f, &[(seq, place)]),
+        vec![lines[seq as usize].clone()]
+    );
+    let e = cold(&f)
+        .read(&[seq], &mut |_, _| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("outside its range"), "{e}");
+}
+
 fn investigator(f: &Fixture) -> Investigator {
     Investigator::open_with(
         Source::dir(f.dir.journal()).with_cold(Some(cold(f) as Arc<dyn ColdLines>)),
