@@ -3,26 +3,33 @@
 //! Merkle tree, checkpoint checks, exports and the query index keep reading from
 //! seq 0 (see `tradetrail_journal::ColdLines`).
 //!
-//! Sequential reads decode a file's `seq` and `line` columns whole. Random reads (a
-//! trail, a sparse query) look up each seq's row in the file (the rows are sorted by
-//! `ts_event`, not seq; the `seq` column of a file is read once and the map kept for
-//! the most recent files) and decode only the pages that hold those rows, through
-//! the page index.
+//! Sequential reads decode a file's `seq` and `line` columns whole, and give each
+//! record's row as its place ([`ColdLines::for_each_placed`]; the query index keeps
+//! it). Random reads (a trail, a sparse query) take each record's row from the place
+//! given, else look it up in the file (the rows are sorted by `ts_event`, not seq;
+//! the `seq` column of a file is read once and the map kept for the most recent
+//! files), and decode only the `line` pages that hold those rows, through the offset
+//! index. A line read at a place must carry the seq asked for; if not, its row is
+//! looked up as if no place had been given.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash as StdHash;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 use tradetrail_core::DataDir;
-use tradetrail_journal::{ColdLines, ColdRange, PurgedSubtrees, RecordHash};
+use tradetrail_journal::{
+    parse_header, ColdLines, ColdRange, PlacedFn, PurgedSubtrees, RecordHash, NO_PLACE,
+};
+use tradetrail_merkle::Hash;
 
 use crate::files::{ArchiveFiles, Source};
 use crate::index::ArchiveIndex;
@@ -32,6 +39,9 @@ use crate::{archive_dir, Error, Result};
 
 /// How many files' seq-to-row maps are kept (each is 4 bytes per record).
 const ROW_MAPS: usize = 64;
+/// How many files' footers (with their offset index) are kept, decoded: a trail
+/// reads the same file once per step of its walk.
+const FOOTERS: usize = 16;
 
 /// One counted file.
 #[derive(Debug, Clone)]
@@ -61,13 +71,44 @@ pub struct ArchiveLines {
     root: PathBuf,
     source: ArchiveFiles,
     files: RwLock<Arc<Vec<ColdFile>>>,
-    rows: Mutex<RowMaps>,
+    rows: Mutex<Recent<PathBuf, Arc<Vec<u32>>>>,
+    /// By file: its SHA-256 in the manifest (a rewritten file is decoded again) and
+    /// its footer.
+    footers: Mutex<Recent<PathBuf, (Hash, ArrowReaderMetadata)>>,
 }
 
-#[derive(Debug, Default)]
-struct RowMaps {
-    maps: HashMap<PathBuf, Arc<Vec<u32>>>,
-    order: Vec<PathBuf>,
+/// The values of the `cap` keys inserted last.
+#[derive(Debug)]
+struct Recent<K, V> {
+    cap: usize,
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+}
+
+impl<K: Eq + StdHash + Clone, V: Clone> Recent<K, V> {
+    fn new(cap: usize) -> Self {
+        Recent {
+            cap,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        self.map.get(k).cloned()
+    }
+
+    fn insert(&mut self, k: K, v: V) {
+        if self.map.insert(k.clone(), v).is_some() {
+            return;
+        }
+        if self.order.len() >= self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+        self.order.push_back(k);
+    }
 }
 
 fn cold(e: Error, seq: u64) -> tradetrail_journal::Error {
@@ -96,7 +137,8 @@ impl ArchiveLines {
             files: RwLock::new(Arc::new(Vec::new())),
             root,
             source,
-            rows: Mutex::default(),
+            rows: Mutex::new(Recent::new(ROW_MAPS)),
+            footers: Mutex::new(Recent::new(FOOTERS)),
         }
     }
 
@@ -122,11 +164,13 @@ impl ArchiveLines {
 
     /// `rows[seq - first]` = the row of `seq` in the file.
     fn row_map(&self, f: &ColdFile) -> Result<Arc<Vec<u32>>> {
+        if let Some(m) = self
+            .rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&f.path)
         {
-            let maps = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(m) = maps.maps.get(&f.path) {
-                return Ok(m.clone());
-            }
+            return Ok(m);
         }
         let batches = self.source.batches(&f.dir, &f.entry, Some(&[col::SEQ]))?;
         let n = (f.last - f.first + 1) as usize;
@@ -156,23 +200,132 @@ impl ArchiveLines {
             ));
         }
         let map = Arc::new(map);
-        let mut maps = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        if maps.order.len() >= ROW_MAPS {
-            let old = maps.order.remove(0);
-            maps.maps.remove(&old);
-        }
-        maps.order.push(f.path.clone());
-        maps.maps.insert(f.path.clone(), map.clone());
+        self.rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(f.path.clone(), map.clone());
         Ok(map)
+    }
+
+    /// Reads the lines of `want` (`(seq, place)`, distinct seqs) of `file` into
+    /// `lines`. A place that does not hold its record (an index written before the
+    /// file was, or damaged) is looked up as one not given: through the file's seq map.
+    fn read_file_rows(
+        &self,
+        file: &ColdFile,
+        want: &[(u64, u64)],
+        lines: &mut HashMap<u64, String>,
+    ) -> Result<()> {
+        let total = file.last - file.first + 1;
+        let mut placed = Vec::with_capacity(want.len());
+        let mut unplaced = Vec::new();
+        for &(seq, place) in want {
+            match row_of(place, total) {
+                Some(row) => placed.push((row, seq)),
+                None => unplaced.push(seq),
+            }
+        }
+        unplaced.extend(self.read_at_rows(file, placed, total, lines, false)?);
+        if unplaced.is_empty() {
+            return Ok(());
+        }
+        let map = self.row_map(file)?;
+        let rows = unplaced
+            .iter()
+            .map(|&s| (map[(s - file.first) as usize], s))
+            .collect();
+        self.read_at_rows(file, rows, total, lines, true)?;
+        Ok(())
+    }
+
+    /// Reads `rows` (`(row, seq)`) of `file` (of `total` rows) and keeps each line
+    /// that carries its seq in `lines`. Returns the seqs whose row held another
+    /// record; when `strict` (the rows come from the file's own seq column) that is
+    /// an error naming the row instead.
+    fn read_at_rows(
+        &self,
+        file: &ColdFile,
+        mut rows: Vec<(u32, u64)>,
+        total: u64,
+        lines: &mut HashMap<u64, String>,
+        strict: bool,
+    ) -> Result<Vec<u64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        rows.sort_unstable();
+        let mut distinct: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        distinct.dedup();
+        let got = self.read_rows(file, &distinct, total as usize)?;
+        let mut misplaced = Vec::new();
+        let mut k = 0;
+        for (row, seq) in rows {
+            while distinct[k] != row {
+                k += 1;
+            }
+            let line = &got[k];
+            if parse_header(line.as_bytes()).is_ok_and(|h| h.seq == seq) {
+                lines.insert(seq, line.clone());
+            } else if strict {
+                return Err(corrupt(
+                    &file.path,
+                    format!(
+                        "row {row} of its line column is not record {seq}, which its seq column puts there"
+                    ),
+                ));
+            } else {
+                misplaced.push(seq);
+            }
+        }
+        Ok(misplaced)
     }
 
     /// The lines at `rows` (sorted, distinct) of a file, in row order.
     fn read_rows(&self, f: &ColdFile, rows: &[u32], total: usize) -> Result<Vec<String>> {
         let path = &self.source.name(&f.dir, &f.entry);
         match self.source.source(&f.dir, &f.entry)? {
-            Source::Local(file) => read_rows_of(file, path, rows, total),
-            Source::Remote(bytes) => read_rows_of(bytes, path, rows, total),
+            Source::Local(file) => {
+                let footer = self.footer(&file, f, path)?;
+                read_rows_of(file, footer, path, rows, total)
+            }
+            Source::Remote(bytes) => {
+                let footer = self.footer(&bytes, f, path)?;
+                read_rows_of(bytes, footer, path, rows, total)
+            }
         }
+    }
+
+    /// The file's footer with its offset index (which lets the reader decode only the
+    /// pages holding the rows), decoded once while it is among the last [`FOOTERS`].
+    fn footer<R: ChunkReader>(
+        &self,
+        input: &R,
+        f: &ColdFile,
+        path: &Path,
+    ) -> Result<ArrowReaderMetadata> {
+        let kept = self
+            .footers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&f.path);
+        if let Some((sha, footer)) = kept {
+            if sha == f.entry.sha256 {
+                return Ok(footer);
+            }
+        }
+        let footer = ArrowReaderMetadata::load(
+            input,
+            ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
+        )
+        .map_err(|source| Error::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.footers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(f.path.clone(), (f.entry.sha256, footer.clone()));
+        Ok(footer)
     }
 }
 
@@ -180,6 +333,7 @@ impl ArchiveLines {
 /// row order.
 fn read_rows_of<R: ChunkReader + 'static>(
     file: R,
+    footer: ArrowReaderMetadata,
     path: &Path,
     rows: &[u32],
     total: usize,
@@ -188,12 +342,7 @@ fn read_rows_of<R: ChunkReader + 'static>(
         path: path.to_path_buf(),
         source,
     };
-    let b = ParquetRecordBatchReaderBuilder::try_new_with_options(
-        file,
-        // The offset index lets the reader decode only the pages holding the rows.
-        ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
-    )
-    .map_err(pq)?;
+    let b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer);
     let schema = b.parquet_schema();
     let line_col = (0..schema.num_columns())
         .find(|&i| schema.column(i).name() == col::LINE)
@@ -223,6 +372,17 @@ fn read_rows_of<R: ChunkReader + 'static>(
         ));
     }
     Ok(out)
+}
+
+/// The place [`ColdLines::for_each_placed`] gives a record at `row` of its file.
+fn place_of(row: u32) -> u64 {
+    u64::from(row) + 1
+}
+
+/// The row that `place` names in a file of `rows` rows, if it names one.
+fn row_of(place: u64, rows: u64) -> Option<u32> {
+    let row = place.checked_sub(1)?;
+    u32::try_from(row).ok().filter(|_| row < rows)
 }
 
 /// The index of the file holding `seq`.
@@ -297,6 +457,25 @@ impl ColdLines for ArchiveLines {
         to: u64,
         f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<bool>,
     ) -> tradetrail_journal::Result<()> {
+        self.for_each_placed(from, to, &mut |seq, _, line| f(seq, line))
+    }
+
+    fn read(
+        &self,
+        seqs: &[u64],
+        f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<()>,
+    ) -> tradetrail_journal::Result<()> {
+        let wants: Vec<(u64, u64)> = seqs.iter().map(|&s| (s, NO_PLACE)).collect();
+        self.read_placed(&wants, f)
+    }
+
+    /// The place of a record is its row in its file, plus 1.
+    fn for_each_placed(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut PlacedFn<'_>,
+    ) -> tradetrail_journal::Result<()> {
         let files = self.files_for(to.saturating_sub(1).max(from))?;
         let Some(start) = file_of(&files, from) else {
             return Ok(());
@@ -313,10 +492,10 @@ impl ColdLines for ArchiveLines {
             }
             let go_on = self
                 .source
-                .with_lines(&file.dir, &file.entry, |lines| {
-                    let start = lines.partition_point(|&(seq, _)| seq < from);
-                    for &(seq, line) in &lines[start..] {
-                        if seq >= to || !f(seq, line.as_bytes())? {
+                .with_placed_lines(&file.dir, &file.entry, |lines| {
+                    let start = lines.partition_point(|&(seq, _, _)| seq < from);
+                    for &(seq, row, line) in &lines[start..] {
+                        if seq >= to || !f(seq, place_of(row), line.as_bytes())? {
                             return Ok(false);
                         }
                     }
@@ -330,17 +509,21 @@ impl ColdLines for ArchiveLines {
         Ok(())
     }
 
-    fn read(
+    /// Rows come from the places given (each checked: the line read must carry the
+    /// seq asked for), else from the file's `seq` column.
+    fn read_placed(
         &self,
-        seqs: &[u64],
+        wants: &[(u64, u64)],
         f: &mut dyn FnMut(u64, &[u8]) -> tradetrail_journal::Result<()>,
     ) -> tradetrail_journal::Result<()> {
         // Group by file, read each file's rows once, then answer in the order asked.
-        let files = self.files_for(seqs.iter().copied().max().unwrap_or(0))?;
-        let mut by_file: HashMap<usize, Vec<u64>> = HashMap::new();
-        for &s in seqs {
+        let files = self.files_for(wants.iter().map(|w| w.0).max().unwrap_or(0))?;
+        let mut by_file: HashMap<usize, Vec<(u64, u64)>> = HashMap::new();
+        for &(s, place) in wants {
             match file_of(&files, s) {
-                Some(i) if files[i].purged_by.is_none() => by_file.entry(i).or_default().push(s),
+                Some(i) if files[i].purged_by.is_none() => {
+                    by_file.entry(i).or_default().push((s, place))
+                }
                 Some(_) => {}
                 None => {
                     return Err(tradetrail_journal::Error::Cold {
@@ -350,26 +533,16 @@ impl ColdLines for ArchiveLines {
                 }
             }
         }
-        let mut lines: HashMap<u64, String> = HashMap::with_capacity(seqs.len());
+        let mut lines: HashMap<u64, String> = HashMap::with_capacity(wants.len());
         for (i, mut want) in by_file {
             let file = &files[i];
-            let map = self.row_map(file).map_err(|e| cold(e, want[0]))?;
             want.sort_unstable();
-            want.dedup();
-            let mut rows: Vec<(u32, u64)> = want
-                .iter()
-                .map(|&s| (map[(s - file.first) as usize], s))
-                .collect();
-            rows.sort_unstable();
-            let only: Vec<u32> = rows.iter().map(|r| r.0).collect();
-            let got = self
-                .read_rows(file, &only, map.len())
-                .map_err(|e| cold(e, want[0]))?;
-            for ((_, seq), line) in rows.into_iter().zip(got) {
-                lines.insert(seq, line);
-            }
+            want.dedup_by_key(|w| w.0);
+            let first = want[0].0;
+            self.read_file_rows(file, &want, &mut lines)
+                .map_err(|e| cold(e, first))?;
         }
-        for &s in seqs {
+        for &(s, _) in wants {
             if let Some(line) = lines.get(&s) {
                 f(s, line.as_bytes())?;
             }

@@ -21,7 +21,7 @@ use tradetrail_objstore::Bucket;
 
 use crate::archiver::archive_dir;
 use crate::manifest::FileEntry;
-use crate::reader::{decode_batches, lines_in};
+use crate::reader::{decode_batches, lines_in, placed_lines_in};
 use crate::{Error, Result};
 
 /// Objects fetched from the bucket kept in memory (a trail or query reads a file's
@@ -177,6 +177,22 @@ impl ArchiveFiles {
             Some(&[crate::schema::col::SEQ, crate::schema::col::LINE]),
         )?;
         lines_in(&batches, &self.name(dir, f), g)
+    }
+
+    /// Calls `g` with `(seq, row, line)` of every record of the file, in seq order
+    /// (`row`: where the record is in the file).
+    pub(crate) fn with_placed_lines<R>(
+        &self,
+        dir: &Path,
+        f: &FileEntry,
+        g: impl FnOnce(&[(u64, u32, &str)]) -> R,
+    ) -> Result<R> {
+        let batches = self.batches(
+            dir,
+            f,
+            Some(&[crate::schema::col::SEQ, crate::schema::col::LINE]),
+        )?;
+        placed_lines_in(&batches, &self.name(dir, f), g)
     }
 }
 

@@ -37,7 +37,7 @@ mod verify;
 
 pub use archiver::{
     archive, archive_dir, write_parquet, write_parquet_in, writer_properties, ArchiveLock,
-    ArchiveOptions, ArchiveReport,
+    ArchiveOptions, ArchiveReport, LINE_PAGE_BYTES,
 };
 pub use cold::ArchiveLines;
 pub use dedup::event_id_keys;

@@ -88,6 +88,30 @@ pub(crate) fn lines_in<R>(
     Ok(f(&out))
 }
 
+/// Calls `f` with `(seq, row, line)` of every row of `batches` (a file's `seq` and
+/// `line` columns; `path` names it in errors), in seq order: `row` is the record's
+/// row in the file (the rows are in `ts_event` order).
+pub(crate) fn placed_lines_in<R>(
+    batches: &[RecordBatch],
+    path: &Path,
+    f: impl FnOnce(&[(u64, u32, &str)]) -> R,
+) -> Result<R> {
+    let lines = seq_lines(batches).ok_or_else(|| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: "the seq or line column is missing or has the wrong type".into(),
+    })?;
+    let rows = u32::try_from(lines.len()).map_err(|_| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("holds {} rows, more than a file can", lines.len()),
+    })?;
+    let mut out: Vec<(u64, u32, &str)> = (0..rows)
+        .zip(lines)
+        .map(|(row, (seq, line))| (seq, row, line))
+        .collect();
+    out.sort_by_key(|&(s, _, _)| s);
+    Ok(f(&out))
+}
+
 /// `(seq, line)` of every row of `batches`, in file order, each line borrowed from
 /// the `line` column; `None` if a batch lacks either column or has it with another type.
 pub(crate) fn seq_lines(batches: &[RecordBatch]) -> Option<Vec<(u64, &str)>> {

@@ -23,6 +23,7 @@ fn run(f: &Fixture) -> tradetrail_archive::ArchiveReport {
         &ArchiveOptions {
             zstd_level: 3,
             row_group_rows: 100,
+            ..ArchiveOptions::default()
         },
         &mut |_, _| {},
     )

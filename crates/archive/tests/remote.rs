@@ -297,49 +297,6 @@ print(rows, len(days), days[1], days[-1])
     );
 }
 
-/// Runs a Python script; what it printed, trimmed (a failure shows its stderr).
-fn python(script: &str) -> String {
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Installs a Python package with pip when it is missing (as `.ci/run` does), or
-/// fails saying how.
-fn ensure_python_module(m: &str) {
-    let has = |m: &str| {
-        std::process::Command::new("python3")
-            .args(["-c", &format!("import {m}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if has(m) {
-        return;
-    }
-    let ok = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            m,
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok && has(m),
-        "{m} is needed: python3 -m pip install {m} (.ci/run does)"
-    );
-}
-
 /// A retention purge made locally reaches the bucket: the tombstones go up with their
 /// manifest, then the purged objects are deleted, and the bucket's archive still
 /// verifies across the gap through the tombstones' subtrees.

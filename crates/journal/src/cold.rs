@@ -55,6 +55,14 @@ pub struct PurgedSubtrees {
     pub root: [u8; 32],
 }
 
+/// The place of a record the cold tier did not locate (see
+/// [`ColdLines::for_each_placed`]).
+pub const NO_PLACE: u64 = 0;
+
+/// What [`ColdLines::for_each_placed`] calls for each record: `f(seq, place, line)`;
+/// `Ok(false)` stops the walk.
+pub type PlacedFn<'a> = dyn FnMut(u64, u64, &[u8]) -> Result<bool> + 'a;
+
 /// Read access to records older than the journal's first segment.
 ///
 /// Implementations must yield each record's line exactly as it was written (without
@@ -77,6 +85,29 @@ pub trait ColdLines: Send + Sync + Debug {
     /// given). Purged records are skipped silently: a caller that needs them all
     /// compares what it got.
     fn read(&self, seqs: &[u64], f: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()>;
+
+    /// [`ColdLines::for_each`] that also gives each record's *place*: where the cold
+    /// tier keeps it, opaque to the caller (the archive: its row in its file). A
+    /// caller may keep it and hand it back to [`ColdLines::read_placed`] to save the
+    /// tier a lookup. The default, for a tier that does not locate records, gives
+    /// [`NO_PLACE`].
+    fn for_each_placed(&self, from: u64, to: u64, f: &mut PlacedFn<'_>) -> Result<()> {
+        self.for_each(from, to, &mut |seq, line| f(seq, NO_PLACE, line))
+    }
+
+    /// [`ColdLines::read`] of `(seq, place)` pairs, each place one that
+    /// [`ColdLines::for_each_placed`] gave for that seq, or [`NO_PLACE`] when it is
+    /// not known. A place is a hint: a tier must check that what it finds there is
+    /// the record asked for (and else look the seq up as `read` does), never give
+    /// another record's line. The default ignores the places.
+    fn read_placed(
+        &self,
+        wants: &[(u64, u64)],
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let seqs: Vec<u64> = wants.iter().map(|&(seq, _)| seq).collect();
+        self.read(&seqs, f)
+    }
 
     /// The seq after the last cold record (0 when there is none).
     fn end(&self) -> Result<u64> {

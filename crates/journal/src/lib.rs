@@ -40,7 +40,8 @@ mod writer;
 
 pub use chain::RecordHash;
 pub use cold::{
-    for_each_leaf_with, for_each_line_with, ColdLines, ColdRange, Leaf, PurgedSubtrees,
+    for_each_leaf_with, for_each_line_with, ColdLines, ColdRange, Leaf, PlacedFn, PurgedSubtrees,
+    NO_PLACE,
 };
 pub use dedup::{dedup_key_of, ColdKeys, DedupKey};
 pub use error::{Error, Result};

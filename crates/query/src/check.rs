@@ -5,9 +5,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::index::{read_meta, Index, Load, INDEX_VERSION, META};
-use crate::source::Source;
+use crate::source::{cold_place, Source};
 use crate::sums::Depth;
 use crate::Result;
+use tradetrail_journal::NO_PLACE;
 
 /// What [`check_index`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,7 +106,8 @@ pub fn check_index(src: &Source, index_dir: &Path) -> Result<IndexCheck> {
     }
     // Records that left `journal/` are read from the cold tier by seq: the offsets an
     // index kept for them from when they were in a segment file are not used, and a
-    // fresh build gives 0 there.
+    // fresh build gives their places in the cold tier there (compared only where the
+    // stored index holds places too).
     let segs = src.segments()?;
     let hot_first = segs
         .firsts
@@ -146,6 +148,25 @@ fn compare(stored: &Index, fresh: &Index, rows: u64, hot_first: u64) -> Result<O
         col!(ts_event, "ts_event (ts_event.col)");
         col!(ts_recorded, "ts_recorded (ts_recorded.col)");
         col!(entity, "the entity.id key (entity.col)");
+        if start < hot_first {
+            // Cold records: a place the index keeps must be the one the tier gives.
+            let to = end.min(hot_first);
+            let a = stored.offset.read(start, to)?;
+            let b = fresh.offset.read(start, to)?;
+            let wrong = a
+                .iter()
+                .zip(&b)
+                .position(|(x, y)| cold_place(*x) != NO_PLACE && x != y);
+            if let Some(i) = wrong {
+                let seq = start + i as u64;
+                return Ok(Some(differs(
+                    seq,
+                    "the record's place in the archive (offset.col)",
+                    &cold_place(a[i]),
+                    &cold_place(b[i]),
+                )));
+            }
+        }
         if end > hot_first {
             let from = start.max(hot_first);
             let a = stored.offset.read(from, end)?;

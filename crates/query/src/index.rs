@@ -8,7 +8,9 @@
 //!   ts_recorded.col    i64 per record
 //!   combo.col          u32 per record: the record's eight attribute codes, interned
 //!   entity.col         u64 per record: key of entity.id (0 when none)
-//!   offset.col, len.col  where the line is in its segment file (u64, u32)
+//!   offset.col, len.col  where the line is in its segment file (u64, u32); for a
+//!                      record indexed from the archive, its row there (see
+//!                      `source::COLD_PLACE`)
 //!   zones.col          per 1024 records: min/max ts_event, first/last ts_recorded
 //!   strings.bin, combos.bin   the dictionaries (append-only logs)
 //!   counts.bin         records per combo over the first N rows (see counts.rs)
@@ -48,7 +50,7 @@ use crate::dict::{Combo, Dicts, Dim, DIMS};
 use crate::envelope;
 use crate::hash::{correction_key, id_key};
 use crate::postings::{parse_run_file_name, should_merge, MemPostings, Run};
-use crate::source::{read_lines, Loc, SegKind, Segments, Source};
+use crate::source::{cold_offset, read_lines, Loc, SegKind, Segments, Source};
 use crate::sums::{Depth, FileSum};
 use crate::{Error, Result};
 
@@ -920,7 +922,7 @@ impl Index {
             reason: format!("record {from} is in the archive, which is not open"),
         })?;
         let mut next = from;
-        cold.for_each(from, last + 1, &mut |seq, line| {
+        cold.for_each_placed(from, last + 1, &mut |seq, place, line| {
             let header = parse_header(line)
                 .ok()
                 .filter(|h| h.seq == seq && seq == next);
@@ -930,7 +932,7 @@ impl Index {
                     reason: "the archive gave a line that is not this record".into(),
                 });
             };
-            self.push_line(seq, header.ts_recorded, line, si, 0);
+            self.push_line(seq, header.ts_recorded, line, si, cold_offset(place));
             next += 1;
             if next.is_multiple_of(65_536) {
                 progress(next);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tradetrail_journal::{
-    list_segments, parse_header, ColdLines, ColdRange, FsStorage, Journal, Storage,
+    list_segments, parse_header, ColdLines, ColdRange, FsStorage, Journal, Storage, NO_PLACE,
 };
 
 use crate::{Error, Result};
@@ -225,7 +225,8 @@ pub(crate) struct Segments {
 pub(crate) enum SegKind {
     /// A segment file in `journal/`: locations are byte offsets.
     Hot,
-    /// Records in the cold tier, up to `last`: read by seq (offsets unused).
+    /// Records in the cold tier, up to `last`: read by seq, at the place the offset
+    /// keeps when it has one (see [`COLD_PLACE`]).
     Cold { last: u64 },
     /// Records removed by a retention purge, up to `last`: nothing to read.
     Purged { last: u64 },
@@ -250,6 +251,31 @@ pub(crate) struct Loc {
     pub segment: usize,
     pub offset: u64,
     pub len: u32,
+}
+
+/// Marks an `offset.col` entry of a record read from the cold tier: the low bits are
+/// the place the tier gave it ([`ColdLines::for_each_placed`]; for the archive, its
+/// row in its Parquet file). A byte offset in a segment file never has this bit, so
+/// the offset an index kept for a record from when it was in `journal/` (or the 0 of
+/// an index built before places were kept) reads as "no place".
+pub(crate) const COLD_PLACE: u64 = 1 << 63;
+
+/// The `offset.col` entry of a cold record the tier gave `place`.
+pub(crate) fn cold_offset(place: u64) -> u64 {
+    if place == NO_PLACE || place & COLD_PLACE != 0 {
+        0
+    } else {
+        COLD_PLACE | place
+    }
+}
+
+/// The place an `offset.col` entry of a cold record names ([`NO_PLACE`] if none).
+pub(crate) fn cold_place(offset: u64) -> u64 {
+    if offset & COLD_PLACE != 0 {
+        offset & !COLD_PLACE
+    } else {
+        NO_PLACE
+    }
 }
 
 /// Reads lines less than this apart in one read (copying a few KiB costs about what
@@ -303,13 +329,13 @@ fn read_cold_lines(
             ),
         });
     };
-    let seqs: Vec<u64> = locs
+    let wants: Vec<(u64, u64)> = locs
         .iter()
         .filter(|l| matches!(segs.kinds.get(l.segment), Some(SegKind::Cold { .. })))
-        .map(|l| l.seq)
+        .map(|l| (l.seq, cold_place(l.offset)))
         .collect();
-    let mut lines: HashMap<u64, Vec<u8>> = HashMap::with_capacity(seqs.len());
-    cold.read(&seqs, &mut |seq, line| {
+    let mut lines: HashMap<u64, Vec<u8>> = HashMap::with_capacity(wants.len());
+    cold.read_placed(&wants, &mut |seq, line| {
         match parse_header(line) {
             Ok(h) if h.seq == seq => {}
             _ => {
@@ -330,7 +356,7 @@ fn read_cold_lines(
         }
         e => e.into(),
     })?;
-    for seq in seqs {
+    for (seq, _) in wants {
         if let Some(line) = lines.get(&seq) {
             if !f(seq, line)? {
                 return Ok(false);

@@ -41,13 +41,18 @@ pub struct Fixture {
 impl Fixture {
     /// An initialized data directory with small segments; record 0 written on day 0.
     pub fn new() -> Fixture {
+        Fixture::with_segment_bytes(16 * 1024)
+    }
+
+    /// [`Fixture::new`] with segments of `bytes` (an archive file per segment and day).
+    pub fn with_segment_bytes(bytes: u64) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::new(tmp.path().join("data"));
         Recorder::init(
             &dir,
             InitOptions {
                 origin: Some("test.example/archive".into()),
-                segment_max_bytes: Some(16 * 1024),
+                segment_max_bytes: Some(bytes),
                 created_at: None,
             },
         )
@@ -145,4 +150,47 @@ pub fn journal_lines(dir: &DataDir) -> Vec<(u64, Vec<u8>)> {
     )
     .unwrap();
     v
+}
+
+/// Runs a Python script; what it printed, trimmed (a failure shows its stderr).
+pub fn python(script: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Installs a Python package with pip when it is missing (as `.ci/run` does), or
+/// fails saying how.
+pub fn ensure_python_module(m: &str) {
+    let has = |m: &str| {
+        std::process::Command::new("python3")
+            .args(["-c", &format!("import {m}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has(m) {
+        return;
+    }
+    let ok = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            m,
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok && has(m),
+        "{m} is needed: python3 -m pip install {m} (.ci/run does)"
+    );
 }
