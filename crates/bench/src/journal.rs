@@ -265,9 +265,7 @@ fn floor_write(dir: &Path, line_len: usize, batch: usize, n: u64) -> Result<Benc
         .append(true)
         .open(&path)
         .map_err(io_err(&path))?;
-    let mut rec = vec![b'x'; line_len];
-    rec[line_len - 1] = b'\n';
-    let buf: Vec<u8> = rec.repeat(batch);
+    let buf: Vec<u8> = record_line(line_len).repeat(batch);
     let iters = (n as usize).div_ceil(batch);
     let t0 = Instant::now();
     for _ in 0..iters {
@@ -301,25 +299,56 @@ pub(crate) fn floor_fsync(
         .append(true)
         .open(&path)
         .map_err(io_err(&path))?;
-    let mut rec = vec![b'x'; line_len];
-    rec[line_len - 1] = b'\n';
-    let buf: Vec<u8> = rec.repeat(batch.max(1));
+    let buf: Vec<u8> = record_line(line_len).repeat(batch.max(1));
+    let line = sync_floor(
+        &path,
+        format!("bare write+fdatasync, {batch} record(s) per sync"),
+        batch,
+        seconds,
+        || {
+            (&f).write_all(&buf)?;
+            f.sync_data()?;
+            Ok(true)
+        },
+    );
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    line
+}
+
+/// One record's line of `line_len` bytes (at least the newline) for the floors.
+pub(crate) fn record_line(line_len: usize) -> Vec<u8> {
+    let mut rec = vec![b'x'; line_len.max(1)];
+    if let Some(last) = rec.last_mut() {
+        *last = b'\n';
+    }
+    rec
+}
+
+/// A floor of syncs: runs `step` (a write of `batch` records and its sync, in `path`)
+/// for `seconds` or until it returns false, timing each step.
+pub(crate) fn sync_floor(
+    path: &Path,
+    name: String,
+    batch: usize,
+    seconds: f64,
+    mut step: impl FnMut() -> std::io::Result<bool>,
+) -> Result<BenchLine> {
     let mut lat = Vec::new();
     let t0 = Instant::now();
     while t0.elapsed().as_secs_f64() < seconds {
         let s = Instant::now();
-        (&f).write_all(&buf).map_err(io_err(&path))?;
-        f.sync_data().map_err(io_err(&path))?;
+        if !step().map_err(io_err(path))? {
+            break;
+        }
         lat.push(s.elapsed().as_nanos() as u64);
     }
     let secs = t0.elapsed().as_secs_f64();
-    drop(f);
-    let _ = std::fs::remove_file(&path);
     let events = (lat.len() * batch.max(1)) as u64;
     let (p50, p99, p999) = percentiles(lat);
     Ok(BenchLine {
         group: "floor",
-        name: format!("bare write+fdatasync, {batch} record(s) per sync"),
+        name,
         events,
         per_sec: events as f64 / secs,
         p50_us: p50,

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use tradetrail_core::Result;
 use tradetrail_journal::Durability;
 
-use crate::journal::{floor_fsync, io_err, pace, percentiles, sample_body, steady, BenchLine};
+use crate::journal::{
+    floor_fsync, io_err, pace, percentiles, record_line, sample_body, steady, sync_floor, BenchLine,
+};
 use crate::scratch_dir;
 
 /// What to measure.
@@ -117,40 +119,26 @@ fn preallocated(path: &Path, len: u64) -> Result<File> {
 fn floor_preallocated(dir: &Path, line_len: usize, seconds: f64) -> Result<BenchLine> {
     let path = dir.join("floor-preallocated");
     let f = preallocated(&path, PREALLOCATED)?;
-    let rec = record(line_len);
-    let mut lat = Vec::new();
+    let rec = record_line(line_len);
     let mut at = 0u64;
-    let t0 = Instant::now();
-    while t0.elapsed().as_secs_f64() < seconds && at + line_len as u64 <= PREALLOCATED {
-        let s = Instant::now();
-        f.write_all_at(&rec, at).map_err(io_err(&path))?;
-        f.sync_data().map_err(io_err(&path))?;
-        at += line_len as u64;
-        lat.push(s.elapsed().as_nanos() as u64);
-    }
-    let secs = t0.elapsed().as_secs_f64();
+    let line = sync_floor(
+        &path,
+        "bare write+fdatasync in place (blocks written before)".into(),
+        1,
+        seconds,
+        || {
+            if at + rec.len() as u64 > PREALLOCATED {
+                return Ok(false);
+            }
+            f.write_all_at(&rec, at)?;
+            f.sync_data()?;
+            at += rec.len() as u64;
+            Ok(true)
+        },
+    );
     drop(f);
     let _ = std::fs::remove_file(&path);
-    let events = lat.len() as u64;
-    let (p50, p99, p999) = percentiles(lat);
-    Ok(BenchLine {
-        group: "floor",
-        name: "bare write+fdatasync in place (blocks written before)".into(),
-        events,
-        per_sec: events as f64 / secs,
-        p50_us: p50,
-        p99_us: p99,
-        p999_us: p999,
-        note: "latency is per write+fdatasync".into(),
-    })
-}
-
-fn record(line_len: usize) -> Vec<u8> {
-    let mut rec = vec![b'x'; line_len.max(1)];
-    if let Some(last) = rec.last_mut() {
-        *last = b'\n';
-    }
-    rec
+    line
 }
 
 /// The group commit of a model run: records written, records synced, syncs in flight.
@@ -189,7 +177,7 @@ fn model(
     let interval = Duration::from_secs_f64(1.0 / opts.rate.max(1.0));
     let producers = opts.producers.max(1) as u64;
     let start = Instant::now() + Duration::from_millis(20);
-    let rec = record(line_len);
+    let rec = record_line(line_len);
     let results: Vec<std::thread::Result<Vec<u64>>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..producers)
             .map(|k| {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Scratch;
+use common::{json_lines, Scratch};
 
 #[test]
 fn bench_prints_every_group_beside_the_floor() {
@@ -23,11 +23,7 @@ fn bench_prints_every_group_beside_the_floor() {
             "--json",
         ])
         .expect(0);
-    let lines: Vec<serde_json::Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let lines = json_lines(&run.stdout);
     let group = |g: &str| lines.iter().filter(|l| l["group"] == g).count();
     assert_eq!(group("floor"), 3, "{}", run.stdout);
     // 2 thread counts, the pipelined producer and append_batch.
@@ -69,11 +65,7 @@ fn bench_sync_measures_every_model_beside_the_floor() {
             "--json",
         ])
         .expect(0);
-    let lines: Vec<serde_json::Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let lines = json_lines(&run.stdout);
     let group = |g: &str| lines.iter().filter(|l| l["group"] == g).collect::<Vec<_>>();
     assert_eq!(group("floor").len(), 2, "{}", run.stdout);
     let models = group("sync-model");

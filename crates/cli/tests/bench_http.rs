@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Scratch;
+use common::{json_lines, Scratch};
 
 #[test]
 fn bench_http_measures_and_checks_every_receipt() {
@@ -26,11 +26,7 @@ fn bench_http_measures_and_checks_every_receipt() {
             "--json",
         ])
         .expect(0);
-    let lines: Vec<serde_json::Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let lines = json_lines(&run.stdout);
     // 2 durabilities x 2 batches on the library, x 2 client counts over HTTP.
     assert_eq!(lines.iter().filter(|l| l["group"] == "library").count(), 4);
     let http: Vec<_> = lines.iter().filter(|l| l["group"] == "http").collect();

@@ -249,6 +249,11 @@ pub fn parse(s: &str) -> Value {
 
 /// The receipts printed by `append`, one JSON object per stdout line.
 pub fn receipts(stdout: &str) -> Vec<Value> {
+    json_lines(stdout)
+}
+
+/// One JSON value per line of `stdout` (a `--json` run's output).
+pub fn json_lines(stdout: &str) -> Vec<Value> {
     stdout.lines().map(parse).collect()
 }
 
