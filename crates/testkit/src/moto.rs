@@ -40,7 +40,12 @@ impl Moto {
             if let Ok(Some(status)) = moto.child.try_wait() {
                 panic!("moto_server exited before it was ready: {status}");
             }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Answering HTTP, not only accepting: a server still starting may accept
+            // a connection and reset it.
+            if moto
+                .request("GET / HTTP/1.1")
+                .is_ok_and(|r| r.starts_with("HTTP/1."))
+            {
                 return moto;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -68,20 +73,37 @@ impl Moto {
         ]
     }
 
-    /// Creates a bucket with a plain HTTP PUT (moto does not check signatures).
+    /// Creates a bucket with a plain HTTP PUT (moto does not check signatures). A
+    /// connection reset (moto's server drops one now and then under load) is retried
+    /// a few times; any answer but 200 fails at once.
     pub fn create_bucket(&self, bucket: &str) {
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port))
-            .unwrap_or_else(|e| panic!("connecting to moto: {e}"));
-        let mut resp = String::new();
-        let r = write!(
+        let mut last = None;
+        for _ in 0..20 {
+            match self.request(&format!("PUT /{bucket} HTTP/1.1")) {
+                Ok(resp) => {
+                    assert!(
+                        resp.starts_with("HTTP/1.1 200"),
+                        "creating the bucket {bucket}: {resp}"
+                    );
+                    return;
+                }
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("creating the bucket {bucket}: {last:?}");
+    }
+
+    /// Sends one request line with no body and reads the whole answer.
+    fn request(&self, line: &str) -> std::io::Result<String> {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        write!(
             c,
-            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "{line}\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             self.port
-        )
-        .and_then(|_| c.read_to_string(&mut resp));
-        assert!(
-            r.is_ok() && resp.starts_with("HTTP/1.1 200"),
-            "creating the bucket {bucket}: {r:?} {resp}"
-        );
+        )?;
+        let mut resp = String::new();
+        c.read_to_string(&mut resp)?;
+        Ok(resp)
     }
 }
