@@ -147,7 +147,6 @@ struct Group {
     written: u64,
     synced: u64,
     in_flight: usize,
-    at: u64,
     failed: Option<std::io::ErrorKind>,
 }
 
@@ -243,7 +242,7 @@ fn one_event(
     let (m, cv) = group;
     let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
     let wrote = if preallocate {
-        file.write_all_at(rec, g.at)
+        file.write_all_at(rec, g.written * rec.len() as u64)
     } else {
         (&*file).write_all(rec)
     };
@@ -252,7 +251,6 @@ fn one_event(
         cv.notify_all();
         return false;
     }
-    g.at += rec.len() as u64;
     g.written += 1;
     let mine = g.written;
     loop {
